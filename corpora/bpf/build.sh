@@ -10,5 +10,7 @@ for src in flows stats layouts pinned; do
 	pahole -F btf "$src.bpf.o" > "$src.bpf.pahole.txt"
 	bpftool btf dump file "$src.bpf.o" > "$src.bpf.btf.txt"
 	bpftool btf dump file "$src.bpf.o" format c > "$src.bpf.btf.h"
+	# raw .BTF section bytes (the blob libbpf loads, before libbpf sanitising)
+	llvm-objcopy --dump-section ".BTF=$src.bpf.btf" "$src.bpf.o" /dev/null
 	echo "built $src.bpf.o ($(wc -c < "$src.bpf.o") bytes)"
 done

@@ -1,0 +1,41 @@
+#ifndef __VMLINUX_H__
+#define __VMLINUX_H__
+
+#ifndef BPF_NO_PRESERVE_ACCESS_INDEX
+#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)
+#endif
+
+typedef unsigned int __u32;
+
+typedef unsigned long long __u64;
+
+struct inner_map {
+	int (*type)[2];
+	__u32 *key;
+	__u64 *value;
+	int (*max_entries)[4];
+};
+
+typedef unsigned short __u16;
+
+typedef unsigned char __u8;
+
+struct flow_key {
+	__u32 saddr;
+	__u16 sport;
+	__u32 daddr;
+	__u8 proto;
+};
+
+struct flow_value {
+	__u64 packets;
+	__u64 bytes;
+	__u32 flags;
+	__u16 ifindex;
+};
+
+#ifndef BPF_NO_PRESERVE_ACCESS_INDEX
+#pragma clang attribute pop
+#endif
+
+#endif /* __VMLINUX_H__ */
