@@ -1,0 +1,3 @@
+module bpfcase.invalid/corpora/layouts
+
+go 1.19
