@@ -6,9 +6,9 @@ set -eu
 cd "$(dirname "$0")"
 export GO111MODULE=on GOFLAGS=-mod=mod GOPROXY=off CGO_ENABLED=0
 gofmt -l . | grep . && { echo "gofmt needed" >&2; exit 1; } || true
-GOOS=linux GOARCH=amd64 go build -trimpath -o layouts.amd64 .
-GOOS=linux GOARCH=386 go build -trimpath -o layouts.386 .
-GOOS=linux GOARCH=arm GOARM=7 go build -trimpath -o layouts.arm .
+GOOS=linux GOARCH=amd64 go build -trimpath -buildvcs=false -o layouts.amd64 .
+GOOS=linux GOARCH=386 go build -trimpath -buildvcs=false -o layouts.386 .
+GOOS=linux GOARCH=arm GOARM=7 go build -trimpath -buildvcs=false -o layouts.arm .
 ./layouts.amd64 > offsets.amd64.json
 if ./layouts.386 > offsets.386.json.tmp 2> /dev/null; then
 	mv offsets.386.json.tmp offsets.386.json

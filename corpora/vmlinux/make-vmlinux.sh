@@ -5,7 +5,6 @@ set -eu
 cd "$(dirname "$0")"
 cp /sys/kernel/btf/vmlinux vmlinux.btf
 {
-	echo "date_utc: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "uname_r: $(uname -r)"
 	echo "size_bytes: $(wc -c < vmlinux.btf)"
 	echo "sha256: $(sha256sum vmlinux.btf | cut -d' ' -f1)"
