@@ -17,3 +17,5 @@ else
 	echo "note: cannot run 386 binary here; offsets.386.json not refreshed" >&2
 fi
 ls -l layouts.amd64 layouts.386 layouts.arm
+# arm cannot run here: its ground truth is the DWARF; extract it for reference
+./dwarf-layouts.sh layouts.arm > offsets.arm.dwarf.txt
