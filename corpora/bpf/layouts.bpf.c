@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* bpfcase corpus: unusual layouts - bitfields, anonymous and named unions,
  * a packed struct, arrays (1-D, char, 2-D), typedef chains, const/volatile
- * members, signed ints, _Bool, a flexible-array-member struct.
+ * members, signed ints, _Bool, a flexible-array-member struct, char[15].
  * Built with: clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c layouts.bpf.c -o layouts.bpf.o
  */
 #include <linux/types.h>
@@ -79,6 +79,13 @@ struct fam {
 	__u8  data[];  /* off 8, flexible */
 };
 
+/* 20 bytes, align 4: odd-length char array, no padding at all */
+struct task_comm {
+	__u32 pid;       /* off 0  */
+	char  comm[15];  /* off 4, 15 bytes */
+	__u8  state;     /* off 19 */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
@@ -114,6 +121,13 @@ struct {
 	__uint(max_entries, 4);
 } fam_map SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct task_comm);
+	__uint(max_entries, 8);
+} comm_map SEC(".maps");
+
 SEC("tracepoint/syscalls/sys_enter_getpid")
 int layouts_on_getpid(void *ctx)
 {
@@ -124,6 +138,7 @@ int layouts_on_getpid(void *ctx)
 	struct arrays *arr;
 	struct misc *m;
 	struct fam *f;
+	struct task_comm *tc;
 
 	b = bpf_map_lookup_elem(&bits_map, &idx);
 	if (b) {
@@ -144,6 +159,9 @@ int layouts_on_getpid(void *ctx)
 	f = bpf_map_lookup_elem(&fam_map, &idx);
 	if (f)
 		f->n++;
+	tc = bpf_map_lookup_elem(&comm_map, &idx);
+	if (tc)
+		tc->state = 1;
 	return 0;
 }
 

@@ -135,6 +135,12 @@ struct fam {
 	__u8  data[];
 };
 
+struct task_comm {
+	__u32 pid;
+	char  comm[15];
+	__u8  state;
+};
+
 /* ------------------------------------------------ correct but hardened */
 
 /* policy with the hole explicit and flags forced to 8-byte alignment, so the
@@ -202,6 +208,13 @@ struct fam_one {
 	__u16 kind;
 	__u16 n;
 	__u8  data[1];
+};
+
+/* char comm[16] for char comm[15]: state at 20, size 24 */
+struct task_comm_comm16 {
+	__u32 pid;
+	char  comm[16];
+	__u8  state;
 };
 
 /* ------------------------------------------------ JSON printer */
@@ -292,6 +305,8 @@ int main(void)
 	F(misc, ll); end();
 	S(fam, "struct fam", "correct");
 	F(fam, len); F(fam, kind); F(fam, n); field("data", offsetof(struct fam, data), 0, 1); end();
+	S(task_comm, "struct task_comm", "correct");
+	F(task_comm, pid); F(task_comm, comm); F(task_comm, state); end();
 	S(policy_aligned, "struct policy", "correct (explicit pad + aligned(8), same on i386)");
 	F(policy_aligned, verdict); F(policy_aligned, _pad); F(policy_aligned, flags);
 	F(policy_aligned, prio); F(policy_aligned, weight); F(policy_aligned, enabled); end();
@@ -315,6 +330,9 @@ int main(void)
 	F(packed_hdr_natural, seq); end();
 	S(fam_one, "struct fam", "mistake: data[1] instead of flexible array member");
 	F(fam_one, len); F(fam_one, kind); F(fam_one, n); F(fam_one, data); end();
+
+	S(task_comm_comm16, "struct task_comm", "mistake: char comm[16] for char comm[15]");
+	F(task_comm_comm16, pid); F(task_comm_comm16, comm); F(task_comm_comm16, state); end();
 
 	printf("\n  ]\n}\n");
 	return 0;

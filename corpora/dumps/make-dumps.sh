@@ -214,7 +214,12 @@ upd $M/misc_map "$(le 4 1)" "$(le 4 1)  $(le 4 2)          $(le 8 3)  $(le 4 -4)
 upd $M/fam_map "$(le 4 0)" "$(le 4 3) $(le 2 1) $(le 2 3)"
 upd $M/fam_map "$(le 4 1)" "$(le 4 0xffffffff) $(le 2 0xffff) $(le 2 0)"
 
-for m in bits_map addr_map packed_map misc_map fam_map; do dump $M/$m "$O/$m"; done
+# struct task_comm (20B): pid u32 | comm char[15] | state u8
+upd $M/comm_map "$(le 4 1)" "$(le 4 100) $(str 15 bash) $(le 1 1)"
+upd $M/comm_map "$(le 4 2)" "$(le 4 200) $(str 15 abcdefghijklmno) $(le 1 2)"     # 15 chars, no NUL
+upd $M/comm_map "$(le 4 3)" "$(le 4 300) $(str 15 kworker/0:1H) $(le 1 0x80)"
+
+for m in bits_map addr_map packed_map misc_map fam_map comm_map; do dump $M/$m "$O/$m"; done
 save_btf $M/bits_map "$O"
 
 # ================================================================ pinned (pin-by-name + map-in-map)

@@ -76,6 +76,7 @@ func main() {
 	add(Arrays{}, unsafe.Sizeof(Arrays{}), unsafe.Alignof(Arrays{}), "struct arrays", "correct")
 	add(Misc{}, unsafe.Sizeof(Misc{}), unsafe.Alignof(Misc{}), "struct misc", "correct")
 	add(Fam{}, unsafe.Sizeof(Fam{}), unsafe.Alignof(Fam{}), "struct fam", "correct (flexible array omitted)")
+	add(TaskComm{}, unsafe.Sizeof(TaskComm{}), unsafe.Alignof(TaskComm{}), "struct task_comm", "correct")
 
 	add(FlowKeyGoInt{}, unsafe.Sizeof(FlowKeyGoInt{}), unsafe.Alignof(FlowKeyGoInt{}), "struct flow_key", "mistake: Go int for __u32 saddr/daddr")
 	add(FlowValueMissingFlags{}, unsafe.Sizeof(FlowValueMissingFlags{}), unsafe.Alignof(FlowValueMissingFlags{}), "struct flow_value", "mistake: missing field flags")
@@ -85,6 +86,8 @@ func main() {
 	add(PolicyNoPad{}, unsafe.Sizeof(PolicyNoPad{}), unsafe.Alignof(PolicyNoPad{}), "struct policy", "mistake: implicit hole before uint64 (4-aligned on 386/arm)")
 	add(PackedHdrNatural{}, unsafe.Sizeof(PackedHdrNatural{}), unsafe.Alignof(PackedHdrNatural{}), "struct packed_hdr", "mistake: packed struct mirrored with natural alignment")
 	add(FamZeroArray{}, unsafe.Sizeof(FamZeroArray{}), unsafe.Alignof(FamZeroArray{}), "struct fam", "mistake: trailing [0]byte for flexible array (Go pads it)")
+
+	add(TaskCommComm16{}, unsafe.Sizeof(TaskCommComm16{}), unsafe.Alignof(TaskCommComm16{}), "struct task_comm", "mistake: [16]byte for char comm[15]")
 
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")

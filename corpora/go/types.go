@@ -137,6 +137,13 @@ type Fam struct {
 	N    uint16
 }
 
+// TaskComm mirrors struct task_comm (20 bytes): comm is char[15].
+type TaskComm struct {
+	Pid   uint32
+	Comm  [15]byte
+	State uint8
+}
+
 // ---------------------------------------------------------------- mistakes
 
 // FlowKeyGoInt: Go `int` for C __u32 saddr/daddr.  amd64: int is 8 bytes ->
@@ -211,4 +218,12 @@ type FamZeroArray struct {
 	Kind uint16
 	N    uint16
 	Data [0]byte
+}
+
+// TaskCommComm16: [16]byte where C has char comm[15] -> State at 20 (C: 19),
+// size 24 (C: 20).
+type TaskCommComm16 struct {
+	Pid   uint32
+	Comm  [16]byte
+	State uint8
 }

@@ -162,7 +162,23 @@ pub struct Fam {
     pub data: [u8; 0],
 }
 
+/// struct task_comm (20 bytes): comm is char[15]
+#[repr(C)]
+pub struct TaskComm {
+    pub pid: u32,
+    pub comm: [u8; 15],
+    pub state: u8,
+}
+
 // ------------------------------------------------------------ mistakes
+
+/// [u8; 16] for char comm[15]: state at 20 (C: 19), size 24 (C: 20)
+#[repr(C)]
+pub struct TaskCommComm16 {
+    pub pid: u32,
+    pub comm: [u8; 16],
+    pub state: u8,
+}
 
 /// usize for __u32 saddr/daddr: size 32 on 64-bit targets
 #[repr(C)]
@@ -271,6 +287,7 @@ fn main() {
     mirror!(v, Arrays, "struct arrays", "correct", [comm, v, matrix, small, _pad]);
     mirror!(v, Misc, "struct misc", "correct", [h, ch, v, neg, ok, sc, s, ll]);
     mirror!(v, Fam, "struct fam", "correct (trailing [u8; 0])", [len, kind, n, data]);
+    mirror!(v, TaskComm, "struct task_comm", "correct", [pid, comm, state]);
     mirror!(v, FlowKeyUsize, "struct flow_key", "mistake: usize for __u32 saddr/daddr", [saddr, sport, daddr, proto]);
     mirror!(v, FlowValueMissingFlags, "struct flow_value", "mistake: missing field flags", [packets, bytes, ifindex]);
     mirror!(v, ProcKeyComm15, "struct proc_key", "mistake: [u8; 15] for char comm[16]", [pid, comm]);
@@ -278,6 +295,8 @@ fn main() {
     mirror!(v, FlowKeyBeHostOrder, "struct flow_key_be", "mistake: host-order u32/u16 for __be32/__be16", [saddr, daddr, sport, dport, proto, _pad]);
     mirror!(v, PackedHdrNatural, "struct packed_hdr", "mistake: packed struct without repr(packed)", [ver, len, id, seq]);
     mirror!(v, FlowKeyReprRust, "struct flow_key", "mistake: no #[repr(C)] (fields reordered by rustc)", [saddr, sport, daddr, proto]);
+
+    mirror!(v, TaskCommComm16, "struct task_comm", "mistake: [u8; 16] for char comm[15]", [pid, comm, state]);
 
     let mut s = String::new();
     s.push_str("{\n  \"lang\": \"rust\",\n");

@@ -1,0 +1,1 @@
+//! Analyses: each a small pass over the model that produces findings.

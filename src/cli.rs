@@ -1,0 +1,51 @@
+//! Command-line interface: argument parsing only validates; each command's
+//! module builds its own configuration and does the work.
+//!
+//! Exit codes: 0 = done, no finding at or above `--fail-on`; 1 = findings at
+//! or above `--fail-on`; 2 = the command could not run (bad usage, unreadable
+//! primary input). A closed stdout (broken pipe) counts as success.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+/// Offline forensic analyzer for eBPF map problems.
+#[derive(Debug, Parser)]
+#[command(name = "bpfcase", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// pahole-like layout of structs and unions from BTF (raw or in an ELF object).
+    Layout(commands::layout::LayoutArgs),
+}
+
+/// Parses the process arguments, runs the command, and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Layout(args) => commands::layout::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(report) => {
+            if is_broken_pipe(&report) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("{report:?}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(report: &miette::Report) -> bool {
+    report
+        .chain()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}

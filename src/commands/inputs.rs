@@ -1,0 +1,75 @@
+//! Loading the common inputs of commands: BTF from a raw blob or an ELF object.
+
+use std::path::Path;
+
+use crate::error::{read_file, InputError};
+use crate::ingest::btf::Btf;
+use crate::ingest::elf::BpfObject;
+
+/// Largest BTF or ELF input we read whole (vmlinux BTF is ~6 MB; big Go
+/// binaries are a few hundred MB).
+pub const MAX_INPUT: u64 = 2 << 30;
+
+/// What a BTF-bearing file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BtfSource {
+    Raw,
+    Elf { section_offset: u64 },
+}
+
+/// Reads a file that holds BTF: raw BTF or an ELF file with a `.BTF` section.
+pub fn read_btf_file(path: &Path) -> Result<Vec<u8>, InputError> {
+    read_file(path, MAX_INPUT)
+}
+
+/// Finds the BTF bytes in `data` (raw, or the `.BTF` section of an ELF).
+pub fn btf_bytes<'a>(path: &Path, data: &'a [u8]) -> Result<(&'a [u8], BtfSource), InputError> {
+    let name = path.display().to_string();
+    if data.starts_with(b"\x7fELF") {
+        let obj =
+            BpfObject::parse(data).map_err(|e| InputError::at_offset(&name, e.file_offset(), e))?;
+        let section = obj.btf_data.ok_or_else(|| {
+            InputError::new(
+                &name,
+                None,
+                "ELF file has no .BTF section (built without -g?)",
+            )
+        })?;
+        Ok((
+            section,
+            BtfSource::Elf {
+                section_offset: obj.btf_file_offset,
+            },
+        ))
+    } else {
+        Ok((data, BtfSource::Raw))
+    }
+}
+
+/// Parses BTF found in `data`, as base or split over `base`.
+pub fn parse_btf<'a>(
+    path: &Path,
+    data: &'a [u8],
+    base: Option<&'a Btf<'a>>,
+) -> Result<Btf<'a>, InputError> {
+    let (bytes, source) = btf_bytes(path, data)?;
+    let parsed = match base {
+        Some(b) => Btf::parse_split(bytes, b),
+        None => Btf::parse(bytes),
+    };
+    parsed.map_err(|e| {
+        let shift = match source {
+            BtfSource::Raw => 0,
+            BtfSource::Elf { section_offset } => section_offset,
+        };
+        let what = match source {
+            BtfSource::Raw => "BTF",
+            BtfSource::Elf { .. } => ".BTF section",
+        };
+        InputError::at_offset(
+            path.display().to_string(),
+            e.offset().map(|o| o as u64 + shift),
+            format!("{what}: {e}"),
+        )
+    })
+}

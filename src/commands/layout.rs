@@ -1,0 +1,111 @@
+//! `bpfcase layout FILE [TYPE..]`: lays out structs and unions from BTF.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use miette::{IntoDiagnostic, Result};
+
+use super::inputs::{parse_btf, read_btf_file};
+use crate::error::InputError;
+use crate::ingest::btf::{BtfKind, TypeId};
+use crate::model::from_btf::BtfLayouts;
+use crate::model::layout::Layout;
+use crate::report::layout as render;
+
+/// Output format of `layout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LayoutFormat {
+    /// pahole-like text with holes and padding called out.
+    Text,
+    /// A JSON array, one object per type.
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LayoutArgs {
+    /// Raw BTF (e.g. /sys/kernel/btf/vmlinux) or an ELF object with a .BTF section.
+    pub file: PathBuf,
+    /// Struct or union names; none means every named struct and union.
+    pub types: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LayoutFormat::Text)]
+    pub format: LayoutFormat,
+    /// Base BTF for split BTF (a module's BTF over vmlinux).
+    #[arg(long, value_name = "FILE")]
+    pub base: Option<PathBuf>,
+}
+
+pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
+    let base_data = match &args.base {
+        Some(p) => Some((p, read_btf_file(p)?)),
+        None => None,
+    };
+    let base = match &base_data {
+        Some((p, d)) => Some(parse_btf(p, d, None)?),
+        None => None,
+    };
+    let data = read_btf_file(&args.file)?;
+    let btf = parse_btf(&args.file, &data, base.as_ref())?;
+    let name = args.file.display().to_string();
+    let mut engine = BtfLayouts::new(&btf);
+
+    let ids: Vec<TypeId> = if args.types.is_empty() {
+        btf.local_types()
+            .filter(|t| matches!(t.kind, BtfKind::Struct | BtfKind::Union) && !t.name.is_empty())
+            .map(|t| t.id)
+            .collect()
+    } else {
+        let mut ids = Vec::new();
+        for wanted in &args.types {
+            let found: Vec<TypeId> = btf
+                .all_types()
+                .filter(|t| {
+                    t.name == wanted.as_str()
+                        && matches!(t.kind, BtfKind::Struct | BtfKind::Union | BtfKind::Typedef)
+                })
+                .filter(|t| t.kind != BtfKind::Typedef || engine.layout(t.id).is_ok())
+                .map(|t| t.id)
+                .collect();
+            if found.is_empty() {
+                return Err(InputError::new(
+                    &name,
+                    None,
+                    format!("no struct, union or typedef of one named `{wanted}`"),
+                )
+                .into());
+            }
+            ids.extend(found);
+        }
+        ids
+    };
+
+    let mut layouts: Vec<(String, Arc<Layout>)> = Vec::with_capacity(ids.len());
+    for id in ids {
+        let t = btf.type_by_id(id).into_diagnostic()?;
+        let layout = engine.layout(id).map_err(|e| {
+            InputError::at_offset(
+                &name,
+                e.offset().map(|o| o as u64),
+                format!("type {id}: {e}"),
+            )
+        })?;
+        // A typedef of an anonymous struct is printed under the typedef's name.
+        let shown = if t.kind == BtfKind::Typedef && layout.name.is_empty() {
+            t.name.to_string()
+        } else {
+            layout.name.clone()
+        };
+        layouts.push((shown, layout));
+    }
+
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    match args.format {
+        LayoutFormat::Text => render::write_text(&mut out, &layouts).into_diagnostic()?,
+        LayoutFormat::Json => render::write_json(&mut out, &layouts).into_diagnostic()?,
+    }
+    out.flush().into_diagnostic()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,4 @@
+//! One module per subcommand: its arguments and how it runs.
+
+pub mod inputs;
+pub mod layout;

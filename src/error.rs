@@ -1,0 +1,67 @@
+//! The edge where typed parser errors meet the user: every error that stops a
+//! command names the input and where in it the problem is.
+
+use crate::model::finding::{Finding, Position};
+
+/// An input that could not be read, with the place in it.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{path}{}: {reason}", position_suffix(.position))]
+#[diagnostic(code(bpfcase::input))]
+pub struct InputError {
+    pub path: String,
+    pub position: Option<Position>,
+    pub reason: String,
+}
+
+fn position_suffix(p: &Option<Position>) -> String {
+    match p {
+        Some(Position::Offset(o)) => format!(" at byte offset {o} (0x{o:x})"),
+        Some(Position::Line(l)) => format!(":{l}"),
+        None => String::new(),
+    }
+}
+
+impl InputError {
+    pub fn new(path: impl Into<String>, position: Option<Position>, reason: impl ToString) -> Self {
+        InputError {
+            path: path.into(),
+            position,
+            reason: reason.to_string(),
+        }
+    }
+
+    /// At a byte offset.
+    pub fn at_offset(path: impl Into<String>, offset: Option<u64>, reason: impl ToString) -> Self {
+        Self::new(path, offset.map(Position::Offset), reason)
+    }
+
+    /// At a 1-based line.
+    pub fn at_line(path: impl Into<String>, line: u32, reason: impl ToString) -> Self {
+        Self::new(path, Some(Position::Line(line)), reason)
+    }
+
+    /// The same problem as an `input/unreadable` finding, for analyses that go on.
+    pub fn to_finding(&self) -> Finding {
+        Finding::unreadable(&self.path, self.position, &self.reason)
+    }
+}
+
+/// Reads a whole file, naming it on failure. Refuses files over `limit` bytes
+/// so a wrong path (a disk image, /dev/zero) cannot exhaust memory.
+pub fn read_file(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, InputError> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let f = std::fs::File::open(path).map_err(|e| InputError::new(&name, None, e))?;
+    let mut buf = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| InputError::new(&name, None, e))?;
+    if buf.len() as u64 > limit {
+        return Err(InputError::new(
+            &name,
+            None,
+            format!("file is larger than the {limit}-byte limit for this input"),
+        ));
+    }
+    Ok(buf)
+}

@@ -1,0 +1,1 @@
+//! BTF parser tests (see bottom of btf.rs).

@@ -1,0 +1,324 @@
+//! ELF objects of BPF programs (and any ELF with a `.BTF` section): the BTF,
+//! whether `.BTF.ext` is present, the program sections, and the map
+//! definitions of the `.maps` DATASEC written with libbpf's `__uint`/`__type`/
+//! `__array` macros (plus legacy `struct bpf_map_def` in `maps`).
+
+use object::{Object, ObjectSection, ObjectSymbol, SectionKind};
+
+use super::btf::{Btf, BtfError, BtfKind, BtfType, TypeId};
+use crate::model::map::{MapDef, MapType};
+
+/// What went wrong reading an ELF object.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ElfError {
+    #[error("not a readable ELF file: {0}")]
+    Object(#[from] object::Error),
+    #[error("the ELF file has no .BTF section")]
+    NoBtf,
+    #[error("in .BTF (section at file offset {section_offset}): {source}")]
+    Btf {
+        section_offset: u64,
+        #[source]
+        source: BtfError,
+    },
+    #[error(
+        "map `{map}` in .maps: member `{member}` is not a libbpf __uint/__type/__array ({why})"
+    )]
+    BadMapMember {
+        map: String,
+        member: String,
+        why: &'static str,
+        offset: usize,
+    },
+    #[error("legacy `maps` section: {len} bytes do not hold whole bpf_map_def records")]
+    BadLegacyMaps { len: usize },
+}
+
+impl ElfError {
+    /// Byte offset in the file, where known.
+    pub fn file_offset(&self) -> Option<u64> {
+        match self {
+            ElfError::Btf {
+                section_offset,
+                source,
+            } => Some(section_offset + source.offset().unwrap_or(0) as u64),
+            _ => None,
+        }
+    }
+}
+
+/// A program: one function symbol in an executable section.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProgramSection {
+    /// ELF section name: `tracepoint/syscalls/sys_enter_bpf`, `xdp`, ...
+    pub section: String,
+    /// Function name.
+    pub name: String,
+    /// Size in 8-byte instructions.
+    pub insns: u64,
+}
+
+/// A parsed BPF ELF object, borrowing the file's bytes.
+#[derive(Debug)]
+pub struct BpfObject<'a> {
+    /// Raw `.BTF` section bytes.
+    pub btf_data: Option<&'a [u8]>,
+    /// File offset of `.BTF`, to place BTF errors in the file.
+    pub btf_file_offset: u64,
+    pub has_btf_ext: bool,
+    pub is_bpf_machine: bool,
+    pub programs: Vec<ProgramSection>,
+    pub license: Option<String>,
+    /// Legacy `struct bpf_map_def` maps (section `maps`), which carry no BTF types.
+    pub legacy_maps: Vec<MapDef>,
+}
+
+const EM_BPF: u16 = 247;
+
+impl<'a> BpfObject<'a> {
+    /// Reads the parts of an ELF file bpfcase needs.
+    pub fn parse(data: &'a [u8]) -> Result<Self, ElfError> {
+        let file = object::File::parse(data)?;
+        let is_bpf_machine = data.len() > 20 && {
+            let m = [data[18], data[19]];
+            let little = data[5] == 1;
+            (if little {
+                u16::from_le_bytes(m)
+            } else {
+                u16::from_be_bytes(m)
+            }) == EM_BPF
+        };
+        let mut obj = BpfObject {
+            btf_data: None,
+            btf_file_offset: 0,
+            has_btf_ext: false,
+            is_bpf_machine,
+            programs: Vec::new(),
+            license: None,
+            legacy_maps: Vec::new(),
+        };
+        for section in file.sections() {
+            let name = section.name().unwrap_or("");
+            match name {
+                ".BTF" => {
+                    obj.btf_data = Some(section.data()?);
+                    obj.btf_file_offset = section.file_range().map(|r| r.0).unwrap_or(0);
+                }
+                ".BTF.ext" => obj.has_btf_ext = true,
+                "license" => {
+                    let d = section.data()?;
+                    let end = d.iter().position(|&b| b == 0).unwrap_or(d.len());
+                    obj.license = Some(String::from_utf8_lossy(&d[..end]).into_owned());
+                }
+                "maps" => {
+                    obj.legacy_maps = legacy_maps(&file, &section)?;
+                }
+                _ => {}
+            }
+        }
+        if is_bpf_machine {
+            for sym in file.symbols() {
+                if sym.kind() != object::SymbolKind::Text || sym.size() == 0 {
+                    continue;
+                }
+                let Some(idx) = sym.section_index() else {
+                    continue;
+                };
+                let Ok(section) = file.section_by_index(idx) else {
+                    continue;
+                };
+                if section.kind() != SectionKind::Text {
+                    continue;
+                }
+                obj.programs.push(ProgramSection {
+                    section: section.name().unwrap_or("").to_string(),
+                    name: sym.name().unwrap_or("").to_string(),
+                    insns: sym.size() / 8,
+                });
+            }
+        }
+        Ok(obj)
+    }
+
+    /// Parses the `.BTF` section.
+    pub fn btf(&self) -> Result<Btf<'a>, ElfError> {
+        let data = self.btf_data.ok_or(ElfError::NoBtf)?;
+        Btf::parse(data).map_err(|source| ElfError::Btf {
+            section_offset: self.btf_file_offset,
+            source,
+        })
+    }
+}
+
+fn legacy_maps(
+    file: &object::File<'_>,
+    section: &object::Section<'_, '_>,
+) -> Result<Vec<MapDef>, ElfError> {
+    let data = section.data()?;
+    let little = file.is_little_endian();
+    let word = |b: &[u8]| {
+        let a = [b[0], b[1], b[2], b[3]];
+        if little {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        }
+    };
+    let mut out = Vec::new();
+    for sym in file.symbols() {
+        if sym.section_index() != Some(section.index()) || sym.name().unwrap_or("").is_empty() {
+            continue;
+        }
+        let start = sym.address() as usize;
+        // type, key_size, value_size, max_entries, map_flags: five __u32.
+        let Some(rec) = data.get(start..start + 20) else {
+            return Err(ElfError::BadLegacyMaps { len: data.len() });
+        };
+        out.push(MapDef {
+            name: sym.name().unwrap_or("").to_string(),
+            map_type: Some(MapType(word(&rec[0..4]))),
+            key_type_id: None,
+            value_type_id: None,
+            key_size: Some(word(&rec[4..8]) as u64),
+            value_size: Some(word(&rec[8..12]) as u64),
+            max_entries: Some(word(&rec[12..16])),
+            map_flags: word(&rec[16..20]),
+            pinning: 0,
+            inner: None,
+        });
+    }
+    Ok(out)
+}
+
+/// The map definitions of the `.maps` DATASEC in `btf`, in declaration order.
+pub fn btf_map_defs(btf: &Btf<'_>) -> Result<Vec<MapDef>, ElfError> {
+    let mut out = Vec::new();
+    let Some(sec) = btf
+        .local_types()
+        .find(|t| t.kind == BtfKind::Datasec && t.name == ".maps")
+    else {
+        return Ok(out);
+    };
+    for v in sec.datasec_vars() {
+        let var = btf.type_by_id(v.type_id).map_err(btf_err)?;
+        if var.kind != BtfKind::Var {
+            continue;
+        }
+        let def_type = skip_mods(btf, TypeId(var.size_or_type))?;
+        out.push(map_def(btf, var.name, def_type)?);
+    }
+    Ok(out)
+}
+
+fn btf_err(source: BtfError) -> ElfError {
+    ElfError::Btf {
+        section_offset: 0,
+        source,
+    }
+}
+
+fn skip_mods<'a>(btf: &Btf<'a>, mut id: TypeId) -> Result<BtfType<'a>, ElfError> {
+    for _ in 0..64 {
+        let t = btf.type_by_id(id).map_err(btf_err)?;
+        match t.kind {
+            BtfKind::Typedef | BtfKind::Const | BtfKind::Volatile | BtfKind::TypeTag => {
+                id = TypeId(t.size_or_type)
+            }
+            _ => return Ok(t),
+        }
+    }
+    let t = btf.type_by_id(id).map_err(btf_err)?;
+    Err(btf_err(BtfError::ReferenceCycle {
+        id: id.0,
+        offset: t.offset,
+    }))
+}
+
+fn map_def(btf: &Btf<'_>, name: &str, def: BtfType<'_>) -> Result<MapDef, ElfError> {
+    let mut m = MapDef {
+        name: name.to_string(),
+        map_type: None,
+        key_type_id: None,
+        value_type_id: None,
+        key_size: None,
+        value_size: None,
+        max_entries: None,
+        map_flags: 0,
+        pinning: 0,
+        inner: None,
+    };
+    if def.kind != BtfKind::Struct {
+        return Err(ElfError::BadMapMember {
+            map: name.into(),
+            member: String::new(),
+            why: "the variable's type is not a struct",
+            offset: def.offset,
+        });
+    }
+    for member in def.members(btf) {
+        let bad = |why| ElfError::BadMapMember {
+            map: name.into(),
+            member: member.name.into(),
+            why,
+            offset: def.offset,
+        };
+        let t = skip_mods(btf, member.type_id)?;
+        match member.name {
+            // __uint(name, val): int (*name)[val]
+            "type" | "max_entries" | "map_flags" | "pinning" | "key_size" | "value_size"
+            | "numa_node" | "map_extra" => {
+                if t.kind != BtfKind::Ptr {
+                    return Err(bad("expected a pointer to an array"));
+                }
+                let arr = skip_mods(btf, TypeId(t.size_or_type))?;
+                let n = arr
+                    .array()
+                    .ok_or_else(|| bad("expected a pointer to an array"))?
+                    .nelems;
+                match member.name {
+                    "type" => m.map_type = Some(MapType(n)),
+                    "max_entries" => m.max_entries = Some(n),
+                    "map_flags" => m.map_flags = n,
+                    "pinning" => m.pinning = n,
+                    "key_size" => m.key_size = Some(n as u64),
+                    "value_size" => m.value_size = Some(n as u64),
+                    _ => {}
+                }
+            }
+            // __type(name, T): typeof(T) *name
+            "key" | "value" => {
+                if t.kind != BtfKind::Ptr {
+                    return Err(bad("expected a pointer to the type"));
+                }
+                let target = TypeId(t.size_or_type);
+                let size = btf.size_of(target).map_err(btf_err)?;
+                if member.name == "key" {
+                    m.key_type_id = Some(target.0);
+                    m.key_size = Some(size);
+                } else {
+                    m.value_type_id = Some(target.0);
+                    m.value_size = Some(size);
+                }
+            }
+            // __array(values, struct inner_def): typeof(struct inner_def) *values[]
+            "values" => {
+                let arr = t
+                    .array()
+                    .ok_or_else(|| bad("expected an array of pointers"))?;
+                let p = skip_mods(btf, arr.elem_type)?;
+                if p.kind != BtfKind::Ptr {
+                    return Err(bad("expected an array of pointers"));
+                }
+                let inner = skip_mods(btf, TypeId(p.size_or_type))?;
+                if inner.kind == BtfKind::Struct {
+                    let mut d = map_def(btf, &format!("{name}.inner"), inner)?;
+                    d.name = format!("{name}.inner");
+                    m.inner = Some(Box::new(d));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(m)
+}

@@ -1,0 +1,7 @@
+//! Ingest: bytes to typed artifacts, one module per input format. Parsers
+//! borrow their input, keep offsets for errors, and never abort a whole
+//! analysis: the caller turns their errors into `input/unreadable` findings.
+
+pub mod btf;
+pub mod cursor;
+pub mod elf;

@@ -1,0 +1,16 @@
+//! bpfcase: an offline forensic analyzer for eBPF map problems.
+//!
+//! Data flows one way: [`ingest`] (bytes to typed artifacts, one module per
+//! format) → [`model`] (layouts, maps, entries, findings) → [`analyses`] (small
+//! passes producing findings) → [`report`] (renderers; the only place output
+//! formats are known). [`collect`] runs on the live node and shares only the
+//! bundle format and the model types. See `docs/architecture.md`.
+
+pub mod analyses;
+pub mod cli;
+pub mod collect;
+pub mod commands;
+pub mod error;
+pub mod ingest;
+pub mod model;
+pub mod report;

@@ -1,0 +1,303 @@
+//! The BTF layout engine: turns BTF struct and union types into [`Layout`]s.
+//!
+//! Each aggregate is laid out once and shared (`Arc`) by every member that
+//! embeds it, so laying out all of vmlinux costs one pass over its structs.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::ingest::btf::{Btf, BtfError, BtfKind, BtfType, TypeId};
+use crate::model::layout::{
+    AggregateKind, ByteOrder, EnumType, FieldType, IntEncoding, Layout, Member,
+};
+
+/// Typedef names that declare network byte order (`include/uapi/linux/types.h`).
+fn is_big_endian_typedef(name: &str) -> bool {
+    matches!(name, "__be16" | "__be32" | "__be64" | "__sum16")
+}
+
+/// Longest typedef/qualifier chain we follow before calling it a cycle. Real
+/// chains are a handful of hops; a cycle in hostile BTF would otherwise spin.
+const MAX_CHAIN: usize = 64;
+
+/// Lays out BTF types, caching each aggregate.
+pub struct BtfLayouts<'b, 'a> {
+    btf: &'b Btf<'a>,
+    pointer_size: u64,
+    cache: HashMap<TypeId, Arc<Layout>>,
+    enums: HashMap<TypeId, Arc<EnumType>>,
+    in_progress: HashSet<TypeId>,
+}
+
+impl<'b, 'a> BtfLayouts<'b, 'a> {
+    /// A layout engine for `btf`; pointers are 8 bytes (BPF and 64-bit kernels).
+    pub fn new(btf: &'b Btf<'a>) -> Self {
+        BtfLayouts {
+            btf,
+            pointer_size: 8,
+            cache: HashMap::new(),
+            enums: HashMap::new(),
+            in_progress: HashSet::new(),
+        }
+    }
+
+    /// The BTF this engine reads.
+    pub fn btf(&self) -> &'b Btf<'a> {
+        self.btf
+    }
+
+    /// Follows typedefs and qualifiers to the underlying type; reports whether a
+    /// big-endian typedef was crossed.
+    pub fn resolve(&self, id: TypeId) -> Result<(Option<BtfType<'a>>, ByteOrder), BtfError> {
+        let mut order = ByteOrder::Host;
+        let mut cur = id;
+        for _ in 0..MAX_CHAIN {
+            if cur.0 == 0 {
+                return Ok((None, order));
+            }
+            let t = self.btf.type_by_id(cur)?;
+            match t.kind {
+                BtfKind::Typedef
+                | BtfKind::Const
+                | BtfKind::Volatile
+                | BtfKind::Restrict
+                | BtfKind::TypeTag => {
+                    if t.kind == BtfKind::Typedef && is_big_endian_typedef(t.name) {
+                        order = ByteOrder::Big;
+                    }
+                    cur = TypeId(t.size_or_type);
+                }
+                _ => return Ok((Some(t), order)),
+            }
+        }
+        let t = self.btf.type_by_id(id)?;
+        Err(BtfError::ReferenceCycle {
+            id: id.0,
+            offset: t.offset,
+        })
+    }
+
+    /// The layout of struct or union `id` (typedefs and qualifiers are followed).
+    pub fn layout(&mut self, id: TypeId) -> Result<Arc<Layout>, BtfError> {
+        let (t, _) = self.resolve(id)?;
+        let t = match t {
+            Some(t) if matches!(t.kind, BtfKind::Struct | BtfKind::Union) => t,
+            _ => return Err(BtfError::NoSuchType { id: id.0 }),
+        };
+        self.aggregate(t)
+    }
+
+    fn aggregate(&mut self, t: BtfType<'a>) -> Result<Arc<Layout>, BtfError> {
+        if let Some(l) = self.cache.get(&t.id) {
+            return Ok(l.clone());
+        }
+        if !self.in_progress.insert(t.id) {
+            return Err(BtfError::ReferenceCycle {
+                id: t.id.0,
+                offset: t.offset,
+            });
+        }
+        let result = self.build_aggregate(t);
+        self.in_progress.remove(&t.id);
+        let layout = Arc::new(result?);
+        self.cache.insert(t.id, layout.clone());
+        Ok(layout)
+    }
+
+    fn build_aggregate(&mut self, t: BtfType<'a>) -> Result<Layout, BtfError> {
+        let kind = if t.kind == BtfKind::Union {
+            AggregateKind::Union
+        } else {
+            AggregateKind::Struct
+        };
+        let btf = self.btf;
+        let mut members = Vec::with_capacity(t.vlen);
+        for m in t.members(btf) {
+            let ty = self.field_type(m.type_id)?;
+            let size = ty.size();
+            let mut bit_offset = m.bit_offset as u64;
+            let mut bit_size = (m.bitfield_size > 0).then_some(m.bitfield_size);
+            // Old-style bitfields (kind_flag clear) live in the INT's own bits.
+            if !t.kind_flag {
+                if let (Some(rt), _) = self.resolve(m.type_id)? {
+                    if let Some(i) = rt.int() {
+                        if (i.bits as u64) < size * 8 {
+                            bit_offset += i.offset as u64;
+                            bit_size = Some(i.bits as u32);
+                        }
+                    }
+                }
+            }
+            let offset = match bit_size {
+                Some(_) if size > 0 => bit_offset / (size * 8) * size,
+                _ => bit_offset / 8,
+            };
+            members.push(Member {
+                name: m.name.to_string(),
+                offset,
+                bit_offset,
+                size,
+                bit_size,
+                type_name: self.c_type_name(m.type_id),
+                ty,
+                source: None,
+            });
+        }
+        let size = t.size_or_type as u64;
+        Ok(Layout::new(t.name.to_string(), kind, size, members).finish())
+    }
+
+    /// The [`FieldType`] of type `id`.
+    pub fn field_type(&mut self, id: TypeId) -> Result<FieldType, BtfError> {
+        let (t, byte_order) = self.resolve(id)?;
+        let Some(t) = t else {
+            return Ok(FieldType::Opaque {
+                size: 0,
+                what: "void".into(),
+            });
+        };
+        Ok(match t.kind {
+            BtfKind::Int => {
+                let i = t.int().unwrap_or(crate::ingest::btf::BtfInt {
+                    signed: false,
+                    char: false,
+                    bool: false,
+                    offset: 0,
+                    bits: 0,
+                });
+                FieldType::Int {
+                    size: t.size_or_type as u64,
+                    signed: i.signed,
+                    encoding: if i.bool {
+                        IntEncoding::Bool
+                    } else if i.char || (t.size_or_type == 1 && t.name.contains("char")) {
+                        IntEncoding::Char
+                    } else {
+                        IntEncoding::Plain
+                    },
+                    byte_order,
+                }
+            }
+            BtfKind::Ptr => FieldType::Pointer {
+                size: self.pointer_size,
+            },
+            BtfKind::Float => FieldType::Float {
+                size: t.size_or_type as u64,
+            },
+            BtfKind::Enum | BtfKind::Enum64 => FieldType::Enum(self.enum_type(t)),
+            BtfKind::Struct | BtfKind::Union => FieldType::Aggregate(self.aggregate(t)?),
+            BtfKind::Array => {
+                let a = t.array().expect("array kind has btf_array");
+                if !self.in_progress.insert(t.id) {
+                    return Err(BtfError::ReferenceCycle {
+                        id: t.id.0,
+                        offset: t.offset,
+                    });
+                }
+                let elem = self.field_type(a.elem_type);
+                self.in_progress.remove(&t.id);
+                let elem = elem?;
+                if elem.size().checked_mul(a.nelems as u64).is_none() {
+                    return Err(BtfError::SizeOverflow {
+                        id: t.id.0,
+                        offset: t.offset,
+                    });
+                }
+                FieldType::Array {
+                    elem: Box::new(elem),
+                    len: a.nelems as u64,
+                }
+            }
+            BtfKind::Fwd => FieldType::Opaque {
+                size: 0,
+                what: format!(
+                    "{} {} (forward declaration)",
+                    if t.kind_flag { "union" } else { "struct" },
+                    t.name
+                ),
+            },
+            other => FieldType::Opaque {
+                size: 0,
+                what: other.as_str().to_string(),
+            },
+        })
+    }
+
+    fn enum_type(&mut self, t: BtfType<'a>) -> Arc<EnumType> {
+        if let Some(e) = self.enums.get(&t.id) {
+            return e.clone();
+        }
+        let e = Arc::new(EnumType {
+            name: t.name.to_string(),
+            size: t.size_or_type as u64,
+            signed: t.kind_flag,
+            values: t
+                .enum_values(self.btf)
+                .map(|v| (v.name.to_string(), v.value))
+                .collect(),
+        });
+        self.enums.insert(t.id, e.clone());
+        e
+    }
+
+    /// The C spelling of type `id`: `unsigned int`, `struct flow_key`, `char[16]`,
+    /// `const struct sock *`, `__be16`.
+    pub fn c_type_name(&self, id: TypeId) -> String {
+        let mut suffix = String::new();
+        let mut prefix = String::new();
+        let mut cur = id;
+        for _ in 0..MAX_CHAIN {
+            if cur.0 == 0 {
+                return format!("{prefix}void{suffix}");
+            }
+            let Ok(t) = self.btf.type_by_id(cur) else {
+                return format!("{prefix}<bad type {}>{suffix}", cur.0);
+            };
+            let named = |kw: &str| {
+                if t.name.is_empty() {
+                    format!("{kw} {{...}}")
+                } else if kw.is_empty() {
+                    t.name.to_string()
+                } else {
+                    format!("{kw} {}", t.name)
+                }
+            };
+            let base = match t.kind {
+                BtfKind::Int | BtfKind::Float | BtfKind::Typedef => named(""),
+                BtfKind::Struct => named("struct"),
+                BtfKind::Union => named("union"),
+                BtfKind::Enum | BtfKind::Enum64 => named("enum"),
+                BtfKind::Fwd => named(if t.kind_flag { "union" } else { "struct" }),
+                BtfKind::FuncProto => "fn(...)".to_string(),
+                BtfKind::Ptr => {
+                    suffix = format!(" *{suffix}");
+                    cur = TypeId(t.size_or_type);
+                    continue;
+                }
+                BtfKind::Array => {
+                    let a = t.array().expect("array");
+                    suffix = format!("{suffix}[{}]", a.nelems);
+                    cur = a.elem_type;
+                    continue;
+                }
+                BtfKind::Const | BtfKind::Volatile | BtfKind::Restrict => {
+                    prefix.push_str(t.kind.as_str());
+                    prefix.push(' ');
+                    cur = TypeId(t.size_or_type);
+                    continue;
+                }
+                _ => {
+                    cur = TypeId(t.size_or_type);
+                    continue;
+                }
+            };
+            return format!("{prefix}{base}{suffix}");
+        }
+        format!("{prefix}<cycle>{suffix}")
+    }
+
+    /// Byte size of type `id` (0 for void, functions and forward declarations).
+    pub fn size_of(&mut self, id: TypeId) -> Result<u64, BtfError> {
+        Ok(self.field_type(id)?.size())
+    }
+}

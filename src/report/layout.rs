@@ -1,0 +1,200 @@
+//! Rendering layouts: pahole-like text and the documented JSON shape.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::model::layout::{FieldType, Layout, Member};
+
+/// Writes each layout the way pahole does: one line per member with its
+/// offset and size, holes and padding called out, a summary at the end.
+pub fn write_text<W: Write>(out: &mut W, layouts: &[(String, Arc<Layout>)]) -> io::Result<()> {
+    for (name, l) in layouts {
+        writeln!(out, "{} {} {{", l.kind.as_str(), name)?;
+        write_members(out, l, 0, 1)?;
+        writeln!(out)?;
+        let nmembers = l.members.len();
+        write!(out, "\t/* size: {}, members: {}", l.size, nmembers)?;
+        if !l.packed {
+            write!(out, ", align: {}", l.natural_align)?;
+        }
+        writeln!(out, " */")?;
+        if !l.holes.is_empty() {
+            let sum: u64 = l.holes.iter().map(|h| h.size).sum();
+            writeln!(out, "\t/* holes: {}, sum holes: {} */", l.holes.len(), sum)?;
+        }
+        if !l.bit_holes.is_empty() {
+            let sum: u64 = l.bit_holes.iter().map(|h| h.bits).sum();
+            writeln!(
+                out,
+                "\t/* bit holes: {}, sum bit holes: {} bits */",
+                l.bit_holes.len(),
+                sum
+            )?;
+        }
+        if l.padding > 0 {
+            writeln!(out, "\t/* padding: {} */", l.padding)?;
+        }
+        if l.bit_padding > 0 {
+            writeln!(out, "\t/* bit_padding: {} bits */", l.bit_padding)?;
+        }
+        if l.packed {
+            writeln!(out, "}} __attribute__((__packed__));")?;
+        } else {
+            writeln!(out, "}};")?;
+        }
+    }
+    Ok(())
+}
+
+fn write_members<W: Write>(
+    out: &mut W,
+    l: &Layout,
+    base_bits: u64,
+    depth: usize,
+) -> io::Result<()> {
+    let indent = "\t".repeat(depth);
+    let mut holes = l.holes.iter().peekable();
+    let mut bit_holes = l.bit_holes.iter().peekable();
+    for m in &l.members {
+        let abs_bits = base_bits + m.bit_offset;
+        // Holes are reported just before the member that follows them.
+        while let Some(h) = holes.peek() {
+            if h.offset * 8 + base_bits > abs_bits {
+                break;
+            }
+            writeln!(
+                out,
+                "\n{indent}/* XXX {} byte{} hole at offset {} */\n",
+                h.size,
+                if h.size == 1 { "" } else { "s" },
+                (base_bits / 8) + h.offset
+            )?;
+            holes.next();
+        }
+        while let Some(h) = bit_holes.peek() {
+            if h.bit_offset + base_bits > abs_bits {
+                break;
+            }
+            writeln!(
+                out,
+                "\n{indent}/* XXX {} bit{} hole */\n",
+                h.bits,
+                if h.bits == 1 { "" } else { "s" }
+            )?;
+            bit_holes.next();
+        }
+        write_member(out, m, base_bits, depth)?;
+    }
+    Ok(())
+}
+
+fn write_member<W: Write>(out: &mut W, m: &Member, base_bits: u64, depth: usize) -> io::Result<()> {
+    let indent = "\t".repeat(depth);
+    let abs_offset = base_bits / 8 + m.offset;
+    if let (FieldType::Aggregate(inner), true) = (&m.ty, is_inline(m)) {
+        writeln!(out, "{indent}{} {{", inner.kind.as_str())?;
+        write_members(out, inner, base_bits + m.bit_offset, depth + 1)?;
+        let decl = format!(
+            "{indent}}}{};",
+            if m.name.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", m.name)
+            }
+        );
+        return writeln!(out, "{decl:<49}/* {abs_offset:>5} {:>5} */", m.size);
+    }
+    let (ty, name) = split_declarator(&m.type_name, &m.name);
+    let decl = match m.bit_size {
+        Some(w) => format!("{indent}{ty:<26} {name}:{w};"),
+        None => format!("{indent}{ty:<26} {name};"),
+    };
+    match m.bit_size {
+        Some(_) => writeln!(
+            out,
+            "{decl:<49}/* {abs_offset:>5}:{:>2} {:>4} */",
+            (base_bits + m.bit_offset) - abs_offset * 8,
+            m.size
+        ),
+        None => writeln!(out, "{decl:<49}/* {abs_offset:>5} {:>5} */", m.size),
+    }
+}
+
+/// Anonymous struct/union types are printed inline, like pahole does.
+fn is_inline(m: &Member) -> bool {
+    matches!(&m.ty, FieldType::Aggregate(l) if l.name.is_empty())
+}
+
+/// Moves array dimensions from the type to the name: (`char[16]`, `comm`) →
+/// (`char`, `comm[16]`).
+fn split_declarator(type_name: &str, name: &str) -> (String, String) {
+    match type_name.find('[') {
+        Some(i) if !type_name.contains('(') => (
+            type_name[..i].to_string(),
+            format!("{name}{}", &type_name[i..]),
+        ),
+        _ => (type_name.to_string(), name.to_string()),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonLayout<'a> {
+    name: &'a str,
+    kind: &'static str,
+    size: u64,
+    align: u64,
+    packed: bool,
+    members: Vec<JsonMember<'a>>,
+    holes: &'a [crate::model::layout::Hole],
+    bit_holes: &'a [crate::model::layout::BitHole],
+    padding: u64,
+    bit_padding: u64,
+}
+
+#[derive(Serialize)]
+struct JsonMember<'a> {
+    name: &'a str,
+    #[serde(rename = "type")]
+    type_name: &'a str,
+    kind: &'static str,
+    offset: u64,
+    bit_offset: u64,
+    size: u64,
+    bit_size: Option<u32>,
+}
+
+/// Writes the documented JSON array: `name`, `kind`, `size`, `members` (`name`,
+/// `offset`, `bit_offset`, `size`, `bit_size`), `holes`, `padding`, and more.
+pub fn write_json<W: Write>(out: &mut W, layouts: &[(String, Arc<Layout>)]) -> io::Result<()> {
+    let items: Vec<JsonLayout> = layouts
+        .iter()
+        .map(|(name, l)| JsonLayout {
+            name,
+            kind: l.kind.as_str(),
+            size: l.size,
+            align: l.align(),
+            packed: l.packed,
+            members: l
+                .members
+                .iter()
+                .map(|m| JsonMember {
+                    name: &m.name,
+                    type_name: &m.type_name,
+                    kind: m.ty.kind_str(),
+                    offset: m.offset,
+                    bit_offset: m.bit_offset,
+                    size: m.size,
+                    bit_size: m.bit_size,
+                })
+                .collect(),
+            holes: &l.holes,
+            bit_holes: &l.bit_holes,
+            padding: l.padding,
+            bit_padding: l.bit_padding,
+        })
+        .collect();
+    serde_json::to_writer(&mut *out, &items)?;
+    writeln!(out)
+}

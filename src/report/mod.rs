@@ -1,0 +1,3 @@
+//! Renderers. Only this module knows output formats.
+
+pub mod layout;
