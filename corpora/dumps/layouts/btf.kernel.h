@@ -86,6 +86,12 @@ struct fam {
 	__u8 data[0];
 };
 
+struct task_comm {
+	__u32 pid;
+	char comm[15];
+	__u8 state;
+};
+
 #ifndef BPF_NO_PRESERVE_ACCESS_INDEX
 #pragma clang attribute pop
 #endif
