@@ -7,6 +7,7 @@
 //! bundle format and the model types. See `docs/architecture.md`.
 
 pub mod analyses;
+pub mod bundle;
 pub mod cli;
 pub mod collect;
 pub mod commands;

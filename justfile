@@ -1,0 +1,13 @@
+# bpfcase tasks. `just --list` shows them all.
+
+import 'corpora/corpora.just'
+
+# Build the release binary.
+build:
+    cargo build --release
+
+# Format, lint and run every test (what CI runs).
+test:
+    cargo fmt --check
+    cargo clippy --all-targets -- -D warnings
+    cargo test --release

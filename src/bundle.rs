@@ -1,0 +1,221 @@
+//! The bundle format shared by `collect` (writer) and `analyze` (reader):
+//! a tar (optionally gzipped) or a directory holding `manifest.json` and the
+//! files it lists. Documented in `docs/bundle.md`.
+
+use serde::{Deserialize, Serialize};
+
+/// Value of `manifest.format`.
+pub const FORMAT: &str = "bpfcase-bundle";
+/// Value of `manifest.version`; bump on incompatible changes.
+pub const VERSION: u32 = 1;
+
+/// `manifest.json`, the bundle's table of contents.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub version: u32,
+    pub bpfcase_version: String,
+    pub host: HostInfo,
+    /// UTC time the collection started, RFC 3339.
+    pub created: String,
+    /// True when the collection was interrupted or stopped by a limit: the
+    /// bundle is valid but incomplete; `errors`/`limits_hit` say what is missing.
+    #[serde(default)]
+    pub partial: bool,
+    /// How `--redact` was applied: `none`, `values`, `keys`.
+    #[serde(default)]
+    pub redact: String,
+    /// Every file in the bundle except the manifest itself.
+    #[serde(default)]
+    pub files: Vec<FileEntry>,
+    #[serde(default)]
+    pub maps: Vec<MapRecord>,
+    #[serde(default)]
+    pub progs: Vec<ProgRecord>,
+    #[serde(default)]
+    pub btf: Vec<BtfRecord>,
+    #[serde(default)]
+    pub pins: Vec<PinRecord>,
+    #[serde(default)]
+    pub processes: Vec<ProcessRecord>,
+    /// BPF objects given with `--elf`, by bundle path.
+    #[serde(default)]
+    pub elfs: Vec<ElfRecord>,
+    /// Time-stamped repeated dumps (`--snapshots N --interval D`).
+    #[serde(default)]
+    pub snapshots: Vec<SnapshotRecord>,
+    /// What a limit cut (never silently dropped).
+    #[serde(default)]
+    pub limits_hit: Vec<LimitHit>,
+    /// What failed and why.
+    #[serde(default)]
+    pub errors: Vec<CollectError>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostInfo {
+    pub hostname: String,
+    /// `uname -r`.
+    pub kernel_release: String,
+    /// `uname -m`.
+    pub machine: String,
+    /// Number of possible CPUs (`/sys/devices/system/cpu/possible`): the
+    /// per-CPU value count.
+    pub possible_cpus: u32,
+    /// The raw `possible` and `online` lists, e.g. `0-1`.
+    pub possible: String,
+    pub online: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Path inside the bundle, `/`-separated, relative.
+    pub path: String,
+    pub size: u64,
+    /// Lowercase hex SHA-256 of the contents.
+    pub sha256: String,
+}
+
+/// One map as `BPF_OBJ_GET_INFO_BY_FD` describes it, and where its dump is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MapRecord {
+    pub id: u32,
+    pub name: String,
+    /// bpftool's type name (`hash`, `percpu_array`).
+    #[serde(rename = "type")]
+    pub map_type: String,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub flags: u32,
+    #[serde(default)]
+    pub btf_id: u32,
+    #[serde(default)]
+    pub btf_key_type_id: u32,
+    #[serde(default)]
+    pub btf_value_type_id: u32,
+    #[serde(default)]
+    pub btf_vmlinux_value_type_id: u32,
+    #[serde(default)]
+    pub frozen: bool,
+    /// Bundle path of the dump in bpftool's `-j map dump` shape, if dumped.
+    #[serde(default)]
+    pub dump: Option<String>,
+    /// Entries written to the dump.
+    #[serde(default)]
+    pub entries: Option<u64>,
+    /// How the dump was taken: `batch`, `get_next_key`, or `skipped: why`.
+    #[serde(default)]
+    pub dump_method: Option<String>,
+    /// Keys that vanished between GET_NEXT_KEY and LOOKUP_ELEM.
+    #[serde(default)]
+    pub vanished_keys: u64,
+    /// Times the walk had to restart from the beginning (its key was deleted).
+    #[serde(default)]
+    pub walk_restarts: u64,
+    /// Programs that use this map (from their map_ids).
+    #[serde(default)]
+    pub prog_ids: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProgRecord {
+    pub id: u32,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub prog_type: String,
+    #[serde(default)]
+    pub tag: String,
+    #[serde(default)]
+    pub map_ids: Vec<u32>,
+    #[serde(default)]
+    pub btf_id: u32,
+    #[serde(default)]
+    pub load_time_ns: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BtfRecord {
+    /// Kernel BTF object id; 0 for vmlinux read from sysfs.
+    pub id: u32,
+    /// `vmlinux`, a module name, or empty for program/map BTF.
+    #[serde(default)]
+    pub name: String,
+    /// Bundle path of the raw blob.
+    pub path: String,
+    /// Bundle path of the base this split BTF continues (module BTF over vmlinux).
+    #[serde(default)]
+    pub base: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PinRecord {
+    /// Path under bpffs, e.g. `/sys/fs/bpf/app/flows`.
+    pub path: String,
+    /// `map`, `prog`, `link`, or `unknown`.
+    pub kind: String,
+    pub id: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessRecord {
+    pub pid: u32,
+    pub comm: String,
+    pub exe: String,
+    #[serde(default)]
+    pub fds: Vec<FdRecord>,
+    /// Bundle path of the copied executable (`--binaries`), if copied.
+    #[serde(default)]
+    pub binary: Option<String>,
+}
+
+/// One fd of a process, from `/proc/PID/fdinfo/FD`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FdRecord {
+    pub fd: u32,
+    /// `map`, `prog`, `link`, `btf`.
+    pub kind: String,
+    #[serde(default)]
+    pub map_id: Option<u32>,
+    #[serde(default)]
+    pub prog_id: Option<u32>,
+    /// Bundle path of the raw fdinfo text.
+    #[serde(default)]
+    pub fdinfo: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ElfRecord {
+    /// Path on the node.
+    pub original: String,
+    /// Path inside the bundle.
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotRecord {
+    /// 0-based sequence number.
+    pub seq: u32,
+    /// UTC time, RFC 3339 with milliseconds.
+    pub time: String,
+    pub map_id: u32,
+    /// Bundle path of this snapshot's dump.
+    pub dump: String,
+    pub entries: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LimitHit {
+    /// `max-entries`, `max-bytes`, `time-budget`, `binary-size`.
+    pub limit: String,
+    /// What was cut: `map 12 (flows)`, `binary /usr/bin/agent`.
+    pub what: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CollectError {
+    /// What was being collected: `map 12 dump`, `pins`, `pid 4711 fdinfo`.
+    pub what: String,
+    pub error: String,
+}
