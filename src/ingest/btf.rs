@@ -17,9 +17,6 @@ const BTF_MAGIC: u16 = 0xeb9f;
 const HEADER_LEN: usize = 24;
 /// Size of `struct btf_type`.
 const TYPE_HEADER_LEN: usize = 12;
-/// Upper bound on how many types one blob may declare; real vmlinux has ~130k.
-/// A hostile `type_len` cannot make us allocate more than this many offsets.
-const MAX_TYPES: usize = 1 << 24;
 
 /// A BTF type id. Id 0 is `void`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -195,8 +192,6 @@ pub enum BtfError {
         last: u32,
         offset: usize,
     },
-    #[error("too many types: the type section would hold more than {max}")]
-    TooManyTypes { max: usize, offset: usize },
     #[error("type {id} is part of a reference cycle through typedef/qualifier/array types")]
     ReferenceCycle { id: u32, offset: usize },
     #[error("the size of type {id} overflows 64 bits")]
@@ -216,7 +211,6 @@ impl BtfError {
             | VlenOverrun { offset, .. }
             | StrOffsetOutOfRange { offset, .. }
             | TypeIdOutOfRange { offset, .. }
-            | TooManyTypes { offset, .. }
             | ReferenceCycle { offset, .. }
             | SizeOverflow { offset, .. } => Some(*offset),
             BadMagic { .. } | UnsupportedVersion { .. } | HeaderTooShort { .. } => Some(0),
@@ -360,19 +354,13 @@ impl<'a> Btf<'a> {
 
     /// First pass: find every record, check its kind, length and name.
     fn index_types(&mut self, types: &'a [u8], types_start: usize) -> Result<(), BtfError> {
-        // Every record is at least 12 bytes, so this bounds the table.
-        let max = (types.len() / TYPE_HEADER_LEN).min(MAX_TYPES);
-        let mut offsets = Vec::with_capacity(max);
+        // Every record is at least 12 bytes, so the table is bounded by the
+        // input's length, never by a count read from it.
+        let mut offsets = Vec::with_capacity(types.len() / TYPE_HEADER_LEN);
         let mut c = Cursor::new(types, types_start, self.endian);
         while c.remaining() > 0 {
             let id = self.first_id + offsets.len() as u32;
             let offset = c.offset();
-            if offsets.len() >= MAX_TYPES {
-                return Err(BtfError::TooManyTypes {
-                    max: MAX_TYPES,
-                    offset,
-                });
-            }
             let name_off = c.u32()?;
             let info = c.u32()?;
             c.u32()?;
