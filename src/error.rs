@@ -52,7 +52,10 @@ pub fn read_file(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, InputErr
     use std::io::Read;
     let name = path.display().to_string();
     let f = std::fs::File::open(path).map_err(|e| InputError::new(&name, None, e))?;
-    let mut buf = Vec::new();
+    // Size the buffer once from the metadata (bounded by the limit) instead of
+    // growing it by doubling.
+    let hint = f.metadata().map(|m| m.len().min(limit)).unwrap_or(0);
+    let mut buf = Vec::with_capacity(hint as usize + 1);
     f.take(limit + 1)
         .read_to_end(&mut buf)
         .map_err(|e| InputError::new(&name, None, e))?;

@@ -395,7 +395,7 @@ impl<'a> Btf<'a> {
     fn check_references(&self) -> Result<(), BtfError> {
         let last = self.type_count() - 1;
         for idx in 0..self.type_offsets.len() {
-            let t = self.local_type(idx);
+            let t = self.local_type_unnamed(idx);
             let check_id = |target: u32| {
                 if target > last {
                     Err(BtfError::TypeIdOutOfRange {
@@ -447,7 +447,14 @@ impl<'a> Btf<'a> {
     }
 
     fn check_str(&self, id: u32, str_off: u32, offset: usize) -> Result<(), BtfError> {
-        if self.str_at(str_off).is_none() {
+        // In range is enough: the section ends in NUL, so every in-range offset
+        // starts a terminated string. The base's strings were checked with it.
+        let in_range = if str_off < self.first_str {
+            self.base.is_some()
+        } else {
+            ((str_off - self.first_str) as usize) < self.strings.len()
+        };
+        if !in_range {
             return Err(BtfError::StrOffsetOutOfRange {
                 id,
                 str_off,
@@ -463,11 +470,40 @@ impl<'a> Btf<'a> {
         if off < self.first_str {
             return self.base.and_then(|b| b.str_at(off));
         }
-        let start = (off - self.first_str) as usize;
-        let rest = self.strings.get(start..)?;
-        // The section ends in NUL (checked at parse), so a terminator exists.
-        let end = rest.iter().position(|&b| b == 0)?;
-        Some(std::str::from_utf8(&rest[..end]).unwrap_or("<non-utf8>"))
+        let rest = self.strings.get((off - self.first_str) as usize..)?;
+        // The section ends in NUL (checked at parse), so a terminator exists;
+        // CStr's search is memchr-fast, which matters on 126k vmlinux types.
+        let c = std::ffi::CStr::from_bytes_until_nul(rest).ok()?;
+        Some(c.to_str().unwrap_or("<non-utf8>"))
+    }
+
+    /// Kind and third word of type `id` without decoding its name: the fast
+    /// path for walking typedef and qualifier chains.
+    pub fn kind_and_ref(&self, id: TypeId) -> Result<(BtfKind, u32), BtfError> {
+        if id.0 < self.first_id {
+            return match self.base {
+                Some(b) if id.0 > 0 => b.kind_and_ref(id),
+                _ => Err(BtfError::NoSuchType { id: id.0 }),
+            };
+        }
+        let idx = (id.0 - self.first_id) as usize;
+        let Some(&offset) = self.type_offsets.get(idx) else {
+            return Err(BtfError::NoSuchType { id: id.0 });
+        };
+        let word = |i: usize| self.word_at(offset as usize + i * 4);
+        let kind = BtfKind::from_raw((word(1) >> 24) & 0x1f).unwrap_or(BtfKind::Int);
+        Ok((kind, word(2)))
+    }
+
+    /// The 32-bit word at `offset`; callers pass offsets of indexed records,
+    /// whose length was checked at parse.
+    fn word_at(&self, offset: usize) -> u32 {
+        let b = &self.data[offset..offset + 4];
+        let b = [b[0], b[1], b[2], b[3]];
+        match self.endian {
+            Endian::Little => u32::from_le_bytes(b),
+            Endian::Big => u32::from_be_bytes(b),
+        }
     }
 
     /// Byte order of the blob.
@@ -507,18 +543,30 @@ impl<'a> Btf<'a> {
 
     fn local_type(&self, idx: usize) -> BtfType<'a> {
         let offset = self.type_offsets[idx] as usize;
-        let id = TypeId(self.first_id + idx as u32);
-        // Lengths were checked while indexing.
-        let mut c = Cursor::new(&self.data[offset..], offset, self.endian);
-        let name_off = c.u32().unwrap_or(0);
-        let info = c.u32().unwrap_or(0);
-        let size_or_type = c.u32().unwrap_or(0);
+        let name_off = self.word_at(offset);
+        BtfType {
+            name: self.str_at(name_off).unwrap_or(""),
+            ..self.local_type_unnamed(idx)
+        }
+    }
+
+    /// Decodes a record without looking up its name (left empty): for passes
+    /// over every type that only need kinds and references.
+    fn local_type_unnamed(&self, idx: usize) -> BtfType<'a> {
+        let offset = self.type_offsets[idx] as usize;
+        let info = self.word_at(offset + 4);
+        let size_or_type = self.word_at(offset + 8);
+        // Kinds and lengths were checked while indexing.
         let kind = BtfKind::from_raw((info >> 24) & 0x1f).unwrap_or(BtfKind::Int);
         let vlen = (info & 0xffff) as usize;
-        let extra = c.bytes(kind.extra_len(vlen)).unwrap_or(&[]);
+        let start = offset + TYPE_HEADER_LEN;
+        let extra = self
+            .data
+            .get(start..start + kind.extra_len(vlen))
+            .unwrap_or(&[]);
         BtfType {
-            id,
-            name: self.str_at(name_off).unwrap_or(""),
+            id: TypeId(self.first_id + idx as u32),
+            name: "",
             kind,
             kind_flag: info >> 31 == 1,
             vlen,
@@ -527,6 +575,16 @@ impl<'a> Btf<'a> {
             endian: self.endian,
             offset,
         }
+    }
+
+    /// Id and kind of every local type, without decoding names: a cheap filter
+    /// before [`Btf::type_by_id`].
+    pub fn local_kinds(&self) -> impl Iterator<Item = (TypeId, BtfKind)> + '_ {
+        (0..self.type_offsets.len()).map(|i| {
+            let info = self.word_at(self.type_offsets[i] as usize + 4);
+            let kind = BtfKind::from_raw((info >> 24) & 0x1f).unwrap_or(BtfKind::Int);
+            (TypeId(self.first_id + i as u32), kind)
+        })
     }
 
     /// The type with this id. Id 0 (`void`) and ids past the end are `NoSuchType`.

@@ -24,8 +24,11 @@ const MAX_CHAIN: usize = 64;
 pub struct BtfLayouts<'b, 'a> {
     btf: &'b Btf<'a>,
     pointer_size: u64,
-    cache: HashMap<TypeId, Arc<Layout>>,
+    /// Laid-out aggregates by type id (a dense table: ids are small and dense).
+    cache: Vec<Option<Arc<Layout>>>,
     enums: HashMap<TypeId, Arc<EnumType>>,
+    /// C spellings by type id, computed once per id.
+    names: HashMap<TypeId, Arc<str>>,
     in_progress: HashSet<TypeId>,
 }
 
@@ -35,8 +38,9 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         BtfLayouts {
             btf,
             pointer_size: 8,
-            cache: HashMap::new(),
+            cache: vec![None; btf.type_count() as usize],
             enums: HashMap::new(),
+            names: HashMap::new(),
             in_progress: HashSet::new(),
         }
     }
@@ -55,19 +59,21 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
             if cur.0 == 0 {
                 return Ok((None, order));
             }
-            let t = self.btf.type_by_id(cur)?;
-            match t.kind {
+            let (kind, next) = self.btf.kind_and_ref(cur)?;
+            match kind {
                 BtfKind::Typedef
                 | BtfKind::Const
                 | BtfKind::Volatile
                 | BtfKind::Restrict
                 | BtfKind::TypeTag => {
-                    if t.kind == BtfKind::Typedef && is_big_endian_typedef(t.name) {
+                    if kind == BtfKind::Typedef
+                        && is_big_endian_typedef(self.btf.type_by_id(cur)?.name)
+                    {
                         order = ByteOrder::Big;
                     }
-                    cur = TypeId(t.size_or_type);
+                    cur = TypeId(next);
                 }
-                _ => return Ok((Some(t), order)),
+                _ => return Ok((Some(self.btf.type_by_id(cur)?), order)),
             }
         }
         let t = self.btf.type_by_id(id)?;
@@ -88,7 +94,7 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
     }
 
     fn aggregate(&mut self, t: BtfType<'a>) -> Result<Arc<Layout>, BtfError> {
-        if let Some(l) = self.cache.get(&t.id) {
+        if let Some(Some(l)) = self.cache.get(t.id.0 as usize) {
             return Ok(l.clone());
         }
         if !self.in_progress.insert(t.id) {
@@ -100,7 +106,9 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         let result = self.build_aggregate(t);
         self.in_progress.remove(&t.id);
         let layout = Arc::new(result?);
-        self.cache.insert(t.id, layout.clone());
+        if let Some(slot) = self.cache.get_mut(t.id.0 as usize) {
+            *slot = Some(layout.clone());
+        }
         Ok(layout)
     }
 
@@ -138,7 +146,7 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
                 bit_offset,
                 size,
                 bit_size,
-                type_name: self.c_type_name(m.type_id),
+                type_name: self.cached_type_name(m.type_id),
                 ty,
                 source: None,
             });
@@ -238,6 +246,15 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         });
         self.enums.insert(t.id, e.clone());
         e
+    }
+
+    fn cached_type_name(&mut self, id: TypeId) -> Arc<str> {
+        if let Some(n) = self.names.get(&id) {
+            return n.clone();
+        }
+        let n: Arc<str> = self.c_type_name(id).into();
+        self.names.insert(id, n.clone());
+        n
     }
 
     /// The C spelling of type `id`: `unsigned int`, `struct flow_key`, `char[16]`,

@@ -148,9 +148,11 @@ pub struct Member {
     /// Width of a bitfield, `None` for ordinary members.
     pub bit_size: Option<u32>,
     /// The type, spelled the way its source spells it (`__be16`, `uint32`, `char[16]`).
-    pub type_name: String,
+    /// Shared: one allocation per distinct spelling, not per member.
+    pub type_name: Arc<str>,
     pub ty: FieldType,
-    pub source: Option<SourceLoc>,
+    /// Boxed: most members (all of BTF's) have none, and members are many.
+    pub source: Option<Box<SourceLoc>>,
 }
 
 impl Member {
@@ -418,7 +420,7 @@ mod tests {
             bit_offset: offset * 8,
             size,
             bit_size: None,
-            type_name: format!("u{}", size * 8),
+            type_name: format!("u{}", size * 8).into(),
             ty: int(size),
             source: None,
         }

@@ -168,9 +168,25 @@ struct JsonMember<'a> {
 /// Writes the documented JSON array: `name`, `kind`, `size`, `members` (`name`,
 /// `offset`, `bit_offset`, `size`, `bit_size`), `holes`, `padding`, and more.
 pub fn write_json<W: Write>(out: &mut W, layouts: &[(String, Arc<Layout>)]) -> io::Result<()> {
-    let items: Vec<JsonLayout> = layouts
-        .iter()
-        .map(|(name, l)| JsonLayout {
+    out.write_all(b"[")?;
+    write_json_items(out, layouts, true)?;
+    out.write_all(b"]\n")
+}
+
+/// Writes the array's elements only, comma-separated, so that chunks rendered
+/// separately (in parallel) can be joined. `first` says whether these are the
+/// first elements of the array (no leading comma).
+pub fn write_json_items<W: Write>(
+    out: &mut W,
+    layouts: &[(String, Arc<Layout>)],
+    first: bool,
+) -> io::Result<()> {
+    for (i, (name, l)) in layouts.iter().enumerate() {
+        if i > 0 || !first {
+            out.write_all(b",")?;
+        }
+        // One element at a time: the whole array is never held in memory.
+        let item = JsonLayout {
             name,
             kind: l.kind.as_str(),
             size: l.size,
@@ -193,8 +209,8 @@ pub fn write_json<W: Write>(out: &mut W, layouts: &[(String, Arc<Layout>)]) -> i
             bit_holes: &l.bit_holes,
             padding: l.padding,
             bit_padding: l.bit_padding,
-        })
-        .collect();
-    serde_json::to_writer(&mut *out, &items)?;
-    writeln!(out)
+        };
+        serde_json::to_writer(&mut *out, &item)?;
+    }
+    Ok(())
 }
