@@ -3,5 +3,6 @@
 //! analysis: the caller turns their errors into `input/unreadable` findings.
 
 pub mod btf;
+pub mod bundle;
 pub mod cursor;
 pub mod elf;
