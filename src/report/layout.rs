@@ -90,35 +90,52 @@ fn write_members<W: Write>(
     Ok(())
 }
 
+/// pahole puts the offset comment at visual column 57 (tabs are 8 columns)
+/// whatever the depth, and narrows the type column by a tab per level.
+fn pad_widths(depth: usize) -> (usize, usize) {
+    let type_width = 26usize.saturating_sub(8 * (depth - 1)).max(1);
+    let decl_width = 57usize.saturating_sub(8 * depth).max(1);
+    (type_width, decl_width)
+}
+
 fn write_member<W: Write>(out: &mut W, m: &Member, base_bits: u64, depth: usize) -> io::Result<()> {
     let indent = "\t".repeat(depth);
+    let (tw, dw) = pad_widths(depth);
     let abs_offset = base_bits / 8 + m.offset;
     if let (FieldType::Aggregate(inner), true) = (&m.ty, is_inline(m)) {
         writeln!(out, "{indent}{} {{", inner.kind.as_str())?;
         write_members(out, inner, base_bits + m.bit_offset, depth + 1)?;
         let decl = format!(
-            "{indent}}}{};",
+            "}}{};",
             if m.name.is_empty() {
                 String::new()
             } else {
                 format!(" {}", m.name)
             }
         );
-        return writeln!(out, "{decl:<49}/* {abs_offset:>5} {:>5} */", m.size);
+        return writeln!(
+            out,
+            "{indent}{decl:<dw$}/* {abs_offset:>5} {:>5} */",
+            m.size
+        );
     }
     let (ty, name) = split_declarator(&m.type_name, &m.name);
     let decl = match m.bit_size {
-        Some(w) => format!("{indent}{ty:<26} {name}:{w};"),
-        None => format!("{indent}{ty:<26} {name};"),
+        Some(w) => format!("{ty:<tw$} {name}:{w};"),
+        None => format!("{ty:<tw$} {name};"),
     };
     match m.bit_size {
         Some(_) => writeln!(
             out,
-            "{decl:<49}/* {abs_offset:>5}:{:>2} {:>4} */",
+            "{indent}{decl:<dw$}/* {abs_offset:>5}:{:>2} {:>2} */",
             (base_bits + m.bit_offset) - abs_offset * 8,
             m.size
         ),
-        None => writeln!(out, "{decl:<49}/* {abs_offset:>5} {:>5} */", m.size),
+        None => writeln!(
+            out,
+            "{indent}{decl:<dw$}/* {abs_offset:>5} {:>5} */",
+            m.size
+        ),
     }
 }
 
