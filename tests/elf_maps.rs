@@ -10,10 +10,18 @@ use bpfcase::model::map::MapType;
 #[test]
 fn map_definitions_match_the_loaded_maps() {
     let mut compared = 0;
-    for (object, dir) in [("flows", "flows"), ("stats", "stats"), ("layouts", "layouts"), ("pinned", "pinned")] {
+    for (object, dir) in [
+        ("flows", "flows"),
+        ("stats", "stats"),
+        ("layouts", "layouts"),
+        ("pinned", "pinned"),
+    ] {
         let data = std::fs::read(support::corpus(&format!("bpf/{object}.bpf.o"))).unwrap();
         let obj = BpfObject::parse(&data).unwrap();
-        assert!(obj.is_bpf_machine && obj.has_btf_ext, "{object}: BPF machine with .BTF.ext");
+        assert!(
+            obj.is_bpf_machine && obj.has_btf_ext,
+            "{object}: BPF machine with .BTF.ext"
+        );
         assert!(!obj.programs.is_empty(), "{object}: has programs");
         assert_eq!(obj.license.as_deref(), Some("GPL"));
         let btf = obj.btf().unwrap();
@@ -26,14 +34,26 @@ fn map_definitions_match_the_loaded_maps() {
             };
             let v: serde_json::Value = serde_json::from_str(&text).unwrap();
             let who = format!("{object}:{}", d.name);
-            assert_eq!(d.map_type.map(MapType::name).as_deref(), v["type"].as_str(), "{who} type");
+            assert_eq!(
+                d.map_type.map(MapType::name).as_deref(),
+                v["type"].as_str(),
+                "{who} type"
+            );
             assert_eq!(d.key_size, v["bytes_key"].as_u64(), "{who} key size");
             // Map-in-map values are ids (4 bytes); the definition names the inner map instead.
             if d.inner.is_none() {
                 assert_eq!(d.value_size, v["bytes_value"].as_u64(), "{who} value size");
             }
-            assert_eq!(d.max_entries.map(u64::from), v["max_entries"].as_u64(), "{who} max_entries");
-            assert_eq!(u64::from(d.map_flags), v["flags"].as_u64().unwrap(), "{who} flags");
+            assert_eq!(
+                d.max_entries.map(u64::from),
+                v["max_entries"].as_u64(),
+                "{who} max_entries"
+            );
+            assert_eq!(
+                u64::from(d.map_flags),
+                v["flags"].as_u64().unwrap(),
+                "{who} flags"
+            );
             compared += 1;
         }
     }
@@ -48,7 +68,10 @@ fn map_in_map_and_pinning_are_read() {
     let defs = btf_map_defs(&obj.btf().unwrap()).unwrap();
     let outer = defs.iter().find(|d| d.name == "outer").expect("outer map");
     assert_eq!(outer.map_type, Some(MapType(12)));
-    let inner = outer.inner.as_ref().expect("inner definition from __array(values, ...)");
+    let inner = outer
+        .inner
+        .as_ref()
+        .expect("inner definition from __array(values, ...)");
     assert_eq!(inner.map_type, Some(MapType::ARRAY));
     let pinned = defs.iter().find(|d| d.name == "bpfcase_pinned").unwrap();
     assert_eq!(pinned.pinning, 1, "LIBBPF_PIN_BY_NAME");

@@ -21,6 +21,9 @@ pub enum LayoutFormat {
     Text,
     /// A JSON array, one object per type.
     Json,
+    /// Totals over all types: holes, padding, packing, and the types that
+    /// waste the most bytes.
+    Summary,
 }
 
 #[derive(Debug, clap::Args)]
@@ -108,6 +111,18 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    if format == LayoutFormat::Summary {
+        // Each worker returned its partial totals; merge them.
+        let mut total = crate::model::layout::LayoutStats::default();
+        for part in rendered {
+            let part: crate::model::layout::LayoutStats =
+                serde_json::from_slice(&part?).into_diagnostic()?;
+            total.merge(part);
+        }
+        render::write_summary(&mut out, &name, &total).into_diagnostic()?;
+        out.flush().into_diagnostic()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if format == LayoutFormat::Json {
         out.write_all(b"[").into_diagnostic()?;
     }
@@ -153,7 +168,17 @@ fn render_chunk(
     let written = match format {
         LayoutFormat::Text => render::write_text(&mut buf, &layouts),
         LayoutFormat::Json => render::write_json_items(&mut buf, &layouts, first),
+        LayoutFormat::Summary => {
+            let stats = crate::model::layout::LayoutStats::of(
+                layouts.iter().map(|(n, l)| (n.as_str(), &**l)),
+            );
+            serde_json::to_writer(&mut buf, &stats).map_err(std::io::Error::from)
+        }
     };
     written.map_err(|e| InputError::new(file, None, e))?;
+    // The process exits right after printing: freeing ~100k layout nodes one by
+    // one would cost more than laying them out.
+    std::mem::forget(layouts);
+    std::mem::forget(engine);
     Ok(buf)
 }

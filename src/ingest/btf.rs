@@ -251,6 +251,9 @@ pub struct Btf<'a> {
     /// Absolute offset of each local type record; index 0 is the first local type.
     type_offsets: Vec<u32>,
     strings: &'a [u8],
+    /// The string section as text when all of it is valid UTF-8 (checked once
+    /// at parse, so name lookups need not validate each name again).
+    strings_utf8: Option<&'a str>,
     base: Option<&'a Btf<'a>>,
     /// Id of the first local type: 1 for base BTF, base's count for split BTF.
     first_id: u32,
@@ -343,6 +346,7 @@ impl<'a> Btf<'a> {
             header,
             type_offsets: Vec::new(),
             strings,
+            strings_utf8: std::str::from_utf8(strings).ok(),
             base,
             first_id,
             first_str,
@@ -470,11 +474,19 @@ impl<'a> Btf<'a> {
         if off < self.first_str {
             return self.base.and_then(|b| b.str_at(off));
         }
-        let rest = self.strings.get((off - self.first_str) as usize..)?;
+        let start = (off - self.first_str) as usize;
+        let rest = self.strings.get(start..)?;
         // The section ends in NUL (checked at parse), so a terminator exists;
         // CStr's search is memchr-fast, which matters on 126k vmlinux types.
-        let c = std::ffi::CStr::from_bytes_until_nul(rest).ok()?;
-        Some(c.to_str().unwrap_or("<non-utf8>"))
+        let len = std::ffi::CStr::from_bytes_until_nul(rest)
+            .ok()?
+            .count_bytes();
+        match self.strings_utf8 {
+            // NUL is ASCII, so [start, start+len) lies on char boundaries
+            // whenever `start` does; `get` checks that cheaply.
+            Some(text) => Some(text.get(start..start + len).unwrap_or("<non-utf8>")),
+            None => Some(std::str::from_utf8(&rest[..len]).unwrap_or("<non-utf8>")),
+        }
     }
 
     /// Kind and third word of type `id` without decoding its name: the fast
@@ -600,6 +612,22 @@ impl<'a> Btf<'a> {
             return Err(BtfError::NoSuchType { id: id.0 });
         }
         Ok(self.local_type(idx))
+    }
+
+    /// Like [`Btf::type_by_id`] but leaves `name` empty: for hot paths that
+    /// only need the kind, size and references.
+    pub fn type_by_id_unnamed(&self, id: TypeId) -> Result<BtfType<'a>, BtfError> {
+        if id.0 < self.first_id {
+            return match self.base {
+                Some(b) if id.0 > 0 => b.type_by_id_unnamed(id),
+                _ => Err(BtfError::NoSuchType { id: id.0 }),
+            };
+        }
+        let idx = (id.0 - self.first_id) as usize;
+        if idx >= self.type_offsets.len() {
+            return Err(BtfError::NoSuchType { id: id.0 });
+        }
+        Ok(self.local_type_unnamed(idx))
     }
 
     /// Every type this blob declares itself, in id order (not the base's).

@@ -156,6 +156,34 @@ fn split_declarator(type_name: &str, name: &str) -> (String, String) {
     }
 }
 
+/// Writes the totals of `layout --format summary`.
+pub fn write_summary<W: Write>(
+    out: &mut W,
+    file: &str,
+    s: &crate::model::layout::LayoutStats,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "{file}: {} structs, {} unions, {} members ({} bitfields), {} bytes in all",
+        s.structs, s.unions, s.members, s.bitfields, s.total_size
+    )?;
+    writeln!(
+        out,
+        "holes: {} in {} types, {} bytes; bit holes: {}",
+        s.holes, s.with_holes, s.hole_bytes, s.bit_holes
+    )?;
+    writeln!(
+        out,
+        "trailing padding: {} types, {} bytes; packed: {}",
+        s.with_padding, s.padding_bytes, s.packed
+    )?;
+    writeln!(out, "most wasted bytes (holes + padding):")?;
+    for (waste, size, name) in s.worst() {
+        writeln!(out, "  {waste:>6} of {size:>6}  {name}")?;
+    }
+    Ok(())
+}
+
 #[derive(Serialize)]
 struct JsonLayout<'a> {
     name: &'a str,
