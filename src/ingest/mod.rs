@@ -4,4 +4,5 @@
 
 pub mod btf;
 pub mod cursor;
+pub mod dwarf;
 pub mod elf;
