@@ -5,4 +5,5 @@
 pub mod btf;
 pub mod bundle;
 pub mod cursor;
+pub mod dwarf;
 pub mod elf;
