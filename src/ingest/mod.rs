@@ -5,3 +5,4 @@
 pub mod btf;
 pub mod cursor;
 pub mod elf;
+pub mod gosrc;
