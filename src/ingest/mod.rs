@@ -7,3 +7,4 @@ pub mod bundle;
 pub mod cursor;
 pub mod dwarf;
 pub mod elf;
+pub mod gosrc;
