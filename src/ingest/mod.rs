@@ -6,3 +6,4 @@ pub mod btf;
 pub mod cursor;
 pub mod elf;
 pub mod gosrc;
+pub mod schema;
