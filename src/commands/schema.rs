@@ -9,10 +9,11 @@ use std::sync::Arc;
 use miette::{IntoDiagnostic, Result};
 
 use super::inputs::{parse_btf, read_btf_file};
+use crate::error::read_file;
 use crate::error::InputError;
 use crate::ingest::btf::BtfKind;
 use crate::ingest::gosrc::{GoArch, GoLayouts, GoPackage, GoSrcError};
-use crate::ingest::schema::to_yaml;
+use crate::ingest::schema::{to_yaml, Schema, SchemaError};
 use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::Layout;
 
@@ -122,6 +123,47 @@ pub fn go_error(path: &Path, e: GoSrcError) -> InputError {
     }
 }
 
+/// Largest schema file we read.
+const MAX_SCHEMA: u64 = 64 << 20;
+
+/// Reads and validates a schema file (for `decode --schema` and friends);
+/// errors name the file and the line.
+pub fn load_schema(path: &Path) -> Result<Schema, InputError> {
+    let name = path.display().to_string();
+    let bytes = read_file(path, MAX_SCHEMA)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        InputError::at_offset(
+            &name,
+            Some(e.utf8_error().valid_up_to() as u64),
+            "not UTF-8",
+        )
+    })?;
+    Schema::parse(&text).map_err(|e| schema_error(&name, &e))
+}
+
+fn schema_error(name: &str, e: &SchemaError) -> InputError {
+    let full = e.to_string();
+    match (e.line(), e) {
+        (Some(line), SchemaError::Yaml { column, .. }) => {
+            let prefix = match column {
+                Some(c) => format!("line {line}, column {c}: "),
+                None => format!("line {line}: "),
+            };
+            let reason = full.strip_prefix(&prefix).unwrap_or(&full);
+            let reason = match column {
+                Some(c) => format!("column {c}: {reason}"),
+                None => reason.to_string(),
+            };
+            InputError::at_line(name, line, reason)
+        }
+        (Some(line), _) => {
+            let prefix = format!("line {line}: ");
+            InputError::at_line(name, line, full.strip_prefix(&prefix).unwrap_or(&full))
+        }
+        (None, _) => InputError::new(name, None, full),
+    }
+}
+
 fn btf_layout(path: &Path, base: Option<&Path>, name: &str) -> Result<Arc<Layout>, InputError> {
     let base_data = base.map(read_btf_file).transpose()?;
     let base_btf = match (&base_data, base) {
@@ -163,4 +205,37 @@ fn btf_layout(path: &Path, base: Option<&Path>, name: &str) -> Result<Arc<Layout
         None,
         format!("no struct, union or typedef of one named `{name}`"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_file_errors_name_file_and_line_once() {
+        let dir = std::env::temp_dir().join(format!("bpfcase-load-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("k.yaml");
+        std::fs::write(
+            &bad,
+            "name: k\nsize: 4\nfields:\n  - name: a\n    offset: 2\n    size: 4\n    type: u32\n",
+        )
+        .unwrap();
+        let e = load_schema(&bad).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}:4: type k, field a: offset 2 + size 4 ends past the type's size 4",
+                bad.display()
+            )
+        );
+        std::fs::write(&bad, "name: k\nsize: [\n").unwrap();
+        let e = load_schema(&bad).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{}:3: column 1: ", bad.display())),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -817,6 +817,28 @@ types:
     }
 
     #[test]
+    fn truncated_and_garbage_schemas_never_panic() {
+        let full = Schema::parse(FLOW_KEY).unwrap();
+        let text = to_yaml(full.get("flow_key").unwrap());
+        for cut in 0..text.len() {
+            let _ = Schema::parse(&text[..cut]);
+        }
+        for g in [
+            "",
+            "[",
+            "types: 3",
+            "name: x",
+            "types:\n  - {}",
+            "size: -1",
+            "\u{0}",
+        ] {
+            let _ = Schema::parse(g);
+        }
+        let huge = "name: h\nsize: 18446744073709551615\nfields:\n  - {name: a, offset: 0, size: 8, type: 'u64[4611686018427387904][4]'}\n";
+        assert!(Schema::parse(huge).is_err());
+    }
+
+    #[test]
     fn packed_and_go_32_bit_alignment_survive() {
         let packed = "name: p\nsize: 5\nalign: 1\nfields:\n  - {name: a, offset: 0, size: 1, type: u8}\n  - {name: b, offset: 1, size: 4, type: u32}\n";
         let l = Schema::parse(packed).unwrap().types[0].1.clone();
