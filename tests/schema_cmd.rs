@@ -249,4 +249,25 @@ fn schema_errors_name_the_file_and_line() {
     assert!(err.contains("cannot be used with"), "{err}");
     let (code, _, _) = bpfcase(&["schema", "--type", "x"]);
     assert_eq!(code, 2);
+    // --goarch only means something for Go source.
+    let (code, _, err) = bpfcase(&[
+        "schema",
+        "--btf",
+        "corpora/bpf/flows.bpf.o",
+        "--type",
+        "flow_key",
+        "--goarch",
+        "386",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot be used with '--goarch"), "{err}");
+    let (code, out, err) = bpfcase(&[
+        "schema",
+        "--btf",
+        "corpora/bpf/flows.bpf.o",
+        "--type",
+        "flow_key",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("name: flow_key\nsize: 16\n"), "{out}");
 }

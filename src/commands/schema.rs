@@ -53,10 +53,11 @@ pub struct SchemaArgs {
     /// The struct (or union) to describe; nested types are written too.
     #[arg(long = "type", value_name = "NAME")]
     pub type_name: String,
-    /// Go target architecture for --go-src (word size, 64-bit alignment).
-    #[arg(long, value_name = "ARCH", default_value = "amd64",
+    /// Go target architecture for --go-src (word size, 64-bit alignment) [default: amd64].
+    /// A `--dwarf` source, when added, takes its architecture from the binary.
+    #[arg(long, value_name = "ARCH", conflicts_with = "btf",
           value_parser = ["amd64", "arm64", "386", "arm"])]
-    pub goarch: String,
+    pub goarch: Option<String>,
     /// Base BTF when --btf is split BTF (a module's BTF over vmlinux).
     #[arg(long, value_name = "FILE", requires = "btf")]
     pub base: Option<PathBuf>,
@@ -68,8 +69,9 @@ pub struct SchemaArgs {
 pub fn run(args: &SchemaArgs) -> Result<ExitCode> {
     let layout = match args.source.source() {
         Some(SchemaSource::GoSrc(path)) => {
-            let arch = GoArch::from_goarch(&args.goarch)
-                .ok_or_else(|| miette::miette!("unknown --goarch {}", args.goarch))?;
+            let goarch = args.goarch.as_deref().unwrap_or("amd64");
+            let arch = GoArch::from_goarch(goarch)
+                .ok_or_else(|| miette::miette!("unknown --goarch {goarch}"))?;
             go_layout(path, arch, &args.type_name)?
         }
         Some(SchemaSource::Btf(path)) => btf_layout(path, args.base.as_deref(), &args.type_name)?,
