@@ -459,9 +459,9 @@ impl<'p> GoLayouts<'p> {
                     bit_offset: offset.checked_mul(8).ok_or_else(overflow)?,
                     size: t.size,
                     bit_size: None,
-                    type_name: type_name.clone(),
+                    type_name: type_name.as_str().into(),
                     ty: t.ty.clone(),
-                    source: Some(fpos.source()),
+                    source: Some(Box::new(fpos.source())),
                 });
                 offset = offset.checked_add(t.size).ok_or_else(overflow)?;
             }

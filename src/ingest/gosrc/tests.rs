@@ -37,8 +37,8 @@ fn uint64_aligns_to_4_on_32_bit_targets() {
     );
     assert!(!arm.packed);
     assert_eq!(
-        arm.members[1].source,
-        Some(SourceLoc {
+        arm.members[1].source.as_deref(),
+        Some(&SourceLoc {
             file: "t.go".into(),
             line: 4
         })
@@ -113,8 +113,8 @@ type Inner struct{ Z bool }
     .collect();
     assert_eq!(offsets(&l), want);
     assert_eq!(l.size, 136);
-    assert_eq!(l.members[3].type_name, "[N][2]Port");
-    assert_eq!(l.members[2].type_name, "struct{...}");
+    assert_eq!(&*l.members[3].type_name, "[N][2]Port");
+    assert_eq!(&*l.members[2].type_name, "struct{...}");
     assert_eq!(
         g.member_tags("S").unwrap()[2].as_deref(),
         Some("ebpf:\"x\"")
