@@ -356,9 +356,9 @@ impl<'d> Builder<'d> {
                 bit_offset,
                 size: f.size,
                 bit_size: f.bit_size,
-                type_name: f.source_type.clone().unwrap_or_else(|| f.ty.clone()),
+                type_name: f.source_type.as_deref().unwrap_or(&f.ty).into(),
                 ty,
-                source: f.source.as_deref().and_then(parse_source),
+                source: f.source.as_deref().and_then(parse_source).map(Box::new),
             };
             if kind == AggregateKind::Struct {
                 if member.bit_offset < prev_end {
@@ -617,8 +617,8 @@ impl Writer {
                     bit_offset: m.bit_size.map(|_| m.bit_offset),
                     bit_size: m.bit_size,
                     byte_order: None,
-                    source_type: (m.type_name != natural && !m.type_name.is_empty())
-                        .then(|| m.type_name.clone()),
+                    source_type: (*m.type_name != *natural && !m.type_name.is_empty())
+                        .then(|| m.type_name.to_string()),
                     source: m.source.as_ref().map(|s| format!("{}:{}", s.file, s.line)),
                 }
             })
