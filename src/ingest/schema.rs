@@ -17,6 +17,8 @@ use crate::model::layout::{
 
 /// Longest chain of types nesting types we follow (deeper is a cycle or abuse).
 const MAX_NESTING: usize = 64;
+/// Most array dimensions in one spelled type (`u8[2][3]` has two).
+const MAX_DIMS: usize = 16;
 
 /// Why a schema could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -445,6 +447,9 @@ impl<'d> Builder<'d> {
                 .parse()
                 .map_err(|_| invalid(format!("bad array length in `{spelled}`")))?;
             lens.push(n);
+            if lens.len() > MAX_DIMS {
+                return Err(invalid(format!("more than {MAX_DIMS} array dimensions")));
+            }
             rest = &rest[close + 1..];
         }
         let count = lens
@@ -836,6 +841,14 @@ types:
         }
         let huge = "name: h\nsize: 18446744073709551615\nfields:\n  - {name: a, offset: 0, size: 8, type: 'u64[4611686018427387904][4]'}\n";
         assert!(Schema::parse(huge).is_err());
+        let deep = format!(
+            "name: d\nsize: 1\nfields:\n  - {{name: a, offset: 0, size: 1, type: 'u8{}'}}\n",
+            "[1]".repeat(100_000)
+        );
+        assert!(Schema::parse(&deep)
+            .unwrap_err()
+            .to_string()
+            .contains("dimensions"));
     }
 
     #[test]

@@ -399,7 +399,13 @@ impl<'p> GoLayouts<'p> {
                 what: format!("generic type {name} (type parameters)"),
             });
         }
-        if self.in_progress.len() > MAX_CHAIN || !self.in_progress.insert(name.to_string()) {
+        if self.in_progress.len() > MAX_CHAIN {
+            return Err(GoSrcError::Unsupported {
+                pos: spec.pos.clone(),
+                what: format!("nesting more than {MAX_CHAIN} named types"),
+            });
+        }
+        if !self.in_progress.insert(name.to_string()) {
             return Err(GoSrcError::RecursiveType {
                 pos: spec.pos.clone(),
                 name: name.into(),
