@@ -36,10 +36,12 @@ fn find_die(data: &[u8], parent: Option<&str>, name: &str) -> DieAt {
     let (astart, alen) = section_range(data, ".debug_abbrev");
     let (sstart, slen) = section_range(data, ".debug_str");
     let le = gimli::LittleEndian;
-    let mut dwarf = gimli::Dwarf::<gimli::EndianSlice<'_, gimli::LittleEndian>>::default();
-    dwarf.debug_info = gimli::DebugInfo::new(&data[start..start + len], le);
-    dwarf.debug_abbrev = gimli::DebugAbbrev::new(&data[astart..astart + alen], le);
-    dwarf.debug_str = gimli::DebugStr::new(&data[sstart..sstart + slen], le);
+    let dwarf = gimli::Dwarf::<gimli::EndianSlice<'_, gimli::LittleEndian>> {
+        debug_info: gimli::DebugInfo::new(&data[start..start + len], le),
+        debug_abbrev: gimli::DebugAbbrev::new(&data[astart..astart + alen], le),
+        debug_str: gimli::DebugStr::new(&data[sstart..sstart + slen], le),
+        ..Default::default()
+    };
     let header = dwarf.units().next().unwrap().unwrap();
     let abbrevs = header.abbreviations(&dwarf.debug_abbrev).unwrap();
     let mut cursor = header.entries(&abbrevs);
