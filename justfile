@@ -1,6 +1,7 @@
 # bpfcase tasks. `just --list` shows them all.
 
 import 'corpora/corpora.just'
+import 'benches/dwarf.just'
 
 # Build the release binary.
 build:

@@ -298,6 +298,33 @@ fn gcc_and_clang_dwarf4_and_dwarf5_64_and_32_bit() {
 }
 
 #[test]
+fn compressed_debug_sections_keep_source_locations() {
+    if !have("gcc") {
+        return;
+    }
+    let dir = temp_dir("gz");
+    // -gz=zlib compresses .debug_line too: read lazily for decl_file names.
+    build_and_compare(&dir, "gcc", &["-g", "-gz=zlib"]);
+    let bin = dir.join("layouts-gcc-g-gz=zlib");
+    let data = std::fs::read(&bin).unwrap();
+    let object = object::File::parse(&data[..]).unwrap();
+    use object::{Object, ObjectSection};
+    let line = object.section_by_name(".debug_line").unwrap();
+    assert_ne!(
+        line.compressed_data().unwrap().format,
+        object::CompressionFormat::None
+    );
+    let l = DwarfFile::load(&bin, &data)
+        .unwrap()
+        .layout("bits")
+        .unwrap()
+        .unwrap();
+    let src = l.members[0].source.as_ref().expect("member decl_file");
+    assert!(src.file.ends_with("layouts.c"), "{src:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn split_debug_file_by_build_id_and_debuglink() {
     if !have("gcc") || !have("objcopy") || !have("strip") {
         return;

@@ -57,15 +57,22 @@ type TypeRef = (usize, UnitOffset);
 pub(super) struct Resolver<'d, 's> {
     dwarf: &'d gimli::Dwarf<Reader<'s>>,
     units: &'d mut Units<'s>,
+    /// `.debug_line` bytes, decompressed on first call.
+    line: &'d dyn Fn() -> &'s [u8],
     aggregates: HashMap<u64, Arc<Layout>>,
     enums: HashMap<u64, Arc<EnumType>>,
 }
 
 impl<'d, 's> Resolver<'d, 's> {
-    pub fn new(dwarf: &'d gimli::Dwarf<Reader<'s>>, units: &'d mut Units<'s>) -> Self {
+    pub fn new(
+        dwarf: &'d gimli::Dwarf<Reader<'s>>,
+        units: &'d mut Units<'s>,
+        line: &'d dyn Fn() -> &'s [u8],
+    ) -> Self {
         Resolver {
             dwarf,
             units,
+            line,
             aggregates: HashMap::new(),
             enums: HashMap::new(),
         }
@@ -556,17 +563,18 @@ impl<'d, 's> Resolver<'d, 's> {
             other => other.udata_value()?,
         };
         let dwarf = self.dwarf;
+        let line_bytes = self.line;
         let info = self.units.info(dwarf, die.unit).ok()?;
         if info.line.is_none() {
             let endian = dwarf.debug_info.reader().endian();
+            let debug_line = gimli::DebugLine::new(line_bytes(), endian);
             let as_reader = |v: Option<AttributeValue<Reader<'s>>>| {
                 v.and_then(|v| attr_bytes(dwarf, info, v).ok().flatten())
                     .map(|b| Reader::new(b, endian))
             };
             let (name, comp_dir) = (as_reader(info.name), as_reader(info.comp_dir));
             let program = info.stmt_list.and_then(|off| {
-                dwarf
-                    .debug_line
+                debug_line
                     .program(off, info.header.address_size(), comp_dir, name)
                     .ok()
             });
