@@ -1,6 +1,8 @@
 # bpfcase tasks. `just --list` shows them all.
 
 import 'corpora/corpora.just'
+import 'benches/map.just'
+import 'benches/layout.just'
 import 'benches/dwarf.just'
 
 # Build the release binary.
@@ -12,3 +14,7 @@ test:
     cargo fmt --check
     cargo clippy --all-targets -- -D warnings
     cargo test --release
+
+# Run the main job on a shipped example: analyze a corpus BPF object.
+demo:
+    cargo run --release -q -- analyze corpora/bpf/flows.bpf.o --fail-on never

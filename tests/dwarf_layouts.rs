@@ -63,7 +63,7 @@ fn flatten(layout: &Layout, base: u64, out: &mut Vec<Flat>) {
             offset: base + m.offset,
             size: m.size,
             bit: m.bit_size.map(|w| (base * 8 + m.bit_offset, w)),
-            type_name: m.type_name.clone(),
+            type_name: m.type_name.to_string(),
         });
     }
 }
@@ -221,7 +221,7 @@ fn bare_and_qualified_names_and_source_locations() {
     assert!(src.file.ends_with("layouts.c") && src.line > 0, "{src:?}");
     let sport = &l.members[2];
     assert_eq!(
-        (sport.name.as_str(), sport.type_name.as_str()),
+        (sport.name.as_str(), &*sport.type_name),
         ("sport", "__be16")
     );
     assert!(matches!(
@@ -232,12 +232,12 @@ fn bare_and_qualified_names_and_source_locations() {
             ..
         }
     ));
-    assert_eq!(l.members[0].type_name, "__be32");
+    assert_eq!(&*l.members[0].type_name, "__be32");
     assert!(sport.source.is_some());
     // A typedef of a struct resolves to the struct.
     let arrays = c.layout("arrays").unwrap().unwrap();
-    assert_eq!(arrays.members[2].type_name, "__u16[3][4]");
-    assert_eq!(arrays.members[0].type_name, "char[16]");
+    assert_eq!(&*arrays.members[2].type_name, "__u16[3][4]");
+    assert_eq!(&*arrays.members[0].type_name, "char[16]");
 }
 
 /// Builds corpora/c/layouts.c with `cc flags`, runs it for the truth, and
@@ -501,7 +501,7 @@ fn c_layouts_agree_with_pahole() {
                                 .map(|w| w.1.clone())
                                 .unwrap_or_default()
                         } else {
-                            m.type_name.clone()
+                            m.type_name.to_string()
                         };
                         (
                             m.name.clone(),

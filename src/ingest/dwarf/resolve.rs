@@ -477,9 +477,9 @@ impl<'d, 's> Resolver<'d, 's> {
                 bit_offset,
                 size,
                 bit_size,
-                type_name,
+                type_name: type_name.into(),
                 ty,
-                source: self.decl(child),
+                source: self.decl(child).map(Box::new),
             });
         }
         let size = die.udata(constants::DW_AT_byte_size).unwrap_or(0);
