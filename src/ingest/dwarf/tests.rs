@@ -264,3 +264,32 @@ fn bad_type_when_a_member_type_points_at_a_member() {
         other => panic!("expected BadType, got {other:?}"),
     }
 }
+
+/// Every single-byte corruption of the C binary's `.debug_info` and
+/// `.debug_abbrev` gives a layout or an error, never a panic or a hang.
+#[test]
+fn corrupted_debug_info_never_panics() {
+    let (path, data) = corpus("c/layouts.x86_64");
+    let mut outcomes = [0usize; 2];
+    for section in [".debug_info", ".debug_abbrev"] {
+        let (start, len) = section_range(&data, section);
+        for i in 0..len {
+            for value in [0x00, 0xff, data[start + i] ^ 0x5a] {
+                let mut bad = data.clone();
+                bad[start + i] = value;
+                let Ok(file) = DwarfFile::load(&path, &bad) else {
+                    continue;
+                };
+                for name in ["flow_key", "bits", "addr_rec", "misc"] {
+                    outcomes[file.layout(name).is_ok() as usize] += 1;
+                }
+                let _ = file.struct_names();
+            }
+        }
+    }
+    eprintln!(
+        "corrupted lookups: {} ok, {} errors",
+        outcomes[1], outcomes[0]
+    );
+    assert!(outcomes[0] > 0 && outcomes[1] > 0);
+}
