@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// pahole-like layout of structs and unions from BTF (raw or in an ELF object).
     Layout(commands::layout::LayoutArgs),
+    /// Decode every entry of a bpftool map dump with BTF types and check what the bytes show.
+    Decode(commands::decode::DecodeArgs),
 }
 
 /// Parses the process arguments, runs the command, and maps the outcome to an exit code.
@@ -30,6 +32,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Layout(args) => commands::layout::run(&args),
+        Command::Decode(args) => commands::decode::run(&args),
     };
     match result {
         Ok(code) => code,

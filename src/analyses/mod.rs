@@ -1,1 +1,6 @@
 //! Analyses: each a small pass over the model that produces findings.
+
+pub mod dump_capacity;
+pub mod dump_checks;
+pub mod dump_padding;
+pub mod dump_walk;

@@ -1,6 +1,8 @@
 //! The model: layouts, map definitions, dumps and events, independent of the
 //! format they were read from.
 
+pub mod decode;
+pub mod dump;
 pub mod finding;
 pub mod from_btf;
 pub mod layout;
