@@ -120,20 +120,22 @@ fn check_side(dump: &MapDump, layout: &Layout, side: Side, map: Option<MapRef>) 
     // Keys equal once padding is zeroed: the kernel sees them as distinct.
     let mut zeroed_keys: HashMap<Vec<u8>, usize> = HashMap::new();
     for e in dump.entries().filter(|e| !e.formatted) {
-        let parts: Vec<&[u8]> = match side {
-            Side::Key => vec![e.key],
-            Side::Value => match e.value {
-                EntryValue::Missing => continue,
-                v => v.cpu_values(),
-            },
+        // Fast path without allocation: the bytes to check as one slice and
+        // the per-part length (per-CPU values are checked part by part).
+        let (all, part_len) = match (side, e.value) {
+            (Side::Key, _) => (e.key, e.key.len()),
+            (Side::Value, EntryValue::Single(v)) => (v, v.len()),
+            (Side::Value, EntryValue::PerCpu { bytes, len }) => (bytes, len),
+            (Side::Value, EntryValue::Missing) => continue,
         };
-        if parts.iter().any(|p| p.len() != mask.mask.len()) {
+        if part_len != mask.mask.len() || part_len == 0 {
             continue;
         }
         checked += 1;
-        if !parts.iter().any(|p| mask.has_garbage(p)) {
+        if !all.chunks(part_len).any(|p| mask.has_garbage(p)) {
             continue;
         }
+        let parts: Vec<&[u8]> = all.chunks(part_len).collect();
         if side == Side::Key {
             *zeroed_keys.entry(mask.zeroed(e.key)).or_default() += 1;
         }

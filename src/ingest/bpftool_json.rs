@@ -93,6 +93,17 @@ static HEX: [u8; 256] = {
     t
 };
 
+/// Bytes that matter when skipping a value: brackets, quotes.
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'{' as usize] = true;
+    t[b'}' as usize] = true;
+    t[b'[' as usize] = true;
+    t[b']' as usize] = true;
+    t[b'"' as usize] = true;
+    t
+};
+
 /// A parser over one buffer; `base` is the buffer's offset in the input.
 struct Parser<'b> {
     buf: &'b [u8],
@@ -162,21 +173,59 @@ impl<'b> Parser<'b> {
             return Step::Done(0);
         }
         loop {
-            self.ws();
-            // Fast path: exactly `"0xHH"` as bpftool prints it.
+            // Fast path: a run of `"0xHH",` exactly as `bpftool -j` prints
+            // them, seven bytes a byte, without whitespace handling.
             let b = self.buf;
-            let p = self.pos;
-            if b.len() >= p + 6 && b[p] == b'"' && b[p + 1] == b'0' && b[p + 2] == b'x' {
-                let (h, l) = (HEX[b[p + 3] as usize], HEX[b[p + 4] as usize]);
-                if h != 0xff && l != 0xff && b[p + 5] == b'"' {
-                    out.push(h << 4 | l);
-                    self.pos = p + 6;
-                } else {
-                    step!(self.hex_slow(out));
+            let mut p = self.pos;
+            // True when the fast path stopped right after a byte string,
+            // before its separator.
+            let mut before_sep = false;
+            while let Some(w) = b.get(p..p + 7) {
+                let (h, l) = (HEX[w[3] as usize], HEX[w[4] as usize]);
+                if w[0] != b'"' || w[1] != b'0' || w[2] != b'x' || w[5] != b'"' || (h | l) == 0xff {
+                    break;
                 }
-            } else {
-                step!(self.hex_slow(out));
+                out.push(h << 4 | l);
+                n += 1;
+                p += 7;
+                match w[6] {
+                    b',' => {}
+                    b']' => {
+                        self.pos = p;
+                        return Step::Done(n);
+                    }
+                    _ => {
+                        // Whitespace after the byte (pretty output).
+                        p -= 1;
+                        before_sep = true;
+                        break;
+                    }
+                }
             }
+            if p != self.pos {
+                self.pos = p;
+                if before_sep {
+                    // Stopped after a byte: fall through to the separator.
+                    match step!(self.peek()) {
+                        b',' => {
+                            self.pos += 1;
+                            continue;
+                        }
+                        b']' => {
+                            self.pos += 1;
+                            return Step::Done(n);
+                        }
+                        _ => {
+                            return Step::Bad(JsonDumpError::Expected {
+                                expected: "`,` or `]` in a hex byte array",
+                                offset: self.offset(),
+                            })
+                        }
+                    }
+                }
+            }
+            self.ws();
+            step!(self.hex_slow(out));
             n += 1;
             match step!(self.peek()) {
                 b',' => self.pos += 1,
@@ -227,6 +276,10 @@ impl<'b> Parser<'b> {
                 let mut i = self.pos;
                 let b = self.buf;
                 while i < b.len() {
+                    if !SPECIAL[b[i] as usize] {
+                        i += 1;
+                        continue;
+                    }
                     match b[i] {
                         b'{' | b'[' => {
                             depth += 1;
@@ -582,34 +635,65 @@ fn parse_buffer(buf: &[u8], base: u64, top: &mut Top, dump: &mut MapDump) -> (us
 /// Reads a `bpftool -j` or `-p` map dump from `reader`, a chunk at a time.
 /// Never fails: read errors, a cut and broken entries end the dump with a
 /// [`ProblemKind`] recorded at the byte offset.
-pub fn read_dump<R: Read>(mut reader: R) -> MapDump {
+pub fn read_dump<R: Read + Send>(reader: R) -> MapDump {
+    // A reader thread keeps the next chunk coming while this one is parsed;
+    // chunk buffers are handed back to it for reuse.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(2);
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut reader = reader;
+            loop {
+                let mut chunk = back_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+                chunk.clear();
+                match (&mut reader).take(CHUNK as u64).read_to_end(&mut chunk) {
+                    Ok(n) => {
+                        if tx.send(Ok(chunk)).is_err() || n < CHUNK {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        parse_chunks(rx, back_tx)
+    })
+}
+
+/// Parses chunks as the reader thread delivers them.
+fn parse_chunks(
+    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    back: std::sync::mpsc::Sender<Vec<u8>>,
+) -> MapDump {
     let mut dump = MapDump::new(DumpForm::Json);
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
     let mut base: u64 = 0;
     let mut top = Top::Start;
-    let mut eof = false;
     loop {
-        // Fill the buffer up to CHUNK beyond what is pending (zeroing the
-        // space once per fill, not once per read).
-        let mut filled = buf.len();
-        let want = filled + CHUNK;
-        buf.resize(want, 0);
-        while filled < want && !eof {
-            match reader.read(&mut buf[filled..]) {
-                Ok(0) => eof = true,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    dump.problem(
-                        ProblemKind::Unreadable,
-                        Position::Offset(base + filled as u64),
-                        format!("read error: {e}"),
-                    );
-                    return dump;
-                }
+        let before = buf.len();
+        let eof = match rx.recv() {
+            Ok(Ok(chunk)) => {
+                let eof = chunk.len() < CHUNK;
+                buf.extend_from_slice(&chunk);
+                let _ = back.send(chunk);
+                eof
             }
-        }
-        buf.truncate(filled);
+            Ok(Err(e)) => {
+                dump.problem(
+                    ProblemKind::Unreadable,
+                    Position::Offset(base + before as u64),
+                    format!("read error: {e}"),
+                );
+                return dump;
+            }
+            // The reader stopped after its last chunk.
+            Err(_) => true,
+        };
         let (used, stop) = parse_chunk(&buf, base, &mut top, &mut dump);
         if stop {
             return dump;
