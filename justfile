@@ -2,6 +2,7 @@
 
 import 'corpora/corpora.just'
 import 'benches/map.just'
+import 'benches/dumps.just'
 
 # Build the release binary.
 build:
