@@ -308,3 +308,36 @@ fn text_pretty_and_compact_captures_hold_the_same_entries() {
     }
     assert_eq!(n, 22);
 }
+
+#[test]
+fn dwarf_types_of_the_c_mirror_decode_like_btf() {
+    // corpora/c/layouts.x86_64 (gcc -g) mirrors struct flow_key/flow_value.
+    let bin = corpora().join("c/layouts.x86_64");
+    let dwarf = resolve_types(TypeSource::Dwarf {
+        file: &bin,
+        key_type: "struct flow_key",
+        value_type: "flow_value",
+    })
+    .unwrap();
+    let btf = resolve_types(TypeSource::Btf {
+        file: &corpora().join("bpf/flows.bpf.o"),
+        map: Some("flows"),
+        key_type: None,
+        value_type: None,
+    })
+    .unwrap();
+    let dump = read_dump_file(&corpora().join("dumps/flows/flows.json")).unwrap();
+    for e in dump.entries() {
+        let a = decode_entry(&dwarf, e.key, e.value).unwrap();
+        let b = decode_entry(&btf, e.key, e.value).unwrap();
+        assert_eq!(a, b, "entry {}", e.index);
+    }
+    // A scalar key type by name.
+    let t = resolve_types(TypeSource::Dwarf {
+        file: &bin,
+        key_type: "__u32",
+        value_type: "struct policy",
+    })
+    .unwrap();
+    assert_eq!(t.key.ty.size(), 4);
+}

@@ -222,6 +222,7 @@ pub fn check_truncated(dump: &MapDump, file: &str, map: Option<MapRef>) -> Vec<F
             line,
             offset,
             label: first.message.clone(),
+            text: None,
         }),
     );
     out

@@ -4,3 +4,6 @@ pub mod dump_capacity;
 pub mod dump_checks;
 pub mod dump_padding;
 pub mod dump_walk;
+pub mod key_padding;
+pub mod layout_check;
+pub mod maps;

@@ -1,9 +1,10 @@
 //! `bpfcase decode --dump DUMP ...`: decodes every entry of a bpftool map dump
 //! with key and value types from BTF, and runs the dump checks.
 //!
-//! Type sources are one match arm each in [`resolve_types`]: today `--btf`
-//! (an object or raw BTF; `--map NAME` takes the key/value types of that
-//! map's `.maps` definition, or `--key-type`/`--value-type` name them).
+//! Type sources are one match arm each in [`resolve_types`]: `--btf` (an
+//! object or raw BTF; `--map NAME` takes the key/value types of that map's
+//! `.maps` definition, or `--key-type`/`--value-type` name them) and
+//! `--dwarf` (structs/unions by name from a user-space binary's DWARF).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -42,10 +43,19 @@ pub struct DecodeArgs {
     #[arg(long, value_name = "DUMP")]
     pub dump: PathBuf,
     /// BTF of the map's types: a BPF object (.bpf.o) or raw BTF.
-    #[arg(long, value_name = "FILE")]
-    pub btf: PathBuf,
-    /// Take key and value types from this map's `.maps` definition (needs an object).
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["key_type", "value_type"])]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "dwarf",
+        conflicts_with = "dwarf"
+    )]
+    pub btf: Option<PathBuf>,
+    /// A binary with DWARF (C, Go, Rust user space) holding the key and value
+    /// structs; needs --key-type/--value-type (scalars such as `__u32` work too).
+    #[arg(long, value_name = "BIN", requires = "key_type")]
+    pub dwarf: Option<PathBuf>,
+    /// Take key and value types from this map's `.maps` definition (needs --btf).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["key_type", "value_type", "dwarf"])]
     pub map: Option<String>,
     /// Key type name (`flow_key`, `struct flow_key`, `__u32`).
     #[arg(long, value_name = "T", requires = "value_type")]
@@ -148,10 +158,96 @@ pub enum TypeSource<'a> {
         key_type: Option<&'a str>,
         value_type: Option<&'a str>,
     },
+    /// Structs/unions by name from a binary's DWARF; C scalar names by name.
+    Dwarf {
+        file: &'a Path,
+        key_type: &'a str,
+        value_type: &'a str,
+    },
+}
+
+/// C and Go scalar spellings a key or value may be declared as, for
+/// sources that only describe aggregates (DWARF lookups by name).
+pub fn scalar_type(name: &str) -> Option<FieldType> {
+    use crate::model::layout::{ByteOrder, IntEncoding};
+    let (size, signed, order) = match name.trim() {
+        "__u8" | "u8" | "uint8_t" | "uint8" | "byte" | "unsigned char" => {
+            (1, false, ByteOrder::Host)
+        }
+        "__s8" | "s8" | "int8_t" | "int8" | "signed char" | "char" => (1, true, ByteOrder::Host),
+        "__u16" | "u16" | "uint16_t" | "uint16" | "unsigned short" => (2, false, ByteOrder::Host),
+        "__s16" | "s16" | "int16_t" | "int16" | "short" => (2, true, ByteOrder::Host),
+        "__u32" | "u32" | "uint32_t" | "uint32" | "unsigned int" => (4, false, ByteOrder::Host),
+        "__s32" | "s32" | "int32_t" | "int32" | "int" => (4, true, ByteOrder::Host),
+        "__u64" | "u64" | "uint64_t" | "uint64" | "unsigned long long" => {
+            (8, false, ByteOrder::Host)
+        }
+        "__s64" | "s64" | "int64_t" | "int64" | "long long" => (8, true, ByteOrder::Host),
+        "__be16" => (2, false, ByteOrder::Big),
+        "__be32" => (4, false, ByteOrder::Big),
+        "__be64" => (8, false, ByteOrder::Big),
+        _ => return None,
+    };
+    Some(FieldType::Int {
+        size,
+        signed,
+        encoding: IntEncoding::Plain,
+        byte_order: order,
+    })
+}
+
+fn dwarf_type(
+    dwarf: &crate::ingest::dwarf::DwarfFile<'_>,
+    file: &str,
+    wanted: &str,
+) -> Result<ResolvedType, InputError> {
+    if let Some(ty) = scalar_type(wanted) {
+        return Ok(ResolvedType {
+            ty,
+            name: wanted.to_string(),
+        });
+    }
+    let bare = ["struct ", "union "]
+        .iter()
+        .find_map(|p| wanted.strip_prefix(p))
+        .unwrap_or(wanted)
+        .trim();
+    let layout = dwarf
+        .layout(bare)
+        .map_err(|e| InputError::at_offset(file, e.file_offset(), e))?
+        .ok_or_else(|| {
+            InputError::new(
+                file,
+                None,
+                format!("no struct or union named `{wanted}` in the DWARF"),
+            )
+        })?;
+    let name = layout.display_name();
+    Ok(ResolvedType {
+        ty: FieldType::Aggregate(std::sync::Arc::new(layout)),
+        name,
+    })
 }
 
 pub fn resolve_types(source: TypeSource<'_>) -> Result<MapTypes> {
     match source {
+        TypeSource::Dwarf {
+            file,
+            key_type,
+            value_type,
+        } => {
+            let name = file.display().to_string();
+            let data = crate::error::read_file(file, super::inputs::MAX_INPUT)?;
+            let dwarf = crate::ingest::dwarf::DwarfFile::load(file, &data)
+                .map_err(|e| InputError::at_offset(&name, e.file_offset(), e))?;
+            Ok(MapTypes {
+                key: dwarf_type(&dwarf, &name, key_type)?,
+                value: dwarf_type(&dwarf, &name, value_type)?,
+                map_name: None,
+                map_type: None,
+                max_entries: None,
+            })
+        }
         TypeSource::Btf {
             file,
             map,
@@ -293,12 +389,23 @@ pub fn check_sizes(types: &MapTypes, key: &[u8], value: EntryValue<'_>) -> Resul
 }
 
 pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
-    let types = resolve_types(TypeSource::Btf {
-        file: &args.btf,
-        map: args.map.as_deref(),
-        key_type: args.key_type.as_deref(),
-        value_type: args.value_type.as_deref(),
-    })?;
+    let source = match (&args.btf, &args.dwarf) {
+        (_, Some(file)) => TypeSource::Dwarf {
+            file,
+            key_type: args.key_type.as_deref().unwrap_or_default(),
+            value_type: args.value_type.as_deref().unwrap_or_default(),
+        },
+        (Some(file), None) => TypeSource::Btf {
+            file,
+            map: args.map.as_deref(),
+            key_type: args.key_type.as_deref(),
+            value_type: args.value_type.as_deref(),
+        },
+        (None, None) => {
+            return Err(miette::miette!("give --btf FILE or --dwarf BIN"));
+        }
+    };
+    let types = resolve_types(source)?;
     let mut types = types;
     if let Some(show) = &args.show {
         let name = show.display().to_string();

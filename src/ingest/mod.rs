@@ -5,5 +5,8 @@
 pub mod bpftool_json;
 pub mod bpftool_text;
 pub mod btf;
+pub mod bundle;
 pub mod cursor;
+pub mod dwarf;
 pub mod elf;
+pub mod gosrc;

@@ -1,6 +1,7 @@
 //! The model: layouts, map definitions, dumps and events, independent of the
 //! format they were read from.
 
+pub mod case;
 pub mod decode;
 pub mod dump;
 pub mod finding;
