@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// pahole-like layout of structs and unions from BTF (raw or in an ELF object).
     Layout(commands::layout::LayoutArgs),
+    /// Gather a bundle on a live node (root): maps, dumps, programs, BTF, pins, fdinfo.
+    Collect(commands::collect::CollectArgs),
 }
 
 /// Parses the process arguments, runs the command, and maps the outcome to an exit code.
@@ -30,6 +32,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Layout(args) => commands::layout::run(&args),
+        Command::Collect(args) => commands::collect::run(&args),
     };
     match result {
         Ok(code) => code,

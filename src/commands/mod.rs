@@ -1,4 +1,5 @@
 //! One module per subcommand: its arguments and how it runs.
 
+pub mod collect;
 pub mod inputs;
 pub mod layout;
