@@ -32,6 +32,9 @@ pub struct DumpSpec {
     /// byte, 0x00 zeroes it. `None` prints the bytes as read.
     pub key_mask: Option<Vec<u8>>,
     pub value_mask: Option<Vec<u8>>,
+    /// Use `BPF_MAP_LOOKUP_BATCH` where the type supports it (`--no-batch`
+    /// clears this, to compare methods or work around a kernel bug).
+    pub allow_batch: bool,
 }
 
 impl DumpSpec {
@@ -350,7 +353,7 @@ fn produce(
         batch_fallback: None,
         error: None,
     };
-    let mut use_walk = !batch_capable(spec.map_type);
+    let mut use_walk = !spec.allow_batch || !batch_capable(spec.map_type);
     if !use_walk {
         match walk_batch(fd, spec, limits, &mut printer, &mut stats, progress)? {
             BatchEnd::Done => {}
@@ -542,6 +545,7 @@ mod tests {
             possible_cpus: 2,
             key_mask: None,
             value_mask: None,
+            allow_batch: true,
         }
     }
 

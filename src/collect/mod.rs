@@ -78,6 +78,8 @@ pub struct CollectOptions {
     pub bpftool: bool,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Never use `BPF_MAP_LOOKUP_BATCH` (walk with GET_NEXT_KEY instead).
+    pub no_batch: bool,
 }
 
 impl Default for CollectOptions {
@@ -99,6 +101,7 @@ impl Default for CollectOptions {
             bpffs: PathBuf::from("/sys/fs/bpf"),
             bpftool: true,
             progress: false,
+            no_batch: false,
         }
     }
 }
@@ -630,6 +633,7 @@ fn dump_one(
         possible_cpus: run.manifest.host.possible_cpus as usize,
         key_mask,
         value_mask,
+        allow_batch: !run.opts.no_batch,
     };
     let limits = DumpLimits {
         max_entries: run.opts.max_entries,

@@ -51,6 +51,9 @@ pub struct CollectArgs {
     /// Time between snapshots.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = host::parse_duration)]
     pub interval: std::time::Duration,
+    /// Walk maps with GET_NEXT_KEY + LOOKUP_ELEM even where BPF_MAP_LOOKUP_BATCH works.
+    #[arg(long)]
+    pub no_batch: bool,
     /// Do not run bpftool for its second opinion even if it is on PATH.
     #[arg(long)]
     pub no_bpftool: bool,
@@ -82,6 +85,7 @@ pub fn run(args: &CollectArgs) -> Result<ExitCode> {
         snapshots: args.snapshots.max(1),
         interval: args.interval,
         bpftool: !args.no_bpftool,
+        no_batch: args.no_batch,
         progress: std::io::stderr().is_terminal(),
         ..CollectOptions::default()
     };
