@@ -468,6 +468,7 @@ fn walk_next_key(
 ) -> io::Result<()> {
     let mut cur = vec![0u8; spec.key_size];
     let mut next = vec![0u8; spec.key_size];
+    let mut first = vec![0u8; spec.key_size];
     let mut value = vec![0u8; spec.value_buf_len()];
     // Hash-like maps restart from their first key when the walk's current key
     // is deleted; remembering the keys seen lets us notice and not print twice.
@@ -500,9 +501,16 @@ fn walk_next_key(
         have_cur = true;
         if let Some(seen) = seen.as_mut() {
             if seen.contains(&cur) {
+                // A key we already printed: either the kernel restarted the
+                // walk from the first key (ours was deleted), or a key that
+                // came back behind us. Only the first is a restart.
                 if !replaying {
-                    stats.walk_restarts += 1;
                     replaying = true;
+                    let is_first =
+                        sys::get_next_key(fd, None, &mut first).unwrap_or(false) && first == cur;
+                    if is_first {
+                        stats.walk_restarts += 1;
+                    }
                 }
                 continue;
             }
