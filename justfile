@@ -2,6 +2,7 @@
 
 import 'corpora/corpora.just'
 import 'benches/map.just'
+import 'benches/collect.just'
 
 # Build the release binary.
 build:
