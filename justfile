@@ -3,6 +3,7 @@
 import 'corpora/corpora.just'
 import 'benches/map.just'
 import 'benches/collect.just'
+import 'benches/layout.just'
 
 # Build the release binary.
 build:
@@ -13,3 +14,7 @@ test:
     cargo fmt --check
     cargo clippy --all-targets -- -D warnings
     cargo test --release
+
+# Run the main job on a shipped example: analyze a corpus BPF object.
+demo:
+    cargo run --release -q -- analyze corpora/bpf/flows.bpf.o --fail-on never

@@ -21,6 +21,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Analyze a bundle or loose files and report findings.
+    Analyze(commands::analyze::AnalyzeArgs),
     /// pahole-like layout of structs and unions from BTF (raw or in an ELF object).
     Layout(commands::layout::LayoutArgs),
     /// Gather a bundle on a live node (root): maps, dumps, programs, BTF, pins, fdinfo.
@@ -31,6 +33,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Analyze(args) => commands::analyze::run(&args),
         Command::Layout(args) => commands::layout::run(&args),
         Command::Collect(args) => commands::collect::run(&args),
     };

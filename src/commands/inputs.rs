@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::error::{read_file, InputError};
+use crate::error::{map_file, FileBytes, InputError};
 use crate::ingest::btf::Btf;
 use crate::ingest::elf::BpfObject;
 
@@ -18,8 +18,8 @@ pub enum BtfSource {
 }
 
 /// Reads a file that holds BTF: raw BTF or an ELF file with a `.BTF` section.
-pub fn read_btf_file(path: &Path) -> Result<Vec<u8>, InputError> {
-    read_file(path, MAX_INPUT)
+pub fn read_btf_file(path: &Path) -> Result<FileBytes, InputError> {
+    map_file(path, MAX_INPUT)
 }
 
 /// Finds the BTF bytes in `data` (raw, or the `.BTF` section of an ELF).

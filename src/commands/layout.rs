@@ -9,7 +9,7 @@ use miette::{IntoDiagnostic, Result};
 
 use super::inputs::{parse_btf, read_btf_file};
 use crate::error::InputError;
-use crate::ingest::btf::{BtfKind, TypeId};
+use crate::ingest::btf::{Btf, BtfError, BtfKind, TypeId};
 use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::Layout;
 use crate::report::layout as render;
@@ -21,6 +21,9 @@ pub enum LayoutFormat {
     Text,
     /// A JSON array, one object per type.
     Json,
+    /// Totals over all types: holes, padding, packing, and the types that
+    /// waste the most bytes.
+    Summary,
 }
 
 #[derive(Debug, clap::Args)]
@@ -52,9 +55,10 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
     let mut engine = BtfLayouts::new(&btf);
 
     let ids: Vec<TypeId> = if args.types.is_empty() {
-        btf.local_types()
-            .filter(|t| matches!(t.kind, BtfKind::Struct | BtfKind::Union) && !t.name.is_empty())
-            .map(|t| t.id)
+        btf.local_kinds()
+            .filter(|(_, k)| matches!(k, BtfKind::Struct | BtfKind::Union))
+            .filter(|(id, _)| btf.type_by_id(*id).is_ok_and(|t| !t.name.is_empty()))
+            .map(|(id, _)| id)
             .collect()
     } else {
         let mut ids = Vec::new();
@@ -81,16 +85,77 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
         ids
     };
 
+    // Lay out and render on every core: each worker has its own engine (and
+    // cache) over a contiguous run of ids; outputs are joined in id order.
+    let workers = if ids.len() >= 512 {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    } else {
+        1
+    };
+    let chunk = ids.len().div_ceil(workers).max(1);
+    let format = args.format;
+    let rendered: Vec<Result<Vec<u8>, InputError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = ids
+            .chunks(chunk)
+            .enumerate()
+            .map(|(i, part)| {
+                let (btf, name) = (&btf, &name);
+                s.spawn(move || render_chunk(btf, name, part, format, i == 0))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("layout worker panicked"))
+            .collect()
+    });
+
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    if format == LayoutFormat::Summary {
+        // Each worker returned its partial totals; merge them.
+        let mut total = crate::model::layout::LayoutStats::default();
+        for part in rendered {
+            let part: crate::model::layout::LayoutStats =
+                serde_json::from_slice(&part?).into_diagnostic()?;
+            total.merge(part);
+        }
+        render::write_summary(&mut out, &name, &total).into_diagnostic()?;
+        out.flush().into_diagnostic()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if format == LayoutFormat::Json {
+        out.write_all(b"[").into_diagnostic()?;
+    }
+    for part in rendered {
+        out.write_all(&part?).into_diagnostic()?;
+    }
+    if format == LayoutFormat::Json {
+        out.write_all(b"]\n").into_diagnostic()?;
+    }
+    out.flush().into_diagnostic()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Lays out `ids` and renders them into a buffer.
+fn render_chunk(
+    btf: &Btf<'_>,
+    file: &str,
+    ids: &[TypeId],
+    format: LayoutFormat,
+    first: bool,
+) -> Result<Vec<u8>, InputError> {
+    let mut engine = BtfLayouts::new(btf);
     let mut layouts: Vec<(String, Arc<Layout>)> = Vec::with_capacity(ids.len());
-    for id in ids {
-        let t = btf.type_by_id(id).into_diagnostic()?;
-        let layout = engine.layout(id).map_err(|e| {
+    for &id in ids {
+        let at = |e: BtfError| {
             InputError::at_offset(
-                &name,
+                file,
                 e.offset().map(|o| o as u64),
                 format!("type {id}: {e}"),
             )
-        })?;
+        };
+        let t = btf.type_by_id(id).map_err(at)?;
+        let layout = engine.layout(id).map_err(at)?;
         // A typedef of an anonymous struct is printed under the typedef's name.
         let shown = if t.kind == BtfKind::Typedef && layout.name.is_empty() {
             t.name.to_string()
@@ -99,13 +164,21 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
         };
         layouts.push((shown, layout));
     }
-
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    match args.format {
-        LayoutFormat::Text => render::write_text(&mut out, &layouts).into_diagnostic()?,
-        LayoutFormat::Json => render::write_json(&mut out, &layouts).into_diagnostic()?,
-    }
-    out.flush().into_diagnostic()?;
-    Ok(ExitCode::SUCCESS)
+    let mut buf = Vec::with_capacity(ids.len() * 512);
+    let written = match format {
+        LayoutFormat::Text => render::write_text(&mut buf, &layouts),
+        LayoutFormat::Json => render::write_json_items(&mut buf, &layouts, first),
+        LayoutFormat::Summary => {
+            let stats = crate::model::layout::LayoutStats::of(
+                layouts.iter().map(|(n, l)| (n.as_str(), &**l)),
+            );
+            serde_json::to_writer(&mut buf, &stats).map_err(std::io::Error::from)
+        }
+    };
+    written.map_err(|e| InputError::new(file, None, e))?;
+    // The process exits right after printing: freeing ~100k layout nodes one by
+    // one would cost more than laying them out.
+    std::mem::forget(layouts);
+    std::mem::forget(engine);
+    Ok(buf)
 }

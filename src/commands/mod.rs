@@ -1,5 +1,6 @@
 //! One module per subcommand: its arguments and how it runs.
 
+pub mod analyze;
 pub mod collect;
 pub mod inputs;
 pub mod layout;

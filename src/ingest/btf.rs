@@ -17,9 +17,6 @@ const BTF_MAGIC: u16 = 0xeb9f;
 const HEADER_LEN: usize = 24;
 /// Size of `struct btf_type`.
 const TYPE_HEADER_LEN: usize = 12;
-/// Upper bound on how many types one blob may declare; real vmlinux has ~130k.
-/// A hostile `type_len` cannot make us allocate more than this many offsets.
-const MAX_TYPES: usize = 1 << 24;
 
 /// A BTF type id. Id 0 is `void`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -195,8 +192,6 @@ pub enum BtfError {
         last: u32,
         offset: usize,
     },
-    #[error("too many types: the type section would hold more than {max}")]
-    TooManyTypes { max: usize, offset: usize },
     #[error("type {id} is part of a reference cycle through typedef/qualifier/array types")]
     ReferenceCycle { id: u32, offset: usize },
     #[error("the size of type {id} overflows 64 bits")]
@@ -216,7 +211,6 @@ impl BtfError {
             | VlenOverrun { offset, .. }
             | StrOffsetOutOfRange { offset, .. }
             | TypeIdOutOfRange { offset, .. }
-            | TooManyTypes { offset, .. }
             | ReferenceCycle { offset, .. }
             | SizeOverflow { offset, .. } => Some(*offset),
             BadMagic { .. } | UnsupportedVersion { .. } | HeaderTooShort { .. } => Some(0),
@@ -257,6 +251,9 @@ pub struct Btf<'a> {
     /// Absolute offset of each local type record; index 0 is the first local type.
     type_offsets: Vec<u32>,
     strings: &'a [u8],
+    /// The string section as text when all of it is valid UTF-8 (checked once
+    /// at parse, so name lookups need not validate each name again).
+    strings_utf8: Option<&'a str>,
     base: Option<&'a Btf<'a>>,
     /// Id of the first local type: 1 for base BTF, base's count for split BTF.
     first_id: u32,
@@ -349,6 +346,7 @@ impl<'a> Btf<'a> {
             header,
             type_offsets: Vec::new(),
             strings,
+            strings_utf8: std::str::from_utf8(strings).ok(),
             base,
             first_id,
             first_str,
@@ -360,19 +358,13 @@ impl<'a> Btf<'a> {
 
     /// First pass: find every record, check its kind, length and name.
     fn index_types(&mut self, types: &'a [u8], types_start: usize) -> Result<(), BtfError> {
-        // Every record is at least 12 bytes, so this bounds the table.
-        let max = (types.len() / TYPE_HEADER_LEN).min(MAX_TYPES);
-        let mut offsets = Vec::with_capacity(max);
+        // Every record is at least 12 bytes, so the table is bounded by the
+        // input's length, never by a count read from it.
+        let mut offsets = Vec::with_capacity(types.len() / TYPE_HEADER_LEN);
         let mut c = Cursor::new(types, types_start, self.endian);
         while c.remaining() > 0 {
             let id = self.first_id + offsets.len() as u32;
             let offset = c.offset();
-            if offsets.len() >= MAX_TYPES {
-                return Err(BtfError::TooManyTypes {
-                    max: MAX_TYPES,
-                    offset,
-                });
-            }
             let name_off = c.u32()?;
             let info = c.u32()?;
             c.u32()?;
@@ -407,7 +399,7 @@ impl<'a> Btf<'a> {
     fn check_references(&self) -> Result<(), BtfError> {
         let last = self.type_count() - 1;
         for idx in 0..self.type_offsets.len() {
-            let t = self.local_type(idx);
+            let t = self.local_type_unnamed(idx);
             let check_id = |target: u32| {
                 if target > last {
                     Err(BtfError::TypeIdOutOfRange {
@@ -459,7 +451,14 @@ impl<'a> Btf<'a> {
     }
 
     fn check_str(&self, id: u32, str_off: u32, offset: usize) -> Result<(), BtfError> {
-        if self.str_at(str_off).is_none() {
+        // In range is enough: the section ends in NUL, so every in-range offset
+        // starts a terminated string. The base's strings were checked with it.
+        let in_range = if str_off < self.first_str {
+            self.base.is_some()
+        } else {
+            ((str_off - self.first_str) as usize) < self.strings.len()
+        };
+        if !in_range {
             return Err(BtfError::StrOffsetOutOfRange {
                 id,
                 str_off,
@@ -477,9 +476,46 @@ impl<'a> Btf<'a> {
         }
         let start = (off - self.first_str) as usize;
         let rest = self.strings.get(start..)?;
-        // The section ends in NUL (checked at parse), so a terminator exists.
-        let end = rest.iter().position(|&b| b == 0)?;
-        Some(std::str::from_utf8(&rest[..end]).unwrap_or("<non-utf8>"))
+        // The section ends in NUL (checked at parse), so a terminator exists;
+        // CStr's search is memchr-fast, which matters on 126k vmlinux types.
+        let len = std::ffi::CStr::from_bytes_until_nul(rest)
+            .ok()?
+            .count_bytes();
+        match self.strings_utf8 {
+            // NUL is ASCII, so [start, start+len) lies on char boundaries
+            // whenever `start` does; `get` checks that cheaply.
+            Some(text) => Some(text.get(start..start + len).unwrap_or("<non-utf8>")),
+            None => Some(std::str::from_utf8(&rest[..len]).unwrap_or("<non-utf8>")),
+        }
+    }
+
+    /// Kind and third word of type `id` without decoding its name: the fast
+    /// path for walking typedef and qualifier chains.
+    pub fn kind_and_ref(&self, id: TypeId) -> Result<(BtfKind, u32), BtfError> {
+        if id.0 < self.first_id {
+            return match self.base {
+                Some(b) if id.0 > 0 => b.kind_and_ref(id),
+                _ => Err(BtfError::NoSuchType { id: id.0 }),
+            };
+        }
+        let idx = (id.0 - self.first_id) as usize;
+        let Some(&offset) = self.type_offsets.get(idx) else {
+            return Err(BtfError::NoSuchType { id: id.0 });
+        };
+        let word = |i: usize| self.word_at(offset as usize + i * 4);
+        let kind = BtfKind::from_raw((word(1) >> 24) & 0x1f).unwrap_or(BtfKind::Int);
+        Ok((kind, word(2)))
+    }
+
+    /// The 32-bit word at `offset`; callers pass offsets of indexed records,
+    /// whose length was checked at parse.
+    fn word_at(&self, offset: usize) -> u32 {
+        let b = &self.data[offset..offset + 4];
+        let b = [b[0], b[1], b[2], b[3]];
+        match self.endian {
+            Endian::Little => u32::from_le_bytes(b),
+            Endian::Big => u32::from_be_bytes(b),
+        }
     }
 
     /// Byte order of the blob.
@@ -519,18 +555,30 @@ impl<'a> Btf<'a> {
 
     fn local_type(&self, idx: usize) -> BtfType<'a> {
         let offset = self.type_offsets[idx] as usize;
-        let id = TypeId(self.first_id + idx as u32);
-        // Lengths were checked while indexing.
-        let mut c = Cursor::new(&self.data[offset..], offset, self.endian);
-        let name_off = c.u32().unwrap_or(0);
-        let info = c.u32().unwrap_or(0);
-        let size_or_type = c.u32().unwrap_or(0);
+        let name_off = self.word_at(offset);
+        BtfType {
+            name: self.str_at(name_off).unwrap_or(""),
+            ..self.local_type_unnamed(idx)
+        }
+    }
+
+    /// Decodes a record without looking up its name (left empty): for passes
+    /// over every type that only need kinds and references.
+    fn local_type_unnamed(&self, idx: usize) -> BtfType<'a> {
+        let offset = self.type_offsets[idx] as usize;
+        let info = self.word_at(offset + 4);
+        let size_or_type = self.word_at(offset + 8);
+        // Kinds and lengths were checked while indexing.
         let kind = BtfKind::from_raw((info >> 24) & 0x1f).unwrap_or(BtfKind::Int);
         let vlen = (info & 0xffff) as usize;
-        let extra = c.bytes(kind.extra_len(vlen)).unwrap_or(&[]);
+        let start = offset + TYPE_HEADER_LEN;
+        let extra = self
+            .data
+            .get(start..start + kind.extra_len(vlen))
+            .unwrap_or(&[]);
         BtfType {
-            id,
-            name: self.str_at(name_off).unwrap_or(""),
+            id: TypeId(self.first_id + idx as u32),
+            name: "",
             kind,
             kind_flag: info >> 31 == 1,
             vlen,
@@ -539,6 +587,16 @@ impl<'a> Btf<'a> {
             endian: self.endian,
             offset,
         }
+    }
+
+    /// Id and kind of every local type, without decoding names: a cheap filter
+    /// before [`Btf::type_by_id`].
+    pub fn local_kinds(&self) -> impl Iterator<Item = (TypeId, BtfKind)> + '_ {
+        (0..self.type_offsets.len()).map(|i| {
+            let info = self.word_at(self.type_offsets[i] as usize + 4);
+            let kind = BtfKind::from_raw((info >> 24) & 0x1f).unwrap_or(BtfKind::Int);
+            (TypeId(self.first_id + i as u32), kind)
+        })
     }
 
     /// The type with this id. Id 0 (`void`) and ids past the end are `NoSuchType`.
@@ -554,6 +612,22 @@ impl<'a> Btf<'a> {
             return Err(BtfError::NoSuchType { id: id.0 });
         }
         Ok(self.local_type(idx))
+    }
+
+    /// Like [`Btf::type_by_id`] but leaves `name` empty: for hot paths that
+    /// only need the kind, size and references.
+    pub fn type_by_id_unnamed(&self, id: TypeId) -> Result<BtfType<'a>, BtfError> {
+        if id.0 < self.first_id {
+            return match self.base {
+                Some(b) if id.0 > 0 => b.type_by_id_unnamed(id),
+                _ => Err(BtfError::NoSuchType { id: id.0 }),
+            };
+        }
+        let idx = (id.0 - self.first_id) as usize;
+        if idx >= self.type_offsets.len() {
+            return Err(BtfError::NoSuchType { id: id.0 });
+        }
+        Ok(self.local_type_unnamed(idx))
     }
 
     /// Every type this blob declares itself, in id order (not the base's).

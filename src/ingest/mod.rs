@@ -3,5 +3,8 @@
 //! analysis: the caller turns their errors into `input/unreadable` findings.
 
 pub mod btf;
+pub mod bundle;
 pub mod cursor;
+pub mod dwarf;
 pub mod elf;
+pub mod gosrc;

@@ -146,6 +146,10 @@ pub struct SourceRef {
     pub offset: Option<u64>,
     /// What the span points at ("SrcPort declared here").
     pub label: String,
+    /// The whole text of `file`, when the analysis had it, so renderers can
+    /// show the line in context. Not part of the JSON report.
+    #[serde(skip)]
+    pub text: Option<std::sync::Arc<str>>,
 }
 
 /// One finding: code, severity, title, the map, evidence and a suggested fix.

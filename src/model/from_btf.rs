@@ -24,8 +24,12 @@ const MAX_CHAIN: usize = 64;
 pub struct BtfLayouts<'b, 'a> {
     btf: &'b Btf<'a>,
     pointer_size: u64,
-    cache: HashMap<TypeId, Arc<Layout>>,
+    /// Laid-out aggregates by type id (a dense table: ids are small and dense).
+    cache: Vec<Option<Arc<Layout>>>,
     enums: HashMap<TypeId, Arc<EnumType>>,
+    /// C spellings by type id, computed once per id (dense, like `cache`).
+    names: Vec<Option<Arc<str>>>,
+    /// Types being laid out right now: seeing one again means a cycle.
     in_progress: HashSet<TypeId>,
 }
 
@@ -35,8 +39,9 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         BtfLayouts {
             btf,
             pointer_size: 8,
-            cache: HashMap::new(),
+            cache: vec![None; btf.type_count() as usize],
             enums: HashMap::new(),
+            names: vec![None; btf.type_count() as usize],
             in_progress: HashSet::new(),
         }
     }
@@ -46,8 +51,8 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         self.btf
     }
 
-    /// Follows typedefs and qualifiers to the underlying type; reports whether a
-    /// big-endian typedef was crossed.
+    /// Follows typedefs and qualifiers to the underlying type (returned with an
+    /// empty `name`); reports whether a big-endian typedef was crossed.
     pub fn resolve(&self, id: TypeId) -> Result<(Option<BtfType<'a>>, ByteOrder), BtfError> {
         let mut order = ByteOrder::Host;
         let mut cur = id;
@@ -55,19 +60,22 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
             if cur.0 == 0 {
                 return Ok((None, order));
             }
-            let t = self.btf.type_by_id(cur)?;
-            match t.kind {
+            let (kind, next) = self.btf.kind_and_ref(cur)?;
+            match kind {
                 BtfKind::Typedef
                 | BtfKind::Const
                 | BtfKind::Volatile
                 | BtfKind::Restrict
                 | BtfKind::TypeTag => {
-                    if t.kind == BtfKind::Typedef && is_big_endian_typedef(t.name) {
+                    if kind == BtfKind::Typedef
+                        && is_big_endian_typedef(self.btf.type_by_id(cur)?.name)
+                    {
                         order = ByteOrder::Big;
                     }
-                    cur = TypeId(t.size_or_type);
+                    cur = TypeId(next);
                 }
-                _ => return Ok((Some(t), order)),
+                // Names are looked up only where needed (see `field_type_of`).
+                _ => return Ok((Some(self.btf.type_by_id_unnamed(cur)?), order)),
             }
         }
         let t = self.btf.type_by_id(id)?;
@@ -80,15 +88,14 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
     /// The layout of struct or union `id` (typedefs and qualifiers are followed).
     pub fn layout(&mut self, id: TypeId) -> Result<Arc<Layout>, BtfError> {
         let (t, _) = self.resolve(id)?;
-        let t = match t {
-            Some(t) if matches!(t.kind, BtfKind::Struct | BtfKind::Union) => t,
-            _ => return Err(BtfError::NoSuchType { id: id.0 }),
-        };
-        self.aggregate(t)
+        match t {
+            Some(t) if matches!(t.kind, BtfKind::Struct | BtfKind::Union) => self.aggregate(t),
+            _ => Err(BtfError::NoSuchType { id: id.0 }),
+        }
     }
 
     fn aggregate(&mut self, t: BtfType<'a>) -> Result<Arc<Layout>, BtfError> {
-        if let Some(l) = self.cache.get(&t.id) {
+        if let Some(Some(l)) = self.cache.get(t.id.0 as usize) {
             return Ok(l.clone());
         }
         if !self.in_progress.insert(t.id) {
@@ -97,10 +104,14 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
                 offset: t.offset,
             });
         }
+        // Built once per type: only now is the name worth decoding.
+        let t = self.btf.type_by_id(t.id)?;
         let result = self.build_aggregate(t);
         self.in_progress.remove(&t.id);
         let layout = Arc::new(result?);
-        self.cache.insert(t.id, layout.clone());
+        if let Some(slot) = self.cache.get_mut(t.id.0 as usize) {
+            *slot = Some(layout.clone());
+        }
         Ok(layout)
     }
 
@@ -113,18 +124,17 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         let btf = self.btf;
         let mut members = Vec::with_capacity(t.vlen);
         for m in t.members(btf) {
-            let ty = self.field_type(m.type_id)?;
+            let (resolved, order) = self.resolve(m.type_id)?;
+            let ty = self.field_type_of(resolved, order)?;
             let size = ty.size();
             let mut bit_offset = m.bit_offset as u64;
             let mut bit_size = (m.bitfield_size > 0).then_some(m.bitfield_size);
             // Old-style bitfields (kind_flag clear) live in the INT's own bits.
             if !t.kind_flag {
-                if let (Some(rt), _) = self.resolve(m.type_id)? {
-                    if let Some(i) = rt.int() {
-                        if (i.bits as u64) < size * 8 {
-                            bit_offset += i.offset as u64;
-                            bit_size = Some(i.bits as u32);
-                        }
+                if let Some(i) = resolved.and_then(|rt| rt.int()) {
+                    if (i.bits as u64) < size * 8 {
+                        bit_offset += i.offset as u64;
+                        bit_size = Some(i.bits as u32);
                     }
                 }
             }
@@ -138,7 +148,7 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
                 bit_offset,
                 size,
                 bit_size,
-                type_name: self.c_type_name(m.type_id),
+                type_name: self.cached_type_name(m.type_id),
                 ty,
                 source: None,
             });
@@ -150,6 +160,15 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
     /// The [`FieldType`] of type `id`.
     pub fn field_type(&mut self, id: TypeId) -> Result<FieldType, BtfError> {
         let (t, byte_order) = self.resolve(id)?;
+        self.field_type_of(t, byte_order)
+    }
+
+    /// The [`FieldType`] of an already resolved type (`None` = void).
+    fn field_type_of(
+        &mut self,
+        t: Option<BtfType<'a>>,
+        byte_order: ByteOrder,
+    ) -> Result<FieldType, BtfError> {
         let Some(t) = t else {
             return Ok(FieldType::Opaque {
                 size: 0,
@@ -170,7 +189,9 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
                     signed: i.signed,
                     encoding: if i.bool {
                         IntEncoding::Bool
-                    } else if i.char || (t.size_or_type == 1 && t.name.contains("char")) {
+                    } else if i.char
+                        || (t.size_or_type == 1 && self.btf.type_by_id(t.id)?.name.contains("char"))
+                    {
                         IntEncoding::Char
                     } else {
                         IntEncoding::Plain
@@ -213,7 +234,7 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
                 what: format!(
                     "{} {} (forward declaration)",
                     if t.kind_flag { "union" } else { "struct" },
-                    t.name
+                    self.btf.type_by_id(t.id)?.name
                 ),
             },
             other => FieldType::Opaque {
@@ -227,8 +248,9 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         if let Some(e) = self.enums.get(&t.id) {
             return e.clone();
         }
+        let name = self.btf.type_by_id(t.id).map(|n| n.name).unwrap_or("");
         let e = Arc::new(EnumType {
-            name: t.name.to_string(),
+            name: name.to_string(),
             size: t.size_or_type as u64,
             signed: t.kind_flag,
             values: t
@@ -238,6 +260,17 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         });
         self.enums.insert(t.id, e.clone());
         e
+    }
+
+    fn cached_type_name(&mut self, id: TypeId) -> Arc<str> {
+        if let Some(Some(n)) = self.names.get(id.0 as usize) {
+            return n.clone();
+        }
+        let n: Arc<str> = self.c_type_name(id).into();
+        if let Some(slot) = self.names.get_mut(id.0 as usize) {
+            *slot = Some(n.clone());
+        }
+        n
     }
 
     /// The C spelling of type `id`: `unsigned int`, `struct flow_key`, `char[16]`,

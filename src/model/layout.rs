@@ -148,9 +148,11 @@ pub struct Member {
     /// Width of a bitfield, `None` for ordinary members.
     pub bit_size: Option<u32>,
     /// The type, spelled the way its source spells it (`__be16`, `uint32`, `char[16]`).
-    pub type_name: String,
+    /// Shared: one allocation per distinct spelling, not per member.
+    pub type_name: Arc<str>,
     pub ty: FieldType,
-    pub source: Option<SourceLoc>,
+    /// Boxed: most members (all of BTF's) have none, and members are many.
+    pub source: Option<Box<SourceLoc>>,
 }
 
 impl Member {
@@ -360,6 +362,92 @@ impl Layout {
     }
 }
 
+/// Totals over many layouts, for `layout --format summary`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LayoutStats {
+    pub structs: u64,
+    pub unions: u64,
+    pub members: u64,
+    pub bitfields: u64,
+    pub with_holes: u64,
+    pub holes: u64,
+    pub hole_bytes: u64,
+    pub with_padding: u64,
+    pub padding_bytes: u64,
+    pub bit_holes: u64,
+    pub packed: u64,
+    pub total_size: u64,
+    /// The types wasting the most bytes (holes + padding): (bytes, size, name).
+    pub worst: Vec<(u64, u64, String)>,
+}
+
+impl LayoutStats {
+    /// How many of the most wasteful types are kept.
+    pub const WORST: usize = 10;
+
+    pub fn of<'l>(layouts: impl Iterator<Item = (&'l str, &'l Layout)>) -> Self {
+        let mut s = LayoutStats::default();
+        for (name, l) in layouts {
+            match l.kind {
+                AggregateKind::Struct => s.structs += 1,
+                AggregateKind::Union => s.unions += 1,
+            }
+            s.members += l.members.len() as u64;
+            s.bitfields += l.members.iter().filter(|m| m.bit_size.is_some()).count() as u64;
+            let hole_bytes: u64 = l.holes.iter().map(|h| h.size).sum();
+            s.with_holes += u64::from(!l.holes.is_empty());
+            s.holes += l.holes.len() as u64;
+            s.hole_bytes += hole_bytes;
+            s.with_padding += u64::from(l.padding > 0);
+            s.padding_bytes += l.padding;
+            s.bit_holes += l.bit_holes.len() as u64;
+            s.packed += u64::from(l.packed);
+            s.total_size += l.size;
+            let waste = hole_bytes + l.padding;
+            if waste > 0 {
+                s.worst
+                    .push((waste, l.size, format!("{} {name}", l.kind.as_str())));
+            }
+            s.trim_worst();
+        }
+        s
+    }
+
+    /// Adds another partial total (from another worker).
+    pub fn merge(&mut self, o: LayoutStats) {
+        self.structs += o.structs;
+        self.unions += o.unions;
+        self.members += o.members;
+        self.bitfields += o.bitfields;
+        self.with_holes += o.with_holes;
+        self.holes += o.holes;
+        self.hole_bytes += o.hole_bytes;
+        self.with_padding += o.with_padding;
+        self.padding_bytes += o.padding_bytes;
+        self.bit_holes += o.bit_holes;
+        self.packed += o.packed;
+        self.total_size += o.total_size;
+        self.worst.extend(o.worst);
+        self.trim_worst();
+    }
+
+    fn trim_worst(&mut self) {
+        if self.worst.len() > 4 * Self::WORST {
+            self.worst
+                .sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+            self.worst.truncate(Self::WORST);
+        }
+    }
+
+    /// The most wasteful types, most waste first (ties: larger, then by name).
+    pub fn worst(&self) -> Vec<(u64, u64, String)> {
+        let mut w = self.worst.clone();
+        w.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+        w.truncate(Self::WORST);
+        w
+    }
+}
+
 fn collect_covered(layout: &Layout, base: u64, out: &mut Vec<(u64, u64)>) {
     for m in &layout.members {
         let start = base + m.bit_offset;
@@ -418,7 +506,7 @@ mod tests {
             bit_offset: offset * 8,
             size,
             bit_size: None,
-            type_name: format!("u{}", size * 8),
+            type_name: format!("u{}", size * 8).into(),
             ty: int(size),
             source: None,
         }

@@ -1,6 +1,7 @@
 //! The model: layouts, map definitions, dumps and events, independent of the
 //! format they were read from.
 
+pub mod case;
 pub mod finding;
 pub mod from_btf;
 pub mod layout;

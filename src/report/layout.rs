@@ -90,35 +90,52 @@ fn write_members<W: Write>(
     Ok(())
 }
 
+/// pahole puts the offset comment at visual column 57 (tabs are 8 columns)
+/// whatever the depth, and narrows the type column by a tab per level.
+fn pad_widths(depth: usize) -> (usize, usize) {
+    let type_width = 26usize.saturating_sub(8 * (depth - 1)).max(1);
+    let decl_width = 57usize.saturating_sub(8 * depth).max(1);
+    (type_width, decl_width)
+}
+
 fn write_member<W: Write>(out: &mut W, m: &Member, base_bits: u64, depth: usize) -> io::Result<()> {
     let indent = "\t".repeat(depth);
+    let (tw, dw) = pad_widths(depth);
     let abs_offset = base_bits / 8 + m.offset;
     if let (FieldType::Aggregate(inner), true) = (&m.ty, is_inline(m)) {
         writeln!(out, "{indent}{} {{", inner.kind.as_str())?;
         write_members(out, inner, base_bits + m.bit_offset, depth + 1)?;
         let decl = format!(
-            "{indent}}}{};",
+            "}}{};",
             if m.name.is_empty() {
                 String::new()
             } else {
                 format!(" {}", m.name)
             }
         );
-        return writeln!(out, "{decl:<49}/* {abs_offset:>5} {:>5} */", m.size);
+        return writeln!(
+            out,
+            "{indent}{decl:<dw$}/* {abs_offset:>5} {:>5} */",
+            m.size
+        );
     }
     let (ty, name) = split_declarator(&m.type_name, &m.name);
     let decl = match m.bit_size {
-        Some(w) => format!("{indent}{ty:<26} {name}:{w};"),
-        None => format!("{indent}{ty:<26} {name};"),
+        Some(w) => format!("{ty:<tw$} {name}:{w};"),
+        None => format!("{ty:<tw$} {name};"),
     };
     match m.bit_size {
         Some(_) => writeln!(
             out,
-            "{decl:<49}/* {abs_offset:>5}:{:>2} {:>4} */",
+            "{indent}{decl:<dw$}/* {abs_offset:>5}:{:>2} {:>2} */",
             (base_bits + m.bit_offset) - abs_offset * 8,
             m.size
         ),
-        None => writeln!(out, "{decl:<49}/* {abs_offset:>5} {:>5} */", m.size),
+        None => writeln!(
+            out,
+            "{indent}{decl:<dw$}/* {abs_offset:>5} {:>5} */",
+            m.size
+        ),
     }
 }
 
@@ -137,6 +154,34 @@ fn split_declarator(type_name: &str, name: &str) -> (String, String) {
         ),
         _ => (type_name.to_string(), name.to_string()),
     }
+}
+
+/// Writes the totals of `layout --format summary`.
+pub fn write_summary<W: Write>(
+    out: &mut W,
+    file: &str,
+    s: &crate::model::layout::LayoutStats,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "{file}: {} structs, {} unions, {} members ({} bitfields), {} bytes in all",
+        s.structs, s.unions, s.members, s.bitfields, s.total_size
+    )?;
+    writeln!(
+        out,
+        "holes: {} in {} types, {} bytes; bit holes: {}",
+        s.holes, s.with_holes, s.hole_bytes, s.bit_holes
+    )?;
+    writeln!(
+        out,
+        "trailing padding: {} types, {} bytes; packed: {}",
+        s.with_padding, s.padding_bytes, s.packed
+    )?;
+    writeln!(out, "most wasted bytes (holes + padding):")?;
+    for (waste, size, name) in s.worst() {
+        writeln!(out, "  {waste:>6} of {size:>6}  {name}")?;
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -168,9 +213,25 @@ struct JsonMember<'a> {
 /// Writes the documented JSON array: `name`, `kind`, `size`, `members` (`name`,
 /// `offset`, `bit_offset`, `size`, `bit_size`), `holes`, `padding`, and more.
 pub fn write_json<W: Write>(out: &mut W, layouts: &[(String, Arc<Layout>)]) -> io::Result<()> {
-    let items: Vec<JsonLayout> = layouts
-        .iter()
-        .map(|(name, l)| JsonLayout {
+    out.write_all(b"[")?;
+    write_json_items(out, layouts, true)?;
+    out.write_all(b"]\n")
+}
+
+/// Writes the array's elements only, comma-separated, so that chunks rendered
+/// separately (in parallel) can be joined. `first` says whether these are the
+/// first elements of the array (no leading comma).
+pub fn write_json_items<W: Write>(
+    out: &mut W,
+    layouts: &[(String, Arc<Layout>)],
+    first: bool,
+) -> io::Result<()> {
+    for (i, (name, l)) in layouts.iter().enumerate() {
+        if i > 0 || !first {
+            out.write_all(b",")?;
+        }
+        // One element at a time: the whole array is never held in memory.
+        let item = JsonLayout {
             name,
             kind: l.kind.as_str(),
             size: l.size,
@@ -193,8 +254,8 @@ pub fn write_json<W: Write>(out: &mut W, layouts: &[(String, Arc<Layout>)]) -> i
             bit_holes: &l.bit_holes,
             padding: l.padding,
             bit_padding: l.bit_padding,
-        })
-        .collect();
-    serde_json::to_writer(&mut *out, &items)?;
-    writeln!(out)
+        };
+        serde_json::to_writer(&mut *out, &item)?;
+    }
+    Ok(())
 }

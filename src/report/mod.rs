@@ -1,3 +1,174 @@
-//! Renderers. Only this module knows output formats.
+//! Renderers. Only this module knows output formats: human (miette), JSON,
+//! Markdown and HTML. A [`Report`] is plain data; every renderer is a pure
+//! function of it, so the same input gives the same bytes.
 
+pub mod html;
+pub mod human;
+pub mod json;
 pub mod layout;
+pub mod markdown;
+
+use serde::Serialize;
+
+use crate::model::finding::{Finding, Severity};
+
+/// Version of the JSON report shape (`docs/report.md`).
+pub const REPORT_VERSION: u32 = 1;
+
+/// One input the analysis looked at and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputSummary {
+    /// Path as given (or inside the bundle).
+    pub path: String,
+    /// What it was taken for: `bundle`, `bpf-object`, `btf`, `go-source`, `dwarf`,
+    /// `schema`, `dump-json`, `dump-text`, `map-show`, ...
+    pub kind: String,
+    /// `read`, or `unreadable` (an `input/unreadable` finding says why).
+    pub status: String,
+}
+
+/// One map the analysis knows about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MapSummary {
+    pub id: Option<u32>,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub map_type: Option<String>,
+    pub key_size: Option<u64>,
+    pub value_size: Option<u64>,
+    pub max_entries: Option<u32>,
+    /// Key and value type names where a layout is known.
+    pub key_type: Option<String>,
+    pub value_type: Option<String>,
+    /// Entries in the dump, when there is one.
+    pub entries: Option<u64>,
+}
+
+/// One user-type-against-BTF comparison and its verdict, with the
+/// equivalences that were accepted (so a `match` says what it relied on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckSummary {
+    pub map: Option<String>,
+    /// `key` or `value`.
+    pub role: String,
+    pub user_type: String,
+    pub user_origin: String,
+    pub btf_type: String,
+    pub btf_origin: String,
+    /// `match` or `differs`.
+    pub verdict: String,
+    pub notes: Vec<String>,
+}
+
+/// Everything a renderer needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub tool: &'static str,
+    pub report_version: u32,
+    pub bpfcase_version: &'static str,
+    pub inputs: Vec<InputSummary>,
+    pub maps: Vec<MapSummary>,
+    /// Layout comparisons made, matching or not.
+    pub checks: Vec<CheckSummary>,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+}
+
+/// Finding counts by severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub error: usize,
+    pub warning: usize,
+    pub info: usize,
+}
+
+impl Report {
+    /// Builds a report; findings are put in a stable order (severity, then
+    /// code, map, title) so output does not depend on analysis order.
+    pub fn new(
+        inputs: Vec<InputSummary>,
+        maps: Vec<MapSummary>,
+        mut findings: Vec<Finding>,
+    ) -> Self {
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(a.code.cmp(&b.code))
+                .then(a.map.cmp(&b.map))
+                .then(a.title.cmp(&b.title))
+        });
+        let mut summary = Summary::default();
+        for f in &findings {
+            match f.severity {
+                Severity::Error => summary.error += 1,
+                Severity::Warning => summary.warning += 1,
+                Severity::Info => summary.info += 1,
+            }
+        }
+        Report {
+            tool: "bpfcase",
+            report_version: REPORT_VERSION,
+            bpfcase_version: env!("CARGO_PKG_VERSION"),
+            inputs,
+            maps,
+            checks: Vec::new(),
+            findings,
+            summary,
+        }
+    }
+
+    /// Whether any finding is at or above `level`.
+    pub fn has_at_least(&self, level: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity >= level)
+    }
+}
+
+/// Renders evidence values for text formats: scalars plainly, arrays of
+/// scalars inline, everything else as compact JSON.
+pub(crate) fn evidence_scalar(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "-".to_string(),
+        serde_json::Value::Array(items)
+            if items.iter().all(|i| !i.is_object() && !i.is_array()) =>
+        {
+            let parts: Vec<String> = items.iter().map(evidence_scalar).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A layout picture carried in evidence (`evidence.layouts.user` /
+/// `evidence.layouts.kernel`): fields with offsets and sizes.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub(crate) struct EvidenceLayout {
+    pub name: String,
+    pub size: u64,
+    pub fields: Vec<EvidenceField>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub(crate) struct EvidenceField {
+    pub name: String,
+    pub offset: u64,
+    pub size: u64,
+    #[serde(default, rename = "type")]
+    pub type_name: String,
+}
+
+/// The two layouts of a layout finding, if its evidence carries them.
+pub(crate) fn evidence_layouts(
+    f: &Finding,
+) -> Option<(String, EvidenceLayout, String, EvidenceLayout)> {
+    let obj = f.evidence.get("layouts")?.as_object()?;
+    let mut it = obj.iter();
+    let (ln, lv) = it.next()?;
+    let (rn, rv) = it.next()?;
+    Some((
+        ln.clone(),
+        serde_json::from_value(lv.clone()).ok()?,
+        rn.clone(),
+        serde_json::from_value(rv.clone()).ok()?,
+    ))
+}

@@ -1,0 +1,130 @@
+//! `layout/key-padding`: the key type has holes or trailing padding, so those
+//! exact bytes must be zeroed before every lookup, or the kernel (which hashes
+//! and compares all key_size bytes) will not find the entry.
+
+use serde_json::json;
+
+use crate::model::finding::{Code, Finding, MapRef, Severity};
+use crate::model::layout::Layout;
+
+/// Whole padding bytes as `(offset, len)` runs.
+pub type ByteRuns = Vec<(u64, u64)>;
+/// Partially used bytes as `(offset, mask of unused bits)`.
+pub type PartialBytes = Vec<(u64, u8)>;
+
+/// Padding of `key`: runs of whole bytes, then bytes whose bits are only
+/// partly used (bitfields).
+pub fn padding_ranges(key: &Layout) -> (ByteRuns, PartialBytes) {
+    let mut whole: Vec<(u64, u64)> = Vec::new();
+    let mut partial: Vec<(u64, u8)> = Vec::new();
+    for (start, len) in key.uncovered_bits() {
+        let end = start + len;
+        let mut b = start;
+        while b < end {
+            let byte = b / 8;
+            let bit = b % 8;
+            if bit == 0 && end - b >= 8 {
+                let n = (end - b) / 8;
+                match whole.last_mut() {
+                    Some((o, l)) if *o + *l == byte => *l += n,
+                    _ => whole.push((byte, n)),
+                }
+                b += n * 8;
+            } else {
+                let upto = end.min((byte + 1) * 8);
+                let mut mask = 0u8;
+                for i in bit..(upto - byte * 8) {
+                    mask |= 1 << i;
+                }
+                match partial.last_mut() {
+                    Some((o, m)) if *o == byte => *m |= mask,
+                    _ => partial.push((byte, mask)),
+                }
+                b = upto;
+            }
+        }
+    }
+    (whole, partial)
+}
+
+/// The finding for one map's key type, if it has any padding.
+pub fn check(map: Option<MapRef>, key: &Layout, origin: &str) -> Option<Finding> {
+    let (whole, partial) = padding_ranges(key);
+    if whole.is_empty() && partial.is_empty() {
+        return None;
+    }
+    let total: u64 = whole.iter().map(|(_, l)| l).sum();
+    let ranges: Vec<String> = whole
+        .iter()
+        .map(|(o, l)| format!("[{o}, {})", o + l))
+        .collect();
+    let mut what = Vec::new();
+    if total > 0 {
+        what.push(format!("{total} padding byte(s) at {}", ranges.join(", ")));
+    }
+    if !partial.is_empty() {
+        what.push(format!("unused bits in {} byte(s)", partial.len()));
+    }
+    Some(
+        Finding::new(
+            Code::LayoutKeyPadding,
+            Severity::Warning,
+            format!("key type `{}` ({} bytes) has {}", key.name, key.size, what.join(" and ")),
+        )
+        .with_map(map)
+        .with_evidence(json!({
+            "key_type": key.name,
+            "key_size": key.size,
+            "origin": origin,
+            "padding": whole.iter().map(|(o, l)| json!({"offset": o, "size": l})).collect::<Vec<_>>(),
+            "padding_bytes": total,
+            "partial_bytes": partial.iter().map(|(o, m)| json!({"offset": o, "unused_bit_mask": format!("0x{m:02x}")})).collect::<Vec<_>>(),
+            "holes": key.holes.iter().map(|h| json!({"offset": h.offset, "size": h.size})).collect::<Vec<_>>(),
+            "trailing_padding": key.padding,
+        }))
+        .with_fix(format!(
+            "Zero the whole {}-byte key before filling it, every time (C: `struct {} k; memset(&k, 0, sizeof(k));`, \
+             Go: start from a zero value and never reuse a buffer with old bytes); the kernel compares all {} bytes.",
+            key.size, key.name, key.size
+        )),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::layout::{AggregateKind, ByteOrder, FieldType, IntEncoding, Member};
+
+    fn m(name: &str, offset: u64, size: u64, bits: Option<(u64, u32)>) -> Member {
+        Member {
+            name: name.into(),
+            offset,
+            bit_offset: bits.map(|b| b.0).unwrap_or(offset * 8),
+            size,
+            bit_size: bits.map(|b| b.1),
+            type_name: "x".into(),
+            ty: FieldType::Int {
+                size,
+                signed: false,
+                encoding: IntEncoding::Plain,
+                byte_order: ByteOrder::Host,
+            },
+            source: None,
+        }
+    }
+
+    #[test]
+    fn byte_and_bit_padding_are_told_apart() {
+        // u32 a:3 (bits 0..3) in a 4-byte unit; u8 b at offset 4; size 8.
+        let l = Layout::new(
+            "k".into(),
+            AggregateKind::Struct,
+            8,
+            vec![m("a", 0, 4, Some((0, 3))), m("b", 4, 1, None)],
+        )
+        .finish();
+        let (whole, partial) = padding_ranges(&l);
+        assert_eq!(whole, vec![(1, 3), (5, 3)]);
+        assert_eq!(partial, vec![(0, 0xf8)]);
+    }
+}

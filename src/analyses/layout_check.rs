@@ -1,0 +1,800 @@
+//! Cross-check of a user-space layout (Go source, DWARF, YAML schema) against
+//! the BPF side's layout (BTF), and of both against the map's key/value size.
+//!
+//! Codes: `layout/size-mismatch`, `layout/offset-mismatch`,
+//! `layout/type-mismatch`, `layout/missing-field`, `layout/array-length`,
+//! `layout/bitfield`, `layout/byte-order`.
+//!
+//! Fields are matched by name (case and underscores ignored: Go `SrcPort` ↔
+//! C `src_port`), then, among the unmatched, by order. Go `_` padding fields
+//! are explicit padding, never matched. Nested structs are compared member by
+//! member (paths like `addr.v4`). Equivalences users rely on are accepted and
+//! recorded in [`PairCheck::notes`]: a struct of one member against that
+//! member's type, a byte array against an integer of the same size (raw
+//! bytes), a named type or enum against its underlying integer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::model::finding::{Code, Finding, MapRef, Severity, SourceRef};
+use crate::model::layout::{AggregateKind, ByteOrder, FieldType, IntEncoding, Layout, Member};
+
+/// Key or value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Key,
+    Value,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Key => "key",
+            Role::Value => "value",
+        }
+    }
+}
+
+/// One user type to compare with one BTF type.
+#[derive(Debug, Clone)]
+pub struct LayoutPair<'a> {
+    pub map: Option<MapRef>,
+    pub role: Role,
+    /// The user-space layout and where it came from (`Go source types.go`).
+    pub user: &'a Layout,
+    pub user_origin: String,
+    /// The BPF side's layout and where it came from (`BTF of flows.bpf.o`).
+    pub kernel: &'a Layout,
+    pub kernel_origin: String,
+    /// The map's key_size or value_size, when known.
+    pub map_size: Option<u64>,
+    /// Source texts by file name, for pointing at lines.
+    pub texts: &'a HashMap<String, Arc<str>>,
+}
+
+/// The result of one pair: its findings and what was accepted as equivalent.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PairCheck {
+    pub map: Option<String>,
+    pub role: Role,
+    pub user_type: String,
+    pub user_origin: String,
+    pub kernel_type: String,
+    pub kernel_origin: String,
+    /// `match` or `differs`.
+    pub verdict: &'static str,
+    /// Equivalences accepted ("`Flags` [4]uint8 against __u32: compared as raw bytes").
+    pub notes: Vec<String>,
+    #[serde(skip)]
+    pub findings: Vec<Finding>,
+}
+
+/// A field reduced to what the comparison needs, with its absolute offset.
+#[derive(Debug, Clone)]
+struct Field<'a> {
+    path: String,
+    member: &'a Member,
+    offset: u64,
+    bit_offset: u64,
+}
+
+/// Whether a type name declares network byte order: C `__be16`/`__be32`/
+/// `__be64`, or a user type named like them (Go `Be16`, `be32`).
+fn declares_big_endian(member: &Member) -> bool {
+    if matches!(
+        member.ty,
+        FieldType::Int {
+            byte_order: ByteOrder::Big,
+            ..
+        }
+    ) {
+        return true;
+    }
+    let last = member.type_name.rsplit(['.', ':']).next().unwrap_or("");
+    let n = last.trim_start_matches('_').to_ascii_lowercase();
+    matches!(n.as_str(), "be16" | "be32" | "be64")
+}
+
+fn norm(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '_')
+        .flat_map(|c| c.to_lowercase())
+        .collect()
+}
+
+/// Is this an explicit padding field (Go `_`, C unnamed non-aggregate)?
+fn is_padding(m: &Member) -> bool {
+    m.name == "_" || (m.name.is_empty() && !matches!(m.ty, FieldType::Aggregate(_)))
+}
+
+/// Unwraps a struct with exactly one member at offset 0 and the same size.
+fn unwrap_single(ty: &FieldType) -> Option<&Member> {
+    match ty {
+        FieldType::Aggregate(l)
+            if l.kind == AggregateKind::Struct
+                && l.members.len() == 1
+                && l.members[0].offset == 0
+                && l.members[0].size == l.size =>
+        {
+            Some(&l.members[0])
+        }
+        _ => None,
+    }
+}
+
+struct Checker<'p, 'a> {
+    pair: &'p LayoutPair<'a>,
+    findings: Vec<Finding>,
+    notes: Vec<String>,
+    /// Matched (user, kernel) fields with differing offsets, in kernel order.
+    shifted: Vec<(Field<'a>, Field<'a>)>,
+}
+
+impl<'p, 'a> Checker<'p, 'a> {
+    fn finding(&self, code: Code, severity: Severity, title: String) -> Finding {
+        Finding::new(code, severity, title).with_map(self.pair.map.clone())
+    }
+
+    fn user_source(&self, m: &Member, label: String) -> Option<SourceRef> {
+        let loc = m.source.as_ref()?;
+        Some(SourceRef {
+            file: loc.file.clone(),
+            line: Some(loc.line),
+            offset: None,
+            label,
+            text: self.pair.texts.get(&loc.file).cloned(),
+        })
+    }
+
+    fn base_evidence(&self, user: &Field<'_>, kernel: &Field<'_>) -> serde_json::Value {
+        json!({
+            "role": self.pair.role.as_str(),
+            "user_type": self.pair.user.name,
+            "btf_type": self.pair.kernel.name,
+            "field": kernel.path,
+            "user_field": user.path,
+            "user_offset": user.offset,
+            "btf_offset": kernel.offset,
+            "user_size": user.member.size,
+            "btf_size": kernel.member.size,
+            "user_field_type": &*user.member.type_name,
+            "btf_field_type": &*kernel.member.type_name,
+            "layouts": layouts_evidence(self.pair),
+        })
+    }
+
+    /// Compares members of two aggregates placed at `ubase`/`kbase` bytes.
+    fn compare(
+        &mut self,
+        user: &'a Layout,
+        kernel: &'a Layout,
+        prefix: &str,
+        ubase: u64,
+        kbase: u64,
+    ) {
+        let ufields: Vec<&'a Member> = user.members.iter().filter(|m| !is_padding(m)).collect();
+        let kfields: Vec<&'a Member> = kernel.members.iter().collect();
+        let mut used = vec![false; ufields.len()];
+        let mut pairs: Vec<(Option<usize>, usize)> = Vec::new();
+        for (ki, k) in kfields.iter().enumerate() {
+            let found = ufields.iter().enumerate().position(|(ui, u)| {
+                !used[ui] && !k.name.is_empty() && norm(&u.name) == norm(&k.name)
+            });
+            if let Some(ui) = found {
+                used[ui] = true;
+            }
+            pairs.push((found, ki));
+        }
+        // Unmatched on both sides pair up by order.
+        let mut spare = (0..ufields.len())
+            .filter(|ui| !used[*ui])
+            .collect::<Vec<_>>()
+            .into_iter();
+        for p in pairs.iter_mut() {
+            if p.0.is_none() {
+                if let Some(ui) = spare.next() {
+                    used[ui] = true;
+                    p.0 = Some(ui);
+                }
+            }
+        }
+        let path = |m: &Member| {
+            let n = if m.name.is_empty() {
+                "(anonymous)"
+            } else {
+                m.name.as_str()
+            };
+            if prefix.is_empty() {
+                n.to_string()
+            } else {
+                format!("{prefix}.{n}")
+            }
+        };
+        for (ui, ki) in pairs {
+            let k = kfields[ki];
+            let kf = Field {
+                path: path(k),
+                member: k,
+                offset: kbase + k.offset,
+                bit_offset: kbase * 8 + k.bit_offset,
+            };
+            let Some(ui) = ui else {
+                let f = self
+                    .finding(
+                        Code::LayoutMissingField,
+                        Severity::Error,
+                        format!(
+                            "{} `{}` has no field for BTF `{}.{}` ({} at offset {}, {} bytes)",
+                            self.pair.role.as_str(),
+                            self.pair.user.name,
+                            self.pair.kernel.name,
+                            kf.path,
+                            k.type_name,
+                            kf.offset,
+                            k.size
+                        ),
+                    )
+                    .with_evidence(json!({
+                        "role": self.pair.role.as_str(),
+                        "side_missing": "user",
+                        "field": kf.path,
+                        "btf_offset": kf.offset,
+                        "btf_size": k.size,
+                        "btf_field_type": &*k.type_name,
+                        "layouts": layouts_evidence(self.pair),
+                    }))
+                    .with_fix(format!(
+                        "Add the field `{}` ({}, {} bytes at offset {}) to the user-space struct.",
+                        kf.path, k.type_name, k.size, kf.offset
+                    ));
+                self.findings.push(f);
+                continue;
+            };
+            let u = ufields[ui];
+            let uf = Field {
+                path: path(u),
+                member: u,
+                offset: ubase + u.offset,
+                bit_offset: ubase * 8 + u.bit_offset,
+            };
+            self.compare_fields(uf, kf);
+        }
+        for (ui, u) in ufields.iter().enumerate() {
+            if used[ui] {
+                continue;
+            }
+            let upath = path(u);
+            let mut f = self
+                .finding(
+                    Code::LayoutMissingField,
+                    Severity::Error,
+                    format!(
+                        "{} `{}` field `{}` (offset {}, {} bytes) has no counterpart in BTF `{}`",
+                        self.pair.role.as_str(),
+                        self.pair.user.name,
+                        upath,
+                        ubase + u.offset,
+                        u.size,
+                        self.pair.kernel.name
+                    ),
+                )
+                .with_evidence(json!({
+                    "role": self.pair.role.as_str(),
+                    "side_missing": "btf",
+                    "field": upath,
+                    "user_offset": ubase + u.offset,
+                    "user_size": u.size,
+                    "user_field_type": &*u.type_name,
+                    "layouts": layouts_evidence(self.pair),
+                }))
+                .with_fix("Remove the field from the user-space struct, or add it to the BPF program's struct and rebuild.");
+            if let Some(s) = self.user_source(u, format!("`{upath}` declared here")) {
+                f = f.with_source(s);
+            }
+            self.findings.push(f);
+        }
+    }
+
+    fn compare_fields(&mut self, u: Field<'a>, k: Field<'a>) {
+        if u.offset != k.offset || u.bit_offset != k.bit_offset {
+            self.shifted.push((u.clone(), k.clone()));
+        }
+        // Bitfields: position and width must agree; so must bitfield-ness.
+        if u.member.bit_size.is_some() || k.member.bit_size.is_some() {
+            if u.member.bit_size != k.member.bit_size || u.bit_offset != k.bit_offset {
+                let title = match (u.member.bit_size, k.member.bit_size) {
+                    (None, Some(w)) => format!(
+                        "BTF `{}` is a {w}-bit bitfield at bit {}, the user side has a plain {}-byte field",
+                        k.path, k.bit_offset, u.member.size
+                    ),
+                    (Some(w), None) => format!(
+                        "user `{}` is a {w}-bit bitfield, BTF `{}` is a plain {}-byte field",
+                        u.path, k.path, k.member.size
+                    ),
+                    _ => format!(
+                        "bitfield `{}` is bits {}..{} on the user side but {}..{} in BTF",
+                        k.path,
+                        u.bit_offset,
+                        u.bit_offset + u.member.bit_size.unwrap_or(0) as u64,
+                        k.bit_offset,
+                        k.bit_offset + k.member.bit_size.unwrap_or(0) as u64
+                    ),
+                };
+                let mut ev = self.base_evidence(&u, &k);
+                ev["user_bit_offset"] = json!(u.bit_offset);
+                ev["btf_bit_offset"] = json!(k.bit_offset);
+                ev["user_bit_size"] = json!(u.member.bit_size);
+                ev["btf_bit_size"] = json!(k.member.bit_size);
+                let f = self
+                    .finding(Code::LayoutBitfield, Severity::Error, title)
+                    .with_evidence(ev)
+                    .with_fix("Bitfield placement is compiler-defined; read the storage unit as an integer and mask/shift exactly as the BTF bit offsets say.");
+                self.push_with_source(f, &u);
+            }
+            return;
+        }
+        self.compare_types(&u, &k, &u.member.ty, &k.member.ty);
+    }
+
+    fn push_with_source(&mut self, mut f: Finding, u: &Field<'_>) {
+        if let Some(s) = self.user_source(u.member, format!("`{}` declared here", u.path)) {
+            f = f.with_source(s);
+        }
+        self.findings.push(f);
+    }
+
+    fn type_mismatch(
+        &mut self,
+        u: &Field<'a>,
+        k: &Field<'a>,
+        severity: Severity,
+        why: String,
+        fix: String,
+    ) {
+        let mut ev = self.base_evidence(u, k);
+        ev["difference"] = json!(why);
+        let f = self
+            .finding(
+                Code::LayoutTypeMismatch,
+                severity,
+                format!(
+                    "`{}`: user {} ({} B) vs BTF {} ({} B) at offset {}: {why}",
+                    k.path,
+                    u.member.type_name,
+                    u.member.size,
+                    k.member.type_name,
+                    k.member.size,
+                    k.offset
+                ),
+            )
+            .with_evidence(ev)
+            .with_fix(fix);
+        self.push_with_source(f, u);
+    }
+
+    fn compare_types(
+        &mut self,
+        u: &Field<'a>,
+        k: &Field<'a>,
+        ut: &'a FieldType,
+        kt: &'a FieldType,
+    ) {
+        // Byte order first: it is independent of width.
+        let (ube, kbe) = (declares_big_endian(u.member), declares_big_endian(k.member));
+        if ube != kbe && matches!(kt, FieldType::Int { .. }) && ut.size() == kt.size() {
+            let (big, host) = if kbe {
+                ("BTF", "user")
+            } else {
+                ("user", "BTF")
+            };
+            let mut ev = self.base_evidence(u, k);
+            ev["network_order_side"] = json!(if kbe { "btf" } else { "user" });
+            let f = self
+                .finding(
+                    Code::LayoutByteOrder,
+                    Severity::Warning,
+                    format!(
+                        "`{}` is network byte order on the {big} side ({}) but a host integer on the {host} side ({})",
+                        k.path,
+                        if kbe { &*k.member.type_name } else { &*u.member.type_name },
+                        if kbe { &*u.member.type_name } else { &*k.member.type_name },
+                    ),
+                )
+                .with_evidence(ev)
+                .with_fix(format!(
+                    "Convert with htons/htonl (Go: binary.BigEndian.PutUint{}) when writing and ntohs/ntohl when reading, or declare the user field as a big-endian type.",
+                    kt.size() * 8
+                ));
+            self.push_with_source(f, u);
+        }
+        match (ut, kt) {
+            (FieldType::Aggregate(ul), FieldType::Aggregate(kl)) => {
+                if ul.size != kl.size {
+                    self.type_mismatch(
+                        u,
+                        k,
+                        Severity::Error,
+                        format!(
+                            "nested {} is {} bytes here, {} in BTF",
+                            kl.kind.as_str(),
+                            ul.size,
+                            kl.size
+                        ),
+                        "Make the nested type match the BPF side field by field.".into(),
+                    );
+                }
+                if kl.kind == AggregateKind::Union || ul.kind == AggregateKind::Union {
+                    if ul.size == kl.size {
+                        self.notes.push(format!(
+                            "`{}`: union compared by size ({} bytes)",
+                            k.path, kl.size
+                        ));
+                    }
+                    return;
+                }
+                self.compare(ul, kl, &k.path, u.offset, k.offset);
+            }
+            (_, FieldType::Aggregate(_)) | (FieldType::Aggregate(_), _) => {
+                // A struct of one member against that member's type.
+                if let Some(inner) = unwrap_single(kt) {
+                    self.notes.push(format!(
+                        "`{}`: BTF struct of one {} accepted against user {}",
+                        k.path, inner.type_name, u.member.type_name
+                    ));
+                    return self.compare_types(u, k, ut, &inner.ty);
+                }
+                if let Some(inner) = unwrap_single(ut) {
+                    self.notes.push(format!(
+                        "`{}`: user struct of one {} accepted against BTF {}",
+                        k.path, inner.type_name, k.member.type_name
+                    ));
+                    return self.compare_types(u, k, &inner.ty, kt);
+                }
+                if ut.size() == kt.size() && is_byte_array(ut) {
+                    self.notes.push(format!(
+                        "`{}`: byte array compared as raw bytes against {}",
+                        k.path, k.member.type_name
+                    ));
+                    return;
+                }
+                self.type_mismatch(
+                    u,
+                    k,
+                    Severity::Error,
+                    format!("{} against {}", ut.kind_str(), kt.kind_str()),
+                    "Declare the field with the same kind and size as the BPF side.".into(),
+                );
+            }
+            (FieldType::Array { elem: ue, len: ul }, FieldType::Array { elem: ke, len: kl }) => {
+                if ue.size() == ke.size() && ul != kl {
+                    let mut ev = self.base_evidence(u, k);
+                    ev["user_length"] = json!(ul);
+                    ev["btf_length"] = json!(kl);
+                    ev["element_size"] = json!(ke.size());
+                    let f = self
+                        .finding(
+                            Code::LayoutArrayLength,
+                            Severity::Error,
+                            format!(
+                                "`{}` has {ul} elements on the user side ({}) but {kl} in BTF ({})",
+                                k.path, u.member.type_name, k.member.type_name
+                            ),
+                        )
+                        .with_evidence(ev)
+                        .with_fix(format!("Declare the array with {kl} elements."));
+                    self.push_with_source(f, u);
+                } else if ue.size() != ke.size() && ut.size() == kt.size() {
+                    self.notes.push(format!(
+                        "`{}`: arrays of different element types but the same {} bytes, compared as raw bytes",
+                        k.path,
+                        kt.size()
+                    ));
+                } else if ue.size() != ke.size() {
+                    self.type_mismatch(
+                        u,
+                        k,
+                        Severity::Error,
+                        format!(
+                            "array elements are {} bytes here, {} in BTF",
+                            ue.size(),
+                            ke.size()
+                        ),
+                        "Use the BPF side's element type.".into(),
+                    );
+                }
+            }
+            (FieldType::Array { .. }, _) | (_, FieldType::Array { .. }) => {
+                let (arr, other) = if matches!(ut, FieldType::Array { .. }) {
+                    (ut, kt)
+                } else {
+                    (kt, ut)
+                };
+                if arr.size() == other.size() && is_byte_array(arr) {
+                    self.notes.push(format!(
+                        "`{}`: {} against {} compared as raw bytes",
+                        k.path, u.member.type_name, k.member.type_name
+                    ));
+                } else {
+                    self.type_mismatch(
+                        u,
+                        k,
+                        Severity::Error,
+                        format!(
+                            "{} bytes ({}) against {} bytes ({})",
+                            ut.size(),
+                            ut.kind_str(),
+                            kt.size(),
+                            kt.kind_str()
+                        ),
+                        "Declare the field with the BPF side's type and size.".into(),
+                    );
+                }
+            }
+            _ => self.compare_scalars(u, k, ut, kt),
+        }
+    }
+
+    fn compare_scalars(&mut self, u: &Field<'a>, k: &Field<'a>, ut: &FieldType, kt: &FieldType) {
+        let (us, ks) = (ut.size(), kt.size());
+        if us != ks {
+            let hint = match (ut, kt) {
+                (FieldType::Int { size: 8, .. }, FieldType::Int { size: 4, .. })
+                    if u.member.type_name.trim_start_matches('*') == "int"
+                        || &*u.member.type_name == "uint" =>
+                {
+                    " (Go `int` is 8 bytes on 64-bit targets; C `int` is 4)".to_string()
+                }
+                _ => String::new(),
+            };
+            self.type_mismatch(
+                u,
+                k,
+                Severity::Error,
+                format!("{us} bytes against {ks} bytes{hint}"),
+                format!("Use a {}-byte type: {}.", ks, suggest(kt)),
+            );
+            return;
+        }
+        let signed = |t: &FieldType| match t {
+            FieldType::Int { signed, .. } => Some(*signed),
+            FieldType::Enum(e) => Some(e.signed),
+            _ => None,
+        };
+        match (ut, kt) {
+            (FieldType::Int { encoding: ue, .. }, FieldType::Int { encoding: ke, .. })
+                if (*ue == IntEncoding::Bool) != (*ke == IntEncoding::Bool) =>
+            {
+                self.type_mismatch(
+                    u,
+                    k,
+                    Severity::Info,
+                    "bool against a 1-byte integer: same layout, but only 0 and 1 round-trip".into(),
+                    "Fine as long as both sides only store 0 or 1; use uint8 on the user side to see other values.".into(),
+                );
+            }
+            (FieldType::Float { .. }, FieldType::Int { .. })
+            | (FieldType::Int { .. }, FieldType::Float { .. }) => {
+                self.type_mismatch(
+                    u,
+                    k,
+                    Severity::Error,
+                    "floating point against integer".into(),
+                    format!("Use {}.", suggest(kt)),
+                );
+            }
+            (FieldType::Pointer { .. }, FieldType::Int { .. })
+            | (FieldType::Int { .. }, FieldType::Pointer { .. }) => {
+                self.type_mismatch(
+                    u,
+                    k,
+                    Severity::Warning,
+                    "pointer against integer: same size, but a user-space pointer means nothing to the kernel".into(),
+                    "Store an integer (e.g. __u64) instead of a pointer.".into(),
+                );
+            }
+            _ => {
+                if let (Some(a), Some(b)) = (signed(ut), signed(kt)) {
+                    let is_char = |t: &FieldType| {
+                        matches!(
+                            t,
+                            FieldType::Int {
+                                encoding: IntEncoding::Char,
+                                ..
+                            }
+                        )
+                    };
+                    if a != b && !is_char(ut) && !is_char(kt) && !matches!(kt, FieldType::Enum(_)) {
+                        self.type_mismatch(
+                            u,
+                            k,
+                            Severity::Warning,
+                            format!(
+                                "{} on the user side, {} in BTF",
+                                if a { "signed" } else { "unsigned" },
+                                if b { "signed" } else { "unsigned" }
+                            ),
+                            format!(
+                                "Use {}: values above the signed range read back negative.",
+                                suggest(kt)
+                            ),
+                        );
+                    }
+                }
+                if matches!(kt, FieldType::Enum(_)) && !matches!(ut, FieldType::Enum(_)) {
+                    self.notes.push(format!(
+                        "`{}`: BTF enum {} accepted against user {}",
+                        k.path, k.member.type_name, u.member.type_name
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn is_byte_array(t: &FieldType) -> bool {
+    matches!(t, FieldType::Array { elem, .. } if elem.size() == 1)
+}
+
+/// A user-side spelling for a BTF type (C and Go).
+fn suggest(t: &FieldType) -> String {
+    match t {
+        FieldType::Int { size, signed, .. } => {
+            let bits = size * 8;
+            if *signed {
+                format!("Go int{bits} / C __s{bits}")
+            } else {
+                format!("Go uint{bits} / C __u{bits}")
+            }
+        }
+        FieldType::Enum(e) => format!(
+            "Go {}int{} / C enum {}",
+            if e.signed { "" } else { "u" },
+            e.size * 8,
+            e.name
+        ),
+        FieldType::Float { size } => format!(
+            "Go float{} / C {}",
+            size * 8,
+            if *size == 4 { "float" } else { "double" }
+        ),
+        other => format!("a {}-byte {}", other.size(), other.kind_str()),
+    }
+}
+
+/// The compact picture of both layouts carried in layout findings' evidence.
+pub fn layouts_evidence(pair: &LayoutPair<'_>) -> serde_json::Value {
+    let side = |l: &Layout| {
+        json!({
+            "name": l.name,
+            "size": l.size,
+            "fields": l.members.iter().map(|m| json!({
+                "name": if m.name.is_empty() { "(anonymous)" } else { m.name.as_str() },
+                "offset": m.offset,
+                "size": m.size,
+                "type": &*m.type_name,
+            })).collect::<Vec<_>>(),
+        })
+    };
+    json!({ "btf": side(pair.kernel), "user": side(pair.user) })
+}
+
+/// Compares one pair; returns its findings and notes.
+pub fn check_pair(pair: &LayoutPair<'_>) -> PairCheck {
+    let mut c = Checker {
+        pair,
+        findings: Vec::new(),
+        notes: Vec::new(),
+        shifted: Vec::new(),
+    };
+    let (u, k) = (pair.user, pair.kernel);
+    if u.size != k.size {
+        c.findings.push(
+            c.finding(
+                Code::LayoutSizeMismatch,
+                Severity::Error,
+                format!(
+                    "{} type `{}` is {} bytes but BTF `{}` is {} bytes",
+                    pair.role.as_str(),
+                    u.name,
+                    u.size,
+                    k.name,
+                    k.size
+                ),
+            )
+            .with_evidence(json!({
+                "role": pair.role.as_str(),
+                "user_type": u.name,
+                "btf_type": k.name,
+                "user_size": u.size,
+                "btf_size": k.size,
+                "user_origin": pair.user_origin,
+                "btf_origin": pair.kernel_origin,
+                "layouts": layouts_evidence(pair),
+            }))
+            .with_fix(format!(
+                "Make the user-space {} exactly {} bytes, field for field as in BTF.",
+                pair.role.as_str(),
+                k.size
+            )),
+        );
+    }
+    if let Some(ms) = pair.map_size {
+        for (who, size, name) in [("user", u.size, &u.name), ("BTF", k.size, &k.name)] {
+            if size != ms {
+                c.findings.push(
+                    c.finding(
+                        Code::LayoutSizeMismatch,
+                        Severity::Error,
+                        format!(
+                            "{who} {} type `{name}` is {size} bytes but the map's {}_size is {ms}",
+                            pair.role.as_str(),
+                            pair.role.as_str()
+                        ),
+                    )
+                    .with_evidence(json!({
+                        "role": pair.role.as_str(),
+                        "side": who.to_lowercase(),
+                        "type": name,
+                        "type_size": size,
+                        "map_size": ms,
+                    }))
+                    .with_fix(format!(
+                        "Every lookup/update must pass exactly {ms} bytes of {}.",
+                        pair.role.as_str()
+                    )),
+                );
+            }
+        }
+    }
+    c.compare(u, k, "", 0, 0);
+    if let Some((first_u, first_k)) = c.shifted.first().cloned() {
+        let later: Vec<serde_json::Value> = c
+            .shifted
+            .iter()
+            .skip(1)
+            .map(|(uu, kk)| json!({"field": kk.path, "user_offset": uu.offset, "btf_offset": kk.offset}))
+            .collect();
+        let mut ev = c.base_evidence(&first_u, &first_k);
+        ev["shifted_fields"] = json!(later);
+        let title = format!(
+            "`{}` is at offset {} in user type `{}` but at {} in BTF `{}`{}",
+            first_k.path,
+            first_u.offset,
+            u.name,
+            first_k.offset,
+            k.name,
+            if later.is_empty() {
+                String::new()
+            } else {
+                format!("; {} later field(s) shifted too", later.len())
+            }
+        );
+        let f = c
+            .finding(Code::LayoutOffsetMismatch, Severity::Error, title)
+            .with_evidence(ev)
+            .with_fix(format!(
+                "Fix the first divergence: everything after `{}` follows it. Compare field by field with the BTF layout (bpfcase layout).",
+                first_k.path
+            ));
+        c.push_with_source(f, &first_u);
+    }
+    let verdict = if c.findings.iter().any(|f| f.severity >= Severity::Warning) {
+        "differs"
+    } else {
+        "match"
+    };
+    PairCheck {
+        map: pair.map.as_ref().map(|m| m.name.clone()),
+        role: pair.role,
+        user_type: u.name.clone(),
+        user_origin: pair.user_origin.clone(),
+        kernel_type: k.name.clone(),
+        kernel_origin: pair.kernel_origin.clone(),
+        verdict,
+        notes: c.notes,
+        findings: c.findings,
+    }
+}

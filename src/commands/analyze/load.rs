@@ -1,0 +1,388 @@
+//! Loading the inputs of `analyze` into a case. An input that cannot be read
+//! costs only its own findings: it becomes an `input/unreadable` finding and
+//! the rest of the analysis goes on.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use miette::Result;
+
+use super::AnalyzeArgs;
+use crate::error::{read_file, InputError};
+use crate::ingest::btf::{Btf, BtfKind, TypeId};
+use crate::ingest::bundle::{self, Bundle};
+use crate::ingest::elf::{btf_map_defs, BpfObject};
+use crate::model::case::{MapInstance, Pin, Program, UserTypes};
+use crate::model::finding::{Finding, Severity};
+use crate::model::from_btf::BtfLayouts;
+use crate::model::layout::Layout;
+use crate::model::map::MapType;
+use crate::report::InputSummary;
+
+/// Largest single artifact read into memory (BTF, ELF objects, binaries).
+const MAX_ARTIFACT: u64 = 1 << 30;
+
+/// BTF kept whole so `--pair` can lay out any type by name.
+pub struct BtfSource {
+    pub origin: String,
+    pub data: Vec<u8>,
+    /// The `.BTF` section within `data` (the whole of it for raw BTF).
+    pub range: std::ops::Range<usize>,
+}
+
+/// Everything read from the inputs.
+#[derive(Default)]
+pub struct LoadedCase {
+    pub inputs: Vec<InputSummary>,
+    pub findings: Vec<Finding>,
+    pub maps: Vec<MapInstance>,
+    pub pins: Vec<Pin>,
+    pub programs: Vec<Program>,
+    pub users: Vec<Box<dyn UserTypes>>,
+    pub texts: HashMap<String, Arc<str>>,
+    pub btf_sources: Vec<BtfSource>,
+    pub possible_cpus: Option<u32>,
+}
+
+impl LoadedCase {
+    fn read(&mut self, path: &str, kind: &str) {
+        self.inputs.push(InputSummary {
+            path: path.to_string(),
+            kind: kind.to_string(),
+            status: "read".into(),
+        });
+    }
+
+    fn unreadable(&mut self, kind: &str, err: &InputError) {
+        self.inputs.push(InputSummary {
+            path: err.path.clone(),
+            kind: kind.to_string(),
+            status: "unreadable".into(),
+        });
+        self.findings.push(err.to_finding());
+    }
+
+    /// Adds an object's map, or fills in what a live map of the same name lacks.
+    fn add_object_map(&mut self, m: MapInstance) {
+        if let Some(live) = self
+            .maps
+            .iter_mut()
+            .find(|l| l.name == m.name && l.id.is_some())
+        {
+            if live.key_layout.is_none() {
+                live.key_layout = m.key_layout;
+            }
+            if live.value_layout.is_none() {
+                live.value_layout = m.value_layout;
+            }
+            if live.btf_origin.is_none() {
+                live.btf_origin = m.btf_origin;
+            }
+            return;
+        }
+        self.maps.push(m);
+    }
+}
+
+/// Lays out `id` if it is (a typedef of) a struct or union.
+fn aggregate_layout(engine: &mut BtfLayouts<'_, '_>, id: u32) -> Option<Arc<Layout>> {
+    if id == 0 {
+        return None;
+    }
+    let (t, _) = engine.resolve(TypeId(id)).ok()?;
+    let t = t?;
+    if !matches!(t.kind, BtfKind::Struct | BtfKind::Union) {
+        return None;
+    }
+    engine.layout(TypeId(id)).ok()
+}
+
+/// Reads every input.
+pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
+    let mut case = LoadedCase::default();
+    for path in &args.inputs {
+        if !path.exists() {
+            return Err(InputError::new(
+                path.display().to_string(),
+                None,
+                "no such file or directory",
+            )
+            .into());
+        }
+        load_one(&mut case, path);
+    }
+    Ok(case)
+}
+
+fn load_one(case: &mut LoadedCase, path: &Path) {
+    let name = path.display().to_string();
+    if bundle::is_bundle(path) {
+        if let Err(e) = load_bundle(case, path) {
+            case.unreadable("bundle", &e);
+        }
+        return;
+    }
+    if path.is_dir() {
+        let e = InputError::new(
+            &name,
+            None,
+            "a directory that is neither a bundle (no manifest.json) nor a Go package",
+        );
+        case.unreadable("directory", &e);
+        return;
+    }
+    let data = match read_file(path, MAX_ARTIFACT) {
+        Ok(d) => d,
+        Err(e) => return case.unreadable("file", &e),
+    };
+    if data.starts_with(b"\x7fELF") {
+        match BpfObject::parse(&data) {
+            Ok(obj) if obj.is_bpf_machine || obj.btf_data.is_some() => {
+                if let Err(e) = load_object(case, &name, &data, &obj) {
+                    case.unreadable("bpf-object", &e);
+                }
+            }
+            Ok(_) => {
+                let e = InputError::new(
+                    &name,
+                    None,
+                    "an ELF file without BTF (user-space binaries need DWARF support)",
+                );
+                case.unreadable("elf", &e);
+            }
+            Err(e) => case.unreadable("elf", &InputError::at_offset(&name, e.file_offset(), e)),
+        }
+        return;
+    }
+    if data.len() >= 2 && (data[..2] == [0x9f, 0xeb] || data[..2] == [0xeb, 0x9f]) {
+        match Btf::parse(&data) {
+            Ok(_) => {
+                case.read(&name, "btf");
+                let len = data.len();
+                case.btf_sources.push(BtfSource {
+                    origin: format!("BTF {name}"),
+                    data,
+                    range: 0..len,
+                });
+            }
+            Err(e) => case.unreadable(
+                "btf",
+                &InputError::at_offset(&name, e.offset().map(|o| o as u64), e),
+            ),
+        }
+        return;
+    }
+    let e = InputError::new(
+        &name,
+        None,
+        "not a kind of input bpfcase reads (bundle, BPF object, BTF)",
+    );
+    case.unreadable("unknown", &e);
+}
+
+fn load_object(
+    case: &mut LoadedCase,
+    name: &str,
+    data: &[u8],
+    obj: &BpfObject<'_>,
+) -> Result<(), InputError> {
+    let btf = obj
+        .btf()
+        .map_err(|e| InputError::at_offset(name, e.file_offset(), e))?;
+    let defs = btf_map_defs(&btf).map_err(|e| InputError::at_offset(name, e.file_offset(), e))?;
+    let mut engine = BtfLayouts::new(&btf);
+    let origin = format!("BTF of {name}");
+    for d in defs.iter().chain(obj.legacy_maps.iter()) {
+        case.add_object_map(MapInstance {
+            id: None,
+            name: d.name.clone(),
+            map_type: d.map_type,
+            key_size: d.key_size,
+            value_size: d.value_size,
+            max_entries: d.max_entries,
+            flags: d.map_flags,
+            key_layout: d
+                .key_type_id
+                .and_then(|id| aggregate_layout(&mut engine, id)),
+            value_layout: d
+                .value_type_id
+                .and_then(|id| aggregate_layout(&mut engine, id)),
+            btf_origin: Some(origin.clone()),
+            prog_ids: Vec::new(),
+            load_time_ns: None,
+        });
+    }
+    case.read(name, "bpf-object");
+    let start = obj.btf_file_offset as usize;
+    let len = obj.btf_data.map(|d| d.len()).unwrap_or(0);
+    case.btf_sources.push(BtfSource {
+        origin,
+        data: data.to_vec(),
+        range: start..start + len,
+    });
+    Ok(())
+}
+
+fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
+    let mut bundle = Bundle::open(path)?;
+    let name = bundle.name.clone();
+    let m = bundle.manifest.clone();
+    case.possible_cpus = Some(m.host.possible_cpus).filter(|n| *n > 0);
+    let btf_paths: HashMap<&str, ()> = m.btf.iter().map(|b| (b.path.as_str(), ())).collect();
+    let mut blobs: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut read_errors: Vec<InputError> = Vec::new();
+    let (mismatches, missing) = bundle.for_each_file(&mut |p, r| {
+        if btf_paths.contains_key(p) {
+            let mut buf = Vec::new();
+            r.take(MAX_ARTIFACT).read_to_end(&mut buf)?;
+            blobs.insert(p.to_string(), buf);
+        }
+        Ok(())
+    })?;
+    for mm in mismatches {
+        read_errors.push(InputError::new(
+            format!("{name}!{}", mm.path),
+            None,
+            format!(
+                "SHA-256 {} does not match the manifest's {}: the file changed after collection",
+                mm.actual, mm.expected
+            ),
+        ));
+    }
+    for p in missing {
+        read_errors.push(InputError::new(
+            format!("{name}!{p}"),
+            None,
+            "listed in the manifest but absent from the bundle",
+        ));
+    }
+    for e in &m.errors {
+        let mut f = Finding::unreadable(&format!("{name} (collect: {})", e.what), None, &e.error);
+        f.severity = Severity::Info;
+        f.title = format!("collect could not gather {}: {}", e.what, e.error);
+        case.findings.push(f);
+    }
+    if m.partial {
+        let mut f = Finding::unreadable(
+            &name,
+            None,
+            "the bundle is partial: collection was interrupted or stopped by a limit",
+        );
+        f.title =
+            format!("{name} is a partial bundle: collection was interrupted or stopped by a limit");
+        f.evidence["limits_hit"] = serde_json::to_value(&m.limits_hit).unwrap_or_default();
+        case.findings.push(f);
+    }
+
+    // Parse each BTF object once (split BTF over its base) and lay out the maps' types.
+    let prog_maps: HashMap<u32, Vec<u32>> =
+        m.progs.iter().map(|p| (p.id, p.map_ids.clone())).collect();
+    for rec in &m.maps {
+        let mut inst = MapInstance {
+            id: Some(rec.id),
+            name: rec.name.clone(),
+            map_type: MapType::from_name(&rec.map_type),
+            key_size: Some(rec.key_size as u64),
+            value_size: Some(rec.value_size as u64),
+            max_entries: Some(rec.max_entries),
+            flags: rec.flags,
+            prog_ids: rec.prog_ids.clone(),
+            ..Default::default()
+        };
+        for (pid, ids) in &prog_maps {
+            if ids.contains(&rec.id) && !inst.prog_ids.contains(pid) {
+                inst.prog_ids.push(*pid);
+            }
+        }
+        inst.prog_ids.sort_unstable();
+        if rec.btf_id != 0 {
+            match layouts_from_bundle_btf(
+                &m,
+                &blobs,
+                rec.btf_id,
+                rec.btf_key_type_id,
+                rec.btf_value_type_id,
+            ) {
+                Ok((k, v)) => {
+                    inst.key_layout = k;
+                    inst.value_layout = v;
+                    inst.btf_origin = Some(format!("map BTF (id {}) in {name}", rec.btf_id));
+                }
+                Err(why) => read_errors.push(InputError::new(
+                    format!("{name}!btf id {}", rec.btf_id),
+                    None,
+                    why,
+                )),
+            }
+        }
+        case.maps.push(inst);
+    }
+    case.programs = m
+        .progs
+        .iter()
+        .map(|p| Program {
+            id: p.id,
+            name: p.name.clone(),
+            map_ids: p.map_ids.clone(),
+            load_time_ns: p.load_time_ns,
+        })
+        .collect();
+    case.pins = m
+        .pins
+        .iter()
+        .map(|p| Pin {
+            path: p.path.clone(),
+            kind: p.kind.clone(),
+            id: p.id,
+        })
+        .collect();
+    for e in &read_errors {
+        case.findings.push(e.to_finding());
+    }
+    case.read(&name, "bundle");
+    Ok(())
+}
+
+/// A map's key and value layouts, where they are structs or unions.
+type KeyValueLayouts = (Option<Arc<Layout>>, Option<Arc<Layout>>);
+
+fn layouts_from_bundle_btf(
+    m: &crate::bundle::Manifest,
+    blobs: &HashMap<String, Vec<u8>>,
+    btf_id: u32,
+    key: u32,
+    value: u32,
+) -> Result<KeyValueLayouts, String> {
+    let rec = m
+        .btf
+        .iter()
+        .find(|b| b.id == btf_id)
+        .ok_or("no BTF record with this id in the manifest")?;
+    let data = blobs
+        .get(&rec.path)
+        .ok_or_else(|| format!("{} was not read", rec.path))?;
+    let base_data = match &rec.base {
+        Some(b) => Some(
+            blobs
+                .get(b)
+                .ok_or_else(|| format!("base {b} was not read"))?,
+        ),
+        None => None,
+    };
+    let base = match base_data {
+        Some(d) => Some(Btf::parse(d).map_err(|e| format!("base BTF: {e}"))?),
+        None => None,
+    };
+    let btf = match &base {
+        Some(b) => Btf::parse_split(data, b),
+        None => Btf::parse(data),
+    }
+    .map_err(|e| format!("{}: {e}", rec.path))?;
+    let mut engine = BtfLayouts::new(&btf);
+    Ok((
+        aggregate_layout(&mut engine, key),
+        aggregate_layout(&mut engine, value),
+    ))
+}

@@ -1,0 +1,112 @@
+//! `bpfcase analyze BUNDLE|DIR|FILES..`: loads everything into a case, runs
+//! every analysis, and renders the report.
+
+mod load;
+mod passes;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use miette::{IntoDiagnostic, Result};
+
+use crate::model::finding::Severity;
+use crate::report::{self, Report};
+
+/// Output format of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Terminal rendering with source snippets.
+    Human,
+    /// The stable JSON report (docs/report.md).
+    Json,
+    /// Markdown for tickets.
+    Md,
+    /// A self-contained HTML page with byte maps of both layouts.
+    Html,
+}
+
+/// The lowest severity that makes the exit code 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    /// Always exit 0 when the analysis ran.
+    Never,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// A bundle (.tar, .tar.gz or directory with manifest.json) or loose files:
+    /// BPF objects (.o), raw BTF, user binaries with DWARF, Go source files or
+    /// package directories, YAML layout schemas, bpftool dumps.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+    /// Write the report here instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with 1 when a finding at or above this severity is reported.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Only these maps (by name) for layout cross-checks and dump checks.
+    #[arg(long = "map", value_name = "NAME")]
+    pub maps: Vec<String>,
+    /// User-space type to compare with the key type of the selected map.
+    #[arg(long, value_name = "TYPE")]
+    pub key_type: Option<String>,
+    /// User-space type to compare with the value type of the selected map.
+    #[arg(long, value_name = "TYPE")]
+    pub value_type: Option<String>,
+    /// Compare user type USER with BTF type BTF, map or no map (repeatable).
+    #[arg(long, value_name = "USER=BTF")]
+    pub pair: Vec<String>,
+}
+
+pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
+    let case = load::load(args)?;
+    let report = passes::run(args, case)?;
+    let color = args.output.is_none()
+        && args.format == ReportFormat::Human
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    let mut buf = Vec::new();
+    render(&mut buf, &report, args.format, color).into_diagnostic()?;
+    match &args.output {
+        Some(path) => std::fs::write(path, &buf)
+            .map_err(|e| crate::error::InputError::new(path.display().to_string(), None, e))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&buf).into_diagnostic()?;
+            out.flush().into_diagnostic()?;
+        }
+    }
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    };
+    Ok(match threshold {
+        Some(level) if report.has_at_least(level) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+/// Renders `report` in `format`.
+pub fn render(
+    out: &mut Vec<u8>,
+    report: &Report,
+    format: ReportFormat,
+    color: bool,
+) -> std::io::Result<()> {
+    match format {
+        ReportFormat::Human => report::human::write(out, report, color),
+        ReportFormat::Json => report::json::write(out, report),
+        ReportFormat::Md => report::markdown::write(out, report),
+        ReportFormat::Html => report::html::write(out, report),
+    }
+}

@@ -1,0 +1,269 @@
+//! Running the analyses over a loaded case, and assembling the report.
+
+use std::sync::Arc;
+
+use miette::Result;
+
+use super::load::LoadedCase;
+use super::AnalyzeArgs;
+use crate::analyses::layout_check::{check_pair, LayoutPair, PairCheck, Role};
+use crate::analyses::{key_padding, maps};
+use crate::error::InputError;
+use crate::ingest::btf::{Btf, BtfKind};
+use crate::model::case::{MapInstance, UserTypes};
+use crate::model::finding::MapRef;
+use crate::model::from_btf::BtfLayouts;
+use crate::model::layout::Layout;
+use crate::report::{CheckSummary, MapSummary, Report};
+
+/// Normalises a type name for matching across languages: package prefix,
+/// `struct ` keyword, case and underscores dropped (`main.FlowKey` ↔ `flow_key`).
+pub fn type_key(name: &str) -> String {
+    let name = name
+        .trim_start_matches("struct ")
+        .trim_start_matches("union ");
+    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    last.chars()
+        .filter(|c| *c != '_')
+        .flat_map(|c| c.to_lowercase())
+        .collect()
+}
+
+fn map_ref(m: &MapInstance) -> MapRef {
+    MapRef {
+        id: m.id,
+        name: m.name.clone(),
+    }
+}
+
+/// Finds user type `name` in any source: (layout, origin, texts).
+fn find_user(users: &[Box<dyn UserTypes>], name: &str) -> Result<Option<(Layout, String)>> {
+    for u in users {
+        match u.layout(name) {
+            Ok(Some(l)) => return Ok(Some((l, u.origin()))),
+            Ok(None) => {}
+            Err(e) => return Err(InputError::new(u.origin(), None, e).into()),
+        }
+    }
+    Ok(None)
+}
+
+/// Runs every analysis and builds the report.
+pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
+    let mut findings = std::mem::take(&mut case.findings);
+    let mut checks: Vec<PairCheck> = Vec::new();
+    for u in &case.users {
+        for (file, text) in u.texts() {
+            case.texts.insert(file, text);
+        }
+    }
+    let selected: Vec<&MapInstance> = case
+        .maps
+        .iter()
+        .filter(|m| args.maps.is_empty() || args.maps.contains(&m.name))
+        .collect();
+    if !args.maps.is_empty() {
+        for want in &args.maps {
+            if !case.maps.iter().any(|m| &m.name == want) {
+                return Err(
+                    InputError::new(want, None, "no map of this name in the inputs").into(),
+                );
+            }
+        }
+    }
+
+    // layout/key-padding: one per map key type with padding.
+    for m in &selected {
+        if let Some(k) = &m.key_layout {
+            if let Some(f) = key_padding::check(
+                Some(map_ref(m)),
+                k,
+                m.btf_origin.as_deref().unwrap_or("BTF"),
+            ) {
+                findings.push(f);
+            }
+        }
+    }
+
+    // Cross-checks of user types against each map's key and value types.
+    let explicit = args.key_type.is_some() || args.value_type.is_some();
+    if explicit {
+        let with_layouts: Vec<&&MapInstance> = selected
+            .iter()
+            .filter(|m| m.key_layout.is_some() || m.value_layout.is_some())
+            .collect();
+        let [m] = with_layouts.as_slice() else {
+            return Err(InputError::new(
+                "--key-type/--value-type",
+                None,
+                format!(
+                    "name the map with --map: {} maps with BTF layouts are in the inputs",
+                    with_layouts.len()
+                ),
+            )
+            .into());
+        };
+        for (role, user_name, kernel) in [
+            (Role::Key, &args.key_type, &m.key_layout),
+            (Role::Value, &args.value_type, &m.value_layout),
+        ] {
+            let (Some(user_name), Some(kernel)) = (user_name, kernel) else {
+                continue;
+            };
+            let Some((user, origin)) = find_user(&case.users, user_name)? else {
+                return Err(InputError::new(
+                    user_name,
+                    None,
+                    "no user-space type of this name in the inputs",
+                )
+                .into());
+            };
+            checks.push(pair(&case, Some(m), role, &user, origin, kernel));
+        }
+    } else if !case.users.is_empty() {
+        // Automatic: a user type whose name matches the BTF type's (FlowKey ↔ flow_key).
+        let mut names: Vec<(String, usize)> = Vec::new();
+        for (i, u) in case.users.iter().enumerate() {
+            names.extend(u.type_names().into_iter().map(|n| (n, i)));
+        }
+        for m in &selected {
+            for (role, kernel) in [(Role::Key, &m.key_layout), (Role::Value, &m.value_layout)] {
+                let Some(kernel) = kernel else { continue };
+                let want = type_key(&kernel.name);
+                for (n, i) in names.iter().filter(|(n, _)| type_key(n) == want) {
+                    let u = &case.users[*i];
+                    match u.layout(n) {
+                        Ok(Some(user)) => {
+                            checks.push(pair(&case, Some(m), role, &user, u.origin(), kernel))
+                        }
+                        Ok(None) => {}
+                        Err(e) => findings.push(InputError::new(u.origin(), None, e).to_finding()),
+                    }
+                }
+            }
+        }
+    }
+    for spec in &args.pair {
+        let (user_name, btf_name) = spec
+            .split_once('=')
+            .ok_or_else(|| InputError::new("--pair", None, format!("{spec:?} is not USER=BTF")))?;
+        let Some((user, origin)) = find_user(&case.users, user_name)? else {
+            return Err(InputError::new(
+                user_name,
+                None,
+                "no user-space type of this name in the inputs",
+            )
+            .into());
+        };
+        let kernel = btf_type_by_name(&case, btf_name)?;
+        checks.push(
+            pair(&case, None, Role::Value, &user, origin, &kernel.0).with_kernel_origin(kernel.1),
+        );
+    }
+    for c in &mut checks {
+        findings.append(&mut c.findings);
+    }
+
+    findings.extend(maps::duplicate_names(&case.maps));
+    findings.extend(maps::stale_pins(&case.maps, &case.pins));
+
+    let map_summaries = case
+        .maps
+        .iter()
+        .map(|m| MapSummary {
+            id: m.id,
+            name: m.name.clone(),
+            map_type: m.map_type.map(|t| t.name()),
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            key_type: m.key_layout.as_ref().map(|l| l.display_name()),
+            value_type: m.value_layout.as_ref().map(|l| l.display_name()),
+            entries: None,
+        })
+        .collect();
+    let mut report = Report::new(case.inputs, map_summaries, findings);
+    report.checks = checks.into_iter().map(CheckSummary::from).collect();
+    Ok(report)
+}
+
+trait WithKernelOrigin {
+    fn with_kernel_origin(self, origin: String) -> Self;
+}
+
+impl WithKernelOrigin for PairCheck {
+    fn with_kernel_origin(mut self, origin: String) -> Self {
+        self.kernel_origin = origin;
+        self
+    }
+}
+
+fn pair(
+    case: &LoadedCase,
+    m: Option<&MapInstance>,
+    role: Role,
+    user: &Layout,
+    origin: String,
+    kernel: &Arc<Layout>,
+) -> PairCheck {
+    let map_size = m.and_then(|m| match role {
+        Role::Key => m.key_size,
+        Role::Value => m.value_size,
+    });
+    check_pair(&LayoutPair {
+        map: m.map(map_ref),
+        role,
+        user,
+        user_origin: origin,
+        kernel,
+        kernel_origin: m
+            .and_then(|m| m.btf_origin.clone())
+            .unwrap_or_else(|| "BTF".into()),
+        map_size,
+        texts: &case.texts,
+    })
+}
+
+/// Lays out the struct or union `name` from the first BTF input that has it.
+fn btf_type_by_name(case: &LoadedCase, name: &str) -> Result<(Arc<Layout>, String)> {
+    let bare = name
+        .trim_start_matches("struct ")
+        .trim_start_matches("union ");
+    for src in &case.btf_sources {
+        let Ok(btf) = Btf::parse(&src.data[src.range.clone()]) else {
+            continue;
+        };
+        let found = btf.local_types().find(|t| {
+            t.name == bare && matches!(t.kind, BtfKind::Struct | BtfKind::Union | BtfKind::Typedef)
+        });
+        if let Some(t) = found {
+            let mut engine = BtfLayouts::new(&btf);
+            if let Ok(l) = engine.layout(t.id) {
+                return Ok((l, src.origin.clone()));
+            }
+        }
+    }
+    Err(InputError::new(
+        name,
+        None,
+        "no BTF struct or union of this name in the inputs",
+    )
+    .into())
+}
+
+/// `Finding`s from `CheckSummary` are already moved out; this keeps the
+/// remaining record small.
+impl From<PairCheck> for CheckSummary {
+    fn from(c: PairCheck) -> Self {
+        CheckSummary {
+            map: c.map,
+            role: c.role.as_str().to_string(),
+            user_type: c.user_type,
+            user_origin: c.user_origin,
+            btf_type: c.kernel_type,
+            btf_origin: c.kernel_origin,
+            verdict: c.verdict.to_string(),
+            notes: c.notes,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Unit tests of the DWARF reader: one per error variant, on real corpus binaries truncated or patched.

@@ -1,0 +1,61 @@
+//! A case: everything known about one node's maps, whatever it was read from
+//! (a bundle, loose files). Analyses read this; ingest and the bundle reader
+//! fill it.
+
+use std::sync::Arc;
+
+use crate::model::layout::Layout;
+use crate::model::map::MapType;
+
+/// One map instance (a live map had an id; a map from an ELF object has none).
+#[derive(Debug, Clone, Default)]
+pub struct MapInstance {
+    pub id: Option<u32>,
+    pub name: String,
+    pub map_type: Option<MapType>,
+    pub key_size: Option<u64>,
+    pub value_size: Option<u64>,
+    pub max_entries: Option<u32>,
+    pub flags: u32,
+    /// Key and value layouts from the map's BTF (or the object's `.maps`).
+    pub key_layout: Option<Arc<Layout>>,
+    pub value_layout: Option<Arc<Layout>>,
+    /// Where the layouts came from (`BTF of flows.bpf.o`, `map BTF id 52`).
+    pub btf_origin: Option<String>,
+    /// Programs that use the map.
+    pub prog_ids: Vec<u32>,
+    /// When the map was loaded, relative order only: programs' load times.
+    pub load_time_ns: Option<u64>,
+}
+
+/// A loaded program.
+#[derive(Debug, Clone, Default)]
+pub struct Program {
+    pub id: u32,
+    pub name: String,
+    pub map_ids: Vec<u32>,
+    pub load_time_ns: u64,
+}
+
+/// A pin under bpffs.
+#[derive(Debug, Clone, Default)]
+pub struct Pin {
+    pub path: String,
+    pub kind: String,
+    pub id: u32,
+}
+
+/// A source of user-space layouts (Go source, DWARF, a YAML schema), asked by
+/// type name so large binaries are never laid out whole.
+pub trait UserTypes {
+    /// Where the layouts come from, for reports (`Go source corpora/go`).
+    fn origin(&self) -> String;
+    /// Names of the struct types this source can lay out.
+    fn type_names(&self) -> Vec<String>;
+    /// The layout of `name`, `Ok(None)` when the source has no such type.
+    fn layout(&self, name: &str) -> Result<Option<Layout>, String>;
+    /// Source texts by file name, for pointing at declarations.
+    fn texts(&self) -> Vec<(String, Arc<str>)> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,47 @@
+//! Helpers shared by the integration tests: locating corpora, finding peer
+//! tools, and the rule for tests that need something the machine may lack.
+
+#![allow(dead_code)]
+
+pub mod pahole;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Path of a file under `corpora/`.
+pub fn corpus(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpora")
+        .join(rel)
+}
+
+/// True when running in CI (`CI=true`), where a missing tool or privilege is a
+/// failure rather than a reason to skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
+}
+
+/// Whether `tool` can be run. Without it a test must fail in CI (saying what
+/// is missing) and may skip elsewhere, saying so on stderr.
+pub fn require_tool(tool: &str, test: &str) -> bool {
+    let found = Command::new(tool)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success() || !o.stdout.is_empty() || !o.stderr.is_empty())
+        .unwrap_or(false);
+    if found {
+        return true;
+    }
+    if in_ci() {
+        panic!("{test}: `{tool}` is not installed; CI must install it (see .ci/run)");
+    }
+    eprintln!("SKIPPED {test}: `{tool}` is not installed (this test runs for real in CI)");
+    false
+}
+
+/// The `bpfcase` binary built for this test run.
+pub fn bpfcase() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bpfcase"))
+}
