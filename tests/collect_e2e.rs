@@ -116,6 +116,33 @@ fn collect_dumps_planted_maps_exactly() {
     });
     assert!(garbage, "key with padding garbage de ad present");
 
+    // analyze (on main) reads the bundle: every file verifies, every map's
+    // BTF is there, and the flows key's padding is reported from it.
+    // FIXME: main's analyze does not read bundle dumps yet, so the planted
+    // `dump/key-padding-garbage` cannot be asserted here; add it when it does.
+    let report = run_ok(
+        bpfcase()
+            .args(["analyze", "--format", "json", "--fail-on", "never"])
+            .arg(&out),
+    );
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let bundle_unreadable: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["code"] == "input/unreadable" && f["severity"] != "info")
+        .collect();
+    assert!(
+        bundle_unreadable.is_empty(),
+        "analyze could not read parts of the bundle: {bundle_unreadable:?}"
+    );
+    assert!(
+        findings.iter().any(|f| f["code"] == "layout/key-padding"
+            && f["map"]["id"] == flows_rec.id
+            && f["evidence"]["padding_bytes"] == 5),
+        "analyze reports flow_key's 5 padding bytes for map {}",
+        flows_rec.id
+    );
+
     // Per-CPU layout: one value per possible CPU, value_size bytes each.
     let cpu = map_by_pin(&m, &dir, "stats/maps/cpu_stats");
     let dump: serde_json::Value =

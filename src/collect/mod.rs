@@ -300,7 +300,7 @@ pub fn collect(opts: &CollectOptions, stop: &AtomicBool) -> Result<CollectOutcom
     list_pins(&mut run);
     let procs = list_processes(&mut run);
     let chosen = choose_maps(&mut run, &procs);
-    write_btf(&mut run, &chosen)?;
+    write_btf(&mut run)?;
     dump_maps(&mut run, &chosen)?;
     take_snapshots(&mut run, &chosen)?;
     write_processes(&mut run, procs)?;
@@ -507,9 +507,9 @@ fn choose_maps(run: &mut Run, procs: &[walkers::ProcessScan]) -> Vec<usize> {
         .collect()
 }
 
-/// `/sys/kernel/btf/vmlinux` and the BTF objects of the chosen maps (module
+/// `/sys/kernel/btf/vmlinux` and the BTF objects of the listed maps (module
 /// BTF from `/sys/kernel/btf/MODULE`, recorded as split over vmlinux).
-fn write_btf(run: &mut Run, chosen: &[usize]) -> Result<(), CollectFailure> {
+fn write_btf(run: &mut Run) -> Result<(), CollectFailure> {
     const VMLINUX: &str = "btf/vmlinux.btf";
     match std::fs::File::open("/sys/kernel/btf/vmlinux") {
         Ok(mut f) => {
@@ -525,9 +525,13 @@ fn write_btf(run: &mut Run, chosen: &[usize]) -> Result<(), CollectFailure> {
         }
         Err(e) => run.error("/sys/kernel/btf/vmlinux", e),
     }
-    let ids: BTreeSet<u32> = chosen
+    // Every listed map's BTF (not only the dumped ones'): analyze lays out
+    // each map it is told about, and BTF objects are small and shared.
+    let ids: BTreeSet<u32> = run
+        .manifest
+        .maps
         .iter()
-        .map(|&i| run.manifest.maps[i].btf_id)
+        .map(|m| m.btf_id)
         .filter(|&id| id != 0)
         .collect();
     for id in ids {

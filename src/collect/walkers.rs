@@ -49,7 +49,12 @@ pub fn walk_pins(root: &Path) -> (Vec<PinRecord>, Vec<(String, String)>) {
                 match pin_record(&path) {
                     Ok(p) => pins.push(p),
                     Err(err) => {
-                        errors.push((path.display().to_string(), err.to_string()));
+                        // ENOENT: a bpffs file that is no pinned object (the
+                        // kernel's preloaded `maps.debug` iterators); listed
+                        // as `unknown`, not an error.
+                        if err.raw_os_error() != Some(libc::ENOENT) {
+                            errors.push((path.display().to_string(), err.to_string()));
+                        }
                         pins.push(PinRecord {
                             path: path.display().to_string(),
                             kind: "unknown".into(),
