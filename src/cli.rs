@@ -29,6 +29,8 @@ pub enum Command {
     Schema(commands::schema::SchemaArgs),
     /// Decode every entry of a bpftool map dump with BTF types and check what the bytes show.
     Decode(commands::decode::DecodeArgs),
+    /// Gather a bundle on a live node (root): maps, dumps, programs, BTF, pins, fdinfo.
+    Collect(commands::collect::CollectArgs),
 }
 
 /// Parses the process arguments, runs the command, and maps the outcome to an exit code.
@@ -39,6 +41,7 @@ pub fn main() -> ExitCode {
         Command::Layout(args) => commands::layout::run(&args),
         Command::Schema(args) => commands::schema::run(&args),
         Command::Decode(args) => commands::decode::run(&args),
+        Command::Collect(args) => commands::collect::run(&args),
     };
     match result {
         Ok(code) => code,
