@@ -3,6 +3,7 @@
 import 'corpora/corpora.just'
 import 'benches/map.just'
 import 'benches/layout.just'
+import 'benches/dwarf.just'
 import 'benches/schema.just'
 
 # Build the release binary.
