@@ -2,6 +2,7 @@
 
 import 'corpora/corpora.just'
 import 'benches/map.just'
+import 'benches/dumps.just'
 import 'benches/layout.just'
 import 'benches/dwarf.just'
 import 'benches/schema.just'

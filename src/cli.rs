@@ -27,6 +27,8 @@ pub enum Command {
     Layout(commands::layout::LayoutArgs),
     /// YAML layout schema of one type, from Go source or BTF.
     Schema(commands::schema::SchemaArgs),
+    /// Decode every entry of a bpftool map dump with BTF types and check what the bytes show.
+    Decode(commands::decode::DecodeArgs),
 }
 
 /// Parses the process arguments, runs the command, and maps the outcome to an exit code.
@@ -36,6 +38,7 @@ pub fn main() -> ExitCode {
         Command::Analyze(args) => commands::analyze::run(&args),
         Command::Layout(args) => commands::layout::run(&args),
         Command::Schema(args) => commands::schema::run(&args),
+        Command::Decode(args) => commands::decode::run(&args),
     };
     match result {
         Ok(code) => code,
