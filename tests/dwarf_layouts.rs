@@ -288,10 +288,14 @@ fn gcc_and_clang_dwarf4_and_dwarf5_64_and_32_bit() {
             }
         }
     }
-    // gcc -gdwarf-2 writes bitfields as DW_AT_bit_offset from the MSB.
     if have("gcc") {
+        // gcc -gdwarf-2 writes bitfields as DW_AT_bit_offset from the MSB.
         build_and_compare(&dir, "gcc", &["-gdwarf-2", "-gstrict-dwarf"]);
-        total += 1;
+        // Type units (.debug_types in DWARF 4, DW_UT_type in DWARF 5),
+        // referenced with DW_FORM_ref_sig8.
+        build_and_compare(&dir, "gcc", &["-gdwarf-4", "-fdebug-types-section"]);
+        build_and_compare(&dir, "gcc", &["-gdwarf-5", "-fdebug-types-section"]);
+        total += 3;
     }
     eprintln!("{total} builds compared");
     let _ = std::fs::remove_dir_all(&dir);

@@ -257,7 +257,12 @@ fn bad_type_when_a_member_type_points_at_a_member() {
     let err = file.layout("flow_key").unwrap_err();
     let (start, _) = section_range(&data, ".debug_info");
     match &err {
-        DwarfError::BadType { offset, why } => {
+        DwarfError::BadType {
+            section,
+            offset,
+            why,
+        } => {
+            assert_eq!(*section, ".debug_info");
             assert_eq!(*offset as usize, member.global - start);
             assert!(why.contains("DW_TAG_member"), "{why}");
         }
