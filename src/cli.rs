@@ -25,6 +25,8 @@ pub enum Command {
     Analyze(commands::analyze::AnalyzeArgs),
     /// pahole-like layout of structs and unions from BTF (raw or in an ELF object).
     Layout(commands::layout::LayoutArgs),
+    /// YAML layout schema of one type, from Go source or BTF.
+    Schema(commands::schema::SchemaArgs),
 }
 
 /// Parses the process arguments, runs the command, and maps the outcome to an exit code.
@@ -33,6 +35,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => commands::analyze::run(&args),
         Command::Layout(args) => commands::layout::run(&args),
+        Command::Schema(args) => commands::schema::run(&args),
     };
     match result {
         Ok(code) => code,

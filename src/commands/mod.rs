@@ -3,3 +3,4 @@
 pub mod analyze;
 pub mod inputs;
 pub mod layout;
+pub mod schema;
