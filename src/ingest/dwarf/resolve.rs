@@ -24,6 +24,19 @@ fn is_big_endian_typedef(name: &str) -> bool {
     matches!(name, "__be16" | "__be32" | "__be64" | "__sum16")
 }
 
+/// Go named integer types whose name says network byte order: `pkg.Be16`,
+/// `pkg.BE32`, `pkg.be64` of the matching size (the rule of the Go source
+/// reader, so both Go sources agree).
+fn is_go_big_endian(name: &str, ty: &FieldType) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase();
+    matches!(
+        (last.as_str(), ty),
+        ("be16", FieldType::Int { size: 2, .. })
+            | ("be32", FieldType::Int { size: 4, .. })
+            | ("be64", FieldType::Int { size: 8, .. })
+    )
+}
+
 /// One DIE with its attributes, read once.
 struct Die<'s> {
     unit: usize,
@@ -251,7 +264,17 @@ impl<'d, 's> Resolver<'d, 's> {
         let (die, children) = self.read(r, wants_children)?;
         let size = die.udata(constants::DW_AT_byte_size);
         Ok(match die.tag {
-            constants::DW_TAG_base_type => base_type(&die, size.unwrap_or(0)),
+            constants::DW_TAG_base_type => {
+                let mut ty = base_type(&die, size.unwrap_or(0));
+                // Go: a named integer type `Be16`/`Be32`/`Be64` (as the Go
+                // source reader, gosrc, reads it) is a base type named `pkg.Be16`.
+                if self.lang(die.unit) == Lang::Go && is_go_big_endian(&self.name(&die)?, &ty) {
+                    if let FieldType::Int { byte_order, .. } = &mut ty {
+                        *byte_order = ByteOrder::Big;
+                    }
+                }
+                ty
+            }
             constants::DW_TAG_typedef => {
                 let name = self.name(&die)?;
                 let next = self.type_ref(&die)?;
