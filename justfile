@@ -2,6 +2,8 @@
 
 import 'corpora/corpora.just'
 import 'benches/map.just'
+import 'benches/dumps.just'
+import 'benches/collect.just'
 import 'benches/layout.just'
 import 'benches/dwarf.just'
 

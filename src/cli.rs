@@ -27,6 +27,10 @@ pub enum Command {
     Layout(commands::layout::LayoutArgs),
     /// YAML layout schema of one type, from Go source or BTF.
     Schema(commands::schema::SchemaArgs),
+    /// Decode every entry of a bpftool map dump with BTF types and check what the bytes show.
+    Decode(commands::decode::DecodeArgs),
+    /// Gather a bundle on a live node (root): maps, dumps, programs, BTF, pins, fdinfo.
+    Collect(commands::collect::CollectArgs),
 }
 
 /// Parses the process arguments, runs the command, and maps the outcome to an exit code.
@@ -36,6 +40,8 @@ pub fn main() -> ExitCode {
         Command::Analyze(args) => commands::analyze::run(&args),
         Command::Layout(args) => commands::layout::run(&args),
         Command::Schema(args) => commands::schema::run(&args),
+        Command::Decode(args) => commands::decode::run(&args),
+        Command::Collect(args) => commands::collect::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -2,6 +2,8 @@
 //! borrow their input, keep offsets for errors, and never abort a whole
 //! analysis: the caller turns their errors into `input/unreadable` findings.
 
+pub mod bpftool_json;
+pub mod bpftool_text;
 pub mod btf;
 pub mod bundle;
 pub mod cursor;

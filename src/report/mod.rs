@@ -2,6 +2,7 @@
 //! Markdown and HTML. A [`Report`] is plain data; every renderer is a pure
 //! function of it, so the same input gives the same bytes.
 
+pub mod dump;
 pub mod html;
 pub mod human;
 pub mod json;
