@@ -373,6 +373,25 @@ fn split_debug_file_by_build_id_and_debuglink() {
     assert_eq!(f.debug_path(), moved);
     assert_eq!(f.layout("policy").unwrap().unwrap().size, 24);
 
+    // Wrong files where we look are refused, and said so: another binary
+    // under the build-id path, garbage under the debuglink name.
+    let wrong = store.join("wrong");
+    let wrong_id = wrong.join(".build-id").join(&hex[..2]);
+    std::fs::create_dir_all(&wrong_id).unwrap();
+    std::fs::copy(
+        corpus("c/layouts.x86_64"),
+        wrong_id.join(format!("{}.debug", &hex[2..])),
+    )
+    .unwrap();
+    std::fs::write(wrong.join("layouts.debug"), b"not the debug file").unwrap();
+    match DwarfFile::load_with(&bin, &data, &DebugSearch::in_dir(&wrong)) {
+        Err(DwarfError::NoDebugInfo { searched }) => {
+            assert!(searched[0].ends_with("(build-id mismatch)"), "{searched:?}");
+            assert!(searched[1].ends_with("(CRC mismatch)"), "{searched:?}");
+        }
+        other => panic!("expected NoDebugInfo, got {other:?}"),
+    }
+
     // Nothing where we look: a typed error naming the places searched.
     match DwarfFile::load_with(&bin, &data, &DebugSearch::in_dir(dir.join("empty"))) {
         Err(DwarfError::NoDebugInfo { searched }) => {
