@@ -186,6 +186,16 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
         }
         return;
     }
+    if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+        match users::SchemaFile::load(path) {
+            Ok(src) => {
+                case.read(&name, "schema");
+                case.users.push(Box::new(src));
+            }
+            Err(e) => case.unreadable("schema", &e),
+        }
+        return;
+    }
     if path.is_dir() {
         let e = InputError::new(
             &name,
