@@ -115,21 +115,6 @@ impl UserTypes for DwarfBinary {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::ebpf_tag;
-
-    #[test]
-    fn ebpf_tags_name_the_c_field() {
-        assert_eq!(
-            ebpf_tag(r#"json:"x" ebpf:"src_port""#),
-            Some("src_port".into())
-        );
-        assert_eq!(ebpf_tag(r#"ebpf:"-""#), None);
-        assert_eq!(ebpf_tag(r#"json:"x""#), None);
-    }
-}
-
 /// A YAML layout schema (`docs/schema.md`): every type it declares.
 pub struct SchemaFile {
     schema: crate::ingest::schema::Schema,
@@ -157,5 +142,20 @@ impl UserTypes for SchemaFile {
 
     fn layout(&self, name: &str) -> Result<Option<Layout>, String> {
         Ok(self.schema.get(name).map(|l| (**l).clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ebpf_tag;
+
+    #[test]
+    fn ebpf_tags_name_the_c_field() {
+        assert_eq!(
+            ebpf_tag(r#"json:"x" ebpf:"src_port""#),
+            Some("src_port".into())
+        );
+        assert_eq!(ebpf_tag(r#"ebpf:"-""#), None);
+        assert_eq!(ebpf_tag(r#"json:"x""#), None);
     }
 }
