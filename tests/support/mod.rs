@@ -45,3 +45,30 @@ pub fn require_tool(tool: &str, test: &str) -> bool {
 pub fn bpfcase() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bpfcase"))
 }
+
+/// Whether BPF objects can be created and pinned here (root with a bpffs).
+/// Without that a test must fail in CI, naming what is missing, and may skip
+/// elsewhere, saying so.
+pub fn require_bpf(test: &str) -> bool {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false);
+    let bpffs = std::fs::read_to_string("/proc/mounts")
+        .map(|m| m.lines().any(|l| l.contains(" /sys/fs/bpf bpf ")))
+        .unwrap_or(false);
+    let missing = match (root, bpffs) {
+        (true, true) => return require_tool("bpftool", test),
+        (false, _) => "root (CAP_BPF and CAP_SYS_ADMIN, effective uid 0)",
+        (true, false) => "a bpffs mounted on /sys/fs/bpf (`mount -t bpf bpf /sys/fs/bpf`)",
+    };
+    if in_ci() {
+        panic!("{test}: needs {missing}; CI runs as root with bpffs mounted by .ci/setup");
+    }
+    eprintln!("SKIPPED {test}: needs {missing} (this test runs for real in CI)");
+    false
+}
