@@ -21,3 +21,15 @@ test:
 # Run the main job on a shipped example: analyze a corpus BPF object.
 demo:
     cargo run --release -q -- analyze corpora/bpf/flows.bpf.o --fail-on never
+
+# Every benchmark: our commands against their peers on the same inputs, with
+# ratios. The map benchmarks need root (they create a 1M-entry map).
+bench:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    just bench-layout
+    just bench-dwarf
+    just bench-schema
+    [ -e /sys/fs/bpf/bpfcase-bench/maps/bench_flows ] || just bench-map
+    just bench-dumps
+    just bench-collect
