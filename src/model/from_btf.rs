@@ -276,57 +276,85 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
     /// The C spelling of type `id`: `unsigned int`, `struct flow_key`, `char[16]`,
     /// `const struct sock *`, `__be16`.
     pub fn c_type_name(&self, id: TypeId) -> String {
-        let mut suffix = String::new();
+        // Built by appending, not by nested format!: every member's type is
+        // spelled once per engine, and vmlinux has tens of thousands.
         let mut prefix = String::new();
+        let mut pointers = 0usize;
+        let mut dims: Vec<u32> = Vec::new();
         let mut cur = id;
+        let mut out = String::new();
+        let mut finished = false;
         for _ in 0..MAX_CHAIN {
             if cur.0 == 0 {
-                return format!("{prefix}void{suffix}");
+                out.push_str("void");
+                finished = true;
+                break;
             }
             let Ok(t) = self.btf.type_by_id(cur) else {
-                return format!("{prefix}<bad type {}>{suffix}", cur.0);
+                out.push_str("<bad type>");
+                finished = true;
+                break;
             };
-            let named = |kw: &str| {
-                if t.name.is_empty() {
-                    format!("{kw} {{...}}")
-                } else if kw.is_empty() {
-                    t.name.to_string()
-                } else {
-                    format!("{kw} {}", t.name)
+            let keyword = match t.kind {
+                BtfKind::Int | BtfKind::Float | BtfKind::Typedef => Some(""),
+                BtfKind::Struct => Some("struct"),
+                BtfKind::Union => Some("union"),
+                BtfKind::Enum | BtfKind::Enum64 => Some("enum"),
+                BtfKind::Fwd => Some(if t.kind_flag { "union" } else { "struct" }),
+                BtfKind::FuncProto => {
+                    out.push_str("fn(...)");
+                    finished = true;
+                    break;
                 }
-            };
-            let base = match t.kind {
-                BtfKind::Int | BtfKind::Float | BtfKind::Typedef => named(""),
-                BtfKind::Struct => named("struct"),
-                BtfKind::Union => named("union"),
-                BtfKind::Enum | BtfKind::Enum64 => named("enum"),
-                BtfKind::Fwd => named(if t.kind_flag { "union" } else { "struct" }),
-                BtfKind::FuncProto => "fn(...)".to_string(),
                 BtfKind::Ptr => {
-                    suffix = format!(" *{suffix}");
-                    cur = TypeId(t.size_or_type);
-                    continue;
+                    // Pointers bind after arrays already seen: `char *[4]` stays simple here.
+                    pointers += 1;
+                    None
                 }
                 BtfKind::Array => {
                     let a = t.array().expect("array");
-                    suffix = format!("{suffix}[{}]", a.nelems);
+                    dims.push(a.nelems);
                     cur = a.elem_type;
                     continue;
                 }
                 BtfKind::Const | BtfKind::Volatile | BtfKind::Restrict => {
                     prefix.push_str(t.kind.as_str());
                     prefix.push(' ');
-                    cur = TypeId(t.size_or_type);
-                    continue;
+                    None
                 }
-                _ => {
-                    cur = TypeId(t.size_or_type);
-                    continue;
-                }
+                _ => None,
             };
-            return format!("{prefix}{base}{suffix}");
+            if let Some(kw) = keyword {
+                out.push_str(kw);
+                if !kw.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(if t.name.is_empty() && !kw.is_empty() {
+                    "{...}"
+                } else {
+                    t.name
+                });
+                finished = true;
+                break;
+            }
+            cur = TypeId(t.size_or_type);
         }
-        format!("{prefix}<cycle>{suffix}")
+        if !finished {
+            out.push_str("<cycle>");
+        }
+        let mut full =
+            String::with_capacity(prefix.len() + out.len() + 2 * pointers + 8 * dims.len());
+        full.push_str(&prefix);
+        full.push_str(&out);
+        for _ in 0..pointers {
+            full.push_str(" *");
+        }
+        for d in dims {
+            full.push('[');
+            full.push_str(&d.to_string());
+            full.push(']');
+        }
+        full
     }
 
     /// Byte size of type `id` (0 for void, functions and forward declarations).
