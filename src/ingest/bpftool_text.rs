@@ -226,13 +226,26 @@ fn read_hex<R: BufRead>(mut lines: Lines<R>, current: bool) -> MapDump {
         let n = lines.line;
         let text = lines.buf.trim_end().to_string();
         if let Err(e) = hex_line(&text, n, &mut entry, &mut dump, &mut shape) {
-            dump.problem(ProblemKind::Unreadable, Position::Line(n), e.to_string());
+            if !lines.raw.ends_with(b"\n") {
+                // The file ends inside this line: a cut, not garbage.
+                dump.problem(
+                    ProblemKind::Truncated,
+                    Position::Line(n),
+                    format!("the dump ends inside line {n}"),
+                );
+            } else {
+                dump.problem(ProblemKind::Unreadable, Position::Line(n), e.to_string());
+            }
             return dump;
         }
     }
     let last = lines.line;
     match entry.take() {
-        Some(e) if is_complete(&e, &shape) => finish(e, &mut dump, &mut shape),
+        // Without the trailer, the last entry is whole only if it has the
+        // sizes of the entries before it (a first entry cannot be judged).
+        Some(e) if is_complete(&e, &shape) && (dump.found.is_some() || shape.key.is_some()) => {
+            finish(e, &mut dump, &mut shape)
+        }
         Some(e) => {
             dump.problem(
                 ProblemKind::Truncated,
@@ -275,6 +288,9 @@ fn is_complete(e: &HexEntry, shape: &Shape) -> bool {
     }
     if e.missing.is_some() {
         return true;
+    }
+    if e.value.is_empty() {
+        return false;
     }
     if shape.key.is_some_and(|k| k != e.key.len()) {
         return false;
@@ -346,11 +362,17 @@ fn hex_line(
         return Ok(());
     }
     if let Some(rest) = t.strip_prefix("Found ") {
-        if let Some(num) = rest
-            .strip_suffix(" elements")
-            .or(rest.strip_suffix(" element"))
+        // bpftool: "Found %u element%s" ("s" unless the count is 1).
+        let parsed = match (
+            rest.strip_suffix(" elements"),
+            rest.strip_suffix(" element"),
+        ) {
+            (Some(num), _) => num.trim().parse::<u64>().ok().filter(|&v| v != 1),
+            (None, Some(num)) => num.trim().parse::<u64>().ok().filter(|&v| v == 1),
+            _ => None,
+        };
         {
-            if let Ok(v) = num.trim().parse::<u64>() {
+            if let Some(v) = parsed {
                 if let Some(e) = entry.take() {
                     if is_complete(&e, shape) {
                         finish(e, dump, shape);
@@ -446,7 +468,12 @@ fn read_hex_into(chunk: &str, n: u32, e: &mut HexEntry) -> Result<(), TextDumpEr
     if chunk.is_empty() {
         return Ok(());
     }
-    if e.field != Field::Key && !is_hex_bytes(chunk) {
+    // `<no entry>` or strerror() text (words, not hex digits).
+    let is_message = chunk.starts_with('<')
+        || chunk
+            .chars()
+            .any(|c| !c.is_ascii_hexdigit() && !c.is_ascii_whitespace());
+    if e.field != Field::Key && is_message {
         // `<no entry>` or strerror() text where the value would be.
         if e.value.is_empty() && e.missing.is_none() {
             e.missing = Some(chunk.to_string());
@@ -754,9 +781,13 @@ mod tests {
     fn found_count_mismatch_and_missing_trailer_are_truncation() {
         let d = parse_dump(b"key: 01  value: 02\nFound 3 elements\n");
         assert_eq!(d.problems[0].kind, ProblemKind::Truncated);
+        // Without the trailer a lone entry cannot be judged whole: dropped.
         let d = parse_dump(b"key: 01  value: 02\n");
         assert_eq!(d.problems[0].kind, ProblemKind::Truncated);
-        assert_eq!(d.len(), 1);
+        assert_eq!(d.len(), 0);
+        // With an entry before it, a last entry of the same sizes is kept.
+        let d = parse_dump(b"key: 01  value: 02\nkey: 03  value: 04\n");
+        assert_eq!(d.len(), 2);
     }
 
     #[test]
