@@ -36,6 +36,9 @@ pub struct Manifest {
     pub btf: Vec<BtfRecord>,
     #[serde(default)]
     pub pins: Vec<PinRecord>,
+    /// BPF links (attachments): which program is attached how.
+    #[serde(default)]
+    pub links: Vec<LinkRecord>,
     #[serde(default)]
     pub processes: Vec<ProcessRecord>,
     /// BPF objects given with `--elf`, by bundle path.
@@ -116,6 +119,10 @@ pub struct MapRecord {
     /// Programs that use this map (from their map_ids).
     #[serde(default)]
     pub prog_ids: Vec<u32>,
+    /// With `--redact`: how the key and value bytes were masked (which
+    /// padding bytes were kept, or that everything was zeroed for lack of BTF).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -146,6 +153,16 @@ pub struct BtfRecord {
     /// Bundle path of the base this split BTF continues (module BTF over vmlinux).
     #[serde(default)]
     pub base: Option<String>,
+}
+
+/// One BPF link, from `BPF_LINK_GET_NEXT_ID` + `BPF_OBJ_GET_INFO_BY_FD`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LinkRecord {
+    pub id: u32,
+    /// bpftool's link type name (`tracing`, `xdp`, `perf_event`), or `unknown(N)`.
+    #[serde(rename = "type")]
+    pub link_type: String,
+    pub prog_id: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

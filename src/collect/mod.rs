@@ -1,2 +1,920 @@
 //! `bpfcase collect`: the privileged half, run on the live node. Shares only
 //! the bundle format and the model types with the rest of the crate.
+//!
+//! [`collect`] lists every map, program, link and BTF object through bpf(2)
+//! ([`sys`]), walks pins and process fds ([`walkers`]), dumps the chosen maps
+//! ([`dump`]) and streams it all into a tar ([`archive`]) whose manifest is
+//! [`crate::bundle::Manifest`]. It is read-only: maps are opened with
+//! `BPF_F_RDONLY` and no update, delete, pin or unpin is ever issued.
+
+pub mod archive;
+pub mod dump;
+pub mod host;
+pub mod redact;
+pub mod sys;
+pub mod walkers;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::bundle::{
+    self, BtfRecord, CollectError, ElfRecord, LimitHit, LinkRecord, Manifest, MapRecord,
+    ProgRecord, SnapshotRecord,
+};
+use crate::ingest::btf::Btf;
+use crate::model::map::MapType;
+use archive::BundleWriter;
+use dump::{DumpLimits, DumpSpec};
+use sys::ObjKind;
+
+/// What `--redact` leaves out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Redact {
+    /// Nothing: bytes as read.
+    #[default]
+    None,
+    /// Value payload bytes (padding kept).
+    Values,
+    /// Key and value payload bytes (padding kept).
+    Keys,
+}
+
+impl Redact {
+    fn as_str(self) -> &'static str {
+        match self {
+            Redact::None => "none",
+            Redact::Values => "values",
+            Redact::Keys => "keys",
+        }
+    }
+}
+
+/// Everything a collection is told.
+#[derive(Debug, Clone)]
+pub struct CollectOptions {
+    pub output: PathBuf,
+    /// `--map ID|NAME`; with `pids` and `pinned`, selects the maps to dump
+    /// (all maps when all three are empty).
+    pub maps: Vec<String>,
+    pub pids: Vec<u32>,
+    pub pinned: Vec<PathBuf>,
+    pub elfs: Vec<PathBuf>,
+    /// Copy the executables of processes holding BPF fds.
+    pub binaries: bool,
+    pub max_binary_bytes: u64,
+    pub max_entries: Option<u64>,
+    pub max_bytes: Option<u64>,
+    pub time_budget: Duration,
+    pub redact: Redact,
+    /// Dumps of each chosen map (1 = just the main dump).
+    pub snapshots: u32,
+    pub interval: Duration,
+    /// Where bpffs is mounted.
+    pub bpffs: PathBuf,
+    /// Ask `bpftool` (if on PATH) for a second opinion.
+    pub bpftool: bool,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+    /// Never use `BPF_MAP_LOOKUP_BATCH` (walk with GET_NEXT_KEY instead).
+    pub no_batch: bool,
+}
+
+impl Default for CollectOptions {
+    fn default() -> Self {
+        CollectOptions {
+            output: PathBuf::from("bpfcase-bundle.tar"),
+            maps: Vec::new(),
+            pids: Vec::new(),
+            pinned: Vec::new(),
+            elfs: Vec::new(),
+            binaries: false,
+            max_binary_bytes: 256 << 20,
+            max_entries: None,
+            max_bytes: None,
+            time_budget: Duration::from_secs(60),
+            redact: Redact::None,
+            snapshots: 1,
+            interval: Duration::from_secs(1),
+            bpffs: PathBuf::from("/sys/fs/bpf"),
+            bpftool: true,
+            progress: false,
+            no_batch: false,
+        }
+    }
+}
+
+/// Why a collection could not produce a bundle at all.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[diagnostic(code(bpfcase::collect))]
+#[non_exhaustive]
+pub enum CollectFailure {
+    /// The kernel refused to list BPF objects.
+    #[error("cannot list BPF maps: {0} (collect needs root: CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON)")]
+    NoPrivilege(io::Error),
+    /// The node's CPU list could not be read.
+    #[error("cannot read the node's CPUs: {0}")]
+    Host(String),
+    /// Writing the bundle failed.
+    #[error("writing {path}: {source}")]
+    Write { path: String, source: io::Error },
+}
+
+/// The finished bundle.
+#[derive(Debug)]
+pub struct CollectOutcome {
+    pub path: PathBuf,
+    pub manifest: Manifest,
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_sig: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// Installs SIGINT/SIGTERM handlers that ask the collection to stop (it then
+/// writes a partial bundle). Returns the flag they set.
+pub fn install_stop_handler() -> &'static AtomicBool {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+    &STOP
+}
+
+fn prog_type_name(t: u32) -> String {
+    const NAMES: &[&str] = &[
+        "unspec",
+        "socket_filter",
+        "kprobe",
+        "sched_cls",
+        "sched_act",
+        "tracepoint",
+        "xdp",
+        "perf_event",
+        "cgroup_skb",
+        "cgroup_sock",
+        "lwt_in",
+        "lwt_out",
+        "lwt_xmit",
+        "sock_ops",
+        "sk_skb",
+        "cgroup_device",
+        "sk_msg",
+        "raw_tracepoint",
+        "cgroup_sock_addr",
+        "lwt_seg6local",
+        "lirc_mode2",
+        "sk_reuseport",
+        "flow_dissector",
+        "cgroup_sysctl",
+        "raw_tracepoint_writable",
+        "cgroup_sockopt",
+        "tracing",
+        "struct_ops",
+        "ext",
+        "lsm",
+        "sk_lookup",
+        "syscall",
+        "netfilter",
+    ];
+    NAMES
+        .get(t as usize)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| format!("unknown({t})"))
+}
+
+fn link_type_name(t: u32) -> String {
+    const NAMES: &[&str] = &[
+        "unspec",
+        "raw_tracepoint",
+        "tracing",
+        "cgroup",
+        "iter",
+        "netns",
+        "xdp",
+        "perf_event",
+        "kprobe_multi",
+        "struct_ops",
+        "netfilter",
+        "tcx",
+        "uprobe_multi",
+        "netkit",
+        "sockmap",
+    ];
+    NAMES
+        .get(t as usize)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| format!("unknown({t})"))
+}
+
+/// A file-name-safe form of a map name.
+fn safe_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// State shared by the phases of one collection.
+struct Run<'a> {
+    opts: &'a CollectOptions,
+    stop: &'a AtomicBool,
+    deadline: Instant,
+    writer: BundleWriter,
+    manifest: Manifest,
+}
+
+impl Run<'_> {
+    fn error(&mut self, what: impl Into<String>, error: impl ToString) {
+        self.manifest.errors.push(CollectError {
+            what: what.into(),
+            error: error.to_string(),
+        });
+    }
+
+    fn limit(&mut self, limit: &str, what: impl Into<String>, detail: impl Into<String>) {
+        self.manifest.limits_hit.push(LimitHit {
+            limit: limit.into(),
+            what: what.into(),
+            detail: detail.into(),
+        });
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn write_err(&self, e: io::Error) -> CollectFailure {
+        CollectFailure::Write {
+            path: self.writer.tmp_path().display().to_string(),
+            source: e,
+        }
+    }
+}
+
+/// Runs one collection and writes the bundle to `opts.output`.
+pub fn collect(opts: &CollectOptions, stop: &AtomicBool) -> Result<CollectOutcome, CollectFailure> {
+    let started = Instant::now();
+    let (secs, nanos) = host::now_unix();
+    let host = host::host_info().map_err(CollectFailure::Host)?;
+    // Listing maps is the privilege check: without it there is nothing to collect.
+    let map_ids = sys::all_ids(ObjKind::Map).map_err(CollectFailure::NoPrivilege)?;
+    let writer = BundleWriter::create(&opts.output, secs).map_err(|e| CollectFailure::Write {
+        path: opts.output.display().to_string(),
+        source: e,
+    })?;
+    let mut run = Run {
+        opts,
+        stop,
+        deadline: started + opts.time_budget,
+        writer,
+        manifest: Manifest {
+            format: bundle::FORMAT.into(),
+            version: bundle::VERSION,
+            bpfcase_version: env!("CARGO_PKG_VERSION").into(),
+            host,
+            created: host::rfc3339(secs, nanos),
+            redact: opts.redact.as_str().into(),
+            ..Default::default()
+        },
+    };
+
+    list_maps(&mut run, &map_ids);
+    list_progs(&mut run);
+    list_links(&mut run);
+    list_pins(&mut run);
+    let procs = list_processes(&mut run);
+    let chosen = choose_maps(&mut run, &procs);
+    write_btf(&mut run)?;
+    dump_maps(&mut run, &chosen)?;
+    take_snapshots(&mut run, &chosen)?;
+    write_processes(&mut run, procs)?;
+    write_elfs(&mut run)?;
+    if opts.bpftool {
+        bpftool_opinion(&mut run)?;
+    }
+
+    if run.stopped() {
+        run.limit(
+            "interrupted",
+            "collection",
+            "SIGINT/SIGTERM received; later steps skipped",
+        );
+    }
+    run.manifest.partial = !run.manifest.limits_hit.is_empty();
+    let Run {
+        writer,
+        mut manifest,
+        ..
+    } = run;
+    let tmp = writer.tmp_path().display().to_string();
+    let path = writer
+        .finish(&mut manifest)
+        .map_err(|e| CollectFailure::Write {
+            path: tmp,
+            source: e,
+        })?;
+    Ok(CollectOutcome { path, manifest })
+}
+
+fn list_maps(run: &mut Run, ids: &[u32]) {
+    for &id in ids {
+        let fd = match sys::fd_by_id(ObjKind::Map, id) {
+            Ok(fd) => fd,
+            Err(e) => {
+                run.error(
+                    format!("map {id}"),
+                    format!("gone or unopenable before it could be listed: {e}"),
+                );
+                continue;
+            }
+        };
+        let info = match sys::map_info(&fd) {
+            Ok(i) => i,
+            Err(e) => {
+                run.error(format!("map {id} info"), e);
+                continue;
+            }
+        };
+        let frozen = host::own_fdinfo(&fd)
+            .and_then(|t| host::fdinfo_field(&t, "frozen").map(|v| v == "1"))
+            .unwrap_or(false);
+        run.manifest.maps.push(MapRecord {
+            id: info.id,
+            name: sys::c_name(&info.name),
+            map_type: MapType(info.map_type).name(),
+            key_size: info.key_size,
+            value_size: info.value_size,
+            max_entries: info.max_entries,
+            flags: info.map_flags,
+            btf_id: info.btf_id,
+            btf_key_type_id: info.btf_key_type_id,
+            btf_value_type_id: info.btf_value_type_id,
+            btf_vmlinux_value_type_id: info.btf_vmlinux_value_type_id,
+            frozen,
+            ..Default::default()
+        });
+    }
+}
+
+fn list_progs(run: &mut Run) {
+    let ids = match sys::all_ids(ObjKind::Prog) {
+        Ok(ids) => ids,
+        Err(e) => return run.error("programs", e),
+    };
+    for id in ids {
+        let res = sys::fd_by_id(ObjKind::Prog, id).and_then(|fd| sys::prog_info(&fd));
+        let (info, map_ids) = match res {
+            Ok(r) => r,
+            Err(e) => {
+                run.error(format!("prog {id}"), e);
+                continue;
+            }
+        };
+        for m in run.manifest.maps.iter_mut() {
+            if map_ids.contains(&m.id) {
+                m.prog_ids.push(id);
+            }
+        }
+        run.manifest.progs.push(ProgRecord {
+            id,
+            name: sys::c_name(&info.name),
+            prog_type: prog_type_name(info.prog_type),
+            tag: info.tag.iter().map(|b| format!("{b:02x}")).collect(),
+            map_ids,
+            btf_id: info.btf_id,
+            load_time_ns: info.load_time,
+        });
+    }
+}
+
+fn list_links(run: &mut Run) {
+    let ids = match sys::all_ids(ObjKind::Link) {
+        Ok(ids) => ids,
+        Err(e) => return run.error("links", e),
+    };
+    for id in ids {
+        match sys::fd_by_id(ObjKind::Link, id).and_then(|fd| sys::link_info(&fd)) {
+            Ok(info) => run.manifest.links.push(LinkRecord {
+                id,
+                link_type: link_type_name(info.link_type),
+                prog_id: info.prog_id,
+            }),
+            Err(e) => run.error(format!("link {id}"), e),
+        }
+    }
+}
+
+fn list_pins(run: &mut Run) {
+    let mut roots = vec![run.opts.bpffs.clone()];
+    for p in &run.opts.pinned {
+        if !p.starts_with(&run.opts.bpffs) {
+            roots.push(p.clone());
+        }
+    }
+    for root in roots {
+        let (pins, errors) = walkers::walk_pins(&root);
+        run.manifest.pins.extend(pins);
+        for (what, e) in errors {
+            run.error(format!("pin {what}"), e);
+        }
+    }
+    if run.manifest.pins.len() >= walkers::MAX_PINS {
+        run.limit(
+            "pins",
+            "pin listing",
+            format!("stopped at {} pins", walkers::MAX_PINS),
+        );
+    }
+}
+
+fn list_processes(run: &mut Run) -> Vec<walkers::ProcessScan> {
+    let (procs, errors) = walkers::scan_processes(&run.opts.pids);
+    for (what, e) in errors {
+        run.error(what, e);
+    }
+    run.manifest.processes = procs.iter().map(|p| p.record.clone()).collect();
+    procs
+}
+
+/// Indexes into `manifest.maps` of the maps to dump.
+fn choose_maps(run: &mut Run, procs: &[walkers::ProcessScan]) -> Vec<usize> {
+    let o = run.opts;
+    if o.maps.is_empty() && o.pids.is_empty() && o.pinned.is_empty() {
+        return (0..run.manifest.maps.len()).collect();
+    }
+    let mut ids: BTreeSet<u32> = BTreeSet::new();
+    for want in &o.maps {
+        let matched: Vec<u32> = run
+            .manifest
+            .maps
+            .iter()
+            .filter(|m| want.parse::<u32>().ok() == Some(m.id) || m.name == *want)
+            .map(|m| m.id)
+            .collect();
+        if matched.is_empty() {
+            run.error(format!("--map {want}"), "no map with this id or name");
+        }
+        ids.extend(matched);
+    }
+    for dir in &o.pinned {
+        let before = ids.len();
+        ids.extend(
+            run.manifest
+                .pins
+                .iter()
+                .filter(|p| p.kind == "map" && Path::new(&p.path).starts_with(dir))
+                .map(|p| p.id),
+        );
+        if ids.len() == before {
+            run.error(
+                format!("--pinned {}", dir.display()),
+                "no pinned maps under this directory",
+            );
+        }
+    }
+    for p in procs {
+        for fd in &p.record.fds {
+            ids.extend(fd.map_id);
+            if let Some(prog) = fd.prog_id {
+                if let Some(pr) = run.manifest.progs.iter().find(|x| x.id == prog) {
+                    ids.extend(pr.map_ids.iter().copied());
+                }
+            }
+        }
+    }
+    run.manifest
+        .maps
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| ids.contains(&m.id))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// `/sys/kernel/btf/vmlinux` and the BTF objects of the listed maps (module
+/// BTF from `/sys/kernel/btf/MODULE`, recorded as split over vmlinux).
+fn write_btf(run: &mut Run) -> Result<(), CollectFailure> {
+    const VMLINUX: &str = "btf/vmlinux.btf";
+    match std::fs::File::open("/sys/kernel/btf/vmlinux") {
+        Ok(mut f) => {
+            run.writer
+                .add_reader(VMLINUX, &mut f, u64::MAX)
+                .map_err(|e| run.write_err(e))?;
+            run.manifest.btf.push(BtfRecord {
+                id: 0,
+                name: "vmlinux".into(),
+                path: VMLINUX.into(),
+                base: None,
+            });
+        }
+        Err(e) => run.error("/sys/kernel/btf/vmlinux", e),
+    }
+    // Every listed map's BTF (not only the dumped ones'): analyze lays out
+    // each map it is told about, and BTF objects are small and shared.
+    let ids: BTreeSet<u32> = run
+        .manifest
+        .maps
+        .iter()
+        .map(|m| m.btf_id)
+        .filter(|&id| id != 0)
+        .collect();
+    for id in ids {
+        let res = sys::fd_by_id(ObjKind::Btf, id).and_then(|fd| sys::btf_info(&fd));
+        let (info, name, blob) = match res {
+            Ok(r) => r,
+            Err(e) => {
+                run.error(format!("btf {id}"), e);
+                continue;
+            }
+        };
+        if info.kernel_btf != 0 && name == "vmlinux" {
+            // Same bytes as the sysfs copy already in the bundle.
+            continue;
+        }
+        let (path, base) = if info.kernel_btf != 0 {
+            (
+                format!("btf/modules/{}.btf", safe_name(&name)),
+                Some(VMLINUX.to_string()),
+            )
+        } else {
+            (format!("btf/{id}.btf"), None)
+        };
+        run.writer
+            .add_bytes(&path, &blob)
+            .map_err(|e| run.write_err(e))?;
+        run.manifest.btf.push(BtfRecord {
+            id,
+            name,
+            path,
+            base,
+        });
+    }
+    Ok(())
+}
+
+/// Reads a map's BTF back from the bundle's blob to build redaction masks.
+fn redaction(
+    run: &Run,
+    rec: &MapRecord,
+    blobs: &BTreeMap<u32, Vec<u8>>,
+) -> (Option<Vec<u8>>, Option<Vec<u8>>, Option<String>) {
+    if run.opts.redact == Redact::None {
+        return (None, None, None);
+    }
+    let parsed = blobs.get(&rec.btf_id).and_then(|b| Btf::parse(b).ok());
+    let value = redact::padding_mask(
+        parsed.as_ref(),
+        rec.btf_value_type_id,
+        rec.value_size as usize,
+    );
+    if run.opts.redact == Redact::Keys {
+        let key = redact::padding_mask(parsed.as_ref(), rec.btf_key_type_id, rec.key_size as usize);
+        let how = format!("key: {}; value: {}", key.how, value.how);
+        (Some(key.mask), Some(value.mask), Some(how))
+    } else {
+        let how = format!("key: kept; value: {}", value.how);
+        (None, Some(value.mask), Some(how))
+    }
+}
+
+fn dump_path(dir: &str, rec: &MapRecord) -> String {
+    format!("{dir}/{}-{}.json", rec.id, safe_name(&rec.name))
+}
+
+/// Dumps one map (by manifest index) to `path`; returns the entry count, or
+/// `None` when the map was skipped or gone.
+fn dump_one(
+    run: &mut Run,
+    i: usize,
+    path: &str,
+    blobs: &BTreeMap<u32, Vec<u8>>,
+    main: bool,
+) -> Result<Option<u64>, CollectFailure> {
+    let rec = run.manifest.maps[i].clone();
+    let label = format!("map {} ({})", rec.id, rec.name);
+    let map_type = MapType(rec.map_type_num());
+    if let Some(why) = dump::skip_reason(map_type) {
+        if main {
+            run.manifest.maps[i].dump_method = Some(format!("skipped: {why}"));
+        }
+        return Ok(None);
+    }
+    let fd = match sys::fd_by_id(ObjKind::Map, rec.id) {
+        Ok(fd) => fd,
+        Err(e) => {
+            run.error(
+                format!("{label} dump"),
+                format!("map gone before it could be dumped: {e}"),
+            );
+            if main {
+                run.manifest.maps[i].dump_method = Some(format!("skipped: map gone ({e})"));
+            }
+            return Ok(None);
+        }
+    };
+    let (key_mask, value_mask, how) = redaction(run, &rec, blobs);
+    let spec = DumpSpec {
+        map_type,
+        key_size: rec.key_size as usize,
+        value_size: rec.value_size as usize,
+        max_entries: rec.max_entries,
+        possible_cpus: run.manifest.host.possible_cpus as usize,
+        key_mask,
+        value_mask,
+        allow_batch: !run.opts.no_batch,
+    };
+    let limits = DumpLimits {
+        max_entries: run.opts.max_entries,
+        deadline: run.deadline,
+        stop: run.stop,
+        bytes_left: run
+            .opts
+            .max_bytes
+            .map(|m| m.saturating_sub(run.writer.bytes)),
+    };
+    let bar = progress_bar(run.opts.progress, &label, rec.max_entries as u64);
+    let stats = run
+        .writer
+        .add_stream(path, |out| {
+            dump::dump_map(&fd, &spec, &limits, out, &mut |n| bar.set_position(n))
+        })
+        .map_err(|e| run.write_err(e))?;
+    bar.finish_and_clear();
+    if let Some(cut) = stats.cut {
+        run.limit(
+            cut.name(),
+            label.clone(),
+            format!("dump stopped after {} entries", stats.entries),
+        );
+    }
+    if let Some(e) = &stats.error {
+        run.error(format!("{label} dump"), e);
+    }
+    if main {
+        let m = &mut run.manifest.maps[i];
+        m.dump = Some(path.to_string());
+        m.entries = Some(stats.entries);
+        m.dump_method = Some(match &stats.batch_fallback {
+            Some(why) => format!("{} (batch unsupported: {why})", stats.method.as_str()),
+            None => stats.method.as_str().to_string(),
+        });
+        m.vanished_keys = stats.vanished_keys;
+        m.walk_restarts = stats.walk_restarts;
+        m.redaction = how;
+    } else {
+        let m = &mut run.manifest.maps[i];
+        m.vanished_keys += stats.vanished_keys;
+        m.walk_restarts += stats.walk_restarts;
+    }
+    Ok(Some(stats.entries))
+}
+
+fn progress_bar(show: bool, label: &str, len: u64) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg:30} [{bar:30}] {pos}/{len} entries {per_sec}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(label.to_string());
+    bar
+}
+
+/// The raw BTF blobs of the chosen maps, for redaction masks.
+fn btf_blobs(run: &Run, chosen: &[usize]) -> BTreeMap<u32, Vec<u8>> {
+    let mut blobs = BTreeMap::new();
+    if run.opts.redact == Redact::None {
+        return blobs;
+    }
+    for &i in chosen {
+        let id = run.manifest.maps[i].btf_id;
+        if id == 0 || blobs.contains_key(&id) {
+            continue;
+        }
+        if let Ok((_, _, blob)) = sys::fd_by_id(ObjKind::Btf, id).and_then(|fd| sys::btf_info(&fd))
+        {
+            blobs.insert(id, blob);
+        }
+    }
+    blobs
+}
+
+fn dump_maps(run: &mut Run, chosen: &[usize]) -> Result<(), CollectFailure> {
+    let blobs = btf_blobs(run, chosen);
+    for (n, &i) in chosen.iter().enumerate() {
+        if run.stopped() || Instant::now() >= run.deadline {
+            let rest: Vec<String> = chosen[n..]
+                .iter()
+                .map(|&j| run.manifest.maps[j].id.to_string())
+                .collect();
+            let limit = if run.stopped() {
+                "interrupted"
+            } else {
+                "time-budget"
+            };
+            run.limit(limit, format!("maps {}", rest.join(",")), "not dumped");
+            break;
+        }
+        let path = dump_path("maps", &run.manifest.maps[i]);
+        dump_one(run, i, &path, &blobs, true)?;
+    }
+    Ok(())
+}
+
+fn take_snapshots(run: &mut Run, chosen: &[usize]) -> Result<(), CollectFailure> {
+    if run.opts.snapshots <= 1 {
+        return Ok(());
+    }
+    for &i in chosen {
+        let m = &run.manifest.maps[i];
+        if let (Some(dump), Some(entries)) = (&m.dump, m.entries) {
+            run.manifest.snapshots.push(SnapshotRecord {
+                seq: 0,
+                time: run.manifest.created.clone(),
+                map_id: m.id,
+                dump: dump.clone(),
+                entries,
+            });
+        }
+    }
+    let blobs = btf_blobs(run, chosen);
+    for seq in 1..run.opts.snapshots {
+        let wake = Instant::now() + run.opts.interval;
+        while Instant::now() < wake && !run.stopped() {
+            std::thread::sleep(Duration::from_millis(20).min(wake - Instant::now()));
+        }
+        if run.stopped() || Instant::now() >= run.deadline {
+            let limit = if run.stopped() {
+                "interrupted"
+            } else {
+                "time-budget"
+            };
+            run.limit(
+                limit,
+                "snapshots",
+                format!("stopped before snapshot {seq} of {}", run.opts.snapshots),
+            );
+            return Ok(());
+        }
+        for &i in chosen {
+            let (s, ns) = host::now_unix();
+            let path = dump_path(&format!("snapshots/{seq}"), &run.manifest.maps[i]);
+            if let Some(entries) = dump_one(run, i, &path, &blobs, false)? {
+                run.manifest.snapshots.push(SnapshotRecord {
+                    seq,
+                    time: host::rfc3339(s, ns),
+                    map_id: run.manifest.maps[i].id,
+                    dump: path,
+                    entries,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_processes(run: &mut Run, procs: Vec<walkers::ProcessScan>) -> Result<(), CollectFailure> {
+    for (n, p) in procs.into_iter().enumerate() {
+        let pid = p.record.pid;
+        for (fd, text) in &p.fdinfos {
+            let path = format!("procs/{pid}/fdinfo/{fd}");
+            run.writer
+                .add_bytes(&path, text.as_bytes())
+                .map_err(|e| run.write_err(e))?;
+            if let Some(r) = run.manifest.processes[n]
+                .fds
+                .iter_mut()
+                .find(|r| r.fd == *fd)
+            {
+                r.fdinfo = Some(path);
+            }
+        }
+        if run.opts.binaries && !run.stopped() {
+            let exe = format!("/proc/{pid}/exe");
+            match std::fs::File::open(&exe) {
+                Ok(mut f) => {
+                    let path = format!("procs/{pid}/exe");
+                    let cap = run.opts.max_binary_bytes;
+                    let (copied, more) = run
+                        .writer
+                        .add_reader(&path, &mut f, cap)
+                        .map_err(|e| run.write_err(e))?;
+                    if more {
+                        let what = format!("binary {}", p.record.exe);
+                        run.limit(
+                            "binary-size",
+                            what,
+                            format!("cut at {copied} bytes (--max-binary-bytes)"),
+                        );
+                    }
+                    run.manifest.processes[n].binary = Some(path);
+                }
+                Err(e) => run.error(format!("pid {pid} exe"), e),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_elfs(run: &mut Run) -> Result<(), CollectFailure> {
+    for (n, p) in run.opts.elfs.iter().enumerate() {
+        let base = p
+            .file_name()
+            .map(|s| safe_name(&s.to_string_lossy()))
+            .unwrap_or_default();
+        let path = format!("elf/{n}-{base}");
+        match std::fs::File::open(p) {
+            Ok(mut f) => {
+                let (copied, more) = run
+                    .writer
+                    .add_reader(&path, &mut f, inputs_limit())
+                    .map_err(|e| run.write_err(e))?;
+                if more {
+                    run.limit(
+                        "binary-size",
+                        format!("elf {}", p.display()),
+                        format!("cut at {copied} bytes"),
+                    );
+                }
+                run.manifest.elfs.push(ElfRecord {
+                    original: p.display().to_string(),
+                    path,
+                });
+            }
+            Err(e) => run.error(format!("--elf {}", p.display()), e),
+        }
+    }
+    Ok(())
+}
+
+fn inputs_limit() -> u64 {
+    crate::commands::inputs::MAX_INPUT
+}
+
+/// `bpftool -j map show` and `prog show`, when bpftool is on PATH.
+fn bpftool_opinion(run: &mut Run) -> Result<(), CollectFailure> {
+    let Some(bpftool) = find_on_path("bpftool") else {
+        return Ok(());
+    };
+    for (what, file) in [
+        ("map", "bpftool/map-show.json"),
+        ("prog", "bpftool/prog-show.json"),
+    ] {
+        if run.stopped() {
+            return Ok(());
+        }
+        match std::process::Command::new(&bpftool)
+            .args(["-j", what, "show"])
+            .output()
+        {
+            Ok(out) if out.status.success() => {
+                run.writer
+                    .add_bytes(file, &out.stdout)
+                    .map_err(|e| run.write_err(e))?;
+            }
+            Ok(out) => run.error(
+                format!("bpftool {what} show"),
+                format!(
+                    "{}: {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            ),
+            Err(e) => run.error(format!("bpftool {what} show"), e),
+        }
+    }
+    Ok(())
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+impl MapRecord {
+    /// The kernel's map type number, from bpftool's name in the record.
+    fn map_type_num(&self) -> u32 {
+        MapType::from_name(&self.map_type).map_or(u32::MAX, |t| t.0)
+    }
+}

@@ -1,6 +1,8 @@
 //! One module per subcommand: its arguments and how it runs.
 
 pub mod analyze;
+pub mod collect;
 pub mod decode;
 pub mod inputs;
 pub mod layout;
+pub mod schema;

@@ -10,3 +10,4 @@ pub mod cursor;
 pub mod dwarf;
 pub mod elf;
 pub mod gosrc;
+pub mod schema;

@@ -158,6 +158,14 @@ pub(crate) struct EvidenceField {
     pub type_name: String,
 }
 
+/// Whether finding `i` repeats the layout picture of the finding before it
+/// (findings of one pair share it): renderers show it once.
+pub(crate) fn repeats_previous_layouts(findings: &[Finding], i: usize) -> bool {
+    i > 0
+        && findings[i].evidence.get("layouts").is_some()
+        && findings[i].evidence.get("layouts") == findings[i - 1].evidence.get("layouts")
+}
+
 /// The two layouts of a layout finding, if its evidence carries them.
 pub(crate) fn evidence_layouts(
     f: &Finding,

@@ -1,0 +1,526 @@
+//! The bpf(2) syscall layer: `#[repr(C)]` mirrors of the parts of
+//! `union bpf_attr` and the `bpf_*_info` structs collect uses
+//! (`/usr/include/linux/bpf.h`), and safe wrappers around the read-only
+//! commands. Nothing here updates, deletes, pins or unpins.
+//!
+//! Each command gets its own attr struct, zeroed, and we pass its size: the
+//! kernel accepts a prefix of `union bpf_attr` and zero-fills the rest.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
+
+const BPF_MAP_LOOKUP_ELEM: i32 = 1;
+/// Test helpers only (`collect::sys::update_elem`): collect itself never writes.
+const BPF_MAP_UPDATE_ELEM: i32 = 2;
+const BPF_MAP_DELETE_ELEM: i32 = 3;
+const BPF_MAP_GET_NEXT_KEY: i32 = 4;
+const BPF_OBJ_GET: i32 = 7;
+const BPF_PROG_GET_NEXT_ID: i32 = 11;
+const BPF_MAP_GET_NEXT_ID: i32 = 12;
+const BPF_PROG_GET_FD_BY_ID: i32 = 13;
+const BPF_MAP_GET_FD_BY_ID: i32 = 14;
+const BPF_OBJ_GET_INFO_BY_FD: i32 = 15;
+const BPF_BTF_GET_FD_BY_ID: i32 = 19;
+const BPF_BTF_GET_NEXT_ID: i32 = 23;
+const BPF_MAP_LOOKUP_BATCH: i32 = 24;
+const BPF_LINK_GET_FD_BY_ID: i32 = 30;
+const BPF_LINK_GET_NEXT_ID: i32 = 31;
+
+/// `BPF_F_RDONLY`: open a map (by id or pin) for reading only.
+pub const BPF_F_RDONLY: u32 = 1 << 3;
+/// The kernel-internal `ENOTSUPP`, which leaks to user space from some map ops.
+pub const ENOTSUPP: i32 = 524;
+/// `BPF_OBJ_NAME_LEN`.
+const OBJ_NAME_LEN: usize = 16;
+
+/// `BPF_MAP_*_ELEM` commands.
+#[repr(C)]
+#[derive(Default)]
+struct ElemAttr {
+    map_fd: u32,
+    _pad: u32,
+    key: u64,
+    value_or_next_key: u64,
+    flags: u64,
+}
+
+/// `BPF_MAP_*_BATCH` commands (`attr.batch`).
+#[repr(C)]
+#[derive(Default)]
+struct BatchAttr {
+    in_batch: u64,
+    out_batch: u64,
+    keys: u64,
+    values: u64,
+    count: u32,
+    map_fd: u32,
+    elem_flags: u64,
+    flags: u64,
+}
+
+/// `BPF_OBJ_PIN`/`BPF_OBJ_GET`.
+#[repr(C)]
+#[derive(Default)]
+struct ObjAttr {
+    pathname: u64,
+    bpf_fd: u32,
+    file_flags: u32,
+}
+
+/// `BPF_*_GET_NEXT_ID` and `BPF_*_GET_FD_BY_ID`.
+#[repr(C)]
+#[derive(Default)]
+struct IdAttr {
+    id: u32,
+    next_id: u32,
+    open_flags: u32,
+}
+
+/// `BPF_OBJ_GET_INFO_BY_FD` (`attr.info`).
+#[repr(C)]
+#[derive(Default)]
+struct InfoAttr {
+    bpf_fd: u32,
+    info_len: u32,
+    info: u64,
+}
+
+/// `struct bpf_map_info`.
+#[repr(C, align(8))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MapInfo {
+    pub map_type: u32,
+    pub id: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub map_flags: u32,
+    pub name: [u8; OBJ_NAME_LEN],
+    pub ifindex: u32,
+    pub btf_vmlinux_value_type_id: u32,
+    pub netns_dev: u64,
+    pub netns_ino: u64,
+    pub btf_id: u32,
+    pub btf_key_type_id: u32,
+    pub btf_value_type_id: u32,
+    _pad: u32,
+    pub map_extra: u64,
+}
+
+/// `struct bpf_prog_info`.
+#[repr(C, align(8))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProgInfo {
+    pub prog_type: u32,
+    pub id: u32,
+    pub tag: [u8; 8],
+    pub jited_prog_len: u32,
+    pub xlated_prog_len: u32,
+    pub jited_prog_insns: u64,
+    pub xlated_prog_insns: u64,
+    pub load_time: u64,
+    pub created_by_uid: u32,
+    pub nr_map_ids: u32,
+    pub map_ids: u64,
+    pub name: [u8; OBJ_NAME_LEN],
+    pub ifindex: u32,
+    pub gpl_compatible: u32,
+    pub netns_dev: u64,
+    pub netns_ino: u64,
+    pub nr_jited_ksyms: u32,
+    pub nr_jited_func_lens: u32,
+    pub jited_ksyms: u64,
+    pub jited_func_lens: u64,
+    pub btf_id: u32,
+    pub func_info_rec_size: u32,
+    pub func_info: u64,
+    pub nr_func_info: u32,
+    pub nr_line_info: u32,
+    pub line_info: u64,
+    pub jited_line_info: u64,
+    pub nr_jited_line_info: u32,
+    pub line_info_rec_size: u32,
+    pub jited_line_info_rec_size: u32,
+    pub nr_prog_tags: u32,
+    pub prog_tags: u64,
+    pub run_time_ns: u64,
+    pub run_cnt: u64,
+    pub recursion_misses: u64,
+    pub verified_insns: u32,
+    pub attach_btf_obj_id: u32,
+    pub attach_btf_id: u32,
+    _pad: u32,
+}
+
+/// `struct bpf_btf_info`.
+#[repr(C, align(8))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BtfInfo {
+    pub btf: u64,
+    pub btf_size: u32,
+    pub id: u32,
+    pub name: u64,
+    pub name_len: u32,
+    pub kernel_btf: u32,
+}
+
+/// The head of `struct bpf_link_info` (type, id, prog_id) and room for the
+/// union, left zeroed so the kernel writes no names through pointers.
+#[repr(C, align(8))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LinkInfo {
+    pub link_type: u32,
+    pub id: u32,
+    pub prog_id: u32,
+    _pad: u32,
+    pub union_words: [u64; 6],
+}
+
+/// Which kind of object an id or pin names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjKind {
+    Map,
+    Prog,
+    Btf,
+    Link,
+}
+
+fn sys_bpf<T>(cmd: i32, attr: &mut T) -> io::Result<i64> {
+    // SAFETY: attr is a live, initialised #[repr(C)] prefix of union bpf_attr
+    // and we pass its exact size; the kernel reads/writes only that many bytes
+    // plus the user buffers whose pointers (and lengths) the attr carries.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd as libc::c_long,
+            attr as *mut T as *mut libc::c_void,
+            std::mem::size_of::<T>() as libc::c_uint,
+        )
+    };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret as i64)
+    }
+}
+
+fn fd_result(ret: i64) -> OwnedFd {
+    // SAFETY: the kernel just returned this fd to us; nobody else owns it.
+    unsafe { OwnedFd::from_raw_fd(ret as i32) }
+}
+
+/// The next object id after `start` (0 for the first), or `None` at the end.
+pub fn next_id(kind: ObjKind, start: u32) -> io::Result<Option<u32>> {
+    let cmd = match kind {
+        ObjKind::Map => BPF_MAP_GET_NEXT_ID,
+        ObjKind::Prog => BPF_PROG_GET_NEXT_ID,
+        ObjKind::Btf => BPF_BTF_GET_NEXT_ID,
+        ObjKind::Link => BPF_LINK_GET_NEXT_ID,
+    };
+    let mut attr = IdAttr {
+        id: start,
+        ..Default::default()
+    };
+    match sys_bpf(cmd, &mut attr) {
+        Ok(_) => Ok(Some(attr.next_id)),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Every id of `kind`, in increasing order. The walk is bounded: ids only grow.
+pub fn all_ids(kind: ObjKind) -> io::Result<Vec<u32>> {
+    let mut ids = Vec::new();
+    let mut cur = 0;
+    while let Some(id) = next_id(kind, cur)? {
+        if id <= cur {
+            break;
+        }
+        ids.push(id);
+        cur = id;
+    }
+    Ok(ids)
+}
+
+/// Opens an object by id. Maps are opened with `BPF_F_RDONLY`.
+pub fn fd_by_id(kind: ObjKind, id: u32) -> io::Result<OwnedFd> {
+    let (cmd, open_flags) = match kind {
+        ObjKind::Map => (BPF_MAP_GET_FD_BY_ID, BPF_F_RDONLY),
+        ObjKind::Prog => (BPF_PROG_GET_FD_BY_ID, 0),
+        ObjKind::Btf => (BPF_BTF_GET_FD_BY_ID, 0),
+        ObjKind::Link => (BPF_LINK_GET_FD_BY_ID, 0),
+    };
+    let mut attr = IdAttr {
+        id,
+        next_id: 0,
+        open_flags,
+    };
+    sys_bpf(cmd, &mut attr).map(fd_result)
+}
+
+/// Opens a pinned object (`BPF_OBJ_GET`) read-only. Opening a pin does not
+/// change it.
+pub fn obj_get(path: &Path) -> io::Result<OwnedFd> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+    let mut attr = ObjAttr {
+        pathname: c.as_ptr() as u64,
+        bpf_fd: 0,
+        file_flags: BPF_F_RDONLY,
+    };
+    match sys_bpf(BPF_OBJ_GET, &mut attr) {
+        Ok(fd) => Ok(fd_result(fd)),
+        // Programs and links refuse BPF_F_RDONLY; they have no contents to protect.
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            attr.file_flags = 0;
+            sys_bpf(BPF_OBJ_GET, &mut attr).map(fd_result)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn info_by_fd<T>(fd: &OwnedFd, info: &mut T) -> io::Result<()> {
+    let mut attr = InfoAttr {
+        bpf_fd: fd.as_raw_fd() as u32,
+        info_len: std::mem::size_of::<T>() as u32,
+        info: info as *mut T as u64,
+    };
+    sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr).map(|_| ())
+}
+
+/// `BPF_OBJ_GET_INFO_BY_FD` for a map.
+pub fn map_info(fd: &OwnedFd) -> io::Result<MapInfo> {
+    let mut info = MapInfo::default();
+    info_by_fd(fd, &mut info)?;
+    Ok(info)
+}
+
+/// `BPF_OBJ_GET_INFO_BY_FD` for a link.
+pub fn link_info(fd: &OwnedFd) -> io::Result<LinkInfo> {
+    let mut info = LinkInfo::default();
+    info_by_fd(fd, &mut info)?;
+    Ok(info)
+}
+
+/// Most map ids a program can reference (the verifier's `MAX_USED_MAPS` is 64;
+/// later kernels raised it); a larger count from the kernel is capped here.
+const MAX_PROG_MAPS: u32 = 4096;
+
+/// A program's info and its map ids, by the two-call pattern: the first call
+/// says how many map ids there are, the second passes a buffer for them.
+pub fn prog_info(fd: &OwnedFd) -> io::Result<(ProgInfo, Vec<u32>)> {
+    let mut info = ProgInfo::default();
+    info_by_fd(fd, &mut info)?;
+    let n = info.nr_map_ids.min(MAX_PROG_MAPS);
+    if n == 0 {
+        return Ok((info, Vec::new()));
+    }
+    let mut ids = vec![0u32; n as usize];
+    let mut second = ProgInfo {
+        nr_map_ids: n,
+        map_ids: ids.as_mut_ptr() as u64,
+        ..Default::default()
+    };
+    info_by_fd(fd, &mut second)?;
+    // The program cannot gain maps, but never trust a count past our buffer.
+    ids.truncate(second.nr_map_ids.min(n) as usize);
+    second.map_ids = 0;
+    Ok((second, ids))
+}
+
+/// Largest BTF blob we copy out of the kernel (vmlinux is ~6 MB).
+pub const MAX_BTF_BYTES: u32 = 256 << 20;
+
+/// A BTF object's info, its name (for kernel BTF: `vmlinux` or the module),
+/// and its raw blob, by the two-call pattern.
+pub fn btf_info(fd: &OwnedFd) -> io::Result<(BtfInfo, String, Vec<u8>)> {
+    let mut name = [0u8; 64];
+    let mut info = BtfInfo {
+        name: name.as_mut_ptr() as u64,
+        name_len: name.len() as u32,
+        ..Default::default()
+    };
+    info_by_fd(fd, &mut info)?;
+    let size = info.btf_size;
+    if size > MAX_BTF_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("BTF object is {size} bytes, over the {MAX_BTF_BYTES}-byte limit"),
+        ));
+    }
+    let mut blob = vec![0u8; size as usize];
+    let mut second = BtfInfo {
+        btf: blob.as_mut_ptr() as u64,
+        btf_size: size,
+        name: name.as_mut_ptr() as u64,
+        name_len: name.len() as u32,
+        ..Default::default()
+    };
+    info_by_fd(fd, &mut second)?;
+    blob.truncate(second.btf_size.min(size) as usize);
+    second.btf = 0;
+    second.name = 0;
+    Ok((second, c_name(&name), blob))
+}
+
+/// A NUL-terminated name from a fixed buffer.
+pub fn c_name(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+/// `BPF_MAP_LOOKUP_ELEM`: `Ok(false)` when the key is not (or no longer) there.
+pub fn lookup_elem(fd: &OwnedFd, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
+    let mut attr = ElemAttr {
+        map_fd: fd.as_raw_fd() as u32,
+        key: key.as_ptr() as u64,
+        value_or_next_key: value.as_mut_ptr() as u64,
+        ..Default::default()
+    };
+    match sys_bpf(BPF_MAP_LOOKUP_ELEM, &mut attr) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// `BPF_MAP_GET_NEXT_KEY`: the key after `key` (the first key for `None`),
+/// written to `next`; `Ok(false)` at the end.
+pub fn get_next_key(fd: &OwnedFd, key: Option<&[u8]>, next: &mut [u8]) -> io::Result<bool> {
+    let mut attr = ElemAttr {
+        map_fd: fd.as_raw_fd() as u32,
+        key: key.map_or(0, |k| k.as_ptr() as u64),
+        value_or_next_key: next.as_mut_ptr() as u64,
+        ..Default::default()
+    };
+    match sys_bpf(BPF_MAP_GET_NEXT_KEY, &mut attr) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The outcome of one `BPF_MAP_LOOKUP_BATCH` call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Entries filled in `keys`/`values`.
+    pub count: u32,
+    /// The kernel said ENOENT: no entries after these.
+    pub done: bool,
+}
+
+/// `BPF_MAP_LOOKUP_BATCH`: up to `max` entries after the position in
+/// `in_batch` (`None` = from the start); the next position is written to
+/// `out_batch`. `keys`/`values` must hold `max` keys/values (per-CPU values:
+/// `possible_cpus × round_up(value_size, 8)` each).
+pub fn lookup_batch(
+    fd: &OwnedFd,
+    in_batch: Option<&[u8]>,
+    out_batch: &mut [u8],
+    keys: &mut [u8],
+    values: &mut [u8],
+    max: u32,
+) -> io::Result<BatchOutcome> {
+    let mut attr = BatchAttr {
+        in_batch: in_batch.map_or(0, |b| b.as_ptr() as u64),
+        out_batch: out_batch.as_mut_ptr() as u64,
+        keys: keys.as_mut_ptr() as u64,
+        values: values.as_mut_ptr() as u64,
+        count: max,
+        map_fd: fd.as_raw_fd() as u32,
+        elem_flags: 0,
+        flags: 0,
+    };
+    match sys_bpf(BPF_MAP_LOOKUP_BATCH, &mut attr) {
+        Ok(_) => Ok(BatchOutcome {
+            count: attr.count.min(max),
+            done: false,
+        }),
+        // ENOENT ends the walk; the entries of this last call are still valid.
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(BatchOutcome {
+            count: attr.count.min(max),
+            done: true,
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// `BPF_MAP_UPDATE_ELEM`, for tests that plant entries or churn a map while a
+/// collect runs. Never called by collect.
+pub fn update_elem(fd: &OwnedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
+    let mut attr = ElemAttr {
+        map_fd: fd.as_raw_fd() as u32,
+        key: key.as_ptr() as u64,
+        value_or_next_key: value.as_ptr() as u64,
+        flags: 0,
+        ..Default::default()
+    };
+    sys_bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(|_| ())
+}
+
+/// `BPF_MAP_DELETE_ELEM`, for tests that churn a map. Never called by collect.
+pub fn delete_elem(fd: &OwnedFd, key: &[u8]) -> io::Result<()> {
+    let mut attr = ElemAttr {
+        map_fd: fd.as_raw_fd() as u32,
+        key: key.as_ptr() as u64,
+        ..Default::default()
+    };
+    sys_bpf(BPF_MAP_DELETE_ELEM, &mut attr).map(|_| ())
+}
+
+/// Opens a map by id for writing, for tests only (collect opens read-only).
+pub fn map_fd_by_id_rw(id: u32) -> io::Result<OwnedFd> {
+    let mut attr = IdAttr {
+        id,
+        ..Default::default()
+    };
+    sys_bpf(BPF_MAP_GET_FD_BY_ID, &mut attr).map(fd_result)
+}
+
+/// Whether an errno from a batch call means "this map type cannot batch".
+pub fn batch_unsupported(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EINVAL) | Some(libc::EOPNOTSUPP) | Some(ENOTSUPP) | Some(libc::ENOSYS)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The mirrors must have the kernel's sizes, or the kernel rejects (or
+    /// misreads) them.
+    #[test]
+    fn struct_sizes_match_linux_bpf_h() {
+        assert_eq!(std::mem::size_of::<MapInfo>(), 88);
+        assert_eq!(std::mem::size_of::<BtfInfo>(), 32);
+        assert_eq!(std::mem::size_of::<ElemAttr>(), 32);
+        assert_eq!(std::mem::size_of::<BatchAttr>(), 56);
+        assert_eq!(std::mem::offset_of!(ProgInfo, nr_map_ids), 52);
+        assert_eq!(std::mem::offset_of!(ProgInfo, name), 64);
+        assert_eq!(std::mem::offset_of!(ProgInfo, btf_id), 128);
+        assert_eq!(std::mem::size_of::<ProgInfo>(), 232);
+        assert_eq!(std::mem::offset_of!(MapInfo, btf_id), 64);
+    }
+
+    #[test]
+    fn c_name_stops_at_nul() {
+        assert_eq!(c_name(b"flows\0\0garbage"), "flows");
+        assert_eq!(c_name(b"abcdefghijklmnop"), "abcdefghijklmnop");
+    }
+
+    #[test]
+    fn batch_unsupported_errnos() {
+        assert!(batch_unsupported(&io::Error::from_raw_os_error(
+            libc::EINVAL
+        )));
+        assert!(batch_unsupported(&io::Error::from_raw_os_error(ENOTSUPP)));
+        assert!(!batch_unsupported(&io::Error::from_raw_os_error(
+            libc::ENOENT
+        )));
+    }
+}

@@ -1,0 +1,107 @@
+//! `bpfcase collect`: gathers a bundle on a live node (root). Parses the
+//! arguments into [`CollectOptions`] and reports what was written.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use miette::Result;
+
+use crate::collect::{self, host, CollectOptions, Redact};
+
+#[derive(Debug, clap::Args)]
+pub struct CollectArgs {
+    /// Bundle to write (a tar). Default: bpfcase-HOSTNAME-TIME.tar.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Dump this map (id or name); repeatable. Without --map/--pid/--pinned every map is dumped.
+    #[arg(long = "map", value_name = "ID|NAME")]
+    pub maps: Vec<String>,
+    /// Dump the maps this process holds (map fds, and maps of its program fds); repeatable.
+    /// Also limits the fdinfo scan to these processes.
+    #[arg(long = "pid", value_name = "PID")]
+    pub pids: Vec<u32>,
+    /// Dump the maps pinned under this bpffs directory; repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub pinned: Vec<PathBuf>,
+    /// Add this BPF object file to the bundle; repeatable.
+    #[arg(long = "elf", value_name = "PATH")]
+    pub elfs: Vec<PathBuf>,
+    /// Copy the executables of processes holding BPF fds (for their DWARF).
+    #[arg(long)]
+    pub binaries: bool,
+    /// Largest executable copied whole by --binaries (K/M/G suffixes); longer ones are cut.
+    #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = host::parse_bytes)]
+    pub max_binary_bytes: u64,
+    /// Most entries dumped per map.
+    #[arg(long, value_name = "N")]
+    pub max_entries: Option<u64>,
+    /// Most bytes of map dumps in the bundle (K/M/G suffixes).
+    #[arg(long, value_name = "BYTES", value_parser = host::parse_bytes)]
+    pub max_bytes: Option<u64>,
+    /// Stop dumping after this long (ms, s, m, h); the bundle is then marked partial.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = host::parse_duration)]
+    pub time_budget: std::time::Duration,
+    /// Leave out payload bytes, keeping sizes and padding bytes: `values` (default) or `keys` (keys and values).
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "values", value_name = "WHAT")]
+    pub redact: Option<Redact>,
+    /// Take N dumps of each chosen map, --interval apart.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub snapshots: u32,
+    /// Time between snapshots.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = host::parse_duration)]
+    pub interval: std::time::Duration,
+    /// Walk maps with GET_NEXT_KEY + LOOKUP_ELEM even where BPF_MAP_LOOKUP_BATCH works.
+    #[arg(long)]
+    pub no_batch: bool,
+    /// Do not run bpftool for its second opinion even if it is on PATH.
+    #[arg(long)]
+    pub no_bpftool: bool,
+}
+
+pub fn run(args: &CollectArgs) -> Result<ExitCode> {
+    let stop = collect::install_stop_handler();
+    let output = match &args.output {
+        Some(p) => p.clone(),
+        None => {
+            let host = host::host_info().map(|h| h.hostname).unwrap_or_default();
+            let (s, _) = host::now_unix();
+            let t = host::rfc3339(s, 0).replace([':', '-'], "");
+            PathBuf::from(format!("bpfcase-{host}-{}.tar", &t[..15]))
+        }
+    };
+    let opts = CollectOptions {
+        output,
+        maps: args.maps.clone(),
+        pids: args.pids.clone(),
+        pinned: args.pinned.clone(),
+        elfs: args.elfs.clone(),
+        binaries: args.binaries,
+        max_binary_bytes: args.max_binary_bytes,
+        max_entries: args.max_entries,
+        max_bytes: args.max_bytes,
+        time_budget: args.time_budget,
+        redact: args.redact.unwrap_or_default(),
+        snapshots: args.snapshots.max(1),
+        interval: args.interval,
+        bpftool: !args.no_bpftool,
+        no_batch: args.no_batch,
+        progress: std::io::stderr().is_terminal(),
+        ..CollectOptions::default()
+    };
+    let outcome = collect::collect(&opts, stop).map_err(miette::Report::new)?;
+    let m = &outcome.manifest;
+    let dumped = m.maps.iter().filter(|r| r.dump.is_some()).count();
+    let entries: u64 = m.maps.iter().filter_map(|r| r.entries).sum();
+    eprintln!(
+        "wrote {}: {} maps listed, {dumped} dumped ({entries} entries), {} progs, {} pins, {} processes{}{}",
+        outcome.path.display(),
+        m.maps.len(),
+        m.progs.len(),
+        m.pins.len(),
+        m.processes.len(),
+        if m.partial { "; PARTIAL (see limits_hit)" } else { "" },
+        if m.errors.is_empty() { String::new() } else { format!("; {} errors recorded", m.errors.len()) },
+    );
+    Ok(ExitCode::SUCCESS)
+}

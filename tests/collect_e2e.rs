@@ -1,0 +1,252 @@
+//! End to end on the live kernel: load corpus objects, plant the corpus
+//! contents with bpftool, collect, and check the bundle against what was
+//! planted and against bpftool's own dump of the same maps. Also proves the
+//! collect changed nothing: entries and pins are the same before and after.
+
+#[path = "collect_support/mod.rs"]
+mod support;
+
+use std::process::Command;
+
+use support::*;
+
+#[test]
+fn collect_dumps_planted_maps_exactly() {
+    if !can_run("collect_dumps_planted_maps_exactly") {
+        return;
+    }
+    let dir = PinDir::new("e2e");
+    for obj in ["flows", "stats"] {
+        load_corpus_object(&dir, obj);
+        replay_updates(&dir, obj);
+    }
+    let maps = [
+        "flows/maps/flows",
+        "flows/maps/flows_lru",
+        "flows/maps/flows_small",
+        "stats/maps/cpu_stats",
+        "stats/maps/proc_stats",
+        "stats/maps/policies",
+    ];
+    let before: Vec<Vec<String>> = maps
+        .iter()
+        .map(|m| entry_set(&bpftool_dump(&dir.path(m))))
+        .collect();
+    let pins_before = pin_listing(&dir);
+
+    let out = scratch("e2e").join("t.tar");
+    run_ok(
+        bpfcase()
+            .args(["collect", "-o"])
+            .arg(&out)
+            .arg("--pinned")
+            .arg(&dir.0),
+    );
+
+    // Read-only: the same entries and the same pins after the collect.
+    let after: Vec<Vec<String>> = maps
+        .iter()
+        .map(|m| entry_set(&bpftool_dump(&dir.path(m))))
+        .collect();
+    assert_eq!(before, after, "map contents changed during collect");
+    assert_eq!(
+        pins_before,
+        pin_listing(&dir),
+        "pins changed during collect"
+    );
+
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let files = read_bundle(&out);
+    let m = checked_manifest(&files);
+    assert!(!m.partial, "limits: {:?}", m.limits_hit);
+    assert_eq!(m.host.possible_cpus as usize, num_possible_cpus());
+    assert!(files.contains_key("btf/vmlinux.btf"));
+    assert!(files.contains_key("bpftool/map-show.json"));
+
+    for (i, rel) in maps.iter().enumerate() {
+        let pin = dir.path(rel).display().to_string();
+        let pinrec = m
+            .pins
+            .iter()
+            .find(|p| p.path == pin)
+            .unwrap_or_else(|| panic!("pin {pin} listed"));
+        assert_eq!(pinrec.kind, "map");
+        let rec = m.maps.iter().find(|r| r.id == pinrec.id).unwrap();
+        assert_eq!(rec.dump_method.as_deref(), Some("batch"), "{rel}");
+        let dump: serde_json::Value =
+            serde_json::from_slice(&files[rec.dump.as_ref().unwrap()]).unwrap();
+        // Same entries as bpftool's own dump, byte for byte.
+        assert_eq!(
+            entry_set(&dump),
+            before[i],
+            "{rel}: bundle dump differs from bpftool's"
+        );
+        assert_eq!(rec.entries, Some(before[i].len() as u64));
+        // And the map's BTF is in the bundle.
+        assert!(
+            m.btf
+                .iter()
+                .any(|b| b.id == rec.btf_id && files.contains_key(&b.path)),
+            "{rel} BTF"
+        );
+        assert!(
+            !rec.prog_ids.is_empty() || rel.starts_with("stats"),
+            "{rel} used by a program"
+        );
+    }
+
+    // Equal, too, to the committed capture of the same plant (ids aside).
+    let flows_rec = map_by_pin(&m, &dir, "flows/maps/flows");
+    let flows: serde_json::Value =
+        serde_json::from_slice(&files[flows_rec.dump.as_ref().unwrap()]).unwrap();
+    let corpus: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo().join("corpora/dumps/flows/flows.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(entry_set(&flows), entry_set(&corpus));
+
+    // The key with garbage in its 2-byte hole (bytes 6..8 = de ad) is kept as is.
+    let garbage = flows.as_array().unwrap().iter().any(|e| {
+        let k = e["key"].as_array().unwrap();
+        k[6] == "0xde" && k[7] == "0xad"
+    });
+    assert!(garbage, "key with padding garbage de ad present");
+
+    // analyze (on main) reads the bundle: every file verifies, every map's
+    // BTF is there, and the flows key's padding is reported from it.
+    // FIXME: main's analyze does not read bundle dumps yet, so the planted
+    // `dump/key-padding-garbage` cannot be asserted here; add it when it does.
+    let report = run_ok(
+        bpfcase()
+            .args(["analyze", "--format", "json", "--fail-on", "never"])
+            .arg(&out),
+    );
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let bundle_unreadable: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["code"] == "input/unreadable" && f["severity"] != "info")
+        .collect();
+    assert!(
+        bundle_unreadable.is_empty(),
+        "analyze could not read parts of the bundle: {bundle_unreadable:?}"
+    );
+    assert!(
+        findings.iter().any(|f| f["code"] == "layout/key-padding"
+            && f["map"]["id"] == flows_rec.id
+            && f["evidence"]["padding_bytes"] == 5),
+        "analyze reports flow_key's 5 padding bytes for map {}",
+        flows_rec.id
+    );
+
+    // Per-CPU layout: one value per possible CPU, value_size bytes each.
+    let cpu = map_by_pin(&m, &dir, "stats/maps/cpu_stats");
+    let dump: serde_json::Value =
+        serde_json::from_slice(&files[cpu.dump.as_ref().unwrap()]).unwrap();
+    for e in dump.as_array().unwrap() {
+        let values = e["values"].as_array().unwrap();
+        assert_eq!(values.len(), num_possible_cpus());
+        for (n, v) in values.iter().enumerate() {
+            assert_eq!(v["cpu"], n);
+            assert_eq!(
+                v["value"].as_array().unwrap().len(),
+                cpu.value_size as usize
+            );
+        }
+    }
+}
+
+#[test]
+fn redact_values_keeps_only_padding_bytes() {
+    if !can_run("redact_values_keeps_only_padding_bytes") {
+        return;
+    }
+    let dir = PinDir::new("redact");
+    load_corpus_object(&dir, "flows");
+    replay_updates(&dir, "flows");
+    let out = scratch("redact").join("r.tar");
+    run_ok(
+        bpfcase()
+            .args(["collect", "--redact", "keys", "--no-bpftool", "-o"])
+            .arg(&out)
+            .arg("--pinned")
+            .arg(&dir.0),
+    );
+    let files = read_bundle(&out);
+    let m = checked_manifest(&files);
+    assert_eq!(m.redact, "keys");
+    let rec = map_by_pin(&m, &dir, "flows/maps/flows");
+    assert!(
+        rec.redaction
+            .as_deref()
+            .unwrap()
+            .contains("40 padding bits"),
+        "{:?}",
+        rec.redaction
+    );
+    let dump: serde_json::Value =
+        serde_json::from_slice(&files[rec.dump.as_ref().unwrap()]).unwrap();
+    let keys: Vec<Vec<String>> = dump
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["key"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b.as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect();
+    // flow_key: payload zeroed, the hole (6..8) and tail padding (13..16) kept.
+    let hole_and_tail: Vec<Vec<&str>> = keys
+        .iter()
+        .map(|k| [6, 7, 13, 14, 15].iter().map(|&i| k[i].as_str()).collect())
+        .collect();
+    assert!(hole_and_tail.contains(&vec!["0xde", "0xad", "0x00", "0x00", "0x00"]));
+    assert!(hole_and_tail.contains(&vec!["0xff", "0xff", "0xff", "0xff", "0xff"]));
+    for k in &keys {
+        for i in [0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12] {
+            assert_eq!(k[i], "0x00", "payload byte {i} redacted");
+        }
+    }
+}
+
+fn map_by_pin<'m>(
+    m: &'m bpfcase::bundle::Manifest,
+    dir: &PinDir,
+    rel: &str,
+) -> &'m bpfcase::bundle::MapRecord {
+    let pin = dir.path(rel).display().to_string();
+    let id = m.pins.iter().find(|p| p.path == pin).unwrap().id;
+    m.maps.iter().find(|r| r.id == id).unwrap()
+}
+
+fn pin_listing(dir: &PinDir) -> String {
+    String::from_utf8(
+        run_ok(
+            Command::new("find")
+                .arg(&dir.0)
+                .arg("-printf")
+                .arg("%p %y %m\n"),
+        )
+        .stdout,
+    )
+    .unwrap()
+}
+
+fn num_possible_cpus() -> usize {
+    let s = std::fs::read_to_string("/sys/devices/system/cpu/possible").unwrap();
+    s.trim()
+        .split(',')
+        .map(|r| match r.split_once('-') {
+            Some((a, b)) => b.parse::<usize>().unwrap() - a.parse::<usize>().unwrap() + 1,
+            None => 1,
+        })
+        .sum()
+}
