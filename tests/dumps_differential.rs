@@ -341,3 +341,59 @@ fn dwarf_types_of_the_c_mirror_decode_like_btf() {
     .unwrap();
     assert_eq!(t.key.ty.size(), 4);
 }
+
+#[test]
+fn schema_types_decode_like_btf() {
+    // A YAML schema written by bpfcase's BTF-to-schema writer, both types in
+    // one `types:` list; decoding flows_lru (network-order ports) with it
+    // must equal decoding with the BTF.
+    let btf = resolve_types(TypeSource::Btf {
+        file: &corpora().join("bpf/flows.bpf.o"),
+        map: Some("flows_lru"),
+        key_type: None,
+        value_type: None,
+    })
+    .unwrap();
+    let mut yaml = String::from("types:\n");
+    for t in [&btf.key.ty, &btf.value.ty] {
+        let FieldType::Aggregate(l) = t else {
+            panic!("not a struct")
+        };
+        for (i, line) in bpfcase::ingest::schema::to_yaml(l).lines().enumerate() {
+            yaml.push_str(if i == 0 { "  - " } else { "    " });
+            yaml.push_str(line);
+            yaml.push('\n');
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("bpfcase-schema-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("flows.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    let schema = resolve_types(TypeSource::Schema {
+        file: &file,
+        key_type: "flow_key_be",
+        value_type: "struct flow_value",
+    })
+    .unwrap();
+    let dump = read_dump_file(&corpora().join("dumps/flows/flows_lru.json")).unwrap();
+    assert_eq!(dump.len(), 5);
+    for e in dump.entries() {
+        assert_eq!(
+            decode_entry(&schema, e.key, e.value).unwrap(),
+            decode_entry(&btf, e.key, e.value).unwrap(),
+            "entry {}",
+            e.index
+        );
+    }
+    let missing = resolve_types(TypeSource::Schema {
+        file: &file,
+        key_type: "nope",
+        value_type: "__u64",
+    })
+    .unwrap_err();
+    assert!(
+        format!("{missing:?}").contains("no type `nope` in the schema"),
+        "{missing:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

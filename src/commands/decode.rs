@@ -4,7 +4,8 @@
 //! Type sources are one match arm each in [`resolve_types`]: `--btf` (an
 //! object or raw BTF; `--map NAME` takes the key/value types of that map's
 //! `.maps` definition, or `--key-type`/`--value-type` name them) and
-//! `--dwarf` (structs/unions by name from a user-space binary's DWARF).
+//! `--dwarf` (structs/unions by name from a user-space binary's DWARF) and
+//! `--schema` (a YAML layout schema, docs/schema.md).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -52,10 +53,19 @@ pub struct DecodeArgs {
     pub btf: Option<PathBuf>,
     /// A binary with DWARF (C, Go, Rust user space) holding the key and value
     /// structs; needs --key-type/--value-type (scalars such as `__u32` work too).
-    #[arg(long, value_name = "BIN", requires = "key_type")]
+    #[arg(
+        long,
+        value_name = "BIN",
+        requires = "key_type",
+        conflicts_with = "schema"
+    )]
     pub dwarf: Option<PathBuf>,
+    /// A YAML layout schema (docs/schema.md) holding the key and value types;
+    /// needs --key-type/--value-type (scalars such as `__u32` work too).
+    #[arg(long, value_name = "FILE", requires = "key_type")]
+    pub schema: Option<PathBuf>,
     /// Take key and value types from this map's `.maps` definition (needs --btf).
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["key_type", "value_type", "dwarf"])]
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["key_type", "value_type", "dwarf", "schema"])]
     pub map: Option<String>,
     /// Key type name (`flow_key`, `struct flow_key`, `__u32`).
     #[arg(long, value_name = "T", requires = "value_type")]
@@ -164,6 +174,45 @@ pub enum TypeSource<'a> {
         key_type: &'a str,
         value_type: &'a str,
     },
+    /// Types by name from a YAML layout schema; scalar names by name.
+    Schema {
+        file: &'a Path,
+        key_type: &'a str,
+        value_type: &'a str,
+    },
+}
+
+fn schema_type(
+    schema: &crate::ingest::schema::Schema,
+    file: &str,
+    wanted: &str,
+) -> Result<ResolvedType, InputError> {
+    if let Some(ty) = scalar_type(wanted) {
+        return Ok(ResolvedType {
+            ty,
+            name: wanted.to_string(),
+        });
+    }
+    let bare = ["struct ", "union "]
+        .iter()
+        .find_map(|p| wanted.strip_prefix(p))
+        .unwrap_or(wanted)
+        .trim();
+    let layout = schema.get(bare).ok_or_else(|| {
+        let names: Vec<_> = schema.types.iter().map(|(n, _)| n.as_str()).collect();
+        InputError::new(
+            file,
+            None,
+            format!(
+                "no type `{wanted}` in the schema (types: {})",
+                names.join(", ")
+            ),
+        )
+    })?;
+    Ok(ResolvedType {
+        ty: FieldType::Aggregate(layout.clone()),
+        name: layout.display_name(),
+    })
 }
 
 /// C and Go scalar spellings a key or value may be declared as, for
@@ -231,6 +280,29 @@ fn dwarf_type(
 
 pub fn resolve_types(source: TypeSource<'_>) -> Result<MapTypes> {
     match source {
+        TypeSource::Schema {
+            file,
+            key_type,
+            value_type,
+        } => {
+            let name = file.display().to_string();
+            let bytes = crate::error::read_file(file, 64 << 20)?;
+            let text = String::from_utf8_lossy(&bytes);
+            let schema = crate::ingest::schema::Schema::parse(&text).map_err(|e| {
+                InputError::new(
+                    &name,
+                    e.line().map(crate::model::finding::Position::Line),
+                    e,
+                )
+            })?;
+            Ok(MapTypes {
+                key: schema_type(&schema, &name, key_type)?,
+                value: schema_type(&schema, &name, value_type)?,
+                map_name: None,
+                map_type: None,
+                max_entries: None,
+            })
+        }
         TypeSource::Dwarf {
             file,
             key_type,
@@ -390,6 +462,11 @@ pub fn check_sizes(types: &MapTypes, key: &[u8], value: EntryValue<'_>) -> Resul
 
 pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
     let source = match (&args.btf, &args.dwarf) {
+        _ if args.schema.is_some() => TypeSource::Schema {
+            file: args.schema.as_deref().unwrap_or(Path::new("")),
+            key_type: args.key_type.as_deref().unwrap_or_default(),
+            value_type: args.value_type.as_deref().unwrap_or_default(),
+        },
         (_, Some(file)) => TypeSource::Dwarf {
             file,
             key_type: args.key_type.as_deref().unwrap_or_default(),
@@ -402,7 +479,9 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
             value_type: args.value_type.as_deref(),
         },
         (None, None) => {
-            return Err(miette::miette!("give --btf FILE or --dwarf BIN"));
+            return Err(miette::miette!(
+                "give --btf FILE, --dwarf BIN or --schema FILE"
+            ));
         }
     };
     let types = resolve_types(source)?;

@@ -118,6 +118,8 @@ struct Lines<R> {
     raw: Vec<u8>,
     /// 1-based number of the line in `buf`.
     line: u32,
+    /// Keep lines as bytes in `raw` only (no UTF-8 conversion into `buf`).
+    raw_only: bool,
 }
 
 impl<R: BufRead> Lines<R> {
@@ -127,6 +129,7 @@ impl<R: BufRead> Lines<R> {
             buf: String::new(),
             raw: Vec::new(),
             line: 0,
+            raw_only: false,
         }
     }
 
@@ -154,8 +157,10 @@ impl<R: BufRead> Lines<R> {
                     );
                     return LineRead::Err(d);
                 }
-                self.buf.clear();
-                self.buf.push_str(&String::from_utf8_lossy(&self.raw));
+                if !self.raw_only {
+                    self.buf.clear();
+                    self.buf.push_str(&String::from_utf8_lossy(&self.raw));
+                }
                 LineRead::Line
             }
             Err(e) => {
@@ -221,13 +226,26 @@ fn read_hex<R: BufRead>(mut lines: Lines<R>, current: bool) -> MapDump {
         let n = lines.line;
         let text = lines.buf.trim_end().to_string();
         if let Err(e) = hex_line(&text, n, &mut entry, &mut dump, &mut shape) {
-            dump.problem(ProblemKind::Unreadable, Position::Line(n), e.to_string());
+            if !lines.raw.ends_with(b"\n") {
+                // The file ends inside this line: a cut, not garbage.
+                dump.problem(
+                    ProblemKind::Truncated,
+                    Position::Line(n),
+                    format!("the dump ends inside line {n}"),
+                );
+            } else {
+                dump.problem(ProblemKind::Unreadable, Position::Line(n), e.to_string());
+            }
             return dump;
         }
     }
     let last = lines.line;
     match entry.take() {
-        Some(e) if is_complete(&e, &shape) => finish(e, &mut dump, &mut shape),
+        // Without the trailer, the last entry is whole only if it has the
+        // sizes of the entries before it (a first entry cannot be judged).
+        Some(e) if is_complete(&e, &shape) && (dump.found.is_some() || shape.key.is_some()) => {
+            finish(e, &mut dump, &mut shape)
+        }
         Some(e) => {
             dump.problem(
                 ProblemKind::Truncated,
@@ -270,6 +288,9 @@ fn is_complete(e: &HexEntry, shape: &Shape) -> bool {
     }
     if e.missing.is_some() {
         return true;
+    }
+    if e.value.is_empty() {
+        return false;
     }
     if shape.key.is_some_and(|k| k != e.key.len()) {
         return false;
@@ -341,11 +362,17 @@ fn hex_line(
         return Ok(());
     }
     if let Some(rest) = t.strip_prefix("Found ") {
-        if let Some(num) = rest
-            .strip_suffix(" elements")
-            .or(rest.strip_suffix(" element"))
+        // bpftool: "Found %u element%s" ("s" unless the count is 1).
+        let parsed = match (
+            rest.strip_suffix(" elements"),
+            rest.strip_suffix(" element"),
+        ) {
+            (Some(num), _) => num.trim().parse::<u64>().ok().filter(|&v| v != 1),
+            (None, Some(num)) => num.trim().parse::<u64>().ok().filter(|&v| v == 1),
+            _ => None,
+        };
         {
-            if let Ok(v) = num.trim().parse::<u64>() {
+            if let Some(v) = parsed {
                 if let Some(e) = entry.take() {
                     if is_complete(&e, shape) {
                         finish(e, dump, shape);
@@ -441,7 +468,12 @@ fn read_hex_into(chunk: &str, n: u32, e: &mut HexEntry) -> Result<(), TextDumpEr
     if chunk.is_empty() {
         return Ok(());
     }
-    if e.field != Field::Key && !is_hex_bytes(chunk) {
+    // `<no entry>` or strerror() text (words, not hex digits).
+    let is_message = chunk.starts_with('<')
+        || chunk
+            .chars()
+            .any(|c| !c.is_ascii_hexdigit() && !c.is_ascii_whitespace());
+    if e.field != Field::Key && is_message {
         // `<no entry>` or strerror() text where the value would be.
         if e.value.is_empty() && e.missing.is_none() {
             e.missing = Some(chunk.to_string());
@@ -477,6 +509,7 @@ fn read_formatted<R: BufRead>(mut lines: Lines<R>) -> MapDump {
     let mut elem: Vec<u8> = Vec::new();
     let mut elem_line = 0u32;
     let mut pending = true;
+    lines.raw_only = true;
     loop {
         if !pending {
             match lines.next() {
@@ -490,17 +523,18 @@ fn read_formatted<R: BufRead>(mut lines: Lines<R>) -> MapDump {
         }
         pending = false;
         let n = lines.line;
-        let line = std::mem::take(&mut lines.buf);
-        if let Some(msg) = line.trim_start().strip_prefix("Error:") {
+        let bytes: &[u8] = &lines.raw;
+        if let Some(msg) = bytes.trim_ascii_start().strip_prefix(b"Error:") {
             dump.problem(
                 ProblemKind::ErrorLine,
                 Position::Line(n),
-                format!("bpftool reported an error: {}", msg.trim()),
+                format!(
+                    "bpftool reported an error: {}",
+                    String::from_utf8_lossy(msg).trim()
+                ),
             );
-            lines.buf = line;
             continue;
         }
-        let bytes = line.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
             let c = bytes[i];
@@ -519,6 +553,11 @@ fn read_formatted<R: BufRead>(mut lines: Lines<R>) -> MapDump {
                 continue;
             }
             match c {
+                // Minify as we go: whitespace outside strings is dropped.
+                b' ' | b'\n' | b'\r' | b'\t' => {
+                    i += 1;
+                    continue;
+                }
                 b'"' => scan.in_string = true,
                 b'[' | b'{' => {
                     scan.depth += 1;
@@ -582,7 +621,6 @@ fn read_formatted<R: BufRead>(mut lines: Lines<R>) -> MapDump {
             dump.problem(ProblemKind::Unreadable, Position::Line(n), e.to_string());
             return dump;
         }
-        lines.buf = line;
     }
     if !scan.closed {
         let (line, what) = if scan.depth >= 2 {
@@ -612,33 +650,79 @@ struct Scan {
 
 fn push_formatted_entry(elem: &[u8], line: u32, dump: &mut MapDump) -> Result<(), TextDumpError> {
     let bad = |reason: String| TextDumpError::BadFormatted { line, reason };
-    let mut v: serde_json::Value = serde_json::from_slice(elem).map_err(|e| bad(e.to_string()))?;
-    let obj = v
-        .as_object_mut()
-        .ok_or_else(|| bad("an entry is not an object".into()))?;
-    if let Some(err) = obj.get("error") {
-        if !obj.contains_key("key") {
+    // `elem` is already minified by the scanner. Validate without building a tree; member order is kept as bpftool
+    // printed it (serde_json's map would sort it).
+    serde_json::from_slice::<serde::de::IgnoredAny>(elem).map_err(|e| bad(e.to_string()))?;
+    let members = top_members(elem).ok_or_else(|| bad("an entry is not an object".into()))?;
+    let get = |name: &[u8]| members.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+    let Some(key) = get(b"key") else {
+        if let Some(err) = get(b"error") {
             dump.problem(
                 ProblemKind::ErrorLine,
                 Position::Line(line),
-                format!("bpftool reported an error: {err}"),
+                format!(
+                    "bpftool reported an error: {}",
+                    String::from_utf8_lossy(err)
+                ),
             );
             return Ok(());
         }
-    }
-    let key = obj
-        .remove("key")
-        .ok_or_else(|| bad("an entry without `key`".into()))?;
-    let (value, per_cpu) = match obj.remove("values") {
-        Some(v) => (v, true),
-        None => (
-            obj.remove("value")
-                .ok_or_else(|| bad("an entry without `value`".into()))?,
-            false,
-        ),
+        return Err(bad("an entry without `key`".into()));
     };
-    dump.push_formatted(line as u64, &key.to_string(), &value.to_string(), per_cpu);
+    let (value, per_cpu) = match (get(b"values"), get(b"value")) {
+        (Some(v), _) => (v, true),
+        (None, Some(v)) => (v, false),
+        (None, None) => return Err(bad("an entry without `value`".into())),
+    };
+    dump.push_formatted(
+        line as u64,
+        &String::from_utf8_lossy(key),
+        &String::from_utf8_lossy(value),
+        per_cpu,
+    );
     Ok(())
+}
+
+/// `"name":value` into (name, value).
+fn split_member(m: &[u8]) -> Option<(&[u8], &[u8])> {
+    let colon = m.iter().position(|&b| b == b':')?;
+    let name = m[..colon].strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    Some((name, &m[colon + 1..]))
+}
+
+/// The members of a compact (already validated) JSON object: (name, value
+/// text) with the name's quotes removed.
+fn top_members(c: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
+    let inner = c.strip_prefix(b"{")?.strip_suffix(b"}")?;
+    let mut out = Vec::new();
+    let (mut depth, mut in_string, mut escape) = (0usize, false, false);
+    let mut start = 0;
+    for (i, &b) in inner.iter().enumerate() {
+        if in_string {
+            if escape {
+                escape = false;
+            } else if b == b'\\' {
+                escape = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => {
+                out.push(split_member(&inner[start..i])?);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < inner.len() {
+        out.push(split_member(&inner[start..])?);
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -697,9 +781,13 @@ mod tests {
     fn found_count_mismatch_and_missing_trailer_are_truncation() {
         let d = parse_dump(b"key: 01  value: 02\nFound 3 elements\n");
         assert_eq!(d.problems[0].kind, ProblemKind::Truncated);
+        // Without the trailer a lone entry cannot be judged whole: dropped.
         let d = parse_dump(b"key: 01  value: 02\n");
         assert_eq!(d.problems[0].kind, ProblemKind::Truncated);
-        assert_eq!(d.len(), 1);
+        assert_eq!(d.len(), 0);
+        // With an entry before it, a last entry of the same sizes is kept.
+        let d = parse_dump(b"key: 01  value: 02\nkey: 03  value: 04\n");
+        assert_eq!(d.len(), 2);
     }
 
     #[test]

@@ -292,6 +292,27 @@ impl MapDump {
     }
 }
 
+/// Splits a raw per-CPU lookup buffer as the kernel fills it (what
+/// `bpf_map_lookup_elem` writes for a per-CPU map): `possible_cpus` values,
+/// each at an 8-byte-aligned stride (`round_up(value_size, 8)`), returning
+/// each CPU's `value_size` bytes. `None` when the buffer is too small.
+pub fn split_percpu_buffer(
+    buf: &[u8],
+    possible_cpus: usize,
+    value_size: usize,
+) -> Option<Vec<&[u8]>> {
+    let stride = crate::model::map::percpu_stride(value_size as u64) as usize;
+    let need = stride.checked_mul(possible_cpus)?;
+    if buf.len() < need {
+        return None;
+    }
+    Some(
+        (0..possible_cpus)
+            .map(|i| &buf[i * stride..i * stride + value_size])
+            .collect(),
+    )
+}
+
 /// Lower-case hex with a space between bytes, as bpftool prints them.
 pub fn hex_bytes(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 3);
@@ -331,6 +352,16 @@ mod tests {
         assert_eq!(d.key_size(), Some(2));
         assert_eq!(d.value_size(), Some(3));
         assert_eq!(d.cpus(), Some(2));
+    }
+
+    #[test]
+    fn percpu_buffer_uses_the_8_byte_stride() {
+        // value_size 20 -> stride 24: CPU 1 starts at byte 24, not 20.
+        let mut buf = vec![0u8; 48];
+        buf[24] = 7;
+        let v = split_percpu_buffer(&buf, 2, 20).unwrap();
+        assert_eq!((v.len(), v[1][0], v[1].len()), (2, 7, 20));
+        assert!(split_percpu_buffer(&buf[..40], 2, 20).is_none());
     }
 
     #[test]
