@@ -250,3 +250,114 @@ fn num_possible_cpus() -> usize {
         })
         .sum()
 }
+
+/// `--pid` finds the maps a process holds through /proc/PID/fdinfo; with
+/// `--binaries`, `--elf`, `--max-entries` and `--snapshots` every cut and
+/// copy is recorded in the manifest.
+#[test]
+fn pid_filter_limits_binaries_elf_and_snapshots() {
+    if !can_run("pid_filter_limits_binaries_elf_and_snapshots") {
+        return;
+    }
+    let dir = PinDir::new("pid");
+    let pin = dir.path("held");
+    run_ok(
+        Command::new("bpftool")
+            .args(["map", "create"])
+            .arg(&pin)
+            .args([
+                "type", "hash", "key", "4", "value", "4", "entries", "16", "name", "held",
+            ]),
+    );
+    // This test process holds the map open; collect runs as our child.
+    let fd = bpfcase::collect::sys::obj_get(&pin).unwrap();
+    let id = bpfcase::collect::sys::map_info(&fd).unwrap().id;
+    let wfd = bpfcase::collect::sys::map_fd_by_id_rw(id).unwrap();
+    for k in 0u32..5 {
+        bpfcase::collect::sys::update_elem(&wfd, &k.to_le_bytes(), &(k * 10).to_le_bytes())
+            .unwrap();
+    }
+    let me = std::process::id().to_string();
+    let elf = repo().join("corpora/bpf/flows.bpf.o");
+    let out = scratch("pid").join("p.tar");
+    run_ok(
+        bpfcase()
+            .args([
+                "collect",
+                "--no-bpftool",
+                "--pid",
+                &me,
+                "--binaries",
+                "--max-binary-bytes",
+                "1K",
+            ])
+            .args([
+                "--max-entries",
+                "2",
+                "--snapshots",
+                "2",
+                "--interval",
+                "10ms",
+                "--elf",
+            ])
+            .arg(&elf)
+            .arg("-o")
+            .arg(&out),
+    );
+    let files = read_bundle(&out);
+    let m = checked_manifest(&files);
+    assert!(m.partial);
+
+    let p = m
+        .processes
+        .iter()
+        .find(|p| p.pid.to_string() == me)
+        .expect("this process listed");
+    let f = p
+        .fds
+        .iter()
+        .find(|f| f.map_id == Some(id))
+        .expect("the held map fd");
+    assert_eq!(f.kind, "map");
+    let fdinfo = String::from_utf8(files[f.fdinfo.as_ref().unwrap()].clone()).unwrap();
+    assert!(fdinfo.contains(&format!("map_id:\t{id}")), "{fdinfo}");
+
+    // --binaries with a 1 KiB cap: the executable's first KiB, and the cut recorded.
+    let exe = &files[p.binary.as_ref().unwrap()];
+    assert_eq!(exe.len(), 1024);
+    assert_eq!(&exe[..4], b"\x7fELF");
+    assert!(m
+        .limits_hit
+        .iter()
+        .any(|l| l.limit == "binary-size" && l.what.contains(&p.exe)));
+
+    // --elf: byte for byte.
+    assert_eq!(m.elfs.len(), 1);
+    assert_eq!(files[&m.elfs[0].path], std::fs::read(&elf).unwrap());
+
+    // --max-entries 2 cut the 5-entry map, in the main dump and the snapshot.
+    let rec = m.maps.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(rec.entries, Some(2));
+    let label = format!("map {id} (held)");
+    assert_eq!(
+        m.limits_hit
+            .iter()
+            .filter(|l| l.limit == "max-entries" && l.what == label)
+            .count(),
+        2
+    );
+    let snaps: Vec<_> = m.snapshots.iter().filter(|s| s.map_id == id).collect();
+    assert_eq!(snaps.len(), 2);
+    assert_eq!(snaps[0].seq, 0);
+    assert_eq!(snaps[0].dump, *rec.dump.as_ref().unwrap());
+    assert_eq!(snaps[1].seq, 1);
+    let snap: serde_json::Value = serde_json::from_slice(&files[&snaps[1].dump]).unwrap();
+    assert_eq!(snap.as_array().unwrap().len(), 2);
+    // Only maps this process holds were dumped.
+    assert!(m
+        .maps
+        .iter()
+        .filter(|r| r.dump.is_some())
+        .all(|r| p.fds.iter().any(|f| f.map_id == Some(r.id))));
+    drop((fd, wfd));
+}
