@@ -2,8 +2,10 @@
 
 import 'corpora/corpora.just'
 import 'benches/map.just'
+import 'benches/dumps.just'
 import 'benches/collect.just'
 import 'benches/layout.just'
+import 'benches/dwarf.just'
 
 # Build the release binary.
 build:

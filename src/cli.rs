@@ -25,6 +25,10 @@ pub enum Command {
     Analyze(commands::analyze::AnalyzeArgs),
     /// pahole-like layout of structs and unions from BTF (raw or in an ELF object).
     Layout(commands::layout::LayoutArgs),
+    /// YAML layout schema of one type, from Go source or BTF.
+    Schema(commands::schema::SchemaArgs),
+    /// Decode every entry of a bpftool map dump with BTF types and check what the bytes show.
+    Decode(commands::decode::DecodeArgs),
     /// Gather a bundle on a live node (root): maps, dumps, programs, BTF, pins, fdinfo.
     Collect(commands::collect::CollectArgs),
 }
@@ -35,6 +39,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => commands::analyze::run(&args),
         Command::Layout(args) => commands::layout::run(&args),
+        Command::Schema(args) => commands::schema::run(&args),
+        Command::Decode(args) => commands::decode::run(&args),
         Command::Collect(args) => commands::collect::run(&args),
     };
     match result {

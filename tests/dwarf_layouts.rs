@@ -298,6 +298,33 @@ fn gcc_and_clang_dwarf4_and_dwarf5_64_and_32_bit() {
 }
 
 #[test]
+fn compressed_debug_sections_keep_source_locations() {
+    if !have("gcc") {
+        return;
+    }
+    let dir = temp_dir("gz");
+    // -gz=zlib compresses .debug_line too: read lazily for decl_file names.
+    build_and_compare(&dir, "gcc", &["-g", "-gz=zlib"]);
+    let bin = dir.join("layouts-gcc-g-gz=zlib");
+    let data = std::fs::read(&bin).unwrap();
+    let object = object::File::parse(&data[..]).unwrap();
+    use object::{Object, ObjectSection};
+    let line = object.section_by_name(".debug_line").unwrap();
+    assert_ne!(
+        line.compressed_data().unwrap().format,
+        object::CompressionFormat::None
+    );
+    let l = DwarfFile::load(&bin, &data)
+        .unwrap()
+        .layout("bits")
+        .unwrap()
+        .unwrap();
+    let src = l.members[0].source.as_ref().expect("member decl_file");
+    assert!(src.file.ends_with("layouts.c"), "{src:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn split_debug_file_by_build_id_and_debuglink() {
     if !have("gcc") || !have("objcopy") || !have("strip") {
         return;
@@ -496,4 +523,62 @@ fn c_layouts_agree_with_pahole() {
     }
     eprintln!("{compared} C structs agree with pahole");
     assert!(compared >= 32);
+}
+
+#[test]
+fn field_types_pointers_enums_and_bools() {
+    use bpfcase::model::layout::IntEncoding;
+    // Go 386: a slice header is {*T, int, int}, pointers 4 bytes (the unit's address size).
+    let bin = corpus("go/layouts.386");
+    let data = std::fs::read(&bin).unwrap();
+    let go = DwarfFile::load(&bin, &data).unwrap();
+    let s = go.layout("main.structOut").unwrap().unwrap();
+    let fields = s.members.iter().find(|m| m.name == "Fields").unwrap();
+    assert_eq!(&*fields.type_name, "[]main.fieldOut");
+    let FieldType::Aggregate(slice) = &fields.ty else {
+        panic!("{:?}", fields.ty)
+    };
+    assert!(matches!(
+        slice.members[0].ty,
+        FieldType::Pointer { size: 4 }
+    ));
+    assert_eq!(slice.size, 12);
+
+    // C: signed enum with a negative value, 64-bit unsigned enum, _Bool, char.
+    let bin = corpus("c/layouts.x86_64");
+    let data = std::fs::read(&bin).unwrap();
+    let c = DwarfFile::load(&bin, &data).unwrap();
+    let policy = c.layout("policy").unwrap().unwrap();
+    let FieldType::Enum(verdict) = &policy.members[0].ty else {
+        panic!()
+    };
+    assert!(verdict.signed);
+    assert!(verdict.values.contains(&("VERDICT_UNKNOWN".into(), -1)));
+    let FieldType::Enum(flags) = &policy.members[1].ty else {
+        panic!()
+    };
+    assert_eq!(flags.size, 8);
+    assert!(flags
+        .values
+        .contains(&("BIG_TOP".into(), 0x8000_0000_0000_0000)));
+    assert!(matches!(
+        policy.members[4].ty,
+        FieldType::Int {
+            encoding: IntEncoding::Bool,
+            size: 1,
+            ..
+        }
+    ));
+    let proc_key = c.layout("proc_key").unwrap().unwrap();
+    let FieldType::Array { elem, len: 16 } = &proc_key.members[1].ty else {
+        panic!()
+    };
+    assert!(matches!(
+        **elem,
+        FieldType::Int {
+            encoding: IntEncoding::Char,
+            signed: true,
+            ..
+        }
+    ));
 }

@@ -84,6 +84,19 @@ struct bits {
 	__u16 port;
 };
 
+/* MISTAKE: bits with the first storage unit declared in the opposite order
+ * (c:24 first), as when copying from a big-endian header definition: every
+ * bitfield of the first unit sits at a different bit position. */
+struct bits_swapped {
+	unsigned int c:24;
+	unsigned int b:5;
+	unsigned int a:3;
+	__u8 lo:4;
+	__u8 hi:4;
+	__u8 tag;
+	__u16 port;
+};
+
 struct addr_rec {
 	__u32 family;
 	union {
@@ -294,6 +307,9 @@ int main(void)
 	F(policy, verdict); F(policy, flags); F(policy, prio); F(policy, weight); F(policy, enabled); end();
 	S(bits, "struct bits", "correct");
 	B(bits, a); B(bits, b); B(bits, c); B(bits, lo); B(bits, hi); F(bits, tag); F(bits, port); end();
+	S(bits_swapped, "struct bits", "first unit's bitfields in reverse order");
+	B(bits_swapped, c); B(bits_swapped, b); B(bits_swapped, a); B(bits_swapped, lo); B(bits_swapped, hi);
+	F(bits_swapped, tag); F(bits_swapped, port); end();
 	S(addr_rec, "struct addr_rec", "correct copy (but id is 4-aligned on i386)");
 	F(addr_rec, family); F(addr_rec, v4); F(addr_rec, v6); F(addr_rec, id); end();
 	S(packed_hdr, "struct packed_hdr", "correct");

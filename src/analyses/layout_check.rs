@@ -46,6 +46,9 @@ pub struct LayoutPair<'a> {
     /// The user-space layout and where it came from (`Go source types.go`).
     pub user: &'a Layout,
     pub user_origin: String,
+    /// Per top-level user member, the BTF field name it declares it mirrors
+    /// (Go `ebpf:"name"` tags); may be empty.
+    pub user_aliases: &'a [Option<String>],
     /// The BPF side's layout and where it came from (`BTF of flows.bpf.o`).
     pub kernel: &'a Layout,
     pub kernel_origin: String,
@@ -175,19 +178,99 @@ impl<'p, 'a> Checker<'p, 'a> {
         ubase: u64,
         kbase: u64,
     ) {
-        let ufields: Vec<&'a Member> = user.members.iter().filter(|m| !is_padding(m)).collect();
+        // The name each user field is matched by: its ebpf tag at the top
+        // level, else its own name.
+        let ufields: Vec<(&'a Member, String)> = user
+            .members
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !is_padding(m))
+            .map(|(i, m)| {
+                let alias = if prefix.is_empty() {
+                    self.pair.user_aliases.get(i).cloned().flatten()
+                } else {
+                    None
+                };
+                (m, norm(alias.as_deref().unwrap_or(&m.name)))
+            })
+            .collect();
         let kfields: Vec<&'a Member> = kernel.members.iter().collect();
         let mut used = vec![false; ufields.len()];
         let mut pairs: Vec<(Option<usize>, usize)> = Vec::new();
         for (ki, k) in kfields.iter().enumerate() {
-            let found = ufields.iter().enumerate().position(|(ui, u)| {
-                !used[ui] && !k.name.is_empty() && norm(&u.name) == norm(&k.name)
+            let found = ufields.iter().enumerate().position(|(ui, (_, key))| {
+                !used[ui] && !k.name.is_empty() && *key == norm(&k.name)
             });
             if let Some(ui) = found {
                 used[ui] = true;
             }
             pairs.push((found, ki));
         }
+        // A run of BTF bitfields whose bytes one plain user field covers
+        // exactly (Go has no bitfields: `Word uint32` for `a:3, b:5, c:24`).
+        let mut grouped = vec![false; kfields.len()];
+        let mut ki = 0;
+        while ki < kfields.len() {
+            if kfields[ki].bit_size.is_none() || pairs[ki].0.is_some() {
+                ki += 1;
+                continue;
+            }
+            let mut end = ki;
+            // One run per storage unit: `a:3, b:5, c:24` in a u32, then `lo:4, hi:4` in a u8.
+            let unit = (kfields[ki].offset, kfields[ki].size);
+            while end + 1 < kfields.len()
+                && kfields[end + 1].bit_size.is_some()
+                && pairs[end + 1].0.is_none()
+                && (kfields[end + 1].offset, kfields[end + 1].size) == unit
+            {
+                end += 1;
+            }
+            let run = &kfields[ki..=end];
+            let first_byte = run.iter().map(|m| m.bit_offset).min().unwrap_or(0) / 8;
+            let last_byte = run
+                .iter()
+                .map(|m| m.bit_end())
+                .max()
+                .unwrap_or(0)
+                .div_ceil(8);
+            let cover = ufields.iter().enumerate().position(|(ui, (u, _))| {
+                !used[ui]
+                    && u.bit_size.is_none()
+                    && ubase + u.offset == kbase + first_byte
+                    && u.size == last_byte - first_byte
+            });
+            if let Some(ui) = cover {
+                used[ui] = true;
+                for g in grouped.iter_mut().take(end + 1).skip(ki) {
+                    *g = true;
+                }
+                let names: Vec<&str> = run.iter().map(|m| m.name.as_str()).collect();
+                self.notes.push(format!(
+                    "user `{}` ({}, bytes {}..{}) holds the bitfields {} (read them with masks and shifts)",
+                    ufields[ui].0.name,
+                    ufields[ui].0.type_name,
+                    kbase + first_byte,
+                    kbase + last_byte,
+                    names.join(", ")
+                ));
+            }
+            ki = end + 1;
+        }
+        // Zero-size BTF members (flexible arrays) need no user counterpart.
+        for (ki, k) in kfields.iter().enumerate() {
+            if pairs[ki].0.is_none() && !grouped[ki] && k.size == 0 && k.bit_size.is_none() {
+                grouped[ki] = true;
+                self.notes.push(format!(
+                    "flexible array `{}` ({}) at offset {} has no user counterpart: it occupies no bytes",
+                    k.name,
+                    k.type_name,
+                    kbase + k.offset
+                ));
+            }
+        }
+        let pairs: Vec<(Option<usize>, usize)> =
+            pairs.into_iter().filter(|(_, ki)| !grouped[*ki]).collect();
+        let mut pairs = pairs;
         // Unmatched on both sides pair up by order.
         let mut spare = (0..ufields.len())
             .filter(|ui| !used[*ui])
@@ -239,6 +322,8 @@ impl<'p, 'a> Checker<'p, 'a> {
                     )
                     .with_evidence(json!({
                         "role": self.pair.role.as_str(),
+                        "user_type": self.pair.user.name,
+                        "btf_type": self.pair.kernel.name,
                         "side_missing": "user",
                         "field": kf.path,
                         "btf_offset": kf.offset,
@@ -253,7 +338,7 @@ impl<'p, 'a> Checker<'p, 'a> {
                 self.findings.push(f);
                 continue;
             };
-            let u = ufields[ui];
+            let u = ufields[ui].0;
             let uf = Field {
                 path: path(u),
                 member: u,
@@ -262,8 +347,25 @@ impl<'p, 'a> Checker<'p, 'a> {
             };
             self.compare_fields(uf, kf);
         }
-        for (ui, u) in ufields.iter().enumerate() {
+        // Unmatched user fields lying wholly in BTF padding are explicit padding
+        // (Rust `_pad: [u8; 3]`, C `__u8 reserved[2]`), whatever their name.
+        let kernel_padding = kernel.uncovered_bits();
+        for (ui, (u, _)) in ufields.iter().enumerate() {
             if used[ui] {
+                continue;
+            }
+            let (start, end) = (u.offset * 8, (u.offset + u.size) * 8);
+            if u.size > 0
+                && kernel_padding
+                    .iter()
+                    .any(|(s, len)| *s <= start && end <= s + len)
+            {
+                self.notes.push(format!(
+                    "user `{}` ({} bytes at offset {}) fills BTF padding: explicit padding",
+                    u.name,
+                    u.size,
+                    ubase + u.offset
+                ));
                 continue;
             }
             let upath = path(u);
@@ -283,6 +385,8 @@ impl<'p, 'a> Checker<'p, 'a> {
                 )
                 .with_evidence(json!({
                     "role": self.pair.role.as_str(),
+                    "user_type": self.pair.user.name,
+                    "btf_type": self.pair.kernel.name,
                     "side_missing": "btf",
                     "field": upath,
                     "user_offset": ubase + u.offset,
@@ -299,7 +403,8 @@ impl<'p, 'a> Checker<'p, 'a> {
     }
 
     fn compare_fields(&mut self, u: Field<'a>, k: Field<'a>) {
-        if u.offset != k.offset || u.bit_offset != k.bit_offset {
+        // Bit positions inside one storage unit are `layout/bitfield`'s business.
+        if u.offset != k.offset {
             self.shifted.push((u.clone(), k.clone()));
         }
         // Bitfields: position and width must agree; so must bitfield-ness.
@@ -436,6 +541,25 @@ impl<'p, 'a> Checker<'p, 'a> {
                     return;
                 }
                 self.compare(ul, kl, &k.path, u.offset, k.offset);
+            }
+            (_, FieldType::Aggregate(l)) | (FieldType::Aggregate(l), _)
+                if l.kind == AggregateKind::Union && ut.size() == kt.size() =>
+            {
+                self.notes.push(format!(
+                    "`{}`: union {} compared by size with {} ({} bytes)",
+                    k.path,
+                    if matches!(kt, FieldType::Aggregate(_)) {
+                        &*k.member.type_name
+                    } else {
+                        &*u.member.type_name
+                    },
+                    if matches!(kt, FieldType::Aggregate(_)) {
+                        &*u.member.type_name
+                    } else {
+                        &*k.member.type_name
+                    },
+                    kt.size()
+                ));
             }
             (_, FieldType::Aggregate(_)) | (FieldType::Aggregate(_), _) => {
                 // A struct of one member against that member's type.

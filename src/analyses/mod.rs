@@ -1,5 +1,9 @@
 //! Analyses: each a small pass over the model that produces findings.
 
+pub mod dump_capacity;
+pub mod dump_checks;
+pub mod dump_padding;
+pub mod dump_walk;
 pub mod key_padding;
 pub mod layout_check;
 pub mod maps;

@@ -2,5 +2,7 @@
 
 pub mod analyze;
 pub mod collect;
+pub mod decode;
 pub mod inputs;
 pub mod layout;
+pub mod schema;

@@ -2,9 +2,12 @@
 //! borrow their input, keep offsets for errors, and never abort a whole
 //! analysis: the caller turns their errors into `input/unreadable` findings.
 
+pub mod bpftool_json;
+pub mod bpftool_text;
 pub mod btf;
 pub mod bundle;
 pub mod cursor;
 pub mod dwarf;
 pub mod elf;
 pub mod gosrc;
+pub mod schema;

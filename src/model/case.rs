@@ -54,8 +54,9 @@ pub trait UserTypes {
     fn type_names(&self) -> Vec<String>;
     /// The layout of `name`, `Ok(None)` when the source has no such type.
     fn layout(&self, name: &str) -> Result<Option<Layout>, String>;
-    /// Source texts by file name, for pointing at declarations.
-    fn texts(&self) -> Vec<(String, Arc<str>)> {
+    /// Per top-level member of `name`, the C field name it declares it
+    /// mirrors (Go `ebpf:"src_port"` tags); empty when the source has none.
+    fn field_aliases(&self, _name: &str) -> Vec<Option<String>> {
         Vec::new()
     }
 }

@@ -2,6 +2,8 @@
 //! format they were read from.
 
 pub mod case;
+pub mod decode;
+pub mod dump;
 pub mod finding;
 pub mod from_btf;
 pub mod layout;

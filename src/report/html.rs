@@ -140,7 +140,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     if report.findings.is_empty() {
         writeln!(out, "<p>No findings.</p>")?;
     }
-    for f in &report.findings {
+    for (i, f) in report.findings.iter().enumerate() {
         let sev = f.severity.as_str();
         writeln!(out, "<div class=\"finding {sev}\"><div><span class=\"sev\">{sev}</span> <code>{}</code></div><h3>{}</h3>", f.code.as_str(), esc(&f.title))?;
         if let Some(m) = &f.map {
@@ -164,7 +164,8 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
                 }
             }
         }
-        if let Some((ln, l, rn, r)) = evidence_layouts(f) {
+        let repeated = super::repeats_previous_layouts(&report.findings, i);
+        if let Some((ln, l, rn, r)) = evidence_layouts(f).filter(|_| !repeated) {
             byte_map(out, &ln, &l, &r)?;
             byte_map(out, &rn, &r, &l)?;
             writeln!(out, "<div class=\"legend\"><span class=\"pad\">padding / hole</span><span class=\"diff\">differs from the other side</span></div>")?;

@@ -56,9 +56,10 @@ pub fn write<W: Write>(out: &mut W, report: &Report, color: bool) -> io::Result<
             )?;
         }
     }
-    for f in &report.findings {
+    for (i, f) in report.findings.iter().enumerate() {
         writeln!(out)?;
-        out.write_all(render_finding(&handler, f).as_bytes())?;
+        let show_layouts = !super::repeats_previous_layouts(&report.findings, i);
+        out.write_all(render_finding(&handler, f, show_layouts).as_bytes())?;
     }
     if report.findings.is_empty() {
         writeln!(out, "\nno findings")?;
@@ -71,7 +72,7 @@ fn opt(v: Option<u64>, unit: &str) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-fn render_finding(handler: &GraphicalReportHandler, f: &Finding) -> String {
+fn render_finding(handler: &GraphicalReportHandler, f: &Finding, show_layouts: bool) -> String {
     let map = f
         .map
         .as_ref()
@@ -130,7 +131,7 @@ fn render_finding(handler: &GraphicalReportHandler, f: &Finding) -> String {
             let _ = writeln!(text, "    {k}: {}", evidence_scalar(v));
         }
     }
-    if let Some((ln, l, rn, r)) = evidence_layouts(f) {
+    if let Some((ln, l, rn, r)) = evidence_layouts(f).filter(|_| show_layouts) {
         let _ = writeln!(text, "  layouts ({ln} | {rn}):");
         let rows = l.fields.len().max(r.fields.len());
         let cell = |x: Option<&super::EvidenceField>| {

@@ -87,7 +87,8 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
                 }
             }
         }
-        if let Some((ln, l, rn, r)) = evidence_layouts(f) {
+        let repeated = super::repeats_previous_layouts(&report.findings, n);
+        if let Some((ln, l, rn, r)) = evidence_layouts(f).filter(|_| !repeated) {
             writeln!(
                 out,
                 "\n| {ln}: `{}` ({} B) | offset | size | {rn}: `{}` ({} B) | offset | size |\n|---|---|---|---|---|---|",

@@ -2,6 +2,7 @@
 //! Markdown and HTML. A [`Report`] is plain data; every renderer is a pure
 //! function of it, so the same input gives the same bytes.
 
+pub mod dump;
 pub mod html;
 pub mod human;
 pub mod json;
@@ -155,6 +156,14 @@ pub(crate) struct EvidenceField {
     pub size: u64,
     #[serde(default, rename = "type")]
     pub type_name: String,
+}
+
+/// Whether finding `i` repeats the layout picture of the finding before it
+/// (findings of one pair share it): renderers show it once.
+pub(crate) fn repeats_previous_layouts(findings: &[Finding], i: usize) -> bool {
+    i > 0
+        && findings[i].evidence.get("layouts").is_some()
+        && findings[i].evidence.get("layouts") == findings[i - 1].evidence.get("layouts")
 }
 
 /// The two layouts of a layout finding, if its evidence carries them.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use miette::Result;
 
-use super::AnalyzeArgs;
+use super::{users, AnalyzeArgs};
 use crate::error::{read_file, InputError};
 use crate::ingest::btf::{Btf, BtfKind, TypeId};
 use crate::ingest::bundle::{self, Bundle};
@@ -100,6 +100,19 @@ fn aggregate_layout(engine: &mut BtfLayouts<'_, '_>, id: u32) -> Option<Arc<Layo
 }
 
 /// Reads every input.
+/// A `.go` file, or a directory holding `.go` files.
+fn is_go_source(path: &Path) -> bool {
+    if path.is_dir() {
+        return std::fs::read_dir(path)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.path().extension().is_some_and(|x| x == "go"))
+            })
+            .unwrap_or(false);
+    }
+    path.extension().is_some_and(|x| x == "go")
+}
+
 pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
     let mut case = LoadedCase::default();
     for path in &args.inputs {
@@ -111,16 +124,26 @@ pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
             )
             .into());
         }
-        load_one(&mut case, path);
+        load_one(&mut case, path, args);
     }
     Ok(case)
 }
 
-fn load_one(case: &mut LoadedCase, path: &Path) {
+fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
     let name = path.display().to_string();
     if bundle::is_bundle(path) {
         if let Err(e) = load_bundle(case, path) {
             case.unreadable("bundle", &e);
+        }
+        return;
+    }
+    if is_go_source(path) {
+        match users::GoSource::load(path, args.goarch) {
+            Ok(src) => {
+                case.read(&name, "go-source");
+                case.users.push(Box::new(src));
+            }
+            Err(e) => case.unreadable("go-source", &e),
         }
         return;
     }
@@ -144,14 +167,13 @@ fn load_one(case: &mut LoadedCase, path: &Path) {
                     case.unreadable("bpf-object", &e);
                 }
             }
-            Ok(_) => {
-                let e = InputError::new(
-                    &name,
-                    None,
-                    "an ELF file without BTF (user-space binaries need DWARF support)",
-                );
-                case.unreadable("elf", &e);
-            }
+            Ok(_) => match users::DwarfBinary::load(path) {
+                Ok(bin) => {
+                    case.read(&name, "dwarf");
+                    case.users.push(Box::new(bin));
+                }
+                Err(e) => case.unreadable("dwarf", &e),
+            },
             Err(e) => case.unreadable("elf", &InputError::at_offset(&name, e.file_offset(), e)),
         }
         return;

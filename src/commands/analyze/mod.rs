@@ -3,6 +3,7 @@
 
 mod load;
 mod passes;
+mod users;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -64,6 +65,14 @@ pub struct AnalyzeArgs {
     /// Compare user type USER with BTF type BTF, map or no map (repeatable).
     #[arg(long, value_name = "USER=BTF")]
     pub pair: Vec<String>,
+    /// GOARCH for laying out Go source: amd64, arm64, 386, arm.
+    #[arg(long, default_value = "amd64", value_parser = parse_goarch)]
+    pub goarch: crate::ingest::gosrc::GoArch,
+}
+
+fn parse_goarch(s: &str) -> std::result::Result<crate::ingest::gosrc::GoArch, String> {
+    crate::ingest::gosrc::GoArch::from_goarch(s)
+        .ok_or_else(|| format!("unknown GOARCH {s:?} (amd64, arm64, 386, arm)"))
 }
 
 pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {

@@ -1,5 +1,6 @@
 //! Running the analyses over a loaded case, and assembling the report.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use miette::Result;
@@ -13,7 +14,7 @@ use crate::ingest::btf::{Btf, BtfKind};
 use crate::model::case::{MapInstance, UserTypes};
 use crate::model::finding::MapRef;
 use crate::model::from_btf::BtfLayouts;
-use crate::model::layout::Layout;
+use crate::model::layout::{FieldType, Layout};
 use crate::report::{CheckSummary, MapSummary, Report};
 
 /// Normalises a type name for matching across languages: package prefix,
@@ -36,11 +37,24 @@ fn map_ref(m: &MapInstance) -> MapRef {
     }
 }
 
-/// Finds user type `name` in any source: (layout, origin, texts).
-fn find_user(users: &[Box<dyn UserTypes>], name: &str) -> Result<Option<(Layout, String)>> {
+/// A user type ready to compare: its layout, origin and field aliases.
+struct UserType {
+    layout: Layout,
+    origin: String,
+    aliases: Vec<Option<String>>,
+}
+
+/// Finds user type `name` in any source.
+fn find_user(users: &[Box<dyn UserTypes>], name: &str) -> Result<Option<UserType>> {
     for u in users {
         match u.layout(name) {
-            Ok(Some(l)) => return Ok(Some((l, u.origin()))),
+            Ok(Some(layout)) => {
+                return Ok(Some(UserType {
+                    layout,
+                    origin: u.origin(),
+                    aliases: u.field_aliases(name),
+                }))
+            }
             Ok(None) => {}
             Err(e) => return Err(InputError::new(u.origin(), None, e).into()),
         }
@@ -52,11 +66,6 @@ fn find_user(users: &[Box<dyn UserTypes>], name: &str) -> Result<Option<(Layout,
 pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     let mut findings = std::mem::take(&mut case.findings);
     let mut checks: Vec<PairCheck> = Vec::new();
-    for u in &case.users {
-        for (file, text) in u.texts() {
-            case.texts.insert(file, text);
-        }
-    }
     let selected: Vec<&MapInstance> = case
         .maps
         .iter()
@@ -110,15 +119,10 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
             let (Some(user_name), Some(kernel)) = (user_name, kernel) else {
                 continue;
             };
-            let Some((user, origin)) = find_user(&case.users, user_name)? else {
-                return Err(InputError::new(
-                    user_name,
-                    None,
-                    "no user-space type of this name in the inputs",
-                )
-                .into());
+            let Some(user) = find_user(&case.users, user_name)? else {
+                return Err(no_user_type(user_name));
             };
-            checks.push(pair(&case, Some(m), role, &user, origin, kernel));
+            checks.push(pair(&mut case.texts, Some(m), role, &user, kernel));
         }
     } else if !case.users.is_empty() {
         // Automatic: a user type whose name matches the BTF type's (FlowKey ↔ flow_key).
@@ -133,8 +137,13 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
                 for (n, i) in names.iter().filter(|(n, _)| type_key(n) == want) {
                     let u = &case.users[*i];
                     match u.layout(n) {
-                        Ok(Some(user)) => {
-                            checks.push(pair(&case, Some(m), role, &user, u.origin(), kernel))
+                        Ok(Some(layout)) => {
+                            let user = UserType {
+                                layout,
+                                origin: u.origin(),
+                                aliases: u.field_aliases(n),
+                            };
+                            checks.push(pair(&mut case.texts, Some(m), role, &user, kernel));
                         }
                         Ok(None) => {}
                         Err(e) => findings.push(InputError::new(u.origin(), None, e).to_finding()),
@@ -147,18 +156,13 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
         let (user_name, btf_name) = spec
             .split_once('=')
             .ok_or_else(|| InputError::new("--pair", None, format!("{spec:?} is not USER=BTF")))?;
-        let Some((user, origin)) = find_user(&case.users, user_name)? else {
-            return Err(InputError::new(
-                user_name,
-                None,
-                "no user-space type of this name in the inputs",
-            )
-            .into());
+        let Some(user) = find_user(&case.users, user_name)? else {
+            return Err(no_user_type(user_name));
         };
-        let kernel = btf_type_by_name(&case, btf_name)?;
-        checks.push(
-            pair(&case, None, Role::Value, &user, origin, &kernel.0).with_kernel_origin(kernel.1),
-        );
+        let (kernel, origin) = btf_type_by_name(&case, btf_name)?;
+        let mut check = pair(&mut case.texts, None, Role::Value, &user, &kernel);
+        check.kernel_origin = origin;
+        checks.push(check);
     }
     for c in &mut checks {
         findings.append(&mut c.findings);
@@ -187,40 +191,60 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     Ok(report)
 }
 
-trait WithKernelOrigin {
-    fn with_kernel_origin(self, origin: String) -> Self;
+fn no_user_type(name: &str) -> miette::Report {
+    InputError::new(name, None, "no user-space type of this name in the inputs").into()
 }
 
-impl WithKernelOrigin for PairCheck {
-    fn with_kernel_origin(mut self, origin: String) -> Self {
-        self.kernel_origin = origin;
-        self
+/// Reads the source files a user layout's declarations point at (at most
+/// 1 MiB each, only those that exist here), for snippets in the report.
+fn load_texts(layout: &Layout, texts: &mut HashMap<String, Arc<str>>) {
+    fn walk<'l>(l: &'l Layout, files: &mut Vec<&'l str>) {
+        files.extend(l.source.iter().map(|s| s.file.as_str()));
+        for m in &l.members {
+            files.extend(m.source.iter().map(|s| s.file.as_str()));
+            if let FieldType::Aggregate(inner) = &m.ty {
+                walk(inner, files);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(layout, &mut files);
+    for f in files {
+        if texts.contains_key(f) {
+            continue;
+        }
+        if let Ok(bytes) = crate::error::read_file(std::path::Path::new(f), 1 << 20) {
+            if let Ok(text) = String::from_utf8(bytes) {
+                texts.insert(f.to_string(), text.into());
+            }
+        }
     }
 }
 
 fn pair(
-    case: &LoadedCase,
+    texts: &mut HashMap<String, Arc<str>>,
     m: Option<&MapInstance>,
     role: Role,
-    user: &Layout,
-    origin: String,
+    user: &UserType,
     kernel: &Arc<Layout>,
 ) -> PairCheck {
     let map_size = m.and_then(|m| match role {
         Role::Key => m.key_size,
         Role::Value => m.value_size,
     });
+    load_texts(&user.layout, texts);
     check_pair(&LayoutPair {
         map: m.map(map_ref),
         role,
-        user,
-        user_origin: origin,
+        user: &user.layout,
+        user_origin: user.origin.clone(),
+        user_aliases: &user.aliases,
         kernel,
         kernel_origin: m
             .and_then(|m| m.btf_origin.clone())
             .unwrap_or_else(|| "BTF".into()),
         map_size,
-        texts: &case.texts,
+        texts,
     })
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use gimli::{RunTimeEndian, SectionId};
 use object::{CompressionFormat, Object, ObjectSection};
 
-use super::{DwarfError, DwarfFile};
+use super::{DwarfError, DwarfFile, LazyLine};
 
 /// The most a zlib stream can expand: deflate's best ratio is about
 /// 1032:1. A compressed section header claiming more is lying, and we
@@ -48,15 +48,14 @@ impl DebugSearch {
     }
 }
 
-/// Sections the layout code reads. `.debug_line` is needed only for
-/// `DW_AT_decl_file` names; the rest (frames, locations, ranges) never.
+/// Sections the layout code reads (`.debug_line` is loaded lazily, see
+/// `LazyLine`); frames, locations and ranges are never needed.
 const SECTIONS: &[SectionId] = &[
     SectionId::DebugInfo,
     SectionId::DebugAbbrev,
     SectionId::DebugStr,
     SectionId::DebugStrOffsets,
     SectionId::DebugLineStr,
-    SectionId::DebugLine,
 ];
 
 pub(super) fn load<'a>(
@@ -66,7 +65,17 @@ pub(super) fn load<'a>(
 ) -> Result<DwarfFile<'a>, DwarfError> {
     let file = object::File::parse(data).map_err(DwarfError::Object)?;
     if has_debug_info(&file) {
-        return from_object(&file, path.to_path_buf(), Cow::Borrowed);
+        let line = match file.section_by_name(".debug_line") {
+            Some(s) if s.kind() != object::SectionKind::UninitializedData => {
+                match s.compressed_data() {
+                    Ok(c) if c.format == CompressionFormat::None => LazyLine::ready(c.data.into()),
+                    Ok(c) => LazyLine::compressed(c),
+                    Err(_) => LazyLine::ready(Cow::Borrowed(&[])),
+                }
+            }
+            _ => LazyLine::ready(Cow::Borrowed(&[])),
+        };
+        return from_object(&file, path.to_path_buf(), Cow::Borrowed, line);
     }
     let build_id = file.build_id().map_err(DwarfError::Object)?;
     let debuglink = file.gnu_debuglink().map_err(DwarfError::Object)?;
@@ -106,10 +115,9 @@ pub(super) fn load<'a>(
             continue;
         }
         // The debug file's bytes do not outlive this call: copy the sections.
-        return from_object(&debug, candidate.path.clone(), |b: &[u8]| {
-            Cow::Owned(b.to_vec())
-        })
-        .map(|f| DwarfFile {
+        let own = |b: &[u8]| Cow::Owned(b.to_vec());
+        let line = LazyLine::ready(section_bytes(&debug, SectionId::DebugLine, &own)?);
+        return from_object(&debug, candidate.path.clone(), own, line).map(|f| DwarfFile {
             debug_path: candidate.path,
             ..f
         });
@@ -128,6 +136,7 @@ fn from_object<'d, 'a>(
     file: &object::File<'d>,
     debug_path: PathBuf,
     own: impl Fn(&'d [u8]) -> Cow<'a, [u8]>,
+    line: LazyLine<'a>,
 ) -> Result<DwarfFile<'a>, DwarfError> {
     let endian = if file.is_little_endian() {
         RunTimeEndian::Little
@@ -149,6 +158,7 @@ fn from_object<'d, 'a>(
         debug_path,
         endian,
         sections,
+        line,
     })
 }
 
@@ -175,10 +185,7 @@ fn section_bytes<'d, 'a>(
     if compressed.format == CompressionFormat::None {
         return Ok(own(compressed.data));
     }
-    let limit = (compressed.data.len() as u64)
-        .saturating_mul(MAX_ZLIB_RATIO)
-        .saturating_add(4096);
-    if compressed.uncompressed_size > limit {
+    if !plausible_size(&compressed) {
         return Err(DwarfError::SectionTooLarge {
             section: name,
             file_offset,
@@ -188,6 +195,14 @@ fn section_bytes<'d, 'a>(
     }
     let bytes = compressed.decompress().map_err(bad)?;
     Ok(Cow::Owned(bytes.into_owned()))
+}
+
+/// Whether a compressed section's claimed size is one zlib can reach.
+pub(super) fn plausible_size(c: &object::CompressedData<'_>) -> bool {
+    let limit = (c.data.len() as u64)
+        .saturating_mul(MAX_ZLIB_RATIO)
+        .saturating_add(4096);
+    c.uncompressed_size <= limit
 }
 
 struct Candidate {

@@ -20,6 +20,7 @@ mod tests;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use gimli::{EndianSlice, RunTimeEndian, SectionId};
 
@@ -116,7 +117,44 @@ pub struct DwarfFile<'a> {
     /// The file the DWARF was read from: the binary, or its debug file.
     debug_path: PathBuf,
     endian: RunTimeEndian,
+    /// All sections but `.debug_line`, which is in `line`.
     sections: gimli::DwarfSections<Cow<'a, [u8]>>,
+    line: LazyLine<'a>,
+}
+
+/// `.debug_line`, decompressed only when a declaration's file name is
+/// wanted: Go binaries carry megabytes of it and name no member files, so
+/// a Go lookup never pays for it.
+struct LazyLine<'a> {
+    compressed: Option<object::CompressedData<'a>>,
+    ready: OnceLock<Cow<'a, [u8]>>,
+}
+
+impl<'a> LazyLine<'a> {
+    fn ready(bytes: Cow<'a, [u8]>) -> Self {
+        let ready = OnceLock::new();
+        let _ = ready.set(bytes);
+        LazyLine {
+            compressed: None,
+            ready,
+        }
+    }
+
+    fn compressed(data: object::CompressedData<'a>) -> Self {
+        LazyLine {
+            compressed: Some(data),
+            ready: OnceLock::new(),
+        }
+    }
+
+    /// The uncompressed bytes; empty when they cannot be had (a broken
+    /// line table costs source locations, not layouts).
+    fn bytes(&self) -> &[u8] {
+        self.ready.get_or_init(|| match self.compressed {
+            Some(c) if load::plausible_size(&c) => c.decompress().unwrap_or_default(),
+            _ => Cow::Borrowed(&[]),
+        })
+    }
 }
 
 impl std::fmt::Debug for DwarfFile<'_> {
@@ -169,7 +207,8 @@ impl<'a> DwarfFile<'a> {
         let Some(found) = scan::find(&dwarf, &mut units, name)? else {
             return Ok(None);
         };
-        let mut resolver = resolve::Resolver::new(&dwarf, &mut units);
+        let line = || self.line.bytes();
+        let mut resolver = resolve::Resolver::new(&dwarf, &mut units, &line);
         resolver.top_level(&found)
     }
 

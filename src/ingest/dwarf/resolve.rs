@@ -57,15 +57,22 @@ type TypeRef = (usize, UnitOffset);
 pub(super) struct Resolver<'d, 's> {
     dwarf: &'d gimli::Dwarf<Reader<'s>>,
     units: &'d mut Units<'s>,
+    /// `.debug_line` bytes, decompressed on first call.
+    line: &'d dyn Fn() -> &'s [u8],
     aggregates: HashMap<u64, Arc<Layout>>,
     enums: HashMap<u64, Arc<EnumType>>,
 }
 
 impl<'d, 's> Resolver<'d, 's> {
-    pub fn new(dwarf: &'d gimli::Dwarf<Reader<'s>>, units: &'d mut Units<'s>) -> Self {
+    pub fn new(
+        dwarf: &'d gimli::Dwarf<Reader<'s>>,
+        units: &'d mut Units<'s>,
+        line: &'d dyn Fn() -> &'s [u8],
+    ) -> Self {
         Resolver {
             dwarf,
             units,
+            line,
             aggregates: HashMap::new(),
             enums: HashMap::new(),
         }
@@ -442,24 +449,24 @@ impl<'d, 's> Resolver<'d, 's> {
                         // significant bit; the unit is DW_AT_byte_size bytes
                         // (else the type's) at the member location.
                         let from_msb = match v {
-                            AttributeValue::Sdata(x) => x,
-                            other => other.udata_value().unwrap_or(0) as i64,
+                            AttributeValue::Sdata(x) => x as i128,
+                            other => other.udata_value().unwrap_or(0) as i128,
                         };
                         let storage = child.udata(constants::DW_AT_byte_size).unwrap_or(size);
-                        let base = location.saturating_mul(8) as i64;
+                        // i128: hostile values must not overflow.
+                        let base = location as i128 * 8;
                         let within = if big_endian_target {
                             from_msb
                         } else {
-                            (storage as i64) * 8 - from_msb - width as i64
+                            storage as i128 * 8 - from_msb - width as i128
                         };
-                        (base + within).max(0) as u64
+                        (base + within).clamp(0, u64::MAX as i128) as u64
                     } else {
                         location.saturating_mul(8)
                     };
-                    let offset = if size > 0 {
-                        abs / (size * 8) * size
-                    } else {
-                        abs / 8
+                    let offset = match size.checked_mul(8) {
+                        Some(bits) if bits > 0 => abs / bits * size,
+                        _ => abs / 8,
                     };
                     (abs, offset)
                 }
@@ -556,17 +563,18 @@ impl<'d, 's> Resolver<'d, 's> {
             other => other.udata_value()?,
         };
         let dwarf = self.dwarf;
+        let line_bytes = self.line;
         let info = self.units.info(dwarf, die.unit).ok()?;
         if info.line.is_none() {
             let endian = dwarf.debug_info.reader().endian();
+            let debug_line = gimli::DebugLine::new(line_bytes(), endian);
             let as_reader = |v: Option<AttributeValue<Reader<'s>>>| {
                 v.and_then(|v| attr_bytes(dwarf, info, v).ok().flatten())
                     .map(|b| Reader::new(b, endian))
             };
             let (name, comp_dir) = (as_reader(info.name), as_reader(info.comp_dir));
             let program = info.stmt_list.and_then(|off| {
-                dwarf
-                    .debug_line
+                debug_line
                     .program(off, info.header.address_size(), comp_dir, name)
                     .ok()
             });
@@ -657,7 +665,10 @@ fn array_dims(children: &[Die<'_>]) -> Vec<u64> {
                 },
                 None => return 0,
             };
-            (upper - lower + 1).max(0) as u64
+            upper
+                .checked_sub(lower)
+                .and_then(|n| n.checked_add(1))
+                .map_or(0, |n| n.max(0) as u64)
         })
         .collect()
 }

@@ -399,7 +399,13 @@ impl<'p> GoLayouts<'p> {
                 what: format!("generic type {name} (type parameters)"),
             });
         }
-        if self.in_progress.len() > MAX_CHAIN || !self.in_progress.insert(name.to_string()) {
+        if self.in_progress.len() > MAX_CHAIN {
+            return Err(GoSrcError::Unsupported {
+                pos: spec.pos.clone(),
+                what: format!("nesting more than {MAX_CHAIN} named types"),
+            });
+        }
+        if !self.in_progress.insert(name.to_string()) {
             return Err(GoSrcError::RecursiveType {
                 pos: spec.pos.clone(),
                 name: name.into(),
@@ -446,7 +452,7 @@ impl<'p> GoLayouts<'p> {
         let mut last_zero: Option<u64> = None;
         for decl in &s.fields {
             let t = self.resolve(&decl.ty, file)?;
-            let type_name = decl.ty.spelling();
+            let type_name: Arc<str> = decl.ty.spelling().into();
             for (fname, fpos) in &decl.names {
                 offset = round_up(offset, t.align).ok_or_else(overflow)?;
                 align = align.max(t.align);
@@ -459,7 +465,7 @@ impl<'p> GoLayouts<'p> {
                     bit_offset: offset.checked_mul(8).ok_or_else(overflow)?,
                     size: t.size,
                     bit_size: None,
-                    type_name: type_name.as_str().into(),
+                    type_name: type_name.clone(),
                     ty: t.ty.clone(),
                     source: Some(Box::new(fpos.source())),
                 });

@@ -227,6 +227,26 @@ fn error_recursive_type() {
 }
 
 #[test]
+fn deep_named_nesting_is_refused_not_overflowed() {
+    let mut src = String::from("package p\ntype T0 struct{ A uint8 }\n");
+    for i in 1..200 {
+        src.push_str(&format!("type T{i} struct{{ X T{} }}\n", i - 1));
+    }
+    let e = err(&src, "T199");
+    assert!(
+        matches!(e, GoSrcError::Unsupported { ref what, .. } if what.contains("named types")),
+        "{e}"
+    );
+    assert_eq!(
+        GoLayouts::new(&pkg(&src), GoArch::Amd64)
+            .layout("T60")
+            .unwrap()
+            .size,
+        1
+    );
+}
+
+#[test]
 fn error_redeclared_and_mixed_packages() {
     let e = err("package p\ntype A struct{}\ntype A struct{}\n", "A");
     assert!(

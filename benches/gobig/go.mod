@@ -1,0 +1,3 @@
+module gobig
+
+go 1.19

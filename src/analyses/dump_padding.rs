@@ -1,0 +1,233 @@
+//! `dump/key-padding-garbage`, `dump/value-padding-garbage`: entries whose
+//! padding bytes are not zero.
+//!
+//! Padding is every bit no member covers ([`Layout::uncovered_bits`]),
+//! including the spare bits of a partly used byte next to a bitfield. Non-zero
+//! padding in a key makes two keys that are equal field by field different
+//! keys to the kernel (it hashes and compares all `key_size` bytes), so a
+//! lookup with a zero-initialised key misses. In a value it is harmless to the
+//! kernel but shows uninitialised stack reaching the map.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::json;
+
+use crate::model::dump::{hex_bytes, EntryValue, MapDump};
+use crate::model::finding::{Code, Finding, MapRef, Position, Severity};
+use crate::model::layout::Layout;
+
+/// Examples kept per finding.
+const EXAMPLES: usize = 3;
+
+/// A padding mask: for each byte, the bits that are padding.
+struct PaddingMask {
+    mask: Vec<u8>,
+}
+
+impl PaddingMask {
+    fn new(layout: &Layout) -> Option<Self> {
+        let size = usize::try_from(layout.size).ok()?;
+        let mut mask = vec![0u8; size];
+        for (start, bits) in layout.uncovered_bits() {
+            for bit in start..start + bits {
+                let byte = (bit / 8) as usize;
+                if let Some(m) = mask.get_mut(byte) {
+                    *m |= 1 << (bit % 8);
+                }
+            }
+        }
+        mask.iter().any(|&m| m != 0).then_some(PaddingMask { mask })
+    }
+
+    /// Byte offsets whose padding bits are not zero in `bytes`.
+    fn garbage(&self, bytes: &[u8]) -> Vec<usize> {
+        self.mask
+            .iter()
+            .zip(bytes)
+            .enumerate()
+            .filter(|(_, (&m, &b))| m & b != 0)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    fn has_garbage(&self, bytes: &[u8]) -> bool {
+        self.mask.len() == bytes.len() && self.mask.iter().zip(bytes).any(|(m, b)| m & b != 0)
+    }
+
+    /// `bytes` with every padding bit cleared.
+    fn zeroed(&self, bytes: &[u8]) -> Vec<u8> {
+        bytes.iter().zip(&self.mask).map(|(b, m)| b & !m).collect()
+    }
+
+    /// Padding ranges as `{offset, size}` in bytes (partly used bytes count).
+    fn byte_ranges(&self) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.mask.len() {
+            if self.mask[i] == 0 {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < self.mask.len() && self.mask[i] != 0 {
+                i += 1;
+            }
+            out.push(json!({ "offset": start, "size": i - start }));
+        }
+        out
+    }
+}
+
+fn position_json(p: Position) -> serde_json::Value {
+    match p {
+        Position::Line(l) => json!({ "line": l }),
+        Position::Offset(o) => json!({ "offset": o }),
+    }
+}
+
+/// Checks the padding of every key (with `key`) and value (with `value`) of
+/// a byte-form dump. Formatted-text entries carry no padding and are skipped;
+/// entries whose size differs from the layout are skipped (the decode step
+/// reports the mismatch). Per-CPU values are checked on every CPU.
+pub fn check_padding(
+    dump: &MapDump,
+    key: Option<&Layout>,
+    value: Option<&Layout>,
+    map: Option<MapRef>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(f) = key.and_then(|l| check_side(dump, l, Side::Key, map.clone())) {
+        out.push(f);
+    }
+    if let Some(f) = value.and_then(|l| check_side(dump, l, Side::Value, map.clone())) {
+        out.push(f);
+    }
+    out
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Key,
+    Value,
+}
+
+fn check_side(dump: &MapDump, layout: &Layout, side: Side, map: Option<MapRef>) -> Option<Finding> {
+    let mask = PaddingMask::new(layout)?;
+    let mut checked = 0usize;
+    let mut bad = 0usize;
+    let mut offsets = BTreeSet::new();
+    let mut examples = Vec::new();
+    // Keys equal once padding is zeroed: the kernel sees them as distinct.
+    let mut zeroed_keys: HashMap<Vec<u8>, usize> = HashMap::new();
+    for e in dump.entries().filter(|e| !e.formatted) {
+        // Fast path without allocation: the bytes to check as one slice and
+        // the per-part length (per-CPU values are checked part by part).
+        let (all, part_len) = match (side, e.value) {
+            (Side::Key, _) => (e.key, e.key.len()),
+            (Side::Value, EntryValue::Single(v)) => (v, v.len()),
+            (Side::Value, EntryValue::PerCpu { bytes, len }) => (bytes, len),
+            (Side::Value, EntryValue::Missing) => continue,
+        };
+        if part_len != mask.mask.len() || part_len == 0 {
+            continue;
+        }
+        checked += 1;
+        if !all.chunks(part_len).any(|p| mask.has_garbage(p)) {
+            continue;
+        }
+        let parts: Vec<&[u8]> = all.chunks(part_len).collect();
+        if side == Side::Key {
+            *zeroed_keys.entry(mask.zeroed(e.key)).or_default() += 1;
+        }
+        let garbage: BTreeSet<usize> = parts.iter().flat_map(|p| mask.garbage(p)).collect();
+        bad += 1;
+        offsets.extend(garbage.iter().copied());
+        if examples.len() < EXAMPLES {
+            let hex: Vec<String> = parts.iter().map(|p| hex_bytes(p)).collect();
+            examples.push(json!({
+                "index": e.index,
+                "at": position_json(e.position),
+                "hex": if hex.len() == 1 { json!(hex[0]) } else { json!(hex) },
+                "garbage_offsets": garbage.iter().collect::<Vec<_>>(),
+            }));
+        }
+    }
+    if bad == 0 {
+        return None;
+    }
+    // How many garbage keys equal another entry's key once padding is zeroed.
+    let colliding = if side == Side::Key {
+        let mut n = 0;
+        for e in dump
+            .entries()
+            .filter(|e| !e.formatted && e.key.len() == mask.mask.len())
+        {
+            if !mask.has_garbage(e.key) {
+                if let Some(c) = zeroed_keys.get_mut(e.key) {
+                    *c += 1;
+                }
+            }
+        }
+        for c in zeroed_keys.values() {
+            if *c > 1 {
+                n += c;
+            }
+        }
+        Some(n)
+    } else {
+        None
+    };
+    let offsets: Vec<usize> = offsets.into_iter().collect();
+    let what = match side {
+        Side::Key => "keys",
+        Side::Value => "values",
+    };
+    let map_name = map
+        .as_ref()
+        .map(|m| format!(" of map {}", m.name))
+        .unwrap_or_default();
+    let mut evidence = json!({
+        "type": layout.display_name(),
+        "size": layout.size,
+        "padding": mask.byte_ranges(),
+        "entries_checked": checked,
+        "entries_with_garbage": bad,
+        "garbage_offsets": offsets,
+        "examples": examples,
+    });
+    if let Some(n) = colliding {
+        evidence["keys_equal_after_zeroing_padding"] = json!(n);
+    }
+    let (code, severity, fix) = match side {
+        Side::Key => (
+            Code::DumpKeyPaddingGarbage,
+            Severity::Error,
+            "Zero the whole key before filling its fields (`memset(&key, 0, sizeof(key))` in C, \
+             a zero-value struct in Go, `MaybeUninit::zeroed` in Rust): the kernel hashes and \
+             compares all key bytes, so a lookup with zeroed padding misses these entries.",
+        ),
+        Side::Value => (
+            Code::DumpValuePaddingGarbage,
+            Severity::Warning,
+            "Zero values before filling them (`= {}` / memset): padding bytes leak whatever was on \
+             the stack and make byte-wise comparisons of values unreliable.",
+        ),
+    };
+    Some(
+        Finding::new(
+            code,
+            severity,
+            format!(
+                "{bad} of {checked} {what}{map_name} have non-zero padding at byte offset(s) {}",
+                offsets
+                    .iter()
+                    .map(|o| o.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .with_map(map)
+        .with_evidence(evidence)
+        .with_fix(fix),
+    )
+}

@@ -1,0 +1,229 @@
+//! `dump/duplicate-keys`, `dump/truncated` (and `input/unreadable` for a
+//! broken dump): what the dump says about the walk that produced it.
+//!
+//! bpftool walks a map with `BPF_MAP_GET_NEXT_KEY`; when the current key is
+//! deleted meanwhile, the kernel restarts from the first key, so the same key
+//! is printed twice and the dump is not a snapshot. A dump that stops part way
+//! (`Error:` line, a cut file, fewer entries than `Found N elements`) is
+//! incomplete, and every conclusion drawn from it is a lower bound.
+
+use serde_json::json;
+
+use crate::model::dump::{hex_bytes, MapDump, ProblemKind};
+use crate::model::finding::{Code, Finding, MapRef, Position, Severity, SourceRef};
+
+/// Examples kept per finding.
+const EXAMPLES: usize = 3;
+
+fn key_text(dump: &MapDump, index: usize) -> String {
+    match dump.get(index) {
+        Some(e) if e.formatted => String::from_utf8_lossy(e.key).into_owned(),
+        Some(e) => hex_bytes(e.key),
+        None => String::new(),
+    }
+}
+
+fn at_json(p: Position) -> serde_json::Value {
+    match p {
+        Position::Line(l) => json!({ "line": l }),
+        Position::Offset(o) => json!({ "offset": o }),
+    }
+}
+
+/// A fast 64-bit hash of a key (FNV-1a over 8-byte words, then mixed).
+/// Equal hashes are confirmed byte by byte, so quality only affects speed.
+fn key_hash(key: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ key.len() as u64;
+    let mut words = key.chunks_exact(8);
+    for w in &mut words {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        h = (h ^ u64::from_le_bytes(a))
+            .wrapping_mul(0x0100_0000_01b3)
+            .rotate_left(29);
+    }
+    for &b in words.remainder() {
+        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    // Final avalanche (splitmix64).
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// Keys that appear more than once (byte for byte; for formatted-text dumps,
+/// formatted key for formatted key). Sorts key hashes, so it costs 16 bytes
+/// an entry whatever the key size.
+pub fn check_duplicate_keys(dump: &MapDump, map: Option<MapRef>) -> Vec<Finding> {
+    let mut hashed: Vec<(u64, u32)> = dump
+        .entries()
+        .map(|e| (key_hash(e.key), e.index as u32))
+        .collect();
+    hashed.sort_unstable();
+    // Groups of equal keys (hash equal, then bytes compared).
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut i = 0;
+    while i < hashed.len() {
+        let mut j = i + 1;
+        while j < hashed.len() && hashed[j].0 == hashed[i].0 {
+            j += 1;
+        }
+        if j - i > 1 {
+            let mut members: Vec<usize> = hashed[i..j].iter().map(|&(_, x)| x as usize).collect();
+            members.sort_unstable();
+            // Split by actual bytes (hash collisions are not duplicates).
+            while let Some(&first) = members.first() {
+                let k = dump.get(first).map(|e| e.key).unwrap_or_default();
+                let (same, rest): (Vec<usize>, Vec<usize>) = members
+                    .iter()
+                    .partition(|&&x| dump.get(x).map(|e| e.key) == Some(k));
+                if same.len() > 1 {
+                    groups.push(same);
+                }
+                members = rest;
+            }
+        }
+        i = j;
+    }
+    if groups.is_empty() {
+        return Vec::new();
+    }
+    groups.sort_by_key(|g| g[0]);
+    let extra: usize = groups.iter().map(|g| g.len() - 1).sum();
+    let examples: Vec<_> = groups
+        .iter()
+        .take(EXAMPLES)
+        .map(|g| {
+            json!({
+                "key": key_text(dump, g[0]),
+                "indexes": g,
+                "at": g.iter().filter_map(|&x| dump.get(x)).map(|e| at_json(e.position)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let map_name = map
+        .as_ref()
+        .map(|m| format!(" of map {}", m.name))
+        .unwrap_or_default();
+    vec![Finding::new(
+        Code::DumpDuplicateKeys,
+        Severity::Warning,
+        format!(
+            "{} key(s){map_name} appear more than once in the dump ({extra} extra entries): the walk restarted, the dump is not a snapshot",
+            groups.len()
+        ),
+    )
+    .with_map(map)
+    .with_evidence(json!({
+        "entries": dump.len(),
+        "duplicated_keys": groups.len(),
+        "extra_entries": extra,
+        "examples": examples,
+    }))
+    .with_fix(
+        "Entries were deleted while bpftool walked the map (BPF_MAP_GET_NEXT_KEY restarts from \
+         the first key when the current one is gone). Count distinct keys only, dump again when \
+         the map is quiet, or read it with BPF_MAP_LOOKUP_BATCH.",
+    )]
+}
+
+/// `dump/truncated` for a dump that stopped early, reported an error part
+/// way or lost entries between listing and lookup; `input/unreadable` for a
+/// dump that could not be parsed past some point. `file` names the dump.
+pub fn check_truncated(dump: &MapDump, file: &str, map: Option<MapRef>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for p in dump
+        .problems
+        .iter()
+        .filter(|p| p.kind == ProblemKind::Unreadable)
+    {
+        let why = format!(
+            "{} ({} entries read before it)",
+            p.message, p.entries_before
+        );
+        out.push(Finding::unreadable(file, Some(p.position), &why).with_map(map.clone()));
+    }
+    let stops: Vec<_> = dump
+        .problems
+        .iter()
+        .filter(|p| {
+            matches!(
+                p.kind,
+                ProblemKind::Truncated | ProblemKind::ErrorLine | ProblemKind::LookupFailed
+            )
+        })
+        .collect();
+    if stops.is_empty() {
+        return out;
+    }
+    let only_lookups = stops.iter().all(|p| p.kind == ProblemKind::LookupFailed);
+    let (line, offset) = match stops[0].position {
+        Position::Line(l) => (Some(l), None),
+        Position::Offset(o) => (None, Some(o)),
+    };
+    let kind = |k: ProblemKind| match k {
+        ProblemKind::Truncated => "truncated",
+        ProblemKind::ErrorLine => "error",
+        ProblemKind::LookupFailed => "lookup-failed",
+        ProblemKind::Unreadable => "unreadable",
+    };
+    let problems: Vec<_> = stops
+        .iter()
+        .take(20)
+        .map(|p| {
+            let mut v = at_json(p.position);
+            v["kind"] = json!(kind(p.kind));
+            v["message"] = json!(p.message);
+            v["entries_before"] = json!(p.entries_before);
+            v
+        })
+        .collect();
+    let map_name = map
+        .as_ref()
+        .map(|m| format!(" of map {}", m.name))
+        .unwrap_or_default();
+    let first = stops[0];
+    let title = if only_lookups {
+        format!(
+            "{} entr(y/ies) of the dump{map_name} vanished between listing and lookup",
+            stops.len()
+        )
+    } else {
+        format!(
+            "the dump{map_name} is incomplete: {} (after {} entries)",
+            first.message, first.entries_before
+        )
+    };
+    out.push(
+        Finding::new(
+            Code::DumpTruncated,
+            if only_lookups {
+                Severity::Info
+            } else {
+                Severity::Warning
+            },
+            title,
+        )
+        .with_map(map)
+        .with_evidence(json!({
+            "entries_read": dump.len(),
+            "found_elements": dump.found,
+            "problems": problems,
+            "problem_count": stops.len(),
+        }))
+        .with_fix(
+            "Findings computed from this dump are lower bounds. Capture the dump again (check \
+             bpftool's exit status and stderr, and that the file was written completely).",
+        )
+        .with_source(SourceRef {
+            file: file.to_string(),
+            line,
+            offset,
+            label: first.message.clone(),
+            text: None,
+        }),
+    );
+    out
+}

@@ -1,0 +1,131 @@
+//! User-space layout sources for `analyze`: Go source and DWARF binaries,
+//! behind the `UserTypes` trait so the passes ask for types by name.
+
+use std::path::Path;
+
+use crate::error::{map_file, InputError};
+use crate::ingest::dwarf::DwarfFile;
+use crate::ingest::gosrc::{GoArch, GoLayouts, GoPackage, GoSrcError};
+use crate::model::case::UserTypes;
+use crate::model::finding::Position;
+use crate::model::layout::Layout;
+
+/// Go source: one `.go` file or a package directory, laid out for one GOARCH.
+pub struct GoSource {
+    pkg: GoPackage,
+    arch: GoArch,
+    origin: String,
+}
+
+/// Turns a Go source error into an input error at its file:line.
+fn go_error(path: &str, e: &GoSrcError) -> InputError {
+    match e.pos() {
+        Some(pos) => InputError::new(pos.file.to_string(), Some(Position::Line(pos.line)), e),
+        None => InputError::new(path, None, e),
+    }
+}
+
+impl GoSource {
+    pub fn load(path: &Path, arch: GoArch) -> Result<GoSource, InputError> {
+        let name = path.display().to_string();
+        let pkg = GoPackage::load(path, arch).map_err(|e| go_error(&name, &e))?;
+        Ok(GoSource {
+            pkg,
+            arch,
+            origin: format!("Go source {name} (GOARCH={})", arch.as_str()),
+        })
+    }
+}
+
+impl UserTypes for GoSource {
+    fn origin(&self) -> String {
+        self.origin.clone()
+    }
+
+    fn type_names(&self) -> Vec<String> {
+        self.pkg
+            .struct_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn layout(&self, name: &str) -> Result<Option<Layout>, String> {
+        let bare = name.rsplit('.').next().unwrap_or(name);
+        match GoLayouts::new(&self.pkg, self.arch).layout(bare) {
+            Ok(l) => Ok(Some((*l).clone())),
+            Err(GoSrcError::NoSuchType { .. }) | Err(GoSrcError::NotAStruct { .. }) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn field_aliases(&self, name: &str) -> Vec<Option<String>> {
+        let bare = name.rsplit('.').next().unwrap_or(name);
+        let tags = GoLayouts::new(&self.pkg, self.arch)
+            .member_tags(bare)
+            .unwrap_or_default();
+        tags.iter()
+            .map(|t| t.as_deref().and_then(ebpf_tag))
+            .collect()
+    }
+}
+
+/// The name in an `ebpf:"name"` struct tag.
+fn ebpf_tag(tag: &str) -> Option<String> {
+    let rest = &tag[tag.find("ebpf:\"")? + 6..];
+    let name = &rest[..rest.find('"')?];
+    (!name.is_empty() && name != "-").then(|| name.to_string())
+}
+
+/// A binary with DWARF (Go, C, Rust), read lazily by type name.
+pub struct DwarfBinary {
+    dwarf: DwarfFile<'static>,
+    origin: String,
+}
+
+impl DwarfBinary {
+    pub fn load(path: &Path) -> Result<DwarfBinary, InputError> {
+        let name = path.display().to_string();
+        let bytes = map_file(path, 4 << 30)?;
+        // The analysis reads this binary until the process exits; leaking the
+        // mapping gives the DWARF reader a 'static borrow without copying.
+        let data: &'static [u8] = Box::leak(Box::new(bytes));
+        let dwarf = DwarfFile::load(path, data)
+            .map_err(|e| InputError::at_offset(&name, e.file_offset(), &e))?;
+        let origin = if dwarf.debug_path() == path {
+            format!("DWARF of {name}")
+        } else {
+            format!("DWARF of {name} (from {})", dwarf.debug_path().display())
+        };
+        Ok(DwarfBinary { dwarf, origin })
+    }
+}
+
+impl UserTypes for DwarfBinary {
+    fn origin(&self) -> String {
+        self.origin.clone()
+    }
+
+    fn type_names(&self) -> Vec<String> {
+        self.dwarf.struct_names().unwrap_or_default()
+    }
+
+    fn layout(&self, name: &str) -> Result<Option<Layout>, String> {
+        self.dwarf.layout(name).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ebpf_tag;
+
+    #[test]
+    fn ebpf_tags_name_the_c_field() {
+        assert_eq!(
+            ebpf_tag(r#"json:"x" ebpf:"src_port""#),
+            Some("src_port".into())
+        );
+        assert_eq!(ebpf_tag(r#"ebpf:"-""#), None);
+        assert_eq!(ebpf_tag(r#"json:"x""#), None);
+    }
+}

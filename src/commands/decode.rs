@@ -1,0 +1,539 @@
+//! `bpfcase decode --dump DUMP ...`: decodes every entry of a bpftool map dump
+//! with key and value types from BTF, and runs the dump checks.
+//!
+//! Type sources are one match arm each in [`resolve_types`]: `--btf` (an
+//! object or raw BTF; `--map NAME` takes the key/value types of that map's
+//! `.maps` definition, or `--key-type`/`--value-type` name them) and
+//! `--dwarf` (structs/unions by name from a user-space binary's DWARF).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use miette::{IntoDiagnostic, Result};
+
+use super::inputs::{parse_btf, read_btf_file};
+use crate::analyses::dump_checks::{check_dump, DumpContext};
+use crate::error::InputError;
+use crate::ingest::btf::{Btf, BtfKind, TypeId};
+use crate::ingest::elf::btf_map_defs;
+use crate::ingest::{bpftool_json, bpftool_text};
+use crate::model::decode::{decode, formatted_entry, Decoded, FormattedValues};
+use crate::model::dump::{DumpEntry, EntryValue, MapDump};
+use crate::model::finding::{Finding, MapRef};
+use crate::model::from_btf::BtfLayouts;
+use crate::model::layout::{FieldType, Layout};
+use crate::model::map::MapType;
+use crate::report::dump as render;
+
+/// Output of `decode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DecodeFormat {
+    /// One line per entry, then the findings.
+    Text,
+    /// A JSON array, one object per entry shaped like bpftool's `formatted`.
+    Json,
+    /// No entries: counts and findings as JSON (for large dumps).
+    Summary,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DecodeArgs {
+    /// A `bpftool map dump` capture: `-j`/`-p` JSON or plain text.
+    #[arg(long, value_name = "DUMP")]
+    pub dump: PathBuf,
+    /// BTF of the map's types: a BPF object (.bpf.o) or raw BTF.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "dwarf",
+        conflicts_with = "dwarf"
+    )]
+    pub btf: Option<PathBuf>,
+    /// A binary with DWARF (C, Go, Rust user space) holding the key and value
+    /// structs; needs --key-type/--value-type (scalars such as `__u32` work too).
+    #[arg(long, value_name = "BIN", requires = "key_type")]
+    pub dwarf: Option<PathBuf>,
+    /// Take key and value types from this map's `.maps` definition (needs --btf).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["key_type", "value_type", "dwarf"])]
+    pub map: Option<String>,
+    /// Key type name (`flow_key`, `struct flow_key`, `__u32`).
+    #[arg(long, value_name = "T", requires = "value_type")]
+    pub key_type: Option<String>,
+    /// Value type name.
+    #[arg(long, value_name = "T", requires = "key_type")]
+    pub value_type: Option<String>,
+    /// `bpftool -j map show` of the map (type and max_entries for `dump/map-full`).
+    #[arg(long, value_name = "FILE")]
+    pub show: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DecodeFormat::Text)]
+    pub format: DecodeFormat,
+}
+
+/// A key or value type, ready to decode with.
+#[derive(Debug, Clone)]
+pub struct ResolvedType {
+    pub ty: FieldType,
+    /// Spelling (`struct flow_key`, `__u32`).
+    pub name: String,
+}
+
+impl ResolvedType {
+    fn layout(&self) -> Option<&Layout> {
+        match &self.ty {
+            FieldType::Aggregate(l) => Some(l),
+            _ => None,
+        }
+    }
+}
+
+/// Key and value types plus what the source knows about the map.
+#[derive(Debug, Clone)]
+pub struct MapTypes {
+    pub key: ResolvedType,
+    pub value: ResolvedType,
+    pub map_name: Option<String>,
+    pub map_type: Option<MapType>,
+    pub max_entries: Option<u32>,
+}
+
+fn find_type(
+    btf: &Btf<'_>,
+    engine: &mut BtfLayouts<'_, '_>,
+    file: &str,
+    wanted: &str,
+) -> Result<ResolvedType, InputError> {
+    let bare = ["struct ", "union ", "enum "]
+        .iter()
+        .find_map(|p| wanted.strip_prefix(p))
+        .unwrap_or(wanted)
+        .trim();
+    let id = btf
+        .find_by_name(bare)
+        .into_iter()
+        .find(|&id| {
+            btf.type_by_id(id).is_ok_and(|t| {
+                matches!(
+                    t.kind,
+                    BtfKind::Struct
+                        | BtfKind::Union
+                        | BtfKind::Typedef
+                        | BtfKind::Int
+                        | BtfKind::Enum
+                        | BtfKind::Enum64
+                        | BtfKind::Float
+                )
+            })
+        })
+        .ok_or_else(|| {
+            InputError::new(file, None, format!("no type named `{wanted}` in the BTF"))
+        })?;
+    resolve_id(engine, file, id)
+}
+
+fn resolve_id(
+    engine: &mut BtfLayouts<'_, '_>,
+    file: &str,
+    id: TypeId,
+) -> Result<ResolvedType, InputError> {
+    let ty = engine.field_type(id).map_err(|e| {
+        InputError::at_offset(
+            file,
+            e.offset().map(|o| o as u64),
+            format!("type {id}: {e}"),
+        )
+    })?;
+    Ok(ResolvedType {
+        ty,
+        name: engine.c_type_name(id),
+    })
+}
+
+/// Where the key/value types come from (one arm per source).
+pub enum TypeSource<'a> {
+    Btf {
+        file: &'a Path,
+        map: Option<&'a str>,
+        key_type: Option<&'a str>,
+        value_type: Option<&'a str>,
+    },
+    /// Structs/unions by name from a binary's DWARF; C scalar names by name.
+    Dwarf {
+        file: &'a Path,
+        key_type: &'a str,
+        value_type: &'a str,
+    },
+}
+
+/// C and Go scalar spellings a key or value may be declared as, for
+/// sources that only describe aggregates (DWARF lookups by name).
+pub fn scalar_type(name: &str) -> Option<FieldType> {
+    use crate::model::layout::{ByteOrder, IntEncoding};
+    let (size, signed, order) = match name.trim() {
+        "__u8" | "u8" | "uint8_t" | "uint8" | "byte" | "unsigned char" => {
+            (1, false, ByteOrder::Host)
+        }
+        "__s8" | "s8" | "int8_t" | "int8" | "signed char" | "char" => (1, true, ByteOrder::Host),
+        "__u16" | "u16" | "uint16_t" | "uint16" | "unsigned short" => (2, false, ByteOrder::Host),
+        "__s16" | "s16" | "int16_t" | "int16" | "short" => (2, true, ByteOrder::Host),
+        "__u32" | "u32" | "uint32_t" | "uint32" | "unsigned int" => (4, false, ByteOrder::Host),
+        "__s32" | "s32" | "int32_t" | "int32" | "int" => (4, true, ByteOrder::Host),
+        "__u64" | "u64" | "uint64_t" | "uint64" | "unsigned long long" => {
+            (8, false, ByteOrder::Host)
+        }
+        "__s64" | "s64" | "int64_t" | "int64" | "long long" => (8, true, ByteOrder::Host),
+        "__be16" => (2, false, ByteOrder::Big),
+        "__be32" => (4, false, ByteOrder::Big),
+        "__be64" => (8, false, ByteOrder::Big),
+        _ => return None,
+    };
+    Some(FieldType::Int {
+        size,
+        signed,
+        encoding: IntEncoding::Plain,
+        byte_order: order,
+    })
+}
+
+fn dwarf_type(
+    dwarf: &crate::ingest::dwarf::DwarfFile<'_>,
+    file: &str,
+    wanted: &str,
+) -> Result<ResolvedType, InputError> {
+    if let Some(ty) = scalar_type(wanted) {
+        return Ok(ResolvedType {
+            ty,
+            name: wanted.to_string(),
+        });
+    }
+    let bare = ["struct ", "union "]
+        .iter()
+        .find_map(|p| wanted.strip_prefix(p))
+        .unwrap_or(wanted)
+        .trim();
+    let layout = dwarf
+        .layout(bare)
+        .map_err(|e| InputError::at_offset(file, e.file_offset(), e))?
+        .ok_or_else(|| {
+            InputError::new(
+                file,
+                None,
+                format!("no struct or union named `{wanted}` in the DWARF"),
+            )
+        })?;
+    let name = layout.display_name();
+    Ok(ResolvedType {
+        ty: FieldType::Aggregate(std::sync::Arc::new(layout)),
+        name,
+    })
+}
+
+pub fn resolve_types(source: TypeSource<'_>) -> Result<MapTypes> {
+    match source {
+        TypeSource::Dwarf {
+            file,
+            key_type,
+            value_type,
+        } => {
+            let name = file.display().to_string();
+            let data = crate::error::read_file(file, super::inputs::MAX_INPUT)?;
+            let dwarf = crate::ingest::dwarf::DwarfFile::load(file, &data)
+                .map_err(|e| InputError::at_offset(&name, e.file_offset(), e))?;
+            Ok(MapTypes {
+                key: dwarf_type(&dwarf, &name, key_type)?,
+                value: dwarf_type(&dwarf, &name, value_type)?,
+                map_name: None,
+                map_type: None,
+                max_entries: None,
+            })
+        }
+        TypeSource::Btf {
+            file,
+            map,
+            key_type,
+            value_type,
+        } => {
+            let data = read_btf_file(file)?;
+            let btf = parse_btf(file, &data, None)?;
+            let name = file.display().to_string();
+            let mut engine = BtfLayouts::new(&btf);
+            if let Some(map) = map {
+                let defs = btf_map_defs(&btf)
+                    .map_err(|e| InputError::at_offset(&name, e.file_offset(), e))?;
+                let def = defs.iter().find(|d| d.name == map).ok_or_else(|| {
+                    let names: Vec<_> = defs.iter().map(|d| d.name.as_str()).collect();
+                    InputError::new(
+                        &name,
+                        None,
+                        format!("no map `{map}` in .maps (maps: {})", names.join(", ")),
+                    )
+                })?;
+                let (Some(k), Some(v)) = (def.key_type_id, def.value_type_id) else {
+                    return Err(InputError::new(
+                        &name,
+                        None,
+                        format!("map `{map}` declares no __type(key)/__type(value) (sizes only); use --key-type/--value-type"),
+                    )
+                    .into());
+                };
+                return Ok(MapTypes {
+                    key: resolve_id(&mut engine, &name, TypeId(k))?,
+                    value: resolve_id(&mut engine, &name, TypeId(v))?,
+                    map_name: Some(def.name.clone()),
+                    map_type: def.map_type,
+                    max_entries: def.max_entries,
+                });
+            }
+            let (Some(k), Some(v)) = (key_type, value_type) else {
+                return Err(InputError::new(
+                    &name,
+                    None,
+                    "give --map NAME or --key-type T --value-type T",
+                )
+                .into());
+            };
+            Ok(MapTypes {
+                key: find_type(&btf, &mut engine, &name, k)?,
+                value: find_type(&btf, &mut engine, &name, v)?,
+                map_name: None,
+                map_type: None,
+                max_entries: None,
+            })
+        }
+    }
+}
+
+/// Reads a dump file in whichever bpftool form it is.
+pub fn read_dump_file(path: &Path) -> Result<MapDump, InputError> {
+    let name = path.display().to_string();
+    let f = std::fs::File::open(path).map_err(|e| InputError::new(&name, None, e))?;
+    let mut r = BufReader::with_capacity(1 << 16, f);
+    let head = r.fill_buf().map_err(|e| InputError::new(&name, None, e))?;
+    if is_json_dump(head) {
+        Ok(bpftool_json::read_dump(r))
+    } else {
+        Ok(bpftool_text::read_dump(r))
+    }
+}
+
+/// True when `head` (the first bytes) is `bpftool -j`/`-p` JSON rather than
+/// the BTF-formatted text form, which looks alike but has no hex arrays.
+pub fn is_json_dump(head: &[u8]) -> bool {
+    let s = String::from_utf8_lossy(&head[..head.len().min(4096)]);
+    let t = s.trim_start();
+    if !t.starts_with('[') {
+        return false;
+    }
+    let rest = t[1..].trim_start();
+    if rest.starts_with(']') || rest.is_empty() {
+        return true;
+    }
+    if let Some(i) = rest.find("\"key\"") {
+        let after = rest[i + 5..].trim_start();
+        if let Some(a) = after.strip_prefix(':') {
+            if let Some(b) = a.trim_start().strip_prefix('[') {
+                return b.trim_start().starts_with("\"0x") || b.trim_start().starts_with(']');
+            }
+        }
+        return false;
+    }
+    rest.contains("\"error\"")
+}
+
+/// Decodes one byte-form entry into bpftool's `formatted` shape.
+pub fn decode_entry(
+    types: &MapTypes,
+    key: &[u8],
+    value: EntryValue<'_>,
+) -> Result<Decoded, crate::model::decode::DecodeError> {
+    let k = decode(&types.key.ty, &types.key.name, key)?;
+    let values = match value {
+        EntryValue::Single(v) => {
+            FormattedValues::Single(decode(&types.value.ty, &types.value.name, v)?)
+        }
+        EntryValue::PerCpu { .. } => FormattedValues::PerCpu(
+            value
+                .cpu_values()
+                .into_iter()
+                .map(|v| decode(&types.value.ty, &types.value.name, v))
+                .collect::<Result<_, _>>()?,
+        ),
+        EntryValue::Missing => FormattedValues::Missing("lookup failed".into()),
+    };
+    Ok(formatted_entry(k, values))
+}
+
+/// What [`decode_entry`] would reject, without decoding: a key or value
+/// whose size is not its type's.
+pub fn check_sizes(types: &MapTypes, key: &[u8], value: EntryValue<'_>) -> Result<(), String> {
+    let mismatch = |what: &str, t: &ResolvedType, got: usize| {
+        format!(
+            "{what} is {got} bytes, but the type `{}` is {} bytes",
+            t.name,
+            t.ty.size()
+        )
+    };
+    if key.len() as u64 != types.key.ty.size() {
+        return Err(mismatch("key", &types.key, key.len()));
+    }
+    let len = match value {
+        EntryValue::Single(v) => v.len(),
+        EntryValue::PerCpu { len, .. } => len,
+        EntryValue::Missing => return Ok(()),
+    };
+    if len as u64 != types.value.ty.size() {
+        return Err(mismatch("value", &types.value, len));
+    }
+    Ok(())
+}
+
+pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
+    let source = match (&args.btf, &args.dwarf) {
+        (_, Some(file)) => TypeSource::Dwarf {
+            file,
+            key_type: args.key_type.as_deref().unwrap_or_default(),
+            value_type: args.value_type.as_deref().unwrap_or_default(),
+        },
+        (Some(file), None) => TypeSource::Btf {
+            file,
+            map: args.map.as_deref(),
+            key_type: args.key_type.as_deref(),
+            value_type: args.value_type.as_deref(),
+        },
+        (None, None) => {
+            return Err(miette::miette!("give --btf FILE or --dwarf BIN"));
+        }
+    };
+    let types = resolve_types(source)?;
+    let mut types = types;
+    if let Some(show) = &args.show {
+        let name = show.display().to_string();
+        let bytes = crate::error::read_file(show, 64 << 20)?;
+        let infos =
+            bpftool_json::parse_map_show(&bytes).map_err(|e| InputError::new(&name, None, e))?;
+        let info = match (&types.map_name, infos.len()) {
+            (_, 1) => infos.first(),
+            (Some(n), _) => infos.iter().find(|i| &i.name == n),
+            _ => None,
+        };
+        if let Some(i) = info {
+            types.map_type = i.map_type().or(types.map_type);
+            types.max_entries = Some(i.max_entries);
+            types.map_name.get_or_insert(i.name.clone());
+        }
+    }
+    let dump_name = args.dump.display().to_string();
+    let dump = read_dump_file(&args.dump)?;
+
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut decoded = 0usize;
+    let mut undecodable: Vec<Finding> = Vec::new();
+    let mut bad = 0usize;
+    let mut note_bad = |index: usize, e: &dyn std::fmt::Display| {
+        bad += 1;
+        if undecodable.len() < 3 {
+            undecodable.push(Finding::unreadable(
+                &dump_name,
+                dump.get(index).map(|e| e.position),
+                &format!("entry {index} does not match the types: {e}"),
+            ));
+        }
+    };
+    match args.format {
+        DecodeFormat::Json => {
+            let mut w = render::JsonEntries::begin(&mut out).into_diagnostic()?;
+            for e in dump.entries() {
+                if e.formatted {
+                    w.raw(&formatted_text(&e)).into_diagnostic()?;
+                    decoded += 1;
+                    continue;
+                }
+                match decode_entry(&types, e.key, e.value) {
+                    Ok(d) => {
+                        w.entry(&d).into_diagnostic()?;
+                        decoded += 1;
+                    }
+                    Err(err) => note_bad(e.index, &err),
+                }
+            }
+            w.end().into_diagnostic()?;
+        }
+        DecodeFormat::Text => {
+            for e in dump.entries() {
+                if e.formatted {
+                    render::write_text_entry(&mut out, e.index, &formatted_text(&e))
+                        .into_diagnostic()?;
+                    decoded += 1;
+                    continue;
+                }
+                match decode_entry(&types, e.key, e.value) {
+                    Ok(d) => {
+                        let text = serde_json::to_string(&d).into_diagnostic()?;
+                        render::write_text_entry(&mut out, e.index, &text).into_diagnostic()?;
+                        decoded += 1;
+                    }
+                    Err(err) => note_bad(e.index, &err),
+                }
+            }
+        }
+        DecodeFormat::Summary => {
+            // Decoding cannot fail once the sizes match (see
+            // `model::decode`), so the summary checks sizes instead of
+            // building every entry's tree.
+            for e in dump.entries().filter(|e| !e.formatted) {
+                match check_sizes(&types, e.key, e.value) {
+                    Ok(()) => decoded += 1,
+                    Err(err) => note_bad(e.index, &err),
+                }
+            }
+            decoded += dump.entries().filter(|e| e.formatted).count();
+        }
+    }
+
+    let map = types.map_name.clone().map(|name| MapRef { id: None, name });
+    let ctx = DumpContext {
+        file: &dump_name,
+        map,
+        key: types.key.layout(),
+        value: types.value.layout(),
+        map_type: types.map_type,
+        max_entries: types.max_entries,
+    };
+    let mut findings = undecodable;
+    findings.extend(check_dump(&dump, &ctx));
+    match args.format {
+        DecodeFormat::Summary => {
+            render::write_summary_json(&mut out, dump.len(), decoded, bad, &findings)
+                .into_diagnostic()?;
+        }
+        DecodeFormat::Json => {
+            out.flush().into_diagnostic()?;
+            let mut err = std::io::stderr().lock();
+            render::write_findings_text(&mut err, &findings).into_diagnostic()?;
+        }
+        DecodeFormat::Text => {
+            if bad > 0 {
+                writeln!(out, "{bad} entries did not match the types").into_diagnostic()?;
+            }
+            render::write_findings_text(&mut out, &findings).into_diagnostic()?;
+        }
+    }
+    out.flush().into_diagnostic()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A formatted-text entry (bpftool already decoded it) as one JSON object.
+fn formatted_text(e: &DumpEntry<'_>) -> String {
+    let (field, v) = match e.value {
+        EntryValue::PerCpu { bytes, .. } => ("values", bytes),
+        EntryValue::Single(v) => ("value", v),
+        EntryValue::Missing => ("value", &b"null"[..]),
+    };
+    format!(
+        "{{\"key\":{},\"{field}\":{}}}",
+        String::from_utf8_lossy(e.key),
+        String::from_utf8_lossy(v)
+    )
+}

@@ -1,0 +1,348 @@
+//! Map dumps: the entries `bpftool map dump` printed, stored compactly.
+//!
+//! Key and value bytes of every entry live in one arena (`Vec<u8>`) with a
+//! fixed-size span per entry, so a million-entry dump costs its bytes plus
+//! 32 bytes an entry, not a heap allocation per key. Entries that bpftool
+//! printed only in BTF-formatted text form (no hex) keep their formatted key
+//! and value as compact JSON text in the same arena.
+
+use crate::model::finding::Position;
+
+/// How the dump was printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DumpForm {
+    /// `bpftool -j` / `-p map dump`: hex byte arrays (plus `formatted` with BTF).
+    Json,
+    /// `bpftool map dump` of a map without BTF: `key: .. value: ..` hex lines.
+    TextHex,
+    /// `bpftool map dump` of a map with BTF: JSON-like text, no raw bytes.
+    TextFormatted,
+}
+
+/// What a [`DumpProblem`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProblemKind {
+    /// bpftool printed `Error: ..` (text) or an `{"error": ..}` element (JSON).
+    ErrorLine,
+    /// An entry's key was listed but its value lookup failed (`<no entry>`):
+    /// the entry was deleted while the dump walked the map.
+    LookupFailed,
+    /// The input ends inside an entry or without closing the dump.
+    Truncated,
+    /// An entry could not be parsed; reading stopped there.
+    Unreadable,
+}
+
+/// Something wrong with the dump itself, at a place in the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpProblem {
+    pub kind: ProblemKind,
+    /// Line (text dumps) or byte offset (JSON dumps) where it was seen.
+    pub position: Position,
+    pub message: String,
+    /// How many entries were read before it.
+    pub entries_before: usize,
+}
+
+/// Per-entry flags in [`EntrySpan::flags`].
+pub(crate) const FLAG_FORMATTED: u16 = 1;
+pub(crate) const FLAG_NO_VALUE: u16 = 2;
+
+/// Where one entry's bytes are in the arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct EntrySpan {
+    start: u64,
+    /// Line (text) or byte offset (JSON) of the entry in its input.
+    position: u64,
+    key_len: u32,
+    /// Length of one value (one CPU's value for per-CPU maps).
+    value_len: u32,
+    /// Number of per-CPU values; 0 for a single value.
+    cpus: u16,
+    flags: u16,
+}
+
+/// The values of one entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryValue<'d> {
+    /// One value (every map type except per-CPU ones).
+    Single(&'d [u8]),
+    /// One value per possible CPU, CPU 0 first, each `len` bytes.
+    PerCpu { bytes: &'d [u8], len: usize },
+    /// The key was listed but its value could not be looked up.
+    Missing,
+}
+
+impl<'d> EntryValue<'d> {
+    /// Per-CPU values, or the single value as a one-element list.
+    pub fn cpu_values(&self) -> Vec<&'d [u8]> {
+        match *self {
+            EntryValue::Single(v) => vec![v],
+            EntryValue::PerCpu { bytes, len } if len > 0 => bytes.chunks(len).collect(),
+            EntryValue::PerCpu { bytes, .. } => vec![bytes],
+            EntryValue::Missing => Vec::new(),
+        }
+    }
+}
+
+/// One entry of a dump, borrowed from its [`MapDump`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DumpEntry<'d> {
+    /// 0-based position in the dump.
+    pub index: usize,
+    /// Line (text) or byte offset (JSON) of the entry in its input.
+    pub position: Position,
+    /// Raw key bytes; for [`DumpForm::TextFormatted`] entries the formatted
+    /// key as compact JSON text.
+    pub key: &'d [u8],
+    pub value: EntryValue<'d>,
+    /// True when `key`/`value` hold bpftool's formatted JSON text, not bytes.
+    pub formatted: bool,
+}
+
+/// A whole map dump: entries in dump order, the trailer, and what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapDump {
+    pub form: DumpForm,
+    arena: Vec<u8>,
+    spans: Vec<EntrySpan>,
+    /// `Found N elements` (text hex dumps only).
+    pub found: Option<u64>,
+    pub problems: Vec<DumpProblem>,
+}
+
+impl MapDump {
+    /// An empty dump of the given form.
+    pub fn new(form: DumpForm) -> Self {
+        MapDump {
+            form,
+            arena: Vec::new(),
+            spans: Vec::new(),
+            found: None,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Number of entries read.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Entry `index`, if there is one.
+    pub fn get(&self, index: usize) -> Option<DumpEntry<'_>> {
+        let s = self.spans.get(index)?;
+        let start = s.start as usize;
+        let key_end = start + s.key_len as usize;
+        let key = &self.arena[start..key_end];
+        let position = match self.form {
+            DumpForm::Json => Position::Offset(s.position),
+            _ => Position::Line(u32::try_from(s.position).unwrap_or(u32::MAX)),
+        };
+        let value = if s.flags & FLAG_NO_VALUE != 0 {
+            EntryValue::Missing
+        } else if s.cpus == 0 {
+            EntryValue::Single(&self.arena[key_end..key_end + s.value_len as usize])
+        } else {
+            let n = s.value_len as usize * s.cpus as usize;
+            EntryValue::PerCpu {
+                bytes: &self.arena[key_end..key_end + n],
+                len: s.value_len as usize,
+            }
+        };
+        Some(DumpEntry {
+            index,
+            position,
+            key,
+            value,
+            formatted: s.flags & FLAG_FORMATTED != 0,
+        })
+    }
+
+    /// Every entry, in dump order.
+    pub fn entries(&self) -> impl Iterator<Item = DumpEntry<'_>> + '_ {
+        (0..self.spans.len()).filter_map(|i| self.get(i))
+    }
+
+    /// Key size of the first byte-form entry (all entries of a map share it).
+    pub fn key_size(&self) -> Option<usize> {
+        self.spans
+            .iter()
+            .find(|s| s.flags & FLAG_FORMATTED == 0)
+            .map(|s| s.key_len as usize)
+    }
+
+    /// Value size of the first byte-form entry with a value.
+    pub fn value_size(&self) -> Option<usize> {
+        self.spans
+            .iter()
+            .find(|s| s.flags & (FLAG_FORMATTED | FLAG_NO_VALUE) == 0)
+            .map(|s| s.value_len as usize)
+    }
+
+    /// Number of per-CPU values of the first per-CPU entry (None: not per-CPU).
+    pub fn cpus(&self) -> Option<usize> {
+        self.spans
+            .iter()
+            .find(|s| s.cpus > 0 && s.flags & FLAG_FORMATTED == 0)
+            .map(|s| s.cpus as usize)
+    }
+
+    /// Bytes held by the arena and the span table (what the entries cost).
+    pub fn heap_bytes(&self) -> usize {
+        self.arena.capacity() + self.spans.capacity() * std::mem::size_of::<EntrySpan>()
+    }
+
+    /// Appends an entry whose key is already at the end of the arena (see
+    /// [`MapDump::arena_mut`]) starting at `start`, followed by `cpus` values
+    /// (or one when `cpus == 0`) of `value_len` bytes each.
+    pub(crate) fn push_span(
+        &mut self,
+        start: usize,
+        position: u64,
+        key_len: usize,
+        value_len: usize,
+        cpus: usize,
+        flags: u16,
+    ) {
+        self.spans.push(EntrySpan {
+            start: start as u64,
+            position,
+            key_len: key_len as u32,
+            value_len: value_len as u32,
+            cpus: cpus.min(u16::MAX as usize) as u16,
+            flags,
+        });
+    }
+
+    /// The arena, for ingest code that writes an entry's bytes in place.
+    pub(crate) fn arena_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.arena
+    }
+
+    /// Appends a byte-form entry.
+    pub fn push_entry(&mut self, position: u64, key: &[u8], value: EntryValue<'_>) {
+        let start = self.arena.len();
+        self.arena.extend_from_slice(key);
+        match value {
+            EntryValue::Single(v) => {
+                self.arena.extend_from_slice(v);
+                self.push_span(start, position, key.len(), v.len(), 0, 0);
+            }
+            EntryValue::PerCpu { bytes, len } => {
+                self.arena.extend_from_slice(bytes);
+                let cpus = bytes.len().checked_div(len).unwrap_or(0);
+                self.push_span(start, position, key.len(), len, cpus.max(1), 0);
+            }
+            EntryValue::Missing => {
+                self.push_span(start, position, key.len(), 0, 0, FLAG_NO_VALUE);
+            }
+        }
+    }
+
+    /// Appends a formatted-text entry (key and value as compact JSON text;
+    /// for per-CPU maps `value` is the whole `values` array, one "CPU").
+    pub fn push_formatted(&mut self, position: u64, key: &str, value: &str, per_cpu: bool) {
+        let start = self.arena.len();
+        self.arena.extend_from_slice(key.as_bytes());
+        self.arena.extend_from_slice(value.as_bytes());
+        let cpus = usize::from(per_cpu);
+        self.push_span(
+            start,
+            position,
+            key.len(),
+            value.len(),
+            cpus,
+            FLAG_FORMATTED,
+        );
+    }
+
+    /// Moves every entry and problem of `other` (read after `self`) to the end.
+    pub fn append(&mut self, other: MapDump) {
+        let shift = self.arena.len() as u64;
+        let before = self.spans.len();
+        self.arena.extend_from_slice(&other.arena);
+        self.spans.extend(other.spans.into_iter().map(|mut s| {
+            s.start += shift;
+            s
+        }));
+        self.problems
+            .extend(other.problems.into_iter().map(|mut p| {
+                p.entries_before += before;
+                p
+            }));
+        if other.found.is_some() {
+            self.found = other.found;
+        }
+    }
+
+    /// Records a problem seen after the current last entry.
+    pub fn problem(&mut self, kind: ProblemKind, position: Position, message: impl Into<String>) {
+        self.problems.push(DumpProblem {
+            kind,
+            position,
+            message: message.into(),
+            entries_before: self.spans.len(),
+        });
+    }
+}
+
+/// Lower-case hex with a space between bytes, as bpftool prints them.
+pub fn hex_bytes(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_round_trip_through_the_arena() {
+        let mut d = MapDump::new(DumpForm::Json);
+        d.push_entry(0, &[1, 2], EntryValue::Single(&[3, 4, 5]));
+        d.push_entry(
+            10,
+            &[9, 9],
+            EntryValue::PerCpu {
+                bytes: &[1, 1, 2, 2],
+                len: 2,
+            },
+        );
+        d.push_entry(20, &[7, 7], EntryValue::Missing);
+        let e: Vec<_> = d.entries().collect();
+        assert_eq!(e.len(), 3);
+        assert_eq!(e[0].key, &[1, 2]);
+        assert_eq!(e[0].value, EntryValue::Single(&[3, 4, 5]));
+        assert_eq!(e[1].value.cpu_values(), vec![&[1u8, 1][..], &[2, 2][..]]);
+        assert_eq!(e[2].value, EntryValue::Missing);
+        assert_eq!(e[2].position, Position::Offset(20));
+        assert_eq!(d.key_size(), Some(2));
+        assert_eq!(d.value_size(), Some(3));
+        assert_eq!(d.cpus(), Some(2));
+    }
+
+    #[test]
+    fn append_shifts_spans_and_problem_counts() {
+        let mut a = MapDump::new(DumpForm::Json);
+        a.push_entry(0, &[1], EntryValue::Single(&[2]));
+        let mut b = MapDump::new(DumpForm::Json);
+        b.push_entry(5, &[3], EntryValue::Single(&[4]));
+        b.problem(ProblemKind::ErrorLine, Position::Offset(9), "x");
+        a.append(b);
+        assert_eq!(a.get(1).unwrap().key, &[3]);
+        assert_eq!(a.problems[0].entries_before, 2);
+        assert_eq!(hex_bytes(&[0, 0xab]), "00 ab");
+    }
+}

@@ -1,0 +1,214 @@
+//! Snapshot tests: every finding code the dump checks emit, on real corpus
+//! dumps (corpora/dumps) and the derived ones (corpora/dumps/derived,
+//! corpora/dumps/broken; see their READMEs).
+
+use std::path::Path;
+
+use bpfcase::analyses::dump_capacity::{check_map_full, check_percpu_buffer};
+use bpfcase::analyses::dump_checks::{check_dump, DumpContext};
+use bpfcase::analyses::dump_padding::check_padding;
+use bpfcase::analyses::dump_walk::{check_duplicate_keys, check_truncated};
+use bpfcase::commands::decode::{read_dump_file, resolve_types, MapTypes, TypeSource};
+use bpfcase::model::dump::MapDump;
+use bpfcase::model::finding::{Finding, MapRef};
+use bpfcase::model::layout::{FieldType, Layout};
+
+/// Reads a dump by its path relative to the repository root (kept relative
+/// so snapshots do not depend on the checkout location).
+fn dump(rel: &str) -> MapDump {
+    let _cwd = std::env::set_current_dir(env!("CARGO_MANIFEST_DIR"));
+    read_dump_file(Path::new(rel)).unwrap()
+}
+
+fn types(obj: &str, map: &str) -> MapTypes {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("corpora/bpf/{obj}.bpf.o"));
+    resolve_types(TypeSource::Btf {
+        file: &file,
+        map: Some(map),
+        key_type: None,
+        value_type: None,
+    })
+    .unwrap()
+}
+
+fn layout(t: &FieldType) -> Option<&Layout> {
+    match t {
+        FieldType::Aggregate(l) => Some(l),
+        _ => None,
+    }
+}
+
+fn map(name: &str) -> Option<MapRef> {
+    Some(MapRef {
+        id: None,
+        name: name.into(),
+    })
+}
+
+fn all_findings(rel: &str, obj: &str, name: &str) -> Vec<Finding> {
+    let d = dump(rel);
+    let t = types(obj, name);
+    check_dump(
+        &d,
+        &DumpContext {
+            file: rel,
+            map: map(name),
+            key: layout(&t.key.ty),
+            value: layout(&t.value.ty),
+            map_type: t.map_type,
+            max_entries: t.max_entries,
+        },
+    )
+}
+
+#[test]
+fn key_and_value_padding_garbage_in_flows() {
+    let d = dump("corpora/dumps/flows/flows.json");
+    let t = types("flows", "flows");
+    let f = check_padding(&d, layout(&t.key.ty), layout(&t.value.ty), map("flows"));
+    assert_eq!(f.len(), 2);
+    insta::assert_json_snapshot!("flows_padding", f);
+}
+
+#[test]
+fn padding_garbage_is_seen_in_the_text_hex_dump_too() {
+    // rawflows holds the same bytes as flows, without BTF: types from flows.bpf.o.
+    let d = dump("corpora/dumps/raw/rawflows.txt");
+    let t = types("flows", "flows");
+    let f = check_padding(&d, layout(&t.key.ty), layout(&t.value.ty), map("rawflows"));
+    let codes: Vec<_> = f.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        ["dump/key-padding-garbage", "dump/value-padding-garbage"]
+    );
+    assert_eq!(f[0].evidence["entries_with_garbage"], 3);
+}
+
+#[test]
+fn equal_keys_that_differ_in_padding_are_counted() {
+    // bpfcase_pinned: the same key twice, once with hole bytes 12 34.
+    let d = dump("corpora/dumps/pinned/bpfcase_pinned.json");
+    let t = types("pinned", "bpfcase_pinned");
+    let f = check_padding(&d, layout(&t.key.ty), None, map("bpfcase_pinned"));
+    insta::assert_json_snapshot!("pinned_key_padding", f);
+    assert_eq!(f[0].evidence["keys_equal_after_zeroing_padding"], 2);
+    // Byte-wise they are different keys: no duplicate-keys finding.
+    assert!(check_duplicate_keys(&d, None).is_empty());
+}
+
+#[test]
+fn bitfield_padding_bits_and_clean_maps() {
+    // bits_map: a/b/c fill 32 bits, lo/hi 8, tag, port: no padding at all.
+    let f = all_findings("corpora/dumps/layouts/bits_map.json", "layouts", "bits_map");
+    assert!(f.is_empty(), "{f:?}");
+    // policies: hole bytes de ad be ef in slot 2 (value padding).
+    let f = all_findings("corpora/dumps/stats/policies.json", "stats", "policies");
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        f[0].evidence["garbage_offsets"],
+        serde_json::json!([4, 5, 6, 7])
+    );
+}
+
+#[test]
+fn per_cpu_value_padding_is_checked_on_every_cpu() {
+    // cpu_stats[2]: pad bytes ff ff ff after `active`, on both CPUs.
+    let f = all_findings("corpora/dumps/stats/cpu_stats.json", "stats", "cpu_stats");
+    insta::assert_json_snapshot!("cpu_stats_value_padding", f);
+}
+
+#[test]
+fn full_hash_map_flows_small() {
+    let d = dump("corpora/dumps/flows/flows_small.json");
+    let t = types("flows", "flows_small");
+    let f = check_map_full(
+        &d,
+        t.map_type.unwrap(),
+        t.max_entries.unwrap(),
+        map("flows_small"),
+    );
+    insta::assert_json_snapshot!("flows_small_map_full", f);
+    // The same dump as an LRU map would evict instead.
+    let lru = check_map_full(&d, bpfcase::model::map::MapType::LRU_HASH, 8, None);
+    assert_eq!(lru[0].evidence["evicts"], true);
+    // flows_lru is not full (5/32); arrays are never "full".
+    let t = types("flows", "flows_lru");
+    assert!(check_map_full(
+        &dump("corpora/dumps/flows/flows_lru.json"),
+        t.map_type.unwrap(),
+        32,
+        None
+    )
+    .is_empty());
+    let t = types("layouts", "bits_map");
+    assert!(check_map_full(
+        &dump("corpora/dumps/layouts/bits_map.json"),
+        t.map_type.unwrap(),
+        4,
+        None
+    )
+    .is_empty());
+}
+
+#[test]
+fn duplicate_keys_in_a_restarted_walk() {
+    let d = dump("corpora/dumps/derived/flows.duplicate.json");
+    let f = check_duplicate_keys(&d, map("flows"));
+    insta::assert_json_snapshot!("flows_duplicate_keys", f);
+    assert!(check_duplicate_keys(&dump("corpora/dumps/flows/flows.json"), None).is_empty());
+}
+
+#[test]
+fn truncated_dumps() {
+    for rel in [
+        "corpora/dumps/broken/flows.truncated.json",
+        "corpora/dumps/broken/flows.truncated.txt",
+        "corpora/dumps/broken/rawflows.truncated.txt",
+        "corpora/dumps/broken/cpu_stats.truncated.txt",
+        "corpora/dumps/derived/rawflows.error.txt",
+    ] {
+        let d = dump(rel);
+        let f = check_truncated(&d, rel, None);
+        let name = Path::new(rel)
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .replace('.', "_");
+        insta::assert_json_snapshot!(format!("truncated_{name}"), (d.len(), f));
+    }
+    // Complete dumps have no such finding.
+    assert!(check_truncated(&dump("corpora/dumps/raw/rawflows.txt"), "x", None).is_empty());
+    assert!(check_truncated(&dump("corpora/dumps/flows/flows.txt"), "x", None).is_empty());
+}
+
+#[test]
+fn unreadable_dump_keeps_entries_before_the_bad_byte() {
+    let rel = "corpora/dumps/derived/flows.badhex.json";
+    let d = dump(rel);
+    assert_eq!(d.len(), 2);
+    insta::assert_json_snapshot!(
+        "flows_badhex_unreadable",
+        check_truncated(&d, rel, map("flows"))
+    );
+}
+
+#[test]
+fn percpu_buffer_sized_for_one_cpu() {
+    // cpu_stats: 2 possible CPUs (two values per entry), value 24 bytes.
+    let d = dump("corpora/dumps/stats/cpu_stats.json");
+    let cpus = d.cpus().unwrap() as u32;
+    let value = d.value_size().unwrap() as u64;
+    assert_eq!((cpus, value), (2, 24));
+    insta::assert_json_snapshot!(
+        "cpu_stats_percpu_buffer",
+        check_percpu_buffer(cpus, value, value, map("cpu_stats"))
+    );
+    assert!(check_percpu_buffer(cpus, value, 48, None).is_none());
+    // A 20-byte value (proc_key-sized) must be strided at 24.
+    let f = check_percpu_buffer(2, 20, 40, None).unwrap();
+    assert_eq!(
+        f.evidence["likely_cause"],
+        "sized without rounding each CPU's value up to 8 bytes"
+    );
+}

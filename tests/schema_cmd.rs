@@ -1,0 +1,273 @@
+//! The YAML layout schema and `bpfcase schema`: every struct and union of the
+//! corpus BPF objects survives BTF → YAML → Layout; every corpus Go mirror
+//! survives Go source → YAML → Layout on every GOARCH; the command's output
+//! and errors are pinned by snapshots.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bpfcase::commands::inputs::parse_btf;
+use bpfcase::ingest::btf::BtfKind;
+use bpfcase::ingest::gosrc::{GoArch, GoLayouts, GoPackage};
+use bpfcase::ingest::schema::{to_yaml, Schema};
+use bpfcase::model::from_btf::BtfLayouts;
+use bpfcase::model::layout::{FieldType, Layout};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Asserts two layouts have the same shape (sizes, offsets, bit positions,
+/// nesting) at every depth; returns how many members were compared.
+fn same_shape(a: &Layout, b: &Layout, path: &str) -> usize {
+    assert_eq!(a.name, b.name, "{path}: name");
+    assert_eq!(a.kind, b.kind, "{path}: kind");
+    assert_eq!(a.size, b.size, "{path}: size");
+    assert_eq!(a.align(), b.align(), "{path}: align");
+    assert_eq!(a.packed, b.packed, "{path}: packed");
+    assert_eq!(a.holes, b.holes, "{path}: holes");
+    assert_eq!(a.padding, b.padding, "{path}: padding");
+    assert_eq!(a.members.len(), b.members.len(), "{path}: member count");
+    let mut n = 0;
+    for (x, y) in a.members.iter().zip(&b.members) {
+        let p = format!("{path}.{}", x.name);
+        assert_eq!(
+            (&x.name, x.offset, x.bit_offset, x.size, x.bit_size),
+            (&y.name, y.offset, y.bit_offset, y.size, y.bit_size),
+            "{p}"
+        );
+        assert_eq!(x.type_name, y.type_name, "{p}: type name");
+        assert_eq!(x.source, y.source, "{p}: source");
+        n += 1 + same_type(&x.ty, &y.ty, &p);
+    }
+    n
+}
+
+fn same_type(a: &FieldType, b: &FieldType, path: &str) -> usize {
+    assert_eq!(a.size(), b.size(), "{path}: type size");
+    match (a, b) {
+        (FieldType::Aggregate(x), FieldType::Aggregate(y)) => same_shape(x, y, path),
+        (FieldType::Array { elem: x, len: m }, FieldType::Array { elem: y, len: n }) => {
+            assert_eq!(m, n, "{path}: array length");
+            same_type(x, y, path)
+        }
+        (FieldType::Aggregate(_) | FieldType::Array { .. }, _) => {
+            panic!("{path}: {a:?} became {b:?}")
+        }
+        _ => 0,
+    }
+}
+
+#[test]
+fn every_corpus_btf_struct_round_trips_through_yaml() {
+    let mut objects = 0;
+    let mut types = 0;
+    let mut members = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(root().join("corpora/bpf"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".bpf.o"))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let data = std::fs::read(&path).unwrap();
+        let btf = parse_btf(&path, &data, None).unwrap();
+        let mut engine = BtfLayouts::new(&btf);
+        objects += 1;
+        let ids: Vec<_> = btf
+            .local_types()
+            .filter(|t| matches!(t.kind, BtfKind::Struct | BtfKind::Union))
+            .map(|t| t.id)
+            .collect();
+        for id in ids {
+            let layout = engine.layout(id).unwrap();
+            let yaml = to_yaml(&layout);
+            let schema = Schema::parse(&yaml)
+                .unwrap_or_else(|e| panic!("{}: {}: {e}\n{yaml}", path.display(), layout.name));
+            let back = &schema.types[0].1;
+            let shown = format!("{}:{}", path.display(), layout.display_name());
+            members += same_shape(&layout, back, &shown);
+            types += 1;
+        }
+    }
+    eprintln!(
+        "BTF → YAML → layout: {types} structs/unions ({members} members) from {objects} objects"
+    );
+    assert_eq!(objects, 4);
+    assert!(types >= 25, "only {types} types compared");
+    assert!(members >= 120, "only {members} members compared");
+}
+
+#[test]
+fn every_corpus_go_struct_round_trips_through_yaml_on_every_goarch() {
+    for arch in [GoArch::Amd64, GoArch::Arm64, GoArch::I386, GoArch::Arm] {
+        let pkg = GoPackage::load(&root().join("corpora/go"), arch).unwrap();
+        let mut engine = GoLayouts::new(&pkg, arch);
+        let mut types = 0;
+        for name in pkg.struct_names() {
+            let l = engine.layout(name).unwrap();
+            let back = Schema::parse(&to_yaml(&l)).unwrap().types[0].1.clone();
+            same_shape(&l, &back, name);
+            assert_eq!(back.source, l.source, "{name}: file:line survives");
+            types += 1;
+        }
+        eprintln!("Go ({}) → YAML → layout: {types} structs", arch.as_str());
+        assert!(types >= 27, "only {types} Go structs");
+    }
+}
+
+fn bpfcase(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_bpfcase"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    // miette wraps long messages with `│` gutters; unwrap them for matching.
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = stderr
+        .split(|c: char| c.is_whitespace() || c == '│')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        stderr,
+    )
+}
+
+#[test]
+fn schema_from_btf_with_nested_unions() {
+    let (code, out, err) = bpfcase(&[
+        "schema",
+        "--btf",
+        "corpora/bpf/layouts.bpf.o",
+        "--type",
+        "addr_rec",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn schema_from_go_source_386_keeps_align_4_and_lines() {
+    let (code, out, err) = bpfcase(&[
+        "schema",
+        "--go-src",
+        "corpora/go",
+        "--type",
+        "PolicyNoPad",
+        "--goarch",
+        "386",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn schema_output_file_reads_back_as_the_same_layout() {
+    let dir = std::env::temp_dir().join(format!("bpfcase-schema-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("flow_key_be.yaml");
+    let (code, out, err) = bpfcase(&[
+        "schema",
+        "--go-src",
+        "corpora/go/types.go",
+        "--type",
+        "FlowKeyBE",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let read = Schema::parse(&text).unwrap();
+    let pkg = GoPackage::load(
+        Path::new(&root().join("corpora/go/types.go")),
+        GoArch::Amd64,
+    )
+    .unwrap();
+    let l = GoLayouts::new(&pkg, GoArch::Amd64)
+        .layout("FlowKeyBE")
+        .unwrap();
+    let back = read.get("FlowKeyBE").unwrap();
+    assert_eq!(back.size, l.size);
+    assert!(text.contains("type: be32"), "{text}");
+}
+
+#[test]
+fn schema_errors_name_the_file_and_line() {
+    let (code, _, err) = bpfcase(&["schema", "--go-src", "corpora/go", "--type", "NoSuchThing"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("corpora/go: no type named `NoSuchThing`"),
+        "{err}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("bpfcase-schema-err-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.go");
+    std::fs::write(
+        &bad,
+        "package p\n\nimport \"sync\"\n\ntype K struct {\n\tMu sync.Mutex\n}\n",
+    )
+    .unwrap();
+    let (code, _, err) = bpfcase(&["schema", "--go-src", bad.to_str().unwrap(), "--type", "K"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bad.go:6: column 5: sync.Mutex is a type of another package"),
+        "{err}"
+    );
+
+    let (code, _, err) = bpfcase(&[
+        "schema",
+        "--btf",
+        "corpora/bpf/flows.bpf.o",
+        "--type",
+        "nope",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no struct, union or typedef of one named `nope`"),
+        "{err}"
+    );
+
+    // Exactly one source.
+    let (code, _, err) = bpfcase(&[
+        "schema",
+        "--go-src",
+        "corpora/go",
+        "--btf",
+        "corpora/bpf/flows.bpf.o",
+        "--type",
+        "x",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot be used with"), "{err}");
+    let (code, _, _) = bpfcase(&["schema", "--type", "x"]);
+    assert_eq!(code, 2);
+    // --goarch only means something for Go source.
+    let (code, _, err) = bpfcase(&[
+        "schema",
+        "--btf",
+        "corpora/bpf/flows.bpf.o",
+        "--type",
+        "flow_key",
+        "--goarch",
+        "386",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot be used with '--goarch"), "{err}");
+    let (code, out, err) = bpfcase(&[
+        "schema",
+        "--btf",
+        "corpora/bpf/flows.bpf.o",
+        "--type",
+        "flow_key",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("name: flow_key\nsize: 16\n"), "{out}");
+}
