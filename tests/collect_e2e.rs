@@ -143,6 +143,47 @@ fn collect_dumps_planted_maps_exactly() {
         flows_rec.id
     );
 
+    // The bundle's dump and BTF are what `bpfcase decode` needs to find the
+    // planted padding garbage.
+    let scratch_dir = out.parent().unwrap();
+    let dump_file = scratch_dir.join("flows.json");
+    std::fs::write(&dump_file, &files[flows_rec.dump.as_ref().unwrap()]).unwrap();
+    let btf_rec = m.btf.iter().find(|b| b.id == flows_rec.btf_id).unwrap();
+    let btf_file = scratch_dir.join("flows.btf");
+    std::fs::write(&btf_file, &files[&btf_rec.path]).unwrap();
+    let decoded = bpfcase()
+        .args([
+            "decode",
+            "--format",
+            "summary",
+            "--key-type",
+            "flow_key",
+            "--value-type",
+            "flow_value",
+            "--dump",
+        ])
+        .arg(&dump_file)
+        .arg("--btf")
+        .arg(&btf_file)
+        .output()
+        .unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&decoded.stdout).unwrap_or_else(|e| {
+        panic!(
+            "decode output: {e}: {}",
+            String::from_utf8_lossy(&decoded.stderr)
+        )
+    });
+    assert_eq!(summary["entries"], 6);
+    assert!(
+        summary["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "dump/key-padding-garbage"
+                && f["evidence"]["entries_with_garbage"] == 3),
+        "decode of the bundle's dump reports the 3 planted garbage keys: {summary}"
+    );
+
     // Per-CPU layout: one value per possible CPU, value_size bytes each.
     let cpu = map_by_pin(&m, &dir, "stats/maps/cpu_stats");
     let dump: serde_json::Value =
