@@ -402,3 +402,95 @@ fn pid_filter_limits_binaries_elf_and_snapshots() {
         .all(|r| p.fds.iter().any(|f| f.map_id == Some(r.id))));
     drop((fd, wfd));
 }
+
+/// Map-in-map values are the inner maps' ids, as bpftool prints them;
+/// maps that cannot be dumped (ring buffers) say why.
+#[test]
+fn map_in_map_values_are_ids_and_ringbuf_is_skipped() {
+    if !can_run("map_in_map_values_are_ids_and_ringbuf_is_skipped") {
+        return;
+    }
+    let dir = PinDir::new("mim");
+    let bt = |args: &[&str]| {
+        let mut c = Command::new("bpftool");
+        for a in args {
+            match a.strip_prefix('@') {
+                Some(rel) => c.arg(dir.path(rel)),
+                None => c.arg(a),
+            };
+        }
+        run_ok(&mut c)
+    };
+    bt(&[
+        "map", "create", "@inner", "type", "array", "key", "4", "value", "8", "entries", "4",
+        "name", "inner",
+    ]);
+    bt(&[
+        "map",
+        "create",
+        "@outer",
+        "type",
+        "array_of_maps",
+        "key",
+        "4",
+        "value",
+        "4",
+        "entries",
+        "2",
+        "inner_map",
+        "pinned",
+        "@inner",
+        "name",
+        "outer",
+    ]);
+    bt(&[
+        "map", "update", "pinned", "@outer", "key", "1", "0", "0", "0", "value", "pinned", "@inner",
+    ]);
+    bt(&[
+        "map", "create", "@rb", "type", "ringbuf", "key", "0", "value", "0", "entries", "4096",
+        "name", "rb",
+    ]);
+    let expected = entry_set(&bpftool_dump(&dir.path("outer")));
+
+    let out = scratch("mim").join("m.tar");
+    run_ok(
+        bpfcase()
+            .args(["collect", "--no-bpftool", "-o"])
+            .arg(&out)
+            .arg("--pinned")
+            .arg(&dir.0),
+    );
+    let files = read_bundle(&out);
+    let m = checked_manifest(&files);
+    let by_pin = |rel: &str| {
+        let p = dir.path(rel).display().to_string();
+        let id = m.pins.iter().find(|x| x.path == p).unwrap().id;
+        m.maps.iter().find(|r| r.id == id).unwrap()
+    };
+    let (outer, inner) = (by_pin("outer"), by_pin("inner"));
+    assert_eq!(outer.dump_method.as_deref(), Some("get_next_key"));
+    let dump: serde_json::Value =
+        serde_json::from_slice(&files[outer.dump.as_ref().unwrap()]).unwrap();
+    assert_eq!(entry_set(&dump), expected, "same as bpftool's dump");
+    let id_bytes: Vec<String> = inner
+        .id
+        .to_le_bytes()
+        .iter()
+        .map(|b| format!("0x{b:02x}"))
+        .collect();
+    assert!(dump
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["value"] == serde_json::json!(id_bytes)));
+    let rb = by_pin("rb");
+    assert!(rb.dump.is_none());
+    assert!(
+        rb.dump_method
+            .as_deref()
+            .unwrap()
+            .starts_with("skipped: ring buffers"),
+        "{:?}",
+        rb.dump_method
+    );
+}

@@ -562,6 +562,13 @@ fn write_btf(run: &mut Run) -> Result<(), CollectFailure> {
         } else {
             (format!("btf/{id}.btf"), None)
         };
+        // Module BTF: the sysfs file is the documented source; the kernel's
+        // copy by id (same bytes) is the fallback.
+        let blob = if info.kernel_btf != 0 && !name.contains('/') {
+            std::fs::read(format!("/sys/kernel/btf/{name}")).unwrap_or(blob)
+        } else {
+            blob
+        };
         run.writer
             .add_bytes(&path, &blob)
             .map_err(|e| run.write_err(e))?;
