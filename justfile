@@ -6,6 +6,7 @@ import 'benches/dumps.just'
 import 'benches/collect.just'
 import 'benches/layout.just'
 import 'benches/dwarf.just'
+import 'benches/schema.just'
 
 # Build the release binary.
 build:

@@ -134,8 +134,8 @@ fn corpus_binaries_match_what_the_programs_printed() {
     let go = |n: &str| format!("main.{n}");
     let rust = |n: &str| format!("layouts::{n}");
     let cases: [(&str, &str, &Qualify, usize, usize); 5] = [
-        ("c/layouts.x86_64", "c/offsets.x86_64.json", &c, 23, 95),
-        ("c/layouts.i386", "c/offsets.i386.json", &c, 23, 95),
+        ("c/layouts.x86_64", "c/offsets.x86_64.json", &c, 24, 102),
+        ("c/layouts.i386", "c/offsets.i386.json", &c, 24, 102),
         (
             "rust/layouts.x86_64",
             "rust/offsets.x86_64.json",
@@ -283,15 +283,19 @@ fn gcc_and_clang_dwarf4_and_dwarf5_64_and_32_bit() {
                 };
                 let (s, f) = build_and_compare(&dir, cc, &[version, bits, keep]);
                 eprintln!("{cc} {version} {bits}: {s} structs, {f} fields");
-                assert!(s >= 23 && f >= 95);
+                assert!(s >= 24 && f >= 102);
                 total += 1;
             }
         }
     }
-    // gcc -gdwarf-2 writes bitfields as DW_AT_bit_offset from the MSB.
     if have("gcc") {
+        // gcc -gdwarf-2 writes bitfields as DW_AT_bit_offset from the MSB.
         build_and_compare(&dir, "gcc", &["-gdwarf-2", "-gstrict-dwarf"]);
-        total += 1;
+        // Type units (.debug_types in DWARF 4, DW_UT_type in DWARF 5),
+        // referenced with DW_FORM_ref_sig8.
+        build_and_compare(&dir, "gcc", &["-gdwarf-4", "-fdebug-types-section"]);
+        build_and_compare(&dir, "gcc", &["-gdwarf-5", "-fdebug-types-section"]);
+        total += 3;
     }
     eprintln!("{total} builds compared");
     let _ = std::fs::remove_dir_all(&dir);
@@ -368,6 +372,25 @@ fn split_debug_file_by_build_id_and_debuglink() {
     let f = DwarfFile::load_with(&bin, &data, &DebugSearch::in_dir(&store)).unwrap();
     assert_eq!(f.debug_path(), moved);
     assert_eq!(f.layout("policy").unwrap().unwrap().size, 24);
+
+    // Wrong files where we look are refused, and said so: another binary
+    // under the build-id path, garbage under the debuglink name.
+    let wrong = store.join("wrong");
+    let wrong_id = wrong.join(".build-id").join(&hex[..2]);
+    std::fs::create_dir_all(&wrong_id).unwrap();
+    std::fs::copy(
+        corpus("c/layouts.x86_64"),
+        wrong_id.join(format!("{}.debug", &hex[2..])),
+    )
+    .unwrap();
+    std::fs::write(wrong.join("layouts.debug"), b"not the debug file").unwrap();
+    match DwarfFile::load_with(&bin, &data, &DebugSearch::in_dir(&wrong)) {
+        Err(DwarfError::NoDebugInfo { searched }) => {
+            assert!(searched[0].ends_with("(build-id mismatch)"), "{searched:?}");
+            assert!(searched[1].ends_with("(CRC mismatch)"), "{searched:?}");
+        }
+        other => panic!("expected NoDebugInfo, got {other:?}"),
+    }
 
     // Nothing where we look: a typed error naming the places searched.
     match DwarfFile::load_with(&bin, &data, &DebugSearch::in_dir(dir.join("empty"))) {
@@ -475,6 +498,7 @@ fn c_layouts_agree_with_pahole() {
             "policy_aligned",
             "packed_hdr_natural",
             "fam_one",
+            "bits_swapped",
         ] {
             let out = Command::new("pahole")
                 .args(["-C", name])
@@ -522,7 +546,7 @@ fn c_layouts_agree_with_pahole() {
         }
     }
     eprintln!("{compared} C structs agree with pahole");
-    assert!(compared >= 32);
+    assert!(compared >= 34);
 }
 
 #[test]
@@ -581,4 +605,62 @@ fn field_types_pointers_enums_and_bools() {
             ..
         }
     ));
+}
+
+/// `bpfcase schema --dwarf` on the Go binary says what `--go-src` says about
+/// the source it was built from (offsets, sizes, types), for every mirror.
+#[test]
+fn schema_from_dwarf_matches_schema_from_go_source() {
+    let schema = |args: &[&str]| -> serde_yaml::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_bpfcase"))
+            .arg("schema")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "schema {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_yaml::from_slice(&out.stdout).unwrap()
+    };
+    let strip = |v: &serde_yaml::Value| -> Vec<String> {
+        let mut out = vec![format!("{:?} {:?}", v["size"], v["align"])];
+        for f in v["fields"].as_sequence().unwrap() {
+            out.push(format!(
+                "{:?} {:?} {:?} {:?}",
+                f["name"], f["offset"], f["size"], f["type"]
+            ));
+        }
+        out
+    };
+    let json = load_json(&corpus("go/offsets.amd64.json"));
+    let mut compared = 0;
+    for s in json["structs"].as_array().unwrap() {
+        let name = s["name"].as_str().unwrap();
+        let from_dwarf = schema(&["--dwarf", "corpora/go/layouts.amd64", "--type", name]);
+        let from_src = schema(&["--go-src", "corpora/go", "--type", name]);
+        assert_eq!(from_dwarf["name"].as_str(), Some(&*format!("main.{name}")));
+        assert_eq!(strip(&from_dwarf), strip(&from_src), "{name}");
+        compared += 1;
+    }
+    assert_eq!(compared, 24);
+
+    // Errors name the file: an ambiguous bare name, a missing type with hints.
+    let out = Command::new(env!("CARGO_BIN_EXE_bpfcase"))
+        .args([
+            "schema",
+            "--dwarf",
+            "corpora/c/layouts.x86_64",
+            "--type",
+            "flowkey",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("corpora/c/layouts.x86_64"), "{err}");
+    assert!(err.contains("flow_key"), "{err}");
 }

@@ -354,3 +354,42 @@ fn human_report_points_at_the_go_line() {
     assert!(text.contains("Saddr int"), "{text}");
     assert!(text.contains("Go `int` is 8 bytes"), "{text}");
 }
+
+#[test]
+fn yaml_schema_is_a_user_type_source() {
+    // A schema generated from the Go source by `bpfcase schema`, then compared.
+    let dir = std::env::temp_dir().join(format!("bpfcase-schema-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let yaml = dir.join("flowkey.yaml");
+    let out = bpfcase()
+        .args(["schema", "--go-src"])
+        .arg(corpus("go"))
+        .args(["--type", "FlowKeyGoInt", "-o"])
+        .arg(&yaml)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bpfcase()
+        .arg("analyze")
+        .arg(corpus("bpf/flows.bpf.o"))
+        .arg(&yaml)
+        .args(["--pair", "FlowKeyGoInt=flow_key", "--format", "json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got = codes(&findings_for(&report, "FlowKeyGoInt"));
+    assert!(
+        got.contains("layout/type-mismatch") && got.contains("layout/size-mismatch"),
+        "{got:?}"
+    );
+    assert!(
+        report["inputs"][1]["kind"] == "schema",
+        "{}",
+        report["inputs"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

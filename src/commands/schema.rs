@@ -1,5 +1,6 @@
-//! `bpfcase schema (--go-src PATH | --btf FILE) --type NAME`: the YAML layout
-//! schema of one type, from Go source or BTF (see `docs/schema.md`).
+//! `bpfcase schema (--go-src PATH | --btf FILE | --dwarf BIN) --type NAME`: the
+//! YAML layout schema of one type, from Go source, BTF or a binary's DWARF
+//! (see `docs/schema.md`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,9 +10,10 @@ use std::sync::Arc;
 use miette::{IntoDiagnostic, Result};
 
 use super::inputs::{parse_btf, read_btf_file};
-use crate::error::read_file;
 use crate::error::InputError;
+use crate::error::{map_file, read_file};
 use crate::ingest::btf::BtfKind;
+use crate::ingest::dwarf::{DebugSearch, DwarfError, DwarfFile};
 use crate::ingest::gosrc::{GoArch, GoLayouts, GoPackage, GoSrcError};
 use crate::ingest::schema::{to_yaml, Schema, SchemaError};
 use crate::model::from_btf::BtfLayouts;
@@ -27,6 +29,10 @@ pub struct SchemaSourceArgs {
     /// Raw BTF (e.g. /sys/kernel/btf/vmlinux) or a BPF ELF object with a .BTF section.
     #[arg(long, value_name = "FILE")]
     pub btf: Option<PathBuf>,
+    /// An ELF binary with DWARF (Go, C, Rust), or a stripped one whose split
+    /// debug file is found by build-id or .gnu_debuglink (see --debug-dir).
+    #[arg(long, value_name = "BIN")]
+    pub dwarf: Option<PathBuf>,
 }
 
 /// The chosen source, as the command uses it.
@@ -34,6 +40,7 @@ pub struct SchemaSourceArgs {
 pub enum SchemaSource<'a> {
     GoSrc(&'a Path),
     Btf(&'a Path),
+    Dwarf(&'a Path),
 }
 
 impl SchemaSourceArgs {
@@ -41,6 +48,9 @@ impl SchemaSourceArgs {
     pub fn source(&self) -> Option<SchemaSource<'_>> {
         if let Some(p) = &self.go_src {
             return Some(SchemaSource::GoSrc(p));
+        }
+        if let Some(p) = &self.dwarf {
+            return Some(SchemaSource::Dwarf(p));
         }
         self.btf.as_deref().map(SchemaSource::Btf)
     }
@@ -54,13 +64,17 @@ pub struct SchemaArgs {
     #[arg(long = "type", value_name = "NAME")]
     pub type_name: String,
     /// Go target architecture for --go-src (word size, 64-bit alignment) [default: amd64].
-    /// A `--dwarf` source, when added, takes its architecture from the binary.
-    #[arg(long, value_name = "ARCH", conflicts_with = "btf",
+    /// A `--dwarf` source takes its architecture from the binary.
+    #[arg(long, value_name = "ARCH", conflicts_with_all = ["btf", "dwarf"],
           value_parser = ["amd64", "arm64", "386", "arm"])]
     pub goarch: Option<String>,
     /// Base BTF when --btf is split BTF (a module's BTF over vmlinux).
     #[arg(long, value_name = "FILE", requires = "btf")]
     pub base: Option<PathBuf>,
+    /// Directory searched first for the split debug file of a --dwarf binary
+    /// (DIR/.build-id/xx/rest.debug, DIR/<debuglink name>).
+    #[arg(long, value_name = "DIR", requires = "dwarf")]
+    pub debug_dir: Option<PathBuf>,
     /// Write the schema here instead of standard output.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -75,7 +89,10 @@ pub fn run(args: &SchemaArgs) -> Result<ExitCode> {
             go_layout(path, arch, &args.type_name)?
         }
         Some(SchemaSource::Btf(path)) => btf_layout(path, args.base.as_deref(), &args.type_name)?,
-        None => return Err(miette::miette!("give --go-src or --btf")),
+        Some(SchemaSource::Dwarf(path)) => {
+            dwarf_layout(path, args.debug_dir.as_deref(), &args.type_name)?
+        }
+        None => return Err(miette::miette!("give --go-src, --btf or --dwarf")),
     };
     let text = to_yaml(&layout);
     match &args.output {
@@ -104,6 +121,49 @@ fn go_layout(path: &Path, arch: GoArch, name: &str) -> Result<Arc<Layout>, Input
         ),
         other => go_error(path, other),
     })
+}
+
+/// Largest binary `--dwarf` maps.
+const MAX_BINARY: u64 = 4 << 30;
+
+fn dwarf_layout(
+    path: &Path,
+    debug_dir: Option<&Path>,
+    name: &str,
+) -> Result<Arc<Layout>, InputError> {
+    let file = path.display().to_string();
+    let bytes = map_file(path, MAX_BINARY)?;
+    let mut search = DebugSearch::default();
+    search.dirs.extend(debug_dir.map(Path::to_path_buf));
+    let dwarf = DwarfFile::load_with(path, &bytes, &search)
+        .map_err(|e| InputError::at_offset(&file, e.file_offset(), &e))?;
+    let shown = dwarf.debug_path().display().to_string();
+    let err = |e: DwarfError| InputError::at_offset(&shown, e.file_offset(), &e);
+    match dwarf.layout(name).map_err(err)? {
+        Some(l) => Ok(Arc::new(l)),
+        None => {
+            // Suggest names that contain the one asked for, ignoring case and `_`.
+            let fold = |s: &str| s.to_lowercase().replace('_', "");
+            let want = fold(name);
+            let mut near: Vec<String> = dwarf
+                .struct_names()
+                .map_err(err)?
+                .into_iter()
+                .filter(|n| fold(n).contains(&want))
+                .collect();
+            near.truncate(10);
+            let hint = if near.is_empty() {
+                String::new()
+            } else {
+                format!("; similar: {}", near.join(", "))
+            };
+            Err(InputError::new(
+                &shown,
+                None,
+                format!("no struct, union or typedef of one named `{name}` in the DWARF{hint}"),
+            ))
+        }
+    }
 }
 
 /// A Go error at its own file:line (the column stays in the reason).

@@ -15,6 +15,7 @@ use crate::ingest::btf::{Btf, BtfKind, TypeId};
 use crate::ingest::bundle::{self, Bundle};
 use crate::ingest::elf::{btf_map_defs, BpfObject};
 use crate::model::case::{MapInstance, Pin, Program, UserTypes};
+use crate::model::dump::{DumpForm, MapDump};
 use crate::model::finding::{Finding, Severity};
 use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::Layout;
@@ -44,6 +45,17 @@ pub struct LoadedCase {
     pub texts: HashMap<String, Arc<str>>,
     pub btf_sources: Vec<BtfSource>,
     pub possible_cpus: Option<u32>,
+    pub dumps: Vec<LoadedDump>,
+}
+
+/// A map dump and which map it belongs to.
+pub struct LoadedDump {
+    /// The dump file as named (in a bundle: `bundle!path`).
+    pub file: String,
+    /// Map id (bundles) or name (loose files: the file name's stem) it belongs to.
+    pub map_id: Option<u32>,
+    pub map_name: Option<String>,
+    pub dump: MapDump,
 }
 
 impl LoadedCase {
@@ -100,6 +112,33 @@ fn aggregate_layout(engine: &mut BtfLayouts<'_, '_>, id: u32) -> Option<Arc<Layo
 }
 
 /// Reads every input.
+/// Whether `data` is a bpftool map dump: JSON (`-j`/`-p`: an array of
+/// entries with `key`) or text (`key:` lines, `Found N elements`, or the
+/// BTF-formatted `[{` form).
+fn dump_kind(path: &Path, data: &[u8]) -> Option<DumpForm> {
+    let head = &data[..data.len().min(4096)];
+    let text = std::str::from_utf8(head).ok().or_else(|| {
+        // A cut in the middle of a UTF-8 sequence at 4096 is still text.
+        std::str::from_utf8(&head[..head.len().saturating_sub(3)]).ok()
+    })?;
+    let trimmed = text.trim_start();
+    let is_json_ext = path.extension().is_some_and(|x| x == "json");
+    if trimmed.starts_with('[')
+        && trimmed.contains("\"key\"")
+        && (is_json_ext || trimmed.contains("\"0x"))
+    {
+        return Some(if is_json_ext || trimmed.contains("[\"0x") {
+            DumpForm::Json
+        } else {
+            DumpForm::TextFormatted
+        });
+    }
+    if trimmed.starts_with("key:") || trimmed.starts_with("Found ") || trimmed.starts_with("[{") {
+        return Some(DumpForm::TextHex);
+    }
+    None
+}
+
 /// A `.go` file, or a directory holding `.go` files.
 fn is_go_source(path: &Path) -> bool {
     if path.is_dir() {
@@ -144,6 +183,16 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
                 case.users.push(Box::new(src));
             }
             Err(e) => case.unreadable("go-source", &e),
+        }
+        return;
+    }
+    if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+        match users::SchemaFile::load(path) {
+            Ok(src) => {
+                case.read(&name, "schema");
+                case.users.push(Box::new(src));
+            }
+            Err(e) => case.unreadable("schema", &e),
         }
         return;
     }
@@ -196,10 +245,35 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
         }
         return;
     }
+    if let Some(kind) = dump_kind(path, &data) {
+        let dump = match kind {
+            DumpForm::Json => crate::ingest::bpftool_json::parse_dump(&data),
+            _ => crate::ingest::bpftool_text::parse_dump(&data),
+        };
+        // `flows.json`, `flows.pretty.json`, `flows.txt` belong to map `flows`.
+        let stem = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.split('.').next())
+            .map(str::to_string);
+        let kind = if kind == DumpForm::Json {
+            "dump-json"
+        } else {
+            "dump-text"
+        };
+        case.read(&name, kind);
+        case.dumps.push(LoadedDump {
+            file: name,
+            map_id: None,
+            map_name: stem,
+            dump,
+        });
+        return;
+    }
     let e = InputError::new(
         &name,
         None,
-        "not a kind of input bpfcase reads (bundle, BPF object, BTF)",
+        "not a kind of input bpfcase reads (bundle, BPF object, BTF, Go source, DWARF binary, bpftool dump)",
     );
     case.unreadable("unknown", &e);
 }
@@ -253,16 +327,34 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
     let m = bundle.manifest.clone();
     case.possible_cpus = Some(m.host.possible_cpus).filter(|n| *n > 0);
     let btf_paths: HashMap<&str, ()> = m.btf.iter().map(|b| (b.path.as_str(), ())).collect();
+    let dump_paths: HashMap<&str, u32> = m
+        .maps
+        .iter()
+        .filter_map(|r| r.dump.as_deref().map(|d| (d, r.id)))
+        .collect();
     let mut blobs: HashMap<String, Vec<u8>> = HashMap::new();
     let mut read_errors: Vec<InputError> = Vec::new();
+    let mut dumps = Vec::new();
     let (mismatches, missing) = bundle.for_each_file(&mut |p, r| {
         if btf_paths.contains_key(p) {
             let mut buf = Vec::new();
             r.take(MAX_ARTIFACT).read_to_end(&mut buf)?;
             blobs.insert(p.to_string(), buf);
+        } else if let Some(&id) = dump_paths.get(p) {
+            // Tar entries are not Send, so the dump is parsed from memory here;
+            // collect's dumps are hex only (no `formatted`), ~270 B an entry.
+            let mut buf = Vec::new();
+            r.take(MAX_ARTIFACT).read_to_end(&mut buf)?;
+            dumps.push(LoadedDump {
+                file: format!("{name}!{p}"),
+                map_id: Some(id),
+                map_name: None,
+                dump: crate::ingest::bpftool_json::parse_dump(&buf),
+            });
         }
         Ok(())
     })?;
+    case.dumps.append(&mut dumps);
     for mm in mismatches {
         read_errors.push(InputError::new(
             format!("{name}!{}", mm.path),

@@ -65,6 +65,13 @@ pub struct AnalyzeArgs {
     /// Compare user type USER with BTF type BTF, map or no map (repeatable).
     #[arg(long, value_name = "USER=BTF")]
     pub pair: Vec<String>,
+    /// How many bytes a reader passes for one per-CPU lookup of map MAP
+    /// (checked against possible_cpus × round_up(value_size, 8)).
+    #[arg(long, value_name = "MAP=BYTES")]
+    pub percpu_buffer: Vec<String>,
+    /// Possible CPUs of the node (bundles record it; needed for loose files).
+    #[arg(long, value_name = "N")]
+    pub possible_cpus: Option<u32>,
     /// GOARCH for laying out Go source: amd64, arm64, 386, arm.
     #[arg(long, default_value = "amd64", value_parser = parse_goarch)]
     pub goarch: crate::ingest::gosrc::GoArch,

@@ -7,6 +7,8 @@ use miette::Result;
 
 use super::load::LoadedCase;
 use super::AnalyzeArgs;
+use crate::analyses::dump_capacity::check_percpu_buffer;
+use crate::analyses::dump_checks::{check_dump, DumpContext};
 use crate::analyses::layout_check::{check_pair, LayoutPair, PairCheck, Role};
 use crate::analyses::{key_padding, maps};
 use crate::error::InputError;
@@ -168,6 +170,69 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
         findings.append(&mut c.findings);
     }
 
+    // What the dumped bytes show, with the map's layouts where known.
+    let mut entries: HashMap<(Option<u32>, String), u64> = HashMap::new();
+    for d in &case.dumps {
+        let map = case.maps.iter().find(|m| match (d.map_id, &d.map_name) {
+            (Some(id), _) => m.id == Some(id),
+            (None, Some(n)) => &m.name == n,
+            _ => false,
+        });
+        if let Some(m) = map {
+            if !args.maps.is_empty() && !args.maps.contains(&m.name) {
+                continue;
+            }
+            // With several dumps of one map, the summary counts the first.
+            entries
+                .entry((m.id, m.name.clone()))
+                .or_insert(d.dump.len() as u64);
+        }
+        let ctx = DumpContext {
+            file: &d.file,
+            map: map
+                .map(map_ref)
+                .or_else(|| d.map_name.clone().map(|name| MapRef { id: None, name })),
+            key: map.and_then(|m| m.key_layout.as_deref()),
+            value: map.and_then(|m| m.value_layout.as_deref()),
+            map_type: map.and_then(|m| m.map_type),
+            max_entries: map.and_then(|m| m.max_entries),
+        };
+        findings.extend(check_dump(&d.dump, &ctx));
+    }
+    for spec in &args.percpu_buffer {
+        let (name, bytes) = spec
+            .split_once('=')
+            .and_then(|(n, b)| Some((n, b.parse::<u64>().ok()?)))
+            .ok_or_else(|| {
+                InputError::new(
+                    "--percpu-buffer",
+                    None,
+                    format!("{spec:?} is not MAP=BYTES"),
+                )
+            })?;
+        let m = case
+            .maps
+            .iter()
+            .find(|m| m.name == name)
+            .ok_or_else(|| InputError::new(name, None, "no map of this name in the inputs"))?;
+        let cpus = args.possible_cpus.or(case.possible_cpus).ok_or_else(|| {
+            InputError::new(
+                "--percpu-buffer",
+                None,
+                "the possible-CPU count is unknown: give a bundle or --possible-cpus N",
+            )
+        })?;
+        let value_size = m
+            .value_size
+            .ok_or_else(|| InputError::new(name, None, "the map's value size is unknown"))?;
+        findings.extend(check_percpu_buffer(
+            cpus,
+            value_size,
+            bytes,
+            Some(map_ref(m)),
+        ));
+    }
+
     findings.extend(maps::duplicate_names(&case.maps));
     findings.extend(maps::stale_pins(&case.maps, &case.pins));
 
@@ -183,7 +248,7 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
             max_entries: m.max_entries,
             key_type: m.key_layout.as_ref().map(|l| l.display_name()),
             value_type: m.value_layout.as_ref().map(|l| l.display_name()),
-            entries: None,
+            entries: entries.get(&(m.id, m.name.clone())).copied(),
         })
         .collect();
     let mut report = Report::new(case.inputs, map_summaries, findings);

@@ -115,6 +115,36 @@ impl UserTypes for DwarfBinary {
     }
 }
 
+/// A YAML layout schema (`docs/schema.md`): every type it declares.
+pub struct SchemaFile {
+    schema: crate::ingest::schema::Schema,
+    origin: String,
+}
+
+impl SchemaFile {
+    pub fn load(path: &Path) -> Result<SchemaFile, InputError> {
+        let schema = crate::commands::schema::load_schema(path)?;
+        Ok(SchemaFile {
+            schema,
+            origin: format!("YAML schema {}", path.display()),
+        })
+    }
+}
+
+impl UserTypes for SchemaFile {
+    fn origin(&self) -> String {
+        self.origin.clone()
+    }
+
+    fn type_names(&self) -> Vec<String> {
+        self.schema.types.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    fn layout(&self, name: &str) -> Result<Option<Layout>, String> {
+        Ok(self.schema.get(name).map(|l| (**l).clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::ebpf_tag;

@@ -56,6 +56,7 @@ const SECTIONS: &[SectionId] = &[
     SectionId::DebugStr,
     SectionId::DebugStrOffsets,
     SectionId::DebugLineStr,
+    SectionId::DebugTypes,
 ];
 
 pub(super) fn load<'a>(

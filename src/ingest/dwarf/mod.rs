@@ -86,9 +86,13 @@ pub enum DwarfError {
     },
     /// Type nesting deeper than [`MAX_TYPE_DEPTH`]: a reference cycle.
     #[error(
-        "type at .debug_info+0x{offset:x} nests deeper than {limit} levels (a reference cycle?)"
+        "type at {section}+0x{offset:x} nests deeper than {limit} levels (a reference cycle?)"
     )]
-    TooDeep { offset: u64, limit: usize },
+    TooDeep {
+        section: &'static str,
+        offset: u64,
+        limit: usize,
+    },
     /// A bare name matched types of several packages or namespaces.
     #[error("`{name}` is ambiguous: it matches {}; use a qualified name", candidates.join(", "))]
     Ambiguous {
@@ -96,8 +100,12 @@ pub enum DwarfError {
         candidates: Vec<String>,
     },
     /// A DIE that parses but does not describe a usable type.
-    #[error("DIE at .debug_info+0x{offset:x}: {why}")]
-    BadType { offset: u64, why: String },
+    #[error("DIE at {section}+0x{offset:x}: {why}")]
+    BadType {
+        section: &'static str,
+        offset: u64,
+        why: String,
+    },
 }
 
 impl DwarfError {

@@ -24,10 +24,24 @@ fn is_big_endian_typedef(name: &str) -> bool {
     matches!(name, "__be16" | "__be32" | "__be64" | "__sum16")
 }
 
+/// Go named integer types whose name says network byte order: `pkg.Be16`,
+/// `pkg.BE32`, `pkg.be64` of the matching size (the rule of the Go source
+/// reader, so both Go sources agree).
+fn is_go_big_endian(name: &str, ty: &FieldType) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase();
+    matches!(
+        (last.as_str(), ty),
+        ("be16", FieldType::Int { size: 2, .. })
+            | ("be32", FieldType::Int { size: 4, .. })
+            | ("be64", FieldType::Int { size: 8, .. })
+    )
+}
+
 /// One DIE with its attributes, read once.
 struct Die<'s> {
     unit: usize,
-    /// Offset in `.debug_info`, for errors and caches.
+    /// The unit's section and the DIE's offset in it, for errors and caches.
+    section: SectionId,
     global: u64,
     tag: DwTag,
     attrs: Vec<gimli::Attribute<Reader<'s>>>,
@@ -48,6 +62,15 @@ impl<'s> Die<'s> {
     fn flag(&self, name: DwAt) -> bool {
         matches!(self.attr(name), Some(AttributeValue::Flag(true)))
     }
+
+    /// A [`DwarfError::BadType`] placed at this DIE.
+    fn bad(&self, why: String) -> DwarfError {
+        DwarfError::BadType {
+            section: self.section.name(),
+            offset: self.global,
+            why,
+        }
+    }
 }
 
 /// A reference to a type DIE: unit index and offset in that unit.
@@ -59,8 +82,8 @@ pub(super) struct Resolver<'d, 's> {
     units: &'d mut Units<'s>,
     /// `.debug_line` bytes, decompressed on first call.
     line: &'d dyn Fn() -> &'s [u8],
-    aggregates: HashMap<u64, Arc<Layout>>,
-    enums: HashMap<u64, Arc<EnumType>>,
+    aggregates: HashMap<(SectionId, u64), Arc<Layout>>,
+    enums: HashMap<(SectionId, u64), Arc<EnumType>>,
 }
 
 impl<'d, 's> Resolver<'d, 's> {
@@ -111,20 +134,15 @@ impl<'d, 's> Resolver<'d, 's> {
         Err(self.too_deep(cur))
     }
 
-    fn too_deep(&mut self, r: TypeRef) -> DwarfError {
+    fn too_deep(&mut self, (u, off): TypeRef) -> DwarfError {
+        let (section, start) = match self.units.info(self.dwarf, u) {
+            Ok(info) => (info.section, info.start),
+            Err(_) => (SectionId::DebugInfo, 0),
+        };
         DwarfError::TooDeep {
-            offset: self.global(r),
+            section: section.name(),
+            offset: start + off.0 as u64,
             limit: MAX_TYPE_DEPTH,
-        }
-    }
-
-    fn global(&mut self, (u, off): TypeRef) -> u64 {
-        match self.units.info(self.dwarf, u) {
-            Ok(info) => off
-                .to_debug_info_offset(&info.header)
-                .map(|o| o.0 as u64)
-                .unwrap_or(info.start),
-            Err(_) => 0,
         }
     }
 
@@ -140,13 +158,10 @@ impl<'d, 's> Resolver<'d, 's> {
         let dwarf = self.dwarf;
         let info = self.units.info(dwarf, r.0)?;
         let (header, abbrevs) = (info.header, info.abbrevs.clone());
-        let global = |off: UnitOffset| {
-            off.to_debug_info_offset(&header)
-                .map(|o| o.0 as u64)
-                .unwrap_or(0)
-        };
+        let (section, start) = (info.section, info.start);
+        let global = |off: UnitOffset| start + off.0 as u64;
         let at = global(r.1);
-        let err = |e| malformed(dwarf, e, (SectionId::DebugInfo, at));
+        let err = |e| malformed(dwarf, e, (section, at));
         let mut raw = header.entries_raw(&abbrevs, Some(r.1)).map_err(err)?;
         let read_one = |raw: &mut gimli::EntriesRaw<'_, '_, Reader<'s>>| {
             let offset = raw.next_offset();
@@ -160,6 +175,7 @@ impl<'d, 's> Resolver<'d, 's> {
             Ok(Some((
                 Die {
                     unit: r.0,
+                    section,
                     global: global(offset),
                     tag: abbrev.tag(),
                     attrs,
@@ -169,6 +185,7 @@ impl<'d, 's> Resolver<'d, 's> {
         };
         let Some((die, has_children)) = read_one(&mut raw).map_err(err)? else {
             return Err(DwarfError::BadType {
+                section: section.name(),
                 offset: at,
                 why: "type reference points at a null entry".into(),
             });
@@ -197,25 +214,26 @@ impl<'d, 's> Resolver<'d, 's> {
             Some(AttributeValue::UnitRef(o)) => Ok(Some((die.unit, o))),
             Some(AttributeValue::DebugInfoRef(o)) => {
                 let Some(u) = self.units.unit_of(o.0 as u64) else {
-                    return Err(DwarfError::BadType {
-                        offset: die.global,
-                        why: format!("DW_AT_type points past .debug_info (0x{:x})", o.0),
-                    });
+                    return Err(
+                        die.bad(format!("DW_AT_type points past .debug_info (0x{:x})", o.0))
+                    );
                 };
                 let header = self.units.info(self.dwarf, u)?.header;
                 match o.to_unit_offset(&header) {
                     Some(off) => Ok(Some((u, off))),
-                    None => Err(DwarfError::BadType {
-                        offset: die.global,
-                        why: format!("DW_AT_type 0x{:x} is inside a unit header", o.0),
-                    }),
+                    None => Err(die.bad(format!("DW_AT_type 0x{:x} is inside a unit header", o.0))),
                 }
             }
-            Some(_) => Err(DwarfError::BadType {
-                offset: die.global,
-                why: "DW_AT_type in a form bpfcase does not follow (type units, DW_FORM_ref_sig8)"
-                    .into(),
-            }),
+            Some(AttributeValue::DebugTypesRef(sig)) => match self.units.by_signature(sig.0) {
+                Some(r) => Ok(Some(r)),
+                None => Err(die.bad(format!(
+                    "DW_AT_type names type unit signature 0x{:016x}, which no unit has",
+                    sig.0
+                ))),
+            },
+            Some(_) => Err(die.bad(
+                "DW_AT_type in a form bpfcase does not follow (a supplementary file?)".into(),
+            )),
         }
     }
 
@@ -227,7 +245,7 @@ impl<'d, 's> Resolver<'d, 's> {
         let dwarf = self.dwarf;
         let info = self.units.info(dwarf, die.unit)?;
         let bytes = attr_bytes(dwarf, info, v)
-            .map_err(|e| malformed(dwarf, e, (SectionId::DebugInfo, die.global)))?;
+            .map_err(|e| malformed(dwarf, e, (die.section, die.global)))?;
         Ok(String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned())
     }
 
@@ -246,7 +264,17 @@ impl<'d, 's> Resolver<'d, 's> {
         let (die, children) = self.read(r, wants_children)?;
         let size = die.udata(constants::DW_AT_byte_size);
         Ok(match die.tag {
-            constants::DW_TAG_base_type => base_type(&die, size.unwrap_or(0)),
+            constants::DW_TAG_base_type => {
+                let mut ty = base_type(&die, size.unwrap_or(0));
+                // Go: a named integer type `Be16`/`Be32`/`Be64` (as the Go
+                // source reader, gosrc, reads it) is a base type named `pkg.Be16`.
+                if self.lang(die.unit) == Lang::Go && is_go_big_endian(&self.name(&die)?, &ty) {
+                    if let FieldType::Int { byte_order, .. } = &mut ty {
+                        *byte_order = ByteOrder::Big;
+                    }
+                }
+                ty
+            }
             constants::DW_TAG_typedef => {
                 let name = self.name(&die)?;
                 let next = self.type_ref(&die)?;
@@ -287,11 +315,11 @@ impl<'d, 's> Resolver<'d, 's> {
                 ty
             }
             constants::DW_TAG_enumeration_type => {
-                if let Some(e) = self.enums.get(&die.global) {
+                if let Some(e) = self.enums.get(&(die.section, die.global)) {
                     FieldType::Enum(e.clone())
                 } else {
                     let e = Arc::new(self.enum_type(&die, &children, depth)?);
-                    self.enums.insert(die.global, e.clone());
+                    self.enums.insert((die.section, die.global), e.clone());
                     FieldType::Enum(e)
                 }
             }
@@ -322,12 +350,7 @@ impl<'d, 's> Resolver<'d, 's> {
                 size: size.unwrap_or(0),
                 what: self.name(&die)?,
             },
-            tag => {
-                return Err(DwarfError::BadType {
-                    offset: die.global,
-                    why: format!("a type reference points at a {tag}, not a type"),
-                })
-            }
+            tag => return Err(die.bad(format!("a type reference points at a {tag}, not a type"))),
         })
     }
 
@@ -387,11 +410,12 @@ impl<'d, 's> Resolver<'d, 's> {
         children: &[Die<'s>],
         depth: usize,
     ) -> Result<Arc<Layout>, DwarfError> {
-        if let Some(l) = self.aggregates.get(&die.global) {
+        if let Some(l) = self.aggregates.get(&(die.section, die.global)) {
             return Ok(l.clone());
         }
         if depth >= MAX_TYPE_DEPTH {
             return Err(DwarfError::TooDeep {
+                section: die.section.name(),
                 offset: die.global,
                 limit: MAX_TYPE_DEPTH,
             });
@@ -423,16 +447,16 @@ impl<'d, 's> Resolver<'d, 's> {
             let location = match child.attr(constants::DW_AT_data_member_location) {
                 None => 0,
                 Some(AttributeValue::Exprloc(expr)) => {
-                    member_location_expr(expr).ok_or_else(|| DwarfError::BadType {
-                        offset: child.global,
-                        why: "DW_AT_data_member_location is an expression bpfcase cannot \
-                              evaluate (only DW_OP_plus_uconst/DW_OP_constu)"
-                            .into(),
+                    member_location_expr(expr).ok_or_else(|| {
+                        child.bad(
+                            "DW_AT_data_member_location is an expression bpfcase cannot \
+                             evaluate (only DW_OP_plus_uconst/DW_OP_constu)"
+                                .into(),
+                        )
                     })?
                 }
-                Some(v) => v.udata_value().ok_or_else(|| DwarfError::BadType {
-                    offset: child.global,
-                    why: "DW_AT_data_member_location is not a constant".into(),
+                Some(v) => v.udata_value().ok_or_else(|| {
+                    child.bad("DW_AT_data_member_location is not a constant".into())
                 })?,
             };
             let size = ty.size();
@@ -486,7 +510,8 @@ impl<'d, 's> Resolver<'d, 's> {
         let mut layout = Layout::new(self.name(die)?, kind, size, members).finish();
         layout.source = self.decl(die);
         let layout = Arc::new(layout);
-        self.aggregates.insert(die.global, layout.clone());
+        self.aggregates
+            .insert((die.section, die.global), layout.clone());
         Ok(layout)
     }
 

@@ -45,7 +45,10 @@ impl Lang {
 /// What a unit's root DIE says, read once per unit.
 pub(super) struct UnitInfo<'s> {
     pub header: UnitHeader<Reader<'s>>,
-    /// Offset of the unit header in `.debug_info`.
+    /// `.debug_info`, or `.debug_types` for DWARF 4 type units.
+    pub section: SectionId,
+    /// Offset of the unit header in its section; a DIE's offset in the
+    /// section is `start` + its unit offset.
     pub start: u64,
     pub abbrevs: Arc<Abbreviations>,
     pub lang: Lang,
@@ -57,9 +60,14 @@ pub(super) struct UnitInfo<'s> {
     pub line: Option<Option<gimli::IncompleteLineProgram<Reader<'s>>>>,
 }
 
-/// Every unit of `.debug_info`: headers up front (cheap), root DIEs on demand.
+/// Every unit of `.debug_info`, then those of `.debug_types`: headers up
+/// front (cheap), root DIEs on demand.
 pub(super) struct Units<'s> {
     headers: Vec<(u64, u64, UnitHeader<Reader<'s>>)>,
+    /// How many of `headers` are `.debug_info` units (sorted by offset).
+    info_units: usize,
+    /// Type unit signature → (unit index, offset of its type DIE).
+    signatures: HashMap<u64, (usize, UnitOffset)>,
     infos: Vec<Option<UnitInfo<'s>>>,
     abbrevs: HashMap<u64, Arc<Abbreviations>>,
 }
@@ -83,12 +91,47 @@ impl<'s> Units<'s> {
             headers.push((start, end, h));
             pos = end;
         }
+        let info_units = headers.len();
+        let mut iter = dwarf.type_units();
+        let mut pos = 0u64;
+        loop {
+            let next = iter
+                .next()
+                .map_err(|e| malformed(dwarf, e, (SectionId::DebugTypes, pos)))?;
+            let Some(h) = next else { break };
+            let start = match h.offset() {
+                gimli::UnitSectionOffset::DebugTypesOffset(o) => o.0 as u64,
+                _ => pos,
+            };
+            let end = start + h.length_including_self() as u64;
+            headers.push((start, end, h));
+            pos = end;
+        }
+        let mut signatures = HashMap::new();
+        for (i, (_, _, h)) in headers.iter().enumerate() {
+            if let gimli::UnitType::Type {
+                type_signature,
+                type_offset,
+            } = h.type_()
+            {
+                signatures
+                    .entry(type_signature.0)
+                    .or_insert((i, type_offset));
+            }
+        }
         let infos = (0..headers.len()).map(|_| None).collect();
         Ok(Units {
             headers,
+            info_units,
+            signatures,
             infos,
             abbrevs: HashMap::new(),
         })
+    }
+
+    /// The type DIE of the type unit with this signature (`DW_FORM_ref_sig8`).
+    pub fn by_signature(&self, signature: u64) -> Option<(usize, UnitOffset)> {
+        self.signatures.get(&signature).copied()
     }
 
     pub fn len(&self) -> usize {
@@ -112,7 +155,12 @@ impl<'s> Units<'s> {
     ) -> Result<&mut UnitInfo<'s>, DwarfError> {
         if self.infos[i].is_none() {
             let (start, _, header) = self.headers[i];
-            let err = |e| malformed(dwarf, e, (SectionId::DebugInfo, start));
+            let section = if i < self.info_units {
+                SectionId::DebugInfo
+            } else {
+                SectionId::DebugTypes
+            };
+            let err = |e| malformed(dwarf, e, (section, start));
             let abbrev_off = header.debug_abbrev_offset().0 as u64;
             let abbrevs = match self.abbrevs.get(&abbrev_off) {
                 Some(a) => a.clone(),
@@ -127,6 +175,7 @@ impl<'s> Units<'s> {
             };
             let mut info = UnitInfo {
                 header,
+                section,
                 start,
                 abbrevs: abbrevs.clone(),
                 lang: Lang::Other,
@@ -257,7 +306,7 @@ fn walk<'s>(
         let mut raw = info
             .header
             .entries_raw(&info.abbrevs, None)
-            .map_err(|e| malformed(dwarf, e, (SectionId::DebugInfo, info.start)))?;
+            .map_err(|e| malformed(dwarf, e, (info.section, info.start)))?;
         while !raw.is_empty() {
             let depth = raw.next_depth();
             let offset = raw.next_offset();

@@ -652,6 +652,33 @@ impl<'a> Parser<'_, 'a> {
             return Err(self.error("a field"));
         };
         let next = self.peek_at(1).copied();
+        // `Name [N]T` is a field; `Name[T]` followed by the end of the line
+        // (or a tag) is an embedded generic instantiation.
+        if first.kind == TokKind::Ident && next.is_some_and(|n| n.is("[")) {
+            let save = self.i;
+            self.i += 1;
+            self.skip_balanced()?;
+            let after = self.peek().copied();
+            self.i = save;
+            if after.map_or(true, |t| {
+                t.kind == TokKind::Semi || t.is("}") || t.kind == TokKind::Str
+            }) {
+                let pos = self.pos_of(&first);
+                let ty = self.type_expr()?;
+                let tag = match self.peek() {
+                    Some(t) if t.kind == TokKind::Str => {
+                        Some(unquote(self.bump().expect("peeked").text))
+                    }
+                    _ => None,
+                };
+                return Ok(FieldDecl {
+                    names: vec![(first.text.to_string(), pos)],
+                    embedded: true,
+                    ty,
+                    tag,
+                });
+            }
+        }
         let embedded = first.is("*")
             || (first.kind == TokKind::Ident
                 && !is_keyword(first.text)

@@ -334,3 +334,20 @@ fn garbage_and_truncated_sources_never_panic() {
         GoSrcError::Unsupported { .. }
     ));
 }
+
+#[test]
+fn embedded_generic_instantiation_is_unsupported_but_array_field_is_not() {
+    let e = err(
+        "package p\ntype G[T any] struct{ V T }\ntype S struct{\n\tA uint8\n\tG[uint32]\n}\n",
+        "S",
+    );
+    assert!(
+        matches!(e, GoSrcError::Unsupported { ref what, ref pos } if what.contains("G[uint32]") && pos.line == 5),
+        "{e}"
+    );
+    let p = pkg("package p\nconst N = 2\ntype S struct{\n\tG [N]uint32\n}\n");
+    assert_eq!(
+        GoLayouts::new(&p, GoArch::Amd64).layout("S").unwrap().size,
+        8
+    );
+}
