@@ -143,6 +143,47 @@ fn collect_dumps_planted_maps_exactly() {
         flows_rec.id
     );
 
+    // The bundle's dump and BTF are what `bpfcase decode` needs to find the
+    // planted padding garbage.
+    let scratch_dir = out.parent().unwrap();
+    let dump_file = scratch_dir.join("flows.json");
+    std::fs::write(&dump_file, &files[flows_rec.dump.as_ref().unwrap()]).unwrap();
+    let btf_rec = m.btf.iter().find(|b| b.id == flows_rec.btf_id).unwrap();
+    let btf_file = scratch_dir.join("flows.btf");
+    std::fs::write(&btf_file, &files[&btf_rec.path]).unwrap();
+    let decoded = bpfcase()
+        .args([
+            "decode",
+            "--format",
+            "summary",
+            "--key-type",
+            "flow_key",
+            "--value-type",
+            "flow_value",
+            "--dump",
+        ])
+        .arg(&dump_file)
+        .arg("--btf")
+        .arg(&btf_file)
+        .output()
+        .unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&decoded.stdout).unwrap_or_else(|e| {
+        panic!(
+            "decode output: {e}: {}",
+            String::from_utf8_lossy(&decoded.stderr)
+        )
+    });
+    assert_eq!(summary["entries"], 6);
+    assert!(
+        summary["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "dump/key-padding-garbage"
+                && f["evidence"]["entries_with_garbage"] == 3),
+        "decode of the bundle's dump reports the 3 planted garbage keys: {summary}"
+    );
+
     // Per-CPU layout: one value per possible CPU, value_size bytes each.
     let cpu = map_by_pin(&m, &dir, "stats/maps/cpu_stats");
     let dump: serde_json::Value =
@@ -249,4 +290,207 @@ fn num_possible_cpus() -> usize {
             None => 1,
         })
         .sum()
+}
+
+/// `--pid` finds the maps a process holds through /proc/PID/fdinfo; with
+/// `--binaries`, `--elf`, `--max-entries` and `--snapshots` every cut and
+/// copy is recorded in the manifest.
+#[test]
+fn pid_filter_limits_binaries_elf_and_snapshots() {
+    if !can_run("pid_filter_limits_binaries_elf_and_snapshots") {
+        return;
+    }
+    let dir = PinDir::new("pid");
+    let pin = dir.path("held");
+    run_ok(
+        Command::new("bpftool")
+            .args(["map", "create"])
+            .arg(&pin)
+            .args([
+                "type", "hash", "key", "4", "value", "4", "entries", "16", "name", "held",
+            ]),
+    );
+    // This test process holds the map open; collect runs as our child.
+    let fd = bpfcase::collect::sys::obj_get(&pin).unwrap();
+    let id = bpfcase::collect::sys::map_info(&fd).unwrap().id;
+    let wfd = bpfcase::collect::sys::map_fd_by_id_rw(id).unwrap();
+    for k in 0u32..5 {
+        bpfcase::collect::sys::update_elem(&wfd, &k.to_le_bytes(), &(k * 10).to_le_bytes())
+            .unwrap();
+    }
+    let me = std::process::id().to_string();
+    let elf = repo().join("corpora/bpf/flows.bpf.o");
+    let out = scratch("pid").join("p.tar");
+    run_ok(
+        bpfcase()
+            .args([
+                "collect",
+                "--no-bpftool",
+                "--pid",
+                &me,
+                "--binaries",
+                "--max-binary-bytes",
+                "1K",
+            ])
+            .args([
+                "--max-entries",
+                "2",
+                "--snapshots",
+                "2",
+                "--interval",
+                "10ms",
+                "--elf",
+            ])
+            .arg(&elf)
+            .arg("-o")
+            .arg(&out),
+    );
+    let files = read_bundle(&out);
+    let m = checked_manifest(&files);
+    assert!(m.partial);
+
+    let p = m
+        .processes
+        .iter()
+        .find(|p| p.pid.to_string() == me)
+        .expect("this process listed");
+    let f = p
+        .fds
+        .iter()
+        .find(|f| f.map_id == Some(id))
+        .expect("the held map fd");
+    assert_eq!(f.kind, "map");
+    let fdinfo = String::from_utf8(files[f.fdinfo.as_ref().unwrap()].clone()).unwrap();
+    assert!(fdinfo.contains(&format!("map_id:\t{id}")), "{fdinfo}");
+
+    // --binaries with a 1 KiB cap: the executable's first KiB, and the cut recorded.
+    let exe = &files[p.binary.as_ref().unwrap()];
+    assert_eq!(exe.len(), 1024);
+    assert_eq!(&exe[..4], b"\x7fELF");
+    assert!(m
+        .limits_hit
+        .iter()
+        .any(|l| l.limit == "binary-size" && l.what.contains(&p.exe)));
+
+    // --elf: byte for byte.
+    assert_eq!(m.elfs.len(), 1);
+    assert_eq!(files[&m.elfs[0].path], std::fs::read(&elf).unwrap());
+
+    // --max-entries 2 cut the 5-entry map, in the main dump and the snapshot.
+    let rec = m.maps.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(rec.entries, Some(2));
+    let label = format!("map {id} (held)");
+    assert_eq!(
+        m.limits_hit
+            .iter()
+            .filter(|l| l.limit == "max-entries" && l.what == label)
+            .count(),
+        2
+    );
+    let snaps: Vec<_> = m.snapshots.iter().filter(|s| s.map_id == id).collect();
+    assert_eq!(snaps.len(), 2);
+    assert_eq!(snaps[0].seq, 0);
+    assert_eq!(snaps[0].dump, *rec.dump.as_ref().unwrap());
+    assert_eq!(snaps[1].seq, 1);
+    let snap: serde_json::Value = serde_json::from_slice(&files[&snaps[1].dump]).unwrap();
+    assert_eq!(snap.as_array().unwrap().len(), 2);
+    // Only maps this process holds were dumped.
+    assert!(m
+        .maps
+        .iter()
+        .filter(|r| r.dump.is_some())
+        .all(|r| p.fds.iter().any(|f| f.map_id == Some(r.id))));
+    drop((fd, wfd));
+}
+
+/// Map-in-map values are the inner maps' ids, as bpftool prints them;
+/// maps that cannot be dumped (ring buffers) say why.
+#[test]
+fn map_in_map_values_are_ids_and_ringbuf_is_skipped() {
+    if !can_run("map_in_map_values_are_ids_and_ringbuf_is_skipped") {
+        return;
+    }
+    let dir = PinDir::new("mim");
+    let bt = |args: &[&str]| {
+        let mut c = Command::new("bpftool");
+        for a in args {
+            match a.strip_prefix('@') {
+                Some(rel) => c.arg(dir.path(rel)),
+                None => c.arg(a),
+            };
+        }
+        run_ok(&mut c)
+    };
+    bt(&[
+        "map", "create", "@inner", "type", "array", "key", "4", "value", "8", "entries", "4",
+        "name", "inner",
+    ]);
+    bt(&[
+        "map",
+        "create",
+        "@outer",
+        "type",
+        "array_of_maps",
+        "key",
+        "4",
+        "value",
+        "4",
+        "entries",
+        "2",
+        "inner_map",
+        "pinned",
+        "@inner",
+        "name",
+        "outer",
+    ]);
+    bt(&[
+        "map", "update", "pinned", "@outer", "key", "1", "0", "0", "0", "value", "pinned", "@inner",
+    ]);
+    bt(&[
+        "map", "create", "@rb", "type", "ringbuf", "key", "0", "value", "0", "entries", "4096",
+        "name", "rb",
+    ]);
+    let expected = entry_set(&bpftool_dump(&dir.path("outer")));
+
+    let out = scratch("mim").join("m.tar");
+    run_ok(
+        bpfcase()
+            .args(["collect", "--no-bpftool", "-o"])
+            .arg(&out)
+            .arg("--pinned")
+            .arg(&dir.0),
+    );
+    let files = read_bundle(&out);
+    let m = checked_manifest(&files);
+    let by_pin = |rel: &str| {
+        let p = dir.path(rel).display().to_string();
+        let id = m.pins.iter().find(|x| x.path == p).unwrap().id;
+        m.maps.iter().find(|r| r.id == id).unwrap()
+    };
+    let (outer, inner) = (by_pin("outer"), by_pin("inner"));
+    assert_eq!(outer.dump_method.as_deref(), Some("get_next_key"));
+    let dump: serde_json::Value =
+        serde_json::from_slice(&files[outer.dump.as_ref().unwrap()]).unwrap();
+    assert_eq!(entry_set(&dump), expected, "same as bpftool's dump");
+    let id_bytes: Vec<String> = inner
+        .id
+        .to_le_bytes()
+        .iter()
+        .map(|b| format!("0x{b:02x}"))
+        .collect();
+    assert!(dump
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["value"] == serde_json::json!(id_bytes)));
+    let rb = by_pin("rb");
+    assert!(rb.dump.is_none());
+    assert!(
+        rb.dump_method
+            .as_deref()
+            .unwrap()
+            .starts_with("skipped: ring buffers"),
+        "{:?}",
+        rb.dump_method
+    );
 }

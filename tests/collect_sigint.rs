@@ -36,6 +36,33 @@ fn interrupted_collect_leaves_a_valid_partial_bundle() {
     }
 
     let scratch = scratch("sigint");
+
+    // --max-bytes cuts the ~100 MB dump, keeps valid JSON and says so.
+    let out = scratch.join("bytes.tar");
+    run_ok(
+        bpfcase()
+            .args(["collect", "--no-bpftool", "--max-bytes", "12M", "-o"])
+            .arg(&out)
+            .arg("--pinned")
+            .arg(&dir.0),
+    );
+    let files = read_bundle(&out);
+    let m = checked_manifest(&files);
+    assert!(m.partial);
+    let total: u64 = m.files.iter().map(|f| f.size).sum();
+    assert!(total <= 12 << 20, "bundle members total {total} bytes");
+    let rec = m.maps.iter().find(|r| r.id == id).unwrap();
+    let dump: serde_json::Value =
+        serde_json::from_slice(&files[rec.dump.as_ref().unwrap()]).unwrap();
+    let n = dump.as_array().unwrap().len() as u64;
+    assert!(
+        n > 0 && n < u64::from(ENTRIES) && rec.entries == Some(n),
+        "{n} entries"
+    );
+    assert!(m
+        .limits_hit
+        .iter()
+        .any(|l| l.limit == "max-bytes" && l.what == format!("map {id} (big)")));
     for (n, sig) in [(0, libc::SIGINT), (1, libc::SIGTERM)] {
         let out = scratch.join(format!("s{n}.tar"));
         // Many slow (GET_NEXT_KEY) snapshots: far longer than the wait below.

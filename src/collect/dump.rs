@@ -144,13 +144,13 @@ fn batch_capable(t: MapType) -> bool {
     matches!(t.0, 1 | 2 | 5 | 6 | 9 | 10)
 }
 
-/// Hex text of every byte, `"0x00"`..`"0xff"` with quotes.
-static HEX: [[u8; 6]; 256] = {
+/// Hex text of every byte with the separator after it: `"0x00",`..`"0xff",`.
+static HEX: [[u8; 7]; 256] = {
     let digits = b"0123456789abcdef";
-    let mut t = [[0u8; 6]; 256];
+    let mut t = [[0u8; 7]; 256];
     let mut i = 0;
     while i < 256 {
-        t[i] = [b'"', b'0', b'x', digits[i >> 4], digits[i & 15], b'"'];
+        t[i] = [b'"', b'0', b'x', digits[i >> 4], digits[i & 15], b'"', b','];
         i += 1;
     }
     t
@@ -181,18 +181,26 @@ impl<'w> EntryPrinter<'w> {
     }
 
     fn hex_array(buf: &mut Vec<u8>, bytes: &[u8], mask: Option<&[u8]>) {
+        buf.reserve(bytes.len() * 7 + 2);
         buf.push(b'[');
-        for (i, &b) in bytes.iter().enumerate() {
-            if i > 0 {
-                buf.push(b',');
+        match mask {
+            Some(m) => {
+                for (i, &b) in bytes.iter().enumerate() {
+                    let b = b & m.get(i).copied().unwrap_or(0);
+                    buf.extend_from_slice(&HEX[b as usize]);
+                }
             }
-            let b = match mask {
-                Some(m) => b & m.get(i).copied().unwrap_or(0),
-                None => b,
-            };
-            buf.extend_from_slice(&HEX[b as usize]);
+            None => {
+                for &b in bytes {
+                    buf.extend_from_slice(&HEX[b as usize]);
+                }
+            }
         }
-        buf.push(b']');
+        // Replace the last separator with the closing bracket.
+        match buf.last_mut() {
+            Some(last) if !bytes.is_empty() => *last = b']',
+            _ => buf.push(b']'),
+        }
     }
 
     /// Bytes this entry will take, close enough for `--max-bytes` accounting.

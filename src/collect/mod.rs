@@ -255,6 +255,13 @@ impl Run<'_> {
         });
     }
 
+    /// Bytes `--max-bytes` still allows (unlimited without it).
+    fn bytes_left(&self) -> u64 {
+        self.opts
+            .max_bytes
+            .map_or(u64::MAX, |m| m.saturating_sub(self.writer.bytes))
+    }
+
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
@@ -555,6 +562,13 @@ fn write_btf(run: &mut Run) -> Result<(), CollectFailure> {
         } else {
             (format!("btf/{id}.btf"), None)
         };
+        // Module BTF: the sysfs file is the documented source; the kernel's
+        // copy by id (same bytes) is the fallback.
+        let blob = if info.kernel_btf != 0 && !name.contains('/') {
+            std::fs::read(format!("/sys/kernel/btf/{name}")).unwrap_or(blob)
+        } else {
+            blob
+        };
         run.writer
             .add_bytes(&path, &blob)
             .map_err(|e| run.write_err(e))?;
@@ -813,18 +827,19 @@ fn write_processes(run: &mut Run, procs: Vec<walkers::ProcessScan>) -> Result<()
             match std::fs::File::open(&exe) {
                 Ok(mut f) => {
                     let path = format!("procs/{pid}/exe");
-                    let cap = run.opts.max_binary_bytes;
+                    let cap = run.opts.max_binary_bytes.min(run.bytes_left());
                     let (copied, more) = run
                         .writer
                         .add_reader(&path, &mut f, cap)
                         .map_err(|e| run.write_err(e))?;
                     if more {
                         let what = format!("binary {}", p.record.exe);
-                        run.limit(
-                            "binary-size",
-                            what,
-                            format!("cut at {copied} bytes (--max-binary-bytes)"),
-                        );
+                        let (limit, flag) = if cap < run.opts.max_binary_bytes {
+                            ("max-bytes", "--max-bytes")
+                        } else {
+                            ("binary-size", "--max-binary-bytes")
+                        };
+                        run.limit(limit, what, format!("cut at {copied} bytes ({flag})"));
                     }
                     run.manifest.processes[n].binary = Some(path);
                 }
@@ -844,13 +859,19 @@ fn write_elfs(run: &mut Run) -> Result<(), CollectFailure> {
         let path = format!("elf/{n}-{base}");
         match std::fs::File::open(p) {
             Ok(mut f) => {
+                let cap = inputs_limit().min(run.bytes_left());
                 let (copied, more) = run
                     .writer
-                    .add_reader(&path, &mut f, inputs_limit())
+                    .add_reader(&path, &mut f, cap)
                     .map_err(|e| run.write_err(e))?;
                 if more {
+                    let limit = if cap < inputs_limit() {
+                        "max-bytes"
+                    } else {
+                        "binary-size"
+                    };
                     run.limit(
-                        "binary-size",
+                        limit,
                         format!("elf {}", p.display()),
                         format!("cut at {copied} bytes"),
                     );

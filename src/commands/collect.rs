@@ -36,7 +36,7 @@ pub struct CollectArgs {
     /// Most entries dumped per map.
     #[arg(long, value_name = "N")]
     pub max_entries: Option<u64>,
-    /// Most bytes of map dumps in the bundle (K/M/G suffixes).
+    /// Most bytes in the bundle, all files counted (K/M/G suffixes); dumps and copies stop before it.
     #[arg(long, value_name = "BYTES", value_parser = host::parse_bytes)]
     pub max_bytes: Option<u64>,
     /// Stop dumping after this long (ms, s, m, h); the bundle is then marked partial.
