@@ -116,10 +116,9 @@ fn collect_dumps_planted_maps_exactly() {
     });
     assert!(garbage, "key with padding garbage de ad present");
 
-    // analyze (on main) reads the bundle: every file verifies, every map's
-    // BTF is there, and the flows key's padding is reported from it.
-    // FIXME: main's analyze does not read bundle dumps yet, so the planted
-    // `dump/key-padding-garbage` cannot be asserted here; add it when it does.
+    // analyze reads the bundle: every file verifies, every map's BTF is
+    // there, the flows key's padding is reported from it, and the planted
+    // garbage in the padding of three keys is found in the bundle's dump.
     let report = run_ok(
         bpfcase()
             .args(["analyze", "--format", "json", "--fail-on", "never"])
@@ -141,6 +140,19 @@ fn collect_dumps_planted_maps_exactly() {
             && f["evidence"]["padding_bytes"] == 5),
         "analyze reports flow_key's 5 padding bytes for map {}",
         flows_rec.id
+    );
+    let garbage = findings
+        .iter()
+        .find(|f| f["code"] == "dump/key-padding-garbage" && f["map"]["id"] == flows_rec.id)
+        .unwrap_or_else(|| {
+            panic!(
+                "no dump/key-padding-garbage for map {}: {findings:#?}",
+                flows_rec.id
+            )
+        });
+    assert!(
+        garbage["title"].as_str().unwrap().starts_with("3 of "),
+        "three planted keys have garbage in their padding: {garbage}"
     );
 
     // The bundle's dump and BTF are what `bpfcase decode` needs to find the
