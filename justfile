@@ -18,9 +18,10 @@ test:
     cargo clippy --all-targets -- -D warnings
     cargo test --release
 
-# Run the main job on a shipped example: analyze a corpus BPF object.
+# Run the main job on a shipped example: analyze a real bundle (a program
+# reloaded while its old maps stayed pinned) with the Go package mirroring it.
 demo:
-    cargo run --release -q -- analyze corpora/bpf/flows.bpf.o --fail-on never
+    cargo run --release -q -- analyze corpora/cases/reload/case.tar corpora/go --fail-on never
 
 # Every benchmark: our commands against their peers on the same inputs, with
 # ratios. The map benchmarks need root (they create a 1M-entry map).

@@ -122,3 +122,29 @@ fn same_input_same_report_byte_for_byte() {
         assert_eq!(run(fmt), run(fmt), "{fmt} output differs between runs");
     }
 }
+
+#[test]
+fn shipped_reload_case_reports_what_its_readme_says() {
+    // corpora/cases/reload/case.tar: a real bundle (see its README).
+    let case = corpus("cases/reload/case.tar");
+    let go = corpus("go");
+    let (code, report) = analyze(&[case.to_str().unwrap(), go.to_str().unwrap()]);
+    assert_eq!(code, 1, "stale pins and padding garbage are errors");
+    let count = |c: &str| findings(&report, c).as_array().unwrap().len();
+    assert_eq!(count("maps/stale-pin"), 3);
+    assert_eq!(count("maps/duplicate-name"), 3);
+    assert_eq!(count("dump/key-padding-garbage"), 3);
+    assert_eq!(count("dump/value-padding-garbage"), 1);
+    assert_eq!(count("dump/map-full"), 1);
+    assert_eq!(
+        count("input/unreadable"),
+        0,
+        "every file of the bundle verifies"
+    );
+    let checks = report["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 12);
+    assert!(
+        checks.iter().all(|c| c["verdict"] == "match"),
+        "{checks:#?}"
+    );
+}
