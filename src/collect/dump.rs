@@ -341,7 +341,7 @@ pub fn dump_map(
 }
 
 /// Chunks queued between the reader thread and the writer.
-const CHUNKS_IN_FLIGHT: usize = 3;
+const CHUNKS_IN_FLIGHT: usize = 8;
 
 fn produce(
     fd: &OwnedFd,
@@ -400,6 +400,11 @@ fn walk_batch(
     let vlen = spec.value_buf_len();
     let per = (spec.key_size + vlen).max(1);
     let mut count = (BATCH_BUFFER_BYTES / per).clamp(16, 1 << 16);
+    // One batch's JSON should fit in the chunks in flight: then the writer
+    // hashes the previous batch while the kernel walks the next one, instead
+    // of the two taking turns (a 64k-entry batch is ~18 MB of JSON).
+    let json_per_entry = EntryPrinter::entry_len(spec).max(1) as usize;
+    count = count.min((CHUNK_BYTES * CHUNKS_IN_FLIGHT / 2 / json_per_entry).max(16));
     if spec.max_entries > 0 {
         count = count.min(spec.max_entries as usize).max(1);
     }
