@@ -373,6 +373,26 @@ fn split_debug_file_by_build_id_and_debuglink() {
     assert_eq!(f.debug_path(), moved);
     assert_eq!(f.layout("policy").unwrap().unwrap().size, 24);
 
+    // The same search from `analyze --debug-dir`: the stripped binary's types
+    // are found through the store and checked against the BPF side.
+    let out = Command::new(env!("CARGO_BIN_EXE_bpfcase"))
+        .arg("analyze")
+        .arg(corpus("bpf/flows.bpf.o"))
+        .arg(&bin)
+        .arg("--debug-dir")
+        .arg(&store)
+        .args(["--map", "flows", "--format", "json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let checks = report["checks"].as_array().unwrap();
+    assert!(
+        checks.iter().any(|c| c["user_type"] == "flow_key"
+            && c["verdict"] == "match"
+            && c["user_origin"].as_str().unwrap().contains(".build-id")),
+        "{checks:#?}"
+    );
+
     // Wrong files where we look are refused, and said so: another binary
     // under the build-id path, garbage under the debuglink name.
     let wrong = store.join("wrong");

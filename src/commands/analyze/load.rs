@@ -216,7 +216,7 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
                     case.unreadable("bpf-object", &e);
                 }
             }
-            Ok(_) => match users::DwarfBinary::load(path) {
+            Ok(_) => match users::DwarfBinary::load(path, args.debug_dir.as_deref()) {
                 Ok(bin) => {
                     case.read(&name, "dwarf");
                     case.users.push(Box::new(bin));

@@ -72,6 +72,10 @@ pub struct AnalyzeArgs {
     /// Possible CPUs of the node (bundles record it; needed for loose files).
     #[arg(long, value_name = "N")]
     pub possible_cpus: Option<u32>,
+    /// Where to look first for split debug files of user binaries
+    /// (`DIR/.build-id/xx/rest.debug`, `DIR/<debuglink name>`).
+    #[arg(long, value_name = "DIR")]
+    pub debug_dir: Option<PathBuf>,
     /// GOARCH for laying out Go source: amd64, arm64, 386, arm.
     #[arg(long, default_value = "amd64", value_parser = parse_goarch)]
     pub goarch: crate::ingest::gosrc::GoArch,

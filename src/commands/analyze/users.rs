@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::error::{map_file, InputError};
-use crate::ingest::dwarf::DwarfFile;
+use crate::ingest::dwarf::{DebugSearch, DwarfFile};
 use crate::ingest::gosrc::{GoArch, GoLayouts, GoPackage, GoSrcError};
 use crate::model::case::UserTypes;
 use crate::model::finding::Position;
@@ -84,13 +84,15 @@ pub struct DwarfBinary {
 }
 
 impl DwarfBinary {
-    pub fn load(path: &Path) -> Result<DwarfBinary, InputError> {
+    pub fn load(path: &Path, debug_dir: Option<&Path>) -> Result<DwarfBinary, InputError> {
         let name = path.display().to_string();
         let bytes = map_file(path, 4 << 30)?;
         // The analysis reads this binary until the process exits; leaking the
         // mapping gives the DWARF reader a 'static borrow without copying.
         let data: &'static [u8] = Box::leak(Box::new(bytes));
-        let dwarf = DwarfFile::load(path, data)
+        let mut search = DebugSearch::default();
+        search.dirs.extend(debug_dir.map(Path::to_path_buf));
+        let dwarf = DwarfFile::load_with(path, data, &search)
             .map_err(|e| InputError::at_offset(&name, e.file_offset(), &e))?;
         let origin = if dwarf.debug_path() == path {
             format!("DWARF of {name}")
