@@ -599,11 +599,11 @@ impl<'a> Btf<'a> {
         })
     }
 
-    /// The type with this id. Id 0 (`void`) and ids past the end are `NoSuchType`.
-    pub fn type_by_id(&self, id: TypeId) -> Result<BtfType<'a>, BtfError> {
+    /// Where type `id` lives: in the base, or at this index of our own table.
+    fn locate(&self, id: TypeId) -> Result<Result<&'a Btf<'a>, usize>, BtfError> {
         if id.0 < self.first_id {
             return match self.base {
-                Some(b) if id.0 > 0 => b.type_by_id(id),
+                Some(b) if id.0 > 0 => Ok(Ok(b)),
                 _ => Err(BtfError::NoSuchType { id: id.0 }),
             };
         }
@@ -611,23 +611,24 @@ impl<'a> Btf<'a> {
         if idx >= self.type_offsets.len() {
             return Err(BtfError::NoSuchType { id: id.0 });
         }
-        Ok(self.local_type(idx))
+        Ok(Err(idx))
+    }
+
+    /// The type with this id. Id 0 (`void`) and ids past the end are `NoSuchType`.
+    pub fn type_by_id(&self, id: TypeId) -> Result<BtfType<'a>, BtfError> {
+        match self.locate(id)? {
+            Ok(base) => base.type_by_id(id),
+            Err(idx) => Ok(self.local_type(idx)),
+        }
     }
 
     /// Like [`Btf::type_by_id`] but leaves `name` empty: for hot paths that
     /// only need the kind, size and references.
     pub fn type_by_id_unnamed(&self, id: TypeId) -> Result<BtfType<'a>, BtfError> {
-        if id.0 < self.first_id {
-            return match self.base {
-                Some(b) if id.0 > 0 => b.type_by_id_unnamed(id),
-                _ => Err(BtfError::NoSuchType { id: id.0 }),
-            };
+        match self.locate(id)? {
+            Ok(base) => base.type_by_id_unnamed(id),
+            Err(idx) => Ok(self.local_type_unnamed(idx)),
         }
-        let idx = (id.0 - self.first_id) as usize;
-        if idx >= self.type_offsets.len() {
-            return Err(BtfError::NoSuchType { id: id.0 });
-        }
-        Ok(self.local_type_unnamed(idx))
     }
 
     /// Every type this blob declares itself, in id order (not the base's).

@@ -152,11 +152,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
             )?;
         }
         for src in &f.sources {
-            let at = match (src.line, src.offset) {
-                (Some(l), _) => format!("{}:{l}", src.file),
-                (None, Some(o)) => format!("{} @ byte {o}", src.file),
-                _ => src.file.clone(),
-            };
+            let at = super::source_location(src);
             writeln!(out, "<p><code>{}</code>: {}</p>", esc(&at), esc(&src.label))?;
             if let (Some(text), Some(line)) = (&src.text, src.line) {
                 if let Some(l) = text.lines().nth(line.saturating_sub(1) as usize) {

@@ -115,11 +115,7 @@ fn render_finding(handler: &GraphicalReportHandler, f: &Finding, show_layouts: b
         let _ = handler.render_report(&mut text, &diag);
     }
     for src in extra_sources {
-        let at = match (src.line, src.offset) {
-            (Some(l), _) => format!("{}:{l}", src.file),
-            (None, Some(o)) => format!("{} at byte offset {o}", src.file),
-            _ => src.file.clone(),
-        };
+        let at = super::source_location(src);
         let _ = writeln!(text, "  ↳ {at}: {}", src.label);
     }
     if let Some(obj) = f.evidence.as_object() {

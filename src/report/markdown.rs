@@ -72,11 +72,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
             }
         }
         for src in &f.sources {
-            let at = match (src.line, src.offset) {
-                (Some(l), _) => format!("{}:{l}", src.file),
-                (None, Some(o)) => format!("{} @ byte {o}", src.file),
-                _ => src.file.clone(),
-            };
+            let at = super::source_location(src);
             writeln!(out, "- `{}`: {}", cell(&at), src.label)?;
         }
         if let Some(obj) = f.evidence.as_object() {

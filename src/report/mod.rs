@@ -140,6 +140,15 @@ pub(crate) fn evidence_scalar(v: &serde_json::Value) -> String {
     }
 }
 
+/// `file:line`, `file @ byte N`, or just `file`, for text renderings.
+pub(crate) fn source_location(src: &crate::model::finding::SourceRef) -> String {
+    match (src.line, src.offset) {
+        (Some(l), _) => format!("{}:{l}", src.file),
+        (None, Some(o)) => format!("{} @ byte {o}", src.file),
+        _ => src.file.clone(),
+    }
+}
+
 /// A layout picture carried in evidence (`evidence.layouts.user` /
 /// `evidence.layouts.kernel`): fields with offsets and sizes.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
