@@ -397,8 +397,24 @@ impl<'a> Btf<'a> {
     /// Second pass: every type id and string offset a record mentions must exist,
     /// so that later accessors never fail.
     fn check_references(&self) -> Result<(), BtfError> {
+        let n = self.type_offsets.len();
+        // vmlinux has ~130k types: check the two halves on two cores. The first
+        // half's error wins, so the reported error does not depend on timing.
+        if n < 16 * 1024 || std::thread::available_parallelism().map_or(1, |p| p.get()) < 2 {
+            return self.check_references_in(0..n);
+        }
+        let (first, second) = std::thread::scope(|s| {
+            let second = s.spawn(|| self.check_references_in(n / 2..n));
+            let first = self.check_references_in(0..n / 2);
+            (first, second.join())
+        });
+        first?;
+        second.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+
+    fn check_references_in(&self, range: std::ops::Range<usize>) -> Result<(), BtfError> {
         let last = self.type_count() - 1;
-        for idx in 0..self.type_offsets.len() {
+        for idx in range {
             let t = self.local_type_unnamed(idx);
             let check_id = |target: u32| {
                 if target > last {

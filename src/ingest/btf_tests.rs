@@ -342,3 +342,39 @@ fn struct_containing_itself_by_value_is_a_cycle_not_a_stack_overflow() {
         Err(BtfError::ReferenceCycle { id: 1, .. })
     ));
 }
+
+/// A blob of `n` INT types, with PTRs to a missing type at the given indexes.
+fn many_types(n: usize, bad: &[usize]) -> Vec<u8> {
+    let mut words = Vec::new();
+    for i in 0..n {
+        if bad.contains(&i) {
+            words.extend_from_slice(&[0, info(2, 0, false), 999_999]);
+        } else {
+            words.extend_from_slice(&[1, info(1, 0, false), 4, 32]);
+        }
+    }
+    blob(&words, STRINGS)
+}
+
+#[test]
+fn large_blobs_are_checked_on_two_cores_and_the_error_is_deterministic() {
+    // 20,000 types take the two-thread path; an error only in the second half
+    // is still found, and with errors in both halves the first one is reported.
+    let only_second = many_types(20_000, &[15_000]);
+    assert!(matches!(
+        Btf::parse(&only_second),
+        Err(BtfError::TypeIdOutOfRange {
+            id: 15_001,
+            target: 999_999,
+            ..
+        })
+    ));
+    let both = many_types(20_000, &[5_000, 15_000]);
+    for _ in 0..20 {
+        assert!(matches!(
+            Btf::parse(&both),
+            Err(BtfError::TypeIdOutOfRange { id: 5_001, .. })
+        ));
+    }
+    assert!(Btf::parse(&many_types(20_000, &[])).is_ok());
+}

@@ -24,11 +24,15 @@ const MAX_CHAIN: usize = 64;
 pub struct BtfLayouts<'b, 'a> {
     btf: &'b Btf<'a>,
     pointer_size: u64,
-    /// Laid-out aggregates by type id (a dense table: ids are small and dense).
-    cache: Vec<Option<Arc<Layout>>>,
+    /// Laid-out aggregates: `cache_slot[id]` is 1 + the index into `cache`, or
+    /// 0. A table of zeros is allocated zeroed, so only the pages of ids that
+    /// are actually used get touched (page faults dominate on VMs).
+    cache_slot: Vec<u32>,
+    cache: Vec<Arc<Layout>>,
     enums: HashMap<TypeId, Arc<EnumType>>,
-    /// C spellings by type id, computed once per id (dense, like `cache`).
-    names: Vec<Option<Arc<str>>>,
+    /// C spellings by type id, the same way (`name_slot` into `names`).
+    name_slot: Vec<u32>,
+    names: Vec<Arc<str>>,
     /// Types being laid out right now: seeing one again means a cycle.
     in_progress: HashSet<TypeId>,
 }
@@ -39,9 +43,11 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         BtfLayouts {
             btf,
             pointer_size: 8,
-            cache: vec![None; btf.type_count() as usize],
+            cache_slot: vec![0; btf.type_count() as usize],
+            cache: Vec::new(),
             enums: HashMap::new(),
-            names: vec![None; btf.type_count() as usize],
+            name_slot: vec![0; btf.type_count() as usize],
+            names: Vec::new(),
             in_progress: HashSet::new(),
         }
     }
@@ -95,8 +101,10 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
     }
 
     fn aggregate(&mut self, t: BtfType<'a>) -> Result<Arc<Layout>, BtfError> {
-        if let Some(Some(l)) = self.cache.get(t.id.0 as usize) {
-            return Ok(l.clone());
+        if let Some(&slot) = self.cache_slot.get(t.id.0 as usize) {
+            if slot > 0 {
+                return Ok(self.cache[slot as usize - 1].clone());
+            }
         }
         if !self.in_progress.insert(t.id) {
             return Err(BtfError::ReferenceCycle {
@@ -109,8 +117,9 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         let result = self.build_aggregate(t);
         self.in_progress.remove(&t.id);
         let layout = Arc::new(result?);
-        if let Some(slot) = self.cache.get_mut(t.id.0 as usize) {
-            *slot = Some(layout.clone());
+        if let Some(slot) = self.cache_slot.get_mut(t.id.0 as usize) {
+            self.cache.push(layout.clone());
+            *slot = self.cache.len() as u32;
         }
         Ok(layout)
     }
@@ -263,12 +272,15 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
     }
 
     fn cached_type_name(&mut self, id: TypeId) -> Arc<str> {
-        if let Some(Some(n)) = self.names.get(id.0 as usize) {
-            return n.clone();
+        if let Some(&slot) = self.name_slot.get(id.0 as usize) {
+            if slot > 0 {
+                return self.names[slot as usize - 1].clone();
+            }
         }
         let n: Arc<str> = self.c_type_name(id).into();
-        if let Some(slot) = self.names.get_mut(id.0 as usize) {
-            *slot = Some(n.clone());
+        if let Some(slot) = self.name_slot.get_mut(id.0 as usize) {
+            self.names.push(n.clone());
+            *slot = self.names.len() as u32;
         }
         n
     }
