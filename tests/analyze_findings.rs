@@ -148,3 +148,38 @@ fn shipped_reload_case_reports_what_its_readme_says() {
         "{checks:#?}"
     );
 }
+
+#[test]
+fn map_by_id_when_a_reload_left_two_maps_of_one_name() {
+    let case = corpus("cases/reload/case.tar");
+    let go = corpus("go");
+    let base = [
+        case.to_str().unwrap(),
+        go.to_str().unwrap(),
+        "--key-type",
+        "FlowKeyGoInt",
+    ];
+    // By name: ambiguous, and the error lists the ids to choose from.
+    let out = bpfcase()
+        .arg("analyze")
+        .args(base)
+        .args(["--map", "flows"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("flows id 16273") && err.contains("flows id 16276"),
+        "{err}"
+    );
+    // By id: one check, against that instance.
+    let (_, report) = analyze(&[base[0], base[1], base[2], base[3], "--map", "16276"]);
+    let checks = report["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 1, "{checks:#?}");
+    assert_eq!(checks[0]["verdict"], "differs");
+    assert!(findings(&report, "layout/size-mismatch")
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["map"]["id"] == 16276));
+}

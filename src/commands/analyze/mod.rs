@@ -53,7 +53,8 @@ pub struct AnalyzeArgs {
     /// Exit with 1 when a finding at or above this severity is reported.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
-    /// Only these maps (by name) for layout cross-checks and dump checks.
+    /// Only these maps (by name, or by id where several share a name) for
+    /// layout cross-checks and dump checks.
     #[arg(long = "map", value_name = "NAME")]
     pub maps: Vec<String>,
     /// User-space type to compare with the key type of the selected map.

@@ -68,14 +68,17 @@ fn find_user(users: &[Box<dyn UserTypes>], name: &str) -> Result<Option<UserType
 pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     let mut findings = std::mem::take(&mut case.findings);
     let mut checks: Vec<PairCheck> = Vec::new();
+    // `--map` takes a name or, where a reload left several maps of one name, an id.
+    let wanted =
+        |m: &MapInstance, w: &String| &m.name == w || m.id.is_some_and(|id| id.to_string() == *w);
     let selected: Vec<&MapInstance> = case
         .maps
         .iter()
-        .filter(|m| args.maps.is_empty() || args.maps.contains(&m.name))
+        .filter(|m| args.maps.is_empty() || args.maps.iter().any(|w| wanted(m, w)))
         .collect();
     if !args.maps.is_empty() {
         for want in &args.maps {
-            if !case.maps.iter().any(|m| &m.name == want) {
+            if !case.maps.iter().any(|m| wanted(m, want)) {
                 return Err(
                     InputError::new(want, None, "no map of this name in the inputs").into(),
                 );
@@ -108,8 +111,16 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
                 "--key-type/--value-type",
                 None,
                 format!(
-                    "name the map with --map: {} maps with BTF layouts are in the inputs",
-                    with_layouts.len()
+                    "{} maps with BTF layouts match; choose one with --map NAME or --map ID ({})",
+                    with_layouts.len(),
+                    with_layouts
+                        .iter()
+                        .map(|m| match m.id {
+                            Some(id) => format!("{} id {id}", m.name),
+                            None => m.name.clone(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
             .into());
@@ -179,7 +190,7 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
             _ => false,
         });
         if let Some(m) = map {
-            if !args.maps.is_empty() && !args.maps.contains(&m.name) {
+            if !args.maps.is_empty() && !args.maps.iter().any(|w| wanted(m, w)) {
                 continue;
             }
             // With several dumps of one map, the summary counts the first.
