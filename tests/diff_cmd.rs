@@ -85,6 +85,37 @@ fn flows_against_its_derived_later_dump() {
 }
 
 #[test]
+fn per_cpu_values_are_compared_per_cpu() {
+    let v = diff_json(
+        "corpora/dumps/stats/cpu_stats.json",
+        "corpora/dumps/derived/cpu_stats.changed.json",
+        &["--btf", "corpora/bpf/stats.bpf.o", "--map", "cpu_stats"],
+    );
+    assert_eq!(counts(&v), (0, 0, 1, 3));
+    let c = &v["changed"][0];
+    assert_eq!(c["key_decoded"], 0);
+    // Only CPU 1's value changed, and only its lowest `count` byte.
+    assert_eq!(
+        c["value_diffs"],
+        serde_json::json!([{"cpu": 1, "offsets": [0]}])
+    );
+    assert_eq!(
+        c["fields"],
+        serde_json::json!([{"cpu": 1, "name": "count", "old": 100, "new": 101}])
+    );
+    let text = bpfcase(&[
+        "diff",
+        "corpora/dumps/stats/cpu_stats.json",
+        "corpora/dumps/derived/cpu_stats.changed.json",
+        "--btf",
+        "corpora/bpf/stats.bpf.o",
+        "--map",
+        "cpu_stats",
+    ]);
+    insta::assert_snapshot!("cpu_stats_changed_text", stdout(&text));
+}
+
+#[test]
 fn without_types_the_diff_is_bytes_only() {
     let v = diff_json(FLOWS, CHANGED, &[]);
     assert_eq!(counts(&v), (1, 1, 1, 4));
@@ -107,6 +138,7 @@ fn a_dump_against_itself_has_no_changes() {
         ("corpora/dumps/stats/cpu_stats.json", 4),
         ("corpora/dumps/raw/rawpcpu.json", 2),
         ("corpora/dumps/flows/flows.txt", 6),
+        ("corpora/dumps/stats/cpu_stats.txt", 4),
     ] {
         let v = diff_json(dump, dump, &[]);
         let (a, r, c, u) = counts(&v);

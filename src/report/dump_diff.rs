@@ -233,4 +233,39 @@ mod tests {
         assert_eq!(offset_ranges(&[0, 1, 2, 5, 7, 8]), "0..3, 5, 7..9");
         assert_eq!(offset_ranges(&[]), "");
     }
+
+    #[test]
+    fn text_lists_at_most_the_cap_and_says_how_many_more() {
+        let entry = |index| KeyedEntry {
+            index,
+            key: format!("{index:02x}"),
+            key_decoded: None,
+        };
+        let r = DiffReport {
+            old: "a".into(),
+            new: "b".into(),
+            added: (0..TEXT_CAP + 3).map(entry).collect(),
+            removed: vec![entry(7)],
+            changed: Vec::new(),
+            unchanged: 2,
+            duplicate_keys: SideCounts {
+                old: Vec::new(),
+                new: Vec::new(),
+            },
+            problems: SideCounts {
+                old: Vec::new(),
+                new: Vec::new(),
+            },
+        };
+        let mut out = Vec::new();
+        write_text(&mut out, &r).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("53 added, 1 removed, 0 changed, 2 unchanged\n"));
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("  + ")).count(),
+            TEXT_CAP
+        );
+        assert!(text.contains("  ... and 3 more\n"));
+        assert_eq!(text.matches("more").count(), 1);
+    }
 }

@@ -46,3 +46,13 @@ added["formatted"]["key"]["sport"] = 4321
 later.append(added)
 with open("flows.changed.json", "w") as f:
     f.write(json.dumps(later, separators=(",", ":")))
+
+# 5. A later dump of the per-CPU map cpu_stats for `bpfcase diff`: entry 0's
+#    `count` (value bytes 0..8) on CPU 1 only raised from 100 to 101.
+stats = json.loads(open("../stats/cpu_stats.json").read())
+cpu1 = stats[0]["values"][1]
+count = int.from_bytes(bytes(int(b, 16) for b in cpu1["value"][0:8]), "little") + 1
+cpu1["value"][0:8] = ["0x%02x" % b for b in count.to_bytes(8, "little")]
+stats[0]["formatted"]["values"][1]["value"]["count"] = count
+with open("cpu_stats.changed.json", "w") as f:
+    f.write(json.dumps(stats, separators=(",", ":")))
