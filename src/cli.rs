@@ -29,6 +29,8 @@ pub enum Command {
     Schema(commands::schema::SchemaArgs),
     /// Decode every entry of a bpftool map dump with BTF types and check what the bytes show.
     Decode(commands::decode::DecodeArgs),
+    /// Entries added, removed and changed between two dumps of a map.
+    Diff(commands::diff::DiffArgs),
     /// Gather a bundle on a live node (root): maps, dumps, programs, BTF, pins, fdinfo.
     Collect(commands::collect::CollectArgs),
 }
@@ -41,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Layout(args) => commands::layout::run(&args),
         Command::Schema(args) => commands::schema::run(&args),
         Command::Decode(args) => commands::decode::run(&args),
+        Command::Diff(args) => commands::diff::run(&args),
         Command::Collect(args) => commands::collect::run(&args),
     };
     match result {

@@ -2,6 +2,7 @@
 
 pub mod dump_capacity;
 pub mod dump_checks;
+pub mod dump_diff;
 pub mod dump_padding;
 pub mod dump_walk;
 pub mod key_padding;

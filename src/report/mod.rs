@@ -3,6 +3,7 @@
 //! function of it, so the same input gives the same bytes.
 
 pub mod dump;
+pub mod dump_diff;
 pub mod html;
 pub mod human;
 pub mod json;

@@ -28,3 +28,31 @@ with open("rawflows.error.txt", "w") as f:
     f.write("".join(lines[:cut]))
     f.write("Error: can't lookup element with key: \n")
     f.write("".join(lines[cut + 5:]))
+
+# 4. A later dump of the same map for `bpfcase diff`: the last entry removed,
+#    entry 0's `packets` (value bytes 0..8, little-endian __u64) raised by
+#    0x0101010101010101 so all eight bytes differ, and a copy of entry 2 with
+#    `sport` (key bytes 4..6, host order) set to 4321 added at the end.
+later = json.loads(src)
+later.pop()
+v = later[0]
+packets = int.from_bytes(bytes(int(b, 16) for b in v["value"][0:8]), "little")
+packets += 0x0101010101010101
+v["value"][0:8] = ["0x%02x" % b for b in packets.to_bytes(8, "little")]
+v["formatted"]["value"]["packets"] = packets
+added = json.loads(json.dumps(entries[2]))
+added["key"][4:6] = ["0x%02x" % b for b in (4321).to_bytes(2, "little")]
+added["formatted"]["key"]["sport"] = 4321
+later.append(added)
+with open("flows.changed.json", "w") as f:
+    f.write(json.dumps(later, separators=(",", ":")))
+
+# 5. A later dump of the per-CPU map cpu_stats for `bpfcase diff`: entry 0's
+#    `count` (value bytes 0..8) on CPU 1 only raised from 100 to 101.
+stats = json.loads(open("../stats/cpu_stats.json").read())
+cpu1 = stats[0]["values"][1]
+count = int.from_bytes(bytes(int(b, 16) for b in cpu1["value"][0:8]), "little") + 1
+cpu1["value"][0:8] = ["0x%02x" % b for b in count.to_bytes(8, "little")]
+stats[0]["formatted"]["values"][1]["value"]["count"] = count
+with open("cpu_stats.changed.json", "w") as f:
+    f.write(json.dumps(stats, separators=(",", ":")))

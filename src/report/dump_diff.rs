@@ -1,0 +1,271 @@
+//! Rendering a dump diff (`bpfcase diff`): a text summary with the first
+//! entries of each kind, or one stable JSON object.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::model::decode::Decoded;
+
+/// Most entries of each kind the text form lists.
+pub const TEXT_CAP: usize = 50;
+
+/// The diff as shown: keys as hex (and decoded when a layout is known).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiffReport {
+    pub old: String,
+    pub new: String,
+    pub added: Vec<KeyedEntry>,
+    pub removed: Vec<KeyedEntry>,
+    pub changed: Vec<ChangedOut>,
+    pub unchanged: usize,
+    /// Entries repeating a key already seen in the same dump (left out of the comparison).
+    pub duplicate_keys: SideCounts<Vec<KeyedEntry>>,
+    /// What went wrong reading each dump (truncation, error lines).
+    pub problems: SideCounts<Vec<String>>,
+}
+
+/// One value per side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SideCounts<T> {
+    pub old: T,
+    pub new: T,
+}
+
+/// An entry named by its key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyedEntry {
+    /// Entry index in its dump.
+    pub index: usize,
+    /// Key bytes as hex (bpftool's spelling); formatted-text dumps: the key text.
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_decoded: Option<Decoded>,
+}
+
+/// A key whose value changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangedOut {
+    pub old_index: usize,
+    pub new_index: usize,
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_decoded: Option<Decoded>,
+    /// Differing value byte offsets, per CPU for per-CPU maps (`cpu` null otherwise).
+    pub value_diffs: Vec<ValueDiffOut>,
+    /// One side's value could not be looked up.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub value_missing: bool,
+    /// Changed top-level value fields, when a layout is known.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValueDiffOut {
+    pub cpu: Option<usize>,
+    pub offsets: Vec<u64>,
+}
+
+/// One value field with different decoded values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<usize>,
+    pub name: String,
+    pub old: Decoded,
+    pub new: Decoded,
+}
+
+/// Writes the JSON object (pretty, stable key order).
+pub fn write_json(out: &mut impl Write, r: &DiffReport) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, r)?;
+    out.write_all(b"\n")
+}
+
+/// `0..8, 12, 16..20`: offsets as half-open runs.
+pub fn offset_ranges(offsets: &[u64]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < offsets.len() {
+        let start = offsets[i];
+        let mut end = start + 1;
+        while i + 1 < offsets.len() && offsets[i + 1] == end {
+            end += 1;
+            i += 1;
+        }
+        parts.push(if end == start + 1 {
+            start.to_string()
+        } else {
+            format!("{start}..{end}")
+        });
+        i += 1;
+    }
+    parts.join(", ")
+}
+
+fn json(d: &Decoded) -> String {
+    serde_json::to_string(d).unwrap_or_default()
+}
+
+fn key_text(key: &str, decoded: &Option<Decoded>) -> String {
+    match decoded {
+        Some(d) => format!("{key}  {}", json(d)),
+        None => key.to_string(),
+    }
+}
+
+fn more(out: &mut impl Write, total: usize) -> io::Result<()> {
+    if total > TEXT_CAP {
+        writeln!(out, "  ... and {} more", total - TEXT_CAP)?;
+    }
+    Ok(())
+}
+
+/// Writes the summary line, then up to [`TEXT_CAP`] entries of each kind.
+pub fn write_text(out: &mut impl Write, r: &DiffReport) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} added, {} removed, {} changed, {} unchanged",
+        r.added.len(),
+        r.removed.len(),
+        r.changed.len(),
+        r.unchanged
+    )?;
+    for (side, path, dups) in [
+        ("old", &r.old, &r.duplicate_keys.old),
+        ("new", &r.new, &r.duplicate_keys.new),
+    ] {
+        if !dups.is_empty() {
+            writeln!(
+                out,
+                "{side} ({path}): {} entries repeat a key seen earlier in the same dump; the diff compares the first occurrence",
+                dups.len()
+            )?;
+            for e in dups.iter().take(TEXT_CAP) {
+                writeln!(
+                    out,
+                    "  = [{}] {}",
+                    e.index,
+                    key_text(&e.key, &e.key_decoded)
+                )?;
+            }
+            more(out, dups.len())?;
+        }
+    }
+    for (side, path, problems) in [
+        ("old", &r.old, &r.problems.old),
+        ("new", &r.new, &r.problems.new),
+    ] {
+        for p in problems {
+            writeln!(out, "{side} ({path}): {p}")?;
+        }
+    }
+    if !r.added.is_empty() {
+        writeln!(out, "added:")?;
+        for e in r.added.iter().take(TEXT_CAP) {
+            writeln!(
+                out,
+                "  + [{}] {}",
+                e.index,
+                key_text(&e.key, &e.key_decoded)
+            )?;
+        }
+        more(out, r.added.len())?;
+    }
+    if !r.removed.is_empty() {
+        writeln!(out, "removed:")?;
+        for e in r.removed.iter().take(TEXT_CAP) {
+            writeln!(
+                out,
+                "  - [{}] {}",
+                e.index,
+                key_text(&e.key, &e.key_decoded)
+            )?;
+        }
+        more(out, r.removed.len())?;
+    }
+    if !r.changed.is_empty() {
+        writeln!(out, "changed:")?;
+        for c in r.changed.iter().take(TEXT_CAP) {
+            writeln!(
+                out,
+                "  ~ [{} -> {}] {}",
+                c.old_index,
+                c.new_index,
+                key_text(&c.key, &c.key_decoded)
+            )?;
+            if c.value_missing {
+                writeln!(out, "      value missing on one side (lookup failed)")?;
+            }
+            for d in &c.value_diffs {
+                match d.cpu {
+                    Some(cpu) => writeln!(
+                        out,
+                        "      cpu {cpu}: value bytes {}",
+                        offset_ranges(&d.offsets)
+                    )?,
+                    None => writeln!(out, "      value bytes {}", offset_ranges(&d.offsets))?,
+                }
+            }
+            for f in &c.fields {
+                let cpu = f.cpu.map(|c| format!("cpu {c}: ")).unwrap_or_default();
+                writeln!(
+                    out,
+                    "      {cpu}{}: {} -> {}",
+                    f.name,
+                    json(&f.old),
+                    json(&f.new)
+                )?;
+            }
+        }
+        more(out, r.changed.len())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(offset_ranges(&[0, 1, 2, 5, 7, 8]), "0..3, 5, 7..9");
+        assert_eq!(offset_ranges(&[]), "");
+    }
+
+    #[test]
+    fn text_lists_at_most_the_cap_and_says_how_many_more() {
+        let entry = |index| KeyedEntry {
+            index,
+            key: format!("{index:02x}"),
+            key_decoded: None,
+        };
+        let r = DiffReport {
+            old: "a".into(),
+            new: "b".into(),
+            added: (0..TEXT_CAP + 3).map(entry).collect(),
+            removed: vec![entry(7)],
+            changed: Vec::new(),
+            unchanged: 2,
+            duplicate_keys: SideCounts {
+                old: Vec::new(),
+                new: Vec::new(),
+            },
+            problems: SideCounts {
+                old: Vec::new(),
+                new: Vec::new(),
+            },
+        };
+        let mut out = Vec::new();
+        write_text(&mut out, &r).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("53 added, 1 removed, 0 changed, 2 unchanged\n"));
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("  + ")).count(),
+            TEXT_CAP
+        );
+        assert!(text.contains("  ... and 3 more\n"));
+        assert_eq!(text.matches("more").count(), 1);
+    }
+}
