@@ -182,22 +182,31 @@ pub enum TypeSource<'a> {
     },
 }
 
-fn schema_type(
-    schema: &crate::ingest::schema::Schema,
-    file: &str,
-    wanted: &str,
-) -> Result<ResolvedType, InputError> {
+/// A scalar type named by its spelling (`__u32`) resolves at once; anything
+/// else is returned as the aggregate name to look up, without `struct `/`union `.
+fn scalar_or_bare(wanted: &str) -> Result<ResolvedType, &str> {
     if let Some(ty) = scalar_type(wanted) {
         return Ok(ResolvedType {
             ty,
             name: wanted.to_string(),
         });
     }
-    let bare = ["struct ", "union "]
+    Err(["struct ", "union "]
         .iter()
         .find_map(|p| wanted.strip_prefix(p))
         .unwrap_or(wanted)
-        .trim();
+        .trim())
+}
+
+fn schema_type(
+    schema: &crate::ingest::schema::Schema,
+    file: &str,
+    wanted: &str,
+) -> Result<ResolvedType, InputError> {
+    let bare = match scalar_or_bare(wanted) {
+        Ok(scalar) => return Ok(scalar),
+        Err(bare) => bare,
+    };
     let layout = schema.get(bare).ok_or_else(|| {
         let names: Vec<_> = schema.types.iter().map(|(n, _)| n.as_str()).collect();
         InputError::new(
@@ -250,17 +259,10 @@ fn dwarf_type(
     file: &str,
     wanted: &str,
 ) -> Result<ResolvedType, InputError> {
-    if let Some(ty) = scalar_type(wanted) {
-        return Ok(ResolvedType {
-            ty,
-            name: wanted.to_string(),
-        });
-    }
-    let bare = ["struct ", "union "]
-        .iter()
-        .find_map(|p| wanted.strip_prefix(p))
-        .unwrap_or(wanted)
-        .trim();
+    let bare = match scalar_or_bare(wanted) {
+        Ok(scalar) => return Ok(scalar),
+        Err(bare) => bare,
+    };
     let layout = dwarf
         .layout(bare)
         .map_err(|e| InputError::at_offset(file, e.file_offset(), e))?
