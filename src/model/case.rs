@@ -24,17 +24,6 @@ pub struct MapInstance {
     pub btf_origin: Option<String>,
     /// Programs that use the map.
     pub prog_ids: Vec<u32>,
-    /// When the map was loaded, relative order only: programs' load times.
-    pub load_time_ns: Option<u64>,
-}
-
-/// A loaded program.
-#[derive(Debug, Clone, Default)]
-pub struct Program {
-    pub id: u32,
-    pub name: String,
-    pub map_ids: Vec<u32>,
-    pub load_time_ns: u64,
 }
 
 /// A pin under bpffs.

@@ -14,7 +14,7 @@ use crate::error::{read_file, InputError};
 use crate::ingest::btf::{Btf, BtfKind, TypeId};
 use crate::ingest::bundle::{self, Bundle};
 use crate::ingest::elf::{btf_map_defs, BpfObject};
-use crate::model::case::{MapInstance, Pin, Program, UserTypes};
+use crate::model::case::{MapInstance, Pin, UserTypes};
 use crate::model::dump::{DumpForm, MapDump};
 use crate::model::finding::{Finding, Severity};
 use crate::model::from_btf::BtfLayouts;
@@ -28,9 +28,8 @@ const MAX_ARTIFACT: u64 = 1 << 30;
 /// BTF kept whole so `--pair` can lay out any type by name.
 pub struct BtfSource {
     pub origin: String,
+    /// Raw BTF: a BTF file, or the `.BTF` section of an ELF object.
     pub data: Vec<u8>,
-    /// The `.BTF` section within `data` (the whole of it for raw BTF).
-    pub range: std::ops::Range<usize>,
 }
 
 /// Everything read from the inputs.
@@ -40,7 +39,6 @@ pub struct LoadedCase {
     pub findings: Vec<Finding>,
     pub maps: Vec<MapInstance>,
     pub pins: Vec<Pin>,
-    pub programs: Vec<Program>,
     pub users: Vec<Box<dyn UserTypes>>,
     pub texts: HashMap<String, Arc<str>>,
     pub btf_sources: Vec<BtfSource>,
@@ -212,7 +210,7 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
     if data.starts_with(b"\x7fELF") {
         match BpfObject::parse(&data) {
             Ok(obj) if obj.is_bpf_machine || obj.btf_data.is_some() => {
-                if let Err(e) = load_object(case, &name, &data, &obj) {
+                if let Err(e) = load_object(case, &name, &obj) {
                     case.unreadable("bpf-object", &e);
                 }
             }
@@ -231,11 +229,9 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
         match Btf::parse(&data) {
             Ok(_) => {
                 case.read(&name, "btf");
-                let len = data.len();
                 case.btf_sources.push(BtfSource {
                     origin: format!("BTF {name}"),
                     data,
-                    range: 0..len,
                 });
             }
             Err(e) => case.unreadable(
@@ -278,12 +274,7 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
     case.unreadable("unknown", &e);
 }
 
-fn load_object(
-    case: &mut LoadedCase,
-    name: &str,
-    data: &[u8],
-    obj: &BpfObject<'_>,
-) -> Result<(), InputError> {
+fn load_object(case: &mut LoadedCase, name: &str, obj: &BpfObject<'_>) -> Result<(), InputError> {
     let btf = obj
         .btf()
         .map_err(|e| InputError::at_offset(name, e.file_offset(), e))?;
@@ -307,16 +298,12 @@ fn load_object(
                 .and_then(|id| aggregate_layout(&mut engine, id)),
             btf_origin: Some(origin.clone()),
             prog_ids: Vec::new(),
-            load_time_ns: None,
         });
     }
     case.read(name, "bpf-object");
-    let start = obj.btf_file_offset as usize;
-    let len = obj.btf_data.map(|d| d.len()).unwrap_or(0);
     case.btf_sources.push(BtfSource {
         origin,
-        data: data.to_vec(),
-        range: start..start + len,
+        data: obj.btf_data.unwrap_or_default().to_vec(),
     });
     Ok(())
 }
@@ -433,16 +420,6 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
         }
         case.maps.push(inst);
     }
-    case.programs = m
-        .progs
-        .iter()
-        .map(|p| Program {
-            id: p.id,
-            name: p.name.clone(),
-            map_ids: p.map_ids.clone(),
-            load_time_ns: p.load_time_ns,
-        })
-        .collect();
     case.pins = m
         .pins
         .iter()

@@ -330,7 +330,7 @@ fn btf_type_by_name(case: &LoadedCase, name: &str) -> Result<(Arc<Layout>, Strin
         .trim_start_matches("struct ")
         .trim_start_matches("union ");
     for src in &case.btf_sources {
-        let Ok(btf) = Btf::parse(&src.data[src.range.clone()]) else {
+        let Ok(btf) = Btf::parse(&src.data) else {
             continue;
         };
         let found = btf.local_types().find(|t| {
