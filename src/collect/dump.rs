@@ -1,21 +1,23 @@
 //! Map dumps: walks a map with `BPF_MAP_LOOKUP_BATCH` (falling back to
 //! `GET_NEXT_KEY` + `LOOKUP_ELEM`) and streams the entries in bpftool's `-j
 //! map dump` shape: `[{"key":["0x0a",..],"value":[..]},..]`, per-CPU maps with
-//! `"values":[{"cpu":0,"value":[..]},..]`. Memory is one batch buffer and one
-//! output chunk, whatever the map's size.
+//! `"values":[{"cpu":0,"value":[..]},..]`. Memory is a few raw batch buffers
+//! and one output chunk, whatever the map's size.
 
 use std::collections::HashSet;
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
 use super::sys;
 use crate::model::map::{percpu_stride, MapType};
 
-/// Bytes of key+value buffer one batch call fills; bounds the collector's memory.
-const BATCH_BUFFER_BYTES: usize = 4 << 20;
+/// Bytes of keys and values one batch holds; with [`BATCHES_IN_FLIGHT`] it
+/// bounds the collector's memory. Small enough that the printer starts soon
+/// after the walk does, large enough that syscalls are few.
+const BATCH_BYTES: usize = 512 << 10;
 /// Output is handed to the writer in chunks of about this size.
 const CHUNK_BYTES: usize = 1 << 20;
 
@@ -291,10 +293,13 @@ fn check_limits(limits: &DumpLimits, spec: &DumpSpec, done: u64, wanted: u64) ->
 /// Errors are I/O errors of `out`; syscall errors end the walk and are
 /// reported in [`DumpStats::error`].
 ///
-/// A worker thread reads the map and formats the JSON while this thread
-/// writes (hashes, archives) the previous chunk: the two halves cost about
-/// the same, so on two or more cores the dump takes half as long. At most a
-/// few chunks are in flight, so memory stays bounded.
+/// A reader thread only makes the syscalls, into raw batch buffers; this
+/// thread turns each batch into JSON and writes (hashes, archives) it. On a
+/// big hash map the kernel's walk costs about as much as printing and hashing
+/// the entries, so on two or more cores the halves overlap and the dump takes
+/// about as long as the kernel's walk. At most [`BATCHES_IN_FLIGHT`] + 2 raw
+/// batches exist at a time, so memory is bounded by the batch size whatever
+/// the map's size.
 pub fn dump_map(
     fd: &OwnedFd,
     spec: &DumpSpec,
@@ -302,55 +307,109 @@ pub fn dump_map(
     out: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<DumpStats> {
-    let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
-    let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
-    let seen = AtomicU64::new(0);
+    let (full_tx, full_rx) = mpsc::sync_channel::<RawBatch>(BATCHES_IN_FLIGHT);
+    let (empty_tx, empty_rx) = mpsc::channel::<RawBatch>();
     std::thread::scope(|scope| {
-        let seen = &seen;
-        let producer = scope.spawn(move || {
-            let mut sink = |chunk: &mut Vec<u8>| -> io::Result<()> {
-                let mut fresh = back_rx
-                    .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(CHUNK_BYTES + 4096));
-                fresh.clear();
-                let full = std::mem::replace(chunk, fresh);
-                tx.send(full)
-                    .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "bundle writer stopped"))
+        let reader = scope.spawn(move || {
+            let mut pipe = BatchPipe {
+                full: full_tx,
+                empty: empty_rx,
+                entries: 0,
             };
-            produce(fd, spec, limits, &mut sink, &mut |n| {
-                seen.store(n, Ordering::Relaxed)
-            })
+            read_map(fd, spec, limits, &mut pipe)
         });
-        let mut write_error = None;
-        for chunk in rx {
-            if let Err(e) = out.write_all(&chunk) {
-                write_error = Some(e);
-                break;
-            }
-            progress(seen.load(Ordering::Relaxed));
-            let _ = back_tx.send(chunk);
-        }
-        let produced = producer
+        // Returning drops `full_rx`, so a reader blocked on a full queue
+        // wakes up and stops when printing failed.
+        let printed = print_batches(spec, full_rx, &empty_tx, out, progress);
+        let read = reader
             .join()
             .map_err(|_| io::Error::other("map reader thread panicked"))?;
-        match write_error {
-            Some(e) => Err(e),
-            None => produced,
-        }
+        let (entries, bytes) = printed?;
+        let mut stats = read?;
+        stats.entries = entries;
+        stats.bytes = bytes;
+        Ok(stats)
     })
 }
 
-/// Chunks queued between the reader thread and the writer.
-const CHUNKS_IN_FLIGHT: usize = 8;
+/// Raw batches queued between the reader thread and the printer.
+const BATCHES_IN_FLIGHT: usize = 4;
 
-fn produce(
+/// Entries as the kernel returned them: `n` keys and `n` values (each
+/// [`DumpSpec::value_buf_len`] bytes), back to back.
+#[derive(Default)]
+struct RawBatch {
+    keys: Vec<u8>,
+    values: Vec<u8>,
+    n: usize,
+}
+
+/// The reader's ends of the queues: filled batches go to the printer, printed
+/// ones come back to be filled again.
+struct BatchPipe {
+    full: mpsc::SyncSender<RawBatch>,
+    empty: mpsc::Receiver<RawBatch>,
+    /// Entries handed to the printer so far.
+    entries: u64,
+}
+
+impl BatchPipe {
+    /// An empty batch with room for `count` entries, reusing a printed one
+    /// when one came back (a new one is made only when none has).
+    fn take(&mut self, spec: &DumpSpec, count: usize) -> RawBatch {
+        let mut b = self.empty.try_recv().unwrap_or_default();
+        b.keys.resize(count * spec.key_size, 0);
+        b.values.resize(count * spec.value_buf_len(), 0);
+        b.n = 0;
+        b
+    }
+
+    /// Hands a filled batch to the printer; fails when the printer stopped.
+    fn send(&mut self, batch: RawBatch) -> io::Result<()> {
+        if batch.n == 0 {
+            return Ok(());
+        }
+        self.entries += batch.n as u64;
+        self.full
+            .send(batch)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "bundle writer stopped"))
+    }
+}
+
+/// Prints every batch the reader sends, in order, and returns the entry and
+/// byte counts written.
+fn print_batches(
+    spec: &DumpSpec,
+    full: mpsc::Receiver<RawBatch>,
+    empty: &mpsc::Sender<RawBatch>,
+    out: &mut dyn Write,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<(u64, u64)> {
+    let mut sink = |chunk: &mut Vec<u8>| out.write_all(chunk);
+    let mut printer = EntryPrinter::new(&mut sink);
+    let (klen, vlen) = (spec.key_size, spec.value_buf_len());
+    for batch in full {
+        for i in 0..batch.n {
+            let k = batch.keys.get(i * klen..(i + 1) * klen).unwrap_or(&[]);
+            let v = batch.values.get(i * vlen..(i + 1) * vlen).unwrap_or(&[]);
+            printer.entry(spec, k, v)?;
+        }
+        progress(printer.entries);
+        // The reader may have finished; then the batch is just freed.
+        let _ = empty.send(batch);
+    }
+    printer.finish()
+}
+
+/// Reads the map's entries into batches for the printer, by batch lookup
+/// where the type supports it, else by GET_NEXT_KEY. The returned stats have
+/// no entry or byte counts: the printer knows those.
+fn read_map(
     fd: &OwnedFd,
     spec: &DumpSpec,
     limits: &DumpLimits,
-    sink: &mut ChunkSink,
-    progress: &mut dyn FnMut(u64),
+    pipe: &mut BatchPipe,
 ) -> io::Result<DumpStats> {
-    let mut printer = EntryPrinter::new(sink);
     let mut stats = DumpStats {
         method: DumpMethod::Batch,
         entries: 0,
@@ -363,9 +422,9 @@ fn produce(
     };
     let mut use_walk = !spec.allow_batch || !batch_capable(spec.map_type);
     if !use_walk {
-        match walk_batch(fd, spec, limits, &mut printer, &mut stats, progress)? {
+        match walk_batch(fd, spec, limits, pipe, &mut stats)? {
             BatchEnd::Done => {}
-            BatchEnd::Unsupported(why) if printer.entries == 0 => {
+            BatchEnd::Unsupported(why) if pipe.entries == 0 => {
                 stats.batch_fallback = Some(why);
                 use_walk = true;
             }
@@ -376,11 +435,8 @@ fn produce(
     }
     if use_walk {
         stats.method = DumpMethod::GetNextKey;
-        walk_next_key(fd, spec, limits, &mut printer, &mut stats, progress)?;
+        walk_next_key(fd, spec, limits, pipe, &mut stats)?;
     }
-    let (entries, bytes) = printer.finish()?;
-    stats.entries = entries;
-    stats.bytes = bytes;
     Ok(stats)
 }
 
@@ -389,48 +445,46 @@ enum BatchEnd {
     Unsupported(String),
 }
 
+/// Entries one batch holds: about [`BATCH_BYTES`] of keys and values.
+fn batch_count(spec: &DumpSpec, most: usize) -> usize {
+    let per = (spec.key_size + spec.value_buf_len()).max(1);
+    let mut count = (BATCH_BYTES / per).clamp(16, most);
+    if spec.max_entries > 0 {
+        count = count.min(spec.max_entries as usize).max(1);
+    }
+    count
+}
+
 fn walk_batch(
     fd: &OwnedFd,
     spec: &DumpSpec,
     limits: &DumpLimits,
-    printer: &mut EntryPrinter,
+    pipe: &mut BatchPipe,
     stats: &mut DumpStats,
-    progress: &mut dyn FnMut(u64),
 ) -> io::Result<BatchEnd> {
-    let vlen = spec.value_buf_len();
-    let per = (spec.key_size + vlen).max(1);
-    let mut count = (BATCH_BUFFER_BYTES / per).clamp(16, 1 << 16);
-    // One batch's JSON should fit in the chunks in flight: then the writer
-    // hashes the previous batch while the kernel walks the next one, instead
-    // of the two taking turns (a 64k-entry batch is ~18 MB of JSON).
-    let json_per_entry = EntryPrinter::entry_len(spec).max(1) as usize;
-    count = count.min((CHUNK_BYTES * CHUNKS_IN_FLIGHT / 2 / json_per_entry).max(16));
-    if spec.max_entries > 0 {
-        count = count.min(spec.max_entries as usize).max(1);
-    }
-    let mut keys = vec![0u8; count * spec.key_size];
-    let mut values = vec![0u8; count * vlen];
+    let mut count = batch_count(spec, 1 << 16);
     // Batch positions: a bucket index for hash maps, a key for arrays.
     let tok_len = spec.key_size.max(8);
     let mut in_batch = vec![0u8; tok_len];
     let mut out_batch = vec![0u8; tok_len];
     let mut started = false;
     loop {
-        let allowed = match check_limits(limits, spec, printer.entries, count as u64) {
+        let allowed = match check_limits(limits, spec, pipe.entries, count as u64) {
             Ok(n) => n as usize,
             Err(cut) => {
                 stats.cut = Some(cut);
                 return Ok(BatchEnd::Done);
             }
         };
+        let mut batch = pipe.take(spec, count);
         // Always ask for a whole batch: a hash bucket is returned whole or
         // not at all (ENOSPC), so asking for fewer could never make progress.
         let res = sys::lookup_batch(
             fd,
             started.then_some(&in_batch[..]),
             &mut out_batch,
-            &mut keys,
-            &mut values,
+            &mut batch.keys,
+            &mut batch.values,
             count as u32,
         );
         let outcome = match res {
@@ -438,8 +492,6 @@ fn walk_batch(
             // One hash bucket holds more entries than we asked for: ask for more.
             Err(e) if e.raw_os_error() == Some(libc::ENOSPC) && count < (1 << 20) => {
                 count *= 2;
-                keys.resize(count * spec.key_size, 0);
-                values.resize(count * vlen, 0);
                 continue;
             }
             Err(e) if sys::batch_unsupported(&e) => {
@@ -450,16 +502,12 @@ fn walk_batch(
                 return Ok(BatchEnd::Done);
             }
         };
-        let got = outcome.count as usize;
-        let n = got.min(allowed);
-        for i in 0..n {
-            let k = &keys[i * spec.key_size..(i + 1) * spec.key_size];
-            let v = &values[i * vlen..(i + 1) * vlen];
-            printer.entry(spec, k, v)?;
-        }
-        progress(printer.entries);
-        if n < got {
-            let cut = check_limits(limits, spec, printer.entries, 1).err();
+        let got = (outcome.count as usize).min(count);
+        batch.n = got.min(allowed);
+        let cut_short = batch.n < got;
+        pipe.send(batch)?;
+        if cut_short {
+            let cut = check_limits(limits, spec, pipe.entries, 1).err();
             stats.cut = Some(cut.unwrap_or(Cut::MaxEntries));
             return Ok(BatchEnd::Done);
         }
@@ -475,14 +523,15 @@ fn walk_next_key(
     fd: &OwnedFd,
     spec: &DumpSpec,
     limits: &DumpLimits,
-    printer: &mut EntryPrinter,
+    pipe: &mut BatchPipe,
     stats: &mut DumpStats,
-    progress: &mut dyn FnMut(u64),
 ) -> io::Result<()> {
-    let mut cur = vec![0u8; spec.key_size];
-    let mut next = vec![0u8; spec.key_size];
-    let mut first = vec![0u8; spec.key_size];
-    let mut value = vec![0u8; spec.value_buf_len()];
+    let (klen, vlen) = (spec.key_size, spec.value_buf_len());
+    let room = batch_count(spec, 4096);
+    let mut batch = pipe.take(spec, room);
+    let mut cur = vec![0u8; klen];
+    let mut next = vec![0u8; klen];
+    let mut first = vec![0u8; klen];
     // Hash-like maps restart from their first key when the walk's current key
     // is deleted; remembering the keys seen lets us notice and not print twice.
     let mut seen: Option<HashSet<Vec<u8>>> = (!spec.map_type.is_array()).then(HashSet::new);
@@ -491,24 +540,24 @@ fn walk_next_key(
     let mut have_cur = false;
     let mut replaying = false;
     loop {
-        if let Err(cut) = check_limits(limits, spec, printer.entries, 1) {
+        if let Err(cut) = check_limits(limits, spec, pipe.entries + batch.n as u64, 1) {
             stats.cut = Some(cut);
-            return Ok(());
+            break;
         }
         if steps >= max_steps {
             stats.cut = Some(Cut::WalkSteps);
-            return Ok(());
+            break;
         }
         steps += 1;
         let more = match sys::get_next_key(fd, have_cur.then_some(&cur[..]), &mut next) {
             Ok(m) => m,
             Err(e) => {
                 stats.error = Some(format!("BPF_MAP_GET_NEXT_KEY: {e}"));
-                return Ok(());
+                break;
             }
         };
         if !more {
-            return Ok(());
+            break;
         }
         std::mem::swap(&mut cur, &mut next);
         have_cur = true;
@@ -530,20 +579,25 @@ fn walk_next_key(
             replaying = false;
             seen.insert(cur.clone());
         }
-        match sys::lookup_elem(fd, &cur, &mut value) {
+        let slot = batch.n;
+        let value = &mut batch.values[slot * vlen..(slot + 1) * vlen];
+        match sys::lookup_elem(fd, &cur, value) {
             Ok(true) => {
-                printer.entry(spec, &cur, &value)?;
-                if printer.entries % 4096 == 0 {
-                    progress(printer.entries);
+                batch.keys[slot * klen..(slot + 1) * klen].copy_from_slice(&cur);
+                batch.n += 1;
+                if batch.n == room {
+                    pipe.send(batch)?;
+                    batch = pipe.take(spec, room);
                 }
             }
             Ok(false) => stats.vanished_keys += 1,
             Err(e) => {
                 stats.error = Some(format!("BPF_MAP_LOOKUP_ELEM: {e}"));
-                return Ok(());
+                break;
             }
         }
     }
+    pipe.send(batch)
 }
 
 #[cfg(test)]
