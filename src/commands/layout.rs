@@ -1,15 +1,17 @@
 //! `bpfcase layout FILE [TYPE..]`: lays out structs and unions from BTF.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use miette::{IntoDiagnostic, Result};
 
 use super::inputs::{parse_btf, read_btf_file};
 use crate::error::InputError;
-use crate::ingest::btf::{Btf, BtfError, BtfKind, TypeId};
+use crate::ingest::btf::{BtfError, BtfKind, TypeId};
 use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::Layout;
 use crate::report::layout as render;
@@ -52,15 +54,18 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
     let data = read_btf_file(&args.file)?;
     let btf = parse_btf(&args.file, &data, base.as_ref())?;
     let name = args.file.display().to_string();
-    let mut engine = BtfLayouts::new(&btf);
-
-    let ids: Vec<TypeId> = if args.types.is_empty() {
-        btf.local_kinds()
-            .filter(|(_, k)| matches!(k, BtfKind::Struct | BtfKind::Union))
-            .filter(|(id, _)| btf.type_by_id(*id).is_ok_and(|t| !t.name.is_empty()))
-            .map(|(id, _)| id)
+    // Without TYPE: every named struct and union, found by the workers
+    // themselves in ranges of ids (the scan reads every record, so it is
+    // worth sharing out too).
+    let named: Vec<TypeId>;
+    let pieces: Vec<Piece> = if args.types.is_empty() {
+        let (first, end) = (btf.first_local_id(), btf.type_count());
+        (first..end)
+            .step_by(RANGE_PIECE as usize)
+            .map(|start| Piece::Named(start..end.min(start + RANGE_PIECE)))
             .collect()
     } else {
+        let mut engine = BtfLayouts::new(&btf);
         let mut ids = Vec::new();
         for wanted in &args.types {
             let found: Vec<TypeId> = btf
@@ -82,32 +87,54 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
             }
             ids.extend(found);
         }
-        ids
+        named = ids;
+        named.chunks(ID_PIECE).map(Piece::Ids).collect()
     };
 
-    // Lay out and render on every core: each worker has its own engine (and
-    // cache) over a contiguous run of ids; outputs are joined in id order.
-    let workers = if ids.len() >= 512 {
+    // Lay out and render on every core. Pieces go to whichever worker is
+    // free (how long one takes depends on how many of its nested types are
+    // already cached); each worker keeps its own engine and cache. Outputs
+    // are joined in piece order, i.e. id order.
+    let workers = if pieces.len() >= 2 {
         std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
     } else {
         1
     };
-    let chunk = ids.len().div_ceil(workers).max(1);
+    let next = AtomicUsize::new(0);
     let format = args.format;
-    let rendered: Vec<Result<Vec<u8>, InputError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = ids
-            .chunks(chunk)
-            .enumerate()
-            .map(|(i, part)| {
-                let (btf, name) = (&btf, &name);
-                s.spawn(move || render_chunk(btf, name, part, format, i == 0))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("layout worker panicked"))
-            .collect()
+    let work = || {
+        let mut engine = BtfLayouts::new(&btf);
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(piece) = pieces.get(i) else { break };
+            let ids: Cow<[TypeId]> = match piece {
+                Piece::Ids(ids) => Cow::Borrowed(ids),
+                Piece::Named(range) => Cow::Owned(
+                    btf.local_kinds_in(range.clone())
+                        .filter(|(_, k)| matches!(k, BtfKind::Struct | BtfKind::Union))
+                        .filter(|(id, _)| !btf.name_bytes(*id).is_empty())
+                        .map(|(id, _)| id)
+                        .collect(),
+                ),
+            };
+            done.push((i, render_piece(&mut engine, &name, &ids, format)));
+        }
+        // The process exits right after printing: freeing ~100k layout
+        // nodes one by one would cost more than laying them out.
+        std::mem::forget(engine);
+        done
+    };
+    let mut rendered: Vec<(usize, Result<Vec<u8>, InputError>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..workers).map(|_| s.spawn(work)).collect();
+        let mut rendered = work();
+        for h in handles {
+            rendered.extend(h.join().expect("layout worker panicked"));
+        }
+        rendered
     });
+    rendered.sort_unstable_by_key(|(i, _)| *i);
+    let rendered = rendered.into_iter().map(|(_, r)| r);
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -126,8 +153,18 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
     if format == LayoutFormat::Json {
         out.write_all(b"[").into_diagnostic()?;
     }
+    // JSON items each start with a comma; the very first one's is dropped.
+    let mut leading_comma = format == LayoutFormat::Json;
     for part in rendered {
-        out.write_all(&part?).into_diagnostic()?;
+        let part = part?;
+        let part = match part.split_first() {
+            Some((b',', rest)) if leading_comma => {
+                leading_comma = false;
+                rest
+            }
+            _ => &part[..],
+        };
+        out.write_all(part).into_diagnostic()?;
     }
     if format == LayoutFormat::Json {
         out.write_all(b"]\n").into_diagnostic()?;
@@ -136,15 +173,28 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Lays out `ids` and renders them into a buffer.
-fn render_chunk(
-    btf: &Btf<'_>,
+/// Named types per piece of work handed to a layout worker.
+const ID_PIECE: usize = 256;
+/// Type ids scanned per piece when laying out every named struct and union.
+const RANGE_PIECE: u32 = 4096;
+
+/// A piece of work for a layout worker.
+enum Piece<'i> {
+    /// These ids (types named on the command line).
+    Ids(&'i [TypeId]),
+    /// Every named struct and union among these ids.
+    Named(std::ops::Range<u32>),
+}
+
+/// Lays out `ids` and renders them into a buffer (JSON items each with a
+/// leading comma, which `run` drops for the first).
+fn render_piece(
+    engine: &mut BtfLayouts<'_, '_>,
     file: &str,
     ids: &[TypeId],
     format: LayoutFormat,
-    first: bool,
 ) -> Result<Vec<u8>, InputError> {
-    let mut engine = BtfLayouts::new(btf);
+    let btf = engine.btf();
     let mut layouts: Vec<(String, Arc<Layout>)> = Vec::with_capacity(ids.len());
     for &id in ids {
         let at = |e: BtfError| {
@@ -167,7 +217,7 @@ fn render_chunk(
     let mut buf = Vec::with_capacity(ids.len() * 512);
     let written = match format {
         LayoutFormat::Text => render::write_text(&mut buf, &layouts),
-        LayoutFormat::Json => render::write_json_items(&mut buf, &layouts, first),
+        LayoutFormat::Json => render::write_json_items(&mut buf, &layouts, false),
         LayoutFormat::Summary => {
             let stats = crate::model::layout::LayoutStats::of(
                 layouts.iter().map(|(n, l)| (n.as_str(), &**l)),
@@ -176,9 +226,7 @@ fn render_chunk(
         }
     };
     written.map_err(|e| InputError::new(file, None, e))?;
-    // The process exits right after printing: freeing ~100k layout nodes one by
-    // one would cost more than laying them out.
+    // See `run`: the process exits right after printing.
     std::mem::forget(layouts);
-    std::mem::forget(engine);
     Ok(buf)
 }

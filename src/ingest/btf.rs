@@ -250,6 +250,9 @@ pub struct Btf<'a> {
     header: BtfHeader,
     /// Absolute offset of each local type record; index 0 is the first local type.
     type_offsets: Vec<u32>,
+    /// Kind of each local type, same index: lets whole-blob filters (every
+    /// struct and union) skip reading 126k scattered records again.
+    type_kinds: Vec<BtfKind>,
     strings: &'a [u8],
     /// The string section as text when all of it is valid UTF-8 (checked once
     /// at parse, so name lookups need not validate each name again).
@@ -345,6 +348,7 @@ impl<'a> Btf<'a> {
             endian,
             header,
             type_offsets: Vec::new(),
+            type_kinds: Vec::new(),
             strings,
             strings_utf8: std::str::from_utf8(strings).ok(),
             base,
@@ -361,6 +365,7 @@ impl<'a> Btf<'a> {
         // Every record is at least 12 bytes, so the table is bounded by the
         // input's length, never by a count read from it.
         let mut offsets = Vec::with_capacity(types.len() / TYPE_HEADER_LEN);
+        let mut kinds = Vec::with_capacity(types.len() / TYPE_HEADER_LEN);
         let mut c = Cursor::new(types, types_start, self.endian);
         while c.remaining() > 0 {
             let id = self.first_id + offsets.len() as u32;
@@ -388,9 +393,11 @@ impl<'a> Btf<'a> {
             }
             self.check_str(id, name_off, offset)?;
             offsets.push(offset as u32);
+            kinds.push(kind);
             c.bytes(extra)?;
         }
         self.type_offsets = offsets;
+        self.type_kinds = kinds;
         Ok(())
     }
 
@@ -505,6 +512,45 @@ impl<'a> Btf<'a> {
         }
     }
 
+    /// The raw name bytes of type `id` (no NUL), without UTF-8 decoding: for
+    /// hot checks against known names. Empty when the id or name is invalid.
+    pub fn name_bytes(&self, id: TypeId) -> &'a [u8] {
+        match self.locate(id) {
+            Ok(Ok(base)) => base.name_bytes(id),
+            Ok(Err(idx)) => {
+                let name_off = self.word_at(self.type_offsets[idx] as usize);
+                let rest = self.str_bytes_from(name_off);
+                std::ffi::CStr::from_bytes_until_nul(rest).map_or(&[], |c| c.to_bytes())
+            }
+            Err(_) => &[],
+        }
+    }
+
+    /// True when type `id`'s name is one of `names`, compared in place: no
+    /// length search, no UTF-8 check.
+    pub fn name_is_one_of(&self, id: TypeId, names: &[&str]) -> bool {
+        let rest = match self.locate(id) {
+            Ok(Ok(base)) => return base.name_is_one_of(id, names),
+            Ok(Err(idx)) => self.str_bytes_from(self.word_at(self.type_offsets[idx] as usize)),
+            Err(_) => return false,
+        };
+        names.iter().any(|n| {
+            let n = n.as_bytes();
+            rest.get(..n.len()) == Some(n) && rest.get(n.len()) == Some(&0)
+        })
+    }
+
+    /// The string section from offset `off` to its end (the base's for split
+    /// BTF offsets below ours); empty when out of range.
+    fn str_bytes_from(&self, off: u32) -> &'a [u8] {
+        if off < self.first_str {
+            return self.base.map_or(&[], |b| b.str_bytes_from(off));
+        }
+        self.strings
+            .get((off - self.first_str) as usize..)
+            .unwrap_or(&[])
+    }
+
     /// Kind and third word of type `id` without decoding its name: the fast
     /// path for walking typedef and qualifier chains.
     pub fn kind_and_ref(&self, id: TypeId) -> Result<(BtfKind, u32), BtfError> {
@@ -608,11 +654,25 @@ impl<'a> Btf<'a> {
     /// Id and kind of every local type, without decoding names: a cheap filter
     /// before [`Btf::type_by_id`].
     pub fn local_kinds(&self) -> impl Iterator<Item = (TypeId, BtfKind)> + '_ {
-        (0..self.type_offsets.len()).map(|i| {
-            let info = self.word_at(self.type_offsets[i] as usize + 4);
-            let kind = BtfKind::from_raw((info >> 24) & 0x1f).unwrap_or(BtfKind::Int);
-            (TypeId(self.first_id + i as u32), kind)
-        })
+        self.type_kinds
+            .iter()
+            .enumerate()
+            .map(|(i, &kind)| (TypeId(self.first_id + i as u32), kind))
+    }
+
+    /// Like [`Btf::local_kinds`], for the local ids in `ids` only.
+    pub fn local_kinds_in(
+        &self,
+        ids: std::ops::Range<u32>,
+    ) -> impl Iterator<Item = (TypeId, BtfKind)> + '_ {
+        let start = ids.start.saturating_sub(self.first_id) as usize;
+        let end = ids.end.saturating_sub(self.first_id) as usize;
+        let kinds = self.type_kinds.get(start..end.min(self.type_kinds.len()));
+        kinds
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+            .map(move |(i, &kind)| (TypeId(self.first_id + (start + i) as u32), kind))
     }
 
     /// Where type `id` lives: in the base, or at this index of our own table.

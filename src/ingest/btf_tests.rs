@@ -378,3 +378,31 @@ fn large_blobs_are_checked_on_two_cores_and_the_error_is_deterministic() {
     }
     assert!(Btf::parse(&many_types(20_000, &[])).is_ok());
 }
+
+#[test]
+fn array_whose_element_leads_back_to_itself_is_a_cycle() {
+    #[rustfmt::skip]
+    let data = blob(&[
+        // [1] INT "int" size 4
+        1, info(1, 0, false), 4, 32,
+        // [2] TYPEDEF "a" -> [3]; [3] ARRAY of [2] x 4, index [1]
+        7, info(8, 0, false), 3,
+        0, info(3, 0, false), 0, 2, 1, 4,
+        // [4] STRUCT "s" size 16 with one member "b" of type [3]
+        5, info(4, 1, false), 16,
+        9, 3, 0,
+    ], STRINGS);
+    let btf = Btf::parse(&data).unwrap();
+    let mut engine = crate::model::from_btf::BtfLayouts::new(&btf);
+    assert!(matches!(
+        engine.field_type(TypeId(3)),
+        Err(BtfError::ReferenceCycle { id: 3, .. })
+    ));
+    // Inside a struct too, and asking again gives the same error.
+    for _ in 0..2 {
+        assert!(matches!(
+            engine.layout(TypeId(4)),
+            Err(BtfError::ReferenceCycle { id: 3, .. })
+        ));
+    }
+}

@@ -3,7 +3,7 @@
 //! Each aggregate is laid out once and shared (`Arc`) by every member that
 //! embeds it, so laying out all of vmlinux costs one pass over its structs.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::ingest::btf::{Btf, BtfError, BtfKind, BtfType, TypeId};
@@ -12,29 +12,64 @@ use crate::model::layout::{
 };
 
 /// Typedef names that declare network byte order (`include/uapi/linux/types.h`).
-fn is_big_endian_typedef(name: &str) -> bool {
-    matches!(name, "__be16" | "__be32" | "__be64" | "__sum16")
-}
+const BIG_ENDIAN_TYPEDEFS: &[&str] = &["__be16", "__be32", "__be64", "__sum16"];
+
+/// `cache_slot` value of an aggregate being laid out right now: meeting it
+/// again means the type contains itself.
+const IN_PROGRESS: u32 = u32::MAX;
+
+/// Bit of a `resolved` entry set when a big-endian typedef was crossed.
+const RESOLVED_BIG: u32 = 1 << 31;
 
 /// Longest typedef/qualifier chain we follow before calling it a cycle. Real
 /// chains are a handful of hops; a cycle in hostile BTF would otherwise spin.
 const MAX_CHAIN: usize = 64;
 
+/// Everything a member takes from its type id, worked out once per id.
+struct MemberType {
+    ty: FieldType,
+    size: u64,
+    /// The C spelling of the id (`__be16`, `struct flow_key`, `char[16]`).
+    type_name: Arc<str>,
+    /// When the id resolves to an INT: its own bit offset and width, which
+    /// place old-style bitfields (structs without kind_flag).
+    int_bits: Option<(u32, u32)>,
+}
+
+/// `n` zeros, written now rather than left to the kernel's zero page: a
+/// table read before it is written would otherwise take a copy-on-write
+/// fault per page, each a TLB shootdown across every thread of the process.
+/// (`vec![0; n]` is exactly what this avoids.)
+#[allow(clippy::slow_vector_initialization)]
+fn written_zeros(n: usize) -> Vec<u32> {
+    let mut v = Vec::with_capacity(n);
+    v.resize(n, 0);
+    v
+}
+
 /// Lays out BTF types, caching each aggregate.
 pub struct BtfLayouts<'b, 'a> {
     btf: &'b Btf<'a>,
     pointer_size: u64,
-    /// Laid-out aggregates: `cache_slot[id]` is 1 + the index into `cache`, or
-    /// 0. A table of zeros is allocated zeroed, so only the pages of ids that
-    /// are actually used get touched (page faults dominate on VMs).
+    /// Laid-out aggregates: `cache_slot[id]` is 1 + the index into `cache`,
+    /// [`IN_PROGRESS`], or 0. A table of zeros is allocated zeroed, so only
+    /// the pages of ids that are actually used get touched (page faults
+    /// dominate on VMs).
     cache_slot: Vec<u32>,
     cache: Vec<Arc<Layout>>,
     enums: HashMap<TypeId, Arc<EnumType>>,
-    /// C spellings by type id, the same way (`name_slot` into `names`).
-    name_slot: Vec<u32>,
-    names: Vec<Arc<str>>,
-    /// Types being laid out right now: seeing one again means a cycle.
-    in_progress: HashSet<TypeId>,
+    /// What a member of each type id gets, the same way (`member_slot` into
+    /// `member_types`): vmlinux's ~60k members name ~20k distinct types.
+    member_slot: Vec<u32>,
+    member_types: Vec<MemberType>,
+    /// Typedef/qualifier chains followed so far: `resolved[id]` is 1 + the
+    /// id the chain ends at (0 = void), with [`RESOLVED_BIG`] for `__be*`;
+    /// 0 when not yet followed. Zeroed like `cache_slot`.
+    resolved: Vec<u32>,
+    /// Arrays nested directly in each other right now (reset inside each
+    /// aggregate, whose own cycles `cache_slot` catches): bounds an array
+    /// whose element type leads back to itself.
+    array_depth: usize,
 }
 
 impl<'b, 'a> BtfLayouts<'b, 'a> {
@@ -43,15 +78,22 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         BtfLayouts {
             btf,
             pointer_size: 8,
-            cache_slot: vec![0; btf.type_count() as usize],
+            cache_slot: written_zeros(btf.type_count() as usize),
             cache: Vec::new(),
             enums: HashMap::new(),
-            name_slot: vec![0; btf.type_count() as usize],
-            names: Vec::new(),
-            in_progress: HashSet::new(),
+            member_slot: written_zeros(btf.type_count() as usize),
+            member_types: Vec::new(),
+            resolved: written_zeros(btf.type_count() as usize),
+            array_depth: 0,
         }
     }
 
+    pub fn cached_count(&self) -> usize {
+        self.cache.len()
+    }
+    pub fn cached_members(&self) -> usize {
+        self.cache.iter().map(|l| l.members.len()).sum()
+    }
     /// The BTF this engine reads.
     pub fn btf(&self) -> &'b Btf<'a> {
         self.btf
@@ -60,11 +102,52 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
     /// Follows typedefs and qualifiers to the underlying type (returned with an
     /// empty `name`); reports whether a big-endian typedef was crossed.
     pub fn resolve(&self, id: TypeId) -> Result<(Option<BtfType<'a>>, ByteOrder), BtfError> {
+        let (target, order) = self.resolve_id(id)?;
+        Ok((self.unnamed(target)?, order))
+    }
+
+    /// The type at `id`, name left empty (names are looked up only where
+    /// needed); `None` for void.
+    fn unnamed(&self, id: u32) -> Result<Option<BtfType<'a>>, BtfError> {
+        if id == 0 {
+            return Ok(None);
+        }
+        self.btf.type_by_id_unnamed(TypeId(id)).map(Some)
+    }
+
+    /// [`Self::resolve`] remembered per id: members name the same few
+    /// typedefs (`u32`, `atomic_t`, `spinlock_t`) over and over.
+    fn resolve_cached(&mut self, id: TypeId) -> Result<(Option<BtfType<'a>>, ByteOrder), BtfError> {
+        let slot = self.resolved.get(id.0 as usize).copied().unwrap_or(0);
+        let (target, order) = if slot != 0 {
+            let order = if slot & RESOLVED_BIG != 0 {
+                ByteOrder::Big
+            } else {
+                ByteOrder::Host
+            };
+            ((slot & !RESOLVED_BIG) - 1, order)
+        } else {
+            let (target, order) = self.resolve_id(id)?;
+            if let Some(slot) = self.resolved.get_mut(id.0 as usize) {
+                let big = if order == ByteOrder::Big {
+                    RESOLVED_BIG
+                } else {
+                    0
+                };
+                *slot = (target + 1) | big;
+            }
+            (target, order)
+        };
+        Ok((self.unnamed(target)?, order))
+    }
+
+    /// The id typedefs and qualifiers lead to from `id` (0 = void).
+    fn resolve_id(&self, id: TypeId) -> Result<(u32, ByteOrder), BtfError> {
         let mut order = ByteOrder::Host;
         let mut cur = id;
         for _ in 0..MAX_CHAIN {
             if cur.0 == 0 {
-                return Ok((None, order));
+                return Ok((0, order));
             }
             let (kind, next) = self.btf.kind_and_ref(cur)?;
             match kind {
@@ -73,15 +156,13 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
                 | BtfKind::Volatile
                 | BtfKind::Restrict
                 | BtfKind::TypeTag => {
-                    if kind == BtfKind::Typedef
-                        && is_big_endian_typedef(self.btf.type_by_id(cur)?.name)
+                    if kind == BtfKind::Typedef && self.btf.name_is_one_of(cur, BIG_ENDIAN_TYPEDEFS)
                     {
                         order = ByteOrder::Big;
                     }
                     cur = TypeId(next);
                 }
-                // Names are looked up only where needed (see `field_type_of`).
-                _ => return Ok((Some(self.btf.type_by_id_unnamed(cur)?), order)),
+                _ => return Ok((cur.0, order)),
             }
         }
         let t = self.btf.type_by_id(id)?;
@@ -93,7 +174,7 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
 
     /// The layout of struct or union `id` (typedefs and qualifiers are followed).
     pub fn layout(&mut self, id: TypeId) -> Result<Arc<Layout>, BtfError> {
-        let (t, _) = self.resolve(id)?;
+        let (t, _) = self.resolve_cached(id)?;
         match t {
             Some(t) if matches!(t.kind, BtfKind::Struct | BtfKind::Union) => self.aggregate(t),
             _ => Err(BtfError::NoSuchType { id: id.0 }),
@@ -101,27 +182,36 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
     }
 
     fn aggregate(&mut self, t: BtfType<'a>) -> Result<Arc<Layout>, BtfError> {
-        if let Some(&slot) = self.cache_slot.get(t.id.0 as usize) {
-            if slot > 0 {
-                return Ok(self.cache[slot as usize - 1].clone());
+        let idx = t.id.0 as usize;
+        match self.cache_slot.get(idx).copied() {
+            None => return Err(BtfError::NoSuchType { id: t.id.0 }),
+            Some(IN_PROGRESS) => {
+                return Err(BtfError::ReferenceCycle {
+                    id: t.id.0,
+                    offset: t.offset,
+                })
+            }
+            Some(0) => {}
+            Some(slot) => return Ok(self.cache[slot as usize - 1].clone()),
+        }
+        self.cache_slot[idx] = IN_PROGRESS;
+        // Built once per type: only now is the name worth decoding.
+        let built = self
+            .btf
+            .type_by_id(t.id)
+            .and_then(|t| self.build_aggregate(t));
+        match built {
+            Ok(layout) => {
+                let layout = Arc::new(layout);
+                self.cache.push(layout.clone());
+                self.cache_slot[idx] = self.cache.len() as u32;
+                Ok(layout)
+            }
+            Err(e) => {
+                self.cache_slot[idx] = 0;
+                Err(e)
             }
         }
-        if !self.in_progress.insert(t.id) {
-            return Err(BtfError::ReferenceCycle {
-                id: t.id.0,
-                offset: t.offset,
-            });
-        }
-        // Built once per type: only now is the name worth decoding.
-        let t = self.btf.type_by_id(t.id)?;
-        let result = self.build_aggregate(t);
-        self.in_progress.remove(&t.id);
-        let layout = Arc::new(result?);
-        if let Some(slot) = self.cache_slot.get_mut(t.id.0 as usize) {
-            self.cache.push(layout.clone());
-            *slot = self.cache.len() as u32;
-        }
-        Ok(layout)
     }
 
     fn build_aggregate(&mut self, t: BtfType<'a>) -> Result<Layout, BtfError> {
@@ -131,19 +221,33 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
             AggregateKind::Struct
         };
         let btf = self.btf;
+        // Arrays in this aggregate nest afresh: cycles through it are caught
+        // by its `cache_slot`.
+        let outer_arrays = std::mem::replace(&mut self.array_depth, 0);
+        let members = self.place_members(&t, btf);
+        self.array_depth = outer_arrays;
+        let size = t.size_or_type as u64;
+        Ok(Layout::new(t.name.to_string(), kind, size, members?).finish())
+    }
+
+    fn place_members(
+        &mut self,
+        t: &BtfType<'a>,
+        btf: &'b Btf<'a>,
+    ) -> Result<Vec<Member>, BtfError> {
         let mut members = Vec::with_capacity(t.vlen);
         for m in t.members(btf) {
-            let (resolved, order) = self.resolve(m.type_id)?;
-            let ty = self.field_type_of(resolved, order)?;
-            let size = ty.size();
+            let k = self.member_type(m.type_id)?;
+            let mt = &self.member_types[k];
+            let size = mt.size;
             let mut bit_offset = m.bit_offset as u64;
             let mut bit_size = (m.bitfield_size > 0).then_some(m.bitfield_size);
             // Old-style bitfields (kind_flag clear) live in the INT's own bits.
             if !t.kind_flag {
-                if let Some(i) = resolved.and_then(|rt| rt.int()) {
-                    if (i.bits as u64) < size * 8 {
-                        bit_offset += i.offset as u64;
-                        bit_size = Some(i.bits as u32);
+                if let Some((int_offset, bits)) = mt.int_bits {
+                    if (bits as u64) < size * 8 {
+                        bit_offset += int_offset as u64;
+                        bit_size = Some(bits);
                     }
                 }
             }
@@ -157,18 +261,17 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
                 bit_offset,
                 size,
                 bit_size,
-                type_name: self.cached_type_name(m.type_id),
-                ty,
+                type_name: mt.type_name.clone(),
+                ty: mt.ty.clone(),
                 source: None,
             });
         }
-        let size = t.size_or_type as u64;
-        Ok(Layout::new(t.name.to_string(), kind, size, members).finish())
+        Ok(members)
     }
 
     /// The [`FieldType`] of type `id`.
     pub fn field_type(&mut self, id: TypeId) -> Result<FieldType, BtfError> {
-        let (t, byte_order) = self.resolve(id)?;
+        let (t, byte_order) = self.resolve_cached(id)?;
         self.field_type_of(t, byte_order)
     }
 
@@ -199,7 +302,8 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
                     encoding: if i.bool {
                         IntEncoding::Bool
                     } else if i.char
-                        || (t.size_or_type == 1 && self.btf.type_by_id(t.id)?.name.contains("char"))
+                        || (t.size_or_type == 1
+                            && self.btf.name_bytes(t.id).windows(4).any(|w| w == b"char"))
                     {
                         IntEncoding::Char
                     } else {
@@ -218,14 +322,15 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
             BtfKind::Struct | BtfKind::Union => FieldType::Aggregate(self.aggregate(t)?),
             BtfKind::Array => {
                 let a = t.array().expect("array kind has btf_array");
-                if !self.in_progress.insert(t.id) {
+                if self.array_depth >= MAX_CHAIN {
                     return Err(BtfError::ReferenceCycle {
                         id: t.id.0,
                         offset: t.offset,
                     });
                 }
+                self.array_depth += 1;
                 let elem = self.field_type(a.elem_type);
-                self.in_progress.remove(&t.id);
+                self.array_depth -= 1;
                 let elem = elem?;
                 if elem.size().checked_mul(a.nelems as u64).is_none() {
                     return Err(BtfError::SizeOverflow {
@@ -271,18 +376,29 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         e
     }
 
-    fn cached_type_name(&mut self, id: TypeId) -> Arc<str> {
-        if let Some(&slot) = self.name_slot.get(id.0 as usize) {
+    /// Index into `member_types` of what a member of type `id` gets.
+    /// Failures are not remembered: asking again gives the same error.
+    fn member_type(&mut self, id: TypeId) -> Result<usize, BtfError> {
+        if let Some(&slot) = self.member_slot.get(id.0 as usize) {
             if slot > 0 {
-                return self.names[slot as usize - 1].clone();
+                return Ok(slot as usize - 1);
             }
         }
-        let n: Arc<str> = self.c_type_name(id).into();
-        if let Some(slot) = self.name_slot.get_mut(id.0 as usize) {
-            self.names.push(n.clone());
-            *slot = self.names.len() as u32;
+        let (resolved, order) = self.resolve_cached(id)?;
+        let ty = self.field_type_of(resolved, order)?;
+        self.member_types.push(MemberType {
+            size: ty.size(),
+            ty,
+            type_name: self.c_type_name(id).into(),
+            int_bits: resolved
+                .and_then(|rt| rt.int())
+                .map(|i| (i.offset as u32, i.bits as u32)),
+        });
+        let k = self.member_types.len() - 1;
+        if let Some(slot) = self.member_slot.get_mut(id.0 as usize) {
+            *slot = k as u32 + 1;
         }
-        n
+        Ok(k)
     }
 
     /// The C spelling of type `id`: `unsigned int`, `struct flow_key`, `char[16]`,

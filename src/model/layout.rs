@@ -387,6 +387,9 @@ impl LayoutStats {
 
     pub fn of<'l>(layouts: impl Iterator<Item = (&'l str, &'l Layout)>) -> Self {
         let mut s = LayoutStats::default();
+        // Waste below the tenth-worst kept so far cannot enter the list:
+        // skipping it saves formatting a name for most types.
+        let mut bar = 0;
         for (name, l) in layouts {
             match l.kind {
                 AggregateKind::Struct => s.structs += 1,
@@ -404,11 +407,13 @@ impl LayoutStats {
             s.packed += u64::from(l.packed);
             s.total_size += l.size;
             let waste = hole_bytes + l.padding;
-            if waste > 0 {
+            if waste > 0 && waste >= bar {
                 s.worst
                     .push((waste, l.size, format!("{} {name}", l.kind.as_str())));
+                if s.trim_worst() {
+                    bar = s.worst.last().map_or(0, |w| w.0);
+                }
             }
-            s.trim_worst();
         }
         s
     }
@@ -431,12 +436,16 @@ impl LayoutStats {
         self.trim_worst();
     }
 
-    fn trim_worst(&mut self) {
+    /// Keeps only the [`Self::WORST`] most wasteful once the list has grown;
+    /// true when it trimmed (the list is then sorted, least waste last).
+    fn trim_worst(&mut self) -> bool {
         if self.worst.len() > 4 * Self::WORST {
             self.worst
                 .sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
             self.worst.truncate(Self::WORST);
+            return true;
         }
+        false
     }
 
     /// The most wasteful types, most waste first (ties: larger, then by name).
