@@ -122,7 +122,7 @@ fn equiv(
                 return fail();
             }
             for m in &l.members {
-                let (Some(a), Some(b)) = (o.get(&m.name), t.get(&m.name)) else {
+                let (Some(a), Some(b)) = (o.get(m.name.as_str()), t.get(m.name.as_str())) else {
                     return fail();
                 };
                 equiv(a, b, &m.ty, m.bit_size, &format!("{path}.{}", m.name))?;

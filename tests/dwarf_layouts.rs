@@ -59,7 +59,7 @@ fn flatten(layout: &Layout, base: u64, out: &mut Vec<Flat>) {
             }
         }
         out.push(Flat {
-            name: m.name.clone(),
+            name: m.name.to_string(),
             offset: base + m.offset,
             size: m.size,
             bit: m.bit_size.map(|w| (base * 8 + m.bit_offset, w)),
@@ -548,7 +548,7 @@ fn c_layouts_agree_with_pahole() {
                             m.type_name.to_string()
                         };
                         (
-                            m.name.clone(),
+                            m.name.to_string(),
                             ty,
                             m.offset,
                             m.size,

@@ -27,7 +27,7 @@ fn diff(ours: &Layout, pa: &PaType) -> Vec<String> {
         .members
         .iter()
         .map(|m| PaMember {
-            name: m.name.clone(),
+            name: m.name.to_string(),
             offset: m.offset,
             bit: m.bit_size.map(|_| m.bit_offset - m.offset * 8),
             size: m.size,

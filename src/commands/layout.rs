@@ -113,7 +113,7 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
                 Piece::Named(range) => Cow::Owned(
                     btf.local_kinds_in(range.clone())
                         .filter(|(_, k)| matches!(k, BtfKind::Struct | BtfKind::Union))
-                        .filter(|(id, _)| !btf.name_bytes(*id).is_empty())
+                        .filter(|(id, _)| btf.has_name(*id))
                         .map(|(id, _)| id)
                         .collect(),
                 ),
@@ -204,11 +204,11 @@ fn render_piece(
                 format!("type {id}: {e}"),
             )
         };
-        let t = btf.type_by_id(id).map_err(at)?;
+        let (kind, _) = btf.kind_and_ref(id).map_err(at)?;
         let layout = engine.layout(id).map_err(at)?;
         // A typedef of an anonymous struct is printed under the typedef's name.
-        let shown = if t.kind == BtfKind::Typedef && layout.name.is_empty() {
-            t.name.to_string()
+        let shown = if kind == BtfKind::Typedef && layout.name.is_empty() {
+            btf.type_by_id(id).map_err(at)?.name.to_string()
         } else {
             layout.name.clone()
         };

@@ -526,6 +526,22 @@ impl<'a> Btf<'a> {
         }
     }
 
+    /// True when type `id` has a non-empty name (read in place).
+    pub fn has_name(&self, id: TypeId) -> bool {
+        match self.locate(id) {
+            Ok(Ok(base)) => base.has_name(id),
+            Ok(Err(idx)) => {
+                let name_off = self.word_at(self.type_offsets[idx] as usize);
+                name_off != 0
+                    && self
+                        .str_bytes_from(name_off)
+                        .first()
+                        .is_some_and(|&b| b != 0)
+            }
+            Err(_) => false,
+        }
+    }
+
     /// True when type `id`'s name is one of `names`, compared in place: no
     /// length search, no UTF-8 check.
     pub fn name_is_one_of(&self, id: TypeId, names: &[&str]) -> bool {

@@ -353,7 +353,7 @@ impl<'d> Builder<'d> {
                 }
             };
             let member = Member {
-                name: f.name.clone(),
+                name: f.name.as_str().into(),
                 offset: f.offset,
                 bit_offset,
                 size: f.size,
@@ -615,7 +615,7 @@ impl Writer {
                 let ty = spelled.clone().unwrap_or_else(|| "bytes".into());
                 let natural = ty.clone();
                 FieldDoc {
-                    name: m.name.clone(),
+                    name: m.name.to_string(),
                     offset: m.offset,
                     size: m.size,
                     ty,

@@ -259,14 +259,14 @@ fn aggregate(l: &Layout, b: &[u8]) -> Result<Decoded, DecodeError> {
     let mut out = Vec::with_capacity(l.members.len());
     for m in &l.members {
         let v = member(m, b)?;
-        out.push((m.name.clone(), v));
+        out.push((m.name.to_string(), v));
     }
     Ok(Decoded::Object(out))
 }
 
 fn member(m: &Member, b: &[u8]) -> Result<Decoded, DecodeError> {
     let oob = || DecodeError::OutOfBounds {
-        member: m.name.clone(),
+        member: m.name.to_string(),
         offset: m.offset,
         len: b.len(),
     };

@@ -256,7 +256,7 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
                 _ => bit_offset / 8,
             };
             members.push(Member {
-                name: m.name.to_string(),
+                name: m.name.into(),
                 offset,
                 bit_offset,
                 size,
@@ -404,40 +404,34 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
     /// The C spelling of type `id`: `unsigned int`, `struct flow_key`, `char[16]`,
     /// `const struct sock *`, `__be16`.
     pub fn c_type_name(&self, id: TypeId) -> String {
-        // Built by appending, not by nested format!: every member's type is
-        // spelled once per engine, and vmlinux has tens of thousands.
-        let mut prefix = String::new();
+        // Hops (pointers, qualifiers, arrays) are read without their names;
+        // only the type the chain ends at is named. Every member's type is
+        // spelled once per engine, and vmlinux has ~20k distinct ones.
+        let mut qualifiers: Vec<&'static str> = Vec::new();
         let mut pointers = 0usize;
         let mut dims: Vec<u32> = Vec::new();
         let mut cur = id;
-        let mut out = String::new();
-        let mut finished = false;
+        // (keyword, type whose name follows) or a fixed spelling.
+        let mut end: Result<(&str, TypeId), &str> = Err("<cycle>");
         for _ in 0..MAX_CHAIN {
             if cur.0 == 0 {
-                out.push_str("void");
-                finished = true;
+                end = Err("void");
                 break;
             }
-            let Ok(t) = self.btf.type_by_id(cur) else {
-                out.push_str("<bad type>");
-                finished = true;
+            let Ok(t) = self.btf.type_by_id_unnamed(cur) else {
+                end = Err("<bad type>");
                 break;
             };
             let keyword = match t.kind {
-                BtfKind::Int | BtfKind::Float | BtfKind::Typedef => Some(""),
-                BtfKind::Struct => Some("struct"),
-                BtfKind::Union => Some("union"),
-                BtfKind::Enum | BtfKind::Enum64 => Some("enum"),
-                BtfKind::Fwd => Some(if t.kind_flag { "union" } else { "struct" }),
+                BtfKind::Int | BtfKind::Float | BtfKind::Typedef => "",
+                BtfKind::Struct => "struct",
+                BtfKind::Union => "union",
+                BtfKind::Enum | BtfKind::Enum64 => "enum",
+                BtfKind::Fwd if t.kind_flag => "union",
+                BtfKind::Fwd => "struct",
                 BtfKind::FuncProto => {
-                    out.push_str("fn(...)");
-                    finished = true;
+                    end = Err("fn(...)");
                     break;
-                }
-                BtfKind::Ptr => {
-                    // Pointers bind after arrays already seen: `char *[4]` stays simple here.
-                    pointers += 1;
-                    None
                 }
                 BtfKind::Array => {
                     let a = t.array().expect("array");
@@ -445,42 +439,58 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
                     cur = a.elem_type;
                     continue;
                 }
-                BtfKind::Const | BtfKind::Volatile | BtfKind::Restrict => {
-                    prefix.push_str(t.kind.as_str());
-                    prefix.push(' ');
-                    None
+                kind => {
+                    // Pointers bind after arrays already seen: `char *[4]`
+                    // stays simple here.
+                    match kind {
+                        BtfKind::Ptr => pointers += 1,
+                        BtfKind::Const | BtfKind::Volatile | BtfKind::Restrict => {
+                            qualifiers.push(kind.as_str())
+                        }
+                        _ => {}
+                    }
+                    cur = TypeId(t.size_or_type);
+                    continue;
                 }
-                _ => None,
             };
-            if let Some(kw) = keyword {
-                out.push_str(kw);
-                if !kw.is_empty() {
-                    out.push(' ');
-                }
-                out.push_str(if t.name.is_empty() && !kw.is_empty() {
+            end = Ok((keyword, cur));
+            break;
+        }
+        let (keyword, name) = match end {
+            Ok((kw, named)) => {
+                let name = self.btf.type_by_id(named).map_or("", |t| t.name);
+                // An anonymous struct, union or enum.
+                let name = if name.is_empty() && !kw.is_empty() {
                     "{...}"
                 } else {
-                    t.name
-                });
-                finished = true;
-                break;
+                    name
+                };
+                (kw, name)
             }
-            cur = TypeId(t.size_or_type);
+            Err(fixed) => ("", fixed),
+        };
+        let len = qualifiers.iter().map(|q| q.len() + 1).sum::<usize>()
+            + keyword.len()
+            + 1
+            + name.len()
+            + 2 * pointers
+            + 12 * dims.len();
+        let mut full = String::with_capacity(len);
+        for q in qualifiers {
+            full.push_str(q);
+            full.push(' ');
         }
-        if !finished {
-            out.push_str("<cycle>");
+        if !keyword.is_empty() {
+            full.push_str(keyword);
+            full.push(' ');
         }
-        let mut full =
-            String::with_capacity(prefix.len() + out.len() + 2 * pointers + 8 * dims.len());
-        full.push_str(&prefix);
-        full.push_str(&out);
+        full.push_str(name);
         for _ in 0..pointers {
             full.push_str(" *");
         }
         for d in dims {
-            full.push('[');
-            full.push_str(&d.to_string());
-            full.push(']');
+            use std::fmt::Write as _;
+            let _ = write!(full, "[{d}]");
         }
         full
     }

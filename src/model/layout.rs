@@ -138,7 +138,7 @@ impl FieldType {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member {
     /// Empty for anonymous struct/union members.
-    pub name: String,
+    pub name: compact_str::CompactString,
     /// Byte offset of the member (for a bitfield: of its storage unit).
     pub offset: u64,
     /// Absolute offset in bits from the start of the aggregate.

@@ -11,39 +11,45 @@ use crate::model::layout::{FieldType, Layout, Member};
 /// offset and size, holes and padding called out, a summary at the end.
 pub fn write_text<W: Write>(out: &mut W, layouts: &[(String, Arc<Layout>)]) -> io::Result<()> {
     for (name, l) in layouts {
-        writeln!(out, "{} {} {{", l.kind.as_str(), name)?;
-        write_members(out, l, 0, 1)?;
-        writeln!(out)?;
-        let nmembers = l.members.len();
-        write!(out, "\t/* size: {}, members: {}", l.size, nmembers)?;
-        if !l.packed {
-            write!(out, ", align: {}", l.natural_align)?;
-        }
-        writeln!(out, " */")?;
-        if !l.holes.is_empty() {
-            let sum: u64 = l.holes.iter().map(|h| h.size).sum();
-            writeln!(out, "\t/* holes: {}, sum holes: {} */", l.holes.len(), sum)?;
-        }
-        if !l.bit_holes.is_empty() {
-            let sum: u64 = l.bit_holes.iter().map(|h| h.bits).sum();
-            writeln!(
-                out,
-                "\t/* bit holes: {}, sum bit holes: {} bits */",
-                l.bit_holes.len(),
-                sum
-            )?;
-        }
-        if l.padding > 0 {
-            writeln!(out, "\t/* padding: {} */", l.padding)?;
-        }
-        if l.bit_padding > 0 {
-            writeln!(out, "\t/* bit_padding: {} bits */", l.bit_padding)?;
-        }
-        if l.packed {
-            writeln!(out, "}} __attribute__((__packed__));")?;
-        } else {
-            writeln!(out, "}};")?;
-        }
+        write_text_one(out, name, l)?;
+    }
+    Ok(())
+}
+
+/// [`write_text`] for one layout, shown under `name`.
+pub fn write_text_one<W: Write>(out: &mut W, name: &str, l: &Layout) -> io::Result<()> {
+    writeln!(out, "{} {} {{", l.kind.as_str(), name)?;
+    write_members(out, l, 0, 1)?;
+    writeln!(out)?;
+    let nmembers = l.members.len();
+    write!(out, "\t/* size: {}, members: {}", l.size, nmembers)?;
+    if !l.packed {
+        write!(out, ", align: {}", l.natural_align)?;
+    }
+    writeln!(out, " */")?;
+    if !l.holes.is_empty() {
+        let sum: u64 = l.holes.iter().map(|h| h.size).sum();
+        writeln!(out, "\t/* holes: {}, sum holes: {} */", l.holes.len(), sum)?;
+    }
+    if !l.bit_holes.is_empty() {
+        let sum: u64 = l.bit_holes.iter().map(|h| h.bits).sum();
+        writeln!(
+            out,
+            "\t/* bit holes: {}, sum bit holes: {} bits */",
+            l.bit_holes.len(),
+            sum
+        )?;
+    }
+    if l.padding > 0 {
+        writeln!(out, "\t/* padding: {} */", l.padding)?;
+    }
+    if l.bit_padding > 0 {
+        writeln!(out, "\t/* bit_padding: {} bits */", l.bit_padding)?;
+    }
+    if l.packed {
+        writeln!(out, "}} __attribute__((__packed__));")?;
+    } else {
+        writeln!(out, "}};")?;
     }
     Ok(())
 }
@@ -230,32 +236,38 @@ pub fn write_json_items<W: Write>(
         if i > 0 || !first {
             out.write_all(b",")?;
         }
-        // One element at a time: the whole array is never held in memory.
-        let item = JsonLayout {
-            name,
-            kind: l.kind.as_str(),
-            size: l.size,
-            align: l.align(),
-            packed: l.packed,
-            members: l
-                .members
-                .iter()
-                .map(|m| JsonMember {
-                    name: &m.name,
-                    type_name: &m.type_name,
-                    kind: m.ty.kind_str(),
-                    offset: m.offset,
-                    bit_offset: m.bit_offset,
-                    size: m.size,
-                    bit_size: m.bit_size,
-                })
-                .collect(),
-            holes: &l.holes,
-            bit_holes: &l.bit_holes,
-            padding: l.padding,
-            bit_padding: l.bit_padding,
-        };
-        serde_json::to_writer(&mut *out, &item)?;
+        write_json_item(out, name, l)?;
     }
+    Ok(())
+}
+
+/// One element of the JSON array (no separator), shown under `name`.
+pub fn write_json_item<W: Write>(out: &mut W, name: &str, l: &Layout) -> io::Result<()> {
+    // One element at a time: the whole array is never held in memory.
+    let item = JsonLayout {
+        name,
+        kind: l.kind.as_str(),
+        size: l.size,
+        align: l.align(),
+        packed: l.packed,
+        members: l
+            .members
+            .iter()
+            .map(|m| JsonMember {
+                name: &m.name,
+                type_name: &m.type_name,
+                kind: m.ty.kind_str(),
+                offset: m.offset,
+                bit_offset: m.bit_offset,
+                size: m.size,
+                bit_size: m.bit_size,
+            })
+            .collect(),
+        holes: &l.holes,
+        bit_holes: &l.bit_holes,
+        padding: l.padding,
+        bit_padding: l.bit_padding,
+    };
+    serde_json::to_writer(&mut *out, &item)?;
     Ok(())
 }

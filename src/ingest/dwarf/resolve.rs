@@ -496,7 +496,7 @@ impl<'d, 's> Resolver<'d, 's> {
                 }
             };
             members.push(Member {
-                name: self.name(child)?,
+                name: self.name(child)?.into(),
                 offset,
                 bit_offset,
                 size,

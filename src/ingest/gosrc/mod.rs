@@ -460,7 +460,7 @@ impl<'p> GoLayouts<'p> {
                     last_zero = Some(offset);
                 }
                 members.push(Member {
-                    name: fname.clone(),
+                    name: fname.as_str().into(),
                     offset,
                     bit_offset: offset.checked_mul(8).ok_or_else(overflow)?,
                     size: t.size,

@@ -9,7 +9,7 @@ fn pkg(src: &str) -> GoPackage {
 fn offsets(l: &Layout) -> Vec<(String, u64, u64)> {
     l.members
         .iter()
-        .map(|m| (m.name.clone(), m.offset, m.size))
+        .map(|m| (m.name.to_string(), m.offset, m.size))
         .collect()
 }
 
