@@ -15,3 +15,10 @@ pub mod error;
 pub mod ingest;
 pub mod model;
 pub mod report;
+
+/// Cores this process may run on, asked once: `available_parallelism` reads
+/// the cgroup quota files on every call, a dozen syscalls each time.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}

@@ -96,7 +96,7 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
     // already cached); each worker keeps its own engine and cache. Outputs
     // are joined in piece order, i.e. id order.
     let workers = if pieces.len() >= 2 {
-        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+        crate::cores().min(8)
     } else {
         1
     };
@@ -214,7 +214,10 @@ fn render_piece(
         };
         layouts.push((shown, layout));
     }
-    let mut buf = Vec::with_capacity(ids.len() * 512);
+    let mut buf = match format {
+        LayoutFormat::Summary => Vec::with_capacity(1024),
+        _ => Vec::with_capacity(ids.len() * 512),
+    };
     let written = match format {
         LayoutFormat::Text => render::write_text(&mut buf, &layouts),
         LayoutFormat::Json => render::write_json_items(&mut buf, &layouts, false),

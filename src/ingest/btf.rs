@@ -407,7 +407,7 @@ impl<'a> Btf<'a> {
         let n = self.type_offsets.len();
         // vmlinux has ~130k types: check the two halves on two cores. The first
         // half's error wins, so the reported error does not depend on timing.
-        if n < 16 * 1024 || std::thread::available_parallelism().map_or(1, |p| p.get()) < 2 {
+        if n < 16 * 1024 || crate::cores() < 2 {
             return self.check_references_in(0..n);
         }
         let (first, second) = std::thread::scope(|s| {
