@@ -523,7 +523,7 @@ impl<'d> Builder<'d> {
         };
         for &n in lens.iter().rev() {
             elem = FieldType::Array {
-                elem: Box::new(elem),
+                elem: Arc::new(elem),
                 len: n,
             };
         }

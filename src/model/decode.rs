@@ -428,7 +428,7 @@ mod tests {
     #[test]
     fn char_arrays_follow_bpftool() {
         let c = FieldType::Array {
-            elem: Box::new(FieldType::Int {
+            elem: std::sync::Arc::new(FieldType::Int {
                 size: 1,
                 signed: true,
                 encoding: IntEncoding::Char,

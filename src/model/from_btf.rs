@@ -339,7 +339,7 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
                     });
                 }
                 FieldType::Array {
-                    elem: Box::new(elem),
+                    elem: Arc::new(elem),
                     len: a.nelems as u64,
                 }
             }

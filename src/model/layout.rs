@@ -77,7 +77,7 @@ pub enum FieldType {
         size: u64,
     },
     Array {
-        elem: Box<FieldType>,
+        elem: Arc<FieldType>,
         len: u64,
     },
     Aggregate(Arc<Layout>),

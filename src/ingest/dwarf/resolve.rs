@@ -308,7 +308,7 @@ impl<'d, 's> Resolver<'d, 's> {
                 let mut ty = self.field_type(next, depth + 1)?;
                 for dim in array_dims(&children).into_iter().rev() {
                     ty = FieldType::Array {
-                        elem: Box::new(ty),
+                        elem: Arc::new(ty),
                         len: dim,
                     };
                 }

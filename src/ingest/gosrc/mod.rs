@@ -576,7 +576,7 @@ impl<'p> GoLayouts<'p> {
                     })?;
                 Ok(GoType {
                     ty: FieldType::Array {
-                        elem: Box::new(e.ty),
+                        elem: Arc::new(e.ty),
                         len: n,
                     },
                     size,
@@ -628,7 +628,7 @@ impl<'p> GoLayouts<'p> {
             "float64" => (FieldType::Float { size: 8 }, 8, a64),
             "complex64" => (
                 FieldType::Array {
-                    elem: Box::new(FieldType::Float { size: 4 }),
+                    elem: Arc::new(FieldType::Float { size: 4 }),
                     len: 2,
                 },
                 8,
@@ -636,7 +636,7 @@ impl<'p> GoLayouts<'p> {
             ),
             "complex128" => (
                 FieldType::Array {
-                    elem: Box::new(FieldType::Float { size: 8 }),
+                    elem: Arc::new(FieldType::Float { size: 8 }),
                     len: 2,
                 },
                 16,
