@@ -366,7 +366,36 @@ impl<'a> Btf<'a> {
         // input's length, never by a count read from it.
         let mut offsets = Vec::with_capacity(types.len() / TYPE_HEADER_LEN);
         let mut kinds = Vec::with_capacity(types.len() / TYPE_HEADER_LEN);
-        let mut c = Cursor::new(types, types_start, self.endian);
+        // Fast path over whole, well-formed records (this pass is serial, and
+        // vmlinux has 126k). The first record it does not like is left to
+        // the checked loop below, which reports it with the same error.
+        let little = self.endian == Endian::Little;
+        let word = |at: usize| -> Option<u32> {
+            let b: [u8; 4] = types.get(at..at + 4)?.try_into().ok()?;
+            Some(if little {
+                u32::from_le_bytes(b)
+            } else {
+                u32::from_be_bytes(b)
+            })
+        };
+        let mut pos = 0;
+        while pos + TYPE_HEADER_LEN <= types.len() {
+            let (Some(name_off), Some(info)) = (word(pos), word(pos + 4)) else {
+                break;
+            };
+            let Some(kind) = BtfKind::from_raw((info >> 24) & 0x1f) else {
+                break;
+            };
+            let end = pos + TYPE_HEADER_LEN + kind.extra_len((info & 0xffff) as usize);
+            if end > types.len() || !self.str_in_range(name_off) {
+                break;
+            }
+            offsets.push((types_start + pos) as u32);
+            kinds.push(kind);
+            pos = end;
+        }
+        let rest = types.get(pos..).unwrap_or(&[]);
+        let mut c = Cursor::new(rest, types_start + pos, self.endian);
         while c.remaining() > 0 {
             let id = self.first_id + offsets.len() as u32;
             let offset = c.offset();
@@ -473,15 +502,18 @@ impl<'a> Btf<'a> {
         Ok(())
     }
 
-    fn check_str(&self, id: u32, str_off: u32, offset: usize) -> Result<(), BtfError> {
-        // In range is enough: the section ends in NUL, so every in-range offset
-        // starts a terminated string. The base's strings were checked with it.
-        let in_range = if str_off < self.first_str {
+    /// In range is enough: the section ends in NUL, so every in-range offset
+    /// starts a terminated string. The base's strings were checked with it.
+    fn str_in_range(&self, str_off: u32) -> bool {
+        if str_off < self.first_str {
             self.base.is_some()
         } else {
             ((str_off - self.first_str) as usize) < self.strings.len()
-        };
-        if !in_range {
+        }
+    }
+
+    fn check_str(&self, id: u32, str_off: u32, offset: usize) -> Result<(), BtfError> {
+        if !self.str_in_range(str_off) {
             return Err(BtfError::StrOffsetOutOfRange {
                 id,
                 str_off,
