@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 use miette::{IntoDiagnostic, Result};
 
@@ -13,7 +12,6 @@ use super::inputs::{parse_btf, read_btf_file};
 use crate::error::InputError;
 use crate::ingest::btf::{BtfError, BtfKind, TypeId};
 use crate::model::from_btf::BtfLayouts;
-use crate::model::layout::Layout;
 use crate::report::layout as render;
 
 /// Output format of `layout`.
@@ -187,7 +185,8 @@ enum Piece<'i> {
 }
 
 /// Lays out `ids` and renders them into a buffer (JSON items each with a
-/// leading comma, which `run` drops for the first).
+/// leading comma, which `run` drops for the first). Each layout is rendered
+/// or counted right after it is built, while it is still in cache.
 fn render_piece(
     engine: &mut BtfLayouts<'_, '_>,
     file: &str,
@@ -195,7 +194,11 @@ fn render_piece(
     format: LayoutFormat,
 ) -> Result<Vec<u8>, InputError> {
     let btf = engine.btf();
-    let mut layouts: Vec<(String, Arc<Layout>)> = Vec::with_capacity(ids.len());
+    let mut buf = match format {
+        LayoutFormat::Summary => Vec::with_capacity(1024),
+        _ => Vec::with_capacity(ids.len() * 512),
+    };
+    let mut stats = crate::model::layout::LayoutStats::default();
     for &id in ids {
         let at = |e: BtfError| {
             InputError::at_offset(
@@ -207,29 +210,26 @@ fn render_piece(
         let (kind, _) = btf.kind_and_ref(id).map_err(at)?;
         let layout = engine.layout(id).map_err(at)?;
         // A typedef of an anonymous struct is printed under the typedef's name.
-        let shown = if kind == BtfKind::Typedef && layout.name.is_empty() {
-            btf.type_by_id(id).map_err(at)?.name.to_string()
+        let name = if kind == BtfKind::Typedef && layout.name.is_empty() {
+            btf.type_by_id(id).map_err(at)?.name
         } else {
-            layout.name.clone()
+            &layout.name
         };
-        layouts.push((shown, layout));
+        let written = match format {
+            LayoutFormat::Text => render::write_text_one(&mut buf, name, &layout),
+            LayoutFormat::Json => {
+                buf.push(b',');
+                render::write_json_item(&mut buf, name, &layout)
+            }
+            LayoutFormat::Summary => {
+                stats.add(name, &layout);
+                Ok(())
+            }
+        };
+        written.map_err(|e| InputError::new(file, None, e))?;
     }
-    let mut buf = match format {
-        LayoutFormat::Summary => Vec::with_capacity(1024),
-        _ => Vec::with_capacity(ids.len() * 512),
-    };
-    let written = match format {
-        LayoutFormat::Text => render::write_text(&mut buf, &layouts),
-        LayoutFormat::Json => render::write_json_items(&mut buf, &layouts, false),
-        LayoutFormat::Summary => {
-            let stats = crate::model::layout::LayoutStats::of(
-                layouts.iter().map(|(n, l)| (n.as_str(), &**l)),
-            );
-            serde_json::to_writer(&mut buf, &stats).map_err(std::io::Error::from)
-        }
-    };
-    written.map_err(|e| InputError::new(file, None, e))?;
-    // See `run`: the process exits right after printing.
-    std::mem::forget(layouts);
+    if format == LayoutFormat::Summary {
+        serde_json::to_writer(&mut buf, &stats).map_err(|e| InputError::new(file, None, e))?;
+    }
     Ok(buf)
 }

@@ -363,7 +363,7 @@ impl Layout {
 }
 
 /// Totals over many layouts, for `layout --format summary`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct LayoutStats {
     pub structs: u64,
     pub unions: u64,
@@ -379,6 +379,10 @@ pub struct LayoutStats {
     pub total_size: u64,
     /// The types wasting the most bytes (holes + padding): (bytes, size, name).
     pub worst: Vec<(u64, u64, String)>,
+    /// Waste below the tenth-worst kept so far cannot enter `worst`:
+    /// skipping it saves formatting a name for most types.
+    #[serde(skip)]
+    bar: u64,
 }
 
 impl LayoutStats {
@@ -387,35 +391,37 @@ impl LayoutStats {
 
     pub fn of<'l>(layouts: impl Iterator<Item = (&'l str, &'l Layout)>) -> Self {
         let mut s = LayoutStats::default();
-        // Waste below the tenth-worst kept so far cannot enter the list:
-        // skipping it saves formatting a name for most types.
-        let mut bar = 0;
         for (name, l) in layouts {
-            match l.kind {
-                AggregateKind::Struct => s.structs += 1,
-                AggregateKind::Union => s.unions += 1,
-            }
-            s.members += l.members.len() as u64;
-            s.bitfields += l.members.iter().filter(|m| m.bit_size.is_some()).count() as u64;
-            let hole_bytes: u64 = l.holes.iter().map(|h| h.size).sum();
-            s.with_holes += u64::from(!l.holes.is_empty());
-            s.holes += l.holes.len() as u64;
-            s.hole_bytes += hole_bytes;
-            s.with_padding += u64::from(l.padding > 0);
-            s.padding_bytes += l.padding;
-            s.bit_holes += l.bit_holes.len() as u64;
-            s.packed += u64::from(l.packed);
-            s.total_size += l.size;
-            let waste = hole_bytes + l.padding;
-            if waste > 0 && waste >= bar {
-                s.worst
-                    .push((waste, l.size, format!("{} {name}", l.kind.as_str())));
-                if s.trim_worst() {
-                    bar = s.worst.last().map_or(0, |w| w.0);
-                }
-            }
+            s.add(name, l);
         }
         s
+    }
+
+    /// Counts one layout, shown under `name`.
+    pub fn add(&mut self, name: &str, l: &Layout) {
+        match l.kind {
+            AggregateKind::Struct => self.structs += 1,
+            AggregateKind::Union => self.unions += 1,
+        }
+        self.members += l.members.len() as u64;
+        self.bitfields += l.members.iter().filter(|m| m.bit_size.is_some()).count() as u64;
+        let hole_bytes: u64 = l.holes.iter().map(|h| h.size).sum();
+        self.with_holes += u64::from(!l.holes.is_empty());
+        self.holes += l.holes.len() as u64;
+        self.hole_bytes += hole_bytes;
+        self.with_padding += u64::from(l.padding > 0);
+        self.padding_bytes += l.padding;
+        self.bit_holes += l.bit_holes.len() as u64;
+        self.packed += u64::from(l.packed);
+        self.total_size += l.size;
+        let waste = hole_bytes + l.padding;
+        if waste > 0 && waste >= self.bar {
+            self.worst
+                .push((waste, l.size, format!("{} {name}", l.kind.as_str())));
+            if self.trim_worst() {
+                self.bar = self.worst.last().map_or(0, |w| w.0);
+            }
+        }
     }
 
     /// Adds another partial total (from another worker).
