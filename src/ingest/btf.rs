@@ -677,7 +677,7 @@ impl<'a> Btf<'a> {
         let info = self.word_at(offset + 4);
         let size_or_type = self.word_at(offset + 8);
         // Kinds and lengths were checked while indexing.
-        let kind = BtfKind::from_raw((info >> 24) & 0x1f).unwrap_or(BtfKind::Int);
+        let kind = self.type_kinds[idx];
         let vlen = (info & 0xffff) as usize;
         let start = offset + TYPE_HEADER_LEN;
         let extra = self
@@ -928,14 +928,25 @@ impl<'a> BtfType<'a> {
     /// Records of `stride` bytes after the header, as words. Lengths were
     /// checked at parse, so this never reads out of bounds.
     fn raw_records(&self, stride: usize) -> impl Iterator<Item = [u32; 3]> + '_ {
+        // The byte order is decided once, not per word: the reference check
+        // reads every member and parameter of vmlinux (~300k records).
+        let little = self.endian == Endian::Little;
         let words = stride / 4;
-        (0..self.vlen).map(move |i| {
-            let mut out = [0u32; 3];
-            for (w, slot) in out.iter_mut().enumerate().take(words) {
-                *slot = self.word(i * words + w);
-            }
-            out
-        })
+        self.extra
+            .chunks_exact(stride.max(4))
+            .take(self.vlen)
+            .map(move |record| {
+                let mut out = [0u32; 3];
+                for (slot, b) in out.iter_mut().zip(record.chunks_exact(4)).take(words) {
+                    let b = [b[0], b[1], b[2], b[3]];
+                    *slot = if little {
+                        u32::from_le_bytes(b)
+                    } else {
+                        u32::from_be_bytes(b)
+                    };
+                }
+                out
+            })
     }
 
     /// The referenced type for PTR, TYPEDEF, qualifiers, FUNC, VAR, DECL_TAG, TYPE_TAG.
