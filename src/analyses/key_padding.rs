@@ -117,7 +117,7 @@ mod tests {
     fn byte_and_bit_padding_are_told_apart() {
         // u32 a:3 (bits 0..3) in a 4-byte unit; u8 b at offset 4; size 8.
         let l = Layout::new(
-            "k".into(),
+            "k",
             AggregateKind::Struct,
             8,
             vec![m("a", 0, 4, Some((0, 3))), m("b", 4, 1, None)],

@@ -913,9 +913,9 @@ pub fn check_pair(pair: &LayoutPair<'_>) -> PairCheck {
     PairCheck {
         map: pair.map.as_ref().map(|m| m.name.clone()),
         role: pair.role,
-        user_type: u.name.clone(),
+        user_type: u.name.to_string(),
         user_origin: pair.user_origin.clone(),
-        kernel_type: k.name.clone(),
+        kernel_type: k.name.to_string(),
         kernel_origin: pair.kernel_origin.clone(),
         verdict,
         notes: c.notes,

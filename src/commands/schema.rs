@@ -248,7 +248,7 @@ fn btf_layout(path: &Path, base: Option<&Path>, name: &str) -> Result<Arc<Layout
         match engine.layout(t.id) {
             Ok(l) if t.kind == BtfKind::Typedef && l.name.is_empty() => {
                 let mut named = (*l).clone();
-                named.name = name.to_string();
+                named.name = name.into();
                 return Ok(Arc::new(named));
             }
             Ok(l) => return Ok(l),

@@ -546,7 +546,7 @@ pub fn to_yaml(root: &Layout) -> String {
     let root_name = if root.name.is_empty() {
         "anonymous".to_string()
     } else {
-        root.name.clone()
+        root.name.to_string()
     };
     w.reserve(root, root_name.clone());
     w.queue.push((root_name, root.clone()));
@@ -586,7 +586,7 @@ impl Writer {
         let base = if l.name.is_empty() {
             hint
         } else {
-            l.name.clone()
+            l.name.to_string()
         };
         let mut name = base.clone();
         let mut k = 2;

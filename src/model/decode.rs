@@ -406,7 +406,7 @@ mod tests {
             ty: u(4, ByteOrder::Host),
             source: None,
         };
-        let l = Layout::new("t".into(), AggregateKind::Struct, 4, vec![m]).finish();
+        let l = Layout::new("t", AggregateKind::Struct, 4, vec![m]).finish();
         let e = decode_layout(&l, &[0; 4]).unwrap_err();
         assert_eq!(
             e,

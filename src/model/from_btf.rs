@@ -227,7 +227,7 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         let members = self.place_members(&t, btf);
         self.array_depth = outer_arrays;
         let size = t.size_or_type as u64;
-        Ok(Layout::new(t.name.to_string(), kind, size, members?).finish())
+        Ok(Layout::new(t.name, kind, size, members?).finish())
     }
 
     fn place_members(

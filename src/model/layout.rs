@@ -183,7 +183,7 @@ pub struct BitHole {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
     /// Empty for anonymous aggregates.
-    pub name: String,
+    pub name: compact_str::CompactString,
     pub kind: AggregateKind,
     pub size: u64,
     /// The largest natural alignment of any member (1 for an empty type).
@@ -205,9 +205,14 @@ pub struct Layout {
 
 impl Layout {
     /// A layout with members placed; call [`Layout::finish`] to derive holes.
-    pub fn new(name: String, kind: AggregateKind, size: u64, members: Vec<Member>) -> Self {
+    pub fn new(
+        name: impl Into<compact_str::CompactString>,
+        kind: AggregateKind,
+        size: u64,
+        members: Vec<Member>,
+    ) -> Self {
         Layout {
-            name,
+            name: name.into(),
             kind,
             size,
             natural_align: 1,
@@ -538,7 +543,7 @@ mod tests {
     #[test]
     fn flow_key_has_one_hole_and_trailing_padding() {
         let l = Layout::new(
-            "flow_key".into(),
+            "flow_key",
             AggregateKind::Struct,
             16,
             vec![
@@ -561,7 +566,7 @@ mod tests {
         let mut e = member("e", 10, 2);
         e.ty = int(2);
         let l = Layout::new(
-            "t".into(),
+            "t",
             AggregateKind::Struct,
             12,
             vec![bitfield("c", 8, 64, 3), bitfield("d", 8, 67, 5), e],
@@ -580,7 +585,7 @@ mod tests {
     #[test]
     fn packed_struct_is_inferred() {
         let l = Layout::new(
-            "pk".into(),
+            "pk",
             AggregateKind::Struct,
             5,
             vec![member("a", 0, 1), member("b", 1, 4)],

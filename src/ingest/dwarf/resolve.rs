@@ -115,9 +115,9 @@ impl<'d, 's> Resolver<'d, 's> {
                 let arc = self.aggregate(&die, &children, depth)?;
                 let mut layout = Arc::unwrap_or_clone(arc);
                 layout.name = if cur == (found.unit, found.offset) || own.is_empty() {
-                    found.qualified.clone()
+                    found.qualified.as_str().into()
                 } else {
-                    own
+                    own.into()
                 };
                 return Ok(Some(layout));
             }

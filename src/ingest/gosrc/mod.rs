@@ -537,13 +537,8 @@ impl<'p> GoLayouts<'p> {
                     (Some("unsafe"), "Pointer") => Ok(pointer),
                     (Some("structs"), "HostLayout") => Ok(GoType {
                         ty: FieldType::Aggregate(Arc::new(
-                            Layout::new(
-                                "structs.HostLayout".into(),
-                                AggregateKind::Struct,
-                                0,
-                                vec![],
-                            )
-                            .finish(),
+                            Layout::new("structs.HostLayout", AggregateKind::Struct, 0, vec![])
+                                .finish(),
                         )),
                         size: 0,
                         align: 1,
