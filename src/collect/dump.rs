@@ -158,9 +158,8 @@ static HEX: [[u8; 7]; 256] = {
     t
 };
 
-/// Takes a full chunk out of the printer's buffer (leaving it empty, possibly
-/// swapped for a recycled one).
-type ChunkSink<'w> = dyn FnMut(&mut Vec<u8>) -> io::Result<()> + 'w;
+/// Receives each full chunk of the printer's buffer.
+type ChunkSink<'w> = dyn FnMut(&[u8]) -> io::Result<()> + 'w;
 
 /// Builds the JSON text of entries into a chunk and hands full chunks to a sink.
 struct EntryPrinter<'w> {
@@ -250,7 +249,7 @@ impl<'w> EntryPrinter<'w> {
 
     fn flush_chunk(&mut self) -> io::Result<()> {
         self.bytes += self.buf.len() as u64;
-        (self.sink)(&mut self.buf)?;
+        (self.sink)(&self.buf)?;
         self.buf.clear();
         Ok(())
     }
@@ -385,7 +384,7 @@ fn print_batches(
     out: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<(u64, u64)> {
-    let mut sink = |chunk: &mut Vec<u8>| out.write_all(chunk);
+    let mut sink = |chunk: &[u8]| out.write_all(chunk);
     let mut printer = EntryPrinter::new(&mut sink);
     let (klen, vlen) = (spec.key_size, spec.value_buf_len());
     for batch in full {
@@ -604,8 +603,8 @@ fn walk_next_key(
 mod tests {
     use super::*;
 
-    fn vec_sink(out: &mut Vec<u8>) -> impl FnMut(&mut Vec<u8>) -> io::Result<()> + '_ {
-        move |chunk: &mut Vec<u8>| {
+    fn vec_sink(out: &mut Vec<u8>) -> impl FnMut(&[u8]) -> io::Result<()> + '_ {
+        move |chunk: &[u8]| {
             out.extend_from_slice(chunk);
             Ok(())
         }

@@ -712,16 +712,8 @@ impl<'a> Btf<'a> {
         }
     }
 
-    /// Id and kind of every local type, without decoding names: a cheap filter
-    /// before [`Btf::type_by_id`].
-    pub fn local_kinds(&self) -> impl Iterator<Item = (TypeId, BtfKind)> + '_ {
-        self.type_kinds
-            .iter()
-            .enumerate()
-            .map(|(i, &kind)| (TypeId(self.first_id + i as u32), kind))
-    }
-
-    /// Like [`Btf::local_kinds`], for the local ids in `ids` only.
+    /// Id and kind of the local types among `ids`, without decoding names
+    /// (read from the index): a cheap filter before [`Btf::type_by_id`].
     pub fn local_kinds_in(
         &self,
         ids: std::ops::Range<u32>,

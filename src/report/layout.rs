@@ -1,22 +1,14 @@
 //! Rendering layouts: pahole-like text and the documented JSON shape.
 
 use std::io::{self, Write};
-use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::model::layout::{FieldType, Layout, Member};
 
-/// Writes each layout the way pahole does: one line per member with its
-/// offset and size, holes and padding called out, a summary at the end.
-pub fn write_text<W: Write>(out: &mut W, layouts: &[(String, Arc<Layout>)]) -> io::Result<()> {
-    for (name, l) in layouts {
-        write_text_one(out, name, l)?;
-    }
-    Ok(())
-}
-
-/// [`write_text`] for one layout, shown under `name`.
+/// Writes a layout the way pahole does, shown under `name`: one line per
+/// member with its offset and size, holes and padding called out, a summary
+/// at the end.
 pub fn write_text_one<W: Write>(out: &mut W, name: &str, l: &Layout) -> io::Result<()> {
     writeln!(out, "{} {} {{", l.kind.as_str(), name)?;
     write_members(out, l, 0, 1)?;
@@ -216,34 +208,11 @@ struct JsonMember<'a> {
     bit_size: Option<u32>,
 }
 
-/// Writes the documented JSON array: `name`, `kind`, `size`, `members` (`name`,
-/// `offset`, `bit_offset`, `size`, `bit_size`), `holes`, `padding`, and more.
-pub fn write_json<W: Write>(out: &mut W, layouts: &[(String, Arc<Layout>)]) -> io::Result<()> {
-    out.write_all(b"[")?;
-    write_json_items(out, layouts, true)?;
-    out.write_all(b"]\n")
-}
-
-/// Writes the array's elements only, comma-separated, so that chunks rendered
-/// separately (in parallel) can be joined. `first` says whether these are the
-/// first elements of the array (no leading comma).
-pub fn write_json_items<W: Write>(
-    out: &mut W,
-    layouts: &[(String, Arc<Layout>)],
-    first: bool,
-) -> io::Result<()> {
-    for (i, (name, l)) in layouts.iter().enumerate() {
-        if i > 0 || !first {
-            out.write_all(b",")?;
-        }
-        write_json_item(out, name, l)?;
-    }
-    Ok(())
-}
-
-/// One element of the JSON array (no separator), shown under `name`.
+/// One element of the documented JSON array (no separator), shown under
+/// `name`: `name`, `kind`, `size`, `members` (`name`, `offset`,
+/// `bit_offset`, `size`, `bit_size`), `holes`, `padding`, and more. Elements
+/// are written one at a time: the whole array is never held in memory.
 pub fn write_json_item<W: Write>(out: &mut W, name: &str, l: &Layout) -> io::Result<()> {
-    // One element at a time: the whole array is never held in memory.
     let item = JsonLayout {
         name,
         kind: l.kind.as_str(),
