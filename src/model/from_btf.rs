@@ -52,9 +52,8 @@ pub struct BtfLayouts<'b, 'a> {
     btf: &'b Btf<'a>,
     pointer_size: u64,
     /// Laid-out aggregates: `cache_slot[id]` is 1 + the index into `cache`,
-    /// [`IN_PROGRESS`], or 0. A table of zeros is allocated zeroed, so only
-    /// the pages of ids that are actually used get touched (page faults
-    /// dominate on VMs).
+    /// [`IN_PROGRESS`], or 0. Dense per-id tables like this one come from
+    /// [`written_zeros`].
     cache_slot: Vec<u32>,
     cache: Vec<Arc<Layout>>,
     enums: HashMap<TypeId, Arc<EnumType>>,
@@ -64,7 +63,7 @@ pub struct BtfLayouts<'b, 'a> {
     member_types: Vec<MemberType>,
     /// Typedef/qualifier chains followed so far: `resolved[id]` is 1 + the
     /// id the chain ends at (0 = void), with [`RESOLVED_BIG`] for `__be*`;
-    /// 0 when not yet followed. Zeroed like `cache_slot`.
+    /// 0 when not yet followed.
     resolved: Vec<u32>,
     /// Arrays nested directly in each other right now (reset inside each
     /// aggregate, whose own cycles `cache_slot` catches): bounds an array
@@ -88,12 +87,6 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         }
     }
 
-    pub fn cached_count(&self) -> usize {
-        self.cache.len()
-    }
-    pub fn cached_members(&self) -> usize {
-        self.cache.iter().map(|l| l.members.len()).sum()
-    }
     /// The BTF this engine reads.
     pub fn btf(&self) -> &'b Btf<'a> {
         self.btf
