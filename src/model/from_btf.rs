@@ -36,15 +36,54 @@ struct MemberType {
     int_bits: Option<(u32, u32)>,
 }
 
-/// `n` zeros, written now rather than left to the kernel's zero page: a
-/// table read before it is written would otherwise take a copy-on-write
-/// fault per page, each a TLB shootdown across every thread of the process.
-/// (`vec![0; n]` is exactly what this avoids.)
-#[allow(clippy::slow_vector_initialization)]
-fn written_zeros(n: usize) -> Vec<u32> {
-    let mut v = Vec::with_capacity(n);
-    v.resize(n, 0);
-    v
+/// Ids per block of an [`IdTable`] (4 KiB of `u32`).
+const ID_BLOCK: usize = 1024;
+
+/// A `u32` per type id, 0 until set, kept in blocks of [`ID_BLOCK`] ids
+/// that are allocated on first write. Laying out all of vmlinux touches
+/// under a third of such a table, and each engine has three. Reading an
+/// unwritten block touches no memory. A new block is written in full at
+/// once, so no page of it is first read from the kernel's zero page: that
+/// read would cost a copy-on-write fault on the later write, and with two
+/// threads a TLB shootdown each.
+struct IdTable {
+    len: usize,
+    blocks: Vec<Option<Box<[u32]>>>,
+}
+
+impl IdTable {
+    fn new(len: usize) -> Self {
+        IdTable {
+            len,
+            blocks: (0..len.div_ceil(ID_BLOCK)).map(|_| None).collect(),
+        }
+    }
+
+    /// The value for `id` (0 if never set); `None` past the end.
+    fn get(&self, id: usize) -> Option<u32> {
+        if id >= self.len {
+            return None;
+        }
+        Some(
+            self.blocks[id / ID_BLOCK]
+                .as_ref()
+                .map_or(0, |b| b[id % ID_BLOCK]),
+        )
+    }
+
+    /// Sets the value for `id`; ignored past the end.
+    fn set(&mut self, id: usize, value: u32) {
+        if id >= self.len {
+            return;
+        }
+        let block = self.blocks[id / ID_BLOCK].get_or_insert_with(|| {
+            // Written, not `vec![0; n]` (calloc), for the reason above.
+            let mut zeros = Vec::with_capacity(ID_BLOCK);
+            zeros.extend(std::iter::repeat_n(0u32, ID_BLOCK));
+            zeros.into_boxed_slice()
+        });
+        block[id % ID_BLOCK] = value;
+    }
 }
 
 /// Lays out BTF types, caching each aggregate.
@@ -52,19 +91,18 @@ pub struct BtfLayouts<'b, 'a> {
     btf: &'b Btf<'a>,
     pointer_size: u64,
     /// Laid-out aggregates: `cache_slot[id]` is 1 + the index into `cache`,
-    /// [`IN_PROGRESS`], or 0. Dense per-id tables like this one come from
-    /// [`written_zeros`].
-    cache_slot: Vec<u32>,
+    /// [`IN_PROGRESS`], or 0.
+    cache_slot: IdTable,
     cache: Vec<Arc<Layout>>,
     enums: HashMap<TypeId, Arc<EnumType>>,
     /// What a member of each type id gets, the same way (`member_slot` into
     /// `member_types`): vmlinux's ~60k members name ~20k distinct types.
-    member_slot: Vec<u32>,
+    member_slot: IdTable,
     member_types: Vec<MemberType>,
     /// Typedef/qualifier chains followed so far: `resolved[id]` is 1 + the
     /// id the chain ends at (0 = void), with [`RESOLVED_BIG`] for `__be*`;
     /// 0 when not yet followed.
-    resolved: Vec<u32>,
+    resolved: IdTable,
     /// Arrays nested directly in each other right now (reset inside each
     /// aggregate, whose own cycles `cache_slot` catches): bounds an array
     /// whose element type leads back to itself.
@@ -77,12 +115,12 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         BtfLayouts {
             btf,
             pointer_size: 8,
-            cache_slot: written_zeros(btf.type_count() as usize),
+            cache_slot: IdTable::new(btf.type_count() as usize),
             cache: Vec::new(),
             enums: HashMap::new(),
-            member_slot: written_zeros(btf.type_count() as usize),
+            member_slot: IdTable::new(btf.type_count() as usize),
             member_types: Vec::new(),
-            resolved: written_zeros(btf.type_count() as usize),
+            resolved: IdTable::new(btf.type_count() as usize),
             array_depth: 0,
         }
     }
@@ -111,7 +149,7 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
     /// [`Self::resolve`] remembered per id: members name the same few
     /// typedefs (`u32`, `atomic_t`, `spinlock_t`) over and over.
     fn resolve_cached(&mut self, id: TypeId) -> Result<(Option<BtfType<'a>>, ByteOrder), BtfError> {
-        let slot = self.resolved.get(id.0 as usize).copied().unwrap_or(0);
+        let slot = self.resolved.get(id.0 as usize).unwrap_or(0);
         let (target, order) = if slot != 0 {
             let order = if slot & RESOLVED_BIG != 0 {
                 ByteOrder::Big
@@ -121,14 +159,12 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
             ((slot & !RESOLVED_BIG) - 1, order)
         } else {
             let (target, order) = self.resolve_id(id)?;
-            if let Some(slot) = self.resolved.get_mut(id.0 as usize) {
-                let big = if order == ByteOrder::Big {
-                    RESOLVED_BIG
-                } else {
-                    0
-                };
-                *slot = (target + 1) | big;
-            }
+            let big = if order == ByteOrder::Big {
+                RESOLVED_BIG
+            } else {
+                0
+            };
+            self.resolved.set(id.0 as usize, (target + 1) | big);
             (target, order)
         };
         Ok((self.unnamed(target)?, order))
@@ -176,7 +212,7 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
 
     fn aggregate(&mut self, t: BtfType<'a>) -> Result<Arc<Layout>, BtfError> {
         let idx = t.id.0 as usize;
-        match self.cache_slot.get(idx).copied() {
+        match self.cache_slot.get(idx) {
             None => return Err(BtfError::NoSuchType { id: t.id.0 }),
             Some(IN_PROGRESS) => {
                 return Err(BtfError::ReferenceCycle {
@@ -187,7 +223,7 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
             Some(0) => {}
             Some(slot) => return Ok(self.cache[slot as usize - 1].clone()),
         }
-        self.cache_slot[idx] = IN_PROGRESS;
+        self.cache_slot.set(idx, IN_PROGRESS);
         // Built once per type: only now is the name worth decoding.
         let built = self
             .btf
@@ -197,11 +233,11 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
             Ok(layout) => {
                 let layout = Arc::new(layout);
                 self.cache.push(layout.clone());
-                self.cache_slot[idx] = self.cache.len() as u32;
+                self.cache_slot.set(idx, self.cache.len() as u32);
                 Ok(layout)
             }
             Err(e) => {
-                self.cache_slot[idx] = 0;
+                self.cache_slot.set(idx, 0);
                 Err(e)
             }
         }
@@ -372,10 +408,8 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
     /// Index into `member_types` of what a member of type `id` gets.
     /// Failures are not remembered: asking again gives the same error.
     fn member_type(&mut self, id: TypeId) -> Result<usize, BtfError> {
-        if let Some(&slot) = self.member_slot.get(id.0 as usize) {
-            if slot > 0 {
-                return Ok(slot as usize - 1);
-            }
+        if let Some(slot @ 1..) = self.member_slot.get(id.0 as usize) {
+            return Ok(slot as usize - 1);
         }
         let (resolved, order) = self.resolve_cached(id)?;
         let ty = self.field_type_of(resolved, order)?;
@@ -388,9 +422,7 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
                 .map(|i| (i.offset as u32, i.bits as u32)),
         });
         let k = self.member_types.len() - 1;
-        if let Some(slot) = self.member_slot.get_mut(id.0 as usize) {
-            *slot = k as u32 + 1;
-        }
+        self.member_slot.set(id.0 as usize, k as u32 + 1);
         Ok(k)
     }
 
