@@ -76,14 +76,17 @@ impl IdTable {
         if id >= self.len {
             return;
         }
-        let block = self.blocks[id / ID_BLOCK].get_or_insert_with(|| {
-            // Written, not `vec![0; n]` (calloc), for the reason above.
-            let mut zeros = Vec::with_capacity(ID_BLOCK);
-            zeros.extend(std::iter::repeat_n(0u32, ID_BLOCK));
-            zeros.into_boxed_slice()
-        });
+        let block = self.blocks[id / ID_BLOCK].get_or_insert_with(written_zero_block);
         block[id % ID_BLOCK] = value;
     }
+}
+
+/// [`ID_BLOCK`] zeros, written, not `vec![0; n]` (calloc): see [`IdTable`].
+#[allow(clippy::slow_vector_initialization)]
+fn written_zero_block() -> Box<[u32]> {
+    let mut zeros = Vec::with_capacity(ID_BLOCK);
+    zeros.resize(ID_BLOCK, 0);
+    zeros.into_boxed_slice()
 }
 
 /// Lays out BTF types, caching each aggregate.
