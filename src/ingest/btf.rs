@@ -557,44 +557,33 @@ impl<'a> Btf<'a> {
         }
     }
 
-    /// The raw name bytes of type `id` (no NUL), without UTF-8 decoding: for
-    /// hot checks against known names. Empty when the id or name is invalid.
-    pub fn name_bytes(&self, id: TypeId) -> &'a [u8] {
+    /// The string section from type `id`'s name on (the name, its NUL and
+    /// whatever follows), in place, the base's for base ids; empty for an
+    /// unknown id. The name checks below read it without decoding.
+    fn name_rest(&self, id: TypeId) -> &'a [u8] {
         match self.locate(id) {
-            Ok(Ok(base)) => base.name_bytes(id),
-            Ok(Err(idx)) => {
-                let name_off = self.word_at(self.type_offsets[idx] as usize);
-                let rest = self.str_bytes_from(name_off);
-                memchr::memchr(0, rest).map_or(&[], |len| &rest[..len])
-            }
+            Ok(Ok(base)) => base.name_rest(id),
+            Ok(Err(idx)) => self.str_bytes_from(self.word_at(self.type_offsets[idx] as usize)),
             Err(_) => &[],
         }
     }
 
+    /// The raw name bytes of type `id` (no NUL), without UTF-8 decoding: for
+    /// hot checks against known names. Empty when the id or name is invalid.
+    pub fn name_bytes(&self, id: TypeId) -> &'a [u8] {
+        let rest = self.name_rest(id);
+        memchr::memchr(0, rest).map_or(&[], |len| &rest[..len])
+    }
+
     /// True when type `id` has a non-empty name (read in place).
     pub fn has_name(&self, id: TypeId) -> bool {
-        match self.locate(id) {
-            Ok(Ok(base)) => base.has_name(id),
-            Ok(Err(idx)) => {
-                let name_off = self.word_at(self.type_offsets[idx] as usize);
-                name_off != 0
-                    && self
-                        .str_bytes_from(name_off)
-                        .first()
-                        .is_some_and(|&b| b != 0)
-            }
-            Err(_) => false,
-        }
+        self.name_rest(id).first().is_some_and(|&b| b != 0)
     }
 
     /// True when type `id`'s name is one of `names`, compared in place: no
     /// length search, no UTF-8 check.
     pub fn name_is_one_of(&self, id: TypeId, names: &[&str]) -> bool {
-        let rest = match self.locate(id) {
-            Ok(Ok(base)) => return base.name_is_one_of(id, names),
-            Ok(Err(idx)) => self.str_bytes_from(self.word_at(self.type_offsets[idx] as usize)),
-            Err(_) => return false,
-        };
+        let rest = self.name_rest(id);
         names.iter().any(|n| {
             let n = n.as_bytes();
             rest.get(..n.len()) == Some(n) && rest.get(n.len()) == Some(&0)
