@@ -15,6 +15,7 @@ pub mod error;
 pub mod ingest;
 pub mod model;
 pub mod report;
+pub mod worker_heap;
 
 /// Cores this process may run on, asked once: `available_parallelism` reads
 /// the cgroup quota files on every call, a dozen syscalls each time.

@@ -41,6 +41,9 @@ pub struct LayoutArgs {
 }
 
 pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
+    // Before any thread starts (parsing may use one): the workers' arenas
+    // should come up ready for huge pages.
+    crate::worker_heap::reserve_thread_arenas();
     let base_data = match &args.base {
         Some(p) => Some((p, read_btf_file(p)?)),
         None => None,
@@ -92,7 +95,9 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
     // Lay out and render on every core. Pieces go to whichever worker is
     // free (how long one takes depends on how many of its nested types are
     // already cached); each worker keeps its own engine and cache. Outputs
-    // are joined in piece order, i.e. id order.
+    // are joined in piece order, i.e. id order. Every worker is a spawned
+    // thread, even the only one: its heap can then take huge pages, which
+    // the main thread's cannot (see `worker_heap`).
     let workers = if pieces.len() >= 2 {
         crate::cores().min(8)
     } else {
@@ -101,6 +106,7 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
     let next = AtomicUsize::new(0);
     let format = args.format;
     let work = || {
+        crate::worker_heap::back_this_thread_with_huge_pages();
         let mut engine = BtfLayouts::new(&btf);
         let mut done = Vec::new();
         loop {
@@ -124,8 +130,8 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
         done
     };
     let mut rendered: Vec<(usize, Result<Vec<u8>, InputError>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (1..workers).map(|_| s.spawn(work)).collect();
-        let mut rendered = work();
+        let handles: Vec<_> = (0..workers).map(|_| s.spawn(work)).collect();
+        let mut rendered = Vec::with_capacity(pieces.len());
         for h in handles {
             rendered.extend(h.join().expect("layout worker panicked"));
         }
