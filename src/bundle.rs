@@ -53,6 +53,62 @@ pub struct Manifest {
     /// What failed and why.
     #[serde(default)]
     pub errors: Vec<CollectError>,
+    /// The bpf() map calls traced with `--trace-pid`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceRecord>,
+}
+
+/// A `--trace-pid` trace of bpf() map calls. The file holds one JSON
+/// [`TraceEvent`] per line, in the order the calls returned.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TraceRecord {
+    /// Bundle path of the trace, `trace/bpf-calls.jsonl`.
+    pub path: String,
+    /// The traced processes (thread group ids).
+    pub pids: Vec<u32>,
+    /// UTC time tracing started, RFC 3339.
+    pub started: String,
+    /// How long tracing ran.
+    pub duration_ms: u64,
+    /// Lines in the trace file.
+    pub events: u64,
+    /// Calls the kernel side could not hand over (ring buffer full): the
+    /// trace misses that many calls.
+    pub lost: u64,
+    /// Most key or value bytes captured per call; longer keys and values are
+    /// cut to this.
+    pub capture_bytes: u32,
+}
+
+/// One traced bpf() map call, as returned to the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceEvent {
+    /// Position in the trace, from 0, in the order the calls returned.
+    pub seq: u64,
+    /// Boot-time nanoseconds (CLOCK_MONOTONIC) when the call entered.
+    pub time_ns: u64,
+    /// Thread group id (the process) and thread id of the caller.
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    /// `map_lookup_elem`, `map_update_elem`, `map_delete_elem`,
+    /// `map_get_next_key` or `map_lookup_and_delete_elem`.
+    pub cmd: String,
+    /// The caller's map fd.
+    pub map_fd: i32,
+    /// The map that fd referred to (`map_id` in the fd's fdinfo), when known.
+    pub map_id: Option<u32>,
+    /// The call's `flags` (`BPF_ANY` 0, `BPF_NOEXIST` 1, `BPF_EXIST` 2,
+    /// `BPF_F_LOCK` 4).
+    pub flags: u64,
+    /// Key bytes as read from the caller's memory at entry, lowercase hex,
+    /// cut to the map's key_size when the map is known; `None` when they
+    /// could not be read (no key, or the pointer was bad).
+    pub key: Option<String>,
+    /// Value bytes passed to an update, the same way; `None` for other calls.
+    pub value: Option<String>,
+    /// The syscall's return value: 0, or minus the errno (`-2` is ENOENT).
+    pub ret: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
