@@ -7,4 +7,5 @@ pub mod dump_padding;
 pub mod dump_walk;
 pub mod key_padding;
 pub mod layout_check;
+pub mod lookups;
 pub mod maps;

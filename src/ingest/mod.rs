@@ -11,3 +11,4 @@ pub mod dwarf;
 pub mod elf;
 pub mod gosrc;
 pub mod schema;
+pub mod trace;

@@ -8,3 +8,4 @@ pub mod finding;
 pub mod from_btf;
 pub mod layout;
 pub mod map;
+pub mod trace;

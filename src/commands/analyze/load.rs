@@ -44,6 +44,15 @@ pub struct LoadedCase {
     pub btf_sources: Vec<BtfSource>,
     pub possible_cpus: Option<u32>,
     pub dumps: Vec<LoadedDump>,
+    /// Traces of bpf() map calls (bundles recorded with `--trace-pid`).
+    pub traces: Vec<LoadedTrace>,
+}
+
+/// A trace of map calls and where it came from.
+pub struct LoadedTrace {
+    /// The trace file as named (`bundle!trace/bpf-calls.jsonl`).
+    pub file: String,
+    pub calls: Vec<crate::model::trace::MapCall>,
 }
 
 /// A map dump and which map it belongs to.
@@ -322,8 +331,14 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
     let mut blobs: HashMap<String, Vec<u8>> = HashMap::new();
     let mut read_errors: Vec<InputError> = Vec::new();
     let mut dumps = Vec::new();
+    let trace_path = m.trace.as_ref().map(|t| t.path.clone());
+    let mut trace_bytes: Option<Vec<u8>> = None;
     let (mismatches, missing) = bundle.for_each_file(&mut |p, r| {
-        if btf_paths.contains_key(p) {
+        if trace_path.as_deref() == Some(p) {
+            let mut buf = Vec::new();
+            r.take(MAX_ARTIFACT).read_to_end(&mut buf)?;
+            trace_bytes = Some(buf);
+        } else if btf_paths.contains_key(p) {
             let mut buf = Vec::new();
             r.take(MAX_ARTIFACT).read_to_end(&mut buf)?;
             blobs.insert(p.to_string(), buf);
@@ -342,6 +357,44 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
         Ok(())
     })?;
     case.dumps.append(&mut dumps);
+    if let (Some(rec), Some(bytes)) = (&m.trace, trace_bytes) {
+        let file = format!("{name}!{}", rec.path);
+        let parsed = crate::ingest::trace::parse_calls(&bytes);
+        for p in &parsed.problems {
+            case.findings
+                .push(InputError::at_line(&file, p.line, &p.message).to_finding());
+        }
+        if parsed.bad_lines > parsed.problems.len() as u64 {
+            case.findings.push(Finding::unreadable(
+                &file,
+                None,
+                &format!(
+                    "{} more unreadable lines not listed",
+                    parsed.bad_lines - parsed.problems.len() as u64
+                ),
+            ));
+        }
+        if rec.lost > 0 {
+            let mut f = Finding::unreadable(
+                &file,
+                None,
+                &format!(
+                    "the tracer lost {} calls (its ring buffer was full)",
+                    rec.lost
+                ),
+            );
+            f.severity = Severity::Info;
+            f.title = format!(
+                "{file} misses {} calls the tracer could not hand over (ring buffer full)",
+                rec.lost
+            );
+            case.findings.push(f);
+        }
+        case.traces.push(LoadedTrace {
+            file,
+            calls: parsed.calls,
+        });
+    }
     for mm in mismatches {
         read_errors.push(InputError::new(
             format!("{name}!{}", mm.path),

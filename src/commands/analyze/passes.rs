@@ -10,6 +10,7 @@ use super::AnalyzeArgs;
 use crate::analyses::dump_capacity::check_percpu_buffer;
 use crate::analyses::dump_checks::{check_dump, DumpContext};
 use crate::analyses::layout_check::{check_pair, LayoutPair, PairCheck, Role};
+use crate::analyses::lookups::{self, TraceContext};
 use crate::analyses::{key_padding, maps};
 use crate::error::InputError;
 use crate::ingest::btf::{Btf, BtfKind};
@@ -242,6 +243,29 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
             bytes,
             Some(map_ref(m)),
         ));
+    }
+
+    // Why traced calls failed, against the dumps taken right after the trace.
+    for t in &case.traces {
+        let dumps = case
+            .dumps
+            .iter()
+            .filter_map(|d| d.map_id.map(|id| (id, &d.dump)))
+            .collect();
+        let ctx = TraceContext {
+            file: &t.file,
+            maps: &case.maps,
+            dumps,
+        };
+        findings.extend(lookups::explain(&t.calls, &ctx).into_iter().filter(|f| {
+            match &f.map {
+                Some(m) if !args.maps.is_empty() => args
+                    .maps
+                    .iter()
+                    .any(|w| &m.name == w || m.id.is_some_and(|id| id.to_string() == *w)),
+                _ => true,
+            }
+        }));
     }
 
     findings.extend(maps::duplicate_names(&case.maps));

@@ -1,0 +1,837 @@
+//! Why traced map calls failed: `lookup/padding-miss`,
+//! `lookup/byte-order-miss`, `lookup/index-out-of-range`,
+//! `lookup/key-deleted`, `lookup/key-absent`, `update/map-full`,
+//! `update/exists`.
+//!
+//! Calls are replayed per map in trace order. Keys a call created or found
+//! are present from then on, keys a call deleted are gone; the map's dump
+//! (taken right after the trace) adds the keys the BPF side wrote, which no
+//! trace of user space sees. A lookup that missed (ENOENT) is then compared
+//! with every present key of the same size:
+//!
+//! - equal except in padding bytes: a padding miss;
+//! - equal once one or more integer fields are byte-swapped: a byte-order miss;
+//! - deleted earlier in the trace and not written since: a deleted key;
+//! - an array index at or past `max_entries`: out of range;
+//! - otherwise absent, with the nearest present key for reference.
+//!
+//! Findings are one per map and code, with counts and a few examples.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use serde_json::{json, Value};
+
+use crate::model::case::MapInstance;
+use crate::model::dump::{hex_bytes, MapDump};
+use crate::model::finding::{Code, Finding, MapRef, Severity, SourceRef};
+use crate::model::layout::{FieldType, Layout};
+use crate::model::trace::{
+    errno_name, MapCall, MapCmd, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, ENOENT,
+};
+
+/// Examples kept per finding.
+const EXAMPLES: usize = 3;
+/// Distinct missed keys per map searched for their nearest present key;
+/// further ones are counted but not searched (each search reads every key).
+const NEAREST_SEARCHES: usize = 16;
+/// Integer fields tried in every on/off combination for a byte-order miss.
+const MAX_SWAPPABLE: usize = 8;
+
+/// What the analysis reads besides the calls.
+pub struct TraceContext<'a> {
+    /// The trace file as named in reports (`case.tar!trace/bpf-calls.jsonl`).
+    pub file: &'a str,
+    pub maps: &'a [MapInstance],
+    /// The dump of each map taken after the trace, by map id.
+    pub dumps: HashMap<u32, &'a MapDump>,
+}
+
+/// Explains every failed call in `calls`.
+pub fn explain(calls: &[MapCall], ctx: &TraceContext<'_>) -> Vec<Finding> {
+    let mut by_map: Vec<(Option<u32>, Vec<&MapCall>)> = Vec::new();
+    for c in calls {
+        match by_map.iter_mut().find(|(id, _)| *id == c.map_id) {
+            Some((_, v)) => v.push(c),
+            None => by_map.push((c.map_id, vec![c])),
+        }
+    }
+    by_map.sort_by_key(|(id, _)| *id);
+    let mut findings = Vec::new();
+    for (id, mut calls) in by_map {
+        calls.sort_by_key(|c| c.seq);
+        let map = id.and_then(|id| ctx.maps.iter().find(|m| m.id == Some(id)));
+        let dump = id.and_then(|id| ctx.dumps.get(&id).copied());
+        findings.extend(MapReplay::new(ctx.file, id, map, dump).run(&calls));
+    }
+    findings
+}
+
+/// What became of a key during the trace.
+#[derive(Clone, Copy)]
+enum KeyState {
+    Present,
+    /// Deleted by this call.
+    Deleted(usize),
+}
+
+/// A present key near a missed one, and the byte offsets where they differ.
+type NearKey = (Vec<u8>, Vec<usize>);
+
+/// Why one call missed.
+enum Miss {
+    Padding {
+        present: Vec<u8>,
+        offsets: Vec<usize>,
+    },
+    ByteOrder {
+        present: Vec<u8>,
+        fields: Vec<String>,
+    },
+    OutOfRange {
+        index: u32,
+    },
+    Deleted {
+        by: usize,
+    },
+    Absent {
+        nearest: Option<NearKey>,
+        /// The exact key is in the dump taken after the trace: it was
+        /// written after this call (by the BPF side, or later in time).
+        in_dump: bool,
+    },
+}
+
+impl Miss {
+    fn code(&self) -> Code {
+        match self {
+            Miss::Padding { .. } => Code::LookupPaddingMiss,
+            Miss::ByteOrder { .. } => Code::LookupByteOrderMiss,
+            Miss::OutOfRange { .. } => Code::LookupIndexOutOfRange,
+            Miss::Deleted { .. } => Code::LookupKeyDeleted,
+            Miss::Absent { .. } => Code::LookupKeyAbsent,
+        }
+    }
+}
+
+/// The failed calls of one code on one map.
+#[derive(Default)]
+struct Group {
+    count: u64,
+    keys: BTreeSet<Vec<u8>>,
+    examples: Vec<Value>,
+    /// Example call lines, for `sources`.
+    lines: Vec<u32>,
+    /// Code-specific sets: padding offsets, swapped fields, indexes.
+    offsets: BTreeSet<usize>,
+    fields: BTreeSet<String>,
+    indexes: BTreeSet<u32>,
+    callers: BTreeSet<String>,
+}
+
+/// Replays one map's calls.
+struct MapReplay<'a> {
+    file: &'a str,
+    id: Option<u32>,
+    map: Option<&'a MapInstance>,
+    key_layout: Option<&'a Layout>,
+    /// Padding bits per key byte (empty without a key layout).
+    padding: Vec<u8>,
+    /// Integer fields of the key as byte ranges, with names.
+    swappable: Vec<(String, usize, usize)>,
+    dump_keys: HashSet<&'a [u8]>,
+    state: HashMap<Vec<u8>, KeyState>,
+    nearest_cache: HashMap<Vec<u8>, Option<NearKey>>,
+    groups: Vec<(Code, Group)>,
+}
+
+impl<'a> MapReplay<'a> {
+    fn new(
+        file: &'a str,
+        id: Option<u32>,
+        map: Option<&'a MapInstance>,
+        dump: Option<&'a MapDump>,
+    ) -> Self {
+        let key_layout = map.and_then(|m| m.key_layout.as_deref());
+        let padding = key_layout.map(padding_mask).unwrap_or_default();
+        let swappable = match key_layout {
+            Some(l) => l
+                .members
+                .iter()
+                .filter(|m| m.bit_size.is_none() && matches!(m.size, 2 | 4 | 8))
+                .filter(|m| matches!(m.ty, FieldType::Int { .. } | FieldType::Enum(_)))
+                .map(|m| (m.name.to_string(), m.offset as usize, m.size as usize))
+                .collect(),
+            // A scalar key (`__u32`, `__be32`): the whole key is the field.
+            None => match map.and_then(|m| m.key_size) {
+                Some(n @ (2 | 4 | 8)) => vec![("(the whole key)".to_string(), 0, n as usize)],
+                _ => Vec::new(),
+            },
+        };
+        let dump_keys = dump
+            .map(|d| {
+                d.entries()
+                    .filter(|e| !e.formatted)
+                    .map(|e| e.key)
+                    .collect()
+            })
+            .unwrap_or_default();
+        MapReplay {
+            file,
+            id,
+            map,
+            key_layout,
+            padding,
+            swappable,
+            dump_keys,
+            state: HashMap::new(),
+            nearest_cache: HashMap::new(),
+            groups: Vec::new(),
+        }
+    }
+
+    fn map_ref(&self) -> Option<MapRef> {
+        self.map
+            .map(|m| MapRef {
+                id: m.id,
+                name: m.name.clone(),
+            })
+            .or_else(|| {
+                self.id.map(|id| MapRef {
+                    id: Some(id),
+                    name: String::new(),
+                })
+            })
+    }
+
+    fn key_size(&self) -> Option<usize> {
+        self.map.and_then(|m| m.key_size).map(|n| n as usize)
+    }
+
+    fn run(mut self, calls: &[&MapCall]) -> Vec<Finding> {
+        for (i, c) in calls.iter().enumerate() {
+            let key = c.key.clone();
+            match (c.cmd, c.errno()) {
+                (MapCmd::Update | MapCmd::Lookup, None) => {
+                    if let Some(k) = key {
+                        self.state.insert(k, KeyState::Present);
+                    }
+                }
+                (MapCmd::Delete | MapCmd::LookupAndDelete, None) => {
+                    if let Some(k) = key {
+                        self.state.insert(k, KeyState::Deleted(i));
+                    }
+                }
+                (MapCmd::Lookup | MapCmd::LookupAndDelete | MapCmd::Delete, Some(ENOENT)) => {
+                    self.missed(calls, i);
+                }
+                (MapCmd::Update, Some(ENOENT)) if c.flags & BPF_EXIST != 0 => {
+                    self.missed(calls, i);
+                }
+                (MapCmd::Update, Some(E2BIG)) => {
+                    let g = self.group(Code::UpdateMapFull);
+                    record(g, c, json!({}));
+                }
+                (MapCmd::Update, Some(EEXIST)) if c.flags & BPF_NOEXIST != 0 => {
+                    let g = self.group(Code::UpdateExists);
+                    record(g, c, json!({}));
+                }
+                _ => {}
+            }
+        }
+        let groups = std::mem::take(&mut self.groups);
+        groups
+            .into_iter()
+            .map(|(code, g)| self.finding(code, g, calls))
+            .collect()
+    }
+
+    fn group(&mut self, code: Code) -> &mut Group {
+        let i = match self.groups.iter().position(|(c, _)| *c == code) {
+            Some(i) => i,
+            None => {
+                self.groups.push((code, Group::default()));
+                self.groups.len() - 1
+            }
+        };
+        &mut self.groups[i].1
+    }
+
+    fn missed(&mut self, calls: &[&MapCall], i: usize) {
+        let c = calls[i];
+        let miss = self.classify(c);
+        let extra = match &miss {
+            Miss::Padding { present, offsets } => json!({
+                "present_key": hex_bytes(present),
+                "differing_offsets": offsets,
+            }),
+            Miss::ByteOrder { present, fields } => json!({
+                "present_key": hex_bytes(present),
+                "swapped_fields": fields,
+            }),
+            Miss::OutOfRange { index } => json!({ "index": index }),
+            Miss::Deleted { by } => {
+                let d = calls[*by];
+                json!({
+                    "deleted_by": {"seq": d.seq, "line": d.line, "cmd": d.cmd.as_str(),
+                                   "pid": d.pid, "tid": d.tid, "comm": d.comm},
+                })
+            }
+            Miss::Absent { nearest, in_dump } => match nearest {
+                Some((k, offsets)) => json!({
+                    "nearest_present_key": hex_bytes(k),
+                    "differing_offsets": offsets,
+                    "in_dump_after_trace": in_dump,
+                }),
+                None => json!({ "nearest_present_key": null, "in_dump_after_trace": in_dump }),
+            },
+        };
+        let code = miss.code();
+        let g = self.group(code);
+        match miss {
+            Miss::Padding { offsets, .. } => g.offsets.extend(offsets),
+            Miss::ByteOrder { fields, .. } => g.fields.extend(fields),
+            Miss::OutOfRange { index } => {
+                g.indexes.insert(index);
+            }
+            _ => {}
+        }
+        record(g, c, extra);
+    }
+
+    fn classify(&mut self, c: &MapCall) -> Miss {
+        let Some(key) = c.key.as_deref() else {
+            return Miss::Absent {
+                nearest: None,
+                in_dump: false,
+            };
+        };
+        if let Some(m) = self.map {
+            if m.map_type.is_some_and(|t| t.is_array()) && key.len() >= 4 {
+                let index = u32::from_le_bytes([key[0], key[1], key[2], key[3]]);
+                if m.max_entries.is_some_and(|max| index >= max) {
+                    return Miss::OutOfRange { index };
+                }
+            }
+        }
+        if let Some(KeyState::Deleted(by)) = self.state.get(key) {
+            return Miss::Deleted { by: *by };
+        }
+        let present = self.present_keys(key.len());
+        if let Some(p) = present
+            .iter()
+            .find(|p| p[..] != *key && self.equal_but_padding(p, key))
+        {
+            let offsets = (0..key.len()).filter(|&i| p[i] != key[i]).collect();
+            return Miss::Padding {
+                present: p.clone(),
+                offsets,
+            };
+        }
+        if let Some((p, fields)) = self.byte_swapped_match(key, &present) {
+            return Miss::ByteOrder { present: p, fields };
+        }
+        let in_dump = self.dump_keys.contains(key);
+        if let Some(n) = self.nearest_cache.get(key) {
+            return Miss::Absent {
+                nearest: n.clone(),
+                in_dump,
+            };
+        }
+        let nearest = if self.nearest_cache.len() < NEAREST_SEARCHES {
+            let n = present
+                .iter()
+                .map(|p| {
+                    let d: Vec<usize> = (0..key.len()).filter(|&i| p[i] != key[i]).collect();
+                    (p, d)
+                })
+                .filter(|(_, d)| !d.is_empty())
+                .min_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| a.0.cmp(b.0)))
+                .map(|(p, d)| (p.clone(), d));
+            self.nearest_cache.insert(key.to_vec(), n.clone());
+            n
+        } else {
+            None
+        };
+        Miss::Absent { nearest, in_dump }
+    }
+
+    /// Keys of `len` bytes present now: written or found during the trace
+    /// and not deleted since, or in the dump taken after it.
+    fn present_keys(&self, len: usize) -> Vec<Vec<u8>> {
+        let mut keys: BTreeSet<Vec<u8>> = self
+            .state
+            .iter()
+            .filter(|(k, s)| k.len() == len && matches!(s, KeyState::Present))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &self.dump_keys {
+            if k.len() == len && !matches!(self.state.get(*k), Some(KeyState::Deleted(_))) {
+                keys.insert(k.to_vec());
+            }
+        }
+        keys.into_iter().collect()
+    }
+
+    fn equal_but_padding(&self, a: &[u8], b: &[u8]) -> bool {
+        self.padding.len() == a.len()
+            && a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .zip(&self.padding)
+                .all(|((x, y), m)| (x ^ y) & !m == 0)
+    }
+
+    /// A present key equal to `key` once some integer fields are reversed
+    /// (padding ignored), with those fields' names.
+    fn byte_swapped_match(
+        &self,
+        key: &[u8],
+        present: &[Vec<u8>],
+    ) -> Option<(Vec<u8>, Vec<String>)> {
+        let fields: Vec<&(String, usize, usize)> = self
+            .swappable
+            .iter()
+            .filter(|(_, o, s)| o + s <= key.len())
+            // A palindrome reads the same either way: swapping it shows nothing.
+            .filter(|(_, o, s)| {
+                let f = &key[*o..o + s];
+                f.iter().ne(f.iter().rev())
+            })
+            .take(MAX_SWAPPABLE)
+            .collect();
+        let masked = |k: &[u8]| -> Vec<u8> {
+            if self.padding.len() == k.len() {
+                k.iter().zip(&self.padding).map(|(b, m)| b & !m).collect()
+            } else {
+                k.to_vec()
+            }
+        };
+        let index: HashMap<Vec<u8>, &Vec<u8>> = present.iter().map(|p| (masked(p), p)).collect();
+        for subset in 1u32..(1 << fields.len()) {
+            let mut k = key.to_vec();
+            for (bit, (_, o, s)) in fields.iter().enumerate() {
+                if subset & (1 << bit) != 0 {
+                    k[*o..o + s].reverse();
+                }
+            }
+            if let Some(p) = index.get(&masked(&k)) {
+                let names = fields
+                    .iter()
+                    .enumerate()
+                    .filter(|(bit, _)| subset & (1 << bit) != 0)
+                    .map(|(_, (n, _, _))| n.clone())
+                    .collect();
+                return Some(((*p).clone(), names));
+            }
+        }
+        None
+    }
+
+    /// Where byte `offset` of the key is: a member's name, or the padding after one.
+    fn describe_offset(&self, offset: usize) -> String {
+        let Some(l) = self.key_layout else {
+            return format!("byte {offset}");
+        };
+        let o = offset as u64;
+        if let Some(m) = l
+            .members
+            .iter()
+            .find(|m| m.offset <= o && o < m.offset + m.size)
+        {
+            return format!("`{}`", m.name);
+        }
+        match l.members.iter().rfind(|m| m.offset + m.size <= o) {
+            Some(m) => format!("padding after `{}`", m.name),
+            None => "leading padding".into(),
+        }
+    }
+
+    fn finding(&self, code: Code, g: Group, calls: &[&MapCall]) -> Finding {
+        let map = self.map_ref();
+        let map_name = self.map.map(|m| m.name.as_str()).unwrap_or("?");
+        let key_type = self
+            .key_layout
+            .map(|l| l.display_name())
+            .unwrap_or_else(|| "the key".into());
+        let n = g.count;
+        let distinct = g.keys.len();
+        let calls_word = |what: &str| {
+            if n == 1 {
+                format!("1 {what}")
+            } else {
+                format!("{n} {what}s")
+            }
+        };
+        let (severity, title, fix) = match code {
+            Code::LookupPaddingMiss => {
+                let at: Vec<String> = g
+                    .offsets
+                    .iter()
+                    .map(|o| format!("{o} ({})", self.describe_offset(*o)))
+                    .collect();
+                (
+                    Severity::Error,
+                    format!(
+                        "{} missed a present key that differs only in padding bytes: offset {}",
+                        calls_word("lookup"),
+                        at.join(", ")
+                    ),
+                    format!(
+                        "Zero the whole {} before filling it, every time (C: memset or `= {{}}`; Go: a fresh zero value, never a reused buffer): \
+                         the kernel compares all {} key bytes, padding included.",
+                        key_type,
+                        self.key_size().map_or("the".into(), |s| s.to_string())
+                    ),
+                )
+            }
+            Code::LookupByteOrderMiss => {
+                let fields: Vec<String> = g.fields.iter().map(|f| format!("`{f}`")).collect();
+                (
+                    Severity::Error,
+                    format!(
+                        "{} missed a present key that equals it with {} byte-swapped",
+                        calls_word("lookup"),
+                        fields.join(", ")
+                    ),
+                    format!(
+                        "Convert {} to the byte order the map holds before the call (htons/htonl, Go binary.BigEndian): \
+                         the present keys were written in the other order.",
+                        fields.join(", ")
+                    ),
+                )
+            }
+            Code::LookupIndexOutOfRange => {
+                let max = self.map.and_then(|m| m.max_entries).unwrap_or(0);
+                let idx: Vec<String> = g.indexes.iter().map(|i| i.to_string()).collect();
+                (
+                    Severity::Error,
+                    format!(
+                        "{} used array indexes at or past max_entries {max} ({})",
+                        calls_word("lookup"),
+                        idx.join(", ")
+                    ),
+                    format!(
+                        "Array maps hold indexes 0..{}: check the index before the call, or size the map (max_entries) for the largest one.",
+                        max.saturating_sub(1)
+                    ),
+                )
+            }
+            Code::LookupKeyDeleted => (
+                Severity::Warning,
+                format!(
+                    "{} asked for {} deleted earlier in the trace",
+                    calls_word("lookup"),
+                    if distinct == 1 { "a key".to_string() } else { format!("{distinct} keys") }
+                ),
+                "The key was deleted before it was looked up (see `deleted_by` in the examples): check the order of the writer's and the reader's calls, and whether that delete is expected.".to_string(),
+            ),
+            Code::LookupKeyAbsent => (
+                Severity::Info,
+                format!(
+                    "{} of {} found nothing, and no present key comes close",
+                    calls_word("lookup"),
+                    if distinct == 1 { "1 key".to_string() } else { format!("{distinct} keys") }
+                ),
+                "The key was not in the map during the trace, and no present key differs from it only in padding or byte order. \
+                 Check that the writer uses this map instance and this key; `nearest_present_key` shows the closest one."
+                    .to_string(),
+            ),
+            Code::UpdateMapFull => {
+                let max = self.map.and_then(|m| m.max_entries);
+                (
+                    Severity::Error,
+                    format!(
+                        "{} failed with E2BIG: the map is full{}",
+                        calls_word("update"),
+                        max.map_or(String::new(), |m| format!(" ({m} entries)"))
+                    ),
+                    "Raise max_entries, delete entries that are no longer needed, or use an LRU hash map, which evicts the oldest entry instead of failing.".to_string(),
+                )
+            }
+            Code::UpdateExists => (
+                Severity::Warning,
+                format!(
+                    "{} with BPF_NOEXIST failed with EEXIST: the key was already there",
+                    calls_word("update")
+                ),
+                "BPF_NOEXIST only creates. Use BPF_ANY to create or overwrite, or BPF_EXIST to overwrite only; or treat EEXIST as \"already there\".".to_string(),
+            ),
+            _ => (Severity::Info, format!("{n} calls"), String::new()),
+        };
+        let mut evidence = json!({
+            "trace": self.file,
+            "calls": n,
+            "distinct_keys": distinct,
+            "callers": g.callers.iter().collect::<Vec<_>>(),
+            "traced_calls_on_map": calls.len(),
+            "key_type": self.key_layout.map(|l| l.display_name()),
+            "key_size": self.key_size(),
+            "examples": g.examples,
+        });
+        let extra = match code {
+            Code::LookupPaddingMiss => Some((
+                "padding_offsets",
+                json!(g
+                    .offsets
+                    .iter()
+                    .map(|o| json!({"offset": o, "where": self.describe_offset(*o)}))
+                    .collect::<Vec<_>>()),
+            )),
+            Code::LookupByteOrderMiss => Some(("swapped_fields", json!(g.fields))),
+            Code::LookupIndexOutOfRange => Some((
+                "indexes",
+                json!({"seen": g.indexes, "max_entries": self.map.and_then(|m| m.max_entries)}),
+            )),
+            Code::UpdateMapFull => {
+                Some(("max_entries", json!(self.map.and_then(|m| m.max_entries))))
+            }
+            _ => None,
+        };
+        if let (Some((k, v)), Some(obj)) = (extra, evidence.as_object_mut()) {
+            obj.insert(k.into(), v);
+        }
+        let mut f = Finding::new(code, severity, title)
+            .with_map(map)
+            .with_evidence(evidence)
+            .with_fix(fix);
+        for line in &g.lines {
+            f = f.with_source(SourceRef {
+                file: self.file.to_string(),
+                line: Some(*line),
+                offset: None,
+                label: format!("a failed call on map {map_name}"),
+                text: None,
+            });
+        }
+        f
+    }
+}
+
+/// Counts call `c` in `g`, keeping it as an example if there is room.
+fn record(g: &mut Group, c: &MapCall, extra: Value) {
+    g.count += 1;
+    g.callers.insert(format!("{} (pid {})", c.comm, c.pid));
+    let new_key = c.key.as_ref().is_some_and(|k| g.keys.insert(k.clone()));
+    // Examples show distinct keys: the same miss repeated teaches nothing.
+    if (new_key || g.examples.is_empty()) && g.examples.len() < EXAMPLES {
+        let mut ex = json!({
+            "seq": c.seq,
+            "line": c.line,
+            "cmd": c.cmd.as_str(),
+            "pid": c.pid,
+            "tid": c.tid,
+            "comm": c.comm,
+            "flags": c.flags,
+            "key": c.key.as_deref().map(hex_bytes),
+            "ret": c.ret,
+            "errno": c.errno().map(errno_name),
+        });
+        if let (Some(obj), Some(extra)) = (ex.as_object_mut(), extra.as_object()) {
+            for (k, v) in extra {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        g.examples.push(ex);
+        g.lines.push(c.line);
+    }
+}
+
+/// Padding bits per byte of `layout` (bits no member covers).
+fn padding_mask(layout: &Layout) -> Vec<u8> {
+    let size = usize::try_from(layout.size).unwrap_or(0).min(1 << 16);
+    let mut mask = vec![0u8; size];
+    for (start, bits) in layout.uncovered_bits() {
+        for bit in start..start.saturating_add(bits) {
+            match mask.get_mut((bit / 8) as usize) {
+                Some(m) => *m |= 1 << (bit % 8),
+                None => break,
+            }
+        }
+    }
+    mask
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::ingest::btf::Btf;
+    use crate::ingest::elf::BpfObject;
+    use crate::model::from_btf::BtfLayouts;
+    use crate::model::map::MapType;
+
+    /// `struct conn_key` of the corpus object behind `corpora/cases/lookups`.
+    fn conn_key() -> Arc<Layout> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/corpora/cases/lookups/lookups.bpf.o"
+        );
+        let data = std::fs::read(path).expect("corpus object");
+        let obj = BpfObject::parse(&data).expect("ELF");
+        let btf = Btf::parse(obj.btf_data.expect(".BTF")).expect("BTF");
+        let id = btf.find_by_name("conn_key")[0];
+        BtfLayouts::new(&btf).layout(id).expect("layout")
+    }
+
+    fn map(id: u32, ty: &str, key_size: u64, max: u32, key: Option<Arc<Layout>>) -> MapInstance {
+        MapInstance {
+            id: Some(id),
+            name: format!("m{id}"),
+            map_type: MapType::from_name(ty),
+            key_size: Some(key_size),
+            max_entries: Some(max),
+            key_layout: key,
+            ..Default::default()
+        }
+    }
+
+    fn call(seq: u64, map_id: u32, cmd: MapCmd, flags: u64, key: &[u8], ret: i64) -> MapCall {
+        MapCall {
+            seq,
+            line: seq as u32 + 1,
+            time_ns: seq,
+            pid: 100,
+            tid: 100,
+            comm: "agent".into(),
+            cmd,
+            map_fd: 4,
+            map_id: Some(map_id),
+            flags,
+            key: Some(key.to_vec()),
+            value: None,
+            ret,
+        }
+    }
+
+    /// daddr 10.0.0.1 (network order), dport 443 (network order), proto 6, ifindex 2.
+    const A: [u8; 12] = [10, 0, 0, 1, 0x01, 0xbb, 6, 0, 2, 0, 0, 0];
+
+    fn explain_on(maps: &[MapInstance], calls: &[MapCall]) -> Vec<Finding> {
+        explain(
+            calls,
+            &TraceContext {
+                file: "t.jsonl",
+                maps,
+                dumps: HashMap::new(),
+            },
+        )
+    }
+
+    fn codes(f: &[Finding]) -> Vec<&'static str> {
+        f.iter().map(|f| f.code.as_str()).collect()
+    }
+
+    #[test]
+    fn each_kind_of_miss_is_told_apart() {
+        let maps = [map(1, "hash", 12, 64, Some(conn_key()))];
+        let mut garbage = A;
+        garbage[7] = 0xa5;
+        let mut host_port = A;
+        host_port[4..6].copy_from_slice(&443u16.to_le_bytes());
+        let mut deleted = A;
+        deleted[3] = 2;
+        let absent = [192, 168, 0, 1, 0, 53, 17, 0, 2, 0, 0, 0];
+        let calls = [
+            call(0, 1, MapCmd::Update, 0, &A, 0),
+            call(1, 1, MapCmd::Lookup, 0, &garbage, -ENOENT),
+            call(2, 1, MapCmd::Lookup, 0, &host_port, -ENOENT),
+            call(3, 1, MapCmd::Update, 0, &deleted, 0),
+            call(4, 1, MapCmd::Delete, 0, &deleted, 0),
+            call(5, 1, MapCmd::Lookup, 0, &deleted, -ENOENT),
+            call(6, 1, MapCmd::Lookup, 0, &absent, -ENOENT),
+            call(7, 1, MapCmd::Update, BPF_NOEXIST, &A, -EEXIST),
+        ];
+        let f = explain_on(&maps, &calls);
+        assert_eq!(
+            codes(&f),
+            [
+                "lookup/padding-miss",
+                "lookup/byte-order-miss",
+                "lookup/key-deleted",
+                "lookup/key-absent",
+                "update/exists"
+            ]
+        );
+        assert_eq!(f[0].evidence["padding_offsets"][0]["offset"], 7);
+        assert_eq!(
+            f[0].evidence["padding_offsets"][0]["where"],
+            "padding after `proto`"
+        );
+        assert_eq!(f[1].evidence["swapped_fields"], json!(["dport"]));
+        assert_eq!(f[2].evidence["examples"][0]["deleted_by"]["seq"], 4);
+        assert_eq!(
+            f[3].evidence["examples"][0]["differing_offsets"],
+            json!([0, 1, 4, 5, 6])
+        );
+        assert_eq!(f[0].sources[0].line, Some(2));
+    }
+
+    #[test]
+    fn a_key_written_again_after_its_delete_is_not_a_deleted_key() {
+        let maps = [map(1, "hash", 12, 64, Some(conn_key()))];
+        let mut other = A;
+        other[3] = 9;
+        let calls = [
+            call(0, 1, MapCmd::Update, 0, &A, 0),
+            call(1, 1, MapCmd::Delete, 0, &A, 0),
+            call(2, 1, MapCmd::Update, 0, &A, 0),
+            call(3, 1, MapCmd::Delete, 0, &other, -ENOENT),
+        ];
+        assert_eq!(codes(&explain_on(&maps, &calls)), ["lookup/key-absent"]);
+    }
+
+    #[test]
+    fn array_indexes_past_max_entries_and_full_maps() {
+        let maps = [map(2, "array", 4, 8, None), map(3, "hash", 4, 4, None)];
+        let calls = [
+            call(0, 2, MapCmd::Lookup, 0, &8u32.to_le_bytes(), -ENOENT),
+            call(1, 2, MapCmd::Lookup, 0, &1000u32.to_le_bytes(), -ENOENT),
+            call(2, 2, MapCmd::Lookup, 0, &3u32.to_le_bytes(), 0),
+            call(3, 3, MapCmd::Update, 0, &99u32.to_le_bytes(), -E2BIG),
+        ];
+        let f = explain_on(&maps, &calls);
+        assert_eq!(codes(&f), ["lookup/index-out-of-range", "update/map-full"]);
+        assert_eq!(f[0].evidence["indexes"]["seen"], json!([8, 1000]));
+        assert_eq!(f[0].evidence["calls"], 2);
+        assert_eq!(f[1].evidence["max_entries"], 4);
+    }
+
+    #[test]
+    fn a_scalar_key_in_the_other_byte_order_is_a_byte_order_miss() {
+        let maps = [map(3, "hash", 4, 16, None)];
+        let calls = [
+            call(0, 3, MapCmd::Update, 0, &0x0a000001u32.to_be_bytes(), 0),
+            call(
+                1,
+                3,
+                MapCmd::Lookup,
+                0,
+                &0x0a000001u32.to_le_bytes(),
+                -ENOENT,
+            ),
+        ];
+        let f = explain_on(&maps, &calls);
+        assert_eq!(codes(&f), ["lookup/byte-order-miss"]);
+        assert_eq!(f[0].evidence["swapped_fields"], json!(["(the whole key)"]));
+    }
+
+    #[test]
+    fn keys_the_bpf_side_wrote_come_from_the_dump() {
+        let maps = [map(1, "hash", 12, 64, Some(conn_key()))];
+        let mut dump = MapDump::new(crate::model::dump::DumpForm::Json);
+        dump.push_entry(0, &A, crate::model::dump::EntryValue::Single(&[0; 16]));
+        let mut garbage = A;
+        garbage[7] = 1;
+        let calls = [call(0, 1, MapCmd::Lookup, 0, &garbage, -ENOENT)];
+        let f = explain(
+            &calls,
+            &TraceContext {
+                file: "t.jsonl",
+                maps: &maps,
+                dumps: HashMap::from([(1, &dump)]),
+            },
+        );
+        assert_eq!(codes(&f), ["lookup/padding-miss"]);
+    }
+}

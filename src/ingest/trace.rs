@@ -1,0 +1,151 @@
+//! The collector's trace of bpf() map calls (`trace/bpf-calls.jsonl`): one
+//! JSON [`TraceEvent`] per line. A bad line costs only itself: it is
+//! reported with its line number and the rest is read.
+
+use crate::bundle::TraceEvent;
+use crate::model::trace::{MapCall, MapCmd};
+
+/// Problems kept per file; past this only the count goes up.
+const MAX_PROBLEMS: usize = 20;
+
+/// A line that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceProblem {
+    /// 1-based line number.
+    pub line: u32,
+    pub message: String,
+}
+
+/// What a trace file held.
+#[derive(Debug, Default)]
+pub struct TraceCalls {
+    pub calls: Vec<MapCall>,
+    /// The first [`MAX_PROBLEMS`] bad lines.
+    pub problems: Vec<TraceProblem>,
+    /// All bad lines, also those past [`MAX_PROBLEMS`].
+    pub bad_lines: u64,
+}
+
+/// Reads a trace file's bytes.
+pub fn parse_calls(data: &[u8]) -> TraceCalls {
+    let mut out = TraceCalls::default();
+    for (i, line) in data.split(|&b| b == b'\n').enumerate() {
+        let number = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match parse_line(line, number) {
+            Ok(call) => out.calls.push(call),
+            Err(message) => {
+                out.bad_lines += 1;
+                if out.problems.len() < MAX_PROBLEMS {
+                    out.problems.push(TraceProblem {
+                        line: number,
+                        message,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn parse_line(line: &[u8], number: u32) -> Result<MapCall, String> {
+    let e: TraceEvent = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+    let cmd = MapCmd::from_name(&e.cmd).ok_or_else(|| format!("unknown cmd {:?}", e.cmd))?;
+    let key = e
+        .key
+        .as_deref()
+        .map(|h| hex_decode(h).map_err(|why| format!("key: {why}")))
+        .transpose()?;
+    let value = e
+        .value
+        .as_deref()
+        .map(|h| hex_decode(h).map_err(|why| format!("value: {why}")))
+        .transpose()?;
+    Ok(MapCall {
+        seq: e.seq,
+        line: number,
+        time_ns: e.time_ns,
+        pid: e.pid,
+        tid: e.tid,
+        comm: e.comm,
+        cmd,
+        map_fd: e.map_fd,
+        map_id: e.map_id,
+        flags: e.flags,
+        key,
+        value,
+        ret: e.ret,
+    })
+}
+
+/// Lowercase or uppercase hex without separators.
+fn hex_decode(hex: &str) -> Result<Vec<u8>, String> {
+    let b = hex.as_bytes();
+    if b.len() % 2 != 0 {
+        return Err(format!("odd number of hex digits ({})", b.len()));
+    }
+    let digit = |c: u8, at: usize| match c {
+        b'0'..=b'9' => Ok(c - b'0'),
+        b'a'..=b'f' => Ok(c - b'a' + 10),
+        b'A'..=b'F' => Ok(c - b'A' + 10),
+        _ => Err(format!(
+            "not a hex digit at character {at}: {:?}",
+            c as char
+        )),
+    };
+    b.chunks_exact(2)
+        .enumerate()
+        .map(|(i, p)| Ok(digit(p[0], 2 * i)? << 4 | digit(p[1], 2 * i + 1)?))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"seq":0,"time_ns":5,"pid":10,"tid":11,"comm":"agent","cmd":"map_lookup_elem","map_fd":4,"map_id":7,"flags":0,"key":"0a0000a5","value":null,"ret":-2}"#;
+
+    #[test]
+    fn a_good_line_is_read() {
+        let t = parse_calls(GOOD.as_bytes());
+        assert_eq!(t.bad_lines, 0);
+        let c = &t.calls[0];
+        assert_eq!(c.cmd, MapCmd::Lookup);
+        assert_eq!(c.key.as_deref(), Some(&[0x0a, 0, 0, 0xa5][..]));
+        assert_eq!((c.line, c.map_id, c.errno()), (1, Some(7), Some(2)));
+    }
+
+    #[test]
+    fn bad_lines_are_reported_by_number_and_the_rest_is_read() {
+        let text = format!(
+            "{GOOD}\n\n{{\"seq\":1\n{}\n{}\n{GOOD}\n",
+            GOOD.replace("map_lookup_elem", "map_freeze"),
+            GOOD.replace("0a0000a5", "0a0g")
+        );
+        let t = parse_calls(text.as_bytes());
+        assert_eq!(t.calls.len(), 2);
+        assert_eq!(t.calls[1].line, 6);
+        let lines: Vec<u32> = t.problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [3, 4, 5]);
+        assert!(t.problems[1].message.contains("unknown cmd"));
+        assert!(t.problems[2]
+            .message
+            .contains("not a hex digit at character 3"));
+    }
+
+    #[test]
+    fn problems_kept_are_bounded_but_counted() {
+        let text = "x\n".repeat(100);
+        let t = parse_calls(text.as_bytes());
+        assert_eq!((t.problems.len(), t.bad_lines), (MAX_PROBLEMS, 100));
+    }
+
+    #[test]
+    fn odd_hex_is_an_error() {
+        assert!(hex_decode("abc").unwrap_err().contains("odd"));
+        assert_eq!(hex_decode("").unwrap(), Vec::<u8>::new());
+    }
+}

@@ -1,0 +1,99 @@
+//! Traced bpf() map calls: what a process asked of a map and what the kernel
+//! answered, in the order the calls returned.
+
+/// The map element commands a trace records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MapCmd {
+    Lookup,
+    Update,
+    Delete,
+    GetNextKey,
+    LookupAndDelete,
+}
+
+impl MapCmd {
+    /// The trace file's spelling (`map_lookup_elem`, …), as in bpf(2)'s
+    /// `BPF_MAP_LOOKUP_ELEM` lowercased.
+    pub fn from_name(name: &str) -> Option<MapCmd> {
+        Some(match name {
+            "map_lookup_elem" => MapCmd::Lookup,
+            "map_update_elem" => MapCmd::Update,
+            "map_delete_elem" => MapCmd::Delete,
+            "map_get_next_key" => MapCmd::GetNextKey,
+            "map_lookup_and_delete_elem" => MapCmd::LookupAndDelete,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MapCmd::Lookup => "map_lookup_elem",
+            MapCmd::Update => "map_update_elem",
+            MapCmd::Delete => "map_delete_elem",
+            MapCmd::GetNextKey => "map_get_next_key",
+            MapCmd::LookupAndDelete => "map_lookup_and_delete_elem",
+        }
+    }
+}
+
+/// `BPF_NOEXIST`: create only.
+pub const BPF_NOEXIST: u64 = 1;
+/// `BPF_EXIST`: update only.
+pub const BPF_EXIST: u64 = 2;
+
+/// errno values the analyses read from return values.
+pub const ENOENT: i64 = 2;
+pub const E2BIG: i64 = 7;
+pub const EEXIST: i64 = 17;
+pub const EINVAL: i64 = 22;
+
+/// One traced call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapCall {
+    /// Position in the trace, from 0.
+    pub seq: u64,
+    /// 1-based line of the call in its trace file.
+    pub line: u32,
+    /// Boot-time nanoseconds at entry.
+    pub time_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    pub cmd: MapCmd,
+    pub map_fd: i32,
+    /// The map behind the fd, when the tracer could tell.
+    pub map_id: Option<u32>,
+    pub flags: u64,
+    /// Key bytes as passed; `None` when they could not be read.
+    pub key: Option<Vec<u8>>,
+    /// Value bytes of an update.
+    pub value: Option<Vec<u8>>,
+    /// 0, or minus the errno.
+    pub ret: i64,
+}
+
+impl MapCall {
+    /// The errno the call failed with, if it failed.
+    pub fn errno(&self) -> Option<i64> {
+        (self.ret < 0).then(|| -self.ret)
+    }
+}
+
+/// The symbolic name of an errno bpf() map calls return.
+pub fn errno_name(errno: i64) -> String {
+    match errno {
+        1 => "EPERM".into(),
+        ENOENT => "ENOENT".into(),
+        E2BIG => "E2BIG".into(),
+        9 => "EBADF".into(),
+        12 => "ENOMEM".into(),
+        13 => "EACCES".into(),
+        14 => "EFAULT".into(),
+        16 => "EBUSY".into(),
+        EEXIST => "EEXIST".into(),
+        EINVAL => "EINVAL".into(),
+        95 => "EOPNOTSUPP".into(),
+        524 => "ENOTSUPP".into(),
+        n => format!("errno {n}"),
+    }
+}
