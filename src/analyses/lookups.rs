@@ -16,12 +16,16 @@
 //! - otherwise absent, with the nearest present key for reference.
 //!
 //! Findings are one per map and code, with counts and a few examples.
+//!
+//! `lookup/wrong-map` looks at instances, not keys: calls went to a map no
+//! loaded program uses while a map of the same name is used by one (the
+//! caller holds an instance a reload left behind).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{json, Value};
 
-use crate::model::case::MapInstance;
+use crate::model::case::{MapInstance, Pin};
 use crate::model::dump::{hex_bytes, MapDump};
 use crate::model::finding::{Code, Finding, MapRef, Severity, SourceRef};
 use crate::model::layout::{FieldType, Layout};
@@ -42,12 +46,15 @@ pub struct TraceContext<'a> {
     /// The trace file as named in reports (`case.tar!trace/bpf-calls.jsonl`).
     pub file: &'a str,
     pub maps: &'a [MapInstance],
+    /// Pins under bpffs, to say how a caller may have reached a map.
+    pub pins: &'a [Pin],
     /// The dump of each map taken after the trace, by map id.
     pub dumps: HashMap<u32, &'a MapDump>,
 }
 
 /// Explains every failed call in `calls`.
 pub fn explain(calls: &[MapCall], ctx: &TraceContext<'_>) -> Vec<Finding> {
+    let calls_all = calls;
     let mut by_map: Vec<(Option<u32>, Vec<&MapCall>)> = Vec::new();
     for c in calls {
         match by_map.iter_mut().find(|(id, _)| *id == c.map_id) {
@@ -60,10 +67,115 @@ pub fn explain(calls: &[MapCall], ctx: &TraceContext<'_>) -> Vec<Finding> {
     for (id, mut calls) in by_map {
         calls.sort_by_key(|c| c.seq);
         let map = id.and_then(|id| ctx.maps.iter().find(|m| m.id == Some(id)));
+        if let Some(f) = map.and_then(|m| wrong_map(m, &calls, ctx)) {
+            findings.push(f);
+        }
         let dump = id.and_then(|id| ctx.dumps.get(&id).copied());
-        findings.extend(MapReplay::new(ctx.file, id, map, dump).run(&calls));
+        let mut replay = MapReplay::new(ctx.file, id, map, dump);
+        // Other instances of the same name, and the keys each is known to
+        // hold: a missed key found there is written to the wrong instance.
+        if let Some(m) = map.filter(|m| !m.name.is_empty()) {
+            for o in ctx.maps.iter().filter(|o| o.name == m.name && o.id != m.id) {
+                let Some(oid) = o.id else { continue };
+                let mut keys: HashSet<Vec<u8>> = calls_all
+                    .iter()
+                    .filter(|c| c.map_id == Some(oid) && c.ret == 0 && c.cmd == MapCmd::Update)
+                    .filter_map(|c| c.key.clone())
+                    .collect();
+                if let Some(d) = ctx.dumps.get(&oid) {
+                    keys.extend(d.entries().filter(|e| !e.formatted).map(|e| e.key.to_vec()));
+                }
+                replay.elsewhere.push((oid, keys));
+            }
+        }
+        findings.extend(replay.run(&calls));
     }
     findings
+}
+
+/// `lookup/wrong-map`: `calls` went to `m`, which no loaded program uses,
+/// while another map of its name is used by one.
+fn wrong_map(m: &MapInstance, calls: &[&MapCall], ctx: &TraceContext<'_>) -> Option<Finding> {
+    if !m.prog_ids.is_empty() || m.name.is_empty() {
+        return None;
+    }
+    let live: Vec<&MapInstance> = ctx
+        .maps
+        .iter()
+        .filter(|o| o.name == m.name && o.id != m.id && !o.prog_ids.is_empty())
+        .collect();
+    if live.is_empty() {
+        return None;
+    }
+    let id = m.id?;
+    let callers: BTreeSet<String> = calls
+        .iter()
+        .map(|c| format!("{} (pid {})", c.comm, c.pid))
+        .collect();
+    let fds: BTreeSet<(u32, i32)> = calls.iter().map(|c| (c.pid, c.map_fd)).collect();
+    let failed = calls.iter().filter(|c| c.ret < 0).count();
+    let pins_of = |id: Option<u32>| -> Vec<&str> {
+        ctx.pins
+            .iter()
+            .filter(|p| p.kind == "map" && Some(p.id) == id)
+            .map(|p| p.path.as_str())
+            .collect()
+    };
+    let others: Vec<String> = live
+        .iter()
+        .map(|o| {
+            let progs: Vec<String> = o.prog_ids.iter().map(|p| p.to_string()).collect();
+            format!(
+                "id {} (program{} {})",
+                o.id.map_or("?".into(), |i| i.to_string()),
+                if progs.len() == 1 { "" } else { "s" },
+                progs.join(", ")
+            )
+        })
+        .collect();
+    let mut f = Finding::new(
+        Code::LookupWrongMap,
+        Severity::Error,
+        format!(
+            "{} made {} calls on map {} id {id}, which no loaded program uses; the program's `{}` is {}",
+            callers.iter().cloned().collect::<Vec<_>>().join(", "),
+            calls.len(),
+            m.name,
+            m.name,
+            others.join(" and ")
+        ),
+    )
+    .with_map(Some(MapRef {
+        id: m.id,
+        name: m.name.clone(),
+    }))
+    .with_evidence(json!({
+        "trace": ctx.file,
+        "calls": calls.len(),
+        "failed_calls": failed,
+        "callers": callers,
+        "caller_fds": fds.iter().map(|(pid, fd)| json!({"pid": pid, "fd": fd})).collect::<Vec<_>>(),
+        "map": {"id": id, "name": m.name, "prog_ids": m.prog_ids, "pins": pins_of(m.id)},
+        "used_instances": live.iter().map(|o| json!({
+            "id": o.id, "name": o.name, "prog_ids": o.prog_ids, "pins": pins_of(o.id),
+        })).collect::<Vec<_>>(),
+        "example": calls.first().map(|c| json!({"seq": c.seq, "line": c.line, "cmd": c.cmd.as_str()})),
+    }))
+    .with_fix(format!(
+        "The caller holds an old instance of `{}` (a reload left it alive, typically through a pin). \
+         Re-open the map the running program uses (its new pin, or by id from the program's map ids) and remove the stale pin.",
+        m.name
+    ));
+    if let Some(c) = calls.first() {
+        f = f.with_source(SourceRef {
+            file: ctx.file.to_string(),
+            line: Some(c.line),
+            offset: None,
+            label: format!("first call on the unused map {} id {id}", m.name),
+            text: None,
+        });
+    }
+    Some(f)
 }
 
 /// What became of a key during the trace.
@@ -98,6 +210,8 @@ enum Miss {
         /// The exact key is in the dump taken after the trace: it was
         /// written after this call (by the BPF side, or later in time).
         in_dump: bool,
+        /// Other instances of the map's name that hold this exact key.
+        elsewhere: Vec<u32>,
     },
 }
 
@@ -125,6 +239,8 @@ struct Group {
     offsets: BTreeSet<usize>,
     fields: BTreeSet<String>,
     indexes: BTreeSet<u32>,
+    /// Other instances holding a missed key (`lookup/key-absent`).
+    elsewhere: BTreeSet<u32>,
     callers: BTreeSet<String>,
 }
 
@@ -141,6 +257,8 @@ struct MapReplay<'a> {
     dump_keys: HashSet<&'a [u8]>,
     state: HashMap<Vec<u8>, KeyState>,
     nearest_cache: HashMap<Vec<u8>, Option<NearKey>>,
+    /// Other instances of this map's name, with the keys they hold.
+    elsewhere: Vec<(u32, HashSet<Vec<u8>>)>,
     groups: Vec<(Code, Group)>,
 }
 
@@ -185,6 +303,7 @@ impl<'a> MapReplay<'a> {
             dump_keys,
             state: HashMap::new(),
             nearest_cache: HashMap::new(),
+            elsewhere: Vec::new(),
             groups: Vec::new(),
         }
     }
@@ -276,13 +395,22 @@ impl<'a> MapReplay<'a> {
                                    "pid": d.pid, "tid": d.tid, "comm": d.comm},
                 })
             }
-            Miss::Absent { nearest, in_dump } => match nearest {
+            Miss::Absent {
+                nearest,
+                in_dump,
+                elsewhere,
+            } => match nearest {
                 Some((k, offsets)) => json!({
                     "nearest_present_key": hex_bytes(k),
                     "differing_offsets": offsets,
                     "in_dump_after_trace": in_dump,
+                    "present_in_other_instances": elsewhere,
                 }),
-                None => json!({ "nearest_present_key": null, "in_dump_after_trace": in_dump }),
+                None => json!({
+                    "nearest_present_key": null,
+                    "in_dump_after_trace": in_dump,
+                    "present_in_other_instances": elsewhere,
+                }),
             },
         };
         let code = miss.code();
@@ -293,6 +421,7 @@ impl<'a> MapReplay<'a> {
             Miss::OutOfRange { index } => {
                 g.indexes.insert(index);
             }
+            Miss::Absent { elsewhere, .. } => g.elsewhere.extend(elsewhere),
             _ => {}
         }
         record(g, c, extra);
@@ -303,6 +432,7 @@ impl<'a> MapReplay<'a> {
             return Miss::Absent {
                 nearest: None,
                 in_dump: false,
+                elsewhere: Vec::new(),
             };
         };
         if let Some(m) = self.map {
@@ -331,10 +461,17 @@ impl<'a> MapReplay<'a> {
             return Miss::ByteOrder { present: p, fields };
         }
         let in_dump = self.dump_keys.contains(key);
+        let elsewhere: Vec<u32> = self
+            .elsewhere
+            .iter()
+            .filter(|(_, keys)| keys.contains(key))
+            .map(|(id, _)| *id)
+            .collect();
         if let Some(n) = self.nearest_cache.get(key) {
             return Miss::Absent {
                 nearest: n.clone(),
                 in_dump,
+                elsewhere,
             };
         }
         let nearest = if self.nearest_cache.len() < NEAREST_SEARCHES {
@@ -352,7 +489,11 @@ impl<'a> MapReplay<'a> {
         } else {
             None
         };
-        Miss::Absent { nearest, in_dump }
+        Miss::Absent {
+            nearest,
+            in_dump,
+            elsewhere,
+        }
     }
 
     /// Keys of `len` bytes present now: written or found during the trace
@@ -525,6 +666,21 @@ impl<'a> MapReplay<'a> {
                 ),
                 "The key was deleted before it was looked up (see `deleted_by` in the examples): check the order of the writer's and the reader's calls, and whether that delete is expected.".to_string(),
             ),
+            Code::LookupKeyAbsent if !g.elsewhere.is_empty() => {
+                let ids: Vec<String> = g.elsewhere.iter().map(|i| format!("id {i}")).collect();
+                (
+                    Severity::Error,
+                    format!(
+                        "{} found nothing here, but the key is in another map named {map_name} ({})",
+                        calls_word("lookup"),
+                        ids.join(", ")
+                    ),
+                    format!(
+                        "Writer and reader hold different instances of `{map_name}` (a reload or a second load made a new one). \
+                         Make both open the instance the running program uses; `present_in_other_instances` names where the key went."
+                    ),
+                )
+            }
             Code::LookupKeyAbsent => (
                 Severity::Info,
                 format!(
@@ -582,6 +738,7 @@ impl<'a> MapReplay<'a> {
                 "indexes",
                 json!({"seen": g.indexes, "max_entries": self.map.and_then(|m| m.max_entries)}),
             )),
+            Code::LookupKeyAbsent => Some(("present_in_other_instances", json!(g.elsewhere))),
             Code::UpdateMapFull => {
                 Some(("max_entries", json!(self.map.and_then(|m| m.max_entries))))
             }
@@ -713,6 +870,7 @@ mod tests {
             &TraceContext {
                 file: "t.jsonl",
                 maps,
+                pins: &[],
                 dumps: HashMap::new(),
             },
         )
@@ -817,6 +975,27 @@ mod tests {
     }
 
     #[test]
+    fn calls_on_an_instance_no_program_uses_are_a_wrong_map() {
+        let mut old = map(1, "hash", 12, 64, Some(conn_key()));
+        old.name = "conns".into();
+        let mut new = map(2, "hash", 12, 64, Some(conn_key()));
+        new.name = "conns".into();
+        new.prog_ids = vec![30];
+        let maps = [old, new];
+        let calls = [
+            call(0, 1, MapCmd::Update, 0, &A, 0),
+            call(1, 2, MapCmd::Lookup, 0, &A, -ENOENT),
+        ];
+        let f = explain_on(&maps, &calls);
+        assert_eq!(codes(&f), ["lookup/wrong-map", "lookup/key-absent"]);
+        assert_eq!(f[0].evidence["used_instances"][0]["id"], 2);
+        // The reader's miss is explained by the writer's instance.
+        assert_eq!(f[1].evidence["present_in_other_instances"], json!([1]));
+        assert_eq!(f[1].severity, Severity::Error);
+        assert!(f[0].title.contains("map conns id 1"), "{}", f[0].title);
+    }
+
+    #[test]
     fn keys_the_bpf_side_wrote_come_from_the_dump() {
         let maps = [map(1, "hash", 12, 64, Some(conn_key()))];
         let mut dump = MapDump::new(crate::model::dump::DumpForm::Json);
@@ -829,6 +1008,7 @@ mod tests {
             &TraceContext {
                 file: "t.jsonl",
                 maps: &maps,
+                pins: &[],
                 dumps: HashMap::from([(1, &dump)]),
             },
         );

@@ -2,9 +2,12 @@
 /* bpfcase corpus: a user-space agent whose map calls go wrong in known ways
  * (see README.md). Loads lookups.bpf.o with libbpf, prints "PID ready",
  * then every 100 ms makes one round of calls, for SECONDS (default 30).
+ * Given STALE_PIN, the path of a `conns` map pinned by an earlier load of
+ * the object, it also writes and reads its entry there: an agent that
+ * still opens the old pin after the program was reloaded.
  *
  * Built with: cc -O2 -g -Wall workload.c -lbpf -o workload
- * Run:        ./workload lookups.bpf.o [SECONDS]
+ * Run:        ./workload lookups.bpf.o [SECONDS [STALE_PIN]]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,7 +33,7 @@ struct conn_val {
 	__u64 bytes;
 };
 
-static int conns, slots, tiny;
+static int conns, slots, tiny, stale = -1;
 
 /* A key with every byte set, padding zeroed: what a careful caller passes. */
 static struct conn_key base_key(__u32 daddr, __u16 dport, __u8 proto)
@@ -95,6 +98,12 @@ static void one_round(void)
 
 	/* 8. and the lookup that works */
 	bpf_map_lookup_elem(conns, &a, &v);
+
+	/* 9. the old instance, through its pin */
+	if (stale >= 0) {
+		bpf_map_update_elem(stale, &a, &v, BPF_ANY);
+		bpf_map_lookup_elem(stale, &a, &v);
+	}
 }
 
 int main(int argc, char **argv)
@@ -104,7 +113,7 @@ int main(int argc, char **argv)
 	double seconds;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s lookups.bpf.o [SECONDS]\n", argv[0]);
+		fprintf(stderr, "usage: %s lookups.bpf.o [SECONDS [STALE_PIN]]\n", argv[0]);
 		return 2;
 	}
 	seconds = argc > 2 ? atof(argv[2]) : 30;
@@ -119,6 +128,13 @@ int main(int argc, char **argv)
 	if (conns < 0 || slots < 0 || tiny < 0) {
 		fprintf(stderr, "workload: maps missing from %s\n", argv[1]);
 		return 1;
+	}
+	if (argc > 3) {
+		stale = bpf_obj_get(argv[3]);
+		if (stale < 0) {
+			fprintf(stderr, "workload: cannot open %s: %s\n", argv[3], strerror(errno));
+			return 1;
+		}
 	}
 	printf("%d ready\n", getpid());
 	fflush(stdout);

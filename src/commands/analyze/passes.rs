@@ -255,6 +255,7 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
         let ctx = TraceContext {
             file: &t.file,
             maps: &case.maps,
+            pins: &case.pins,
             dumps,
         };
         findings.extend(lookups::explain(&t.calls, &ctx).into_iter().filter(|f| {
