@@ -108,10 +108,7 @@ fn wrong_map(m: &MapInstance, calls: &[&MapCall], ctx: &TraceContext<'_>) -> Opt
         return None;
     }
     let id = m.id?;
-    let callers: BTreeSet<String> = calls
-        .iter()
-        .map(|c| format!("{} (pid {})", c.comm, c.pid))
-        .collect();
+    let callers: BTreeSet<String> = calls.iter().map(|c| caller(c)).collect();
     let fds: BTreeSet<(u32, i32)> = calls.iter().map(|c| (c.pid, c.map_fd)).collect();
     let failed = calls.iter().filter(|c| c.ret < 0).count();
     let pins_of = |id: Option<u32>| -> Vec<&str> {
@@ -242,6 +239,8 @@ struct Group {
     /// Other instances holding a missed key (`lookup/key-absent`).
     elsewhere: BTreeSet<u32>,
     callers: BTreeSet<String>,
+    /// (pid, fd) the calls were made through.
+    fds: BTreeSet<(u32, i32)>,
 }
 
 /// Replays one map's calls.
@@ -681,6 +680,16 @@ impl<'a> MapReplay<'a> {
                     ),
                 )
             }
+            Code::LookupKeyAbsent if distinct == 0 => (
+                Severity::Info,
+                format!(
+                    "{} found nothing; the trace has no key bytes to say why",
+                    calls_word("lookup")
+                ),
+                "strace shows the key's address, not its bytes. Record the calls with `bpfcase collect --trace-pid PID` \
+                 to see which bytes differ from the present keys."
+                    .to_string(),
+            ),
             Code::LookupKeyAbsent => (
                 Severity::Info,
                 format!(
@@ -719,6 +728,7 @@ impl<'a> MapReplay<'a> {
             "calls": n,
             "distinct_keys": distinct,
             "callers": g.callers.iter().collect::<Vec<_>>(),
+            "caller_fds": g.fds.iter().map(|(pid, fd)| json!({"pid": pid, "fd": fd})).collect::<Vec<_>>(),
             "traced_calls_on_map": calls.len(),
             "key_type": self.key_layout.map(|l| l.display_name()),
             "key_size": self.key_size(),
@@ -767,7 +777,8 @@ impl<'a> MapReplay<'a> {
 /// Counts call `c` in `g`, keeping it as an example if there is room.
 fn record(g: &mut Group, c: &MapCall, extra: Value) {
     g.count += 1;
-    g.callers.insert(format!("{} (pid {})", c.comm, c.pid));
+    g.callers.insert(caller(c));
+    g.fds.insert((c.pid, c.map_fd));
     let new_key = c.key.as_ref().is_some_and(|k| g.keys.insert(k.clone()));
     // Examples show distinct keys: the same miss repeated teaches nothing.
     if (new_key || g.examples.is_empty()) && g.examples.len() < EXAMPLES {
@@ -790,6 +801,15 @@ fn record(g: &mut Group, c: &MapCall, extra: Value) {
         }
         g.examples.push(ex);
         g.lines.push(c.line);
+    }
+}
+
+/// `agent (pid 12)`, or `pid 12` when the trace has no command names.
+fn caller(c: &MapCall) -> String {
+    match (c.comm.is_empty(), c.pid) {
+        (true, 0) => "an unnamed process".into(),
+        (true, pid) => format!("pid {pid}"),
+        (false, pid) => format!("{} (pid {pid})", c.comm),
     }
 }
 

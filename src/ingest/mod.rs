@@ -11,4 +11,5 @@ pub mod dwarf;
 pub mod elf;
 pub mod gosrc;
 pub mod schema;
+pub mod strace;
 pub mod trace;

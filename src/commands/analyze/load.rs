@@ -44,8 +44,11 @@ pub struct LoadedCase {
     pub btf_sources: Vec<BtfSource>,
     pub possible_cpus: Option<u32>,
     pub dumps: Vec<LoadedDump>,
-    /// Traces of bpf() map calls (bundles recorded with `--trace-pid`).
+    /// Traces of bpf() map calls: bundles recorded with `--trace-pid`,
+    /// loose trace files, strace logs.
     pub traces: Vec<LoadedTrace>,
+    /// Map fds of processes in bundles: (pid, fd) → map id.
+    pub map_fds: HashMap<(u32, i32), u32>,
 }
 
 /// A trace of map calls and where it came from.
@@ -53,6 +56,48 @@ pub struct LoadedTrace {
     /// The trace file as named (`bundle!trace/bpf-calls.jsonl`).
     pub file: String,
     pub calls: Vec<crate::model::trace::MapCall>,
+    /// Pins the traced processes opened (strace `BPF_OBJ_GET`): (pid, fd, path).
+    pub pin_fds: Vec<(u32, i32, String)>,
+}
+
+impl LoadedCase {
+    /// Gives calls without a map id the map their fd referred to: from the
+    /// fdinfo of a bundle's processes, or from the pin the fd was opened
+    /// from. A log without pids (strace without `-f`) matches an fd only
+    /// when a single process holds a map under that number. strace does
+    /// not show `close()` among bpf() calls, so an fd number reused for
+    /// another map during the trace is taken for the last one.
+    fn resolve_trace_maps(&mut self) {
+        let pins: HashMap<&str, u32> = self
+            .pins
+            .iter()
+            .filter(|p| p.kind == "map")
+            .map(|p| (p.path.as_str(), p.id))
+            .collect();
+        let mut by_fd: HashMap<i32, Vec<u32>> = HashMap::new();
+        for (&(_, fd), &id) in &self.map_fds {
+            by_fd.entry(fd).or_default().push(id);
+        }
+        for t in &mut self.traces {
+            for c in t.calls.iter_mut().filter(|c| c.map_id.is_none()) {
+                c.map_id = self
+                    .map_fds
+                    .get(&(c.pid, c.map_fd))
+                    .copied()
+                    .or_else(|| {
+                        t.pin_fds
+                            .iter()
+                            .rev()
+                            .find(|(pid, fd, _)| *pid == c.pid && *fd == c.map_fd)
+                            .and_then(|(_, _, path)| pins.get(path.as_str()).copied())
+                    })
+                    .or_else(|| match by_fd.get(&c.map_fd).map(Vec::as_slice) {
+                        Some([only]) if c.pid == 0 => Some(*only),
+                        _ => None,
+                    });
+            }
+        }
+    }
 }
 
 /// A map dump and which map it belongs to.
@@ -103,6 +148,38 @@ impl LoadedCase {
         }
         self.maps.push(m);
     }
+}
+
+/// `input/unreadable` findings for a trace's bad lines.
+fn push_trace_problems(
+    case: &mut LoadedCase,
+    file: &str,
+    problems: &[crate::ingest::trace::TraceProblem],
+    bad_lines: u64,
+) {
+    for p in problems {
+        case.findings
+            .push(InputError::at_line(file, p.line, &p.message).to_finding());
+    }
+    if bad_lines > problems.len() as u64 {
+        case.findings.push(Finding::unreadable(
+            file,
+            None,
+            &format!(
+                "{} more unreadable lines not listed",
+                bad_lines - problems.len() as u64
+            ),
+        ));
+    }
+}
+
+/// A `.jsonl` file with a traced map call among its first lines.
+fn is_trace_jsonl(path: &Path, data: &[u8]) -> bool {
+    path.extension().is_some_and(|x| x == "jsonl")
+        && data
+            .split(|&b| b == b'\n')
+            .take(10)
+            .any(|l| serde_json::from_slice::<crate::bundle::TraceEvent>(l).is_ok())
 }
 
 /// Lays out `id` if it is (a typedef of) a struct or union.
@@ -172,6 +249,7 @@ pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
         }
         load_one(&mut case, path, args);
     }
+    case.resolve_trace_maps();
     Ok(case)
 }
 
@@ -248,6 +326,28 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
                 &InputError::at_offset(&name, e.offset().map(|o| o as u64), e),
             ),
         }
+        return;
+    }
+    if crate::ingest::strace::looks_like_strace(&data) {
+        let log = crate::ingest::strace::parse(&data);
+        push_trace_problems(case, &name, &log.problems, log.bad_lines);
+        case.read(&name, "strace");
+        case.traces.push(LoadedTrace {
+            file: name,
+            calls: log.calls,
+            pin_fds: log.pin_fds,
+        });
+        return;
+    }
+    if is_trace_jsonl(path, &data) {
+        let parsed = crate::ingest::trace::parse_calls(&data);
+        push_trace_problems(case, &name, &parsed.problems, parsed.bad_lines);
+        case.read(&name, "trace");
+        case.traces.push(LoadedTrace {
+            file: name,
+            calls: parsed.calls,
+            pin_fds: Vec::new(),
+        });
         return;
     }
     if let Some(kind) = dump_kind(path, &data) {
@@ -360,20 +460,7 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
     if let (Some(rec), Some(bytes)) = (&m.trace, trace_bytes) {
         let file = format!("{name}!{}", rec.path);
         let parsed = crate::ingest::trace::parse_calls(&bytes);
-        for p in &parsed.problems {
-            case.findings
-                .push(InputError::at_line(&file, p.line, &p.message).to_finding());
-        }
-        if parsed.bad_lines > parsed.problems.len() as u64 {
-            case.findings.push(Finding::unreadable(
-                &file,
-                None,
-                &format!(
-                    "{} more unreadable lines not listed",
-                    parsed.bad_lines - parsed.problems.len() as u64
-                ),
-            ));
-        }
+        push_trace_problems(case, &file, &parsed.problems, parsed.bad_lines);
         if rec.lost > 0 {
             let mut f = Finding::unreadable(
                 &file,
@@ -393,6 +480,7 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
         case.traces.push(LoadedTrace {
             file,
             calls: parsed.calls,
+            pin_fds: Vec::new(),
         });
     }
     for mm in mismatches {
@@ -472,6 +560,13 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
             }
         }
         case.maps.push(inst);
+    }
+    for p in &m.processes {
+        for fd in &p.fds {
+            if let (Some(id), Ok(n)) = (fd.map_id, i32::try_from(fd.fd)) {
+                case.map_fds.insert((p.pid, n), id);
+            }
+        }
     }
     case.pins = m
         .pins
