@@ -196,8 +196,10 @@ enum Miss {
         present: Vec<u8>,
         fields: Vec<String>,
     },
+    /// `index` is `None` when the trace has no key bytes: a plain or
+    /// per-CPU array fails a lookup for no other reason.
     OutOfRange {
-        index: u32,
+        index: Option<u32>,
     },
     Deleted {
         by: usize,
@@ -417,9 +419,7 @@ impl<'a> MapReplay<'a> {
         match miss {
             Miss::Padding { offsets, .. } => g.offsets.extend(offsets),
             Miss::ByteOrder { fields, .. } => g.fields.extend(fields),
-            Miss::OutOfRange { index } => {
-                g.indexes.insert(index);
-            }
+            Miss::OutOfRange { index } => g.indexes.extend(index),
             Miss::Absent { elsewhere, .. } => g.elsewhere.extend(elsewhere),
             _ => {}
         }
@@ -427,7 +427,17 @@ impl<'a> MapReplay<'a> {
     }
 
     fn classify(&mut self, c: &MapCall) -> Miss {
+        // BPF_MAP_TYPE_ARRAY and PERCPU_ARRAY have every slot below
+        // max_entries: their lookups miss only past it. (Arrays of fds or
+        // maps also miss on an empty slot.)
+        let plain_array = self
+            .map
+            .and_then(|m| m.map_type)
+            .is_some_and(|t| matches!(t.0, 2 | 6));
         let Some(key) = c.key.as_deref() else {
+            if plain_array && c.cmd == MapCmd::Lookup {
+                return Miss::OutOfRange { index: None };
+            }
             return Miss::Absent {
                 nearest: None,
                 in_dump: false,
@@ -438,7 +448,7 @@ impl<'a> MapReplay<'a> {
             if m.map_type.is_some_and(|t| t.is_array()) && key.len() >= 4 {
                 let index = u32::from_le_bytes([key[0], key[1], key[2], key[3]]);
                 if m.max_entries.is_some_and(|max| index >= max) {
-                    return Miss::OutOfRange { index };
+                    return Miss::OutOfRange { index: Some(index) };
                 }
             }
         }
@@ -645,11 +655,19 @@ impl<'a> MapReplay<'a> {
                 let idx: Vec<String> = g.indexes.iter().map(|i| i.to_string()).collect();
                 (
                     Severity::Error,
-                    format!(
-                        "{} used array indexes at or past max_entries {max} ({})",
-                        calls_word("lookup"),
-                        idx.join(", ")
-                    ),
+                    if idx.is_empty() {
+                        format!(
+                            "{} of an array map missed: the index was at or past max_entries {max} \
+                             (an array lookup fails for no other reason)",
+                            calls_word("lookup")
+                        )
+                    } else {
+                        format!(
+                            "{} used array indexes at or past max_entries {max} ({})",
+                            calls_word("lookup"),
+                            idx.join(", ")
+                        )
+                    },
                     format!(
                         "Array maps hold indexes 0..{}: check the index before the call, or size the map (max_entries) for the largest one.",
                         max.saturating_sub(1)

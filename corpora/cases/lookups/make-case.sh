@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds corpora/cases/lookups/case.tar, a real bundle written by
 # `bpfcase collect --trace-pid` on this machine while workload.c made map
-# calls that fail in known ways (see README.md). Needs root, bpffs, clang,
-# cc and libbpf-dev; leaves /sys/fs/bpf as it found it.
+# calls that fail in known ways (see README.md); and workload.strace, an
+# strace log of the same process, with strace-case.tar collected next to it.
+# Needs root, bpffs, clang, cc, strace and libbpf-dev; leaves /sys/fs/bpf
+# as it found it.
 # Run from anywhere: `just corpora-cases`.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -36,5 +38,14 @@ pid=$!
 for _ in $(seq 100); do grep -q ready "$W/ready" 2>/dev/null && break; sleep 0.1; done
 grep -q "^$pid ready" "$W/ready" || { echo "make-case.sh: workload did not start" >&2; exit 1; }
 
+# The same calls as strace sees them (pointers, no key bytes), with a
+# bundle of the same moment whose fdinfo ties the log's fds to map ids.
+strace -f -tt -y -e trace=bpf -p "$pid" -o $C/workload.strace &
+spid=$!
+sleep 2
+kill -INT "$spid"
+wait "$spid" || true
+"$B" collect --pid "$pid" --pinned "$D" --elf $C/lookups.bpf.o -o $C/strace-case.tar
+
 "$B" collect --trace-pid "$pid" --trace-for 2s --pinned "$D" --elf $C/lookups.bpf.o -o "$OUT"
-ls -l "$OUT"
+ls -l "$OUT" $C/strace-case.tar $C/workload.strace
