@@ -12,6 +12,7 @@ pub mod dump;
 pub mod host;
 pub mod redact;
 pub mod sys;
+pub mod trace;
 pub mod walkers;
 
 use std::collections::{BTreeMap, BTreeSet};
