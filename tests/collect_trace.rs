@@ -229,3 +229,78 @@ fn trace_of_a_missing_process_fails_clearly() {
     assert!(err.contains("process 4000000 does not exist"), "{err}");
     assert!(!out.exists());
 }
+
+/// SIGINT during the trace ends the trace early, says so in `limits_hit`,
+/// and the collection still runs: the traced process's map is dumped.
+#[test]
+fn sigint_ends_only_the_trace() {
+    if !can_run("sigint_ends_only_the_trace") {
+        return;
+    }
+    let dir = PinDir::new("trace-sigint");
+    let pin = dir.path("m");
+    run_ok(
+        Command::new("bpftool")
+            .args(["map", "create"])
+            .arg(&pin)
+            .args([
+                "type", "hash", "key", "8", "value", "8", "entries", "16", "name", "trace_s",
+            ]),
+    );
+    let show: serde_json::Value = serde_json::from_slice(
+        &run_ok(
+            Command::new("bpftool")
+                .args(["-j", "map", "show", "pinned"])
+                .arg(&pin),
+        )
+        .stdout,
+    )
+    .unwrap();
+    let map_id = show["id"].as_u64().unwrap() as u32;
+    let children = Children(vec![spawn_child(map_id, &TRACED_KEY, 10.0)]);
+    let traced = children.0[0].id();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let out = scratch("trace-sigint").join("t.tar");
+    let collect = bpfcase()
+        .args(["collect", "--no-bpftool", "--trace-for", "60s", "-o"])
+        .arg(&out)
+        .arg("--trace-pid")
+        .arg(traced.to_string())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let started = Instant::now();
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(collect.id() as i32, libc::SIGINT) }, 0);
+    let res = collect.wait_with_output().unwrap();
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the trace did not end at SIGINT"
+    );
+    drop(children);
+
+    let files = read_bundle(&out);
+    let m = checked_manifest(&files);
+    let trace = m.trace.as_ref().expect("manifest.trace");
+    assert!(trace.duration_ms < 10_000, "{}", trace.duration_ms);
+    assert!(trace.events > 0);
+    assert!(m.partial);
+    assert!(
+        m.limits_hit
+            .iter()
+            .any(|l| l.limit == "interrupted" && l.what == "trace"),
+        "{:?}",
+        m.limits_hit
+    );
+    // Only the trace was cut: the dumps ran.
+    let rec = m.maps.iter().find(|r| r.id == map_id).expect("map listed");
+    assert!(rec.dump.is_some(), "{:?}", m.limits_hit);
+    assert_eq!(m.limits_hit.len(), 1, "{:?}", m.limits_hit);
+}
