@@ -18,6 +18,13 @@ test:
     cargo clippy --all-targets -- -D warnings
     cargo test --release
 
+# Rebuild the --trace-pid tracepoint program (checked in, embedded with
+# include_bytes!); see src/collect/trace/README.md.
+trace-bpf:
+    clang -O2 -g -target bpf -fdebug-prefix-map={{justfile_directory()}}=. \
+        -I/usr/include/$(uname -m)-linux-gnu \
+        -c src/collect/trace/bpf_calls.bpf.c -o src/collect/trace/bpf_calls.bpf.o
+
 # Run the main job on a shipped example: analyze a real bundle (a program
 # reloaded while its old maps stayed pinned) with the Go package mirroring it.
 demo:

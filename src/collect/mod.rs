@@ -6,12 +6,16 @@
 //! ([`dump`]) and streams it all into a tar ([`archive`]) whose manifest is
 //! [`crate::bundle::Manifest`]. It is read-only: maps are opened with
 //! `BPF_F_RDONLY` and no update, delete, pin or unpin is ever issued.
+//! With `--trace-pid` it first traces bpf() map calls ([`trace`]): the one
+//! time it loads and attaches a program of its own, detached before the
+//! rest runs.
 
 pub mod archive;
 pub mod dump;
 pub mod host;
 pub mod redact;
 pub mod sys;
+pub mod trace;
 pub mod walkers;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -80,6 +84,11 @@ pub struct CollectOptions {
     pub progress: bool,
     /// Never use `BPF_MAP_LOOKUP_BATCH` (walk with GET_NEXT_KEY instead).
     pub no_batch: bool,
+    /// `--trace-pid`: processes whose bpf() map calls are traced before the
+    /// collection (their maps are also dumped, as with `pids`).
+    pub trace_pids: Vec<u32>,
+    /// `--trace-for`: how long the trace runs.
+    pub trace_for: Duration,
 }
 
 impl Default for CollectOptions {
@@ -102,6 +111,8 @@ impl Default for CollectOptions {
             bpftool: true,
             progress: false,
             no_batch: false,
+            trace_pids: Vec::new(),
+            trace_for: Duration::from_secs(10),
         }
     }
 }
@@ -117,9 +128,20 @@ pub enum CollectFailure {
     /// The node's CPU list could not be read.
     #[error("cannot read the node's CPUs: {0}")]
     Host(String),
+    /// `--trace-pid` was given but the trace could not be set up.
+    #[error("--trace-pid: {0}")]
+    Trace(trace::TraceError),
     /// Writing the bundle failed.
     #[error("writing {path}: {source}")]
     Write { path: String, source: io::Error },
+}
+
+impl From<trace::TraceError> for CollectFailure {
+    fn from(e: trace::TraceError) -> Self {
+        // Not a `#[source]`: the message already carries it, and miette
+        // would print it twice.
+        CollectFailure::Trace(e)
+    }
 }
 
 /// The finished bundle.
@@ -237,6 +259,9 @@ struct Run<'a> {
     deadline: Instant,
     writer: BundleWriter,
     manifest: Manifest,
+    /// Programs of collect's own (the `--trace-pid` program), left out of
+    /// the listing.
+    own_progs: BTreeSet<u32>,
 }
 
 impl Run<'_> {
@@ -276,11 +301,31 @@ impl Run<'_> {
 
 /// Runs one collection and writes the bundle to `opts.output`.
 pub fn collect(opts: &CollectOptions, stop: &AtomicBool) -> Result<CollectOutcome, CollectFailure> {
-    let started = Instant::now();
     let (secs, nanos) = host::now_unix();
     let host = host::host_info().map_err(CollectFailure::Host)?;
     // Listing maps is the privilege check: without it there is nothing to collect.
-    let map_ids = sys::all_ids(ObjKind::Map).map_err(CollectFailure::NoPrivilege)?;
+    let mut map_ids = sys::all_ids(ObjKind::Map).map_err(CollectFailure::NoPrivilege)?;
+    // Traced processes' maps are dumped as if given with --pid.
+    let merged;
+    let opts = if opts.trace_pids.is_empty() {
+        opts
+    } else {
+        let mut o = opts.clone();
+        for &p in &opts.trace_pids {
+            if !o.pids.contains(&p) {
+                o.pids.push(p);
+            }
+        }
+        merged = o;
+        &merged
+    };
+    // Set up the trace before creating the bundle file: a trace that cannot
+    // run fails the collection (it was asked for) and leaves nothing behind.
+    let tracer = if opts.trace_pids.is_empty() {
+        None
+    } else {
+        Some(trace::Tracer::start(&opts.trace_pids)?)
+    };
     let writer = BundleWriter::create(&opts.output, secs).map_err(|e| CollectFailure::Write {
         path: opts.output.display().to_string(),
         source: e,
@@ -288,8 +333,9 @@ pub fn collect(opts: &CollectOptions, stop: &AtomicBool) -> Result<CollectOutcom
     let mut run = Run {
         opts,
         stop,
-        deadline: started + opts.time_budget,
+        deadline: Instant::now() + opts.time_budget,
         writer,
+        own_progs: BTreeSet::new(),
         manifest: Manifest {
             format: bundle::FORMAT.into(),
             version: bundle::VERSION,
@@ -301,6 +347,18 @@ pub fn collect(opts: &CollectOptions, stop: &AtomicBool) -> Result<CollectOutcom
         },
     };
 
+    if let Some(tracer) = tracer {
+        let own_maps = run_trace(&mut run, tracer)?;
+        // Maps may have come and gone while tracing; the listing below
+        // shows the state right after the trace, without the trace's own.
+        match sys::all_ids(ObjKind::Map) {
+            Ok(ids) => map_ids = ids,
+            Err(e) => run.error("maps after the trace", e),
+        }
+        map_ids.retain(|id| !own_maps.contains(id));
+        // --time-budget bounds the dumps, not the trace before them.
+        run.deadline = Instant::now() + opts.time_budget;
+    }
     list_maps(&mut run, &map_ids);
     list_progs(&mut run);
     list_links(&mut run);
@@ -337,6 +395,72 @@ pub fn collect(opts: &CollectOptions, stop: &AtomicBool) -> Result<CollectOutcom
             source: e,
         })?;
     Ok(CollectOutcome { path, manifest })
+}
+
+/// Runs the `--trace-pid` trace into `trace/bpf-calls.jsonl`. SIGINT or
+/// SIGTERM during the trace ends only the trace: the flag is cleared so the
+/// collection goes on (a second signal then stops it as usual).
+/// Returns the ids of the trace's own maps.
+fn run_trace(run: &mut Run, tracer: trace::Tracer) -> Result<Vec<u32>, CollectFailure> {
+    let limit = run.bytes_left();
+    let duration = run.opts.trace_for;
+    let stop = run.stop;
+    let cpus = run.manifest.host.possible_cpus;
+    let outcome = run
+        .writer
+        .add_stream(trace::TRACE_PATH, |out| {
+            tracer.run(duration, stop, out, limit, cpus)
+        })
+        .map_err(|e| run.write_err(e))?;
+    let ms = outcome.duration.as_millis() as u64;
+    if outcome.interrupted {
+        run.limit(
+            "interrupted",
+            "trace",
+            format!(
+                "SIGINT/SIGTERM received: tracing stopped after {ms} ms of {} ms; collection went on",
+                duration.as_millis()
+            ),
+        );
+        stop.store(false, Ordering::SeqCst);
+    }
+    if outcome.cut_by_bytes > 0 {
+        run.limit(
+            "max-bytes",
+            "trace",
+            format!(
+                "{} calls after the first {} not written",
+                outcome.cut_by_bytes, outcome.events
+            ),
+        );
+    }
+    if outcome.lost > 0 {
+        run.limit(
+            "trace-lost",
+            "trace",
+            format!(
+                "{} calls not recorded (ring buffer or in-flight table full)",
+                outcome.lost
+            ),
+        );
+    }
+    if let Some(e) = &outcome.ring_error {
+        run.error("trace", format!("reading stopped: {e}"));
+    }
+    let mut pids = run.opts.trace_pids.clone();
+    pids.sort_unstable();
+    pids.dedup();
+    run.manifest.trace = Some(bundle::TraceRecord {
+        path: trace::TRACE_PATH.into(),
+        pids,
+        started: outcome.started,
+        duration_ms: ms,
+        events: outcome.events,
+        lost: outcome.lost,
+        capture_bytes: trace::event::CAPTURE_BYTES,
+    });
+    run.own_progs.extend(outcome.own_prog_ids);
+    Ok(outcome.own_map_ids)
 }
 
 fn list_maps(run: &mut Run, ids: &[u32]) {
@@ -385,6 +509,9 @@ fn list_progs(run: &mut Run) {
         Err(e) => return run.error("programs", e),
     };
     for id in ids {
+        if run.own_progs.contains(&id) {
+            continue;
+        }
         let res = sys::fd_by_id(ObjKind::Prog, id).and_then(|fd| sys::prog_info(&fd));
         let (info, map_ids) = match res {
             Ok(r) => r,

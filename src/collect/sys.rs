@@ -1,7 +1,13 @@
 //! The bpf(2) syscall layer: `#[repr(C)]` mirrors of the parts of
 //! `union bpf_attr` and the `bpf_*_info` structs collect uses
 //! (`/usr/include/linux/bpf.h`), and safe wrappers around the read-only
-//! commands. Nothing here updates, deletes, pins or unpins.
+//! commands. Nothing here updates, deletes, pins or unpins a map collect did
+//! not create itself.
+//!
+//! The one exception to "read-only" is `--trace-pid`: [`map_create`],
+//! [`prog_load`] and the perf-event helpers at the end load collect's own
+//! trace program (`collect::trace`) and attach it to two tracepoints for the
+//! trace's duration; closing the returned fds detaches and frees it all.
 //!
 //! Each command gets its own attr struct, zeroed, and we pass its size: the
 //! kernel accepts a prefix of `union bpf_attr` and zero-fills the rest.
@@ -11,11 +17,13 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
+const BPF_MAP_CREATE: i32 = 0;
 const BPF_MAP_LOOKUP_ELEM: i32 = 1;
 /// Test helpers only (`collect::sys::update_elem`): collect itself never writes.
 const BPF_MAP_UPDATE_ELEM: i32 = 2;
 const BPF_MAP_DELETE_ELEM: i32 = 3;
 const BPF_MAP_GET_NEXT_KEY: i32 = 4;
+const BPF_PROG_LOAD: i32 = 5;
 const BPF_OBJ_GET: i32 = 7;
 const BPF_PROG_GET_NEXT_ID: i32 = 11;
 const BPF_MAP_GET_NEXT_ID: i32 = 12;
@@ -58,6 +66,40 @@ struct BatchAttr {
     map_fd: u32,
     elem_flags: u64,
     flags: u64,
+}
+
+/// `BPF_MAP_CREATE`, up to `map_ifindex` (the kernel zero-fills the rest:
+/// no BTF, no map_extra).
+#[repr(C)]
+#[derive(Default)]
+struct MapCreateAttr {
+    map_type: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    map_flags: u32,
+    inner_map_fd: u32,
+    numa_node: u32,
+    map_name: [u8; OBJ_NAME_LEN],
+    map_ifindex: u32,
+}
+
+/// `BPF_PROG_LOAD`, up to `expected_attach_type`.
+#[repr(C)]
+#[derive(Default)]
+struct ProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; OBJ_NAME_LEN],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
 }
 
 /// `BPF_OBJ_PIN`/`BPF_OBJ_GET`.
@@ -449,7 +491,8 @@ pub fn lookup_batch(
 }
 
 /// `BPF_MAP_UPDATE_ELEM`, for tests that plant entries or churn a map while a
-/// collect runs. Never called by collect.
+/// collect runs. collect calls it only on the private maps of its own trace
+/// program (`--trace-pid`), never on a map of the node.
 pub fn update_elem(fd: &OwnedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
     let mut attr = ElemAttr {
         map_fd: fd.as_raw_fd() as u32,
@@ -480,6 +523,194 @@ pub fn map_fd_by_id_rw(id: u32) -> io::Result<OwnedFd> {
     sys_bpf(BPF_MAP_GET_FD_BY_ID, &mut attr).map(fd_result)
 }
 
+/// Copies a name into a kernel object name (`BPF_OBJ_NAME_LEN`, NUL
+/// included); the kernel accepts only `[A-Za-z0-9_.]`, so anything else
+/// becomes `_`.
+fn obj_name(name: &str) -> [u8; OBJ_NAME_LEN] {
+    let mut out = [0u8; OBJ_NAME_LEN];
+    for (o, b) in out.iter_mut().zip(name.bytes().take(OBJ_NAME_LEN - 1)) {
+        *o = if b.is_ascii_alphanumeric() || b == b'.' {
+            b
+        } else {
+            b'_'
+        };
+    }
+    out
+}
+
+/// What [`map_create`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapSpec<'a> {
+    pub name: &'a str,
+    pub map_type: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub map_flags: u32,
+}
+
+/// `BPF_MAP_CREATE`: a new map, owned by the returned fd (freed when the
+/// last fd or program using it is gone). Used only for the trace program's
+/// own maps.
+pub fn map_create(spec: &MapSpec) -> io::Result<OwnedFd> {
+    let mut attr = MapCreateAttr {
+        map_type: spec.map_type,
+        key_size: spec.key_size,
+        value_size: spec.value_size,
+        max_entries: spec.max_entries,
+        map_flags: spec.map_flags,
+        map_name: obj_name(spec.name),
+        ..Default::default()
+    };
+    sys_bpf(BPF_MAP_CREATE, &mut attr).map(fd_result)
+}
+
+/// `BPF_PROG_TYPE_TRACEPOINT`.
+pub const PROG_TYPE_TRACEPOINT: u32 = 5;
+
+/// Largest verifier log asked for when a load fails (the verifier fails the
+/// load with ENOSPC if its log does not fit, so the retry gets room).
+const VERIFIER_LOG_BYTES: usize = 4 << 20;
+
+/// Why [`prog_load`] failed: the errno and, when the retry with a log could
+/// get one, the verifier's log.
+#[derive(Debug)]
+pub struct ProgLoadError {
+    pub error: io::Error,
+    pub log: String,
+}
+
+/// `BPF_PROG_LOAD` of raw instructions (8 bytes each, already relocated).
+/// The first attempt runs without a verifier log (cheaper, and a log that
+/// does not fit fails the load); if the kernel refuses the program, it is
+/// loaded again with `log_level` 1 so the error can show the verifier's
+/// reasoning.
+pub fn prog_load(
+    prog_type: u32,
+    name: &str,
+    insns: &[u8],
+    license: &str,
+) -> Result<OwnedFd, ProgLoadError> {
+    let invalid = |why: &str| ProgLoadError {
+        error: io::Error::new(io::ErrorKind::InvalidInput, why.to_string()),
+        log: String::new(),
+    };
+    if insns.len() % 8 != 0 {
+        return Err(invalid("program length is not a multiple of 8 bytes"));
+    }
+    let license = CString::new(license).map_err(|_| invalid("NUL in license"))?;
+    let mut attr = ProgLoadAttr {
+        prog_type,
+        insn_cnt: (insns.len() / 8) as u32,
+        insns: insns.as_ptr() as u64,
+        license: license.as_ptr() as u64,
+        prog_name: obj_name(name),
+        ..Default::default()
+    };
+    let first = match sys_bpf(BPF_PROG_LOAD, &mut attr) {
+        Ok(fd) => return Ok(fd_result(fd)),
+        Err(e) => e,
+    };
+    let mut log = vec![0u8; VERIFIER_LOG_BYTES];
+    attr.log_level = 1;
+    attr.log_size = log.len() as u32;
+    attr.log_buf = log.as_mut_ptr() as u64;
+    match sys_bpf(BPF_PROG_LOAD, &mut attr) {
+        // Loaded on the second try (a passing failure): keep it.
+        Ok(fd) => Ok(fd_result(fd)),
+        Err(_) => Err(ProgLoadError {
+            error: first,
+            log: c_name(&log).trim_end().to_string(),
+        }),
+    }
+}
+
+/// `struct perf_event_attr` as of `PERF_ATTR_SIZE_VER0` (64 bytes): all a
+/// tracepoint event needs; the kernel zero-fills the later fields.
+#[repr(C)]
+#[derive(Default)]
+struct PerfEventAttr {
+    event_type: u32,
+    size: u32,
+    config: u64,
+    sample_period: u64,
+    sample_type: u64,
+    read_format: u64,
+    /// The bitfield word (`disabled`, `inherit`, ...): all clear.
+    flags: u64,
+    wakeup_events: u32,
+    bp_type: u32,
+    config1: u64,
+}
+
+const PERF_TYPE_TRACEPOINT: u32 = 2;
+const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
+/// `_IO('$', 0)`.
+const PERF_EVENT_IOC_ENABLE: libc::c_ulong = 0x2400;
+/// `_IO('$', 1)`.
+const PERF_EVENT_IOC_DISABLE: libc::c_ulong = 0x2401;
+/// `_IOW('$', 8, __u32)`.
+const PERF_EVENT_IOC_SET_BPF: libc::c_ulong = 0x4004_2408;
+
+/// `perf_event_open` of tracepoint `id` (from tracefs `events/.../id`) for
+/// every process (`pid` -1) on `cpu`. A BPF program attached to it runs on
+/// every CPU: the kernel keeps tracepoint programs on the tracepoint, not on
+/// the event, so one event per tracepoint is enough (another on a second CPU
+/// would be refused with EEXIST for the same program).
+pub fn perf_event_open_tracepoint(id: u64, cpu: i32) -> io::Result<OwnedFd> {
+    let mut attr = PerfEventAttr {
+        event_type: PERF_TYPE_TRACEPOINT,
+        size: std::mem::size_of::<PerfEventAttr>() as u32,
+        config: id,
+        sample_period: 1,
+        wakeup_events: 1,
+        ..Default::default()
+    };
+    // SAFETY: attr is a live, initialised perf_event_attr prefix whose size
+    // field says how long it is; the kernel only reads it.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            &mut attr as *mut PerfEventAttr,
+            -1 as libc::pid_t,
+            cpu as libc::c_int,
+            -1 as libc::c_int,
+            PERF_FLAG_FD_CLOEXEC,
+        )
+    };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(fd_result(ret as i64))
+    }
+}
+
+fn perf_ioctl(event: &OwnedFd, request: libc::c_ulong, arg: libc::c_int) -> io::Result<()> {
+    // SAFETY: the perf ioctls used here take an int argument (or none) by value.
+    let ret = unsafe { libc::ioctl(event.as_raw_fd(), request as _, arg) };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// `PERF_EVENT_IOC_SET_BPF`: runs `prog` whenever the event's tracepoint
+/// fires. Detached when the event's fd is closed.
+pub fn perf_event_set_bpf(event: &OwnedFd, prog: &OwnedFd) -> io::Result<()> {
+    perf_ioctl(event, PERF_EVENT_IOC_SET_BPF, prog.as_raw_fd())
+}
+
+/// `PERF_EVENT_IOC_ENABLE`.
+pub fn perf_event_enable(event: &OwnedFd) -> io::Result<()> {
+    perf_ioctl(event, PERF_EVENT_IOC_ENABLE, 0)
+}
+
+/// `PERF_EVENT_IOC_DISABLE`.
+pub fn perf_event_disable(event: &OwnedFd) -> io::Result<()> {
+    perf_ioctl(event, PERF_EVENT_IOC_DISABLE, 0)
+}
+
 /// Whether an errno from a batch call means "this map type cannot batch".
 pub fn batch_unsupported(e: &io::Error) -> bool {
     matches!(
@@ -505,6 +736,19 @@ mod tests {
         assert_eq!(std::mem::offset_of!(ProgInfo, btf_id), 128);
         assert_eq!(std::mem::size_of::<ProgInfo>(), 232);
         assert_eq!(std::mem::offset_of!(MapInfo, btf_id), 64);
+        assert_eq!(std::mem::size_of::<MapCreateAttr>(), 48);
+        assert_eq!(std::mem::offset_of!(MapCreateAttr, map_name), 28);
+        assert_eq!(std::mem::size_of::<ProgLoadAttr>(), 72);
+        assert_eq!(std::mem::offset_of!(ProgLoadAttr, prog_name), 48);
+        assert_eq!(std::mem::size_of::<PerfEventAttr>(), 64);
+    }
+
+    #[test]
+    fn object_names_are_cut_and_cleaned() {
+        assert_eq!(&obj_name("inflight")[..9], b"inflight\0");
+        let long = obj_name("a-very-long-map-name");
+        assert_eq!(&long[..15], b"a_very_long_map");
+        assert_eq!(long[15], 0);
     }
 
     #[test]

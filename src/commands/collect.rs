@@ -57,6 +57,14 @@ pub struct CollectArgs {
     /// Do not run bpftool for its second opinion even if it is on PATH.
     #[arg(long)]
     pub no_bpftool: bool,
+    /// Before collecting, trace this process's bpf() map calls (lookup, update, delete,
+    /// get_next_key, lookup_and_delete) into trace/bpf-calls.jsonl; repeatable.
+    /// Its maps are dumped as with --pid. Loads a small tracepoint program for the trace's duration.
+    #[arg(long = "trace-pid", value_name = "PID")]
+    pub trace_pids: Vec<u32>,
+    /// How long --trace-pid traces (ms, s, m, h); SIGINT ends the trace early and collection goes on.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = host::parse_duration)]
+    pub trace_for: std::time::Duration,
 }
 
 pub fn run(args: &CollectArgs) -> Result<ExitCode> {
@@ -87,10 +95,26 @@ pub fn run(args: &CollectArgs) -> Result<ExitCode> {
         bpftool: !args.no_bpftool,
         no_batch: args.no_batch,
         progress: std::io::stderr().is_terminal(),
+        trace_pids: args.trace_pids.clone(),
+        trace_for: args.trace_for,
         ..CollectOptions::default()
     };
     let outcome = collect::collect(&opts, stop).map_err(miette::Report::new)?;
     let m = &outcome.manifest;
+    if let Some(t) = &m.trace {
+        eprintln!(
+            "traced {} bpf() map calls of pid {} for {} ms ({} lost) into {}",
+            t.events,
+            t.pids
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            t.duration_ms,
+            t.lost,
+            t.path
+        );
+    }
     let dumped = m.maps.iter().filter(|r| r.dump.is_some()).count();
     let entries: u64 = m.maps.iter().filter_map(|r| r.entries).sum();
     eprintln!(

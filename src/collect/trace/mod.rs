@@ -1,0 +1,514 @@
+//! `collect --trace-pid`: records the bpf() map element calls of chosen
+//! processes for a while, before the rest of the collection runs.
+//!
+//! This is the one thing collect loads into the kernel: a small tracepoint
+//! program (`bpf_calls.bpf.c`, compiled into the checked-in
+//! `bpf_calls.bpf.o` and embedded here) attached to `syscalls/sys_enter_bpf`
+//! and `sys_exit_bpf`. It only reads the callers' memory and its own maps,
+//! and everything it creates is closed (detached and freed) when the trace
+//! ends. [`loader`] loads it without libbpf, [`ring`] reads its ring buffer,
+//! [`event`] parses the records; this module turns them into
+//! [`crate::bundle::TraceEvent`] lines.
+//!
+//! Rebuilding the object: `just trace-bpf` (see `README.md` here).
+
+pub mod event;
+pub mod loader;
+pub mod ring;
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::bundle::TraceEvent;
+use crate::collect::host;
+use crate::collect::sys::{self, ObjKind};
+use crate::model::map::{percpu_stride, MapType};
+use loader::Loaded;
+use ring::{RingBuffer, RingError};
+
+/// 8-byte alignment for the embedded ELF: `include_bytes!` gives no
+/// alignment, and the ELF reader needs its headers aligned.
+#[repr(C, align(8))]
+struct Aligned<B: ?Sized> {
+    bytes: B,
+}
+
+static ALIGNED_OBJECT: &Aligned<[u8]> = &Aligned {
+    bytes: *include_bytes!("bpf_calls.bpf.o"),
+};
+
+/// The compiled trace program (`just trace-bpf` rebuilds it).
+pub static BPF_OBJECT: &[u8] = &ALIGNED_OBJECT.bytes;
+/// Bundle path of the trace.
+pub const TRACE_PATH: &str = "trace/bpf-calls.jsonl";
+/// Most processes one trace can follow (the program's `targets` map).
+pub const MAX_TARGETS: usize = 64;
+/// Records read per drain of the ring, and drains per wakeup: the reading
+/// loop is bounded even if the traced processes never pause.
+const DRAIN_RECORDS: usize = 4096;
+const DRAINS_PER_WAKEUP: usize = 64;
+/// Longest wait for the ring's wakeup, so stop and deadline are seen soon.
+const WAIT_MS: u128 = 50;
+
+/// Why a trace could not be set up (collect then fails: a trace was asked for).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TraceError {
+    /// The syscall tracepoints are not there (no tracefs, or a kernel
+    /// without `CONFIG_FTRACE_SYSCALLS`).
+    #[error("cannot read tracepoint {path}: {source} (is tracefs mounted, e.g. `mount -t tracefs tracefs /sys/kernel/tracing`, and the kernel built with CONFIG_FTRACE_SYSCALLS?)")]
+    NoTracepoint { path: PathBuf, source: io::Error },
+    /// The tracepoint's record layout is not the one the program reads.
+    #[error("tracepoint {tracepoint}: field `{field}` has {found}, the trace program expects {expected}")]
+    FormatMismatch {
+        tracepoint: String,
+        field: String,
+        expected: String,
+        found: String,
+    },
+    /// The embedded object is not what the loader can load (a build problem).
+    #[error("the embedded trace program: {0}")]
+    Object(String),
+    #[error("creating the trace program's map `{name}`: {source}{}", privilege_hint(.source))]
+    MapCreate { name: String, source: io::Error },
+    #[error("loading trace program `{name}`: {source}{}{}", privilege_hint(.source), verifier_log(.log))]
+    ProgLoad {
+        name: String,
+        source: io::Error,
+        log: String,
+    },
+    #[error("attaching `{prog}` to tracepoint {tracepoint}: {what}: {source}{}", privilege_hint(.source))]
+    Attach {
+        prog: String,
+        tracepoint: String,
+        what: &'static str,
+        source: io::Error,
+    },
+    #[error("process {pid} does not exist")]
+    NoProcess { pid: u32 },
+    #[error("{count} --trace-pid processes; at most {MAX_TARGETS} can be traced at once")]
+    TooManyPids { count: usize },
+    #[error("setting up the trace: {what}: {source}")]
+    Setup {
+        what: &'static str,
+        source: io::Error,
+    },
+}
+
+fn privilege_hint(e: &io::Error) -> &'static str {
+    if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) {
+        " (tracing needs root: CAP_BPF with CAP_PERFMON, or CAP_SYS_ADMIN)"
+    } else {
+        ""
+    }
+}
+
+fn verifier_log(log: &str) -> String {
+    if log.is_empty() {
+        return String::new();
+    }
+    // The end of the log says why; keep it readable.
+    let lines: Vec<&str> = log.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(40)..];
+    format!(
+        "\nverifier log (last {} lines):\n{}",
+        tail.len(),
+        tail.join("\n")
+    )
+}
+
+/// The map id in a `/proc/PID/fdinfo/FD` text (`map_id:\t130`).
+pub fn fdinfo_map_id(text: &str) -> Option<u32> {
+    host::fdinfo_field(text, "map_id")?.parse().ok()
+}
+
+/// Lowercase hex without separators.
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// How many key and value bytes a call on a map really passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapShape {
+    pub key_len: usize,
+    /// value_size, or for per-CPU maps one 8-byte-aligned value per
+    /// possible CPU, as updates pass them.
+    pub value_len: usize,
+}
+
+/// Builds one trace line from a record: the map (if resolved) cuts the
+/// captured bytes to its key and value sizes; with fewer bytes captured
+/// than that, what was captured is kept.
+pub fn to_event(
+    raw: &event::RawCall<'_>,
+    seq: u64,
+    map_id: Option<u32>,
+    shape: Option<MapShape>,
+) -> TraceEvent {
+    let cut = |b: &[u8], len: Option<usize>| hex(&b[..len.map_or(b.len(), |l| l.min(b.len()))]);
+    let is_update = raw.cmd == 2;
+    TraceEvent {
+        seq,
+        time_ns: raw.time_ns,
+        pid: raw.pid,
+        tid: raw.tid,
+        comm: raw.comm.clone(),
+        cmd: event::cmd_name(raw.cmd)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("unknown({})", raw.cmd)),
+        map_fd: raw.map_fd,
+        map_id,
+        flags: raw.flags,
+        key: raw.key.map(|k| cut(k, shape.map(|s| s.key_len))),
+        value: raw
+            .value
+            .filter(|_| is_update)
+            .map(|v| cut(v, shape.map(|s| s.value_len))),
+        ret: raw.ret,
+    }
+}
+
+/// Resolves a caller's map fd to the map, when the record is read.
+///
+/// Cached for the whole run per (pid, fd): re-reading fdinfo per call
+/// would cost a file read per event, and BPF fds of a process rarely move.
+/// If a process closes a map fd and reuses the number for another map
+/// during the trace, later calls are attributed to the first map; a fd
+/// already closed when its first record is read has no `map_id`.
+struct MapResolver {
+    fds: HashMap<(u32, i32), Option<u32>>,
+    shapes: HashMap<u32, Option<MapShape>>,
+    possible_cpus: usize,
+}
+
+impl MapResolver {
+    fn map_id(&mut self, pid: u32, fd: i32) -> Option<u32> {
+        *self.fds.entry((pid, fd)).or_insert_with(|| {
+            if fd < 0 {
+                return None;
+            }
+            std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}"))
+                .ok()
+                .and_then(|t| fdinfo_map_id(&t))
+        })
+    }
+
+    fn shape(&mut self, id: u32) -> Option<MapShape> {
+        let cpus = self.possible_cpus;
+        *self.shapes.entry(id).or_insert_with(|| {
+            let info = sys::fd_by_id(ObjKind::Map, id)
+                .and_then(|fd| sys::map_info(&fd))
+                .ok()?;
+            let value_len = if MapType(info.map_type).is_percpu() {
+                percpu_stride(u64::from(info.value_size)) as usize * cpus
+            } else {
+                info.value_size as usize
+            };
+            Some(MapShape {
+                key_len: info.key_size as usize,
+                value_len,
+            })
+        })
+    }
+}
+
+/// What a finished trace saw.
+#[derive(Debug, Clone, Default)]
+pub struct TraceOutcome {
+    /// Lines written.
+    pub events: u64,
+    /// Calls the kernel side could not hand over.
+    pub lost: u64,
+    /// UTC start, RFC 3339.
+    pub started: String,
+    pub duration: Duration,
+    /// Ended early by SIGINT/SIGTERM.
+    pub interrupted: bool,
+    /// Calls read but not written because the byte limit was reached.
+    pub cut_by_bytes: u64,
+    /// The ring buffer turned out corrupt and reading stopped.
+    pub ring_error: Option<String>,
+    /// Ids of the trace's own maps and programs: the kernel frees them
+    /// shortly after their fds are closed, and until then they show up in
+    /// id listings, where they are not the node's.
+    pub own_map_ids: Vec<u32>,
+    pub own_prog_ids: Vec<u32>,
+}
+
+/// Receives records: parses, resolves, writes lines under a byte limit.
+struct Sink<'a> {
+    out: &'a mut dyn Write,
+    resolver: MapResolver,
+    seq: u64,
+    written: u64,
+    byte_limit: u64,
+    cut: u64,
+    error: Option<io::Error>,
+}
+
+impl Sink<'_> {
+    fn take(&mut self, rec: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        if self.cut > 0 {
+            self.cut += 1;
+            return;
+        }
+        // Records are written by our own program: a short one would be a
+        // build mismatch, and is skipped rather than trusted.
+        let Some(raw) = event::parse(rec) else {
+            return;
+        };
+        let map_id = self.resolver.map_id(raw.pid, raw.map_fd);
+        let shape = map_id.and_then(|id| self.resolver.shape(id));
+        let ev = to_event(&raw, self.seq, map_id, shape);
+        let mut line = match serde_json::to_vec(&ev) {
+            Ok(l) => l,
+            Err(e) => {
+                self.error = Some(io::Error::other(e));
+                return;
+            }
+        };
+        line.push(b'\n');
+        if self.written + line.len() as u64 > self.byte_limit {
+            self.cut = 1;
+            return;
+        }
+        match self.out.write_all(&line) {
+            Ok(()) => {
+                self.written += line.len() as u64;
+                self.seq += 1;
+            }
+            Err(e) => self.error = Some(e),
+        }
+    }
+}
+
+/// A loaded and attached trace. Dropping it detaches and frees everything.
+pub struct Tracer {
+    // Field order is drop order: unmap the ring before the maps' fds go.
+    ring: RingBuffer,
+    loaded: Loaded,
+    started: String,
+    start: Instant,
+}
+
+impl Tracer {
+    /// Loads the program, tells it the processes to follow, and attaches it.
+    /// Fails (never silently skips) when the kernel, tracefs or privileges
+    /// do not allow it.
+    pub fn start(pids: &[u32]) -> Result<Tracer, TraceError> {
+        let mut pids = pids.to_vec();
+        pids.sort_unstable();
+        pids.dedup();
+        if pids.len() > MAX_TARGETS {
+            return Err(TraceError::TooManyPids { count: pids.len() });
+        }
+        for &pid in &pids {
+            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                return Err(TraceError::NoProcess { pid });
+            }
+        }
+        let tracefs = loader::find_tracefs()?;
+        let mut loaded = loader::load(BPF_OBJECT)?;
+        let missing = |name| TraceError::Object(format!("no `{name}` map"));
+        let targets = loaded.map("targets").ok_or_else(|| missing("targets"))?;
+        for &pid in &pids {
+            sys::update_elem(&targets.fd, &pid.to_ne_bytes(), &[1u8]).map_err(|source| {
+                TraceError::Setup {
+                    what: "adding a pid to the targets map",
+                    source,
+                }
+            })?;
+        }
+        let events = loaded.map("events").ok_or_else(|| missing("events"))?;
+        let ring =
+            RingBuffer::new(&events.fd, u64::from(events.max_entries)).map_err(|source| {
+                TraceError::Setup {
+                    what: "mapping the ring buffer",
+                    source,
+                }
+            })?;
+        let (s, ns) = host::now_unix();
+        loaded.attach(&tracefs)?;
+        Ok(Tracer {
+            ring,
+            loaded,
+            started: host::rfc3339(s, ns),
+            start: Instant::now(),
+        })
+    }
+
+    /// Drains the ring until it is empty or the per-wakeup bound is reached.
+    fn drain(&self, sink: &mut Sink) -> Result<(), RingError> {
+        for _ in 0..DRAINS_PER_WAKEUP {
+            let d = self.ring.drain(DRAIN_RECORDS, &mut |r| sink.take(r))?;
+            if !d.more || d.records == 0 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Traces until `duration` has passed since [`Tracer::start`] or `stop`
+    /// is set, writing one JSON line per call to `out` (at most
+    /// `byte_limit` bytes), then detaches, reads what is left in the ring
+    /// and the lost-call counter, and frees everything.
+    pub fn run(
+        mut self,
+        duration: Duration,
+        stop: &AtomicBool,
+        out: &mut dyn Write,
+        byte_limit: u64,
+        possible_cpus: u32,
+    ) -> io::Result<TraceOutcome> {
+        let mut sink = Sink {
+            out,
+            resolver: MapResolver {
+                fds: HashMap::new(),
+                shapes: HashMap::new(),
+                possible_cpus: possible_cpus.max(1) as usize,
+            },
+            seq: 0,
+            written: 0,
+            byte_limit,
+            cut: 0,
+            error: None,
+        };
+        let end = self.start + duration;
+        let mut outcome = TraceOutcome {
+            started: self.started.clone(),
+            ..Default::default()
+        };
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                outcome.interrupted = true;
+                break;
+            }
+            let now = Instant::now();
+            if now >= end || sink.cut > 0 || sink.error.is_some() {
+                break;
+            }
+            let ms = (end - now).as_millis().clamp(1, WAIT_MS) as i32;
+            self.ring.wait(ms);
+            if let Err(e) = self.drain(&mut sink) {
+                outcome.ring_error = Some(e.to_string());
+                break;
+            }
+        }
+        outcome.duration = self.start.elapsed();
+        self.loaded.detach();
+        // Calls that returned before the detach are in the ring: read them.
+        if outcome.ring_error.is_none() {
+            if let Err(e) = self.drain(&mut sink) {
+                outcome.ring_error = Some(e.to_string());
+            }
+        }
+        outcome.lost = self.lost();
+        outcome.events = sink.seq;
+        outcome.cut_by_bytes = sink.cut;
+        outcome.own_map_ids = (self.loaded.maps.iter())
+            .filter_map(|m| sys::map_info(&m.fd).ok().map(|i| i.id))
+            .collect();
+        outcome.own_prog_ids = (self.loaded.progs.iter())
+            .filter_map(|p| sys::prog_info(&p.fd).ok().map(|(i, _)| i.id))
+            .collect();
+        drop(self);
+        wait_until_freed(&outcome.own_map_ids, &outcome.own_prog_ids);
+        match sink.error {
+            Some(e) => Err(e),
+            None => Ok(outcome),
+        }
+    }
+
+    fn lost(&self) -> u64 {
+        let Some(m) = self.loaded.map("lost") else {
+            return 0;
+        };
+        let mut v = [0u8; 8];
+        match sys::lookup_elem(&m.fd, &0u32.to_ne_bytes(), &mut v) {
+            Ok(true) => u64::from_ne_bytes(v),
+            _ => 0,
+        }
+    }
+}
+
+/// Waits a little (at most 1 s) for the kernel to free the trace's maps and
+/// programs after their fds were closed (it does so after an RCU grace
+/// period), so the collection that follows rarely sees them.
+fn wait_until_freed(maps: &[u32], progs: &[u32]) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        let alive = maps
+            .iter()
+            .any(|&id| sys::fd_by_id(ObjKind::Map, id).is_ok())
+            || progs
+                .iter()
+                .any(|&id| sys::fd_by_id(ObjKind::Prog, id).is_ok());
+        if !alive {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_id_from_fdinfo() {
+        let t = "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1057\nmap_type:\t1\n\
+                 key_size:\t8\nvalue_size:\t8\nmax_entries:\t16\nmap_flags:\t0x0\n\
+                 map_extra:\t0x0\nmemlock:\t1024\nmap_id:\t130\nfrozen:\t0\n";
+        assert_eq!(fdinfo_map_id(t), Some(130));
+        assert_eq!(fdinfo_map_id("prog_type:\t5\nprog_id:\t7\n"), None);
+        assert_eq!(fdinfo_map_id("map_id:\tlots\n"), None);
+        assert_eq!(fdinfo_map_id("map_id:\t-1\n"), None);
+        assert_eq!(fdinfo_map_id(""), None);
+    }
+
+    #[test]
+    fn events_cut_to_the_map_and_keep_short_captures() {
+        let rec = event::sample_record(
+            2,
+            Some(&[0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 9, 9]),
+            Some(&[0xab; 16]),
+            0,
+        );
+        let raw = event::parse(&rec).unwrap();
+        let shape = MapShape {
+            key_len: 8,
+            value_len: 8,
+        };
+        let ev = to_event(&raw, 3, Some(42), Some(shape));
+        assert_eq!(ev.seq, 3);
+        assert_eq!(ev.cmd, "map_update_elem");
+        assert_eq!(ev.map_id, Some(42));
+        assert_eq!(ev.key.as_deref(), Some("deadbeef01020304"));
+        assert_eq!(ev.value.as_deref(), Some("abababababababab"));
+        // Unknown map: everything captured is kept.
+        let ev = to_event(&raw, 0, None, None);
+        assert_eq!(ev.key.as_deref(), Some("deadbeef010203040909"));
+        // Fewer bytes captured than the key size: what was captured.
+        let wide = MapShape {
+            key_len: 64,
+            value_len: 64,
+        };
+        assert_eq!(to_event(&raw, 0, None, Some(wide)).key.unwrap().len(), 20);
+        // A lookup carries no value; a NULL key is `null`.
+        let rec = event::sample_record(4, None, None, -2);
+        let ev = to_event(&event::parse(&rec).unwrap(), 0, None, None);
+        assert_eq!((ev.key, ev.value, ev.ret), (None, None, -2));
+        assert_eq!(ev.cmd, "map_get_next_key");
+    }
+}

@@ -1,0 +1,306 @@
+//! `collect --trace-pid` end to end on the live kernel: a child process
+//! makes known bpf() map calls (an update with known key and value bytes, a
+//! lookup of a missing key, a GET_NEXT_KEY from the start, a delete) in a
+//! loop; collect traces it and the trace must show exactly those calls,
+//! with the right map id and return values, and nothing of a second,
+//! untraced child doing the same on the same map.
+//!
+//! The children are this test binary run again (`trace_child`, ignored
+//! unless asked for by environment): one long-lived process that keeps its
+//! map fd open, as an agent would. A shell loop of `bpftool map update`
+//! would not do: each bpftool is a new process (not the traced pid) and
+//! closes its fd before the trace reader can resolve it to a map.
+
+#[path = "collect_support/mod.rs"]
+mod support;
+
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use bpfcase::bundle::TraceEvent;
+use bpfcase::collect::sys;
+use support::*;
+
+const CHILD_ENV: &str = "BPFCASE_TRACE_CHILD";
+const MISSING: [u8; 8] = [0xff; 8];
+const VALUE: [u8; 8] = [0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88];
+const TRACED_KEY: [u8; 8] = [0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04];
+const BYSTANDER_KEY: [u8; 8] = [0xba, 0xad, 0xf0, 0x0d, 0x05, 0x06, 0x07, 0x08];
+
+/// The child's loop: `BPFCASE_TRACE_CHILD=MAP_ID:KEY_HEX:SECONDS`. Does
+/// nothing when the variable is not set (a plain `cargo test --ignored`).
+#[test]
+#[ignore = "run by trace_records_known_map_calls as its child process"]
+fn trace_child() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let parts: Vec<&str> = spec.split(':').collect();
+    let id: u32 = parts[0].parse().unwrap();
+    let key: Vec<u8> = (0..parts[1].len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&parts[1][i..i + 2], 16).unwrap())
+        .collect();
+    let secs: f64 = parts[2].parse().unwrap();
+    let fd = sys::map_fd_by_id_rw(id).unwrap();
+    let end = Instant::now() + Duration::from_secs_f64(secs);
+    let mut out = [0u8; 8];
+    while Instant::now() < end {
+        sys::update_elem(&fd, &key, &VALUE).unwrap();
+        assert!(!sys::lookup_elem(&fd, &MISSING, &mut out).unwrap());
+        let _ = sys::get_next_key(&fd, None, &mut out).unwrap();
+        sys::delete_elem(&fd, &key).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Starts this test binary as a `trace_child` on map `id` with `key`.
+fn spawn_child(id: u32, key: &[u8], secs: f64) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "trace_child", "--ignored", "--test-threads", "1"])
+        .env(CHILD_ENV, format!("{id}:{}:{secs}", hex(key)))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Kills the children even when the test fails.
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[test]
+fn trace_records_known_map_calls() {
+    if !can_run("trace_records_known_map_calls") {
+        return;
+    }
+    let dir = PinDir::new("trace");
+    let pin = dir.path("m");
+    run_ok(
+        Command::new("bpftool")
+            .args(["map", "create"])
+            .arg(&pin)
+            .args([
+                "type", "hash", "key", "8", "value", "8", "entries", "16", "name", "trace_t",
+            ]),
+    );
+    let show: serde_json::Value = serde_json::from_slice(
+        &run_ok(
+            Command::new("bpftool")
+                .args(["-j", "map", "show", "pinned"])
+                .arg(&pin),
+        )
+        .stdout,
+    )
+    .unwrap();
+    let map_id = show["id"].as_u64().unwrap() as u32;
+
+    let mut children = Children(vec![
+        spawn_child(map_id, &TRACED_KEY, 8.0),
+        spawn_child(map_id, &BYSTANDER_KEY, 8.0),
+    ]);
+    let traced = children.0[0].id();
+    let bystander = children.0[1].id();
+    // Let both open the map and start calling.
+    std::thread::sleep(Duration::from_millis(500));
+
+    let out = scratch("trace").join("t.tar");
+    let res = run_ok(
+        bpfcase()
+            .args(["collect", "--no-bpftool", "--trace-for", "2s", "-o"])
+            .arg(&out)
+            .arg("--trace-pid")
+            .arg(traced.to_string()),
+    );
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    for c in &mut children.0 {
+        assert!(
+            c.try_wait().unwrap().is_none(),
+            "a child ended before the trace did"
+        );
+    }
+    drop(children);
+
+    let files = read_bundle(&out);
+    let m = checked_manifest(&files);
+    let trace = m.trace.as_ref().expect("manifest.trace");
+    assert_eq!(trace.path, "trace/bpf-calls.jsonl");
+    assert_eq!(trace.pids, [traced]);
+    assert_eq!(trace.capture_bytes, 256);
+    assert!(
+        (1900..3000).contains(&trace.duration_ms),
+        "{}",
+        trace.duration_ms
+    );
+    assert!(m.files.iter().any(|f| f.path == trace.path));
+    let text = std::str::from_utf8(&files[&trace.path]).unwrap();
+    let events: Vec<TraceEvent> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert_eq!(trace.events, events.len() as u64, "{stderr}");
+    // ~200 loop rounds of 4 calls in 2 s; far fewer means calls were missed.
+    assert!(events.len() > 200, "only {} events", events.len());
+    assert_eq!(trace.lost, 0);
+
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e.seq, i as u64);
+        assert_eq!(e.pid, traced, "an event of another process: {e:?}");
+        assert_ne!(e.pid, bystander);
+        assert_eq!(e.map_id, Some(map_id), "{e:?}");
+    }
+    let times: Vec<u64> = events.iter().map(|e| e.time_ns).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "one thread's calls out of order"
+    );
+    let key = hex(&TRACED_KEY);
+    let update = events
+        .iter()
+        .find(|e| e.cmd == "map_update_elem")
+        .expect("an update");
+    assert_eq!(update.key.as_deref(), Some(key.as_str()));
+    assert_eq!(update.value.as_deref(), Some(hex(&VALUE).as_str()));
+    assert_eq!(update.ret, 0);
+    assert_eq!(update.flags, 0);
+    let missing = events
+        .iter()
+        .find(|e| e.cmd == "map_lookup_elem")
+        .expect("a lookup");
+    assert_eq!(missing.key.as_deref(), Some(hex(&MISSING).as_str()));
+    assert_eq!(missing.value, None);
+    assert_eq!(missing.ret, -2, "ENOENT");
+    let next = events
+        .iter()
+        .find(|e| e.cmd == "map_get_next_key")
+        .expect("a get_next_key");
+    assert_eq!(next.key, None, "NULL key");
+    let delete = events
+        .iter()
+        .find(|e| e.cmd == "map_delete_elem")
+        .expect("a delete");
+    assert_eq!(delete.key.as_deref(), Some(key.as_str()));
+    assert_eq!(delete.ret, 0);
+    assert!(
+        !text.contains(&hex(&BYSTANDER_KEY)),
+        "the untraced child's key is in the trace"
+    );
+
+    // The traced pid's maps are dumped as with --pid, and collect's own
+    // trace program and maps are not in the listing.
+    let rec = m.maps.iter().find(|r| r.id == map_id).expect("map listed");
+    assert!(rec.dump.is_some(), "traced process's map dumped");
+    assert!(m.processes.iter().any(|p| p.pid == traced));
+    assert!(!m.progs.iter().any(|p| p.name.starts_with("bpf_calls")));
+    assert!(!m
+        .maps
+        .iter()
+        .any(|r| ["inflight", "targets", "scratch"].contains(&r.name.as_str())));
+    assert!(!m.partial, "{:?}", m.limits_hit);
+    // Detached and freed: no program of ours is left in the kernel.
+    let progs = run_ok(Command::new("bpftool").args(["-j", "prog", "show"]));
+    assert!(!String::from_utf8_lossy(&progs.stdout).contains("bpf_calls"));
+}
+
+#[test]
+fn trace_of_a_missing_process_fails_clearly() {
+    if !can_run("trace_of_a_missing_process_fails_clearly") {
+        return;
+    }
+    let out = scratch("trace-missing").join("t.tar");
+    let res = bpfcase()
+        .args(["collect", "--no-bpftool", "--trace-pid", "4000000", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(err.contains("process 4000000 does not exist"), "{err}");
+    assert!(!out.exists());
+}
+
+/// SIGINT during the trace ends the trace early, says so in `limits_hit`,
+/// and the collection still runs: the traced process's map is dumped.
+#[test]
+fn sigint_ends_only_the_trace() {
+    if !can_run("sigint_ends_only_the_trace") {
+        return;
+    }
+    let dir = PinDir::new("trace-sigint");
+    let pin = dir.path("m");
+    run_ok(
+        Command::new("bpftool")
+            .args(["map", "create"])
+            .arg(&pin)
+            .args([
+                "type", "hash", "key", "8", "value", "8", "entries", "16", "name", "trace_s",
+            ]),
+    );
+    let show: serde_json::Value = serde_json::from_slice(
+        &run_ok(
+            Command::new("bpftool")
+                .args(["-j", "map", "show", "pinned"])
+                .arg(&pin),
+        )
+        .stdout,
+    )
+    .unwrap();
+    let map_id = show["id"].as_u64().unwrap() as u32;
+    let children = Children(vec![spawn_child(map_id, &TRACED_KEY, 10.0)]);
+    let traced = children.0[0].id();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let out = scratch("trace-sigint").join("t.tar");
+    let collect = bpfcase()
+        .args(["collect", "--no-bpftool", "--trace-for", "60s", "-o"])
+        .arg(&out)
+        .arg("--trace-pid")
+        .arg(traced.to_string())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let started = Instant::now();
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(collect.id() as i32, libc::SIGINT) }, 0);
+    let res = collect.wait_with_output().unwrap();
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the trace did not end at SIGINT"
+    );
+    drop(children);
+
+    let files = read_bundle(&out);
+    let m = checked_manifest(&files);
+    let trace = m.trace.as_ref().expect("manifest.trace");
+    assert!(trace.duration_ms < 10_000, "{}", trace.duration_ms);
+    assert!(trace.events > 0);
+    assert!(m.partial);
+    assert!(
+        m.limits_hit
+            .iter()
+            .any(|l| l.limit == "interrupted" && l.what == "trace"),
+        "{:?}",
+        m.limits_hit
+    );
+    // Only the trace was cut: the dumps ran.
+    let rec = m.maps.iter().find(|r| r.id == map_id).expect("map listed");
+    assert!(rec.dump.is_some(), "{:?}", m.limits_hit);
+    assert_eq!(m.limits_hit.len(), 1, "{:?}", m.limits_hit);
+}
