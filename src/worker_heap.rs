@@ -35,13 +35,13 @@ const MMAP_FROM: libc::c_int = 4 << 20;
 /// glibc's alignment and maximum size of a thread arena's heap on 64-bit
 /// targets (`HEAP_MAX_SIZE`, twice the largest mmap threshold).
 #[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
-const ARENA_HEAP: usize = 64 << 20;
+pub const ARENA_HEAP: usize = 64 << 20;
 
 /// A transparent huge page on x86-64 and on arm64 with 4 KiB pages. Where
 /// it is larger, the step past the first one is too short and changes
 /// nothing.
 #[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
-const HUGE_PAGE: usize = 2 << 20;
+pub const HUGE_PAGE: usize = 2 << 20;
 
 /// Makes arenas created from now on start with [`ARENA_START`] bytes
 /// read-write. Call before spawning the worker threads.
@@ -84,64 +84,5 @@ pub fn back_this_thread_with_huge_pages() {
         // `black_box`, or the compiler drops an allocation nothing uses.
         let step = Vec::<u8>::with_capacity(heap + HUGE_PAGE - at);
         std::mem::forget(std::hint::black_box(step));
-    }
-}
-
-#[cfg(all(
-    test,
-    target_os = "linux",
-    target_env = "gnu",
-    target_pointer_width = "64"
-))]
-mod tests {
-    /// The `VmFlags` line of the mapping holding `addr`, from /proc/self/smaps.
-    fn vm_flags_of(addr: usize) -> String {
-        let smaps = std::fs::read_to_string("/proc/self/smaps").expect("read /proc/self/smaps");
-        let mut inside = false;
-        for line in smaps.lines() {
-            let range = line.split_whitespace().next().and_then(|r| {
-                let (start, end) = r.split_once('-')?;
-                Some((
-                    usize::from_str_radix(start, 16).ok()?,
-                    usize::from_str_radix(end, 16).ok()?,
-                ))
-            });
-            // A mapping's header line starts with its `start-end` range.
-            if let Some((start, end)) = range {
-                inside = (start..end).contains(&addr);
-            } else if inside {
-                if let Some(flags) = line.strip_prefix("VmFlags:") {
-                    return flags.to_string();
-                }
-            }
-        }
-        panic!("no mapping in /proc/self/smaps holds {addr:#x}");
-    }
-
-    #[test]
-    fn a_worker_allocates_past_the_first_huge_page_of_an_arena_marked_for_them() {
-        if !std::path::Path::new("/sys/kernel/mm/transparent_hugepage/enabled").exists() {
-            eprintln!("skipped: this kernel has no transparent huge pages");
-            return;
-        }
-        super::reserve_thread_arenas();
-        let (at, flags) = std::thread::spawn(|| {
-            super::back_this_thread_with_huge_pages();
-            // Larger than the probe `back_this_thread_with_huge_pages`
-            // freed, so it cannot reuse that chunk.
-            let probe: Vec<u8> = Vec::with_capacity(8192);
-            let at = probe.as_ptr() as usize;
-            (at, vm_flags_of(at))
-        })
-        .join()
-        .expect("probe thread");
-        assert!(
-            at % super::ARENA_HEAP >= super::HUGE_PAGE,
-            "the worker's allocation at {at:#x} is still in its arena's first huge page"
-        );
-        assert!(
-            flags.split_whitespace().any(|f| f == "hg"),
-            "the worker's allocation at {at:#x} is in a mapping without MADV_HUGEPAGE (VmFlags:{flags})"
-        );
     }
 }
