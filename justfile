@@ -25,9 +25,14 @@ trace-bpf:
         -I/usr/include/$(uname -m)-linux-gnu \
         -c src/collect/trace/bpf_calls.bpf.c -o src/collect/trace/bpf_calls.bpf.o
 
-# Run the main job on a shipped example: analyze a real bundle (a program
-# reloaded while its old maps stayed pinned) with the Go package mirroring it.
+# Run the main job on a shipped example: analyze a real bundle whose
+# collect traced an agent's map calls, and explain why each failed call failed.
 demo:
+    cargo run --release -q -- analyze corpora/cases/lookups/case.tar --fail-on never
+
+# The other shipped case: a program reloaded while its old maps stayed
+# pinned, with the Go package mirroring its structs.
+demo-reload:
     cargo run --release -q -- analyze corpora/cases/reload/case.tar corpora/go --fail-on never
 
 # Every benchmark: our commands against their peers on the same inputs, with
