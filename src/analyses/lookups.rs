@@ -257,6 +257,10 @@ struct MapReplay<'a> {
     swappable: Vec<(String, usize, usize)>,
     dump_keys: HashSet<&'a [u8]>,
     state: HashMap<Vec<u8>, KeyState>,
+    /// Present keys (the dump's, then kept up to date by the replay),
+    /// indexed by their bytes with padding cleared: a padding miss is one
+    /// probe, a byte-order miss one probe per combination of swapped fields.
+    by_masked: HashMap<Vec<u8>, BTreeSet<Vec<u8>>>,
     nearest_cache: HashMap<Vec<u8>, Option<NearKey>>,
     /// Other instances of this map's name, with the keys they hold.
     elsewhere: Vec<(u32, HashSet<Vec<u8>>)>,
@@ -294,7 +298,7 @@ impl<'a> MapReplay<'a> {
                     .collect()
             })
             .unwrap_or_default();
-        MapReplay {
+        let mut replay = MapReplay {
             file,
             id,
             map,
@@ -303,10 +307,16 @@ impl<'a> MapReplay<'a> {
             swappable,
             dump_keys,
             state: HashMap::new(),
+            by_masked: HashMap::new(),
             nearest_cache: HashMap::new(),
             elsewhere: Vec::new(),
             groups: Vec::new(),
+        };
+        let keys: Vec<&[u8]> = replay.dump_keys.iter().copied().collect();
+        for k in keys {
+            replay.add_present(k);
         }
+        replay
     }
 
     fn map_ref(&self) -> Option<MapRef> {
@@ -333,11 +343,13 @@ impl<'a> MapReplay<'a> {
             match (c.cmd, c.errno()) {
                 (MapCmd::Update | MapCmd::Lookup, None) => {
                     if let Some(k) = key {
+                        self.add_present(&k);
                         self.state.insert(k, KeyState::Present);
                     }
                 }
                 (MapCmd::Delete | MapCmd::LookupAndDelete, None) => {
                     if let Some(k) = key {
+                        self.remove_present(&k);
                         self.state.insert(k, KeyState::Deleted(i));
                     }
                 }
@@ -455,18 +467,20 @@ impl<'a> MapReplay<'a> {
         if let Some(KeyState::Deleted(by)) = self.state.get(key) {
             return Miss::Deleted { by: *by };
         }
-        let present = self.present_keys(key.len());
-        if let Some(p) = present
-            .iter()
-            .find(|p| p[..] != *key && self.equal_but_padding(p, key))
-        {
-            let offsets = (0..key.len()).filter(|&i| p[i] != key[i]).collect();
-            return Miss::Padding {
-                present: p.clone(),
-                offsets,
-            };
+        if !self.padding.is_empty() {
+            let found = self
+                .by_masked
+                .get(&self.masked(key))
+                .and_then(|ps| ps.iter().find(|p| p[..] != *key));
+            if let Some(p) = found {
+                let offsets = (0..key.len()).filter(|&i| p[i] != key[i]).collect();
+                return Miss::Padding {
+                    present: p.clone(),
+                    offsets,
+                };
+            }
         }
-        if let Some((p, fields)) = self.byte_swapped_match(key, &present) {
+        if let Some((p, fields)) = self.byte_swapped_match(key) {
             return Miss::ByteOrder { present: p, fields };
         }
         let in_dump = self.dump_keys.contains(key);
@@ -484,8 +498,13 @@ impl<'a> MapReplay<'a> {
             };
         }
         let nearest = if self.nearest_cache.len() < NEAREST_SEARCHES {
-            let n = present
-                .iter()
+            // Ties go to the smallest key bytes, so the choice does not
+            // depend on hash order.
+            let n = self
+                .by_masked
+                .values()
+                .flatten()
+                .filter(|p| p.len() == key.len())
                 .map(|p| {
                     let d: Vec<usize> = (0..key.len()).filter(|&i| p[i] != key[i]).collect();
                     (p, d)
@@ -505,39 +524,34 @@ impl<'a> MapReplay<'a> {
         }
     }
 
-    /// Keys of `len` bytes present now: written or found during the trace
-    /// and not deleted since, or in the dump taken after it.
-    fn present_keys(&self, len: usize) -> Vec<Vec<u8>> {
-        let mut keys: BTreeSet<Vec<u8>> = self
-            .state
-            .iter()
-            .filter(|(k, s)| k.len() == len && matches!(s, KeyState::Present))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in &self.dump_keys {
-            if k.len() == len && !matches!(self.state.get(*k), Some(KeyState::Deleted(_))) {
-                keys.insert(k.to_vec());
-            }
+    /// `key` with its padding bits cleared (as is, without a key layout
+    /// or when its size is not the layout's).
+    fn masked(&self, key: &[u8]) -> Vec<u8> {
+        if self.padding.len() == key.len() {
+            key.iter().zip(&self.padding).map(|(b, m)| b & !m).collect()
+        } else {
+            key.to_vec()
         }
-        keys.into_iter().collect()
     }
 
-    fn equal_but_padding(&self, a: &[u8], b: &[u8]) -> bool {
-        self.padding.len() == a.len()
-            && a.len() == b.len()
-            && a.iter()
-                .zip(b)
-                .zip(&self.padding)
-                .all(|((x, y), m)| (x ^ y) & !m == 0)
+    fn add_present(&mut self, key: &[u8]) {
+        let m = self.masked(key);
+        self.by_masked.entry(m).or_default().insert(key.to_vec());
+    }
+
+    fn remove_present(&mut self, key: &[u8]) {
+        let m = self.masked(key);
+        if let Some(set) = self.by_masked.get_mut(&m) {
+            set.remove(key);
+            if set.is_empty() {
+                self.by_masked.remove(&m);
+            }
+        }
     }
 
     /// A present key equal to `key` once some integer fields are reversed
     /// (padding ignored), with those fields' names.
-    fn byte_swapped_match(
-        &self,
-        key: &[u8],
-        present: &[Vec<u8>],
-    ) -> Option<(Vec<u8>, Vec<String>)> {
+    fn byte_swapped_match(&self, key: &[u8]) -> Option<(Vec<u8>, Vec<String>)> {
         let fields: Vec<&(String, usize, usize)> = self
             .swappable
             .iter()
@@ -549,14 +563,6 @@ impl<'a> MapReplay<'a> {
             })
             .take(MAX_SWAPPABLE)
             .collect();
-        let masked = |k: &[u8]| -> Vec<u8> {
-            if self.padding.len() == k.len() {
-                k.iter().zip(&self.padding).map(|(b, m)| b & !m).collect()
-            } else {
-                k.to_vec()
-            }
-        };
-        let index: HashMap<Vec<u8>, &Vec<u8>> = present.iter().map(|p| (masked(p), p)).collect();
         for subset in 1u32..(1 << fields.len()) {
             let mut k = key.to_vec();
             for (bit, (_, o, s)) in fields.iter().enumerate() {
@@ -564,14 +570,18 @@ impl<'a> MapReplay<'a> {
                     k[*o..o + s].reverse();
                 }
             }
-            if let Some(p) = index.get(&masked(&k)) {
+            let found = self
+                .by_masked
+                .get(&self.masked(&k))
+                .and_then(|ps| ps.iter().find(|p| p[..] != *key));
+            if let Some(p) = found {
                 let names = fields
                     .iter()
                     .enumerate()
                     .filter(|(bit, _)| subset & (1 << bit) != 0)
                     .map(|(_, (n, _, _))| n.clone())
                     .collect();
-                return Some(((*p).clone(), names));
+                return Some((p.clone(), names));
             }
         }
         None

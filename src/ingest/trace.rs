@@ -2,6 +2,8 @@
 //! JSON [`TraceEvent`] per line. A bad line costs only itself: it is
 //! reported with its line number and the rest is read.
 
+use std::io::{self, BufRead, Read};
+
 use crate::bundle::TraceEvent;
 use crate::model::trace::{MapCall, MapCmd};
 
@@ -26,16 +28,59 @@ pub struct TraceCalls {
     pub bad_lines: u64,
 }
 
+/// Longest line read; a longer one is reported and skipped (a traced call
+/// is a few hundred bytes: 256-byte keys and values in hex are ~1.2 KB).
+const MAX_LINE: usize = 64 * 1024;
+
 /// Reads a trace file's bytes.
 pub fn parse_calls(data: &[u8]) -> TraceCalls {
+    // Reading from a slice cannot fail.
+    parse_calls_from(data).unwrap_or_default()
+}
+
+/// Reads a trace line by line from `r` (a bundle member is streamed, never
+/// held whole); only I/O errors stop it.
+pub fn parse_calls_from<R: BufRead>(mut r: R) -> io::Result<TraceCalls> {
     let mut out = TraceCalls::default();
-    for (i, line) in data.split(|&b| b == b'\n').enumerate() {
-        let number = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
+    let mut buf = Vec::new();
+    let mut number = 0u32;
+    loop {
+        buf.clear();
+        let n = (&mut r)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            break;
         }
-        match parse_line(line, number) {
+        number = number.saturating_add(1);
+        let result = if buf.len() > MAX_LINE && buf.last() != Some(&b'\n') {
+            // Skip the rest of the over-long line without keeping it.
+            loop {
+                let chunk = r.fill_buf()?;
+                if chunk.is_empty() {
+                    break;
+                }
+                match memchr::memchr(b'\n', chunk) {
+                    Some(i) => {
+                        r.consume(i + 1);
+                        break;
+                    }
+                    None => {
+                        let len = chunk.len();
+                        r.consume(len);
+                    }
+                }
+            }
+            Err(format!("line longer than {MAX_LINE} bytes"))
+        } else {
+            let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            parse_line(line, number)
+        };
+        match result {
             Ok(call) => out.calls.push(call),
             Err(message) => {
                 out.bad_lines += 1;
@@ -48,7 +93,7 @@ pub fn parse_calls(data: &[u8]) -> TraceCalls {
             }
         }
     }
-    out
+    Ok(out)
 }
 
 fn parse_line(line: &[u8], number: u32) -> Result<MapCall, String> {
@@ -141,6 +186,16 @@ mod tests {
         let text = "x\n".repeat(100);
         let t = parse_calls(text.as_bytes());
         assert_eq!((t.problems.len(), t.bad_lines), (MAX_PROBLEMS, 100));
+    }
+
+    #[test]
+    fn an_over_long_line_is_reported_and_skipped() {
+        let text = format!("{GOOD}\n{}\n{GOOD}\n", "x".repeat(MAX_LINE * 3));
+        let t = parse_calls(text.as_bytes());
+        assert_eq!(t.calls.len(), 2);
+        assert_eq!(t.calls[1].line, 3);
+        assert_eq!(t.problems[0].line, 2);
+        assert!(t.problems[0].message.contains("longer than"));
     }
 
     #[test]

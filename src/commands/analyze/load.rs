@@ -432,12 +432,11 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
     let mut read_errors: Vec<InputError> = Vec::new();
     let mut dumps = Vec::new();
     let trace_path = m.trace.as_ref().map(|t| t.path.clone());
-    let mut trace_bytes: Option<Vec<u8>> = None;
+    let mut trace_calls = None;
     let (mismatches, missing) = bundle.for_each_file(&mut |p, r| {
         if trace_path.as_deref() == Some(p) {
-            let mut buf = Vec::new();
-            r.take(MAX_ARTIFACT).read_to_end(&mut buf)?;
-            trace_bytes = Some(buf);
+            let r = std::io::BufReader::with_capacity(1 << 16, r.take(MAX_ARTIFACT));
+            trace_calls = Some(crate::ingest::trace::parse_calls_from(r)?);
         } else if btf_paths.contains_key(p) {
             let mut buf = Vec::new();
             r.take(MAX_ARTIFACT).read_to_end(&mut buf)?;
@@ -457,9 +456,8 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
         Ok(())
     })?;
     case.dumps.append(&mut dumps);
-    if let (Some(rec), Some(bytes)) = (&m.trace, trace_bytes) {
+    if let (Some(rec), Some(parsed)) = (&m.trace, trace_calls) {
         let file = format!("{name}!{}", rec.path);
-        let parsed = crate::ingest::trace::parse_calls(&bytes);
         push_trace_problems(case, &file, &parsed.problems, parsed.bad_lines);
         if rec.lost > 0 {
             let mut f = Finding::unreadable(
