@@ -587,10 +587,19 @@ impl<'a> MapReplay<'a> {
         None
     }
 
-    /// Where byte `offset` of the key is: a member's name, or the padding after one.
-    fn describe_offset(&self, offset: usize) -> String {
+    /// Where byte `offset` of the key is: a member's name, or the padding
+    /// after one. `quote` puts names in backticks (titles); evidence keeps
+    /// them bare, since renderers quote evidence values themselves.
+    fn describe_offset(&self, offset: usize, quote: bool) -> String {
         let Some(l) = self.key_layout else {
             return format!("byte {offset}");
+        };
+        let q = |name: &str| {
+            if quote {
+                format!("`{name}`")
+            } else {
+                name.to_string()
+            }
         };
         let o = offset as u64;
         if let Some(m) = l
@@ -598,10 +607,10 @@ impl<'a> MapReplay<'a> {
             .iter()
             .find(|m| m.offset <= o && o < m.offset + m.size)
         {
-            return format!("`{}`", m.name);
+            return q(&m.name);
         }
         match l.members.iter().rfind(|m| m.offset + m.size <= o) {
-            Some(m) => format!("padding after `{}`", m.name),
+            Some(m) => format!("padding after {}", q(&m.name)),
             None => "leading padding".into(),
         }
     }
@@ -627,7 +636,7 @@ impl<'a> MapReplay<'a> {
                 let at: Vec<String> = g
                     .offsets
                     .iter()
-                    .map(|o| format!("{o} ({})", self.describe_offset(*o)))
+                    .map(|o| format!("{o} ({})", self.describe_offset(*o, true)))
                     .collect();
                 (
                     Severity::Error,
@@ -768,7 +777,7 @@ impl<'a> MapReplay<'a> {
                 json!(g
                     .offsets
                     .iter()
-                    .map(|o| json!({"offset": o, "where": self.describe_offset(*o)}))
+                    .map(|o| json!({"offset": o, "where": self.describe_offset(*o, false)}))
                     .collect::<Vec<_>>()),
             )),
             Code::LookupByteOrderMiss => Some(("swapped_fields", json!(g.fields))),
@@ -962,7 +971,7 @@ mod tests {
         assert_eq!(f[0].evidence["padding_offsets"][0]["offset"], 7);
         assert_eq!(
             f[0].evidence["padding_offsets"][0]["where"],
-            "padding after `proto`"
+            "padding after proto"
         );
         assert_eq!(f[1].evidence["swapped_fields"], json!(["dport"]));
         assert_eq!(f[2].evidence["examples"][0]["deleted_by"]["seq"], 4);
