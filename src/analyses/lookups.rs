@@ -55,13 +55,11 @@ pub struct TraceContext<'a> {
 /// Explains every failed call in `calls`.
 pub fn explain(calls: &[MapCall], ctx: &TraceContext<'_>) -> Vec<Finding> {
     let calls_all = calls;
-    let mut by_map: Vec<(Option<u32>, Vec<&MapCall>)> = Vec::new();
+    let mut grouped: HashMap<Option<u32>, Vec<&MapCall>> = HashMap::new();
     for c in calls {
-        match by_map.iter_mut().find(|(id, _)| *id == c.map_id) {
-            Some((_, v)) => v.push(c),
-            None => by_map.push((c.map_id, vec![c])),
-        }
+        grouped.entry(c.map_id).or_default().push(c);
     }
+    let mut by_map: Vec<(Option<u32>, Vec<&MapCall>)> = grouped.into_iter().collect();
     by_map.sort_by_key(|(id, _)| *id);
     let mut findings = Vec::new();
     for (id, mut calls) in by_map {
