@@ -47,5 +47,6 @@ kill -INT "$spid"
 wait "$spid" || true
 "$B" collect --pid "$pid" --pinned "$D" --elf $C/lookups.bpf.o -o $C/strace-case.tar
 
-"$B" collect --trace-pid "$pid" --trace-for 2s --pinned "$D" --elf $C/lookups.bpf.o -o "$OUT"
+"$B" collect --trace-pid "$pid" --trace-for 2s --snapshots 3 --interval 300ms \
+    --pinned "$D" --elf $C/lookups.bpf.o -o "$OUT"
 ls -l "$OUT" $C/strace-case.tar $C/workload.strace

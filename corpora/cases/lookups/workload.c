@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* bpfcase corpus: a user-space agent whose map calls go wrong in known ways
  * (see README.md). Loads lookups.bpf.o with libbpf, prints "PID ready",
- * then every 100 ms makes one round of calls, for SECONDS (default 30).
+ * then every 100 ms makes one round of calls, for SECONDS (default 30);
+ * a few entries change every round, so snapshots of the maps differ.
  * Given STALE_PIN, the path of a `conns` map pinned by an earlier load of
  * the object, it also writes and reads its entry there: an agent that
  * still opens the old pin after the program was reloaded.
@@ -48,7 +49,7 @@ static struct conn_key base_key(__u32 daddr, __u16 dport, __u8 proto)
 	return k;
 }
 
-static void one_round(void)
+static void one_round(unsigned int round)
 {
 	struct conn_val v = { .packets = 1, .bytes = 64 };
 	struct conn_key a = base_key(0x0a000001, 443, 6);
@@ -99,7 +100,22 @@ static void one_round(void)
 	/* 8. and the lookup that works */
 	bpf_map_lookup_elem(conns, &a, &v);
 
-	/* 9. the old instance, through its pin */
+	/* 9. state that moves, so snapshots differ: slot round % 8 counts
+	 * rounds; in conns, key 10.2.0.(round % 16):8080 is written (its
+	 * value counts rounds) and the key written 8 rounds ago is deleted */
+	idx = round % 8;
+	slot_val = round;
+	bpf_map_update_elem(slots, &idx, &slot_val, BPF_ANY);
+	k = base_key(0x0a020000 + round % 16, 8080, 6);
+	v.packets = round;
+	v.bytes = 64ULL * round;
+	bpf_map_update_elem(conns, &k, &v, BPF_ANY);
+	if (round >= 8) {
+		k = base_key(0x0a020000 + (round + 8) % 16, 8080, 6);
+		bpf_map_delete_elem(conns, &k);
+	}
+
+	/* 10. the old instance, through its pin */
 	if (stale >= 0) {
 		bpf_map_update_elem(stale, &a, &v, BPF_ANY);
 		bpf_map_lookup_elem(stale, &a, &v);
@@ -111,6 +127,7 @@ int main(int argc, char **argv)
 	struct bpf_object *obj;
 	struct timespec start, now;
 	double seconds;
+	unsigned int round = 0;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s lookups.bpf.o [SECONDS [STALE_PIN]]\n", argv[0]);
@@ -140,7 +157,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	do {
-		one_round();
+		one_round(round++);
 		usleep(100 * 1000);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	} while ((now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
