@@ -29,7 +29,7 @@ pub enum Command {
     Schema(commands::schema::SchemaArgs),
     /// Decode every entry of a bpftool map dump with BTF types and check what the bytes show.
     Decode(commands::decode::DecodeArgs),
-    /// Entries added, removed and changed between two dumps of a map.
+    /// Entries added, removed and changed between two dumps of a map, a bundle's snapshots, or two bundles.
     Diff(commands::diff::DiffArgs),
     /// Gather a bundle on a live node (root): maps, dumps, programs, BTF, pins, fdinfo.
     Collect(commands::collect::CollectArgs),

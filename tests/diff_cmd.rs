@@ -1,7 +1,10 @@
 //! `bpfcase diff` on real captures: the derived later dump of `flows`
 //! (corpora/dumps/derived/flows.changed.json: one entry removed, one value's
 //! `packets` changed, one entry added), a dump against itself, the text and
-//! JSON captures of the raw maps, a duplicate-key dump, and broken inputs.
+//! JSON captures of the raw maps, a duplicate-key dump, and broken inputs;
+//! then bundles: the snapshots of `corpora/cases/lookups/case.tar`, that
+//! bundle against `strace-case.tar` of the same workload, bundles without
+//! snapshots or mixed with a dump, and bundles with a bad member.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -252,4 +255,384 @@ fn a_missing_map_in_the_btf_is_an_input_error() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("no map `no_such_map`"), "{err}");
+}
+
+// --- bundles -----------------------------------------------------------------
+//
+// corpora/cases/lookups: `case.tar` (collect --snapshots 3) and
+// `strace-case.tar` (the same workload ~2 s earlier, same map ids). Each
+// 100 ms round R of the workload sets `slots[R % 8] = R` and writes
+// 10.2.0.(R % 16):8080 into `conns` with {packets: R, bytes: 64 R}, deleting
+// the key of round R - 8; the stale `conns` (34521) gets {R, 64 R} under
+// 10.0.0.1:443. So every check below follows from the workload's logic and
+// the key and value bytes, not from our own decoding.
+
+const CASE: &str = "corpora/cases/lookups/case.tar";
+const STRACE_CASE: &str = "corpora/cases/lookups/strace-case.tar";
+
+/// Runs `diff ARGS --format json`; must succeed. Paths under the crate are
+/// made relative, so snapshots hold no absolute paths.
+fn bundle_json(args: &[&str]) -> Value {
+    let mut all = vec!["diff"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let o = bpfcase(&all);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let root = format!("{}/", root().display());
+    serde_json::from_str(&stdout(&o).replace(&root, "")).expect("diff JSON")
+}
+
+/// The pair of map `id` whose old side is labelled starting with `old`.
+fn pair<'v>(v: &'v Value, id: u64, old: &str) -> &'v Value {
+    v["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["map"]["old_id"] == id && p["old"].as_str().unwrap().starts_with(old))
+        .unwrap_or_else(|| panic!("no pair for map {id} from {old}"))
+}
+
+/// Key bytes from the report's hex spelling.
+fn key_bytes(e: &Value) -> Vec<u8> {
+    e["key"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .map(|b| u8::from_str_radix(b, 16).unwrap())
+        .collect()
+}
+
+/// A `conns` key as the workload builds it: daddr and dport big-endian,
+/// proto, a zero pad byte, ifindex little-endian. Checks the decoded form
+/// against the bytes and returns the daddr.
+fn check_conn_key(e: &Value) -> u32 {
+    let k = key_bytes(e);
+    assert_eq!(k.len(), 12);
+    let daddr = u32::from_be_bytes(k[0..4].try_into().unwrap());
+    let d = &e["key_decoded"];
+    assert_eq!(d["daddr"], daddr);
+    assert_eq!(d["dport"], u16::from_be_bytes([k[4], k[5]]));
+    assert_eq!(d["proto"], 6);
+    assert_eq!(k[7], 0, "the pad byte is zero");
+    assert_eq!(
+        d["ifindex"],
+        u32::from_le_bytes(k[8..12].try_into().unwrap())
+    );
+    assert_eq!(d["ifindex"], 2);
+    daddr
+}
+
+/// The daddrs of a list of decoded `conns` keys, sorted.
+fn daddrs(entries: &Value) -> Vec<u32> {
+    let mut v: Vec<u32> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(check_conn_key)
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn a_bundle_alone_diffs_each_maps_consecutive_snapshots() {
+    let v = bundle_json(&[CASE]);
+    assert_eq!(v["old"], CASE);
+    assert_eq!(v["new"], Value::Null);
+    // 6 maps, snapshots 0, 1, 2 each: 0 -> 1 and 1 -> 2.
+    assert_eq!(v["pairs"].as_array().unwrap().len(), 12);
+    assert_eq!(v["unmatched"], serde_json::json!([]));
+    for p in v["pairs"].as_array().unwrap() {
+        assert_eq!(p["problems"], serde_json::json!([]), "{}", p["map"]);
+        assert_eq!(p["map"]["old_id"], p["map"]["new_id"]);
+    }
+
+    // conns 34524, snapshot 0 -> 1: rounds 34..41 -> 37..44, so the keys of
+    // rounds 34..36 (10.2.0.2-4) went and those of 42..44 (10.2.0.10-12) came.
+    let c = pair(&v, 34524, "snapshot 0 ");
+    assert_eq!(c["map"]["name"], "conns");
+    assert!(c["new"].as_str().unwrap().starts_with("snapshot 1 ("));
+    let d = &c["diff"];
+    assert_eq!(d["old"], format!("{CASE}!maps/34524-conns.json"));
+    assert_eq!(d["new"], format!("{CASE}!snapshots/1/34524-conns.json"));
+    assert_eq!(counts(d), (3, 3, 0, 6));
+    let net = 0x0a02_0000u32;
+    assert_eq!(daddrs(&d["added"]), vec![net + 10, net + 11, net + 12]);
+    assert_eq!(daddrs(&d["removed"]), vec![net + 2, net + 3, net + 4]);
+    for e in d["added"].as_array().unwrap() {
+        assert_eq!(e["key_decoded"]["dport"], 8080);
+    }
+    let d2 = &pair(&v, 34524, "snapshot 1 ")["diff"];
+    assert_eq!(counts(d2), (3, 3, 0, 6));
+    assert_eq!(daddrs(&d2["added"]), vec![net + 13, net + 14, net + 15]);
+
+    // The stale conns (34521): one key, its packets and bytes count rounds.
+    let s = &pair(&v, 34521, "snapshot 0 ")["diff"];
+    assert_eq!(counts(s), (0, 0, 1, 0));
+    let ch = &s["changed"][0];
+    assert_eq!(check_conn_key(ch), 0x0a00_0001);
+    assert_eq!(ch["key_decoded"]["dport"], 443);
+    assert_eq!(
+        ch["fields"],
+        serde_json::json!([
+            {"name": "packets", "old": 41, "new": 44},
+            {"name": "bytes", "old": 64 * 41, "new": 64 * 44}
+        ])
+    );
+
+    // slots (34525, an array of __u64 under __u32 keys): the slots of the
+    // three rounds between the snapshots moved on by 8 rounds.
+    let sl = &pair(&v, 34525, "snapshot 0 ")["diff"];
+    assert_eq!(counts(sl), (0, 0, 3, 5));
+    for ch in sl["changed"].as_array().unwrap() {
+        let index = key_bytes(ch)[0] as u64;
+        assert_eq!(ch["key_decoded"], index, "a scalar key decodes");
+        let f = &ch["fields"][0];
+        assert_eq!(f["name"], "__u64");
+        assert_eq!(f["old"].as_u64().unwrap() % 8, index);
+        assert_eq!(f["new"].as_u64().unwrap(), f["old"].as_u64().unwrap() + 8);
+        assert_eq!(ch["value_diffs"][0]["offsets"], serde_json::json!([0]));
+    }
+
+    // tiny does not change.
+    for id in [34523, 34526] {
+        for from in ["snapshot 0 ", "snapshot 1 "] {
+            let t = &pair(&v, id, from)["diff"];
+            let (a, r, c, _) = counts(t);
+            assert_eq!((a, r, c), (0, 0, 0), "tiny {id} from {from}");
+        }
+    }
+    assert_eq!(counts(&pair(&v, 34526, "snapshot 0 ")["diff"]).3, 4);
+    insta::assert_json_snapshot!("lookups_snapshots_json", v);
+
+    let text = bpfcase(&["diff", CASE]);
+    assert_eq!(text.status.code(), Some(0));
+    let text = stdout(&text);
+    assert!(text.starts_with(
+        "map conns (id 34521): snapshot 0 (2026-11-26T06:08:10.761Z) -> snapshot 1 (2026-11-26T06:08:13.225Z)\n0 added, 0 removed, 1 changed, 0 unchanged\n"
+    ), "{text}");
+    assert!(text.contains("      packets: 41 -> 44\n"), "{text}");
+}
+
+#[test]
+fn two_bundles_diff_each_maps_main_dump_paired_by_id() {
+    let v = bundle_json(&[STRACE_CASE, CASE]);
+    assert_eq!(
+        (v["old"].as_str(), v["new"].as_str()),
+        (Some(STRACE_CASE), Some(CASE))
+    );
+    let pairs = v["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 6);
+    assert_eq!(v["unmatched"], serde_json::json!([]));
+    let ids: Vec<u64> = pairs
+        .iter()
+        .map(|p| p["map"]["old_id"].as_u64().unwrap())
+        .collect();
+    // Sorted by name, then id; the same ids on both sides.
+    assert_eq!(ids, vec![34521, 34524, 34522, 34525, 34523, 34526]);
+    for p in pairs {
+        assert_eq!(p["map"]["old_id"], p["map"]["new_id"]);
+        assert_eq!(p["problems"], serde_json::json!([]));
+    }
+    // conns 34524: rounds 13..20 in the earlier bundle, 34..41 in the later.
+    let c = &pair(&v, 34524, STRACE_CASE)["diff"];
+    assert_eq!(c["new"], format!("{CASE}!maps/34524-conns.json"));
+    assert_eq!(counts(c), (5, 5, 3, 1));
+    // A key rewritten 16 rounds later: same key, packets and bytes moved on
+    // by 16 rounds, and the key's last byte is the round modulo 16.
+    for ch in c["changed"].as_array().unwrap() {
+        let daddr = check_conn_key(ch);
+        let f = ch["fields"].as_array().unwrap();
+        assert_eq!(
+            (f[0]["name"].as_str(), f[1]["name"].as_str()),
+            (Some("packets"), Some("bytes"))
+        );
+        let (old, new) = (f[0]["old"].as_u64().unwrap(), f[0]["new"].as_u64().unwrap());
+        assert_eq!(new, old + 16);
+        assert_eq!(u64::from(daddr & 0xff), old % 16);
+        assert_eq!(f[1]["old"].as_u64().unwrap(), 64 * old);
+        assert_eq!(f[1]["new"].as_u64().unwrap(), 64 * new);
+    }
+    // The slots all moved on; tiny did not.
+    assert_eq!(counts(&pair(&v, 34525, STRACE_CASE)["diff"]), (0, 0, 8, 0));
+    assert_eq!(counts(&pair(&v, 34526, STRACE_CASE)["diff"]), (0, 0, 0, 4));
+
+    let text = bpfcase(&["diff", STRACE_CASE, CASE]);
+    assert_eq!(text.status.code(), Some(0));
+    insta::assert_snapshot!("lookups_two_bundles_text", stdout(&text));
+}
+
+#[test]
+fn bundles_of_different_maps_list_them_unmatched() {
+    let v = bundle_json(&["corpora/cases/reload/case.tar", CASE]);
+    assert_eq!(v["pairs"], serde_json::json!([]));
+    let unmatched = v["unmatched"].as_array().unwrap();
+    // 6 dumped maps on each side, no name in common.
+    assert_eq!(unmatched.len(), 12);
+    let conns: Vec<&Value> = unmatched.iter().filter(|u| u["name"] == "conns").collect();
+    assert_eq!(conns.len(), 2);
+    assert_eq!(conns[0]["side"], "new");
+    assert_eq!(
+        conns[0]["why"],
+        "corpora/cases/reload/case.tar has no dumped map named conns"
+    );
+}
+
+/// Asserts the command failed as bad usage (exit 2, nothing on stdout) with
+/// `message` on stderr. miette wraps long lines (also inside paths) and
+/// draws a margin, so whitespace and the margin are ignored.
+fn assert_usage_error(o: &Output, message: &str) {
+    let flat = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace() && *c != '│')
+            .collect()
+    };
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(o.stdout.is_empty());
+    assert!(flat(&err).contains(&flat(message)), "{err}");
+}
+
+#[test]
+fn a_bundle_without_snapshots_alone_is_a_usage_error() {
+    let o = bpfcase(&["diff", "corpora/cases/reload/case.tar"]);
+    assert_usage_error(
+        &o,
+        "corpora/cases/reload/case.tar has no snapshots (collect --snapshots N); give two bundles or two dumps",
+    );
+}
+
+#[test]
+fn a_bundle_with_a_dump_or_btf_options_is_a_usage_error() {
+    for args in [[CASE, FLOWS], [FLOWS, CASE]] {
+        let o = bpfcase(&["diff", args[0], args[1]]);
+        assert_usage_error(&o, &format!("{CASE} is a bundle and {FLOWS} is not"));
+    }
+    let o = bpfcase(&[&["diff", CASE][..], &BTF[..]].concat());
+    assert_usage_error(
+        &o,
+        "--btf/--map/--key-type/--value-type are for dump files; a bundle carries each map's BTF",
+    );
+    let o = bpfcase(&["diff", FLOWS]);
+    assert_usage_error(&o, &format!("{FLOWS} is not a bundle: give NEW too"));
+}
+
+/// A scratch directory of this test process.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bpfcase-diff-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `bytes` with one character of `member`'s data changed: the member is
+/// found by its ustar header (the name at a 512-byte boundary), its data
+/// follows the header.
+fn corrupt_member(bytes: &mut [u8], member: &str, find: &[u8], replace: u8) {
+    let name = format!("{member}\0");
+    let header = (0..bytes.len())
+        .step_by(512)
+        .find(|&o| bytes[o..].starts_with(name.as_bytes()))
+        .expect("member in the tar");
+    let data = header + 512;
+    let at = data
+        + bytes[data..]
+            .windows(find.len())
+            .position(|w| w == find)
+            .expect("pattern in the member");
+    bytes[at + find.len() - 1] = replace;
+}
+
+#[test]
+fn a_corrupted_dump_costs_only_its_pairs() {
+    let dir = scratch("corrupt");
+    let mut tar = std::fs::read(root().join(CASE)).unwrap();
+    // A key byte 0x0a becomes 0x0b: still a valid dump, but not the one
+    // collect hashed.
+    corrupt_member(&mut tar, "snapshots/1/34524-conns.json", b"\"0x0a", b'b');
+    let bundle = dir.join("case.tar");
+    std::fs::write(&bundle, &tar).unwrap();
+    let name = bundle.display().to_string();
+
+    let v = bundle_json(&[&name]);
+    assert_eq!(v["pairs"].as_array().unwrap().len(), 12);
+    let member = format!("{name}!snapshots/1/34524-conns.json");
+    for from in ["snapshot 0 ", "snapshot 1 "] {
+        let p = pair(&v, 34524, from);
+        assert_eq!(p["diff"], Value::Null, "{from}");
+        let problems = p["problems"].as_array().unwrap();
+        assert_eq!(problems.len(), 1);
+        let why = problems[0].as_str().unwrap();
+        assert!(why.starts_with(&format!("{member}: SHA-256 ")), "{why}");
+        assert!(why.contains("the file changed after collection"), "{why}");
+    }
+    // Everything else is still diffed.
+    let diffed = v["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["diff"].is_object() && p["problems"] == serde_json::json!([]))
+        .count();
+    assert_eq!(diffed, 10);
+    assert_eq!(
+        counts(&pair(&v, 34525, "snapshot 0 ")["diff"]),
+        (0, 0, 3, 5)
+    );
+
+    let text = bpfcase(&["diff", &name]);
+    assert_eq!(text.status.code(), Some(0));
+    let text = stdout(&text);
+    assert!(
+        text.contains(&format!("problem: {member}: SHA-256 ")),
+        "{text}"
+    );
+    assert_eq!(text.matches("\nnot diffed\n").count(), 2, "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn in_an_unpacked_bundle_a_missing_dump_or_bad_btf_costs_only_its_maps() {
+    let dir = scratch("unpacked");
+    let unpacked = dir.join("case");
+    tar::Archive::new(std::fs::File::open(root().join(CASE)).unwrap())
+        .unpack(&unpacked)
+        .unwrap();
+    std::fs::remove_file(unpacked.join("snapshots/2/34525-slots.json")).unwrap();
+    // The stale maps' BTF (34521-34523) no longer matches its hash.
+    std::fs::write(unpacked.join("btf/2623.btf"), b"not BTF").unwrap();
+    let name = unpacked.display().to_string();
+
+    let v = bundle_json(&[&name]);
+    let missing = pair(&v, 34525, "snapshot 1 ");
+    assert_eq!(missing["diff"], Value::Null);
+    assert_eq!(
+        missing["problems"],
+        serde_json::json!([format!(
+            "{name}!snapshots/2/34525-slots.json: listed in the manifest but absent from the bundle"
+        )])
+    );
+    assert_eq!(
+        counts(&pair(&v, 34525, "snapshot 0 ")["diff"]),
+        (0, 0, 3, 5)
+    );
+    // Without its BTF the stale conns is diffed in hex only, and says why.
+    let stale = pair(&v, 34521, "snapshot 0 ");
+    let why = stale["problems"][0].as_str().unwrap();
+    assert!(
+        why.starts_with(&format!("{name}!btf/2623.btf: SHA-256 ")),
+        "{why}"
+    );
+    assert!(why.ends_with("keys and values are shown as hex"), "{why}");
+    assert_eq!(counts(&stale["diff"]), (0, 0, 1, 0));
+    assert!(stale["diff"]["changed"][0].get("key_decoded").is_none());
+    assert!(stale["diff"]["changed"][0].get("fields").is_none());
+    // The live maps have their own BTF (2632) and still decode.
+    let live = &pair(&v, 34524, "snapshot 0 ")["diff"];
+    assert_eq!(live["added"][0]["key_decoded"]["dport"], 8080);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -160,6 +160,26 @@ fn resolve_id(
     })
 }
 
+/// Key and value types of a map by BTF type id (a bundle's
+/// `btf_key_type_id`/`btf_value_type_id`): structs and unions, and scalars
+/// such as `__u32` too, which have no layout of their own. `file` names the
+/// BTF in errors. The map fields of the result are left empty for the caller.
+pub fn types_by_id(
+    btf: &Btf<'_>,
+    file: &str,
+    key: TypeId,
+    value: TypeId,
+) -> Result<MapTypes, InputError> {
+    let mut engine = BtfLayouts::new(btf);
+    Ok(MapTypes {
+        key: resolve_id(&mut engine, file, key)?,
+        value: resolve_id(&mut engine, file, value)?,
+        map_name: None,
+        map_type: None,
+        max_entries: None,
+    })
+}
+
 /// Where the key/value types come from (one arm per source).
 pub enum TypeSource<'a> {
     Btf {

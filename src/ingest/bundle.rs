@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::bundle::{Manifest, FORMAT};
 use crate::error::InputError;
+use crate::ingest::btf::Btf;
 
 /// Largest manifest we read (a manifest lists files and maps; 64 MiB is far beyond real ones).
 const MAX_MANIFEST: u64 = 64 << 20;
@@ -249,6 +250,57 @@ impl Bundle {
         missing.sort();
         Ok((mismatches, missing))
     }
+}
+
+/// The bundle files BTF object `btf_id` needs: its own blob, then its base's
+/// (split BTF of a module or program over vmlinux). Empty when the manifest
+/// has no BTF record with that id.
+pub fn btf_files(manifest: &Manifest, btf_id: u32) -> Vec<String> {
+    manifest
+        .btf
+        .iter()
+        .find(|b| b.id == btf_id)
+        .map(|rec| {
+            std::iter::once(rec.path.clone())
+                .chain(rec.base.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Parses the bundle's BTF object `btf_id` from `blobs` (bundle path →
+/// bytes, as read through [`Bundle::for_each_file`]), split over its base
+/// when it has one, and hands it to `f`. The parsed BTF borrows the blobs,
+/// so it is lent to `f` rather than returned. Errors name the bundle file.
+pub fn with_btf<T>(
+    manifest: &Manifest,
+    blobs: &HashMap<String, Vec<u8>>,
+    btf_id: u32,
+    f: impl FnOnce(&Btf<'_>) -> T,
+) -> Result<T, String> {
+    let rec = manifest
+        .btf
+        .iter()
+        .find(|b| b.id == btf_id)
+        .ok_or("no BTF record with this id in the manifest")?;
+    let data = blobs
+        .get(&rec.path)
+        .ok_or_else(|| format!("{} was not read", rec.path))?;
+    let base = match &rec.base {
+        Some(b) => {
+            let d = blobs
+                .get(b)
+                .ok_or_else(|| format!("base {b} was not read"))?;
+            Some(Btf::parse(d).map_err(|e| format!("base BTF: {e}"))?)
+        }
+        None => None,
+    };
+    let btf = match &base {
+        Some(b) => Btf::parse_split(data, b),
+        None => Btf::parse(data),
+    }
+    .map_err(|e| format!("{}: {e}", rec.path))?;
+    Ok(f(&btf))
 }
 
 /// Joins a manifest path under `dir`, refusing absolute paths and `..`.

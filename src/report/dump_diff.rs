@@ -1,5 +1,7 @@
 //! Rendering a dump diff (`bpfcase diff`): a text summary with the first
-//! entries of each kind, or one stable JSON object.
+//! entries of each kind, or one stable JSON object. Bundles give one such
+//! diff per pair of dumps of a map ([`BundleDiffReport`]), each under a
+//! header naming the map and the two dumps.
 
 use std::io::{self, Write};
 
@@ -220,6 +222,100 @@ pub fn write_text(out: &mut impl Write, r: &DiffReport) -> io::Result<()> {
             }
         }
         more(out, r.changed.len())?;
+    }
+    Ok(())
+}
+
+/// `diff` of one bundle's snapshots or of two bundles: a [`DiffReport`] per
+/// pair of dumps of one map, and the maps that could not be paired.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BundleDiffReport {
+    /// The (older) bundle as given.
+    pub old: String,
+    /// The newer bundle; `None` when one bundle's snapshots are compared.
+    pub new: Option<String>,
+    pub pairs: Vec<PairOut>,
+    pub unmatched: Vec<UnmatchedOut>,
+}
+
+/// Two dumps of one map and their diff.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairOut {
+    pub map: PairMap,
+    /// Which dump is compared: `snapshot 0 (TIME)`, or `BUNDLE (TIME)`.
+    pub old: String,
+    pub new: String,
+    /// What kept the pair from being diffed or decoded, each naming the
+    /// bundle file (`bundle!path`).
+    pub problems: Vec<String>,
+    /// `None` when a dump could not be read or verified.
+    pub diff: Option<DiffReport>,
+}
+
+/// The map a pair belongs to: one id for snapshots, two after a reload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PairMap {
+    pub name: String,
+    pub old_id: u32,
+    pub new_id: u32,
+}
+
+/// A dumped map with nothing to compare against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnmatchedOut {
+    pub name: String,
+    pub id: u32,
+    /// `old` or `new`: the bundle it is in.
+    pub side: &'static str,
+    pub why: String,
+}
+
+/// Writes the bundle diff as one JSON object (pretty, stable key order).
+pub fn write_bundle_json(out: &mut impl Write, r: &BundleDiffReport) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, r)?;
+    out.write_all(b"\n")
+}
+
+/// Writes each pair under a header line, then the unmatched maps.
+pub fn write_bundle_text(out: &mut impl Write, r: &BundleDiffReport) -> io::Result<()> {
+    for (i, p) in r.pairs.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        let m = &p.map;
+        if r.new.is_none() {
+            writeln!(
+                out,
+                "map {} (id {}): {} -> {}",
+                m.name, m.old_id, p.old, p.new
+            )?;
+        } else {
+            writeln!(
+                out,
+                "map {}: id {} in {} -> id {} in {}",
+                m.name, m.old_id, p.old, m.new_id, p.new
+            )?;
+        }
+        for problem in &p.problems {
+            writeln!(out, "problem: {problem}")?;
+        }
+        match &p.diff {
+            Some(d) => write_text(out, d)?,
+            None => writeln!(out, "not diffed")?,
+        }
+    }
+    if !r.unmatched.is_empty() {
+        if !r.pairs.is_empty() {
+            writeln!(out)?;
+        }
+        writeln!(out, "unmatched:")?;
+        for u in &r.unmatched {
+            let bundle = match (u.side, &r.new) {
+                ("new", Some(new)) => new,
+                _ => &r.old,
+            };
+            writeln!(out, "  {} (id {}) in {bundle}: {}", u.name, u.id, u.why)?;
+        }
     }
     Ok(())
 }

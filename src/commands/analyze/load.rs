@@ -592,34 +592,11 @@ fn layouts_from_bundle_btf(
     key: u32,
     value: u32,
 ) -> Result<KeyValueLayouts, String> {
-    let rec = m
-        .btf
-        .iter()
-        .find(|b| b.id == btf_id)
-        .ok_or("no BTF record with this id in the manifest")?;
-    let data = blobs
-        .get(&rec.path)
-        .ok_or_else(|| format!("{} was not read", rec.path))?;
-    let base_data = match &rec.base {
-        Some(b) => Some(
-            blobs
-                .get(b)
-                .ok_or_else(|| format!("base {b} was not read"))?,
-        ),
-        None => None,
-    };
-    let base = match base_data {
-        Some(d) => Some(Btf::parse(d).map_err(|e| format!("base BTF: {e}"))?),
-        None => None,
-    };
-    let btf = match &base {
-        Some(b) => Btf::parse_split(data, b),
-        None => Btf::parse(data),
-    }
-    .map_err(|e| format!("{}: {e}", rec.path))?;
-    let mut engine = BtfLayouts::new(&btf);
-    Ok((
-        aggregate_layout(&mut engine, key),
-        aggregate_layout(&mut engine, value),
-    ))
+    bundle::with_btf(m, blobs, btf_id, |btf| {
+        let mut engine = BtfLayouts::new(btf);
+        (
+            aggregate_layout(&mut engine, key),
+            aggregate_layout(&mut engine, value),
+        )
+    })
 }
