@@ -90,12 +90,33 @@ fn every_failed_call_of_the_workload_is_explained() {
         bpfcase()
             .args(["collect", "--trace-pid"])
             .arg(pid.to_string())
-            .args(["--trace-for", "2s", "--pinned"])
+            .args([
+                "--trace-for",
+                "2s",
+                "--snapshots",
+                "2",
+                "--interval",
+                "200ms",
+            ])
+            .arg("--pinned")
             .arg(&dir.0)
             .arg("-o")
             .arg(&bundle),
     );
     drop(child);
+
+    // Snapshot 0 is stamped when its dump started, after the 2 s trace,
+    // not with the collection's start.
+    let m = checked_manifest(&read_bundle(&bundle));
+    let first = m.snapshots.iter().find(|s| s.seq == 0).expect("snapshot 0");
+    let trace = m.trace.as_ref().expect("manifest.trace");
+    assert!(trace.duration_ms >= 1900, "{trace:?}");
+    assert!(
+        first.time > m.created,
+        "snapshot 0 at {} is not after the collection's start {}",
+        first.time,
+        m.created
+    );
 
     let out = bpfcase()
         .arg("analyze")

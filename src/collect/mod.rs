@@ -262,6 +262,10 @@ struct Run<'a> {
     /// Programs of collect's own (the `--trace-pid` program), left out of
     /// the listing.
     own_progs: BTreeSet<u32>,
+    /// When each chosen map's main dump started (by index into
+    /// `manifest.maps`): snapshot 0's time. Not the collection's start:
+    /// a `--trace-pid` trace runs before the dumps.
+    dump_started: BTreeMap<usize, String>,
 }
 
 impl Run<'_> {
@@ -336,6 +340,7 @@ pub fn collect(opts: &CollectOptions, stop: &AtomicBool) -> Result<CollectOutcom
         deadline: Instant::now() + opts.time_budget,
         writer,
         own_progs: BTreeSet::new(),
+        dump_started: BTreeMap::new(),
         manifest: Manifest {
             format: bundle::FORMAT.into(),
             version: bundle::VERSION,
@@ -876,6 +881,8 @@ fn dump_maps(run: &mut Run, chosen: &[usize]) -> Result<(), CollectFailure> {
             break;
         }
         let path = dump_path("maps", &run.manifest.maps[i]);
+        let (s, ns) = host::now_unix();
+        run.dump_started.insert(i, host::rfc3339(s, ns));
         dump_one(run, i, &path, &blobs, true)?;
     }
     Ok(())
@@ -890,7 +897,11 @@ fn take_snapshots(run: &mut Run, chosen: &[usize]) -> Result<(), CollectFailure>
         if let (Some(dump), Some(entries)) = (&m.dump, m.entries) {
             run.manifest.snapshots.push(SnapshotRecord {
                 seq: 0,
-                time: run.manifest.created.clone(),
+                time: run
+                    .dump_started
+                    .get(&i)
+                    .cloned()
+                    .unwrap_or_else(|| run.manifest.created.clone()),
                 map_id: m.id,
                 dump: dump.clone(),
                 entries,
