@@ -199,3 +199,32 @@ fn a_bad_trace_line_costs_only_itself() {
     assert_eq!(findings(&report, "update/map-full").len(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The HTML report draws the looked-up key over the present one, the
+/// padding byte that differs outlined.
+#[test]
+fn html_shows_the_two_keys_byte_by_byte() {
+    let out = bpfcase()
+        .arg("analyze")
+        .arg(corpus("cases/lookups/case.tar"))
+        .args(["--format", "html", "--fail-on", "never"])
+        .output()
+        .expect("run bpfcase");
+    let html = String::from_utf8_lossy(&out.stdout);
+    let at = html
+        .find("lookup/padding-miss")
+        .expect("padding miss in the report");
+    let section = &html[at..];
+    let section = &section[..section.find("class=\"finding").unwrap_or(section.len())];
+    assert!(section.contains("<b>looked-up key</b>"), "{section}");
+    assert!(section.contains("<b>present key</b>"));
+    assert!(
+        section.contains(
+            "<div class=\"byte diff\" title=\"byte 7\"><span class=\"n\">7</span>a5</div>"
+        ),
+        "{section}"
+    );
+    assert!(
+        section.contains("<div class=\"byte\" title=\"byte 6\"><span class=\"n\">6</span>06</div>")
+    );
+}

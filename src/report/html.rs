@@ -1,5 +1,6 @@
 //! The self-contained HTML report: no external assets, with a byte-map
-//! picture of both layouts for every layout finding.
+//! picture of both layouts for every layout finding, and of the looked-up
+//! and the present key for every traced call that missed.
 
 use std::io::{self, Write};
 
@@ -90,6 +91,47 @@ fn byte_map<W: Write>(
     writeln!(out, "</div>")
 }
 
+/// For a traced call that missed: the looked-up key over the present key it
+/// was compared with, byte by byte, the bytes that differ outlined. Drawn
+/// from the first example of the finding's evidence.
+fn key_pair_map<W: Write>(out: &mut W, f: &crate::model::finding::Finding) -> io::Result<()> {
+    let Some(ex) = f.evidence["examples"].get(0) else {
+        return Ok(());
+    };
+    let (Some(key), Some((present_label, present))) = (
+        ex["key"].as_str(),
+        ex["present_key"]
+            .as_str()
+            .map(|p| ("present key", p))
+            .or_else(|| {
+                ex["nearest_present_key"]
+                    .as_str()
+                    .map(|p| ("nearest present key", p))
+            }),
+    ) else {
+        return Ok(());
+    };
+    let bytes = |hex: &str| -> Vec<String> { hex.split_whitespace().map(str::to_string).collect() };
+    let (k, p) = (bytes(key), bytes(present));
+    for (label, row) in [("looked-up key", &k), (present_label, &p)] {
+        writeln!(out, "<div><b>{label}</b></div><div class=\"bytemap\">")?;
+        for (i, b) in row.iter().enumerate().take(4096) {
+            let differs = k.get(i) != p.get(i);
+            write!(
+                out,
+                "<div class=\"byte{}\" title=\"byte {i}\"><span class=\"n\">{i}</span>{}</div>",
+                if differs { " diff" } else { "" },
+                esc(b)
+            )?;
+        }
+        writeln!(out, "</div>")?;
+    }
+    writeln!(
+        out,
+        "<div class=\"legend\"><span class=\"diff\">differs between the two keys</span></div>"
+    )
+}
+
 /// Writes the report as one HTML page.
 pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     let s = &report.summary;
@@ -166,6 +208,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
             byte_map(out, &rn, &r, &l)?;
             writeln!(out, "<div class=\"legend\"><span class=\"pad\">padding / hole</span><span class=\"diff\">differs from the other side</span></div>")?;
         }
+        key_pair_map(out, f)?;
         if let Some(obj) = f.evidence.as_object() {
             writeln!(out, "<table>")?;
             for (k, v) in obj {
