@@ -80,19 +80,16 @@ impl Drop for Children {
     }
 }
 
-#[test]
-fn trace_records_known_map_calls() {
-    if !can_run("trace_records_known_map_calls") {
-        return;
-    }
-    let dir = PinDir::new("trace");
+/// Creates and pins a hash map (8-byte keys and values, 16 entries) named
+/// `name` under `dir`; returns its id.
+fn pinned_hash_map(dir: &PinDir, name: &str) -> u32 {
     let pin = dir.path("m");
     run_ok(
         Command::new("bpftool")
             .args(["map", "create"])
             .arg(&pin)
             .args([
-                "type", "hash", "key", "8", "value", "8", "entries", "16", "name", "trace_t",
+                "type", "hash", "key", "8", "value", "8", "entries", "16", "name", name,
             ]),
     );
     let show: serde_json::Value = serde_json::from_slice(
@@ -104,7 +101,16 @@ fn trace_records_known_map_calls() {
         .stdout,
     )
     .unwrap();
-    let map_id = show["id"].as_u64().unwrap() as u32;
+    show["id"].as_u64().unwrap() as u32
+}
+
+#[test]
+fn trace_records_known_map_calls() {
+    if !can_run("trace_records_known_map_calls") {
+        return;
+    }
+    let dir = PinDir::new("trace");
+    let map_id = pinned_hash_map(&dir, "trace_t");
 
     let mut children = Children(vec![
         spawn_child(map_id, &TRACED_KEY, 8.0),
@@ -238,25 +244,7 @@ fn sigint_ends_only_the_trace() {
         return;
     }
     let dir = PinDir::new("trace-sigint");
-    let pin = dir.path("m");
-    run_ok(
-        Command::new("bpftool")
-            .args(["map", "create"])
-            .arg(&pin)
-            .args([
-                "type", "hash", "key", "8", "value", "8", "entries", "16", "name", "trace_s",
-            ]),
-    );
-    let show: serde_json::Value = serde_json::from_slice(
-        &run_ok(
-            Command::new("bpftool")
-                .args(["-j", "map", "show", "pinned"])
-                .arg(&pin),
-        )
-        .stdout,
-    )
-    .unwrap();
-    let map_id = show["id"].as_u64().unwrap() as u32;
+    let map_id = pinned_hash_map(&dir, "trace_s");
     let children = Children(vec![spawn_child(map_id, &TRACED_KEY, 10.0)]);
     let traced = children.0[0].id();
     std::thread::sleep(Duration::from_millis(300));
