@@ -228,3 +228,24 @@ fn html_shows_the_two_keys_byte_by_byte() {
         section.contains("<div class=\"byte\" title=\"byte 6\"><span class=\"n\">6</span>06</div>")
     );
 }
+
+/// `--map ID` keeps only that instance's findings, the map-level ones
+/// (stale pins, duplicate names) included.
+#[test]
+fn map_selection_covers_every_kind_of_finding() {
+    let out = bpfcase()
+        .arg("analyze")
+        .arg(corpus("cases/lookups/case.tar"))
+        .args(["--map", "34524", "--format", "json", "--fail-on", "never"])
+        .output()
+        .expect("run bpfcase");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["map"]["id"])
+        .collect();
+    assert!(!ids.is_empty());
+    assert!(ids.iter().all(|id| *id == 34524), "{ids:?}");
+}

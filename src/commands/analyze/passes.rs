@@ -15,7 +15,7 @@ use crate::analyses::{key_padding, maps};
 use crate::error::InputError;
 use crate::ingest::btf::{Btf, BtfKind};
 use crate::model::case::{MapInstance, UserTypes};
-use crate::model::finding::MapRef;
+use crate::model::finding::{Finding, MapRef};
 use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::{FieldType, Layout};
 use crate::report::{CheckSummary, MapSummary, Report};
@@ -31,6 +31,12 @@ pub fn type_key(name: &str) -> String {
         .filter(|c| *c != '_')
         .flat_map(|c| c.to_lowercase())
         .collect()
+}
+
+/// Whether `--map W` names the map `name` with `id` (by name, or by id
+/// where a reload left several maps of one name).
+fn names_map(w: &str, name: &str, id: Option<u32>) -> bool {
+    name == w || id.is_some_and(|id| id.to_string() == w)
 }
 
 fn map_ref(m: &MapInstance) -> MapRef {
@@ -70,8 +76,7 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     let mut findings = std::mem::take(&mut case.findings);
     let mut checks: Vec<PairCheck> = Vec::new();
     // `--map` takes a name or, where a reload left several maps of one name, an id.
-    let wanted =
-        |m: &MapInstance, w: &String| &m.name == w || m.id.is_some_and(|id| id.to_string() == *w);
+    let wanted = |m: &MapInstance, w: &String| names_map(w, &m.name, m.id);
     let selected: Vec<&MapInstance> = case
         .maps
         .iter()
@@ -245,6 +250,12 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
         ));
     }
 
+    // Findings about a map outside `--map` are left out.
+    let selected_map = |f: &Finding| match &f.map {
+        Some(m) if !args.maps.is_empty() => args.maps.iter().any(|w| names_map(w, &m.name, m.id)),
+        _ => true,
+    };
+
     // Why traced calls failed, against the dumps taken right after the trace.
     for t in &case.traces {
         let dumps = case
@@ -258,19 +269,19 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
             pins: &case.pins,
             dumps,
         };
-        findings.extend(lookups::explain(&t.calls, &ctx).into_iter().filter(|f| {
-            match &f.map {
-                Some(m) if !args.maps.is_empty() => args
-                    .maps
-                    .iter()
-                    .any(|w| &m.name == w || m.id.is_some_and(|id| id.to_string() == *w)),
-                _ => true,
-            }
-        }));
+        findings.extend(
+            lookups::explain(&t.calls, &ctx)
+                .into_iter()
+                .filter(selected_map),
+        );
     }
 
-    findings.extend(maps::duplicate_names(&case.maps));
-    findings.extend(maps::stale_pins(&case.maps, &case.pins));
+    findings.extend(
+        maps::duplicate_names(&case.maps)
+            .into_iter()
+            .chain(maps::stale_pins(&case.maps, &case.pins))
+            .filter(selected_map),
+    );
 
     let map_summaries = case
         .maps
