@@ -1,14 +1,17 @@
 //! The records the trace program writes (`struct call` in
-//! `bpf_calls.bpf.c`): fixed 576-byte little-endian records, parsed with
-//! checked slices.
+//! `bpf_calls.bpf.c`): little-endian, parsed with checked slices. A record
+//! is the struct up to its value slot (320 bytes), plus the captured value
+//! bytes for an update: at most the whole 576-byte struct.
 
 /// Most key or value bytes the program captures per call.
 pub const CAPTURE_BYTES: u32 = 256;
-/// Bytes of one record (`sizeof(struct call)`).
+/// Bytes of the whole struct (`sizeof(struct call)`): the longest record.
 pub const RECORD_SIZE: usize = 576;
 
 const KEY_AT: usize = 64;
 const VALUE_AT: usize = KEY_AT + CAPTURE_BYTES as usize;
+/// The shortest record: everything before the value slot.
+const MIN_RECORD: usize = VALUE_AT;
 
 /// One record as the kernel side wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,10 +60,11 @@ fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes([s[0], s[1]]))
 }
 
-/// Parses one record; `None` when it is shorter than [`RECORD_SIZE`].
-/// Captured lengths are capped at [`CAPTURE_BYTES`].
+/// Parses one record; `None` when it is shorter than its header and key
+/// slot, or than the value bytes it says it carries. Captured lengths are
+/// capped at [`CAPTURE_BYTES`].
 pub fn parse(rec: &[u8]) -> Option<RawCall<'_>> {
-    if rec.len() < RECORD_SIZE {
+    if rec.len() < MIN_RECORD {
         return None;
     }
     let bytes = |ok_at: usize, len_at: usize, data_at: usize| -> Option<Option<&[u8]>> {
@@ -112,6 +116,8 @@ pub(crate) fn sample_record(
         r[VALUE_AT..VALUE_AT + v.len()].copy_from_slice(v);
     }
     r[48..53].copy_from_slice(b"agent");
+    // As the program writes it: the value slot only as far as the value.
+    r.truncate(VALUE_AT + value.map_or(0, |v| v.len()));
     r
 }
 
@@ -137,10 +143,16 @@ mod tests {
     #[test]
     fn missing_key_short_record_and_capped_lengths() {
         let r = sample_record(4, None, None, 0);
+        assert_eq!(r.len(), MIN_RECORD);
         let c = parse(&r).unwrap();
         assert_eq!((c.key, c.value), (None, None));
-        assert!(parse(&r[..RECORD_SIZE - 1]).is_none());
+        assert!(parse(&r[..MIN_RECORD - 1]).is_none());
         assert!(parse(&[]).is_none());
+        // A record that says it carries 8 value bytes but is cut before them.
+        let r = sample_record(2, Some(&[1; 4]), Some(&[9; 8]), 0);
+        assert_eq!(r.len(), MIN_RECORD + 8);
+        assert!(parse(&r[..MIN_RECORD + 7]).is_none());
+        assert!(parse(&r).is_some());
         // A length field past the capture area is capped, not trusted.
         let mut r = sample_record(1, Some(&[5; 4]), None, 0);
         r[40..42].copy_from_slice(&u16::MAX.to_le_bytes());
