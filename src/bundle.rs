@@ -9,6 +9,17 @@ pub const FORMAT: &str = "bpfcase-bundle";
 /// Value of `manifest.version`; bump on incompatible changes.
 pub const VERSION: u32 = 1;
 
+/// Lowercase hex without separators: the manifest's SHA-256 digests and the
+/// trace's key and value bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
 /// `manifest.json`, the bundle's table of contents.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {

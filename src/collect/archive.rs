@@ -43,15 +43,6 @@ impl<W: Write> Write for HashingWriter<'_, W> {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
 impl BundleWriter {
     /// Starts a bundle that will be renamed to `final_path`. `mtime` (Unix
     /// seconds) stamps every member.
@@ -133,7 +124,7 @@ impl BundleWriter {
         self.files.push(FileEntry {
             path: path.to_string(),
             size: n,
-            sha256: hex(&sha.finalize()),
+            sha256: crate::bundle::hex(&sha.finalize()),
         });
         Ok(result)
     }

@@ -210,7 +210,7 @@ impl Bundle {
             f(p, &mut hashing)?;
             // Hash whatever the consumer did not read.
             io::copy(&mut hashing, &mut io::sink())?;
-            let actual = hex(&hashing.hasher.finalize());
+            let actual = crate::bundle::hex(&hashing.hasher.finalize());
             if &actual != want {
                 mismatches.push(Mismatch {
                     path: p.to_string(),
@@ -326,13 +326,4 @@ impl Read for HashingReader<'_> {
         self.hasher.update(&buf[..n]);
         Ok(n)
     }
-}
-
-/// Lowercase hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
 }

@@ -125,16 +125,6 @@ pub fn fdinfo_map_id(text: &str) -> Option<u32> {
     host::fdinfo_field(text, "map_id")?.parse().ok()
 }
 
-/// Lowercase hex without separators.
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
 /// How many key and value bytes a call on a map really passes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MapShape {
@@ -153,7 +143,9 @@ pub fn to_event(
     map_id: Option<u32>,
     shape: Option<MapShape>,
 ) -> TraceEvent {
-    let cut = |b: &[u8], len: Option<usize>| hex(&b[..len.map_or(b.len(), |l| l.min(b.len()))]);
+    let cut = |b: &[u8], len: Option<usize>| {
+        crate::bundle::hex(&b[..len.map_or(b.len(), |l| l.min(b.len()))])
+    };
     let is_update = raw.cmd == 2;
     TraceEvent {
         seq,
