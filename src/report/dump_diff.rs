@@ -124,6 +124,28 @@ fn more(out: &mut impl Write, total: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// An `added:` or `removed:` list: at most [`TEXT_CAP`] entries, marked.
+fn write_keyed(
+    out: &mut impl Write,
+    title: &str,
+    mark: char,
+    entries: &[KeyedEntry],
+) -> io::Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{title}:")?;
+    for e in entries.iter().take(TEXT_CAP) {
+        writeln!(
+            out,
+            "  {mark} [{}] {}",
+            e.index,
+            key_text(&e.key, &e.key_decoded)
+        )?;
+    }
+    more(out, entries.len())
+}
+
 /// Writes the summary line, then up to [`TEXT_CAP`] entries of each kind.
 pub fn write_text(out: &mut impl Write, r: &DiffReport) -> io::Result<()> {
     writeln!(
@@ -163,30 +185,8 @@ pub fn write_text(out: &mut impl Write, r: &DiffReport) -> io::Result<()> {
             writeln!(out, "{side} ({path}): {p}")?;
         }
     }
-    if !r.added.is_empty() {
-        writeln!(out, "added:")?;
-        for e in r.added.iter().take(TEXT_CAP) {
-            writeln!(
-                out,
-                "  + [{}] {}",
-                e.index,
-                key_text(&e.key, &e.key_decoded)
-            )?;
-        }
-        more(out, r.added.len())?;
-    }
-    if !r.removed.is_empty() {
-        writeln!(out, "removed:")?;
-        for e in r.removed.iter().take(TEXT_CAP) {
-            writeln!(
-                out,
-                "  - [{}] {}",
-                e.index,
-                key_text(&e.key, &e.key_decoded)
-            )?;
-        }
-        more(out, r.removed.len())?;
-    }
+    write_keyed(out, "added", '+', &r.added)?;
+    write_keyed(out, "removed", '-', &r.removed)?;
     if !r.changed.is_empty() {
         writeln!(out, "changed:")?;
         for c in r.changed.iter().take(TEXT_CAP) {
