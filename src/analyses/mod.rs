@@ -1,5 +1,6 @@
 //! Analyses: each a small pass over the model that produces findings.
 
+pub mod bpf2go;
 pub mod dump_capacity;
 pub mod dump_checks;
 pub mod dump_diff;

@@ -48,4 +48,21 @@ pub trait UserTypes {
     fn field_aliases(&self, _name: &str) -> Vec<Option<String>> {
         Vec::new()
     }
+    /// When `name` was written by a generator from a BTF type (bpf2go's
+    /// `bpfSkKey` for `struct sk_key`), what wrote it.
+    fn generated(&self, _name: &str) -> Option<Generated> {
+        None
+    }
+}
+
+/// A user type a tool generated from a BTF type, so its name and layout
+/// follow that tool's rules rather than a person's choices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// The tool (`bpf2go`).
+    pub tool: &'static str,
+    /// The generated file.
+    pub file: String,
+    /// The prefix the tool puts before every name (bpf2go's stem, `bpf`).
+    pub stem: String,
 }

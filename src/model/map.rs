@@ -73,6 +73,13 @@ impl MapType {
         matches!(self.0, 5 | 6 | 10 | 21)
     }
 
+    /// Maps that carry records to user space (perf event arrays, ring
+    /// buffers): their value type describes one record, not a stored value
+    /// of `value_size` bytes.
+    pub fn carries_records(self) -> bool {
+        matches!(self.0, 4 | 27 | 31)
+    }
+
     /// Maps indexed by a `__u32` below max_entries.
     pub fn is_array(self) -> bool {
         matches!(self.0, 2 | 3 | 4 | 6 | 8 | 12 | 14 | 16 | 17)

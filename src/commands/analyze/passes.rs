@@ -11,10 +11,11 @@ use crate::analyses::dump_capacity::check_percpu_buffer;
 use crate::analyses::dump_checks::{check_dump, DumpContext};
 use crate::analyses::layout_check::{check_pair, LayoutPair, PairCheck, Role};
 use crate::analyses::lookups::{self, TraceContext};
-use crate::analyses::{key_padding, maps};
+use crate::analyses::{bpf2go, key_padding, maps};
 use crate::error::InputError;
 use crate::ingest::btf::{Btf, BtfKind};
-use crate::model::case::{MapInstance, UserTypes};
+use crate::ingest::gosrc::bpf2go as gosrc_bpf2go;
+use crate::model::case::{Generated, MapInstance, UserTypes};
 use crate::model::finding::{Finding, MapRef};
 use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::{FieldType, Layout};
@@ -51,6 +52,8 @@ struct UserType {
     layout: Layout,
     origin: String,
     aliases: Vec<Option<String>>,
+    /// What generated it (bpf2go), when a tool did.
+    generated: Option<Generated>,
 }
 
 /// Finds user type `name` in any source.
@@ -62,6 +65,7 @@ fn find_user(users: &[Box<dyn UserTypes>], name: &str) -> Result<Option<UserType
                     layout,
                     origin: u.origin(),
                     aliases: u.field_aliases(name),
+                    generated: u.generated(name),
                 }))
             }
             Ok(None) => {}
@@ -153,7 +157,12 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
             for (role, kernel) in [(Role::Key, &m.key_layout), (Role::Value, &m.value_layout)] {
                 let Some(kernel) = kernel else { continue };
                 let want = type_key(&kernel.name);
-                for (n, i) in names.iter().filter(|(n, _)| type_key(n) == want) {
+                // A generated type pairs by its tool's naming rule (bpfSkKey ↔ sk_key).
+                let pairs = |n: &str, i: usize| match case.users[i].generated(n) {
+                    Some(g) => generated_name(&g, &kernel.name) == n,
+                    None => type_key(n) == want,
+                };
+                for (n, i) in names.iter().filter(|(n, i)| pairs(n, *i)) {
                     let u = &case.users[*i];
                     match u.layout(n) {
                         Ok(Some(layout)) => {
@@ -161,6 +170,7 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
                                 layout,
                                 origin: u.origin(),
                                 aliases: u.field_aliases(n),
+                                generated: u.generated(n),
                             };
                             checks.push(pair(&mut case.texts, Some(m), role, &user, kernel));
                         }
@@ -170,6 +180,9 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
                 }
             }
         }
+    }
+    if !explicit && args.maps.is_empty() {
+        checks.extend(unmapped_generated(&mut case, &checks, &mut findings));
     }
     for spec in &args.pair {
         let (user_name, btf_name) = spec
@@ -340,12 +353,15 @@ fn pair(
     user: &UserType,
     kernel: &Arc<Layout>,
 ) -> PairCheck {
-    let map_size = m.and_then(|m| match role {
+    // A ring buffer's or perf event array's value type is one record's
+    // layout; the map's value_size says nothing about it.
+    let records = m.is_some_and(|m| m.map_type.is_some_and(|t| t.carries_records()));
+    let map_size = m.filter(|_| !records).and_then(|m| match role {
         Role::Key => m.key_size,
         Role::Value => m.value_size,
     });
     load_texts(&user.layout, texts);
-    check_pair(&LayoutPair {
+    let pair = LayoutPair {
         map: m.map(map_ref),
         role,
         user: &user.layout,
@@ -357,7 +373,11 @@ fn pair(
             .unwrap_or_else(|| "BTF".into()),
         map_size,
         texts,
-    })
+    };
+    match &user.generated {
+        Some(g) => bpf2go::check_generated(&pair, g),
+        None => check_pair(&pair),
+    }
 }
 
 /// Lays out the struct or union `name` from the first BTF input that has it.
@@ -402,4 +422,76 @@ impl From<PairCheck> for CheckSummary {
             notes: c.notes,
         }
     }
+}
+
+/// The name `g`'s tool gives the BTF type `btf_name` (bpf2go: stem +
+/// identifier, `bpfSkKey` for `sk_key`).
+fn generated_name(g: &Generated, btf_name: &str) -> String {
+    format!("{}{}", g.stem, gosrc_bpf2go::identifier(btf_name))
+}
+
+/// Generated user types that no map's key or value paired (bpf2go's
+/// `-type NAME`, e.g. a ring-buffer event only declared through a pointer),
+/// compared with the BTF struct or union they were generated from.
+fn unmapped_generated(
+    case: &mut LoadedCase,
+    done: &[PairCheck],
+    findings: &mut Vec<Finding>,
+) -> Vec<PairCheck> {
+    let mut wanted: Vec<(usize, String, Generated)> = Vec::new();
+    for (i, u) in case.users.iter().enumerate() {
+        for n in u.type_names() {
+            let Some(g) = u.generated(&n) else { continue };
+            let compared = done
+                .iter()
+                .any(|c| c.user_type == n && c.user_origin == u.origin());
+            if !compared {
+                wanted.push((i, n, g));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if wanted.is_empty() {
+        return out;
+    }
+    for src in &case.btf_sources {
+        let Ok(btf) = Btf::parse(&src.data) else {
+            continue;
+        };
+        let mut engine = BtfLayouts::new(&btf);
+        for t in btf.local_types() {
+            if !matches!(t.kind, BtfKind::Struct | BtfKind::Union | BtfKind::Typedef)
+                || t.name.is_empty()
+            {
+                continue;
+            }
+            let Some(pos) = wanted
+                .iter()
+                .position(|(_, n, g)| generated_name(g, t.name) == *n)
+            else {
+                continue;
+            };
+            let Ok(kernel) = engine.layout(t.id) else {
+                continue;
+            };
+            let (i, n, _) = wanted.swap_remove(pos);
+            let u = &case.users[i];
+            match u.layout(&n) {
+                Ok(Some(layout)) => {
+                    let user = UserType {
+                        layout,
+                        origin: u.origin(),
+                        aliases: u.field_aliases(&n),
+                        generated: u.generated(&n),
+                    };
+                    let mut check = pair(&mut case.texts, None, Role::Value, &user, &kernel);
+                    check.kernel_origin = src.origin.clone();
+                    out.push(check);
+                }
+                Ok(None) => {}
+                Err(e) => findings.push(InputError::new(u.origin(), None, e).to_finding()),
+            }
+        }
+    }
+    out
 }

@@ -5,8 +5,9 @@ use std::path::Path;
 
 use crate::error::{map_file, InputError};
 use crate::ingest::dwarf::{DebugSearch, DwarfFile};
+use crate::ingest::gosrc::bpf2go::{self, ebpf_tag, Bpf2GoFile};
 use crate::ingest::gosrc::{GoArch, GoLayouts, GoPackage, GoSrcError};
-use crate::model::case::UserTypes;
+use crate::model::case::{Generated, UserTypes};
 use crate::model::finding::Position;
 use crate::model::layout::Layout;
 
@@ -15,6 +16,8 @@ pub struct GoSource {
     pkg: GoPackage,
     arch: GoArch,
     origin: String,
+    /// The package's bpf2go output files.
+    bpf2go: Vec<Bpf2GoFile>,
 }
 
 /// Turns a Go source error into an input error at its file:line.
@@ -30,6 +33,7 @@ impl GoSource {
         let name = path.display().to_string();
         let pkg = GoPackage::load(path, arch).map_err(|e| go_error(&name, &e))?;
         Ok(GoSource {
+            bpf2go: bpf2go::find(&pkg),
             pkg,
             arch,
             origin: format!("Go source {name} (GOARCH={})", arch.as_str()),
@@ -68,13 +72,19 @@ impl UserTypes for GoSource {
             .map(|t| t.as_deref().and_then(ebpf_tag))
             .collect()
     }
-}
 
-/// The name in an `ebpf:"name"` struct tag.
-fn ebpf_tag(tag: &str) -> Option<String> {
-    let rest = &tag[tag.find("ebpf:\"")? + 6..];
-    let name = &rest[..rest.find('"')?];
-    (!name.is_empty() && name != "-").then(|| name.to_string())
+    fn generated(&self, name: &str) -> Option<Generated> {
+        let bare = name.rsplit('.').next().unwrap_or(name);
+        let f = self
+            .bpf2go
+            .iter()
+            .find(|f| f.types.iter().any(|t| t == bare))?;
+        Some(Generated {
+            tool: "bpf2go",
+            file: f.path.to_string(),
+            stem: f.stem.clone(),
+        })
+    }
 }
 
 /// A binary with DWARF (Go, C, Rust), read lazily by type name.
@@ -144,20 +154,5 @@ impl UserTypes for SchemaFile {
 
     fn layout(&self, name: &str) -> Result<Option<Layout>, String> {
         Ok(self.schema.get(name).map(|l| (**l).clone()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ebpf_tag;
-
-    #[test]
-    fn ebpf_tags_name_the_c_field() {
-        assert_eq!(
-            ebpf_tag(r#"json:"x" ebpf:"src_port""#),
-            Some("src_port".into())
-        );
-        assert_eq!(ebpf_tag(r#"ebpf:"-""#), None);
-        assert_eq!(ebpf_tag(r#"json:"x""#), None);
     }
 }

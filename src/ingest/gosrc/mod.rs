@@ -10,6 +10,7 @@
 //!
 //! Every struct and member carries its file:line, which is what reports point at.
 
+pub mod bpf2go;
 mod lex;
 mod parse;
 
