@@ -19,8 +19,13 @@ type Truth = BTreeMap<String, (u64, Vec<(String, u64, Option<u64>)>)>;
 
 fn truth_from_json(path: &Path) -> Truth {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    truth_from_structs(&v["structs"])
+}
+
+/// A `structs` array of an offsets JSON.
+fn truth_from_structs(structs: &serde_json::Value) -> Truth {
     let mut out = Truth::new();
-    for s in v["structs"].as_array().unwrap() {
+    for s in structs.as_array().unwrap() {
         let fields = s["fields"]
             .as_array()
             .unwrap()
@@ -375,4 +380,29 @@ fn bpf2go_style_package_picks_the_files_the_go_tool_builds() {
         assert_eq!(l.size, 16);
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bpf2go_corpus_types_match_the_go_compiler() {
+    // corpora/bpf2go: bpf2go-form files (structs.HostLayout, `_ [N]byte`
+    // pads, named enum types), compiled with a stand-in for HostLayout and
+    // laid out by gc for amd64 and 386 (offsets.sh).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpora/bpf2go");
+    let mut types = 0;
+    for (file, arch) in [
+        ("offsets.amd64.json", GoArch::Amd64),
+        ("offsets.386.json", GoArch::I386),
+    ] {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(root.join(file)).unwrap()).unwrap();
+        assert_eq!(v["goarch"], arch.as_str());
+        for p in v["packages"].as_array().unwrap() {
+            let dir = root.join(p["dir"].as_str().unwrap());
+            let pkg = GoPackage::load(&dir, arch).unwrap();
+            let (n, fields) = compare(&pkg, arch, &truth_from_structs(&p["structs"]));
+            assert!(n >= 10 && fields > 4 * n, "{}: {n} types", dir.display());
+            types += n;
+        }
+    }
+    assert_eq!(types, 2 * 7 * 10, "7 packages of 10 types, 2 GOARCHes");
 }

@@ -2,9 +2,9 @@
 /* bpfcase corpus: the shapes cilium/ebpf's bpf2go turns into Go types, one
  * map per shape (corpora/bpf2go/ holds the Go side in bpf2go's generated-file
  * form): padding, an anonymous union, a named top-level union, a nested
- * struct, arrays, an enum, __be16/__be32 fields, a ring-buffer event, a
- * perf-event record, and an event type that belongs to no map (bpf2go
- * `-type unused_event`, kept in BTF through `struct unused_event *unused`).
+ * struct, arrays, an enum, __be16/__be32 fields, a ring-buffer event, and
+ * record types that belong to no map (bpf2go `-type unused_event -type
+ * perf_rec`, kept in BTF through pointers): a perf-event record and an event.
  * Built with: clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c bpf2go.bpf.c -o bpf2go.bpf.o
  */
 #include <linux/types.h>
@@ -137,14 +137,18 @@ struct {
 	__type(value, struct event);
 } events SEC(".maps");
 
+/* A perf event array's value is a perf fd (4 bytes): the kernel, libbpf and
+ * cilium/ebpf (MapSpec fixupMagicFields) refuse any other value_size, so its
+ * record type reaches bpf2go through `-type perf_rec` and a BTF reference. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
 	__uint(key_size, sizeof(__u32));
-	__type(value, struct perf_rec);
+	__uint(value_size, sizeof(__u32));
 } perf_events SEC(".maps");
 
-/* Keeps struct unused_event in BTF, as bpf2go's -type documentation suggests. */
+/* Keep struct unused_event and struct perf_rec in BTF for bpf2go's -type. */
 struct unused_event *unused __attribute__((unused));
+struct perf_rec *unused_perf_rec __attribute__((unused));
 
 SEC("tracepoint/syscalls/sys_enter_getpid")
 int on_getpid(void *ctx)

@@ -206,7 +206,7 @@ fn renamed_fields(
             Code::LayoutMissingField,
             Severity::Error,
             format!(
-                "{} `{}` has no field `{want}` for BTF `{}.{path}` ({} at offset {}): `{}` stands there, a name bpf2go does not write",
+                "{} `{}` has no field `{want}` for BTF field `{path}` of `{}` ({} at offset {}): `{}` stands there, a name bpf2go does not write",
                 pair.role.as_str(),
                 pair.user.name,
                 pair.kernel.name,
@@ -328,7 +328,7 @@ fn byte_order_note(pair: &LayoutPair<'_>, fields: &[NetField]) -> Finding {
         })).collect::<Vec<_>>(),
     }))
     .with_fix(format!(
-        "bpf2go writes __be16/__be32 as uint16/uint32, so {} must hold network-order bytes: before a lookup or update, store host values swapped like htons/htonl (Go: binary.BigEndian.PutUint16/PutUint32 into the field's bytes, or bits.ReverseBytes16/32 on little-endian hosts), and read them back with binary.BigEndian.Uint16/Uint32 (ntohs/ntohl). Bytes that are already in network order (copied from a packet or the kernel) go in unchanged.",
+        "bpf2go writes __be16/__be32 as uint16/uint32, so {} hold network-order bytes in host integers. When filling a key or value for a lookup or update, store host values swapped like htons/htonl (Go: binary.BigEndian.PutUint16/PutUint32 into the field's bytes, or bits.ReverseBytes16/32 on little-endian hosts); when reading a value or a ring-buffer/perf record, convert like ntohs/ntohl (binary.BigEndian.Uint16/Uint32 of the field's bytes). Bytes already in network order (copied from a packet or the kernel) go in unchanged.",
         names.join(", ")
     ));
     if let Some(s) = source(pair, None, format!("`{}` declared here", pair.user.name)) {

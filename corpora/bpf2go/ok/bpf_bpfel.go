@@ -116,15 +116,16 @@ type bpfUnusedEvent struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	bpfMapAddrs      = "addrs"
-	bpfMapConns      = "conns"
-	bpfMapEvents     = "events"
-	bpfMapFlows      = "flows"
-	bpfMapPerfEvents = "perf_events"
-	bpfMapSlots      = "slots"
-	bpfMapTuples     = "tuples"
-	bpfProgOnGetpid  = "on_getpid"
-	bpfVarUnused     = "unused"
+	bpfMapAddrs         = "addrs"
+	bpfMapConns         = "conns"
+	bpfMapEvents        = "events"
+	bpfMapFlows         = "flows"
+	bpfMapPerfEvents    = "perf_events"
+	bpfMapSlots         = "slots"
+	bpfMapTuples        = "tuples"
+	bpfProgOnGetpid     = "on_getpid"
+	bpfVarUnused        = "unused"
+	bpfVarUnusedPerfRec = "unused_perf_rec"
 )
 
 // loadBpf returns the embedded CollectionSpec for bpf.
@@ -189,7 +190,8 @@ type bpfMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type bpfVariableSpecs struct {
-	Unused *ebpf.VariableSpec `ebpf:"unused"`
+	Unused        *ebpf.VariableSpec `ebpf:"unused"`
+	UnusedPerfRec *ebpf.VariableSpec `ebpf:"unused_perf_rec"`
 }
 
 // bpfObjects contains all objects after they have been loaded into the kernel.
@@ -237,7 +239,8 @@ func (m *bpfMaps) Close() error {
 //
 // It can be passed to loadBpfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type bpfVariables struct {
-	Unused *ebpf.Variable `ebpf:"unused"`
+	Unused        *ebpf.Variable `ebpf:"unused"`
+	UnusedPerfRec *ebpf.Variable `ebpf:"unused_perf_rec"`
 }
 
 // bpfPrograms contains all programs after they have been loaded into the kernel.
