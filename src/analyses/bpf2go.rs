@@ -289,16 +289,37 @@ fn network_order_fields(l: &Layout, prefix: &str, base: u64, out: &mut Vec<NetFi
     }
 }
 
+/// The user member bpf2go names after the BTF field path `a.b`.
+fn user_member<'l>(user: &'l Layout, path: &str) -> Option<&'l Member> {
+    let mut layout = user;
+    let mut found = None;
+    for seg in path.split('.') {
+        let want = identifier(seg);
+        let m = layout.members.iter().find(|m| m.name == want)?;
+        if let FieldType::Aggregate(inner) = &m.ty {
+            layout = inner;
+        }
+        found = Some(m);
+    }
+    found
+}
+
 /// One `layout/byte-order` note for all of a generated type's network-order
 /// fields: bpf2go writes them as host integers by construction.
 fn byte_order_note(pair: &LayoutPair<'_>, fields: &[NetField]) -> Finding {
     let names: Vec<&str> = fields.iter().map(|f| f.path.as_str()).collect();
     let mut c_types: Vec<&str> = fields.iter().map(|f| &*f.c_type).collect();
     c_types.dedup();
-    let mut go_types: Vec<String> = fields
+    // The Go spelling of each field, as the user type has it (bpf2go's is uintN).
+    let user_types: Vec<String> = fields
         .iter()
-        .map(|f| format!("uint{}", f.size * 8))
+        .map(|f| {
+            user_member(pair.user, &f.path)
+                .map(|m| m.type_name.to_string())
+                .unwrap_or_else(|| format!("uint{}", f.size * 8))
+        })
         .collect();
+    let mut go_types = user_types.clone();
     go_types.dedup();
     let mut f = Finding::new(
         Code::LayoutByteOrder,
@@ -319,12 +340,12 @@ fn byte_order_note(pair: &LayoutPair<'_>, fields: &[NetField]) -> Finding {
         "user_type": pair.user.name,
         "btf_type": pair.kernel.name,
         "generator": "bpf2go",
-        "fields": fields.iter().map(|f| json!({
+        "fields": fields.iter().zip(&user_types).map(|(f, u)| json!({
             "field": f.path,
             "btf_offset": f.offset,
             "size": f.size,
             "btf_field_type": &*f.c_type,
-            "user_field_type": format!("uint{}", f.size * 8),
+            "user_field_type": u,
         })).collect::<Vec<_>>(),
     }))
     .with_fix(format!(
