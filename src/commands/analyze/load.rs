@@ -491,12 +491,8 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
             ),
         ));
     }
-    for p in missing {
-        read_errors.push(InputError::new(
-            format!("{name}!{p}"),
-            None,
-            "listed in the manifest but absent from the bundle",
-        ));
+    for u in missing {
+        read_errors.push(InputError::new(format!("{name}!{}", u.path), None, u.why));
     }
     for e in &m.errors {
         let mut f = Finding::unreadable(&format!("{name} (collect: {})", e.what), None, &e.error);
