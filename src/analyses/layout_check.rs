@@ -71,6 +71,8 @@ pub struct PairCheck {
     pub verdict: &'static str,
     /// Equivalences accepted ("`Flags` [4]uint8 against __u32: compared as raw bytes").
     pub notes: Vec<String>,
+    /// Where the user type is declared (`file:line`), when its source says.
+    pub user_location: Option<String>,
     #[serde(skip)]
     pub findings: Vec<Finding>,
 }
@@ -919,6 +921,7 @@ pub fn check_pair(pair: &LayoutPair<'_>) -> PairCheck {
         kernel_origin: pair.kernel_origin.clone(),
         verdict,
         notes: c.notes,
+        user_location: u.source.as_ref().map(|s| format!("{}:{}", s.file, s.line)),
         findings: c.findings,
     }
 }

@@ -35,6 +35,7 @@ pub enum Code {
     MapsStalePin,
     MapsDuplicateName,
     InputUnreadable,
+    InputUnused,
 }
 
 impl Code {
@@ -66,6 +67,7 @@ impl Code {
         Code::MapsStalePin,
         Code::MapsDuplicateName,
         Code::InputUnreadable,
+        Code::InputUnused,
     ];
 
     /// The stable string, e.g. `layout/offset-mismatch`.
@@ -98,6 +100,7 @@ impl Code {
             MapsStalePin => "maps/stale-pin",
             MapsDuplicateName => "maps/duplicate-name",
             InputUnreadable => "input/unreadable",
+            InputUnused => "input/unused",
         }
     }
 }

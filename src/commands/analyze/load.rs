@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use miette::Result;
@@ -28,6 +28,10 @@ const MAX_ARTIFACT: u64 = 1 << 30;
 /// BTF kept whole so `--pair` can lay out any type by name.
 pub struct BtfSource {
     pub origin: String,
+    /// The input it was read from, as named.
+    pub file: String,
+    /// Maps it defines (a BPF object's `.maps`; 0 for raw BTF).
+    pub maps: usize,
     /// Raw BTF: a BTF file, or the `.BTF` section of an ELF object.
     pub data: Vec<u8>,
 }
@@ -107,7 +111,21 @@ pub struct LoadedDump {
     /// Map id (bundles) or name (loose files: the file name's stem) it belongs to.
     pub map_id: Option<u32>,
     pub map_name: Option<String>,
+    /// Whether `--dump MAP=FILE` tied it (else its file name did).
+    pub explicit: bool,
     pub dump: MapDump,
+}
+
+impl LoadedDump {
+    /// The map of `maps` this dump belongs to: by id (bundles), else by the
+    /// name or id it was tied to (its file name, or `--dump MAP=FILE`).
+    pub fn map_in<'m>(&self, maps: &'m [MapInstance]) -> Option<&'m MapInstance> {
+        maps.iter().find(|m| match (self.map_id, &self.map_name) {
+            (Some(id), _) => m.id == Some(id),
+            (None, Some(n)) => super::passes::names_map(n, &m.name, m.id),
+            _ => false,
+        })
+    }
 }
 
 impl LoadedCase {
@@ -238,7 +256,12 @@ fn is_go_source(path: &Path) -> bool {
 
 pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
     let mut case = LoadedCase::default();
+    let tied = dump_specs(args)?;
     for path in &args.inputs {
+        // A dump tied with `--dump MAP=FILE` is read once, as tied.
+        if tied.iter().any(|(_, f)| f == path) {
+            continue;
+        }
         if !path.exists() {
             return Err(InputError::new(
                 path.display().to_string(),
@@ -248,6 +271,23 @@ pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
             .into());
         }
         load_one(&mut case, path, args);
+    }
+    for (map, path) in &tied {
+        load_tied_dump(&mut case, map, path);
+        let known = case
+            .maps
+            .iter()
+            .any(|m| super::passes::names_map(map, &m.name, m.id));
+        // With no map at all in the inputs the dump still gets the checks
+        // that need no layout, and `input/unused` says what is missing.
+        if !known && !case.maps.is_empty() {
+            return Err(InputError::new(
+                map,
+                None,
+                "no map of this name or id in the inputs (--dump MAP=FILE)",
+            )
+            .into());
+        }
     }
     case.resolve_trace_maps();
     Ok(case)
@@ -318,6 +358,8 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
                 case.read(&name, "btf");
                 case.btf_sources.push(BtfSource {
                     origin: format!("BTF {name}"),
+                    file: name,
+                    maps: 0,
                     data,
                 });
             }
@@ -351,28 +393,13 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
         return;
     }
     if let Some(kind) = dump_kind(path, &data) {
-        let dump = match kind {
-            DumpForm::Json => crate::ingest::bpftool_json::parse_dump(&data),
-            _ => crate::ingest::bpftool_text::parse_dump(&data),
-        };
         // `flows.json`, `flows.pretty.json`, `flows.txt` belong to map `flows`.
         let stem = path
             .file_name()
             .and_then(|n| n.to_str())
             .and_then(|n| n.split('.').next())
             .map(str::to_string);
-        let kind = if kind == DumpForm::Json {
-            "dump-json"
-        } else {
-            "dump-text"
-        };
-        case.read(&name, kind);
-        case.dumps.push(LoadedDump {
-            file: name,
-            map_id: None,
-            map_name: stem,
-            dump,
-        });
+        push_dump(case, name, &data, kind, stem, false);
         return;
     }
     let e = InputError::new(
@@ -381,6 +408,70 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
         "not a kind of input bpfcase reads (bundle, BPF object, BTF, Go source, DWARF binary, bpftool dump)",
     );
     case.unreadable("unknown", &e);
+}
+
+/// Parses a dump and adds it, tied to map `tie` (a name or id).
+fn push_dump(
+    case: &mut LoadedCase,
+    name: String,
+    data: &[u8],
+    form: DumpForm,
+    tie: Option<String>,
+    explicit: bool,
+) {
+    let dump = match form {
+        DumpForm::Json => crate::ingest::bpftool_json::parse_dump(data),
+        _ => crate::ingest::bpftool_text::parse_dump(data),
+    };
+    let kind = if form == DumpForm::Json {
+        "dump-json"
+    } else {
+        "dump-text"
+    };
+    case.read(&name, kind);
+    case.dumps.push(LoadedDump {
+        file: name,
+        map_id: None,
+        map_name: tie,
+        explicit,
+        dump,
+    });
+}
+
+/// `--dump MAP=FILE`, checked: the file must exist.
+fn dump_specs(args: &AnalyzeArgs) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    for spec in &args.dumps {
+        let (map, file) = spec
+            .split_once('=')
+            .filter(|(m, f)| !m.is_empty() && !f.is_empty())
+            .ok_or_else(|| InputError::new("--dump", None, format!("{spec:?} is not MAP=FILE")))?;
+        let path = PathBuf::from(file);
+        if !path.exists() {
+            return Err(InputError::new(file, None, "no such file or directory").into());
+        }
+        out.push((map.to_string(), path));
+    }
+    Ok(out)
+}
+
+/// Reads a dump tied by `--dump MAP=FILE`. Its form is recognised as for
+/// any dump; a file of no recognisable form is read as text, whose parser
+/// says where it stops making sense.
+fn load_tied_dump(case: &mut LoadedCase, map: &str, path: &Path) {
+    let name = path.display().to_string();
+    let data = match read_file(path, MAX_ARTIFACT) {
+        Ok(d) => d,
+        Err(e) => return case.unreadable("dump", &e),
+    };
+    let looks_json = data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+        && data.windows(5).take(4096).any(|w| w == b"\"key\"");
+    let form = dump_kind(path, &data).unwrap_or(if looks_json {
+        DumpForm::Json
+    } else {
+        DumpForm::TextHex
+    });
+    push_dump(case, name, &data, form, Some(map.to_string()), true);
 }
 
 fn load_object(case: &mut LoadedCase, name: &str, obj: &BpfObject<'_>) -> Result<(), InputError> {
@@ -412,6 +503,8 @@ fn load_object(case: &mut LoadedCase, name: &str, obj: &BpfObject<'_>) -> Result
     case.read(name, "bpf-object");
     case.btf_sources.push(BtfSource {
         origin,
+        file: name.to_string(),
+        maps: defs.len() + obj.legacy_maps.len(),
         data: obj.btf_data.unwrap_or_default().to_vec(),
     });
     Ok(())
@@ -450,6 +543,7 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
                 file: format!("{name}!{p}"),
                 map_id: Some(id),
                 map_name: None,
+                explicit: false,
                 dump: crate::ingest::bpftool_json::parse_dump(&buf),
             });
         }

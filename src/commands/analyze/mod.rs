@@ -1,6 +1,7 @@
 //! `bpfcase analyze BUNDLE|DIR|FILES..`: loads everything into a case, runs
 //! every analysis, and renders the report.
 
+mod accounting;
 mod load;
 mod passes;
 mod users;
@@ -42,7 +43,7 @@ pub struct AnalyzeArgs {
     /// A bundle (.tar, .tar.gz or directory with manifest.json) or loose files:
     /// BPF objects (.o), raw BTF, user binaries with DWARF, Go source files or
     /// package directories, YAML layout schemas, bpftool dumps.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "dumps")]
     pub inputs: Vec<PathBuf>,
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
@@ -66,6 +67,11 @@ pub struct AnalyzeArgs {
     /// Compare user type USER with BTF type BTF, map or no map (repeatable).
     #[arg(long, value_name = "USER=BTF")]
     pub pair: Vec<String>,
+    /// Ties the bpftool dump FILE to map MAP (a name, or an id where several
+    /// maps share a name), whatever the file is called (`dump.json`,
+    /// `/dev/stdin`); FILE need not be among the inputs too (repeatable).
+    #[arg(long = "dump", value_name = "MAP=FILE")]
+    pub dumps: Vec<String>,
     /// How many bytes a reader passes for one per-CPU lookup of map MAP
     /// (checked against possible_cpus × round_up(value_size, 8)).
     #[arg(long, value_name = "MAP=BYTES")]

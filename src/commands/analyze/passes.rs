@@ -35,7 +35,7 @@ pub fn type_key(name: &str) -> String {
 
 /// Whether `--map W` names the map `name` with `id` (by name, or by id
 /// where a reload left several maps of one name).
-fn names_map(w: &str, name: &str, id: Option<u32>) -> bool {
+pub(super) fn names_map(w: &str, name: &str, id: Option<u32>) -> bool {
     name == w || id.is_some_and(|id| id.to_string() == w)
 }
 
@@ -190,11 +190,7 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     // What the dumped bytes show, with the map's layouts where known.
     let mut entries: HashMap<(Option<u32>, String), u64> = HashMap::new();
     for d in &case.dumps {
-        let map = case.maps.iter().find(|m| match (d.map_id, &d.map_name) {
-            (Some(id), _) => m.id == Some(id),
-            (None, Some(n)) => &m.name == n,
-            _ => false,
-        });
+        let map = d.map_in(&case.maps);
         if let Some(m) = map {
             if !args.maps.is_empty() && !args.maps.iter().any(|w| wanted(m, w)) {
                 continue;
@@ -283,6 +279,10 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
             .filter(selected_map),
     );
 
+    // Every input contributed, or an `input/unused` finding says why not.
+    let accounted = super::accounting::account(args, &case, &checks);
+    findings.extend(accounted.findings);
+
     let map_summaries = case
         .maps
         .iter()
@@ -300,6 +300,8 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
         .collect();
     let mut report = Report::new(case.inputs, map_summaries, findings);
     report.checks = checks.into_iter().map(CheckSummary::from).collect();
+    report.dumps = accounted.dumps;
+    report.traces = accounted.traces;
     Ok(report)
 }
 
@@ -400,6 +402,7 @@ impl From<PairCheck> for CheckSummary {
             btf_origin: c.kernel_origin,
             verdict: c.verdict.to_string(),
             notes: c.notes,
+            user_location: c.user_location,
         }
     }
 }
