@@ -183,3 +183,269 @@ fn map_by_id_when_a_reload_left_two_maps_of_one_name() {
         .iter()
         .all(|f| f["map"]["id"] == 16276));
 }
+
+/// A scratch directory for one test.
+fn scratch(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("bpfcase-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Titles of the `input/unused` findings.
+fn unused_titles(report: &serde_json::Value) -> Vec<String> {
+    findings(report, "input/unused")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["title"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A user-type source whose types are named unlike the map's: the source and
+/// the map's uncompared sides are each reported, with the closest user type
+/// and the `--pair` that ties it.
+#[test]
+fn input_unused_schema_named_unlike_the_btf_types() {
+    let dir = scratch("unused-schema");
+    let yaml = dir.join("flow_key_go_int.yaml");
+    // A real corpus type, FlowKeyGoInt, as `bpfcase schema` writes it.
+    let out = bpfcase()
+        .args(["schema", "--go-src"])
+        .arg(corpus("go"))
+        .args(["--type", "FlowKeyGoInt", "-o"])
+        .arg(&yaml)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let obj = corpus("bpf/flows.bpf.o");
+    let (obj, yaml_s) = (obj.to_str().unwrap(), yaml.to_str().unwrap());
+    let (code, report) = analyze(&[obj, yaml_s, "--map", "flows"]);
+    assert_eq!(code, 0, "input/unused is a warning");
+    assert_eq!(report["checks"].as_array().unwrap().len(), 0);
+    let unused = findings(&report, "input/unused");
+    let list = unused.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{unused:#}");
+    let map_finding = list.iter().find(|f| f["map"]["name"] == "flows").unwrap();
+    assert_eq!(
+        map_finding["evidence"]["unchecked"][0]["candidates"][0],
+        "FlowKeyGoInt"
+    );
+    assert!(map_finding["fix"]
+        .as_str()
+        .unwrap()
+        .contains("`--pair FlowKeyGoInt=flow_key`"));
+    let shown = serde_json::to_string_pretty(&unused)
+        .unwrap()
+        .replace(dir.to_str().unwrap(), "TMP");
+    insta::assert_snapshot!("input_unused_schema", shown);
+
+    // Tied as the finding says: the key is compared (and differs: Go `int`
+    // ports), the schema contributed, and only the value is left unchecked.
+    let (_, tied) = analyze(&[
+        obj,
+        yaml_s,
+        "--map",
+        "flows",
+        "--pair",
+        "FlowKeyGoInt=flow_key",
+    ]);
+    assert_eq!(tied["checks"].as_array().unwrap().len(), 1);
+    let titles = unused_titles(&tied);
+    assert_eq!(titles.len(), 1, "{titles:?}");
+    assert!(
+        titles[0].starts_with("value type `flow_value` was compared with no user type"),
+        "{titles:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A DWARF binary with no type named like the maps' types.
+#[test]
+fn input_unused_dwarf_binary_with_no_matching_type() {
+    let obj = corpus("cases/lookups/lookups.bpf.o");
+    let bin = corpus("c/layouts.x86_64");
+    let (_, report) = analyze(&[obj.to_str().unwrap(), bin.to_str().unwrap()]);
+    assert_eq!(report["checks"].as_array().unwrap().len(), 0);
+    // (Paths are made relative by `findings`.)
+    assert_eq!(
+        unused_titles(&report),
+        [
+            "DWARF of corpora/c/layouts.x86_64 was read but no type from it was compared",
+            "key type `conn_key` and value type `conn_val` were compared with no user type: \
+             none in the sources given is named like them",
+        ]
+    );
+}
+
+/// Raw BTF serves `--pair` only: without one it is reported; with one it is not.
+#[test]
+fn input_unused_raw_btf_without_pair() {
+    let btf = corpus("bpf/flows.bpf.btf");
+    let go = corpus("go");
+    let (btf, go) = (btf.to_str().unwrap(), go.to_str().unwrap());
+    let (_, report) = analyze(&[btf, go]);
+    let titles = unused_titles(&report);
+    assert!(
+        titles.iter().any(|t| t
+            .ends_with("flows.bpf.btf was read but nothing used it: raw BTF serves `--pair` only")),
+        "{titles:?}"
+    );
+    let (_, paired) = analyze(&[btf, go, "--pair", "FlowKey=flow_key"]);
+    assert_eq!(paired["checks"][0]["verdict"], "match");
+    assert_eq!(unused_titles(&paired), Vec::<String>::new());
+}
+
+/// A dump not named after its map is reported; `--dump MAP=FILE` ties it,
+/// also from stdin, and then it is checked as that map's dump.
+#[test]
+fn input_unused_dump_named_after_no_map_and_dump_flag() {
+    let dir = scratch("unused-dump");
+    let dump = dir.join("dump.json");
+    std::fs::copy(corpus("dumps/flows/flows.json"), &dump).unwrap();
+    let obj = corpus("bpf/flows.bpf.o");
+    let (obj, dump_s) = (obj.to_str().unwrap(), dump.to_str().unwrap());
+
+    let (_, loose) = analyze(&[obj, dump_s, "--map", "flows"]);
+    assert_eq!(loose["dumps"][0]["status"], "no-map");
+    let unused = findings(&loose, "input/unused");
+    assert_eq!(unused.as_array().unwrap().len(), 1, "{unused:#}");
+    let shown = serde_json::to_string_pretty(&unused)
+        .unwrap()
+        .replace(dir.to_str().unwrap(), "TMP");
+    insta::assert_snapshot!("input_unused_dump", shown);
+    // Without its map's layout, padding garbage cannot be seen.
+    assert_eq!(
+        findings(&loose, "dump/key-padding-garbage")
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
+    // The same file named after its map, tied by name, by id-less name from
+    // stdin: each is checked as map flows, with the same dump findings.
+    let named = dir.join("flows.json");
+    std::fs::copy(&dump, &named).unwrap();
+    let (_, by_name) = analyze(&[obj, named.to_str().unwrap(), "--map", "flows"]);
+    let tie = format!("flows={dump_s}");
+    let (_, by_flag) = analyze(&[obj, "--dump", &tie, "--map", "flows"]);
+    let stdin_out = bpfcase()
+        .args([
+            "analyze",
+            obj,
+            "--dump",
+            "flows=/dev/stdin",
+            "--map",
+            "flows",
+        ])
+        .args(["--format", "json"])
+        .stdin(std::fs::File::open(&dump).unwrap())
+        .output()
+        .unwrap();
+    let by_stdin: serde_json::Value = serde_json::from_slice(&stdin_out.stdout).unwrap();
+    for (how, r) in [
+        ("name", &by_name),
+        ("--dump", &by_flag),
+        ("stdin", &by_stdin),
+    ] {
+        assert_eq!(unused_titles(r), Vec::<String>::new(), "{how}");
+        assert_eq!(r["dumps"][0]["status"], "checked", "{how}");
+        assert_eq!(r["dumps"][0]["map"]["name"], "flows", "{how}");
+        assert_eq!(r["dumps"][0]["entries"], 6, "{how}");
+        assert_eq!(
+            findings(r, "dump/key-padding-garbage"),
+            findings(&by_name, "dump/key-padding-garbage"),
+            "{how}"
+        );
+        assert_eq!(
+            findings(r, "dump/key-padding-garbage")
+                .as_array()
+                .unwrap()
+                .len(),
+            1,
+            "{how}"
+        );
+    }
+    // A file given both ways is read once, as tied.
+    let (_, both) = analyze(&[obj, dump_s, "--dump", &tie, "--map", "flows"]);
+    assert_eq!(both["dumps"].as_array().unwrap().len(), 1);
+
+    // A map no input defines is bad usage, like --map.
+    let out = bpfcase()
+        .args(["analyze", obj, "--dump"])
+        .arg(format!("no_such_map={dump_s}"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_map"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An strace log alone names fds, not maps: nothing ties its calls to a
+/// map. With the bundle collected at the same moment every call is replayed.
+#[test]
+fn input_unused_strace_log_tied_to_no_map() {
+    let log = corpus("cases/lookups/workload.strace");
+    let obj = corpus("cases/lookups/lookups.bpf.o");
+    let (_, alone) = analyze(&[log.to_str().unwrap(), obj.to_str().unwrap()]);
+    assert_eq!(alone["traces"][0]["calls"], 411);
+    assert_eq!(alone["traces"][0]["replayed"], 0);
+    let unused = findings(&alone, "input/unused");
+    assert_eq!(unused.as_array().unwrap().len(), 1, "{unused:#}");
+    insta::assert_json_snapshot!("input_unused_trace", unused);
+
+    let case = corpus("cases/lookups/strace-case.tar");
+    let (_, tied) = analyze(&[case.to_str().unwrap(), log.to_str().unwrap()]);
+    assert_eq!(tied["traces"][0]["replayed"], 411);
+    assert_eq!(unused_titles(&tied), Vec::<String>::new());
+}
+
+/// The "what was compared" section of a report in `format`: user types
+/// against BTF types (with origins, verdicts, accepted equivalences), dumps
+/// and trace calls.
+fn compared_section(format: &str, args: &[&str]) -> String {
+    let out = bpfcase()
+        .arg("analyze")
+        .args(args)
+        .args(["--format", format])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (start, end) = match format {
+        "human" => ("compared", "\n\n"),
+        "md" => ("## Compared", "## Findings"),
+        _ => ("<h2>Compared</h2>", "<h2>Findings</h2>"),
+    };
+    let from = text.find(start).unwrap_or_else(|| panic!("{text}"));
+    let to = from + text[from..].find(end).unwrap();
+    text[from..to].replace(&format!("{}/", env!("CARGO_MANIFEST_DIR")), "")
+}
+
+#[test]
+fn every_format_says_what_was_compared() {
+    let reload = corpus("cases/reload/case.tar");
+    let layouts = corpus("bpf/layouts.bpf.o");
+    let strace_case = corpus("cases/lookups/strace-case.tar");
+    let log = corpus("cases/lookups/workload.strace");
+    let go = corpus("go");
+    let s = |p: &std::path::PathBuf| p.to_str().unwrap().to_string();
+    let cases: [Vec<String>; 3] = [
+        vec![s(&reload), s(&go), "--map".into(), "flows".into()],
+        vec![s(&layouts), s(&go), "--map".into(), "bits_map".into()],
+        vec![s(&strace_case), s(&log), "--map".into(), "conns".into()],
+    ];
+    for format in ["human", "md", "html"] {
+        let mut shown = String::new();
+        for args in &cases {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            shown.push_str(&format!("$ analyze {}\n", args.join(" ")));
+            shown.push_str(&compared_section(format, &args));
+            shown.push('\n');
+        }
+        let shown = shown.replace(&format!("{}/", env!("CARGO_MANIFEST_DIR")), "");
+        insta::assert_snapshot!(format!("compared_{format}"), shown);
+    }
+    // A BPF object alone: nothing was compared, and the report says so.
+    let alone = compared_section("human", &[layouts.to_str().unwrap()]);
+    assert!(alone.starts_with("compared: nothing"), "{alone}");
+}

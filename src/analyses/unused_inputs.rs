@@ -160,7 +160,7 @@ fn unused_user_source(s: &UserSourceUse, btf_types: &[String]) -> Finding {
         "No input defines a map with a struct key or value to compare it with: give the BPF object or bundle whose maps it mirrors, or name a BTF type with `--pair USER=BTF`.".to_string()
     } else {
         format!(
-            "None of its {} struct types is named like a map's key or value type ({}); tie the one that mirrors each with `--pair USER=BTF` or `--map MAP --key-type T`/`--value-type T`.",
+            "No struct type it declares ({}) is named like a map's key or value type ({}); tie the one that mirrors each with `--pair USER=BTF` or `--map MAP --key-type T`/`--value-type T`.",
             names.len(),
             btf_types.join(", ")
         )
@@ -230,7 +230,7 @@ fn unused_trace(t: &TraceUse) -> Finding {
                 "{} was read but none of its {} map calls could be tied to a map",
                 t.file, t.calls
             ),
-            "Its calls name fds, not maps: analyze it together with a bundle collected while it ran (`bpfcase collect --pid PID`: the fdinfo ties fds to map ids), or trace with `strace -y` after the pins are opened. Until then its calls are replayed without a map: no padding, byte-order or wrong-instance explanation.".to_string(),
+            "Its calls name fds, not maps: analyze it together with a bundle collected while it ran (`bpfcase collect --pid PID`: the process's fdinfo, and the pins the log shows it opening, tie fds to map ids). Until then its calls are replayed with no map: no padding, byte-order or wrong-instance explanation.".to_string(),
         )
     };
     unused(title)

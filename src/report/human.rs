@@ -82,16 +82,16 @@ fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
             Some(m) => format!("map {m} {}", c.role),
             None => "--pair".to_string(),
         };
-        let at = c
-            .user_location
-            .as_deref()
-            .map(|l| format!(" at {l}"))
-            .unwrap_or_default();
         writeln!(
             out,
-            "  {what}: {} ({}{at}) against BTF {} ({}): {}",
-            c.user_type, c.user_origin, c.btf_type, c.btf_origin, c.verdict
+            "  {what}: {} against BTF {}: {}",
+            c.user_type, c.btf_type, c.verdict
         )?;
+        match &c.user_location {
+            Some(at) => writeln!(out, "    user: {at} ({})", c.user_origin)?,
+            None => writeln!(out, "    user: {}", c.user_origin)?,
+        }
+        writeln!(out, "    BTF:  {}", c.btf_origin)?;
         for n in &c.notes {
             writeln!(out, "    accepted: {n}")?;
         }
@@ -103,7 +103,8 @@ fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
             "excluded" => format!("map {map} is outside --map, not checked"),
             _ => "belongs to no map: layout-free checks only".to_string(),
         };
-        writeln!(out, "  dump {}: {} entries, {what}", d.file, d.entries)?;
+        let entries = if d.entries == 1 { "entry" } else { "entries" };
+        writeln!(out, "  dump {}: {} {entries}, {what}", d.file, d.entries)?;
     }
     for t in &report.traces {
         let maps: Vec<String> = t.maps.iter().map(map_name).collect();
