@@ -259,6 +259,31 @@ fn input_unused_schema_named_unlike_the_btf_types() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A Go package with no type named like the maps' types (the corpus's Go
+/// types mirror flows.bpf.o and layouts.bpf.o, not lookups.bpf.o).
+#[test]
+fn input_unused_go_package_with_no_matching_type() {
+    let obj = corpus("cases/lookups/lookups.bpf.o");
+    let go = corpus("go");
+    let (code, report) = analyze(&[obj.to_str().unwrap(), go.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(report["checks"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        unused_titles(&report),
+        [
+            "Go source corpora/go (GOARCH=amd64) was read but no type from it was compared",
+            "key type `conn_key` and value type `conn_val` were compared with no user type: \
+             none in the sources given is named like them",
+        ]
+    );
+    // The same package with the object its types mirror: every map side is
+    // compared, nothing is unused.
+    let flows = corpus("bpf/flows.bpf.o");
+    let (_, matched) = analyze(&[flows.to_str().unwrap(), go.to_str().unwrap()]);
+    assert_eq!(matched["checks"].as_array().unwrap().len(), 6);
+    assert_eq!(unused_titles(&matched), Vec::<String>::new());
+}
+
 /// A DWARF binary with no type named like the maps' types.
 #[test]
 fn input_unused_dwarf_binary_with_no_matching_type() {
@@ -322,8 +347,8 @@ fn input_unused_dump_named_after_no_map_and_dump_flag() {
         0
     );
 
-    // The same file named after its map, tied by name, by id-less name from
-    // stdin: each is checked as map flows, with the same dump findings.
+    // The same bytes named after their map, tied with --dump, and tied with
+    // --dump from stdin: each is checked as map flows, with the same findings.
     let named = dir.join("flows.json");
     std::fs::copy(&dump, &named).unwrap();
     let (_, by_name) = analyze(&[obj, named.to_str().unwrap(), "--map", "flows"]);
@@ -369,6 +394,19 @@ fn input_unused_dump_named_after_no_map_and_dump_flag() {
     // A file given both ways is read once, as tied.
     let (_, both) = analyze(&[obj, dump_s, "--dump", &tie, "--map", "flows"]);
     assert_eq!(both["dumps"].as_array().unwrap().len(), 1);
+
+    // A dump given alone, tied to a map no input defines: read, walked,
+    // and reported as tied to nothing known.
+    let (_, alone) = analyze(&["--dump", &tie]);
+    assert_eq!(alone["dumps"][0]["status"], "no-map");
+    let titles = unused_titles(&alone);
+    assert_eq!(titles.len(), 1, "{titles:?}");
+    assert!(
+        titles[0].ends_with(
+            "dump.json is tied to map `flows` (--dump), which no input defines: only its walk was checked"
+        ),
+        "{titles:?}"
+    );
 
     // A map no input defines is bad usage, like --map.
     let out = bpfcase()
