@@ -438,6 +438,40 @@ fn input_unused_strace_log_tied_to_no_map() {
     assert_eq!(unused_titles(&tied), Vec::<String>::new());
 }
 
+/// A bundle's call trace taken out of it: its calls name map ids, but no
+/// input defines those maps. With its bundle every call is replayed.
+#[test]
+fn input_unused_loose_trace_of_maps_no_input_defines() {
+    let dir = scratch("unused-jsonl");
+    let bundle = corpus("cases/lookups/case.tar");
+    let mut archive = tar::Archive::new(std::fs::File::open(&bundle).unwrap());
+    let trace = dir.join("bpf-calls.jsonl");
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_str() == Some("trace/bpf-calls.jsonl") {
+            entry.unpack(&trace).unwrap();
+        }
+    }
+    let obj = corpus("cases/lookups/lookups.bpf.o");
+    let (_, report) = analyze(&[trace.to_str().unwrap(), obj.to_str().unwrap()]);
+    assert_eq!(report["traces"][0]["calls"], 440);
+    assert_eq!(report["traces"][0]["replayed"], 0);
+    let unused = findings(&report, "input/unused");
+    let list = unused.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{unused:#}");
+    assert!(list[0]["title"].as_str().unwrap().ends_with(
+        "bpf-calls.jsonl was read but none of its 440 map calls is on a map the inputs define"
+    ));
+    assert_eq!(
+        list[0]["evidence"]["unknown_map_ids"],
+        serde_json::json!([34521, 34524, 34525, 34526])
+    );
+    let (_, with_bundle) = analyze(&[bundle.to_str().unwrap()]);
+    assert_eq!(with_bundle["traces"][0]["replayed"], 440);
+    assert_eq!(unused_titles(&with_bundle), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The "what was compared" section of a report in `format`: user types
 /// against BTF types (with origins, verdicts, accepted equivalences), dumps
 /// and trace calls.
