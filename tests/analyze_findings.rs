@@ -521,3 +521,373 @@ fn every_format_says_what_was_compared() {
     let alone = compared_section("human", &[layouts.to_str().unwrap()]);
     assert!(alone.starts_with("compared: nothing"), "{alone}");
 }
+
+/// Regression: a typedef of an anonymous struct (`typedef struct { … }
+/// conn_key_t;`, corpora/bpf/typedefs.bpf.o) showed as `struct (anonymous)`
+/// in `maps[]` and as `` in the key-padding title; it is known by the
+/// typedef's name.
+#[test]
+fn typedef_of_anonymous_struct_is_named_by_the_typedef() {
+    let obj = corpus("bpf/typedefs.bpf.o");
+    let (code, report) = analyze(&[obj.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let map = &report["maps"][0];
+    assert_eq!(map["name"], "conns");
+    assert_eq!(map["key_type"], "conn_key_t", "{map}");
+    assert_eq!(map["value_type"], "conn_stats_t", "{map}");
+    let f = findings(&report, "layout/key-padding");
+    let title = f[0]["title"].as_str().unwrap();
+    assert!(title.contains("`conn_key_t` (8 bytes)"), "{title}");
+    let fix = f[0]["fix"].as_str().unwrap();
+    assert!(fix.contains("`conn_key_t k;"), "{fix}");
+}
+
+/// The README's exit-code table, one test per row, on real corpus inputs.
+mod exit_codes {
+    use std::process::{Command, Stdio};
+
+    use super::support::{bpfcase, corpus, require_bpf};
+
+    fn code(args: &[&str]) -> (i32, String) {
+        let out = bpfcase()
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run bpfcase");
+        let err = String::from_utf8_lossy(&out.stderr);
+        (
+            out.status.code().unwrap_or(-1),
+            err.split_whitespace()
+                .filter(|w| *w != "│")
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+    }
+
+    /// A scratch directory with a non-dump text file, random bytes and a
+    /// "bundle" whose manifest is not JSON.
+    /// One per test (`row`): tests run in parallel and each removes its own.
+    fn junk(row: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("bpfcase-exit-{row}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("bad-bundle")).unwrap();
+        std::fs::write(dir.join("junk.txt"), "junk\n").unwrap();
+        std::fs::write(dir.join("junk.bin"), [0x9c, 0x01, 0xfe, 0x42, 0x00, 0x17]).unwrap();
+        std::fs::write(dir.join("bad-bundle/manifest.json"), "not json\n").unwrap();
+        dir
+    }
+
+    fn p(path: &std::path::Path) -> &str {
+        path.to_str().unwrap()
+    }
+
+    #[test]
+    fn collect_row() {
+        if !require_bpf("exit_codes::collect_row") {
+            return;
+        }
+        let dir = junk("collect");
+        let pins = std::path::Path::new("/sys/fs/bpf")
+            .join(format!("bpfcase-exit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&pins);
+        std::fs::create_dir_all(&pins).unwrap();
+        let made = Command::new("bpftool")
+            .args(["map", "create", p(&pins.join("exit_row"))])
+            .args([
+                "type", "hash", "key", "4", "value", "4", "entries", "4", "name", "exit_row",
+            ])
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let out = dir.join("c0.tar");
+        let (c, err) = code(&[
+            "collect",
+            "--no-bpftool",
+            "--pinned",
+            p(&pins),
+            "-o",
+            p(&out),
+        ]);
+        assert_eq!(c, 0, "{err}");
+        assert!(out.exists());
+        // A map asked for by name that is not there: bundle written, exit 1, named.
+        let out = dir.join("c1.tar");
+        let (c, err) = code(&[
+            "collect",
+            "--no-bpftool",
+            "--map",
+            "no_such_map",
+            "-o",
+            p(&out),
+        ]);
+        let _ = std::fs::remove_dir_all(&pins);
+        assert_eq!(c, 1, "{err}");
+        assert!(out.exists());
+        assert!(
+            err.contains("error recorded: --map no_such_map: no map with this id or name"),
+            "{err}"
+        );
+        // No bundle: output not writable; bad usage.
+        let (c, err) = code(&["collect", "--no-bpftool", "-o", "/nonexistent-dir/x.tar"]);
+        assert_eq!(c, 2, "{err}");
+        let (c, _) = code(&["collect", "--snapshots", "many"]);
+        assert_eq!(c, 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn analyze_row() {
+        let dir = junk("analyze");
+        let obj = corpus("bpf/flows.bpf.o");
+        let (c, err) = code(&["analyze", p(&obj), "--map", "flows"]);
+        assert_eq!(
+            c, 0,
+            "a warning is below the default --fail-on error: {err}"
+        );
+        let (c, _) = code(&["analyze", p(&obj), "--map", "flows", "--fail-on", "warning"]);
+        assert_eq!(c, 1);
+        let (c, _) = code(&["analyze", p(&corpus("cases/reload/case.tar"))]);
+        assert_eq!(c, 1, "stale pins are errors");
+        // One unreadable input among readable ones is a finding, not a failure.
+        let (c, err) = code(&[
+            "analyze",
+            p(&dir.join("junk.txt")),
+            p(&obj),
+            "--map",
+            "flows",
+        ]);
+        assert_eq!(c, 0, "{err}");
+        // Regression: the only input unreadable exited 0 with "no findings".
+        let (c, err) = code(&["analyze", p(&dir.join("junk.txt"))]);
+        assert_eq!(c, 2, "{err}");
+        assert!(err.contains("junk.txt"), "{err}");
+        // Regression: a bundle whose manifest is not JSON exited 0 (diff: 2).
+        let (c, err) = code(&["analyze", p(&dir.join("bad-bundle"))]);
+        assert_eq!(c, 2, "{err}");
+        assert!(err.contains("manifest.json"), "{err}");
+        let (c, _) = code(&["analyze", p(&dir.join("no-such-file"))]);
+        assert_eq!(c, 2);
+        let (c, _) = code(&["analyze", p(&obj), "--format", "pdf"]);
+        assert_eq!(c, 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn layout_row() {
+        let dir = junk("layout");
+        let obj = corpus("bpf/flows.bpf.o");
+        assert_eq!(code(&["layout", p(&obj), "flow_key"]).0, 0);
+        assert_eq!(code(&["layout", p(&obj), "no_such_struct"]).0, 2);
+        assert_eq!(code(&["layout", p(&dir.join("junk.bin"))]).0, 2);
+        assert_eq!(
+            code(&["layout", p(&corpus("vmlinux/demo_module.btf"))]).0,
+            2
+        );
+        assert_eq!(code(&["layout", p(&obj), "--format", "yaml"]).0, 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn schema_row() {
+        let obj = corpus("bpf/flows.bpf.o");
+        assert_eq!(
+            code(&["schema", "--btf", p(&obj), "--type", "flow_key"]).0,
+            0
+        );
+        assert_eq!(
+            code(&["schema", "--btf", p(&obj), "--type", "no_such"]).0,
+            2
+        );
+        assert_eq!(
+            code(&[
+                "schema",
+                "--btf",
+                p(&corpus("no-such.o")),
+                "--type",
+                "flow_key"
+            ])
+            .0,
+            2
+        );
+        assert_eq!(code(&["schema", "--type", "flow_key"]).0, 2);
+    }
+
+    #[test]
+    fn decode_row() {
+        let dir = junk("decode");
+        let layouts = corpus("bpf/layouts.bpf.o");
+        let flows = corpus("bpf/flows.bpf.o");
+        let bits = corpus("dumps/layouts/bits_map.json");
+        let dump = corpus("dumps/flows/flows.json");
+        let (c, err) = code(&[
+            "decode",
+            "--dump",
+            p(&bits),
+            "--btf",
+            p(&layouts),
+            "--map",
+            "bits_map",
+        ]);
+        assert_eq!(c, 0, "bits_map has no findings: {err}");
+        // Regression: decode had no --fail-on and exited 0 on error findings
+        // (flows: keys with padding garbage).
+        let args = [
+            "decode",
+            "--dump",
+            p(&dump),
+            "--btf",
+            p(&flows),
+            "--map",
+            "flows",
+        ];
+        assert_eq!(code(&args).0, 1);
+        let with = |extra: &[&'static str]| {
+            let mut a = args.to_vec();
+            a.extend_from_slice(extra);
+            code(&a).0
+        };
+        assert_eq!(with(&["--fail-on", "never"]), 0);
+        assert_eq!(with(&["--format", "summary"]), 1);
+        let (c, _) = code(&[
+            "decode",
+            "--dump",
+            p(&bits),
+            "--btf",
+            p(&layouts),
+            "--map",
+            "bits_map",
+            "--fail-on",
+            "info",
+        ]);
+        assert_eq!(c, 0);
+        // Not a dump at all, or no dump: could not run.
+        let (c, err) = code(&[
+            "decode",
+            "--dump",
+            p(&dir.join("junk.txt")),
+            "--btf",
+            p(&flows),
+            "--map",
+            "flows",
+        ]);
+        assert_eq!(c, 2, "{err}");
+        assert!(
+            err.contains("junk.txt") && err.contains("not a bpftool map dump"),
+            "{err}"
+        );
+        assert_eq!(
+            code(&[
+                "decode",
+                "--dump",
+                p(&dir.join("none.json")),
+                "--btf",
+                p(&flows),
+                "--map",
+                "flows"
+            ])
+            .0,
+            2
+        );
+        assert_eq!(
+            code(&[
+                "decode",
+                "--dump",
+                p(&dump),
+                "--btf",
+                p(&flows),
+                "--map",
+                "no_such_map"
+            ])
+            .0,
+            2
+        );
+        assert_eq!(code(&["decode", "--dump", p(&dump)]).0, 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn diff_row() {
+        let dir = junk("diff");
+        let flows = corpus("dumps/flows/flows.json");
+        let changed = corpus("dumps/derived/flows.changed.json");
+        assert_eq!(code(&["diff", p(&flows), p(&changed)]).0, 0);
+        assert_eq!(code(&["diff", p(&flows), p(&flows)]).0, 0);
+        // Regression: two files that are not dumps exited 0 ("0 added, …").
+        let (c, err) = code(&["diff", p(&dir.join("junk.txt")), p(&dir.join("junk.bin"))]);
+        assert_eq!(c, 2, "{err}");
+        assert!(err.contains("junk.txt"), "{err}");
+        assert_eq!(
+            code(&[
+                "diff",
+                p(&dir.join("bad-bundle")),
+                p(&dir.join("bad-bundle"))
+            ])
+            .0,
+            2
+        );
+        assert_eq!(
+            code(&["diff", p(&flows), p(&corpus("dumps/flows/flows.txt"))]).0,
+            2
+        );
+        assert_eq!(
+            code(&["diff", p(&flows), p(&corpus("cases/reload/case.tar"))]).0,
+            2
+        );
+        assert_eq!(code(&["diff", p(&flows)]).0, 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Regression: `layout … | head -1` and `decode … | head -1` exited 2
+    /// with "Broken pipe". Here stdout is a pipe whose reader is already
+    /// gone, so the first write fails for sure: every command must exit 0,
+    /// even decode of a dump with error findings.
+    #[test]
+    fn closed_pipe_row() {
+        let flows = corpus("dumps/flows/flows.json");
+        let obj = corpus("bpf/flows.bpf.o");
+        let vmlinux = corpus("vmlinux/vmlinux.btf");
+        let changed = corpus("dumps/derived/flows.changed.json");
+        let runs: [&[&str]; 6] = [
+            &["layout", p(&vmlinux)],
+            &[
+                "decode",
+                "--dump",
+                p(&flows),
+                "--btf",
+                p(&obj),
+                "--map",
+                "flows",
+            ],
+            &[
+                "decode",
+                "--dump",
+                p(&flows),
+                "--btf",
+                p(&obj),
+                "--map",
+                "flows",
+                "--format",
+                "json",
+            ],
+            &["analyze", p(&obj), p(&flows), "--fail-on", "warning"],
+            &["schema", "--btf", p(&obj), "--type", "flow_key"],
+            &["diff", p(&flows), p(&changed)],
+        ];
+        for args in runs {
+            let (reader, writer) = std::io::pipe().unwrap();
+            drop(reader);
+            let out = bpfcase()
+                .args(args)
+                .stdout(Stdio::from(writer))
+                .stderr(Stdio::piped())
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}

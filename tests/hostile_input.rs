@@ -83,6 +83,20 @@ fn unreadable(out: &Output) -> Vec<String> {
         .collect()
 }
 
+/// stdout and stderr, with miette's line wrapping (`│` gutters) undone: an
+/// unreadable bundle is an error on stderr (exit 2), wrapped to the terminal.
+fn both_outputs(out: &Output) -> String {
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    all.split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn any_contains(lines: &[String], needles: &[&str]) -> bool {
     lines.iter().any(|l| needles.iter().all(|n| l.contains(n)))
 }
@@ -224,11 +238,7 @@ fn with_manifest(test: &str, edit: impl FnOnce(&mut serde_json::Value)) -> (Path
 fn manifest_of_a_newer_version_is_refused() {
     let (dir, b) = with_manifest("version", |m| m["version"] = 2.into());
     let (out, _) = analyze(&[&b]);
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let all = both_outputs(&out);
     assert!(
         all.contains("manifest.json") && all.contains("version 2") && all.contains("newer bpfcase"),
         "{all}"
@@ -260,11 +270,7 @@ fn tar_with_two_manifests_is_refused() {
         .unwrap();
     assert!(st.success());
     let (out, _) = analyze(&[&tar]);
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let all = both_outputs(&out);
     assert!(
         all.contains("manifest.json 2 times") && all.contains("byte offsets 0, "),
         "{all}"

@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")"
 CLANG=${CLANG:-clang}
-for src in flows stats layouts pinned; do
+for src in flows stats layouts pinned typedefs; do
 	"$CLANG" -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu \
 		-c "$src.bpf.c" -o "$src.bpf.o"
 	pahole -F btf "$src.bpf.o" > "$src.bpf.pahole.txt"

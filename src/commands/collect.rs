@@ -139,6 +139,11 @@ pub fn run(args: &CollectArgs) -> Result<ExitCode> {
             t.path
         );
     }
+    // Each recorded error by name: "N errors recorded" alone sends the user
+    // digging in the manifest.
+    for e in &m.errors {
+        eprintln!("error recorded: {}: {}", e.what, e.error);
+    }
     let dumped = m.maps.iter().filter(|r| r.dump.is_some()).count();
     let entries: u64 = m.maps.iter().filter_map(|r| r.entries).sum();
     eprintln!(
@@ -151,5 +156,17 @@ pub fn run(args: &CollectArgs) -> Result<ExitCode> {
         if m.partial { "; PARTIAL (see limits_hit)" } else { "" },
         if m.errors.is_empty() { String::new() } else { format!("; {} errors recorded", m.errors.len()) },
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(exit_code(m))
+}
+
+/// 1 when something the command line asked for by name (`--map`,
+/// `--pinned`, `--elf`) is missing from the bundle; 0 otherwise, also when
+/// maps or processes vanished while collecting (recorded, and normal on a
+/// live node). No bundle at all is an error (2) before this point.
+fn exit_code(m: &crate::bundle::Manifest) -> ExitCode {
+    if m.errors.iter().any(|e| e.what.starts_with("--")) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -53,6 +53,8 @@ pub struct LoadedCase {
     pub traces: Vec<LoadedTrace>,
     /// Map fds of processes in bundles: (pid, fd) → map id.
     pub map_fds: HashMap<(u32, i32), u32>,
+    /// The first input that could not be read: the error when none could.
+    first_unreadable: Option<InputError>,
 }
 
 /// A trace of map calls and where it came from.
@@ -144,6 +146,8 @@ impl LoadedCase {
             status: "unreadable".into(),
         });
         self.findings.push(err.to_finding());
+        self.first_unreadable
+            .get_or_insert_with(|| InputError::new(&err.path, err.position, &err.reason));
     }
 
     /// Adds an object's map, or fills in what a live map of the same name lacks.
@@ -270,6 +274,12 @@ pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
             )
             .into());
         }
+        if bundle::is_bundle(path) {
+            // A bundle is the case itself: one whose manifest or archive
+            // cannot be read leaves nothing to analyze (exit 2, as in diff).
+            load_bundle(&mut case, path)?;
+            continue;
+        }
         load_one(&mut case, path, args);
     }
     for (map, path) in &tied {
@@ -287,6 +297,13 @@ pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
                 "no map of this name or id in the inputs (--dump MAP=FILE)",
             )
             .into());
+        }
+    }
+    // Nothing given could be read: the command could not run (exit 2),
+    // rather than a clean report about nothing.
+    if case.inputs.iter().all(|i| i.status == "unreadable") {
+        if let Some(e) = case.first_unreadable.take() {
+            return Err(e.into());
         }
     }
     case.resolve_trace_maps();

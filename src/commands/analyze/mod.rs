@@ -10,8 +10,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use miette::{IntoDiagnostic, Result};
+use miette::Result;
 
+use crate::error::WriteOutput;
 use crate::model::finding::Severity;
 use crate::report::{self, Report};
 
@@ -101,26 +102,37 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     let mut buf = Vec::new();
-    render(&mut buf, &report, args.format, color).into_diagnostic()?;
+    render(&mut buf, &report, args.format, color).out()?;
     match &args.output {
         Some(path) => std::fs::write(path, &buf)
             .map_err(|e| crate::error::InputError::new(path.display().to_string(), None, e))?,
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(&buf).into_diagnostic()?;
-            out.flush().into_diagnostic()?;
+            out.write_all(&buf).out()?;
+            out.flush().out()?;
         }
     }
-    let threshold = match args.fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Info => Some(Severity::Info),
-        FailOn::Never => None,
-    };
-    Ok(match threshold {
-        Some(level) if report.has_at_least(level) => ExitCode::from(1),
-        _ => ExitCode::SUCCESS,
-    })
+    Ok(args
+        .fail_on
+        .exit_code(report.findings.iter().map(|f| f.severity)))
+}
+
+impl FailOn {
+    /// 1 when a finding of these severities is at or above the level, else
+    /// 0: the exit code of every command that reports findings.
+    pub fn exit_code(self, severities: impl IntoIterator<Item = Severity>) -> ExitCode {
+        let threshold = match self {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Info => Severity::Info,
+            FailOn::Never => return ExitCode::SUCCESS,
+        };
+        if severities.into_iter().any(|s| s >= threshold) {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
 }
 
 /// Renders `report` in `format`.
