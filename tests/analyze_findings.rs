@@ -458,5 +458,52 @@ fn every_libbpf_map_attribute_is_read() {
     let padding = findings(&report, "layout/key-padding");
     assert_eq!(padding[0]["map"]["name"], "conns", "{padding:#}");
     assert_eq!(padding[0]["evidence"]["padding"][0]["offset"], 7);
-    assert_eq!(report["maps"].as_array().unwrap().len(), 5);
+    assert_eq!(report["maps"].as_array().unwrap().len(), 6);
+}
+
+/// An enum value type is named in `maps[]` and compared with a user type.
+#[test]
+fn enum_value_type_is_named_and_compared() {
+    let obj = corpus("bpf/attrs.bpf.o");
+    let go = corpus("go-scalar");
+    let (code, report) = analyze(&[
+        obj.to_str().unwrap(),
+        go.to_str().unwrap(),
+        "--map",
+        "states",
+        "--value-type",
+        "StateBox",
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+    let m = &report["maps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "states")
+        .unwrap();
+    assert_eq!(m["key_type"], "__u32");
+    assert_eq!(m["value_type"], "enum conn_state");
+    let check = &report["checks"][0];
+    assert_eq!(check["btf_type"], "enum conn_state");
+    assert_eq!(check["verdict"], "match", "{check:#}");
+    assert!(
+        check["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("BTF enum enum conn_state accepted against user uint32"),
+        "{check:#}"
+    );
+    // A wrong width against the enum is an error.
+    let (code, report) = analyze(&[
+        obj.to_str().unwrap(),
+        go.to_str().unwrap(),
+        "--map",
+        "states",
+        "--value-type",
+        "Counter",
+    ]);
+    assert_eq!(code, 1);
+    let f = findings(&report, "layout/size-mismatch");
+    assert_eq!(f[0]["evidence"]["btf_size"], 4, "{f:#}");
+    assert_eq!(f[0]["evidence"]["user_size"], 8);
 }

@@ -24,6 +24,12 @@ struct conn_value {
 	__u64 bytes;
 };
 
+enum conn_state {
+	CONN_NEW = 0,
+	CONN_ESTABLISHED = 1,
+	CONN_CLOSED = 2,
+};
+
 struct inner_def {
 	int (*type)[2];
 	__u32 *key;

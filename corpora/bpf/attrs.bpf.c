@@ -11,6 +11,7 @@
  *   trailing padding), `numa_node`, `BPF_F_NUMA_NODE`, `pinning`.
  * - `sized`: key_size/value_size given as numbers, no BTF types.
  * - `outer`: hash-of-maps with an inner map definition `__array(values, ...)`.
+ * - `states`: array whose value is an enum (a scalar value type).
  *
  * Built with: clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c attrs.bpf.c -o attrs.bpf.o
  */
@@ -81,6 +82,19 @@ struct {
 	__array(values, struct inner_def);
 } outer SEC(".maps");
 
+enum conn_state {
+	CONN_NEW = 0,
+	CONN_ESTABLISHED = 1,
+	CONN_CLOSED = 2,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, enum conn_state);
+	__uint(max_entries, 4);
+} states SEC(".maps");
+
 SEC("tracepoint/syscalls/sys_enter_getpid")
 int attrs_on_getpid(void *ctx)
 {
@@ -88,12 +102,14 @@ int attrs_on_getpid(void *ctx)
 	struct conn_value v = { .packets = 1, .bytes = 64 };
 	__u32 idx = 0, h = 7;
 	void *inner;
+	enum conn_state st = CONN_ESTABLISHED;
 
 	__builtin_memset(&k, 0, sizeof(k));
 	k.addr = 0x0100007f;
 	k.port = 80;
 	k.proto = 6;
 	bpf_map_update_elem(&conns, &k, &v, BPF_ANY);
+	bpf_map_update_elem(&states, &idx, &st, BPF_ANY);
 	bpf_map_push_elem(&bloom, &h, BPF_ANY);
 	if (bpf_map_lookup_elem(&sized, &idx))
 		h++;

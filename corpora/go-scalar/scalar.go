@@ -29,3 +29,8 @@ type Wide struct {
 	Hi uint64
 	Lo uint64
 }
+
+// StateBox mirrors a value that is `enum conn_state` (4 bytes, unsigned).
+type StateBox struct {
+	State uint32
+}
