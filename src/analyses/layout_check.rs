@@ -879,7 +879,7 @@ fn name_list(names: &[&str]) -> String {
 struct Cause {
     offset: u64,
     finding: Finding,
-    /// `(user, kernel)` fields whose offsets moved because of it.
+    /// Fields it moved: `(user offset, BTF offset, BTF path)`.
     shifted: Vec<(u64, u64, String)>,
 }
 
@@ -902,9 +902,11 @@ fn attribute(c: &mut Checker<'_, '_>) -> Vec<Finding> {
         .collect();
     causes.sort_by_key(|c| c.offset);
     for (uf, kf) in std::mem::take(&mut c.shifted) {
-        // A field's own type or width does not move the field itself.
+        // Only an error (a width, a missing field) moves what follows; a
+        // field's own type or width does not move the field itself.
         let explains = causes.iter().rposition(|cause| {
             cause.offset <= kf.offset
+                && cause.finding.severity == Severity::Error
                 && cause.finding.evidence.get("field").and_then(|v| v.as_str())
                     != Some(kf.path.as_str())
         });
