@@ -118,8 +118,9 @@ pub struct Summary {
 }
 
 impl Report {
-    /// Builds a report; findings are put in a stable order (severity, then
-    /// code, map, title) so output does not depend on analysis order.
+    /// Builds a report; findings are put in a stable order (severity, root
+    /// causes before the rest, then code, map, title) so output does not
+    /// depend on analysis order and a pair's first divergence leads.
     pub fn new(
         inputs: Vec<InputSummary>,
         maps: Vec<MapSummary>,
@@ -128,6 +129,7 @@ impl Report {
         findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
+                .then(b.root_cause.cmp(&a.root_cause))
                 .then(a.code.cmp(&b.code))
                 .then(a.map.cmp(&b.map))
                 .then(a.title.cmp(&b.title))

@@ -14,7 +14,7 @@ use crate::error::{read_file, InputError};
 use crate::ingest::btf::{Btf, BtfKind, TypeId};
 use crate::ingest::bundle::{self, Bundle};
 use crate::ingest::elf::{btf_map_defs, BpfObject};
-use crate::model::case::{MapInstance, Pin, UserTypes};
+use crate::model::case::{MapInstance, Pin, ScalarType, UserTypes};
 use crate::model::dump::{DumpForm, MapDump};
 use crate::model::finding::{Finding, Severity};
 use crate::model::from_btf::BtfLayouts;
@@ -163,6 +163,12 @@ impl LoadedCase {
             if live.value_layout.is_none() {
                 live.value_layout = m.value_layout;
             }
+            if live.key_scalar.is_none() {
+                live.key_scalar = m.key_scalar;
+            }
+            if live.value_scalar.is_none() {
+                live.value_scalar = m.value_scalar;
+            }
             if live.btf_origin.is_none() {
                 live.btf_origin = m.btf_origin;
             }
@@ -215,6 +221,23 @@ fn aggregate_layout(engine: &mut BtfLayouts<'_, '_>, id: u32) -> Option<Arc<Layo
         return None;
     }
     engine.layout(TypeId(id)).ok()
+}
+
+/// The type of `id` when it is not (a typedef of) a struct or union:
+/// `__u32`, an enum, `char[16]`, with its C spelling.
+fn scalar_type(engine: &mut BtfLayouts<'_, '_>, id: u32) -> Option<ScalarType> {
+    if id == 0 {
+        return None;
+    }
+    let (t, _) = engine.resolve(TypeId(id)).ok()?;
+    if matches!(t?.kind, BtfKind::Struct | BtfKind::Union) {
+        return None;
+    }
+    let ty = engine.field_type(TypeId(id)).ok()?;
+    Some(ScalarType {
+        name: engine.c_type_name(TypeId(id)),
+        ty,
+    })
 }
 
 /// Reads every input.
@@ -496,6 +519,9 @@ fn load_object(case: &mut LoadedCase, name: &str, obj: &BpfObject<'_>) -> Result
         .btf()
         .map_err(|e| InputError::at_offset(name, e.file_offset(), e))?;
     let defs = btf_map_defs(&btf).map_err(|e| InputError::at_offset(name, e.file_offset(), e))?;
+    for d in &defs {
+        case.findings.extend(skipped_attributes(name, d));
+    }
     let mut engine = BtfLayouts::new(&btf);
     let origin = format!("BTF of {name}");
     for d in defs.iter().chain(obj.legacy_maps.iter()) {
@@ -513,6 +539,8 @@ fn load_object(case: &mut LoadedCase, name: &str, obj: &BpfObject<'_>) -> Result
             value_layout: d
                 .value_type_id
                 .and_then(|id| aggregate_layout(&mut engine, id)),
+            key_scalar: d.key_type_id.and_then(|id| scalar_type(&mut engine, id)),
+            value_scalar: d.value_type_id.and_then(|id| scalar_type(&mut engine, id)),
             btf_origin: Some(origin.clone()),
             prog_ids: Vec::new(),
         });
@@ -652,9 +680,11 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
                 rec.btf_key_type_id,
                 rec.btf_value_type_id,
             ) {
-                Ok((k, v)) => {
+                Ok((k, v, ks, vs)) => {
                     inst.key_layout = k;
                     inst.value_layout = v;
+                    inst.key_scalar = ks;
+                    inst.value_scalar = vs;
                     inst.btf_origin = Some(format!("map BTF (id {}) in {name}", rec.btf_id));
                 }
                 Err(why) => read_errors.push(InputError::new(
@@ -689,8 +719,14 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
     Ok(())
 }
 
-/// A map's key and value layouts, where they are structs or unions.
-type KeyValueLayouts = (Option<Arc<Layout>>, Option<Arc<Layout>>);
+/// A map's key and value layouts, where they are structs or unions, and
+/// its key and value types where they are not.
+type KeyValueLayouts = (
+    Option<Arc<Layout>>,
+    Option<Arc<Layout>>,
+    Option<ScalarType>,
+    Option<ScalarType>,
+);
 
 fn layouts_from_bundle_btf(
     m: &crate::bundle::Manifest,
@@ -704,6 +740,56 @@ fn layouts_from_bundle_btf(
         (
             aggregate_layout(&mut engine, key),
             aggregate_layout(&mut engine, value),
+            scalar_type(&mut engine, key),
+            scalar_type(&mut engine, value),
         )
     })
+}
+
+/// `input/unreadable` findings for the `.maps` attributes of `d` (and of its
+/// inner map) that could not be read: each costs only that attribute.
+fn skipped_attributes(file: &str, d: &crate::model::map::MapDef) -> Vec<Finding> {
+    let inner = d.inner.as_deref().into_iter();
+    std::iter::once(d)
+        .chain(inner)
+        .flat_map(|def| def.skipped.iter().map(move |a| (def, a)))
+        .map(|(def, a)| {
+            let attr = if a.member.is_empty() {
+                "definition".to_string()
+            } else {
+                format!("attribute `{}`", a.member)
+            };
+            let (severity, fix) = if a.known {
+                (
+                    Severity::Warning,
+                    "libbpf rejects this spelling too: declare it with __uint(name, N), __ulong(name, N), __type(name, T) or __array(values, T) as bpf_helpers.h defines them.",
+                )
+            } else {
+                (
+                    Severity::Info,
+                    "Nothing else in the map depends on it; checks that would need this attribute are not made. libbpf refuses unknown attributes unless its maps are relaxed.",
+                )
+            };
+            Finding::new(
+                crate::model::finding::Code::InputUnreadable,
+                severity,
+                format!(
+                    "{file}: map `{}` {attr} skipped: {}; the rest of the map is read",
+                    def.name, a.why
+                ),
+            )
+            .with_map(Some(crate::model::finding::MapRef {
+                id: None,
+                name: d.name.clone(),
+            }))
+            .with_evidence(serde_json::json!({
+                "file": file,
+                "map": def.name,
+                "attribute": a.member,
+                "known_to_libbpf": a.known,
+                "reason": a.why,
+            }))
+            .with_fix(fix)
+        })
+        .collect()
 }

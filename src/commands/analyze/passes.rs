@@ -9,12 +9,12 @@ use super::load::LoadedCase;
 use super::AnalyzeArgs;
 use crate::analyses::dump_capacity::check_percpu_buffer;
 use crate::analyses::dump_checks::{check_dump, DumpContext};
-use crate::analyses::layout_check::{check_pair, LayoutPair, PairCheck, Role};
+use crate::analyses::layout_check::{check_pair, check_pair_size, LayoutPair, PairCheck, Role};
 use crate::analyses::lookups::{self, TraceContext};
 use crate::analyses::{key_padding, maps};
 use crate::error::InputError;
 use crate::ingest::btf::{Btf, BtfKind};
-use crate::model::case::{MapInstance, UserTypes};
+use crate::model::case::{MapInstance, ScalarType, UserTypes};
 use crate::model::finding::{Finding, MapRef};
 use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::{FieldType, Layout};
@@ -108,9 +108,16 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     // Cross-checks of user types against each map's key and value types.
     let explicit = args.key_type.is_some() || args.value_type.is_some();
     if explicit {
+        // An explicit `--map` naming one map is the map, whatever its types.
         let with_layouts: Vec<&&MapInstance> = selected
             .iter()
-            .filter(|m| m.key_layout.is_some() || m.value_layout.is_some())
+            .filter(|m| {
+                (!args.maps.is_empty() && selected.len() == 1)
+                    || m.key_layout.is_some()
+                    || m.value_layout.is_some()
+                    || m.key_scalar.is_some()
+                    || m.value_scalar.is_some()
+            })
             .collect();
         let [m] = with_layouts.as_slice() else {
             return Err(InputError::new(
@@ -131,17 +138,38 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
             )
             .into());
         };
-        for (role, user_name, kernel) in [
-            (Role::Key, &args.key_type, &m.key_layout),
-            (Role::Value, &args.value_type, &m.value_layout),
+        for (role, user_name, kernel, scalar) in [
+            (Role::Key, &args.key_type, &m.key_layout, &m.key_scalar),
+            (
+                Role::Value,
+                &args.value_type,
+                &m.value_layout,
+                &m.value_scalar,
+            ),
         ] {
-            let (Some(user_name), Some(kernel)) = (user_name, kernel) else {
+            let Some(user_name) = user_name else {
                 continue;
             };
+            // Looked up first: a name that is nowhere is an error whatever the map holds.
             let Some(user) = find_user(&case.users, user_name)? else {
-                return Err(no_user_type(user_name));
+                return Err(no_user_type_in(user_name, &case.users));
             };
-            checks.push(pair(&mut case.texts, Some(m), role, &user, kernel));
+            if let Some(kernel) = kernel {
+                checks.push(pair(&mut case.texts, Some(m), role, &user, kernel));
+            } else if let Some(scalar) = scalar {
+                checks.push(scalar_pair(&mut case.texts, m, role, &user, scalar));
+            } else {
+                return Err(InputError::new(
+                    user_name,
+                    None,
+                    format!(
+                        "map `{}` has no BTF {} type to compare it with",
+                        m.name,
+                        role.as_str()
+                    ),
+                )
+                .into());
+            }
         }
     } else if !case.users.is_empty() {
         // Automatic: a user type whose name matches the BTF type's (FlowKey ↔ flow_key).
@@ -176,7 +204,7 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
             .split_once('=')
             .ok_or_else(|| InputError::new("--pair", None, format!("{spec:?} is not USER=BTF")))?;
         let Some(user) = find_user(&case.users, user_name)? else {
-            return Err(no_user_type(user_name));
+            return Err(no_user_type_in(user_name, &case.users));
         };
         let (kernel, origin) = btf_type_by_name(&case, btf_name)?;
         let mut check = pair(&mut case.texts, None, Role::Value, &user, &kernel);
@@ -293,8 +321,16 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
             key_size: m.key_size,
             value_size: m.value_size,
             max_entries: m.max_entries,
-            key_type: m.key_layout.as_ref().map(|l| l.display_name()),
-            value_type: m.value_layout.as_ref().map(|l| l.display_name()),
+            key_type: m
+                .key_layout
+                .as_ref()
+                .map(|l| l.display_name())
+                .or_else(|| m.key_scalar.as_ref().map(|s| s.name.clone())),
+            value_type: m
+                .value_layout
+                .as_ref()
+                .map(|l| l.display_name())
+                .or_else(|| m.value_scalar.as_ref().map(|s| s.name.clone())),
             entries: entries.get(&(m.id, m.name.clone())).copied(),
         })
         .collect();
@@ -305,8 +341,60 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     Ok(report)
 }
 
-fn no_user_type(name: &str) -> miette::Report {
-    InputError::new(name, None, "no user-space type of this name in the inputs").into()
+/// The unknown-type error, naming every user-type source that was searched.
+fn no_user_type_in(name: &str, users: &[Box<dyn UserTypes>]) -> miette::Report {
+    let looked = if users.is_empty() {
+        "no user-type source (Go source, DWARF binary, schema) was given".to_string()
+    } else {
+        format!(
+            "looked in {}",
+            users
+                .iter()
+                .map(|u| u.origin())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    InputError::new(
+        name,
+        None,
+        format!("no user-space type of this name in the inputs ({looked})"),
+    )
+    .into()
+}
+
+/// A user type against a map's key or value type that is not a struct
+/// (`__u32`, an enum): sizes first; a user struct of one member is compared
+/// member against type (width, signedness, kind); a user struct of several
+/// members of the right total size is accepted as raw bytes, with a note.
+fn scalar_pair(
+    texts: &mut HashMap<String, Arc<str>>,
+    m: &MapInstance,
+    role: Role,
+    user: &UserType,
+    scalar: &ScalarType,
+) -> PairCheck {
+    let kernel = Arc::new(scalar.as_layout(role.as_str()));
+    if user.layout.size != kernel.size {
+        // Only the size speaks: member by member would restate it.
+        return pair_with(texts, Some(m), role, user, &kernel, check_pair_size);
+    }
+    let several = user.layout.members.len() > 1;
+    let mut check = pair(texts, Some(m), role, user, &kernel);
+    if several {
+        // Field by field means nothing against one integer: keep the size verdict.
+        check.findings.clear();
+        check.verdict = "match";
+        check.notes = vec![format!(
+            "user `{}` ({} fields, {} bytes) compared by size with BTF {}: its bytes are taken as one {}",
+            user.layout.name,
+            user.layout.members.len(),
+            user.layout.size,
+            scalar.name,
+            scalar.ty.kind_str()
+        )];
+    }
+    check
 }
 
 /// Reads the source files a user layout's declarations point at (at most
@@ -342,12 +430,23 @@ fn pair(
     user: &UserType,
     kernel: &Arc<Layout>,
 ) -> PairCheck {
+    pair_with(texts, m, role, user, kernel, check_pair)
+}
+
+fn pair_with(
+    texts: &mut HashMap<String, Arc<str>>,
+    m: Option<&MapInstance>,
+    role: Role,
+    user: &UserType,
+    kernel: &Arc<Layout>,
+    check: fn(&LayoutPair<'_>) -> PairCheck,
+) -> PairCheck {
     let map_size = m.and_then(|m| match role {
         Role::Key => m.key_size,
         Role::Value => m.value_size,
     });
     load_texts(&user.layout, texts);
-    check_pair(&LayoutPair {
+    check(&LayoutPair {
         map: m.map(map_ref),
         role,
         user: &user.layout,
