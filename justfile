@@ -7,6 +7,7 @@ import 'benches/collect.just'
 import 'benches/layout.just'
 import 'benches/dwarf.just'
 import 'benches/schema.just'
+import 'benches/trace.just'
 
 # Build the release binary.
 build:
@@ -46,3 +47,4 @@ bench:
     [ -e /sys/fs/bpf/bpfcase-bench/maps/bench_flows ] || just bench-map
     just bench-dumps
     just bench-collect
+    just bench-trace

@@ -89,6 +89,11 @@ pub struct TraceRecord {
     /// Most key or value bytes captured per call; longer keys and values are
     /// cut to this.
     pub capture_bytes: u32,
+    /// How the trace program was attached: `raw_tracepoint` (sys_enter and
+    /// sys_exit) or `tracefs_tracepoint` (syscalls/sys_{enter,exit}_bpf).
+    /// Empty in bundles of bpfcase versions that did not record it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub attach: String,
 }
 
 /// One traced bpf() map call, as returned to the caller.

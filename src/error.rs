@@ -115,3 +115,22 @@ pub fn map_file(path: &std::path::Path, limit: u64) -> Result<FileBytes, InputEr
     drop(file);
     read_file(path, limit).map(FileBytes::Read)
 }
+
+/// Writing a command's output failed. Keeps the `io::Error` as its source
+/// (miette's `into_diagnostic` would hide it) so the CLI can tell a closed
+/// pipe, which counts as success, from a real failure.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("cannot write the output")]
+#[diagnostic(code(bpfcase::output))]
+pub struct OutputError(#[source] pub std::io::Error);
+
+/// `.out()` on the result of a write to a command's output.
+pub trait WriteOutput<T> {
+    fn out(self) -> Result<T, OutputError>;
+}
+
+impl<T> WriteOutput<T> for std::io::Result<T> {
+    fn out(self) -> Result<T, OutputError> {
+        self.map_err(OutputError)
+    }
+}

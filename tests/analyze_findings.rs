@@ -323,12 +323,11 @@ fn bpf2go_packages_compare_every_generated_type_with_its_btf_type() {
                     };
                     assert_eq!(c["verdict"], want, "{dir}: {}", c["user_type"]);
                 }
+                // The first error reported (the root cause) names the first diverging field.
                 let named = format!("`{field}`");
                 assert!(
-                    errors
-                        .iter()
-                        .any(|f| f["title"].as_str().unwrap().contains(&named)),
-                    "{dir}: no error title names {named}: {errors:#?}"
+                    errors[0]["title"].as_str().unwrap().contains(&named),
+                    "{dir}: the first error does not name {named}: {errors:#?}"
                 );
             }
         }
@@ -400,4 +399,1036 @@ fn bpf2go_real_cilium_examples_are_compared() {
         "bpf2go_cilium_fentry_byte_order",
         findings(&report, "layout/byte-order")
     );
+}
+
+/// A scratch directory for one test.
+fn scratch(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("bpfcase-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Titles of the `input/unused` findings.
+fn unused_titles(report: &serde_json::Value) -> Vec<String> {
+    findings(report, "input/unused")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["title"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A user-type source whose types are named unlike the map's: the source and
+/// the map's uncompared sides are each reported, with the closest user type
+/// and the `--pair` that ties it.
+#[test]
+fn input_unused_schema_named_unlike_the_btf_types() {
+    let dir = scratch("unused-schema");
+    let yaml = dir.join("flow_key_go_int.yaml");
+    // A real corpus type, FlowKeyGoInt, as `bpfcase schema` writes it.
+    let out = bpfcase()
+        .args(["schema", "--go-src"])
+        .arg(corpus("go"))
+        .args(["--type", "FlowKeyGoInt", "-o"])
+        .arg(&yaml)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let obj = corpus("bpf/flows.bpf.o");
+    let (obj, yaml_s) = (obj.to_str().unwrap(), yaml.to_str().unwrap());
+    let (code, report) = analyze(&[obj, yaml_s, "--map", "flows"]);
+    assert_eq!(code, 0, "input/unused is a warning");
+    assert_eq!(report["checks"].as_array().unwrap().len(), 0);
+    let unused = findings(&report, "input/unused");
+    let list = unused.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{unused:#}");
+    let map_finding = list.iter().find(|f| f["map"]["name"] == "flows").unwrap();
+    assert_eq!(
+        map_finding["evidence"]["unchecked"][0]["candidates"][0],
+        "FlowKeyGoInt"
+    );
+    assert!(map_finding["fix"]
+        .as_str()
+        .unwrap()
+        .contains("`--pair FlowKeyGoInt=flow_key`"));
+    let shown = serde_json::to_string_pretty(&unused)
+        .unwrap()
+        .replace(dir.to_str().unwrap(), "TMP");
+    insta::assert_snapshot!("input_unused_schema", shown);
+
+    // Tied as the finding says: the key is compared (and differs: Go `int`
+    // ports), the schema contributed, and only the value is left unchecked.
+    let (_, tied) = analyze(&[
+        obj,
+        yaml_s,
+        "--map",
+        "flows",
+        "--pair",
+        "FlowKeyGoInt=flow_key",
+    ]);
+    assert_eq!(tied["checks"].as_array().unwrap().len(), 1);
+    let titles = unused_titles(&tied);
+    assert_eq!(titles.len(), 1, "{titles:?}");
+    assert!(
+        titles[0].starts_with("value type `flow_value` was compared with no user type"),
+        "{titles:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A Go package with no type named like the maps' types (the corpus's Go
+/// types mirror flows.bpf.o and layouts.bpf.o, not lookups.bpf.o).
+#[test]
+fn input_unused_go_package_with_no_matching_type() {
+    let obj = corpus("cases/lookups/lookups.bpf.o");
+    let go = corpus("go");
+    let (code, report) = analyze(&[obj.to_str().unwrap(), go.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(report["checks"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        unused_titles(&report),
+        [
+            "Go source corpora/go (GOARCH=amd64) was read but no type from it was compared",
+            "key type `conn_key` and value type `conn_val` were compared with no user type: \
+             none in the sources given is named like them",
+        ]
+    );
+    // The same package with the object its types mirror: every map side is
+    // compared, nothing is unused.
+    let flows = corpus("bpf/flows.bpf.o");
+    let (_, matched) = analyze(&[flows.to_str().unwrap(), go.to_str().unwrap()]);
+    assert_eq!(matched["checks"].as_array().unwrap().len(), 6);
+    assert_eq!(unused_titles(&matched), Vec::<String>::new());
+}
+
+/// A DWARF binary with no type named like the maps' types.
+#[test]
+fn input_unused_dwarf_binary_with_no_matching_type() {
+    let obj = corpus("cases/lookups/lookups.bpf.o");
+    let bin = corpus("c/layouts.x86_64");
+    let (_, report) = analyze(&[obj.to_str().unwrap(), bin.to_str().unwrap()]);
+    assert_eq!(report["checks"].as_array().unwrap().len(), 0);
+    // (Paths are made relative by `findings`.)
+    assert_eq!(
+        unused_titles(&report),
+        [
+            "DWARF of corpora/c/layouts.x86_64 was read but no type from it was compared",
+            "key type `conn_key` and value type `conn_val` were compared with no user type: \
+             none in the sources given is named like them",
+        ]
+    );
+}
+
+/// Raw BTF serves `--pair` only: without one it is reported; with one it is not.
+#[test]
+fn input_unused_raw_btf_without_pair() {
+    let btf = corpus("bpf/flows.bpf.btf");
+    let go = corpus("go");
+    let (btf, go) = (btf.to_str().unwrap(), go.to_str().unwrap());
+    let (_, report) = analyze(&[btf, go]);
+    let titles = unused_titles(&report);
+    assert!(
+        titles.iter().any(|t| t
+            .ends_with("flows.bpf.btf was read but nothing used it: raw BTF serves `--pair` only")),
+        "{titles:?}"
+    );
+    let (_, paired) = analyze(&[btf, go, "--pair", "FlowKey=flow_key"]);
+    assert_eq!(paired["checks"][0]["verdict"], "match");
+    assert_eq!(unused_titles(&paired), Vec::<String>::new());
+}
+
+/// A dump not named after its map is reported; `--dump MAP=FILE` ties it,
+/// also from stdin, and then it is checked as that map's dump.
+#[test]
+fn input_unused_dump_named_after_no_map_and_dump_flag() {
+    let dir = scratch("unused-dump");
+    let dump = dir.join("dump.json");
+    std::fs::copy(corpus("dumps/flows/flows.json"), &dump).unwrap();
+    let obj = corpus("bpf/flows.bpf.o");
+    let (obj, dump_s) = (obj.to_str().unwrap(), dump.to_str().unwrap());
+
+    let (_, loose) = analyze(&[obj, dump_s, "--map", "flows"]);
+    assert_eq!(loose["dumps"][0]["status"], "no-map");
+    let unused = findings(&loose, "input/unused");
+    assert_eq!(unused.as_array().unwrap().len(), 1, "{unused:#}");
+    let shown = serde_json::to_string_pretty(&unused)
+        .unwrap()
+        .replace(dir.to_str().unwrap(), "TMP");
+    insta::assert_snapshot!("input_unused_dump", shown);
+    // Without its map's layout, padding garbage cannot be seen.
+    assert_eq!(
+        findings(&loose, "dump/key-padding-garbage")
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
+    // The same bytes named after their map, tied with --dump, and tied with
+    // --dump from stdin: each is checked as map flows, with the same findings.
+    let named = dir.join("flows.json");
+    std::fs::copy(&dump, &named).unwrap();
+    let (_, by_name) = analyze(&[obj, named.to_str().unwrap(), "--map", "flows"]);
+    let tie = format!("flows={dump_s}");
+    let (_, by_flag) = analyze(&[obj, "--dump", &tie, "--map", "flows"]);
+    let stdin_out = bpfcase()
+        .args([
+            "analyze",
+            obj,
+            "--dump",
+            "flows=/dev/stdin",
+            "--map",
+            "flows",
+        ])
+        .args(["--format", "json"])
+        .stdin(std::fs::File::open(&dump).unwrap())
+        .output()
+        .unwrap();
+    let by_stdin: serde_json::Value = serde_json::from_slice(&stdin_out.stdout).unwrap();
+    for (how, r) in [
+        ("name", &by_name),
+        ("--dump", &by_flag),
+        ("stdin", &by_stdin),
+    ] {
+        assert_eq!(unused_titles(r), Vec::<String>::new(), "{how}");
+        assert_eq!(r["dumps"][0]["status"], "checked", "{how}");
+        assert_eq!(r["dumps"][0]["map"]["name"], "flows", "{how}");
+        assert_eq!(r["dumps"][0]["entries"], 6, "{how}");
+        assert_eq!(
+            findings(r, "dump/key-padding-garbage"),
+            findings(&by_name, "dump/key-padding-garbage"),
+            "{how}"
+        );
+        assert_eq!(
+            findings(r, "dump/key-padding-garbage")
+                .as_array()
+                .unwrap()
+                .len(),
+            1,
+            "{how}"
+        );
+    }
+    // A file given both ways is read once, as tied.
+    let (_, both) = analyze(&[obj, dump_s, "--dump", &tie, "--map", "flows"]);
+    assert_eq!(both["dumps"].as_array().unwrap().len(), 1);
+
+    // A dump given alone, tied to a map no input defines: read, walked,
+    // and reported as tied to nothing known.
+    let (_, alone) = analyze(&["--dump", &tie]);
+    assert_eq!(alone["dumps"][0]["status"], "no-map");
+    let titles = unused_titles(&alone);
+    assert_eq!(titles.len(), 1, "{titles:?}");
+    assert!(
+        titles[0].ends_with(
+            "dump.json is tied to map `flows` (--dump), which no input defines: only its walk was checked"
+        ),
+        "{titles:?}"
+    );
+
+    // A map no input defines is bad usage, like --map.
+    let out = bpfcase()
+        .args(["analyze", obj, "--dump"])
+        .arg(format!("no_such_map={dump_s}"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_map"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An strace log alone names fds, not maps: nothing ties its calls to a
+/// map. With the bundle collected at the same moment every call is replayed.
+#[test]
+fn input_unused_strace_log_tied_to_no_map() {
+    let log = corpus("cases/lookups/workload.strace");
+    let obj = corpus("cases/lookups/lookups.bpf.o");
+    let (_, alone) = analyze(&[log.to_str().unwrap(), obj.to_str().unwrap()]);
+    assert_eq!(alone["traces"][0]["calls"], 411);
+    assert_eq!(alone["traces"][0]["replayed"], 0);
+    let unused = findings(&alone, "input/unused");
+    assert_eq!(unused.as_array().unwrap().len(), 1, "{unused:#}");
+    insta::assert_json_snapshot!("input_unused_trace", unused);
+
+    let case = corpus("cases/lookups/strace-case.tar");
+    let (_, tied) = analyze(&[case.to_str().unwrap(), log.to_str().unwrap()]);
+    assert_eq!(tied["traces"][0]["replayed"], 411);
+    assert_eq!(unused_titles(&tied), Vec::<String>::new());
+}
+
+/// A bundle's call trace taken out of it: its calls name map ids, but no
+/// input defines those maps. With its bundle every call is replayed.
+#[test]
+fn input_unused_loose_trace_of_maps_no_input_defines() {
+    let dir = scratch("unused-jsonl");
+    let bundle = corpus("cases/lookups/case.tar");
+    let mut archive = tar::Archive::new(std::fs::File::open(&bundle).unwrap());
+    let trace = dir.join("bpf-calls.jsonl");
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_str() == Some("trace/bpf-calls.jsonl") {
+            entry.unpack(&trace).unwrap();
+        }
+    }
+    let obj = corpus("cases/lookups/lookups.bpf.o");
+    let (_, report) = analyze(&[trace.to_str().unwrap(), obj.to_str().unwrap()]);
+    assert_eq!(report["traces"][0]["calls"], 440);
+    assert_eq!(report["traces"][0]["replayed"], 0);
+    let unused = findings(&report, "input/unused");
+    let list = unused.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{unused:#}");
+    assert!(list[0]["title"].as_str().unwrap().ends_with(
+        "bpf-calls.jsonl was read but none of its 440 map calls is on a map the inputs define"
+    ));
+    assert_eq!(
+        list[0]["evidence"]["unknown_map_ids"],
+        serde_json::json!([34521, 34524, 34525, 34526])
+    );
+    let (_, with_bundle) = analyze(&[bundle.to_str().unwrap()]);
+    assert_eq!(with_bundle["traces"][0]["replayed"], 440);
+    assert_eq!(unused_titles(&with_bundle), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The "what was compared" section of a report in `format`: user types
+/// against BTF types (with origins, verdicts, accepted equivalences), dumps
+/// and trace calls.
+fn compared_section(format: &str, args: &[&str]) -> String {
+    let out = bpfcase()
+        .arg("analyze")
+        .args(args)
+        .args(["--format", format])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (start, end) = match format {
+        "human" => ("compared", "\n\n"),
+        "md" => ("## Compared", "## Findings"),
+        _ => ("<h2>Compared</h2>", "<h2>Findings</h2>"),
+    };
+    let from = text.find(start).unwrap_or_else(|| panic!("{text}"));
+    let to = from + text[from..].find(end).unwrap();
+    text[from..to].replace(&format!("{}/", env!("CARGO_MANIFEST_DIR")), "")
+}
+
+#[test]
+fn every_format_says_what_was_compared() {
+    let reload = corpus("cases/reload/case.tar");
+    let layouts = corpus("bpf/layouts.bpf.o");
+    let strace_case = corpus("cases/lookups/strace-case.tar");
+    let log = corpus("cases/lookups/workload.strace");
+    let go = corpus("go");
+    let s = |p: &std::path::PathBuf| p.to_str().unwrap().to_string();
+    let cases: [Vec<String>; 3] = [
+        vec![s(&reload), s(&go), "--map".into(), "flows".into()],
+        vec![s(&layouts), s(&go), "--map".into(), "bits_map".into()],
+        vec![s(&strace_case), s(&log), "--map".into(), "conns".into()],
+    ];
+    for format in ["human", "md", "html"] {
+        let mut shown = String::new();
+        for args in &cases {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            shown.push_str(&format!("$ analyze {}\n", args.join(" ")));
+            shown.push_str(&compared_section(format, &args));
+            shown.push('\n');
+        }
+        let shown = shown.replace(&format!("{}/", env!("CARGO_MANIFEST_DIR")), "");
+        insta::assert_snapshot!(format!("compared_{format}"), shown);
+    }
+    // A BPF object alone: nothing was compared, and the report says so.
+    let alone = compared_section("human", &[layouts.to_str().unwrap()]);
+    assert!(alone.starts_with("compared: nothing"), "{alone}");
+}
+
+/// Regression: a typedef of an anonymous struct (`typedef struct { … }
+/// conn_key_t;`, corpora/bpf/typedefs.bpf.o) showed as `struct (anonymous)`
+/// in `maps[]` and as `` in the key-padding title; it is known by the
+/// typedef's name.
+#[test]
+fn typedef_of_anonymous_struct_is_named_by_the_typedef() {
+    let obj = corpus("bpf/typedefs.bpf.o");
+    let (code, report) = analyze(&[obj.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let map = &report["maps"][0];
+    assert_eq!(map["name"], "conns");
+    assert_eq!(map["key_type"], "conn_key_t", "{map}");
+    assert_eq!(map["value_type"], "conn_stats_t", "{map}");
+    let f = findings(&report, "layout/key-padding");
+    let title = f[0]["title"].as_str().unwrap();
+    assert!(title.contains("`conn_key_t` (8 bytes)"), "{title}");
+    let fix = f[0]["fix"].as_str().unwrap();
+    assert!(fix.contains("`conn_key_t k;"), "{fix}");
+}
+
+/// The README's exit-code table, one test per row, on real corpus inputs.
+mod exit_codes {
+    use std::process::{Command, Stdio};
+
+    use super::support::{bpfcase, corpus, require_bpf};
+
+    fn code(args: &[&str]) -> (i32, String) {
+        let out = bpfcase()
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run bpfcase");
+        let err = String::from_utf8_lossy(&out.stderr);
+        (
+            out.status.code().unwrap_or(-1),
+            err.split_whitespace()
+                .filter(|w| *w != "│")
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+    }
+
+    /// A scratch directory with a non-dump text file, random bytes and a
+    /// "bundle" whose manifest is not JSON.
+    /// One per test (`row`): tests run in parallel and each removes its own.
+    fn junk(row: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("bpfcase-exit-{row}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("bad-bundle")).unwrap();
+        std::fs::write(dir.join("junk.txt"), "junk\n").unwrap();
+        std::fs::write(dir.join("junk.bin"), [0x9c, 0x01, 0xfe, 0x42, 0x00, 0x17]).unwrap();
+        std::fs::write(dir.join("bad-bundle/manifest.json"), "not json\n").unwrap();
+        dir
+    }
+
+    fn p(path: &std::path::Path) -> &str {
+        path.to_str().unwrap()
+    }
+
+    #[test]
+    fn collect_row() {
+        if !require_bpf("exit_codes::collect_row") {
+            return;
+        }
+        let dir = junk("collect");
+        let pins = std::path::Path::new("/sys/fs/bpf")
+            .join(format!("bpfcase-exit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&pins);
+        std::fs::create_dir_all(&pins).unwrap();
+        let made = Command::new("bpftool")
+            .args(["map", "create", p(&pins.join("exit_row"))])
+            .args([
+                "type", "hash", "key", "4", "value", "4", "entries", "4", "name", "exit_row",
+            ])
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let out = dir.join("c0.tar");
+        let (c, err) = code(&[
+            "collect",
+            "--no-bpftool",
+            "--pinned",
+            p(&pins),
+            "-o",
+            p(&out),
+        ]);
+        assert_eq!(c, 0, "{err}");
+        assert!(out.exists());
+        // A map asked for by name that is not there: bundle written, exit 1, named.
+        let out = dir.join("c1.tar");
+        let (c, err) = code(&[
+            "collect",
+            "--no-bpftool",
+            "--map",
+            "no_such_map",
+            "-o",
+            p(&out),
+        ]);
+        let _ = std::fs::remove_dir_all(&pins);
+        assert_eq!(c, 1, "{err}");
+        assert!(out.exists());
+        assert!(
+            err.contains("error recorded: --map no_such_map: no map with this id or name"),
+            "{err}"
+        );
+        // No bundle: output not writable; bad usage.
+        let (c, err) = code(&["collect", "--no-bpftool", "-o", "/nonexistent-dir/x.tar"]);
+        assert_eq!(c, 2, "{err}");
+        let (c, _) = code(&["collect", "--snapshots", "many"]);
+        assert_eq!(c, 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn analyze_row() {
+        let dir = junk("analyze");
+        let obj = corpus("bpf/flows.bpf.o");
+        let (c, err) = code(&["analyze", p(&obj), "--map", "flows"]);
+        assert_eq!(
+            c, 0,
+            "a warning is below the default --fail-on error: {err}"
+        );
+        let (c, _) = code(&["analyze", p(&obj), "--map", "flows", "--fail-on", "warning"]);
+        assert_eq!(c, 1);
+        let (c, _) = code(&["analyze", p(&corpus("cases/reload/case.tar"))]);
+        assert_eq!(c, 1, "stale pins are errors");
+        // One unreadable input among readable ones is a finding, not a failure.
+        let (c, err) = code(&[
+            "analyze",
+            p(&dir.join("junk.txt")),
+            p(&obj),
+            "--map",
+            "flows",
+        ]);
+        assert_eq!(c, 0, "{err}");
+        // Regression: the only input unreadable exited 0 with "no findings".
+        let (c, err) = code(&["analyze", p(&dir.join("junk.txt"))]);
+        assert_eq!(c, 2, "{err}");
+        assert!(err.contains("junk.txt"), "{err}");
+        // Regression: a bundle whose manifest is not JSON exited 0 (diff: 2).
+        let (c, err) = code(&["analyze", p(&dir.join("bad-bundle"))]);
+        assert_eq!(c, 2, "{err}");
+        assert!(err.contains("manifest.json"), "{err}");
+        let (c, _) = code(&["analyze", p(&dir.join("no-such-file"))]);
+        assert_eq!(c, 2);
+        let (c, _) = code(&["analyze", p(&obj), "--format", "pdf"]);
+        assert_eq!(c, 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn layout_row() {
+        let dir = junk("layout");
+        let obj = corpus("bpf/flows.bpf.o");
+        assert_eq!(code(&["layout", p(&obj), "flow_key"]).0, 0);
+        assert_eq!(code(&["layout", p(&obj), "no_such_struct"]).0, 2);
+        assert_eq!(code(&["layout", p(&dir.join("junk.bin"))]).0, 2);
+        assert_eq!(
+            code(&["layout", p(&corpus("vmlinux/demo_module.btf"))]).0,
+            2
+        );
+        assert_eq!(code(&["layout", p(&obj), "--format", "yaml"]).0, 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn schema_row() {
+        let obj = corpus("bpf/flows.bpf.o");
+        assert_eq!(
+            code(&["schema", "--btf", p(&obj), "--type", "flow_key"]).0,
+            0
+        );
+        assert_eq!(
+            code(&["schema", "--btf", p(&obj), "--type", "no_such"]).0,
+            2
+        );
+        assert_eq!(
+            code(&[
+                "schema",
+                "--btf",
+                p(&corpus("no-such.o")),
+                "--type",
+                "flow_key"
+            ])
+            .0,
+            2
+        );
+        assert_eq!(code(&["schema", "--type", "flow_key"]).0, 2);
+    }
+
+    #[test]
+    fn decode_row() {
+        let dir = junk("decode");
+        let layouts = corpus("bpf/layouts.bpf.o");
+        let flows = corpus("bpf/flows.bpf.o");
+        let bits = corpus("dumps/layouts/bits_map.json");
+        let dump = corpus("dumps/flows/flows.json");
+        let (c, err) = code(&[
+            "decode",
+            "--dump",
+            p(&bits),
+            "--btf",
+            p(&layouts),
+            "--map",
+            "bits_map",
+        ]);
+        assert_eq!(c, 0, "bits_map has no findings: {err}");
+        // Regression: decode had no --fail-on and exited 0 on error findings
+        // (flows: keys with padding garbage).
+        let args = [
+            "decode",
+            "--dump",
+            p(&dump),
+            "--btf",
+            p(&flows),
+            "--map",
+            "flows",
+        ];
+        assert_eq!(code(&args).0, 1);
+        let with = |extra: &[&'static str]| {
+            let mut a = args.to_vec();
+            a.extend_from_slice(extra);
+            code(&a).0
+        };
+        assert_eq!(with(&["--fail-on", "never"]), 0);
+        assert_eq!(with(&["--format", "summary"]), 1);
+        let (c, _) = code(&[
+            "decode",
+            "--dump",
+            p(&bits),
+            "--btf",
+            p(&layouts),
+            "--map",
+            "bits_map",
+            "--fail-on",
+            "info",
+        ]);
+        assert_eq!(c, 0);
+        // Not a dump at all, or no dump: could not run.
+        let (c, err) = code(&[
+            "decode",
+            "--dump",
+            p(&dir.join("junk.txt")),
+            "--btf",
+            p(&flows),
+            "--map",
+            "flows",
+        ]);
+        assert_eq!(c, 2, "{err}");
+        assert!(
+            err.contains("junk.txt") && err.contains("not a bpftool map dump"),
+            "{err}"
+        );
+        assert_eq!(
+            code(&[
+                "decode",
+                "--dump",
+                p(&dir.join("none.json")),
+                "--btf",
+                p(&flows),
+                "--map",
+                "flows"
+            ])
+            .0,
+            2
+        );
+        assert_eq!(
+            code(&[
+                "decode",
+                "--dump",
+                p(&dump),
+                "--btf",
+                p(&flows),
+                "--map",
+                "no_such_map"
+            ])
+            .0,
+            2
+        );
+        assert_eq!(code(&["decode", "--dump", p(&dump)]).0, 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn diff_row() {
+        let dir = junk("diff");
+        let flows = corpus("dumps/flows/flows.json");
+        let changed = corpus("dumps/derived/flows.changed.json");
+        assert_eq!(code(&["diff", p(&flows), p(&changed)]).0, 0);
+        assert_eq!(code(&["diff", p(&flows), p(&flows)]).0, 0);
+        // Regression: two files that are not dumps exited 0 ("0 added, …").
+        let (c, err) = code(&["diff", p(&dir.join("junk.txt")), p(&dir.join("junk.bin"))]);
+        assert_eq!(c, 2, "{err}");
+        assert!(err.contains("junk.txt"), "{err}");
+        assert_eq!(
+            code(&[
+                "diff",
+                p(&dir.join("bad-bundle")),
+                p(&dir.join("bad-bundle"))
+            ])
+            .0,
+            2
+        );
+        assert_eq!(
+            code(&["diff", p(&flows), p(&corpus("dumps/flows/flows.txt"))]).0,
+            2
+        );
+        assert_eq!(
+            code(&["diff", p(&flows), p(&corpus("cases/reload/case.tar"))]).0,
+            2
+        );
+        assert_eq!(code(&["diff", p(&flows)]).0, 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Regression: `layout … | head -1` and `decode … | head -1` exited 2
+    /// with "Broken pipe". Here stdout is a pipe whose reader is already
+    /// gone, so the first write fails for sure: every command must exit 0,
+    /// even decode of a dump with error findings.
+    #[test]
+    fn closed_pipe_row() {
+        let flows = corpus("dumps/flows/flows.json");
+        let obj = corpus("bpf/flows.bpf.o");
+        let vmlinux = corpus("vmlinux/vmlinux.btf");
+        let changed = corpus("dumps/derived/flows.changed.json");
+        let runs: [&[&str]; 6] = [
+            &["layout", p(&vmlinux)],
+            &[
+                "decode",
+                "--dump",
+                p(&flows),
+                "--btf",
+                p(&obj),
+                "--map",
+                "flows",
+            ],
+            &[
+                "decode",
+                "--dump",
+                p(&flows),
+                "--btf",
+                p(&obj),
+                "--map",
+                "flows",
+                "--format",
+                "json",
+            ],
+            &["analyze", p(&obj), p(&flows), "--fail-on", "warning"],
+            &["schema", "--btf", p(&obj), "--type", "flow_key"],
+            &["diff", p(&flows), p(&changed)],
+        ];
+        for args in runs {
+            let (reader, writer) = std::io::pipe().unwrap();
+            drop(reader);
+            let out = bpfcase()
+                .args(args)
+                .stdout(Stdio::from(writer))
+                .stderr(Stdio::piped())
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+/// Runs analyze in one format; returns (exit code, stdout, stderr).
+fn analyze_as(args: &[&str], format: &str) -> (i32, String, String) {
+    let out = bpfcase()
+        .arg("analyze")
+        .args(args)
+        .args(["--format", format])
+        .output()
+        .expect("run bpfcase");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Issue 11: the fix blamed `sport`, the value finding blamed `ifindex`, the
+/// size mismatch came twice and the root cause sixth. Now `Saddr int` at
+/// offset 0 leads in every format, `flags` is the missing field, and the
+/// shifted fields and the size are consequences of one finding each.
+#[test]
+fn root_cause_first_for_go_int_key_and_missing_flags() {
+    let obj = corpus("bpf/flows.bpf.o");
+    let go = corpus("go");
+    let args = [
+        obj.to_str().unwrap(),
+        go.to_str().unwrap(),
+        "--map",
+        "flows",
+        "--key-type",
+        "FlowKeyGoInt",
+        "--value-type",
+        "FlowValueMissingFlags",
+    ];
+    let (code, report) = analyze(&args);
+    assert_eq!(code, 1);
+    let all = report["findings"].as_array().unwrap();
+    let first = &all[0];
+    assert_eq!(first["code"], "layout/type-mismatch", "{first:#}");
+    assert_eq!(first["root_cause"], true);
+    assert_eq!(first["evidence"]["field"], "saddr");
+    assert_eq!(first["evidence"]["user_field"], "Saddr");
+    assert_eq!(first["evidence"]["btf_offset"], 0);
+    let title = first["title"].as_str().unwrap();
+    assert!(
+        title.starts_with("`saddr`") && title.contains("first divergence"),
+        "{title}"
+    );
+    let fix = first["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("`saddr` at offset 0 is the first divergence"),
+        "{fix}"
+    );
+    assert!(!fix.contains("everything after `sport`"), "{fix}");
+    let shifted: Vec<&str> = first["evidence"]["consequences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "shifted")
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(shifted, ["sport", "daddr"], "{first:#}");
+    // The size difference is one consequence, not two findings.
+    let sizes: Vec<&serde_json::Value> = all
+        .iter()
+        .flat_map(|f| {
+            f["evidence"]["consequences"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        })
+        .filter(|c| c["kind"] == "size")
+        .collect();
+    assert_eq!(sizes.len(), 1, "{report:#}");
+    assert_eq!(sizes[0]["user_size"], 32);
+    assert_eq!(sizes[0]["btf_size"], 16);
+    assert!(
+        all.iter().all(|f| f["code"] != "layout/size-mismatch"),
+        "size folded into the root cause"
+    );
+    // The value: `flags` is missing; `ifindex` only moved because of it.
+    let value: Vec<&serde_json::Value> = all
+        .iter()
+        .filter(|f| f["evidence"]["role"] == "value")
+        .collect();
+    assert_eq!(value.len(), 1, "{value:#?}");
+    assert_eq!(value[0]["code"], "layout/missing-field");
+    assert_eq!(value[0]["evidence"]["field"], "flags");
+    assert_eq!(value[0]["root_cause"], true);
+    assert_eq!(
+        value[0]["evidence"]["consequences"][0]["field"], "ifindex",
+        "{:#}",
+        value[0]
+    );
+    assert!(all.iter().all(|f| f["code"] != "layout/offset-mismatch"));
+    // `daddr`'s own width is a second cause, after the root; it moves `proto`.
+    assert_eq!(all[2]["evidence"]["field"], "daddr");
+    assert_eq!(all[2]["root_cause"], serde_json::Value::Null);
+    // The root cause leads in every rendering.
+    let (_, human, _) = analyze_as(&args, "human");
+    let (_, md, _) = analyze_as(&args, "md");
+    let (_, html, _) = analyze_as(&args, "html");
+    for (name, text, first_mark) in [
+        ("human", &human, "`saddr`: user int"),
+        ("md", &md, "`saddr`: user int"),
+        ("html", &html, "saddr"),
+    ] {
+        let root = text
+            .find(first_mark)
+            .unwrap_or_else(|| panic!("{name}: {text}"));
+        for later in ["flow_value.flags", "`daddr`: user int", "key-padding"] {
+            let at = text
+                .find(later)
+                .unwrap_or_else(|| panic!("{name} lacks {later}"));
+            assert!(root < at, "{name}: {later} before the root cause");
+        }
+    }
+}
+
+/// Issue 11: a `__u32` key showed as null in `maps[]`, `--key-type
+/// NoSuchType` passed silently, a 16-byte type against a 4-byte key was not
+/// compared, and `--map` with scalar key and value still asked for `--map`.
+#[test]
+fn scalar_key_type_is_named_in_maps() {
+    let obj = corpus("bpf/stats.bpf.o");
+    let (_, report) = analyze(&[obj.to_str().unwrap()]);
+    let m = report["maps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "cpu_stats")
+        .unwrap()
+        .clone();
+    assert_eq!(m["key_type"], "__u32", "{m:#}");
+    assert_eq!(m["value_type"], "struct cpu_stat");
+    let (_, human, _) = analyze_as(&[obj.to_str().unwrap()], "human");
+    assert!(human.contains("(__u32 → struct cpu_stat)"), "{human}");
+    let (_, md, _) = analyze_as(&[obj.to_str().unwrap()], "md");
+    assert!(md.contains("__u32"), "{md}");
+}
+
+#[test]
+fn unknown_key_type_on_a_scalar_key_is_an_error() {
+    let obj = corpus("bpf/stats.bpf.o");
+    let go = corpus("go");
+    let args = [
+        obj.to_str().unwrap(),
+        go.to_str().unwrap(),
+        "--map",
+        "cpu_stats",
+        "--key-type",
+        "NoSuchType",
+    ];
+    let (code, stdout, stderr) = analyze_as(&args, "json");
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stderr.contains("NoSuchType"), "{stderr}");
+    assert!(
+        stderr.contains("looked in"),
+        "names where it looked: {stderr}"
+    );
+}
+
+#[test]
+fn sixteen_byte_type_against_a_four_byte_scalar_key_is_compared() {
+    let obj = corpus("bpf/stats.bpf.o");
+    let go = corpus("go");
+    let (code, report) = analyze(&[
+        obj.to_str().unwrap(),
+        go.to_str().unwrap(),
+        "--map",
+        "cpu_stats",
+        "--key-type",
+        "FlowKey",
+    ]);
+    assert_eq!(code, 1);
+    let f = findings(&report, "layout/size-mismatch");
+    assert_eq!(f.as_array().unwrap().len(), 1, "{f:#}");
+    assert_eq!(f[0]["evidence"]["user_size"], 16);
+    assert_eq!(f[0]["evidence"]["btf_size"], 4);
+    assert_eq!(f[0]["evidence"]["btf_type"], "__u32");
+    assert_eq!(report["checks"][0]["verdict"], "differs");
+}
+
+#[test]
+fn explicit_map_with_scalar_key_and_value_is_compared() {
+    let obj = corpus("bpf/pinned.bpf.o");
+    let go = corpus("go-scalar");
+    let base = [
+        obj.to_str().unwrap(),
+        go.to_str().unwrap(),
+        "--map",
+        "inner_a",
+    ];
+    let (code, report) = analyze(
+        &[
+            &base[..],
+            &["--key-type", "CpuIndex", "--value-type", "Counter"],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{report:#}");
+    let checks = report["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 2, "{report:#}");
+    assert!(
+        checks.iter().all(|c| c["verdict"] == "match"),
+        "{checks:#?}"
+    );
+    assert_eq!(checks[0]["btf_type"], "__u32");
+    assert_eq!(checks[1]["btf_type"], "__u64");
+    // Signedness is compared against the scalar too.
+    let (code, report) = analyze(&[&base[..], &["--key-type", "CpuIndexSigned"]].concat());
+    assert_eq!(code, 0, "a warning");
+    let f = findings(&report, "layout/type-mismatch");
+    assert_eq!(f[0]["severity"], "warning");
+    assert_eq!(
+        f[0]["evidence"]["difference"],
+        "signed on the user side, unsigned in BTF"
+    );
+    insta::assert_json_snapshot!("scalar_key_signedness", f);
+    // Several fields of the right size are taken as raw bytes, with a note.
+    let (_, report) = analyze(&[&base[..], &["--key-type", "PortPair"]].concat());
+    assert_eq!(report["checks"][0]["verdict"], "match");
+    assert!(
+        report["checks"][0]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("compared by size"),
+        "{report:#}"
+    );
+}
+
+/// Issue 11: an unknown `.maps` attribute lost the whole object. It costs
+/// only itself now; the padded-key map beside it is still analysed.
+#[test]
+fn unknown_map_attribute_costs_only_the_attribute() {
+    let obj = corpus("bpf/attrs_future.bpf.o");
+    let (code, report) = analyze(&[obj.to_str().unwrap()]);
+    assert_eq!(code, 0, "{report:#}");
+    let names: Vec<&str> = report["maps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["future", "plain"]);
+    let padding = findings(&report, "layout/key-padding");
+    assert_eq!(padding.as_array().unwrap().len(), 2, "both padded keys");
+    let skipped = findings(&report, "input/unreadable");
+    insta::assert_json_snapshot!("map_attribute_skipped", skipped);
+    let by_attr = |a: &str| {
+        skipped
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["evidence"]["attribute"] == a)
+            .unwrap_or_else(|| panic!("no finding for {a}: {skipped:#}"))
+            .clone()
+    };
+    assert_eq!(by_attr("future_knob")["severity"], "info");
+    assert_eq!(by_attr("numa_node")["severity"], "warning");
+    assert_eq!(by_attr("numa_node")["map"]["name"], "future");
+}
+
+#[test]
+fn every_libbpf_map_attribute_is_read() {
+    let obj = corpus("bpf/attrs.bpf.o");
+    let (code, report) = analyze(&[obj.to_str().unwrap()]);
+    assert!(findings(&report, "input/unreadable")
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(code, 0);
+    let padding = findings(&report, "layout/key-padding");
+    assert_eq!(padding[0]["map"]["name"], "conns", "{padding:#}");
+    assert_eq!(padding[0]["evidence"]["padding"][0]["offset"], 7);
+    assert_eq!(report["maps"].as_array().unwrap().len(), 6);
+}
+
+/// An enum value type is named in `maps[]` and compared with a user type.
+#[test]
+fn enum_value_type_is_named_and_compared() {
+    let obj = corpus("bpf/attrs.bpf.o");
+    let go = corpus("go-scalar");
+    let (code, report) = analyze(&[
+        obj.to_str().unwrap(),
+        go.to_str().unwrap(),
+        "--map",
+        "states",
+        "--value-type",
+        "StateBox",
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+    let m = &report["maps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "states")
+        .unwrap();
+    assert_eq!(m["key_type"], "__u32");
+    assert_eq!(m["value_type"], "enum conn_state");
+    let check = &report["checks"][0];
+    assert_eq!(check["btf_type"], "enum conn_state");
+    assert_eq!(check["verdict"], "match", "{check:#}");
+    assert!(
+        check["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("BTF enum enum conn_state accepted against user uint32"),
+        "{check:#}"
+    );
+    // A wrong width against the enum is an error.
+    let (code, report) = analyze(&[
+        obj.to_str().unwrap(),
+        go.to_str().unwrap(),
+        "--map",
+        "states",
+        "--value-type",
+        "Counter",
+    ]);
+    assert_eq!(code, 1);
+    let f = findings(&report, "layout/size-mismatch");
+    assert_eq!(f[0]["evidence"]["btf_size"], 4, "{f:#}");
+    assert_eq!(f[0]["evidence"]["user_size"], 8);
 }

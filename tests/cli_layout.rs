@@ -191,3 +191,29 @@ fn split_btf_is_laid_out_over_its_base() {
     assert_eq!(first_id, base.type_count());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Regression: real split BTF (pahole over the corpus vmlinux, see
+/// corpora/vmlinux/README.md) read without --base used to fail with "string
+/// section does not start and end with a NUL byte"; it must say it is split
+/// BTF, name the file and suggest --base.
+#[test]
+fn split_btf_without_base_suggests_base() {
+    let module = corpus("vmlinux/demo_module.btf");
+    let (code, _, err) = run(&["layout", module.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("demo_module.btf"), "{err}");
+    assert!(err.contains("split BTF"), "{err}");
+    assert!(err.contains("--base /sys/kernel/btf/vmlinux"), "{err}");
+    assert!(!err.contains("NUL byte"), "{err}");
+    let base = corpus("vmlinux/vmlinux.btf");
+    let (code, out, err) = run(&[
+        "layout",
+        module.to_str().unwrap(),
+        "--base",
+        base.to_str().unwrap(),
+        "split_demo",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("struct split_demo {"), "{out}");
+    assert!(out.contains("struct list_head"), "{out}");
+}

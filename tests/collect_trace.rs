@@ -15,6 +15,7 @@
 mod support;
 
 use std::process::{Child, Command};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bpfcase::bundle::TraceEvent;
@@ -104,13 +105,126 @@ fn pinned_hash_map(dir: &PinDir, name: &str) -> u32 {
     show["id"].as_u64().unwrap() as u32
 }
 
-#[test]
-fn trace_records_known_map_calls() {
-    if !can_run("trace_records_known_map_calls") {
-        return;
+/// How a test runs `collect`: as it is, or inside a private mount
+/// namespace prepared by a shell snippet (the host's mounts stay as they
+/// are).
+#[derive(Clone, Copy)]
+enum Mounts {
+    Host,
+    /// `unshare -m`, tracefs and debugfs unmounted inside: a new machine,
+    /// or a pod, where nobody mounted them.
+    NoTracefs,
+    /// `unshare -m`, tracefs mounted inside at /sys/kernel/tracing.
+    PrivateTracefs,
+}
+
+/// The shell snippet run in the namespace before `exec`ing collect; it
+/// fails (exit 97) if the namespace is not as intended, so the test cannot
+/// pass on the wrong setup.
+fn mount_script(m: Mounts) -> Option<&'static str> {
+    match m {
+        Mounts::Host => None,
+        Mounts::NoTracefs => Some(
+            "for m in /sys/kernel/debug/tracing /sys/kernel/tracing /sys/kernel/debug; do \
+               while umount -l \"$m\" 2>/dev/null; do :; done; done; \
+             if grep -qE ' - (tracefs|debugfs) ' /proc/self/mountinfo; then \
+               echo 'tracefs or debugfs still mounted' >&2; exit 97; fi; \
+             exec \"$@\"",
+        ),
+        Mounts::PrivateTracefs => Some(
+            "mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing \
+               || { echo 'cannot mount tracefs' >&2; exit 97; }; \
+             exec \"$@\"",
+        ),
     }
-    let dir = PinDir::new("trace");
-    let map_id = pinned_hash_map(&dir, "trace_t");
+}
+
+/// `bpfcase collect ARGS` under `mounts`.
+fn collect_cmd(mounts: Mounts) -> Command {
+    let bin = bpfcase().get_program().to_owned();
+    match mount_script(mounts) {
+        None => {
+            let mut c = bpfcase();
+            c.arg("collect");
+            c
+        }
+        Some(script) => {
+            let mut c = Command::new("unshare");
+            c.args([
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                "sh",
+            ])
+            .arg(bin)
+            .arg("collect");
+            c
+        }
+    }
+}
+
+/// Lines of /proc/self/mountinfo naming tracefs or debugfs on the host.
+fn host_trace_mounts() -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(" - tracefs ") || l.contains(" - debugfs "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The trace tests run one at a time (a lock), so that "nothing of the
+/// trace is left in the kernel" can be checked exactly after each.
+static ONE_TRACE: Mutex<()> = Mutex::new(());
+
+fn one_trace() -> std::sync::MutexGuard<'static, ()> {
+    ONE_TRACE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// No program or map of the trace is left in the kernel (the kernel frees
+/// them shortly after collect's fds close; collect waits for that, so a
+/// short grace covers only scheduling).
+fn assert_nothing_left_behind() {
+    let ours = |_: ()| {
+        let progs = run_ok(Command::new("bpftool").args(["-j", "prog", "show"]));
+        let maps = run_ok(Command::new("bpftool").args(["-j", "map", "show"]));
+        let maps: serde_json::Value = serde_json::from_slice(&maps.stdout).unwrap();
+        let mut left: Vec<String> = (maps.as_array().unwrap().iter())
+            .filter_map(|m| m["name"].as_str())
+            .filter(|n| ["inflight", "targets", "scratch", "config", "lost"].contains(n))
+            .map(str::to_string)
+            .collect();
+        if String::from_utf8_lossy(&progs.stdout).contains("bpf_calls") {
+            left.push("a bpf_calls program".into());
+        }
+        left
+    };
+    let mut left = ours(());
+    for _ in 0..20 {
+        if left.is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        left = ours(());
+    }
+    panic!("the trace left these in the kernel: {left:?}");
+}
+
+/// Two children call the same map; collect traces one of them, attached
+/// as `attach` says under `mounts`, and the trace must hold exactly the
+/// traced child's known calls.
+fn traces_known_calls(
+    test: &str,
+    map_name: &str,
+    mounts: Mounts,
+    attach: &str,
+    expect_attach: &str,
+) {
+    let dir = PinDir::new(test);
+    let map_id = pinned_hash_map(&dir, map_name);
 
     let mut children = Children(vec![
         spawn_child(map_id, &TRACED_KEY, 8.0),
@@ -121,10 +235,19 @@ fn trace_records_known_map_calls() {
     // Let both open the map and start calling.
     std::thread::sleep(Duration::from_millis(500));
 
-    let out = scratch("trace").join("t.tar");
+    let before = host_trace_mounts();
+    let out = scratch(test).join("t.tar");
+    let _one = one_trace();
     let res = run_ok(
-        bpfcase()
-            .args(["collect", "--no-bpftool", "--trace-for", "2s", "-o"])
+        collect_cmd(mounts)
+            .args([
+                "--no-bpftool",
+                "--trace-for",
+                "2s",
+                "--trace-attach",
+                attach,
+                "-o",
+            ])
             .arg(&out)
             .arg("--trace-pid")
             .arg(traced.to_string()),
@@ -137,10 +260,12 @@ fn trace_records_known_map_calls() {
         );
     }
     drop(children);
+    assert_eq!(host_trace_mounts(), before, "the host's mounts changed");
 
     let files = read_bundle(&out);
     let m = checked_manifest(&files);
     let trace = m.trace.as_ref().expect("manifest.trace");
+    assert_eq!(trace.attach, expect_attach, "{stderr}");
     assert_eq!(trace.path, "trace/bpf-calls.jsonl");
     assert_eq!(trace.pids, [traced]);
     assert_eq!(trace.capture_bytes, 256);
@@ -212,11 +337,79 @@ fn trace_records_known_map_calls() {
     assert!(!m
         .maps
         .iter()
-        .any(|r| ["inflight", "targets", "scratch"].contains(&r.name.as_str())));
+        .any(|r| { ["inflight", "targets", "scratch", "config"].contains(&r.name.as_str()) }));
     assert!(!m.partial, "{:?}", m.limits_hit);
     // Detached and freed: no program of ours is left in the kernel.
-    let progs = run_ok(Command::new("bpftool").args(["-j", "prog", "show"]));
-    assert!(!String::from_utf8_lossy(&progs.stdout).contains("bpf_calls"));
+    assert_nothing_left_behind();
+}
+
+/// The default attach (raw tracepoints) on the host as it is.
+#[test]
+fn trace_records_known_map_calls() {
+    if !can_run("trace_records_known_map_calls") {
+        return;
+    }
+    traces_known_calls("trace", "trace_t", Mounts::Host, "auto", "raw_tracepoint");
+}
+
+/// A node (or pod) where nobody mounted tracefs or debugfs: the default
+/// attach needs neither, and the host's mounts are left as they were.
+#[test]
+fn trace_works_without_tracefs() {
+    if !can_run("trace_works_without_tracefs") {
+        return;
+    }
+    traces_known_calls(
+        "trace-notracefs",
+        "trace_n",
+        Mounts::NoTracefs,
+        "auto",
+        "raw_tracepoint",
+    );
+}
+
+/// The fallback attach, tracefs syscall tracepoints, gives the same
+/// records (tracefs mounted in a private namespace only).
+#[test]
+fn trace_by_tracefs_tracepoints() {
+    if !can_run("trace_by_tracefs_tracepoints") {
+        return;
+    }
+    traces_known_calls(
+        "trace-tracefs",
+        "trace_f",
+        Mounts::PrivateTracefs,
+        "tracefs",
+        "tracefs_tracepoint",
+    );
+}
+
+/// Asked for the tracefs attach where there is no tracefs, collect fails
+/// clearly (exit 2, naming what is missing), writes no bundle and leaves
+/// nothing loaded.
+#[test]
+fn tracefs_attach_without_tracefs_fails_clearly() {
+    if !can_run("tracefs_attach_without_tracefs_fails_clearly") {
+        return;
+    }
+    let child = Children(vec![Command::new("sleep").arg("5").spawn().unwrap()]);
+    let out = scratch("trace-notracefs-fail").join("t.tar");
+    let _one = one_trace();
+    let res = collect_cmd(Mounts::NoTracefs)
+        .args(["--no-bpftool", "--trace-attach", "tracefs", "--trace-pid"])
+        .arg(child.0[0].id().to_string())
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("cannot read tracepoint") && err.contains("tracefs"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    assert_nothing_left_behind();
 }
 
 #[test]
@@ -250,6 +443,7 @@ fn sigint_ends_only_the_trace() {
     std::thread::sleep(Duration::from_millis(300));
 
     let out = scratch("trace-sigint").join("t.tar");
+    let _one = one_trace();
     let collect = bpfcase()
         .args(["collect", "--no-bpftool", "--trace-for", "60s", "-o"])
         .arg(&out)
@@ -273,6 +467,7 @@ fn sigint_ends_only_the_trace() {
         "the trace did not end at SIGINT"
     );
     drop(children);
+    assert_nothing_left_behind();
 
     let files = read_bundle(&out);
     let m = checked_manifest(&files);

@@ -636,3 +636,81 @@ fn in_an_unpacked_bundle_a_missing_dump_or_bad_btf_costs_only_its_maps() {
     assert_eq!(live["added"][0]["key_decoded"]["dport"], 8080);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// --- dump forms ---------------------------------------------------------------
+
+/// Regression: `diff flows.json flows.txt` (the same map state, `-j` and
+/// BTF-formatted text) reported 6 added and 6 removed: the text form's keys
+/// are fields, not bytes. With the types, the bytes side is decoded and the
+/// entries match by fields; the text side says what it cannot show.
+#[test]
+fn json_and_btf_formatted_text_of_one_map_state_are_equal() {
+    let mut compared = 0;
+    for (obj, dir, maps) in [
+        (
+            "corpora/bpf/flows.bpf.o",
+            "flows",
+            &["flows", "flows_lru", "flows_small"][..],
+        ),
+        (
+            "corpora/bpf/stats.bpf.o",
+            "stats",
+            &["cpu_stats", "policies", "proc_stats"][..],
+        ),
+        (
+            "corpora/bpf/layouts.bpf.o",
+            "layouts",
+            &[
+                "addr_map",
+                "bits_map",
+                "comm_map",
+                "fam_map",
+                "misc_map",
+                "packed_map",
+            ][..],
+        ),
+        ("corpora/dumps/wide/u128.bpf.o", "wide", &["wide_map"][..]),
+    ] {
+        for m in maps {
+            let json = format!("corpora/dumps/{dir}/{m}.json");
+            let txt = format!("corpora/dumps/{dir}/{m}.txt");
+            for (old, new) in [(&json, &txt), (&txt, &json)] {
+                let v = diff_json(old, new, &["--btf", obj, "--map", m]);
+                let (a, r, c, u) = counts(&v);
+                assert_eq!((a, r, c), (0, 0, 0), "{old} -> {new}: {v}");
+                assert!(u > 0, "{m}: nothing compared");
+                let side = if old == &txt { "old" } else { "new" };
+                let note = v["problems"][side][0].as_str().unwrap_or_default();
+                assert!(note.contains("cannot be compared"), "{m}: {v}");
+                compared += u;
+            }
+        }
+    }
+    assert!(compared > 40, "{compared}");
+    let text = bpfcase(&[
+        "diff",
+        FLOWS,
+        "corpora/dumps/flows/flows.txt",
+        "--btf",
+        "corpora/bpf/flows.bpf.o",
+        "--map",
+        "flows",
+    ]);
+    insta::assert_snapshot!("flows_json_against_text", stdout(&text));
+}
+
+/// Without the types the bytes of one side cannot be matched with the
+/// other's fields: that is said, and the diff does not run (no 6/6).
+#[test]
+fn json_against_btf_formatted_text_needs_the_types() {
+    let o = bpfcase(&["diff", FLOWS, "corpora/dumps/flows/flows.txt"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr).replace(['│', '\n'], " ");
+    let err = err.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        err.contains("flows.txt is a BTF-formatted text dump"),
+        "{err}"
+    );
+    assert!(err.contains("--btf"), "{err}");
+    assert!(o.stdout.is_empty());
+}

@@ -401,3 +401,26 @@ fn schema_types_decode_like_btf() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Regression: 128-bit integers decoded zero-padded (`0x0000…0101010a`)
+/// where bpftool prints `0x101010a`. corpora/dumps/wide holds bpftool's own
+/// `-j` dump of a map with `unsigned __int128` and `__int128` fields; every
+/// entry must decode to exactly its `formatted`.
+#[test]
+fn int128_decodes_to_bpftools_formatted_exactly() {
+    let dump_path = corpora().join("dumps/wide/wide_map.json");
+    let bpftool: Vec<Value> = serde_json::from_slice(&std::fs::read(&dump_path).unwrap()).unwrap();
+    let dump = read_dump_file(&dump_path).unwrap();
+    let types = resolve_types(TypeSource::Btf {
+        file: &corpora().join("dumps/wide/u128.bpf.o"),
+        map: Some("wide_map"),
+        key_type: None,
+        value_type: None,
+    })
+    .unwrap();
+    assert_eq!(dump.len(), 2);
+    for (e, theirs) in dump.entries().zip(&bpftool) {
+        let ours = decode_entry(&types, e.key, e.value).unwrap().to_json();
+        assert_eq!(ours, theirs["formatted"], "entry {}", e.index);
+    }
+}

@@ -212,3 +212,17 @@ fn percpu_buffer_sized_for_one_cpu() {
         "sized without rounding each CPU's value up to 8 bytes"
     );
 }
+
+/// Regression: in the BTF-formatted text form, bpfcase_pinned's two keys that
+/// differ only in hole bytes print alike; that is not a restarted walk.
+#[test]
+fn text_form_duplicates_blame_the_form_not_the_walk() {
+    let d = dump("corpora/dumps/pinned/bpfcase_pinned.txt");
+    let f = check_duplicate_keys(&d, map("bpfcase_pinned"));
+    assert_eq!(f.len(), 1);
+    let title = f[0].title.as_str();
+    assert!(title.contains("cannot show padding"), "{title}");
+    assert!(!title.contains("walk restarted"), "{title}");
+    assert!(f[0].fix.as_deref().unwrap_or("").contains("bpftool -j"));
+    insta::assert_json_snapshot!("pinned_text_duplicate_keys", f);
+}

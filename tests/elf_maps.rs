@@ -82,3 +82,105 @@ fn not_an_elf_is_a_typed_error() {
     let err = BpfObject::parse(b"definitely not an ELF file").unwrap_err();
     assert!(err.to_string().contains("not a readable ELF"), "{err}");
 }
+
+/// Every attribute libbpf reads is read, checked against libbpf's own
+/// reading of the same object (`bpftool -d` debug log, captured by
+/// corpora/bpf/build.sh in attrs.bpf.libbpf.txt). bpftool 7.1's libbpf stops
+/// at `arena`'s `__ulong(map_extra, ...)`, which it predates: that map is
+/// checked against the source's value.
+#[test]
+fn every_libbpf_attribute_is_read_as_libbpf_reads_it() {
+    let data = std::fs::read(support::corpus("bpf/attrs.bpf.o")).unwrap();
+    let obj = BpfObject::parse(&data).unwrap();
+    let defs = btf_map_defs(&obj.btf().unwrap()).unwrap();
+    let log = std::fs::read_to_string(support::corpus("bpf/attrs.bpf.libbpf.txt")).unwrap();
+    let mut compared = 0;
+    for line in log.lines() {
+        // libbpf: map 'NAME': found WHAT = VALUE.
+        let Some(rest) = line.strip_prefix("libbpf: map '") else {
+            continue;
+        };
+        let (name, rest) = rest.split_once("': ").unwrap();
+        let def = match name.strip_suffix(".inner") {
+            Some(outer) => defs
+                .iter()
+                .find(|d| d.name == outer)
+                .and_then(|d| d.inner.as_deref())
+                .unwrap(),
+            None => defs.iter().find(|d| d.name == name).unwrap(),
+        };
+        assert!(def.skipped.is_empty(), "{name}: {:?}", def.skipped);
+        let Some(found) = rest.strip_prefix("found ") else {
+            continue;
+        };
+        let found = found.trim_end_matches('.');
+        let num = |v: &str| -> u64 {
+            match v.strip_prefix("0x") {
+                Some(h) => u64::from_str_radix(h, 16).unwrap(),
+                None => v.parse().unwrap(),
+            }
+        };
+        let who = format!("{name}: {found}");
+        if found == "inner map definition" {
+            assert!(def.inner.is_some(), "{who}");
+        } else if let Some(sz) = found
+            .strip_prefix("key [")
+            .and_then(|r| r.split_once("], sz = "))
+        {
+            assert_eq!(def.key_type_id, Some(sz.0.parse().unwrap()), "{who}");
+            assert_eq!(def.key_size, Some(num(sz.1)), "{who}");
+        } else if let Some(sz) = found
+            .strip_prefix("value [")
+            .and_then(|r| r.split_once("], sz = "))
+        {
+            assert_eq!(def.value_type_id, Some(sz.0.parse().unwrap()), "{who}");
+            assert_eq!(def.value_size, Some(num(sz.1)), "{who}");
+        } else {
+            let (what, v) = found.split_once(" = ").unwrap();
+            let v = num(v);
+            let ours = match what {
+                "type" => def.map_type.map(|t| u64::from(t.0)),
+                "max_entries" => def.max_entries.map(u64::from),
+                "map_flags" => Some(u64::from(def.map_flags)),
+                "pinning" => Some(u64::from(def.pinning)),
+                "numa_node" => def.numa_node.map(u64::from),
+                "map_extra" => def.map_extra,
+                "key_size" => def.key_size,
+                "value_size" => def.value_size,
+                other => panic!("libbpf reported {other} ({line})"),
+            };
+            assert_eq!(ours, Some(v), "{who}");
+        }
+        compared += 1;
+    }
+    assert!(compared >= 20, "compared only {compared} attributes");
+    // What bpftool 7.1's libbpf cannot read: `__ulong` is a one-enumerator enum.
+    let arena = defs.iter().find(|d| d.name == "arena").unwrap();
+    assert_eq!(arena.map_type, Some(MapType(33)));
+    assert_eq!(arena.map_extra, Some(0x4000_0000));
+    assert_eq!(arena.max_entries, Some(2));
+    assert!(arena.skipped.is_empty(), "{:?}", arena.skipped);
+    assert!(log.contains("'arena': attr 'map_extra': expected PTR, got enum"));
+}
+
+#[test]
+fn an_unknown_attribute_costs_only_itself() {
+    let data = std::fs::read(support::corpus("bpf/attrs_future.bpf.o")).unwrap();
+    let obj = BpfObject::parse(&data).unwrap();
+    let defs = btf_map_defs(&obj.btf().unwrap()).unwrap();
+    assert_eq!(defs.len(), 2);
+    let future = &defs[0];
+    assert_eq!(future.name, "future");
+    // Everything but the two bad attributes is read.
+    assert_eq!(future.map_type, Some(MapType::HASH));
+    assert_eq!(future.key_size, Some(8));
+    assert_eq!(future.max_entries, Some(16));
+    assert_eq!(future.numa_node, None);
+    let skipped: Vec<(&str, bool)> = future
+        .skipped
+        .iter()
+        .map(|s| (s.member.as_str(), s.known))
+        .collect();
+    assert_eq!(skipped, [("future_knob", false), ("numa_node", true)]);
+    assert!(defs[1].skipped.is_empty());
+}

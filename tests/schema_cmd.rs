@@ -93,7 +93,10 @@ fn every_corpus_btf_struct_round_trips_through_yaml() {
     eprintln!(
         "BTF → YAML → layout: {types} structs/unions ({members} members) from {objects} objects"
     );
-    assert_eq!(objects, 5);
+    assert_eq!(
+        objects, 8,
+        "flows, stats, layouts, pinned, typedefs, attrs, attrs_future, bpf2go"
+    );
     assert!(types >= 25, "only {types} types compared");
     assert!(members >= 120, "only {members} members compared");
 }
@@ -270,4 +273,98 @@ fn schema_errors_name_the_file_and_line() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("name: flow_key\nsize: 16\n"), "{out}");
+}
+
+/// Regression: `schema --dwarf` of a Go 386 or arm binary wrote `align: 8`
+/// (or 1) for structs holding a uint64, where gc aligns them to 4, and
+/// bpfcase then rejected the YAML it wrote. Every corpus struct must carry
+/// Go's own `unsafe.Sizeof`/`Alignof` (corpora/go/offsets.386.json; arm
+/// follows the same rule: 64-bit values align to the 4-byte word) and read
+/// back.
+#[test]
+fn schema_from_go_32_bit_dwarf_has_gcs_alignment_and_reads_back() {
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root().join("corpora/go/offsets.386.json")).unwrap())
+            .unwrap();
+    let structs = truth["structs"].as_array().unwrap();
+    let mut checked = 0;
+    for bin in ["corpora/go/layouts.386", "corpora/go/layouts.arm"] {
+        for s in structs {
+            let name = s["name"].as_str().unwrap();
+            let (code, out, err) = bpfcase(&["schema", "--dwarf", bin, "--type", name]);
+            assert_eq!(code, 0, "{bin} {name}: {err}");
+            let read = Schema::parse(&out)
+                .unwrap_or_else(|e| panic!("{bin} {name}: own YAML rejected: {e}\n{out}"));
+            let l = read.get(&format!("main.{name}")).unwrap();
+            assert_eq!(
+                (l.size, l.align()),
+                (s["size"].as_u64().unwrap(), s["align"].as_u64().unwrap()),
+                "{bin} {name}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2 * structs.len());
+    assert!(checked >= 40, "{checked}");
+}
+
+/// Regression: `decode --schema F --key-type … --value-type …` demanded
+/// `--btf`. The schema here is the one `bpfcase schema` writes for the
+/// corpus key and value types.
+#[test]
+fn decode_with_a_schema_needs_no_btf() {
+    let mut doc = String::from("types:\n");
+    for t in ["flow_key", "flow_value"] {
+        let (code, out, err) =
+            bpfcase(&["schema", "--btf", "corpora/bpf/flows.bpf.o", "--type", t]);
+        assert_eq!(code, 0, "{err}");
+        for (i, line) in out.lines().enumerate() {
+            doc.push_str(if i == 0 { "  - " } else { "    " });
+            doc.push_str(line);
+            doc.push('\n');
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("bpfcase-decode-schema-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("flows.yaml");
+    std::fs::write(&file, &doc).unwrap();
+    let (code, out, err) = bpfcase(&[
+        "decode",
+        "--dump",
+        "corpora/dumps/flows/flows.json",
+        "--schema",
+        file.to_str().unwrap(),
+        "--key-type",
+        "flow_key",
+        "--value-type",
+        "flow_value",
+        "--format",
+        "summary",
+        "--fail-on",
+        "never",
+    ]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code, 0, "{err}\n{doc}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["entries"].as_u64(), v["decoded"].as_u64()),
+        (Some(6), Some(6)),
+        "{v}"
+    );
+    // --btf and --schema are two sources: one at a time.
+    let (code, _, err) = bpfcase(&[
+        "decode",
+        "--dump",
+        "corpora/dumps/flows/flows.json",
+        "--schema",
+        "x.yaml",
+        "--btf",
+        "corpora/bpf/flows.bpf.o",
+        "--key-type",
+        "flow_key",
+        "--value-type",
+        "flow_value",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot be used with"), "{err}");
 }

@@ -9,7 +9,7 @@
 
 use serde_json::json;
 
-use crate::model::dump::{hex_bytes, MapDump, ProblemKind};
+use crate::model::dump::{hex_bytes, DumpForm, MapDump, ProblemKind};
 use crate::model::finding::{Code, Finding, MapRef, Position, Severity, SourceRef};
 
 /// Examples kept per finding.
@@ -107,6 +107,33 @@ pub fn check_duplicate_keys(dump: &MapDump, map: Option<MapRef>) -> Vec<Finding>
         .as_ref()
         .map(|m| format!(" of map {}", m.name))
         .unwrap_or_default();
+    let evidence = json!({
+        "entries": dump.len(),
+        "duplicated_keys": groups.len(),
+        "extra_entries": extra,
+        "examples": examples,
+    });
+    // The BTF-formatted text form prints fields, not bytes: two keys that
+    // differ only in padding print alike, so a repeat there does not show
+    // that the walk restarted.
+    if dump.form == DumpForm::TextFormatted {
+        return vec![Finding::new(
+            Code::DumpDuplicateKeys,
+            Severity::Warning,
+            format!(
+                "{} key(s){map_name} print more than once in the BTF-formatted text dump ({extra} extra entries): this form cannot show padding bytes, so keys that differ only in padding look alike",
+                groups.len()
+            ),
+        )
+        .with_map(map)
+        .with_evidence(evidence)
+        .with_fix(
+            "Dump the map again with `bpftool -j map dump` (hex bytes): if the keys differ in \
+             their padding bytes, they are distinct entries written with uninitialised padding \
+             (zero the key struct before filling it); if they are byte for byte equal, the walk \
+             restarted because entries were deleted meanwhile.",
+        )];
+    }
     vec![Finding::new(
         Code::DumpDuplicateKeys,
         Severity::Warning,
@@ -116,12 +143,7 @@ pub fn check_duplicate_keys(dump: &MapDump, map: Option<MapRef>) -> Vec<Finding>
         ),
     )
     .with_map(map)
-    .with_evidence(json!({
-        "entries": dump.len(),
-        "duplicated_keys": groups.len(),
-        "extra_entries": extra,
-        "examples": examples,
-    }))
+    .with_evidence(evidence)
     .with_fix(
         "Entries were deleted while bpftool walked the map (BPF_MAP_GET_NEXT_KEY restarts from \
          the first key when the current one is gone). Count distinct keys only, dump again when \

@@ -83,9 +83,9 @@ pub fn check(map: Option<MapRef>, key: &Layout, origin: &str) -> Option<Finding>
             "trailing_padding": key.padding,
         }))
         .with_fix(format!(
-            "Zero the whole {}-byte key before filling it, every time (C: `struct {} k; memset(&k, 0, sizeof(k));`, \
+            "Zero the whole {}-byte key before filling it, every time (C: `{} k; memset(&k, 0, sizeof(k));`, \
              Go: start from a zero value and never reuse a buffer with old bytes); the kernel compares all {} bytes.",
-            key.size, key.name, key.size
+            key.size, key.display_name(), key.size
         )),
     )
 }

@@ -71,6 +71,8 @@ pub struct PairCheck {
     pub verdict: &'static str,
     /// Equivalences accepted ("`Flags` [4]uint8 against __u32: compared as raw bytes").
     pub notes: Vec<String>,
+    /// Where the user type is declared (`file:line`), when its source says.
+    pub user_location: Option<String>,
     #[serde(skip)]
     pub findings: Vec<Finding>,
 }
@@ -805,6 +807,271 @@ pub fn layouts_evidence(pair: &LayoutPair<'_>) -> serde_json::Value {
     json!({ "btf": side(pair.kernel), "user": side(pair.user) })
 }
 
+/// The one `layout/size-mismatch` of a pair: the user type against the BTF
+/// type, with the map's key_size/value_size beside them; or, where those two
+/// agree, both against the map's size.
+fn size_mismatch(c: &Checker<'_, '_>) -> Option<Finding> {
+    let pair = c.pair;
+    let (u, k) = (pair.user, pair.kernel);
+    let role = pair.role.as_str();
+    let map_differs = pair.map_size.is_some_and(|ms| ms != k.size);
+    if u.size == k.size && !map_differs {
+        return None;
+    }
+    let map_note = match pair.map_size {
+        Some(ms) if ms != k.size || ms != u.size => format!(" (the map's {role}_size is {ms})"),
+        _ => String::new(),
+    };
+    let title = if u.size != k.size {
+        format!(
+            "{role} type `{}` is {} bytes but BTF `{}` is {} bytes{map_note}",
+            u.name, u.size, k.name, k.size
+        )
+    } else {
+        format!(
+            "{role} types `{}` and BTF `{}` are {} bytes{map_note}",
+            u.name, k.name, k.size
+        )
+    };
+    let target = pair.map_size.unwrap_or(k.size);
+    Some(
+        c.finding(Code::LayoutSizeMismatch, Severity::Error, title)
+            .with_evidence(json!({
+                "role": role,
+                "user_type": u.name,
+                "btf_type": k.name,
+                "user_size": u.size,
+                "btf_size": k.size,
+                "map_size": pair.map_size,
+                "user_origin": pair.user_origin,
+                "btf_origin": pair.kernel_origin,
+                "layouts": layouts_evidence(pair),
+            }))
+            .with_fix(format!(
+                "Make the user-space {role} exactly {target} bytes, field for field as in BTF; every lookup/update must pass exactly {target} bytes."
+            )),
+    )
+}
+
+/// Where a field finding diverges: its BTF offset, else its user offset.
+fn divergence_offset(f: &Finding) -> u64 {
+    f.evidence
+        .get("btf_offset")
+        .or_else(|| f.evidence.get("user_offset"))
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0)
+}
+
+/// "`a`, `b`, `c` and 2 more".
+fn name_list(names: &[&str]) -> String {
+    const SHOWN: usize = 4;
+    let mut s = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        s.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    s
+}
+
+/// One divergence of a pair and the later differences it explains.
+struct Cause {
+    offset: u64,
+    finding: Finding,
+    /// Fields it moved: `(user offset, BTF offset, BTF path)`.
+    shifted: Vec<(u64, u64, String)>,
+}
+
+/// Turns a pair's field findings, shifted fields and size difference into
+/// causes with consequences: a field whose offset moved is explained by the
+/// nearest divergence before it (another field's type, a missing field); a
+/// move nothing explains starts a `layout/offset-mismatch` of its own. The
+/// earliest divergence of the pair's highest severity is the root cause: its
+/// title and fix name it as the first divergence, and the size difference is
+/// listed among its consequences rather than reported again.
+fn attribute(c: &mut Checker<'_, '_>) -> Vec<Finding> {
+    let pair = c.pair;
+    let mut causes: Vec<Cause> = std::mem::take(&mut c.findings)
+        .into_iter()
+        .map(|f| Cause {
+            offset: divergence_offset(&f),
+            finding: f,
+            shifted: Vec::new(),
+        })
+        .collect();
+    causes.sort_by_key(|c| c.offset);
+    for (uf, kf) in std::mem::take(&mut c.shifted) {
+        // Only an error (a width, a missing field) moves what follows; a
+        // field's own type or width does not move the field itself.
+        let explains = causes.iter().rposition(|cause| {
+            cause.offset <= kf.offset
+                && cause.finding.severity == Severity::Error
+                && cause.finding.evidence.get("field").and_then(|v| v.as_str())
+                    != Some(kf.path.as_str())
+        });
+        match explains {
+            Some(i) => causes[i]
+                .shifted
+                .push((uf.offset, kf.offset, kf.path.clone())),
+            None => {
+                let mut ev = c.base_evidence(&uf, &kf);
+                ev["shifted_fields"] = json!([]);
+                let f = c
+                    .finding(
+                        Code::LayoutOffsetMismatch,
+                        Severity::Error,
+                        format!(
+                            "`{}` is at offset {} in user type `{}` but at {} in BTF `{}`",
+                            kf.path, uf.offset, pair.user.name, kf.offset, pair.kernel.name
+                        ),
+                    )
+                    .with_evidence(ev)
+                    .with_fix(format!(
+                        "`{}` is the first field that moves and nothing before it differs in type: look for different alignment or padding before it (packed against natural alignment, an explicit pad of another size). Compare field by field with the BTF layout (bpfcase layout).",
+                        kf.path
+                    ));
+                let f = match c.user_source(uf.member, format!("`{}` declared here", uf.path)) {
+                    Some(s) => f.with_source(s),
+                    None => f,
+                };
+                let at = causes.partition_point(|cause| cause.offset <= kf.offset);
+                causes.insert(
+                    at,
+                    Cause {
+                        offset: kf.offset,
+                        finding: f,
+                        shifted: Vec::new(),
+                    },
+                );
+            }
+        }
+    }
+    let size = size_mismatch(c);
+    let top = causes
+        .iter()
+        .map(|cause| cause.finding.severity)
+        .max()
+        .filter(|s| *s >= Severity::Warning);
+    // The size difference follows from an error-level divergence; beside
+    // warnings only, it is the pair's root cause itself.
+    let root = match (top, &size) {
+        (Some(Severity::Error), _) | (Some(_), None) => causes
+            .iter()
+            .position(|cause| Some(cause.finding.severity) == top),
+        _ => None,
+    };
+    let n_causes = causes
+        .iter()
+        .filter(|cause| cause.finding.severity >= Severity::Warning)
+        .count();
+    let mut out = Vec::with_capacity(causes.len() + 1);
+    let mut size = size;
+    for (i, cause) in causes.into_iter().enumerate() {
+        let Cause {
+            offset,
+            mut finding,
+            shifted,
+        } = cause;
+        let is_root = Some(i) == root;
+        let mut consequences: Vec<serde_json::Value> = shifted
+            .iter()
+            .map(|(uo, ko, path)| {
+                json!({"kind": "shifted", "field": path, "user_offset": uo, "btf_offset": ko})
+            })
+            .collect();
+        let size_taken = if is_root { size.take() } else { None };
+        if let Some(sf) = &size_taken {
+            consequences.push(json!({
+                "kind": "size",
+                "user_size": sf.evidence["user_size"],
+                "btf_size": sf.evidence["btf_size"],
+                "map_size": sf.evidence["map_size"],
+            }));
+        }
+        if finding.code == Code::LayoutOffsetMismatch {
+            finding.evidence["shifted_fields"] = json!(shifted
+                .iter()
+                .map(|(uo, ko, path)| json!({"field": path, "user_offset": uo, "btf_offset": ko}))
+                .collect::<Vec<_>>());
+            if !shifted.is_empty() {
+                finding
+                    .title
+                    .push_str(&format!("; {} later field(s) shifted too", shifted.len()));
+            }
+        }
+        if !consequences.is_empty() {
+            finding.evidence["consequences"] = json!(consequences);
+        }
+        // A lone divergence needs no "first": it is named as the cause only
+        // where there is more than one, or where it explains others.
+        if is_root && (n_causes > 1 || !shifted.is_empty() || size_taken.is_some()) {
+            let names: Vec<&str> = shifted.iter().map(|(_, _, p)| p.as_str()).collect();
+            let mut effects = Vec::new();
+            if !names.is_empty() {
+                effects.push(format!("shifts {}", name_list(&names)));
+            }
+            if size_taken.is_some() {
+                effects.push(format!(
+                    "makes the {} {} bytes instead of {}",
+                    pair.role.as_str(),
+                    pair.user.size,
+                    pair.map_size.unwrap_or(pair.kernel.size)
+                ));
+            }
+            let field = finding
+                .evidence
+                .get("field")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            finding.title.push_str(&format!(
+                " — first divergence{}",
+                if effects.is_empty() {
+                    String::new()
+                } else {
+                    format!(": it {}", effects.join(" and "))
+                }
+            ));
+            let fix = finding.fix.take().unwrap_or_default();
+            finding.fix = Some(format!(
+                "Root cause: `{field}` at offset {offset} is the first divergence; fix it first. {fix}{}",
+                if effects.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " The later differences listed as consequences ({}) follow from it.",
+                        effects.join("; ")
+                    )
+                }
+            ));
+        }
+        finding.root_cause = is_root;
+        out.push(finding);
+    }
+    if let Some(mut sf) = size {
+        // Nothing at error level explains it: the size is the root cause.
+        sf.root_cause = true;
+        out.push(sf);
+    }
+    out
+}
+
+/// Compares the sizes of one pair only (a user struct against a map's
+/// scalar key or value type, where member by member would restate it).
+pub fn check_pair_size(pair: &LayoutPair<'_>) -> PairCheck {
+    let mut c = Checker {
+        pair,
+        findings: Vec::new(),
+        notes: Vec::new(),
+        shifted: Vec::new(),
+    };
+    c.findings = attribute(&mut c);
+    c.into_check()
+}
+
 /// Compares one pair; returns its findings and notes.
 pub fn check_pair(pair: &LayoutPair<'_>) -> PairCheck {
     let mut c = Checker {
@@ -814,111 +1081,35 @@ pub fn check_pair(pair: &LayoutPair<'_>) -> PairCheck {
         shifted: Vec::new(),
     };
     let (u, k) = (pair.user, pair.kernel);
-    if u.size != k.size {
-        c.findings.push(
-            c.finding(
-                Code::LayoutSizeMismatch,
-                Severity::Error,
-                format!(
-                    "{} type `{}` is {} bytes but BTF `{}` is {} bytes",
-                    pair.role.as_str(),
-                    u.name,
-                    u.size,
-                    k.name,
-                    k.size
-                ),
-            )
-            .with_evidence(json!({
-                "role": pair.role.as_str(),
-                "user_type": u.name,
-                "btf_type": k.name,
-                "user_size": u.size,
-                "btf_size": k.size,
-                "user_origin": pair.user_origin,
-                "btf_origin": pair.kernel_origin,
-                "layouts": layouts_evidence(pair),
-            }))
-            .with_fix(format!(
-                "Make the user-space {} exactly {} bytes, field for field as in BTF.",
-                pair.role.as_str(),
-                k.size
-            )),
-        );
-    }
-    if let Some(ms) = pair.map_size {
-        for (who, size, name) in [("user", u.size, &u.name), ("BTF", k.size, &k.name)] {
-            if size != ms {
-                c.findings.push(
-                    c.finding(
-                        Code::LayoutSizeMismatch,
-                        Severity::Error,
-                        format!(
-                            "{who} {} type `{name}` is {size} bytes but the map's {}_size is {ms}",
-                            pair.role.as_str(),
-                            pair.role.as_str()
-                        ),
-                    )
-                    .with_evidence(json!({
-                        "role": pair.role.as_str(),
-                        "side": who.to_lowercase(),
-                        "type": name,
-                        "type_size": size,
-                        "map_size": ms,
-                    }))
-                    .with_fix(format!(
-                        "Every lookup/update must pass exactly {ms} bytes of {}.",
-                        pair.role.as_str()
-                    )),
-                );
-            }
-        }
-    }
     c.compare(u, k, "", 0, 0);
-    if let Some((first_u, first_k)) = c.shifted.first().cloned() {
-        let later: Vec<serde_json::Value> = c
-            .shifted
+    c.findings = attribute(&mut c);
+    c.into_check()
+}
+
+impl Checker<'_, '_> {
+    /// The pair's verdict, notes and findings.
+    fn into_check(self) -> PairCheck {
+        let pair = self.pair;
+        let verdict = if self
+            .findings
             .iter()
-            .skip(1)
-            .map(|(uu, kk)| json!({"field": kk.path, "user_offset": uu.offset, "btf_offset": kk.offset}))
-            .collect();
-        let mut ev = c.base_evidence(&first_u, &first_k);
-        ev["shifted_fields"] = json!(later);
-        let title = format!(
-            "`{}` is at offset {} in user type `{}` but at {} in BTF `{}`{}",
-            first_k.path,
-            first_u.offset,
-            u.name,
-            first_k.offset,
-            k.name,
-            if later.is_empty() {
-                String::new()
-            } else {
-                format!("; {} later field(s) shifted too", later.len())
-            }
-        );
-        let f = c
-            .finding(Code::LayoutOffsetMismatch, Severity::Error, title)
-            .with_evidence(ev)
-            .with_fix(format!(
-                "Fix the first divergence: everything after `{}` follows it. Compare field by field with the BTF layout (bpfcase layout).",
-                first_k.path
-            ));
-        c.push_with_source(f, &first_u);
-    }
-    let verdict = if c.findings.iter().any(|f| f.severity >= Severity::Warning) {
-        "differs"
-    } else {
-        "match"
-    };
-    PairCheck {
-        map: pair.map.as_ref().map(|m| m.name.clone()),
-        role: pair.role,
-        user_type: u.name.to_string(),
-        user_origin: pair.user_origin.clone(),
-        kernel_type: k.name.to_string(),
-        kernel_origin: pair.kernel_origin.clone(),
-        verdict,
-        notes: c.notes,
-        findings: c.findings,
+            .any(|f| f.severity >= Severity::Warning)
+        {
+            "differs"
+        } else {
+            "match"
+        };
+        PairCheck {
+            map: pair.map.as_ref().map(|m| m.name.clone()),
+            role: pair.role,
+            user_type: pair.user.name.to_string(),
+            user_origin: pair.user_origin.clone(),
+            kernel_type: pair.kernel.name.to_string(),
+            kernel_origin: pair.kernel_origin.clone(),
+            verdict,
+            notes: self.notes,
+            user_location: (pair.user.source.as_ref()).map(|s| format!("{}:{}", s.file, s.line)),
+            findings: self.findings,
+        }
     }
 }

@@ -10,3 +10,4 @@ pub mod key_padding;
 pub mod layout_check;
 pub mod lookups;
 pub mod maps;
+pub mod unused_inputs;

@@ -89,6 +89,9 @@ pub struct CollectOptions {
     pub trace_pids: Vec<u32>,
     /// `--trace-for`: how long the trace runs.
     pub trace_for: Duration,
+    /// `--trace-attach`: how the trace program is attached; `None` tries raw
+    /// tracepoints, then tracefs tracepoints.
+    pub trace_attach: Option<trace::loader::Attach>,
 }
 
 impl Default for CollectOptions {
@@ -113,6 +116,7 @@ impl Default for CollectOptions {
             no_batch: false,
             trace_pids: Vec::new(),
             trace_for: Duration::from_secs(10),
+            trace_attach: None,
         }
     }
 }
@@ -328,7 +332,7 @@ pub fn collect(opts: &CollectOptions, stop: &AtomicBool) -> Result<CollectOutcom
     let tracer = if opts.trace_pids.is_empty() {
         None
     } else {
-        Some(trace::Tracer::start(&opts.trace_pids)?)
+        Some(trace::Tracer::start(&opts.trace_pids, opts.trace_attach)?)
     };
     let writer = BundleWriter::create(&opts.output, secs).map_err(|e| CollectFailure::Write {
         path: opts.output.display().to_string(),
@@ -411,6 +415,7 @@ fn run_trace(run: &mut Run, tracer: trace::Tracer) -> Result<Vec<u32>, CollectFa
     let duration = run.opts.trace_for;
     let stop = run.stop;
     let cpus = run.manifest.host.possible_cpus;
+    let attach = tracer.attach_kind();
     let outcome = run
         .writer
         .add_stream(trace::TRACE_PATH, |out| {
@@ -463,6 +468,7 @@ fn run_trace(run: &mut Run, tracer: trace::Tracer) -> Result<Vec<u32>, CollectFa
         events: outcome.events,
         lost: outcome.lost,
         capture_bytes: trace::event::CAPTURE_BYTES,
+        attach: attach.as_str().into(),
     });
     run.own_progs.extend(outcome.own_prog_ids);
     Ok(outcome.own_map_ids)

@@ -32,6 +32,7 @@ const BPF_MAP_GET_FD_BY_ID: i32 = 14;
 const BPF_OBJ_GET_INFO_BY_FD: i32 = 15;
 const BPF_BTF_GET_FD_BY_ID: i32 = 19;
 const BPF_BTF_GET_NEXT_ID: i32 = 23;
+const BPF_RAW_TRACEPOINT_OPEN: i32 = 17;
 const BPF_MAP_LOOKUP_BATCH: i32 = 24;
 const BPF_LINK_GET_FD_BY_ID: i32 = 30;
 const BPF_LINK_GET_NEXT_ID: i32 = 31;
@@ -567,6 +568,31 @@ pub fn map_create(spec: &MapSpec) -> io::Result<OwnedFd> {
 
 /// `BPF_PROG_TYPE_TRACEPOINT`.
 pub const PROG_TYPE_TRACEPOINT: u32 = 5;
+/// `BPF_PROG_TYPE_RAW_TRACEPOINT`.
+pub const PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
+
+/// The `raw_tracepoint` part of `union bpf_attr` (`BPF_RAW_TRACEPOINT_OPEN`).
+#[repr(C)]
+#[derive(Default)]
+struct RawTracepointAttr {
+    name: u64,
+    prog_fd: u32,
+    _pad: u32,
+}
+
+/// `BPF_RAW_TRACEPOINT_OPEN`: attaches raw tracepoint program `prog` to the
+/// kernel tracepoint `name` (`sys_enter`). The returned fd is the
+/// attachment: closing it (or the process ending) detaches the program.
+pub fn raw_tracepoint_open(name: &str, prog: &OwnedFd) -> io::Result<OwnedFd> {
+    let name = CString::new(name)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in tracepoint name"))?;
+    let mut attr = RawTracepointAttr {
+        name: name.as_ptr() as u64,
+        prog_fd: prog.as_raw_fd() as u32,
+        ..Default::default()
+    };
+    sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &mut attr).map(fd_result)
+}
 
 /// Largest verifier log asked for when a load fails (the verifier fails the
 /// load with ENOSPC if its log does not fit, so the retry gets room).

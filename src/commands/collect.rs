@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use miette::Result;
 
+use crate::collect::trace::loader::Attach;
 use crate::collect::{self, host, CollectOptions, Redact};
 
 #[derive(Debug, clap::Args)]
@@ -59,12 +60,34 @@ pub struct CollectArgs {
     pub no_bpftool: bool,
     /// Before collecting, trace this process's bpf() map calls (lookup, update, delete,
     /// get_next_key, lookup_and_delete) into trace/bpf-calls.jsonl; repeatable.
-    /// Its maps are dumped as with --pid. Loads a small tracepoint program for the trace's duration.
+    /// Its maps are dumped as with --pid. Loads a small tracing program for the trace's duration.
     #[arg(long = "trace-pid", value_name = "PID")]
     pub trace_pids: Vec<u32>,
+    /// How --trace-pid attaches: raw tracepoints sys_enter/sys_exit (no tracefs needed),
+    /// tracefs syscall tracepoints, or auto (raw, then tracefs if raw fails).
+    #[arg(long, value_enum, value_name = "HOW", default_value = "auto")]
+    pub trace_attach: TraceAttach,
     /// How long --trace-pid traces (ms, s, m, h); SIGINT ends the trace early and collection goes on.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = host::parse_duration)]
     pub trace_for: std::time::Duration,
+}
+
+/// `--trace-attach`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TraceAttach {
+    Auto,
+    Raw,
+    Tracefs,
+}
+
+impl TraceAttach {
+    fn choice(self) -> Option<Attach> {
+        match self {
+            TraceAttach::Auto => None,
+            TraceAttach::Raw => Some(Attach::RawTracepoint),
+            TraceAttach::Tracefs => Some(Attach::Tracefs),
+        }
+    }
 }
 
 pub fn run(args: &CollectArgs) -> Result<ExitCode> {
@@ -97,6 +120,7 @@ pub fn run(args: &CollectArgs) -> Result<ExitCode> {
         progress: std::io::stderr().is_terminal(),
         trace_pids: args.trace_pids.clone(),
         trace_for: args.trace_for,
+        trace_attach: args.trace_attach.choice(),
         ..CollectOptions::default()
     };
     let outcome = collect::collect(&opts, stop).map_err(miette::Report::new)?;
@@ -115,6 +139,11 @@ pub fn run(args: &CollectArgs) -> Result<ExitCode> {
             t.path
         );
     }
+    // Each recorded error by name: "N errors recorded" alone sends the user
+    // digging in the manifest.
+    for e in &m.errors {
+        eprintln!("error recorded: {}: {}", e.what, e.error);
+    }
     let dumped = m.maps.iter().filter(|r| r.dump.is_some()).count();
     let entries: u64 = m.maps.iter().filter_map(|r| r.entries).sum();
     eprintln!(
@@ -127,5 +156,17 @@ pub fn run(args: &CollectArgs) -> Result<ExitCode> {
         if m.partial { "; PARTIAL (see limits_hit)" } else { "" },
         if m.errors.is_empty() { String::new() } else { format!("; {} errors recorded", m.errors.len()) },
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(exit_code(m))
+}
+
+/// 1 when something the command line asked for by name (`--map`,
+/// `--pinned`, `--elf`) is missing from the bundle; 0 otherwise, also when
+/// maps or processes vanished while collecting (recorded, and normal on a
+/// live node). No bundle at all is an error (2) before this point.
+fn exit_code(m: &crate::bundle::Manifest) -> ExitCode {
+    if m.errors.iter().any(|e| e.what.starts_with("--")) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -13,14 +13,15 @@ use std::process::ExitCode;
 
 use miette::{IntoDiagnostic, Result};
 
+use super::analyze::FailOn;
 use super::inputs::{parse_btf, read_btf_file};
 use crate::analyses::dump_checks::{check_dump, DumpContext};
-use crate::error::InputError;
+use crate::error::{InputError, WriteOutput};
 use crate::ingest::btf::{Btf, BtfKind, TypeId};
 use crate::ingest::elf::btf_map_defs;
 use crate::ingest::{bpftool_json, bpftool_text};
 use crate::model::decode::{decode, formatted_entry, Decoded, FormattedValues};
-use crate::model::dump::{DumpEntry, EntryValue, MapDump};
+use crate::model::dump::{DumpEntry, EntryValue, MapDump, ProblemKind};
 use crate::model::finding::{Finding, MapRef};
 use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::{FieldType, Layout};
@@ -47,8 +48,8 @@ pub struct DecodeArgs {
     #[arg(
         long,
         value_name = "FILE",
-        required_unless_present = "dwarf",
-        conflicts_with = "dwarf"
+        required_unless_present_any = ["dwarf", "schema"],
+        conflicts_with_all = ["dwarf", "schema"]
     )]
     pub btf: Option<PathBuf>,
     /// A binary with DWARF (C, Go, Rust user space) holding the key and value
@@ -79,6 +80,9 @@ pub struct DecodeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = DecodeFormat::Text)]
     pub format: DecodeFormat,
+    /// Exit with 1 when a finding at or above this severity is reported.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
 }
 
 /// A key or value type, ready to decode with.
@@ -411,6 +415,27 @@ pub fn read_dump_file(path: &Path) -> Result<MapDump, InputError> {
     }
 }
 
+/// Reads the dump a command works on (`decode --dump`, `diff OLD NEW`): a
+/// file in which not one entry could be read before it stopped making sense
+/// is not a bpftool dump, and the command cannot run on it (exit 2). A dump
+/// cut or broken later still counts: its first entries are used.
+pub fn read_primary_dump(path: &Path) -> Result<MapDump, InputError> {
+    let dump = read_dump_file(path)?;
+    if dump.is_empty() {
+        if let Some(p) = dump.problems.iter().find(|p| {
+            p.entries_before == 0
+                && matches!(p.kind, ProblemKind::Unreadable | ProblemKind::Truncated)
+        }) {
+            return Err(InputError::new(
+                path.display().to_string(),
+                Some(p.position),
+                format!("not a bpftool map dump: {}", p.message),
+            ));
+        }
+    }
+    Ok(dump)
+}
+
 /// True when `head` (the first bytes) is `bpftool -j`/`-p` JSON rather than
 /// the BTF-formatted text form, which looks alike but has no hex arrays.
 pub fn is_json_dump(head: &[u8]) -> bool {
@@ -525,7 +550,7 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
         }
     }
     let dump_name = args.dump.display().to_string();
-    let dump = read_dump_file(&args.dump)?;
+    let dump = read_primary_dump(&args.dump)?;
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -544,35 +569,34 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
     };
     match args.format {
         DecodeFormat::Json => {
-            let mut w = render::JsonEntries::begin(&mut out).into_diagnostic()?;
+            let mut w = render::JsonEntries::begin(&mut out).out()?;
             for e in dump.entries() {
                 if e.formatted {
-                    w.raw(&formatted_text(&e)).into_diagnostic()?;
+                    w.raw(&formatted_text(&e)).out()?;
                     decoded += 1;
                     continue;
                 }
                 match decode_entry(&types, e.key, e.value) {
                     Ok(d) => {
-                        w.entry(&d).into_diagnostic()?;
+                        w.entry(&d).out()?;
                         decoded += 1;
                     }
                     Err(err) => note_bad(e.index, &err),
                 }
             }
-            w.end().into_diagnostic()?;
+            w.end().out()?;
         }
         DecodeFormat::Text => {
             for e in dump.entries() {
                 if e.formatted {
-                    render::write_text_entry(&mut out, e.index, &formatted_text(&e))
-                        .into_diagnostic()?;
+                    render::write_text_entry(&mut out, e.index, &formatted_text(&e)).out()?;
                     decoded += 1;
                     continue;
                 }
                 match decode_entry(&types, e.key, e.value) {
                     Ok(d) => {
                         let text = serde_json::to_string(&d).into_diagnostic()?;
-                        render::write_text_entry(&mut out, e.index, &text).into_diagnostic()?;
+                        render::write_text_entry(&mut out, e.index, &text).out()?;
                         decoded += 1;
                     }
                     Err(err) => note_bad(e.index, &err),
@@ -606,23 +630,22 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
     findings.extend(check_dump(&dump, &ctx));
     match args.format {
         DecodeFormat::Summary => {
-            render::write_summary_json(&mut out, dump.len(), decoded, bad, &findings)
-                .into_diagnostic()?;
+            render::write_summary_json(&mut out, dump.len(), decoded, bad, &findings).out()?;
         }
         DecodeFormat::Json => {
-            out.flush().into_diagnostic()?;
+            out.flush().out()?;
             let mut err = std::io::stderr().lock();
-            render::write_findings_text(&mut err, &findings).into_diagnostic()?;
+            render::write_findings_text(&mut err, &findings).out()?;
         }
         DecodeFormat::Text => {
             if bad > 0 {
-                writeln!(out, "{bad} entries did not match the types").into_diagnostic()?;
+                writeln!(out, "{bad} entries did not match the types").out()?;
             }
-            render::write_findings_text(&mut out, &findings).into_diagnostic()?;
+            render::write_findings_text(&mut out, &findings).out()?;
         }
     }
-    out.flush().into_diagnostic()?;
-    Ok(ExitCode::SUCCESS)
+    out.flush().out()?;
+    Ok(args.fail_on.exit_code(findings.iter().map(|f| f.severity)))
 }
 
 /// A formatted-text entry (bpftool already decoded it) as one JSON object.

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::{map_file, FileBytes, InputError};
-use crate::ingest::btf::Btf;
+use crate::ingest::btf::{Btf, BtfError};
 use crate::ingest::elf::BpfObject;
 
 /// Largest BTF or ELF input we read whole (vmlinux BTF is ~6 MB; big Go
@@ -66,10 +66,16 @@ pub fn parse_btf<'a>(
             BtfSource::Raw => "BTF",
             BtfSource::Elf { .. } => ".BTF section",
         };
+        let hint = match e {
+            BtfError::SplitWithoutBase { .. } if base.is_none() => {
+                "; give the base it was built over: --base /sys/kernel/btf/vmlinux"
+            }
+            _ => "",
+        };
         InputError::at_offset(
             path.display().to_string(),
             e.offset().map(|o| o as u64 + shift),
-            format!("{what}: {e}"),
+            format!("{what}: {e}{hint}"),
         )
     })
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use miette::{IntoDiagnostic, Result};
 
 use super::inputs::{parse_btf, read_btf_file};
-use crate::error::InputError;
+use crate::error::{InputError, WriteOutput};
 use crate::ingest::btf::{BtfError, BtfKind, TypeId};
 use crate::model::from_btf::BtfLayouts;
 use crate::report::layout as render;
@@ -150,15 +150,15 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
                 serde_json::from_slice(&part?).into_diagnostic()?;
             total.merge(part);
         }
-        render::write_summary(&mut out, &name, &total).into_diagnostic()?;
-        out.flush().into_diagnostic()?;
+        render::write_summary(&mut out, &name, &total).out()?;
+        out.flush().out()?;
         // See below.
         std::mem::forget(btf);
         std::mem::forget(data);
         return Ok(ExitCode::SUCCESS);
     }
     if format == LayoutFormat::Json {
-        out.write_all(b"[").into_diagnostic()?;
+        out.write_all(b"[").out()?;
     }
     // JSON items each start with a comma; the very first one's is dropped.
     let mut leading_comma = format == LayoutFormat::Json;
@@ -171,12 +171,12 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
             }
             _ => &part[..],
         };
-        out.write_all(part).into_diagnostic()?;
+        out.write_all(part).out()?;
     }
     if format == LayoutFormat::Json {
-        out.write_all(b"]\n").into_diagnostic()?;
+        out.write_all(b"]\n").out()?;
     }
-    out.flush().into_diagnostic()?;
+    out.flush().out()?;
     // The process exits right after this: unmapping 5.5 MB of vmlinux and
     // freeing its index here would only delay that.
     std::mem::forget(btf);

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use miette::{IntoDiagnostic, Result};
+use miette::Result;
 
 use super::inputs::{parse_btf, read_btf_file};
-use crate::error::InputError;
 use crate::error::{map_file, read_file};
+use crate::error::{InputError, WriteOutput};
 use crate::ingest::btf::BtfKind;
 use crate::ingest::dwarf::{DebugSearch, DwarfError, DwarfFile};
 use crate::ingest::gosrc::{GoArch, GoLayouts, GoPackage, GoSrcError};
@@ -100,8 +100,8 @@ pub fn run(args: &SchemaArgs) -> Result<ExitCode> {
             .map_err(|e| InputError::new(p.display().to_string(), None, e))?,
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).into_diagnostic()?;
-            out.flush().into_diagnostic()?;
+            out.write_all(text.as_bytes()).out()?;
+            out.flush().out()?;
         }
     }
     Ok(ExitCode::SUCCESS)

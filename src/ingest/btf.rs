@@ -167,6 +167,11 @@ pub enum BtfError {
     },
     #[error("string section does not start and end with a NUL byte")]
     BadStringSection { offset: usize },
+    /// Split BTF (a kernel module's) read without its base: its string
+    /// section continues the base's, so it does not start with the empty
+    /// string.
+    #[error("this is split BTF (a kernel module's): its strings and type ids continue a base BTF (vmlinux) that was not given")]
+    SplitWithoutBase { offset: usize },
     #[error("type {id} has unknown kind {kind}")]
     UnknownKind { id: u32, kind: u32, offset: usize },
     #[error("type {id} ({kind}) with vlen {vlen} needs {needed} bytes but the type section has {available} left")]
@@ -207,6 +212,7 @@ impl BtfError {
         match self {
             Truncated { offset, .. }
             | BadStringSection { offset }
+            | SplitWithoutBase { offset }
             | UnknownKind { offset, .. }
             | VlenOverrun { offset, .. }
             | StrOffsetOutOfRange { offset, .. }
@@ -335,6 +341,11 @@ impl<'a> Btf<'a> {
             _ => true,
         };
         if bad_strings {
+            // Strings that end well but do not start with the empty string
+            // continue another blob's: split BTF without its base.
+            if base.is_none() && strings.last() == Some(&0) {
+                return Err(BtfError::SplitWithoutBase { offset: str_start });
+            }
             return Err(BtfError::BadStringSection { offset: str_start });
         }
 

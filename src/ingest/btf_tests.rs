@@ -208,6 +208,16 @@ fn error_bad_string_section() {
     ));
 }
 
+/// Split BTF's strings continue its base's: no leading empty string.
+#[test]
+fn error_split_btf_without_base() {
+    let data = blob(&[], b"int\0");
+    assert_eq!(
+        Btf::parse(&data).unwrap_err(),
+        BtfError::SplitWithoutBase { offset: 24 }
+    );
+}
+
 #[test]
 fn error_unknown_kind() {
     let data = blob(&[1, info(25, 0, false), 4], STRINGS);

@@ -4,6 +4,13 @@
 //! The manifest is found first; then [`Bundle::for_each_file`] streams every
 //! other file once, checking its SHA-256 against the manifest, so large dumps
 //! are never held whole and a `.tar.gz` is decompressed at most twice.
+//!
+//! A bundle is read as data, never as a file system to explore: in a
+//! directory only regular files inside it are opened (no symbolic link is
+//! followed, at any depth; fifos and devices are refused, so nothing can
+//! block or stream forever); in a tar, link and device members are not
+//! followed but reported. An archive with two `manifest.json` members is
+//! refused (which one is "the" manifest would be a guess).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -63,6 +70,116 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+/// A file the manifest lists that was not read, and why (absent, a link,
+/// not a regular file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unread {
+    pub path: String,
+    pub why: String,
+}
+
+/// Why a listed file was not read: it is absent.
+const ABSENT: &str = "listed in the manifest but absent from the bundle";
+
+/// Opens `rel` under the bundle directory `dir` as a regular file: refuses
+/// a symbolic link at any component (the bundle is not a way to reach
+/// files outside it), and anything that is not a regular file (a fifo
+/// would block, a device never end). Opened with `O_NOFOLLOW|O_NONBLOCK`
+/// and checked on the open fd, so a swap after the check is caught too.
+fn open_member(dir: &Path, rel: &str) -> Result<File, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let full =
+        safe_join(dir, rel).ok_or_else(|| format!("unsafe path {rel:?} (absolute or `..`)"))?;
+    let mut at = dir.to_path_buf();
+    let parts: Vec<_> = Path::new(rel).components().collect();
+    for (i, c) in parts.iter().enumerate() {
+        at.push(c);
+        let meta = match std::fs::symlink_metadata(&at) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ABSENT.into()),
+            Err(e) => return Err(e.to_string()),
+        };
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            let target = std::fs::read_link(&at)
+                .map(|t| format!(" (to {})", t.display()))
+                .unwrap_or_default();
+            return Err(format!(
+                "a symbolic link{target}: links in a bundle directory are not followed"
+            ));
+        }
+        let last = i + 1 == parts.len();
+        if !last && !ft.is_dir() {
+            return Err(format!("{} is not a directory", at.display()));
+        }
+        if last && !ft.is_file() {
+            return Err(format!("not a regular file ({}): not read", file_kind(&ft)));
+        }
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&full)
+        .map_err(|e| e.to_string())?;
+    match file.metadata() {
+        Ok(m) if m.is_file() => Ok(file),
+        Ok(m) => Err(format!(
+            "not a regular file ({}): not read",
+            file_kind(&m.file_type())
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a fifo"
+    } else if ft.is_char_device() || ft.is_block_device() {
+        "a device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// What a tar member that is not a regular file is, for the message.
+fn member_kind(header: &tar::Header) -> String {
+    let t = header.entry_type();
+    let target = || {
+        header
+            .link_name()
+            .ok()
+            .flatten()
+            .map(|l| format!(" (to {})", l.display()))
+            .unwrap_or_default()
+    };
+    if t.is_symlink() {
+        format!("a symbolic link member{}: links are not followed", target())
+    } else if t.is_hard_link() {
+        format!("a hard link member{}: links are not followed", target())
+    } else if t.is_character_special() || t.is_block_special() {
+        "a device member: not read".into()
+    } else if t.is_fifo() {
+        "a fifo member: not read".into()
+    } else {
+        format!("a member of tar type {:?}: not read", t.as_byte() as char)
+    }
+}
+
+/// A tar member's contents (`Err`: what it is, when it is a link, device
+/// or fifo, which is never followed or read).
+type Member<'r> = Result<&'r mut dyn Read, String>;
+
+/// What [`Bundle::walk_tar`] calls per member: path, byte offset of its
+/// header, contents; returns false to stop.
+type MemberVisitor<'f> = dyn FnMut(&str, u64, Member<'_>) -> io::Result<bool> + 'f;
+
 /// A file the manifest lists whose contents do not match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {
@@ -87,24 +204,59 @@ impl Bundle {
             }
         };
         let manifest_bytes = match &store {
-            Store::Dir(dir) => crate::error::read_file(&dir.join("manifest.json"), MAX_MANIFEST)?,
+            Store::Dir(dir) => {
+                let at = format!("{name}/manifest.json");
+                let mut f = open_member(dir, "manifest.json")
+                    .map_err(|why| InputError::new(&at, None, why))?;
+                let mut buf = Vec::new();
+                f.by_ref()
+                    .take(MAX_MANIFEST + 1)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| InputError::new(&at, None, e))?;
+                if buf.len() as u64 > MAX_MANIFEST {
+                    return Err(InputError::new(
+                        &at,
+                        None,
+                        format!("larger than the {MAX_MANIFEST}-byte limit for a manifest"),
+                    ));
+                }
+                buf
+            }
             Store::Tar { .. } => {
                 let mut found = None;
+                // Every manifest member's offset: collect writes it last, so
+                // reading on to the end to look for a second costs nothing
+                // for its bundles.
+                let mut offsets = Vec::new();
                 let mut bundle = Bundle {
                     store: store.clone(),
                     manifest: Manifest::default(),
                     name: name.clone(),
                 };
-                bundle.walk_tar(&mut |p, r| {
+                bundle.walk_tar(&mut |p, offset, r| {
+                    let Ok(r) = r else { return Ok(true) };
                     if p == "manifest.json" {
-                        let mut buf = Vec::new();
-                        r.take(MAX_MANIFEST).read_to_end(&mut buf)?;
-                        found = Some(buf);
-                        return Ok(false);
+                        offsets.push(offset);
+                        if found.is_none() {
+                            let mut buf = Vec::new();
+                            r.take(MAX_MANIFEST).read_to_end(&mut buf)?;
+                            found = Some(buf);
+                        }
                     }
                     Ok(true)
                 })?;
-                bundle.manifest = Manifest::default();
+                if offsets.len() > 1 {
+                    let list: Vec<String> = offsets.iter().map(|o| o.to_string()).collect();
+                    return Err(InputError::at_offset(
+                        &name,
+                        offsets.get(1).copied(),
+                        format!(
+                            "the archive holds manifest.json {} times (members at byte offsets {}): which one describes the bundle is ambiguous, so none is used",
+                            offsets.len(),
+                            list.join(", ")
+                        ),
+                    ));
+                }
                 found.ok_or_else(|| {
                     InputError::new(
                         &name,
@@ -121,6 +273,22 @@ impl Bundle {
                 format!("manifest.json: {e}"),
             )
         })?;
+        if manifest.version != crate::bundle::VERSION {
+            return Err(InputError::new(
+                format!("{name}!manifest.json"),
+                None,
+                format!(
+                    "bundle format version {} is not one this bpfcase reads (version {}): {}",
+                    manifest.version,
+                    crate::bundle::VERSION,
+                    if manifest.version > crate::bundle::VERSION {
+                        "it was written by a newer bpfcase; analyze it with that version"
+                    } else {
+                        "not a bundle bpfcase wrote"
+                    }
+                ),
+            ));
+        }
         if manifest.format != FORMAT {
             return Err(InputError::new(
                 &name,
@@ -138,12 +306,11 @@ impl Bundle {
         })
     }
 
-    /// Calls `f(path, reader)` for every file of the tar, in archive order;
-    /// `f` returns false to stop.
-    fn walk_tar(
-        &mut self,
-        f: &mut dyn FnMut(&str, &mut dyn Read) -> io::Result<bool>,
-    ) -> Result<(), InputError> {
+    /// Calls `f(path, offset, reader)` for every member of the tar but
+    /// directories, in archive order: `Ok(reader)` for a regular file,
+    /// `Err(what it is)` for a link, device or fifo member (never
+    /// followed); `f` returns false to stop.
+    fn walk_tar(&mut self, f: &mut MemberVisitor<'_>) -> Result<(), InputError> {
         let Store::Tar { path, gzip } = &self.store else {
             return Ok(());
         };
@@ -164,9 +331,11 @@ impl Bundle {
         for entry in entries {
             let mut entry = entry.map_err(|e| InputError::new(&name, None, format!("tar: {e}")))?;
             let offset = entry.raw_header_position();
-            if !entry.header().entry_type().is_file() {
+            let kind = entry.header().entry_type();
+            if kind.is_dir() {
                 continue;
             }
+            let refused = (!kind.is_file()).then(|| member_kind(entry.header()));
             let p = entry
                 .path()
                 .map_err(|e| {
@@ -175,7 +344,11 @@ impl Bundle {
                 .to_string_lossy()
                 .trim_start_matches("./")
                 .to_string();
-            let go_on = f(&p, &mut entry)
+            let member: Member<'_> = match refused {
+                None => Ok(&mut entry),
+                Some(why) => Err(why),
+            };
+            let go_on = f(&p, offset, member)
                 .map_err(|e| InputError::at_offset(&name, Some(offset), format!("{p}: {e}")))?;
             if !go_on {
                 break;
@@ -186,11 +359,12 @@ impl Bundle {
 
     /// Streams every file listed in the manifest (except the manifest) to `f`,
     /// hashing as it goes. Returns the files whose SHA-256 differs from the
-    /// manifest's and the listed files that are absent.
+    /// manifest's, and the listed files that were not read with the reason
+    /// (absent, or a link, fifo or device: never followed or opened).
     pub fn for_each_file(
         &mut self,
         f: &mut dyn FnMut(&str, &mut dyn Read) -> io::Result<()>,
-    ) -> Result<(Vec<Mismatch>, Vec<String>), InputError> {
+    ) -> Result<(Vec<Mismatch>, Vec<Unread>), InputError> {
         let expected: HashMap<String, String> = self
             .manifest
             .files
@@ -199,56 +373,75 @@ impl Bundle {
             .collect();
         let mut seen: HashMap<String, bool> = HashMap::new();
         let mut mismatches = Vec::new();
-        let mut visit = |p: &str, r: &mut dyn Read| -> io::Result<bool> {
-            let Some(want) = expected.get(p) else {
-                return Ok(true);
+        let mut refused: HashMap<String, String> = HashMap::new();
+        let mut visit =
+            |p: &str, _offset: u64, r: Result<&mut dyn Read, String>| -> io::Result<bool> {
+                let Some(want) = expected.get(p) else {
+                    return Ok(true);
+                };
+                let r = match r {
+                    Ok(r) => r,
+                    Err(why) => {
+                        refused.entry(p.to_string()).or_insert(why);
+                        return Ok(true);
+                    }
+                };
+                let mut hashing = HashingReader {
+                    inner: r,
+                    hasher: Sha256::new(),
+                };
+                f(p, &mut hashing)?;
+                // Hash whatever the consumer did not read.
+                io::copy(&mut hashing, &mut io::sink())?;
+                let actual = crate::bundle::hex(&hashing.hasher.finalize());
+                if &actual != want {
+                    mismatches.push(Mismatch {
+                        path: p.to_string(),
+                        expected: want.clone(),
+                        actual,
+                    });
+                }
+                seen.insert(p.to_string(), true);
+                Ok(true)
             };
-            let mut hashing = HashingReader {
-                inner: r,
-                hasher: Sha256::new(),
-            };
-            f(p, &mut hashing)?;
-            // Hash whatever the consumer did not read.
-            io::copy(&mut hashing, &mut io::sink())?;
-            let actual = crate::bundle::hex(&hashing.hasher.finalize());
-            if &actual != want {
-                mismatches.push(Mismatch {
-                    path: p.to_string(),
-                    expected: want.clone(),
-                    actual,
-                });
-            }
-            seen.insert(p.to_string(), true);
-            Ok(true)
-        };
         match self.store.clone() {
             Store::Dir(dir) => {
                 let mut paths: Vec<&String> = expected.keys().collect();
                 paths.sort();
                 for p in paths {
-                    let full = safe_join(&dir, p).ok_or_else(|| {
-                        InputError::new(
+                    if safe_join(&dir, p).is_none() {
+                        return Err(InputError::new(
                             &self.name,
                             None,
                             format!("manifest lists an unsafe path {p:?}"),
-                        )
-                    })?;
-                    let Ok(mut file) = File::open(&full) else {
-                        continue;
+                        ));
+                    }
+                    let member = open_member(&dir, p);
+                    let mut file;
+                    let r: Member<'_> = match member {
+                        Ok(f) => {
+                            file = f;
+                            Ok(&mut file)
+                        }
+                        Err(why) if why == ABSENT => continue,
+                        Err(why) => Err(why),
                     };
-                    visit(p, &mut file)
-                        .map_err(|e| InputError::new(full.display().to_string(), None, e))?;
+                    visit(p, 0, r)
+                        .map_err(|e| InputError::new(format!("{}/{p}", self.name), None, e))?;
                 }
             }
             Store::Tar { .. } => self.walk_tar(&mut visit)?,
         }
-        let mut missing: Vec<String> = expected
+        let mut unread: Vec<Unread> = expected
             .keys()
             .filter(|p| !seen.contains_key(*p))
-            .cloned()
+            .map(|p| Unread {
+                path: p.clone(),
+                why: refused.remove(p).unwrap_or_else(|| ABSENT.to_string()),
+            })
             .collect();
-        missing.sort();
-        Ok((mismatches, missing))
+        unread.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok((mismatches, unread))
     }
 }
 

@@ -6,7 +6,7 @@
 use object::{Object, ObjectSection, ObjectSymbol, SectionKind};
 
 use super::btf::{Btf, BtfError, BtfKind, BtfType, TypeId};
-use crate::model::map::{MapDef, MapType};
+use crate::model::map::{MapDef, MapType, SkippedAttr};
 
 /// What went wrong reading an ELF object.
 #[derive(Debug, thiserror::Error)]
@@ -21,15 +21,6 @@ pub enum ElfError {
         section_offset: u64,
         #[source]
         source: BtfError,
-    },
-    #[error(
-        "map `{map}` in .maps: member `{member}` is not a libbpf __uint/__type/__array ({why})"
-    )]
-    BadMapMember {
-        map: String,
-        member: String,
-        why: &'static str,
-        offset: usize,
     },
     #[error("legacy `maps` section: {len} bytes do not hold whole bpf_map_def records")]
     BadLegacyMaps { len: usize },
@@ -186,12 +177,23 @@ fn legacy_maps(
             map_flags: word(&rec[16..20]),
             pinning: 0,
             inner: None,
+            numa_node: None,
+            map_extra: None,
+            skipped: Vec::new(),
         });
     }
     Ok(out)
 }
 
 /// The map definitions of the `.maps` DATASEC in `btf`, in declaration order.
+///
+/// Every attribute libbpf's `parse_btf_map_def` accepts is read: `type`,
+/// `max_entries`, `map_flags`, `numa_node`, `key_size`, `value_size`,
+/// `pinning`, `map_extra` (`__uint`, or `__ulong`'s one-enumerator enum),
+/// `key`/`value` types and `values` (inner map definition, or a prog array's
+/// initial programs). An attribute that is unknown or encoded unexpectedly
+/// costs only itself: it is listed in [`MapDef::skipped`] and the rest of
+/// the map, and every other map, is still read.
 pub fn btf_map_defs(btf: &Btf<'_>) -> Result<Vec<MapDef>, ElfError> {
     let mut out = Vec::new();
     let Some(sec) = btf
@@ -205,10 +207,36 @@ pub fn btf_map_defs(btf: &Btf<'_>) -> Result<Vec<MapDef>, ElfError> {
         if var.kind != BtfKind::Var {
             continue;
         }
-        let def_type = skip_mods(btf, TypeId(var.size_or_type))?;
-        out.push(map_def(btf, var.name, def_type)?);
+        let mut m = empty_def(var.name);
+        match skip_mods(btf, TypeId(var.size_or_type)) {
+            Ok(def) => read_map_def(btf, def, &mut m, false),
+            Err(e) => m.skipped.push(SkippedAttr {
+                member: String::new(),
+                known: true,
+                why: format!("the definition's type cannot be resolved: {e}"),
+            }),
+        }
+        out.push(m);
     }
     Ok(out)
+}
+
+fn empty_def(name: &str) -> MapDef {
+    MapDef {
+        name: name.to_string(),
+        map_type: None,
+        key_type_id: None,
+        value_type_id: None,
+        key_size: None,
+        value_size: None,
+        max_entries: None,
+        map_flags: 0,
+        pinning: 0,
+        inner: None,
+        numa_node: None,
+        map_extra: None,
+        skipped: Vec::new(),
+    }
 }
 
 fn btf_err(source: BtfError) -> ElfError {
@@ -235,90 +263,156 @@ fn skip_mods<'a>(btf: &Btf<'a>, mut id: TypeId) -> Result<BtfType<'a>, ElfError>
     }))
 }
 
-fn map_def(btf: &Btf<'_>, name: &str, def: BtfType<'_>) -> Result<MapDef, ElfError> {
-    let mut m = MapDef {
-        name: name.to_string(),
-        map_type: None,
-        key_type_id: None,
-        value_type_id: None,
-        key_size: None,
-        value_size: None,
-        max_entries: None,
-        map_flags: 0,
-        pinning: 0,
-        inner: None,
-    };
+/// `__uint(name, val)` is `int (*name)[val]`: the value is the array's length.
+fn uint_attr(btf: &Btf<'_>, t: BtfType<'_>) -> Result<u32, String> {
+    if t.kind != BtfKind::Ptr {
+        return Err(format!(
+            "expected __uint's pointer to an array, found {}",
+            t.kind.as_str()
+        ));
+    }
+    let arr = skip_mods(btf, TypeId(t.size_or_type)).map_err(|e| e.to_string())?;
+    arr.array().map(|a| a.nelems).ok_or_else(|| {
+        format!(
+            "expected __uint's pointer to an array, found a pointer to {}",
+            arr.kind.as_str()
+        )
+    })
+}
+
+/// `map_extra` is `__uint` (a pointer to an array) or `__ulong`: an anonymous
+/// enum (or enum64) with exactly one enumerator whose value is the attribute.
+fn ulong_attr(btf: &Btf<'_>, t: BtfType<'_>) -> Result<u64, String> {
+    match t.kind {
+        BtfKind::Ptr => uint_attr(btf, t).map(u64::from),
+        BtfKind::Enum | BtfKind::Enum64 => {
+            if t.vlen != 1 {
+                return Err(format!(
+                    "__ulong's enum must have exactly one enumerator, found {}",
+                    t.vlen
+                ));
+            }
+            let v = t.enum_values(btf).next().map_or(0, |e| e.value);
+            // libbpf takes the enumerator's bits as unsigned.
+            Ok(match t.kind {
+                BtfKind::Enum => v as u32 as u64,
+                _ => v as u64,
+            })
+        }
+        other => Err(format!(
+            "expected __uint's pointer or __ulong's enum, found {}",
+            other.as_str()
+        )),
+    }
+}
+
+/// Reads the members of one map definition struct into `m`; `inner` is set
+/// for an inner map's definition (which has no `values` or `pinning`).
+fn read_map_def(btf: &Btf<'_>, def: BtfType<'_>, m: &mut MapDef, inner: bool) {
     if def.kind != BtfKind::Struct {
-        return Err(ElfError::BadMapMember {
-            map: name.into(),
+        m.skipped.push(SkippedAttr {
             member: String::new(),
-            why: "the variable's type is not a struct",
-            offset: def.offset,
+            known: true,
+            why: format!(
+                "the map variable's type is {}, not a struct of __uint/__type/__array members",
+                def.kind.as_str()
+            ),
         });
+        return;
     }
     for member in def.members(btf) {
-        let bad = |why| ElfError::BadMapMember {
-            map: name.into(),
-            member: member.name.into(),
-            why,
-            offset: def.offset,
-        };
-        let t = skip_mods(btf, member.type_id)?;
-        match member.name {
-            // __uint(name, val): int (*name)[val]
-            "type" | "max_entries" | "map_flags" | "pinning" | "key_size" | "value_size"
-            | "numa_node" | "map_extra" => {
-                if t.kind != BtfKind::Ptr {
-                    return Err(bad("expected a pointer to an array"));
-                }
-                let arr = skip_mods(btf, TypeId(t.size_or_type))?;
-                let n = arr
-                    .array()
-                    .ok_or_else(|| bad("expected a pointer to an array"))?
-                    .nelems;
-                match member.name {
-                    "type" => m.map_type = Some(MapType(n)),
-                    "max_entries" => m.max_entries = Some(n),
-                    "map_flags" => m.map_flags = n,
-                    "pinning" => m.pinning = n,
-                    "key_size" => m.key_size = Some(n as u64),
-                    "value_size" => m.value_size = Some(n as u64),
-                    _ => {}
-                }
-            }
-            // __type(name, T): typeof(T) *name
-            "key" | "value" => {
-                if t.kind != BtfKind::Ptr {
-                    return Err(bad("expected a pointer to the type"));
-                }
-                let target = TypeId(t.size_or_type);
-                let size = btf.size_of(target).map_err(btf_err)?;
-                if member.name == "key" {
-                    m.key_type_id = Some(target.0);
-                    m.key_size = Some(size);
-                } else {
-                    m.value_type_id = Some(target.0);
-                    m.value_size = Some(size);
-                }
-            }
-            // __array(values, struct inner_def): typeof(struct inner_def) *values[]
-            "values" => {
-                let arr = t
-                    .array()
-                    .ok_or_else(|| bad("expected an array of pointers"))?;
-                let p = skip_mods(btf, arr.elem_type)?;
-                if p.kind != BtfKind::Ptr {
-                    return Err(bad("expected an array of pointers"));
-                }
-                let inner = skip_mods(btf, TypeId(p.size_or_type))?;
-                if inner.kind == BtfKind::Struct {
-                    let mut d = map_def(btf, &format!("{name}.inner"), inner)?;
-                    d.name = format!("{name}.inner");
-                    m.inner = Some(Box::new(d));
-                }
-            }
-            _ => {}
+        let result = skip_mods(btf, member.type_id)
+            .map_err(|e| e.to_string())
+            .and_then(|t| read_attr(btf, member.name, t, m, inner));
+        match result {
+            Ok(true) => {}
+            Ok(false) => m.skipped.push(SkippedAttr {
+                member: member.name.to_string(),
+                known: false,
+                why: "not an attribute libbpf defines".into(),
+            }),
+            Err(why) => m.skipped.push(SkippedAttr {
+                member: member.name.to_string(),
+                known: true,
+                why,
+            }),
         }
     }
-    Ok(m)
+}
+
+/// Reads one attribute; `Ok(false)` for a name libbpf does not know.
+fn read_attr(
+    btf: &Btf<'_>,
+    name: &str,
+    t: BtfType<'_>,
+    m: &mut MapDef,
+    inner: bool,
+) -> Result<bool, String> {
+    match name {
+        "type" => m.map_type = Some(MapType(uint_attr(btf, t)?)),
+        "max_entries" => m.max_entries = Some(uint_attr(btf, t)?),
+        "map_flags" => m.map_flags = uint_attr(btf, t)?,
+        "numa_node" => m.numa_node = Some(uint_attr(btf, t)?),
+        "key_size" => m.key_size = Some(uint_attr(btf, t)?.into()),
+        "value_size" => m.value_size = Some(uint_attr(btf, t)?.into()),
+        "pinning" if inner => return Err("an inner map definition cannot be pinned".into()),
+        "pinning" => m.pinning = uint_attr(btf, t)?,
+        "map_extra" => m.map_extra = Some(ulong_attr(btf, t)?),
+        // __type(name, T): typeof(T) *name
+        "key" | "value" => {
+            if t.kind != BtfKind::Ptr {
+                return Err(format!(
+                    "expected __type's pointer to the {name} type, found {}",
+                    t.kind.as_str()
+                ));
+            }
+            let target = TypeId(t.size_or_type);
+            let size = btf.size_of(target).map_err(|e| e.to_string())?;
+            if name == "key" {
+                m.key_type_id = Some(target.0);
+                m.key_size = Some(size);
+            } else {
+                m.value_type_id = Some(target.0);
+                m.value_size = Some(size);
+            }
+        }
+        // __array(values, T): typeof(T) *values[]; T is the inner map's
+        // definition (map-in-map) or a program's prototype (prog array).
+        "values" if inner => return Err("inner maps cannot have inner maps".into()),
+        "values" => {
+            let arr = t.array().ok_or_else(|| {
+                format!(
+                    "expected __array's array of pointers, found {}",
+                    t.kind.as_str()
+                )
+            })?;
+            let p = skip_mods(btf, arr.elem_type).map_err(|e| e.to_string())?;
+            if p.kind != BtfKind::Ptr {
+                return Err(format!(
+                    "expected __array's array of pointers, found an array of {}",
+                    p.kind.as_str()
+                ));
+            }
+            let target = skip_mods(btf, TypeId(p.size_or_type)).map_err(|e| e.to_string())?;
+            match target.kind {
+                BtfKind::Struct => {
+                    let mut d = empty_def(&format!("{}.inner", m.name));
+                    read_map_def(btf, target, &mut d, true);
+                    m.inner = Some(Box::new(d));
+                    // The outer map's values are map ids (libbpf sets 4).
+                    m.value_size = Some(4);
+                }
+                // A prog array's initial programs: nothing to lay out.
+                BtfKind::FuncProto => {}
+                other => {
+                    return Err(format!(
+                        "__array(values, ...) points at {}, neither an inner map definition nor a program",
+                        other.as_str()
+                    ))
+                }
+            }
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
 }

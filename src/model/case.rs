@@ -20,10 +20,48 @@ pub struct MapInstance {
     /// Key and value layouts from the map's BTF (or the object's `.maps`).
     pub key_layout: Option<Arc<Layout>>,
     pub value_layout: Option<Arc<Layout>>,
+    /// Key and value types that are not structs or unions (`__u32`, an
+    /// enum, `char[16]`), from the same BTF.
+    pub key_scalar: Option<ScalarType>,
+    pub value_scalar: Option<ScalarType>,
     /// Where the layouts came from (`BTF of flows.bpf.o`, `map BTF id 52`).
     pub btf_origin: Option<String>,
     /// Programs that use the map.
     pub prog_ids: Vec<u32>,
+}
+
+/// A map key or value type that is not a struct or union: its C spelling
+/// (`__u32`, `enum policy_kind`) and its type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScalarType {
+    pub name: String,
+    pub ty: crate::model::layout::FieldType,
+}
+
+impl ScalarType {
+    /// The type as a one-member struct named after it, so it can be laid
+    /// beside a user struct by the layout checks (the member is named after
+    /// the role: `key` or `value`).
+    pub fn as_layout(&self, member: &str) -> Layout {
+        let size = self.ty.size();
+        let member = crate::model::layout::Member {
+            name: member.into(),
+            offset: 0,
+            bit_offset: 0,
+            size,
+            bit_size: None,
+            type_name: self.name.as_str().into(),
+            ty: self.ty.clone(),
+            source: None,
+        };
+        Layout::new(
+            self.name.as_str(),
+            crate::model::layout::AggregateKind::Struct,
+            size,
+            vec![member],
+        )
+        .finish()
+    }
 }
 
 /// A pin under bpffs.

@@ -165,8 +165,14 @@ fn hex_le(b: &[u8]) -> String {
 
 fn int(b: &[u8], size: u64, signed: bool, encoding: IntEncoding, order: ByteOrder) -> Decoded {
     if size > 8 {
-        // bpftool prints 128-bit integers as hex strings.
-        return Decoded::Str(hex_le(b));
+        // bpftool prints 128-bit integers as hex strings without leading
+        // zeros (`btf_int128_print`: `0x101010a`, `0x0`), whatever the sign.
+        let full = hex_le(b);
+        let digits = full[2..].trim_start_matches('0');
+        return Decoded::Str(format!(
+            "0x{}",
+            if digits.is_empty() { "0" } else { digits }
+        ));
     }
     let mut v = le_u64(b);
     if order == ByteOrder::Big {
@@ -372,6 +378,38 @@ mod tests {
         assert_eq!(v, Decoded::Uint(80));
         let v = decode(&u(2, ByteOrder::Host), "__u16", &[0x00, 0x50]).unwrap();
         assert_eq!(v, Decoded::Uint(20480));
+    }
+
+    /// bpftool's own output for these bytes is in `corpora/dumps/wide/wide_map.json`.
+    #[test]
+    fn int128_prints_like_bpftool_without_leading_zeros() {
+        let t = |signed| FieldType::Int {
+            size: 16,
+            signed,
+            encoding: IntEncoding::Plain,
+            byte_order: ByteOrder::Host,
+        };
+        let mut b = [0u8; 16];
+        b[..4].copy_from_slice(&[0x0a, 0x01, 0x01, 0x01]);
+        assert_eq!(
+            decode_type(&t(false), "u", &b),
+            Decoded::Str("0x101010a".into())
+        );
+        b = [0; 16];
+        b[0] = 1;
+        b[8] = 2;
+        assert_eq!(
+            decode_type(&t(false), "u", &b),
+            Decoded::Str("0x20000000000000001".into())
+        );
+        assert_eq!(
+            decode_type(&t(true), "s", &[0; 16]),
+            Decoded::Str("0x0".into())
+        );
+        assert_eq!(
+            decode_type(&t(true), "s", &[0xff; 16]),
+            Decoded::Str(format!("0x{}", "f".repeat(32)))
+        );
     }
 
     #[test]

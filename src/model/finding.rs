@@ -35,6 +35,7 @@ pub enum Code {
     MapsStalePin,
     MapsDuplicateName,
     InputUnreadable,
+    InputUnused,
 }
 
 impl Code {
@@ -66,6 +67,7 @@ impl Code {
         Code::MapsStalePin,
         Code::MapsDuplicateName,
         Code::InputUnreadable,
+        Code::InputUnused,
     ];
 
     /// The stable string, e.g. `layout/offset-mismatch`.
@@ -98,6 +100,7 @@ impl Code {
             MapsStalePin => "maps/stale-pin",
             MapsDuplicateName => "maps/duplicate-name",
             InputUnreadable => "input/unreadable",
+            InputUnused => "input/unused",
         }
     }
 }
@@ -164,6 +167,11 @@ pub struct Finding {
     pub evidence: serde_json::Value,
     pub fix: Option<String>,
     pub sources: Vec<SourceRef>,
+    /// The first divergence of a compared pair: later differences it explains
+    /// are listed in its evidence (`consequences`). Reports put root causes
+    /// first within a severity; JSON carries `root_cause: true` only here.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub root_cause: bool,
 }
 
 impl Finding {
@@ -176,6 +184,7 @@ impl Finding {
             evidence: serde_json::Value::Object(Default::default()),
             fix: None,
             sources: Vec::new(),
+            root_cause: false,
         }
     }
 

@@ -208,7 +208,10 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
     pub fn layout(&mut self, id: TypeId) -> Result<Arc<Layout>, BtfError> {
         let (t, _) = self.resolve_cached(id)?;
         match t {
-            Some(t) if matches!(t.kind, BtfKind::Struct | BtfKind::Union) => self.aggregate(t),
+            Some(t) if matches!(t.kind, BtfKind::Struct | BtfKind::Union) => {
+                let l = self.aggregate(t)?;
+                Ok(self.named_by_typedef(id, l))
+            }
             _ => Err(BtfError::NoSuchType { id: id.0 }),
         }
     }
@@ -304,7 +307,41 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
     /// The [`FieldType`] of type `id`.
     pub fn field_type(&mut self, id: TypeId) -> Result<FieldType, BtfError> {
         let (t, byte_order) = self.resolve_cached(id)?;
-        self.field_type_of(t, byte_order)
+        Ok(match self.field_type_of(t, byte_order)? {
+            FieldType::Aggregate(l) => FieldType::Aggregate(self.named_by_typedef(id, l)),
+            other => other,
+        })
+    }
+
+    /// An anonymous struct or union reached through a typedef
+    /// (`typedef struct { … } foo_t;`) under the typedef's name: the only
+    /// name its users know it by.
+    fn named_by_typedef(&self, id: TypeId, l: Arc<Layout>) -> Arc<Layout> {
+        if !l.name.is_empty() {
+            return l;
+        }
+        let mut cur = id;
+        for _ in 0..MAX_CHAIN {
+            match self.btf.kind_and_ref(cur) {
+                Ok((BtfKind::Typedef, _)) => {
+                    return match self.btf.type_by_id(cur) {
+                        Ok(t) if !t.name.is_empty() => {
+                            let mut named = (*l).clone();
+                            named.name = t.name.into();
+                            named.named_by_typedef = true;
+                            Arc::new(named)
+                        }
+                        _ => l,
+                    };
+                }
+                Ok((
+                    BtfKind::Const | BtfKind::Volatile | BtfKind::Restrict | BtfKind::TypeTag,
+                    next,
+                )) => cur = TypeId(next),
+                _ => return l,
+            }
+        }
+        l
     }
 
     /// The [`FieldType`] of an already resolved type (`None` = void).

@@ -201,6 +201,9 @@ pub struct Layout {
     /// Trailing bits after a final bitfield, inside its storage unit.
     pub bit_padding: u64,
     pub source: Option<SourceLoc>,
+    /// `name` is a typedef's (`typedef struct { … } foo_t;`), spelled
+    /// without `struct`.
+    pub named_by_typedef: bool,
 }
 
 impl Layout {
@@ -223,6 +226,7 @@ impl Layout {
             padding: 0,
             bit_padding: 0,
             source: None,
+            named_by_typedef: false,
         }
     }
 
@@ -237,7 +241,9 @@ impl Layout {
 
     /// `struct foo`, `union bar`, or `struct (anonymous)`.
     pub fn display_name(&self) -> String {
-        if self.name.is_empty() {
+        if self.named_by_typedef {
+            self.name.to_string()
+        } else if self.name.is_empty() {
             format!("{} (anonymous)", self.kind.as_str())
         } else {
             format!("{} {}", self.kind.as_str(), self.name)

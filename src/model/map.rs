@@ -126,6 +126,23 @@ pub struct MapDef {
     pub pinning: u32,
     /// For map-in-map: the inner map's definition (`__array(values, ...)`).
     pub inner: Option<Box<MapDef>>,
+    /// `__uint(numa_node, N)`: the NUMA node the map is allocated on.
+    pub numa_node: Option<u32>,
+    /// `map_extra` (`__uint` or `__ulong`): a bloom filter's hash count, an
+    /// arena's user-space address.
+    pub map_extra: Option<u64>,
+    /// Attributes that could not be read; each costs only itself.
+    pub skipped: Vec<SkippedAttr>,
+}
+
+/// A `.maps` attribute bpfcase skipped, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedAttr {
+    /// The member's name (`future_knob`), empty for the definition itself.
+    pub member: String,
+    /// Whether libbpf knows the attribute (then its encoding was wrong).
+    pub known: bool,
+    pub why: String,
 }
 
 /// Rounds a per-CPU value size up to the 8-byte stride the kernel copies with.

@@ -132,6 +132,85 @@ fn key_pair_map<W: Write>(out: &mut W, f: &crate::model::finding::Finding) -> io
     )
 }
 
+/// `flows`, or `flows (id 52)` for a live map.
+fn map_name(m: &crate::model::finding::MapRef) -> String {
+    match m.id {
+        Some(id) => format!("{} (id {id})", m.name),
+        None => m.name.clone(),
+    }
+}
+
+/// The "Compared" section: user types against BTF types, dumps, traces.
+fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
+    writeln!(out, "<h2>Compared</h2>")?;
+    if report.checks.is_empty() && report.dumps.is_empty() && report.traces.is_empty() {
+        return writeln!(
+            out,
+            "<p>Nothing: no user-space type, dump or trace was compared.</p>"
+        );
+    }
+    if !report.checks.is_empty() {
+        writeln!(out, "<table><tr><th>map</th><th>side</th><th>user type</th><th>from</th><th>BTF type</th><th>from</th><th>verdict</th><th>accepted</th></tr>")?;
+        for c in &report.checks {
+            let at = c
+                .user_location
+                .as_deref()
+                .map(|l| format!(" at <code>{}</code>", esc(l)))
+                .unwrap_or_default();
+            let notes: Vec<String> = c.notes.iter().map(|n| esc(n)).collect();
+            writeln!(
+                out,
+                "<tr><td class=\"mono\">{}</td><td>{}</td><td class=\"mono\">{}</td><td>{}{at}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(c.map.as_deref().unwrap_or("(--pair)")),
+                esc(&c.role),
+                esc(&c.user_type),
+                esc(&c.user_origin),
+                esc(&c.btf_type),
+                esc(&c.btf_origin),
+                esc(&c.verdict),
+                notes.join("<br>")
+            )?;
+        }
+        writeln!(out, "</table>")?;
+    }
+    if !report.dumps.is_empty() {
+        writeln!(
+            out,
+            "<table><tr><th>dump</th><th>map</th><th>entries</th><th>status</th></tr>"
+        )?;
+        for d in &report.dumps {
+            writeln!(
+                out,
+                "<tr><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&d.file),
+                esc(&d.map.as_ref().map(map_name).unwrap_or_default()),
+                d.entries,
+                esc(&d.status)
+            )?;
+        }
+        writeln!(out, "</table>")?;
+    }
+    if !report.traces.is_empty() {
+        writeln!(
+            out,
+            "<table><tr><th>trace</th><th>calls</th><th>replayed</th><th>maps</th></tr>"
+        )?;
+        for t in &report.traces {
+            let maps: Vec<String> = t.maps.iter().map(map_name).collect();
+            writeln!(
+                out,
+                "<tr><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
+                esc(&t.file),
+                t.calls,
+                t.replayed,
+                esc(&maps.join(", "))
+            )?;
+        }
+        writeln!(out, "</table>")?;
+    }
+    Ok(())
+}
+
 /// Writes the report as one HTML page.
 pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     let s = &report.summary;
@@ -178,6 +257,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
         }
         writeln!(out, "</table>")?;
     }
+    write_compared(out, report)?;
     writeln!(out, "<h2>Findings</h2>")?;
     if report.findings.is_empty() {
         writeln!(out, "<p>No findings.</p>")?;

@@ -56,6 +56,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report, color: bool) -> io::Result<
             )?;
         }
     }
+    write_compared(out, report)?;
     for (i, f) in report.findings.iter().enumerate() {
         writeln!(out)?;
         let show_layouts = !super::repeats_previous_layouts(&report.findings, i);
@@ -65,6 +66,70 @@ pub fn write<W: Write>(out: &mut W, report: &Report, color: bool) -> io::Result<
         writeln!(out, "\nno findings")?;
     }
     Ok(())
+}
+
+/// What was compared: user types against BTF types, dumps, trace calls.
+fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
+    if report.checks.is_empty() && report.dumps.is_empty() && report.traces.is_empty() {
+        return writeln!(
+            out,
+            "compared: nothing (no user-space type, dump or trace was compared)"
+        );
+    }
+    writeln!(out, "compared:")?;
+    for c in &report.checks {
+        let what = match &c.map {
+            Some(m) => format!("map {m} {}", c.role),
+            None => "--pair".to_string(),
+        };
+        writeln!(
+            out,
+            "  {what}: {} against BTF {}: {}",
+            c.user_type, c.btf_type, c.verdict
+        )?;
+        match &c.user_location {
+            Some(at) => writeln!(out, "    user: {at} ({})", c.user_origin)?,
+            None => writeln!(out, "    user: {}", c.user_origin)?,
+        }
+        writeln!(out, "    BTF:  {}", c.btf_origin)?;
+        for n in &c.notes {
+            writeln!(out, "    accepted: {n}")?;
+        }
+    }
+    for d in &report.dumps {
+        let map = d.map.as_ref().map(map_name).unwrap_or_default();
+        let what = match d.status.as_str() {
+            "checked" => format!("checked as map {map}"),
+            "excluded" => format!("map {map} is outside --map, not checked"),
+            _ => "belongs to no map: layout-free checks only".to_string(),
+        };
+        let entries = if d.entries == 1 { "entry" } else { "entries" };
+        writeln!(out, "  dump {}: {} {entries}, {what}", d.file, d.entries)?;
+    }
+    for t in &report.traces {
+        let maps: Vec<String> = t.maps.iter().map(map_name).collect();
+        writeln!(
+            out,
+            "  trace {}: {} calls, {} replayed against {}",
+            t.file,
+            t.calls,
+            t.replayed,
+            if maps.is_empty() {
+                "no map".to_string()
+            } else {
+                format!("map {}", maps.join(", "))
+            }
+        )?;
+    }
+    Ok(())
+}
+
+/// `flows`, or `flows (id 52)` for a live map.
+fn map_name(m: &crate::model::finding::MapRef) -> String {
+    match m.id {
+        Some(id) => format!("{} (id {id})", m.name),
+        None => m.name.clone(),
+    }
 }
 
 fn opt(v: Option<u64>, unit: &str) -> String {

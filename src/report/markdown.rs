@@ -9,6 +9,98 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// `flows`, or `flows` (id 52) for a live map.
+fn map_name(m: &crate::model::finding::MapRef) -> String {
+    match m.id {
+        Some(id) => format!("`{}` (id {id})", cell(&m.name)),
+        None => format!("`{}`", cell(&m.name)),
+    }
+}
+
+/// The "Compared" section: user types against BTF types, dumps, traces.
+fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
+    writeln!(out, "\n## Compared\n")?;
+    if report.checks.is_empty() && report.dumps.is_empty() && report.traces.is_empty() {
+        return writeln!(
+            out,
+            "Nothing: no user-space type, dump or trace was compared."
+        );
+    }
+    if !report.checks.is_empty() {
+        writeln!(
+            out,
+            "| map | side | user type | from | BTF type | from | verdict | accepted |\n|---|---|---|---|---|---|---|---|"
+        )?;
+        for c in &report.checks {
+            let at = c
+                .user_location
+                .as_deref()
+                .map(|l| format!(" at `{}`", cell(l)))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "| {} | {} | `{}` | {}{at} | `{}` | {} | {} | {} |",
+                c.map
+                    .as_deref()
+                    .map(|m| format!("`{}`", cell(m)))
+                    .unwrap_or_else(|| "(--pair)".into()),
+                c.role,
+                cell(&c.user_type),
+                cell(&c.user_origin),
+                cell(&c.btf_type),
+                cell(&c.btf_origin),
+                c.verdict,
+                if c.notes.is_empty() {
+                    "-".to_string()
+                } else {
+                    c.notes
+                        .iter()
+                        .map(|n| cell(n))
+                        .collect::<Vec<_>>()
+                        .join("<br>")
+                },
+            )?;
+        }
+        writeln!(out)?;
+    }
+    if !report.dumps.is_empty() {
+        writeln!(out, "| dump | map | entries | status |\n|---|---|---|---|")?;
+        for d in &report.dumps {
+            writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                cell(&d.file),
+                d.map.as_ref().map(map_name).unwrap_or_else(|| "-".into()),
+                d.entries,
+                d.status
+            )?;
+        }
+        writeln!(out)?;
+    }
+    if !report.traces.is_empty() {
+        writeln!(
+            out,
+            "| trace | calls | replayed | maps |\n|---|---|---|---|"
+        )?;
+        for t in &report.traces {
+            let maps: Vec<String> = t.maps.iter().map(map_name).collect();
+            writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                cell(&t.file),
+                t.calls,
+                t.replayed,
+                if maps.is_empty() {
+                    "-".to_string()
+                } else {
+                    maps.join(", ")
+                }
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes the report as GitHub-flavoured Markdown.
 pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     let s = &report.summary;
@@ -52,6 +144,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
             )?;
         }
     }
+    write_compared(out, report)?;
     writeln!(out, "\n## Findings\n")?;
     if report.findings.is_empty() {
         writeln!(out, "No findings.")?;

@@ -12,7 +12,7 @@ pub mod markdown;
 
 use serde::Serialize;
 
-use crate::model::finding::{Finding, Severity};
+use crate::model::finding::{Finding, MapRef, Severity};
 
 /// Version of the JSON report shape (`docs/report.md`).
 pub const REPORT_VERSION: u32 = 1;
@@ -60,6 +60,35 @@ pub struct CheckSummary {
     /// `match` or `differs`.
     pub verdict: String,
     pub notes: Vec<String>,
+    /// Where the user type is declared (`types.go:12`, a DWARF
+    /// `decl_file:line`), when its source says.
+    pub user_location: Option<String>,
+}
+
+/// One dump and what was checked with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DumpSummary {
+    /// The dump file as named (in a bundle: `bundle!path`).
+    pub file: String,
+    /// The map it was checked as; null when it belongs to no map of the inputs.
+    pub map: Option<MapRef>,
+    pub entries: u64,
+    /// `checked` (with its map's layouts and limits), `no-map` (only checks
+    /// that need no layout; an `input/unused` finding says why) or
+    /// `excluded` (its map is outside `--map`).
+    pub status: String,
+}
+
+/// One trace of map calls and how much of it was replayed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TraceSummary {
+    pub file: String,
+    /// Map calls read from it.
+    pub calls: u64,
+    /// Calls on a map of the inputs, replayed against that map.
+    pub replayed: u64,
+    /// The maps the replayed calls went to.
+    pub maps: Vec<MapRef>,
 }
 
 /// Everything a renderer needs.
@@ -72,6 +101,10 @@ pub struct Report {
     pub maps: Vec<MapSummary>,
     /// Layout comparisons made, matching or not.
     pub checks: Vec<CheckSummary>,
+    /// Dumps read, and the map each was checked as.
+    pub dumps: Vec<DumpSummary>,
+    /// Traces read, and how many of their calls were replayed.
+    pub traces: Vec<TraceSummary>,
     pub findings: Vec<Finding>,
     pub summary: Summary,
 }
@@ -85,8 +118,9 @@ pub struct Summary {
 }
 
 impl Report {
-    /// Builds a report; findings are put in a stable order (severity, then
-    /// code, map, title) so output does not depend on analysis order.
+    /// Builds a report; findings are put in a stable order (severity, root
+    /// causes before the rest, then code, map, title) so output does not
+    /// depend on analysis order and a pair's first divergence leads.
     pub fn new(
         inputs: Vec<InputSummary>,
         maps: Vec<MapSummary>,
@@ -95,6 +129,7 @@ impl Report {
         findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
+                .then(b.root_cause.cmp(&a.root_cause))
                 .then(a.code.cmp(&b.code))
                 .then(a.map.cmp(&b.map))
                 .then(a.title.cmp(&b.title))
@@ -114,6 +149,8 @@ impl Report {
             inputs,
             maps,
             checks: Vec::new(),
+            dumps: Vec::new(),
+            traces: Vec::new(),
             findings,
             summary,
         }

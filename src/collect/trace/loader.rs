@@ -1,6 +1,16 @@
 //! A minimal loader for the embedded trace program (no libbpf): creates the
 //! maps its `.maps` section declares, points the programs' map references at
-//! them, loads the programs and attaches them to their tracepoints.
+//! them, loads the programs of one [`Attach`] kind and attaches them.
+//!
+//! Two attaches exist. Raw tracepoints (`sys_enter`/`sys_exit`, opened with
+//! `BPF_RAW_TRACEPOINT_OPEN` by name) are the default: they need no tracefs,
+//! which a new machine and most pods do not have mounted, and no
+//! tracepoint id. The programs read the syscall's number and arguments from
+//! `struct pt_regs`, whose offsets [`SyscallRegs`] takes from the running
+//! kernel's BTF (or the architecture's fixed layout). The tracefs syscall
+//! tracepoints (`syscalls/sys_{enter,exit}_bpf`, attached through perf
+//! events) are the fallback where raw tracepoints cannot be used (an
+//! architecture whose `pt_regs` is not known here).
 //!
 //! The map definitions come from the object's BTF (`ingest::elf`), as
 //! libbpf reads them. A map reference in a program is an `ld_imm64`
@@ -27,6 +37,143 @@ const PSEUDO_MAP_FD: u8 = 1;
 /// Where tracefs may be mounted, in the order tried.
 const TRACEFS_ROOTS: &[&str] = &["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
 
+/// How the trace programs are attached to the bpf() syscall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attach {
+    /// Raw tracepoints `sys_enter`/`sys_exit` (`BPF_RAW_TRACEPOINT_OPEN`):
+    /// no tracefs; the programs run on every syscall and filter bpf().
+    RawTracepoint,
+    /// The tracefs tracepoints `syscalls/sys_enter_bpf`/`sys_exit_bpf`
+    /// through perf events: fire for bpf() only, need tracefs mounted.
+    Tracefs,
+}
+
+impl Attach {
+    /// The ELF section prefix of this attach's programs.
+    fn section_prefix(self) -> &'static str {
+        match self {
+            Attach::RawTracepoint => "raw_tracepoint/",
+            Attach::Tracefs => "tracepoint/",
+        }
+    }
+
+    fn prog_type(self) -> u32 {
+        match self {
+            Attach::RawTracepoint => sys::PROG_TYPE_RAW_TRACEPOINT,
+            Attach::Tracefs => sys::PROG_TYPE_TRACEPOINT,
+        }
+    }
+
+    /// How the manifest names it (`manifest.trace.attach`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Attach::RawTracepoint => "raw_tracepoint",
+            Attach::Tracefs => "tracefs_tracepoint",
+        }
+    }
+}
+
+/// Where the raw tracepoint programs find the syscall's number and its
+/// first three arguments in `struct pt_regs`, and the bpf syscall's number:
+/// the `struct config` of `bpf_calls.bpf.c`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyscallRegs {
+    pub nr_bpf: u64,
+    pub args: [u32; 3],
+    pub nr: u32,
+}
+
+/// Most offsets a `pt_regs` field can have (the program masks with 0xfff).
+const PT_REGS_MAX: u32 = 0x1000 - 8;
+
+impl SyscallRegs {
+    /// The fixed layout for this build's architecture: x86_64 (`di`, `si`,
+    /// `dx`, `orig_ax`) and aarch64 (`regs[0..3]`, `syscallno`); `None`
+    /// elsewhere.
+    pub fn builtin() -> Option<SyscallRegs> {
+        if cfg!(target_arch = "x86_64") {
+            Some(SyscallRegs {
+                nr_bpf: 321,
+                args: [112, 104, 96],
+                nr: 120,
+            })
+        } else if cfg!(target_arch = "aarch64") {
+            Some(SyscallRegs {
+                nr_bpf: 280,
+                args: [0, 8, 16],
+                nr: 280,
+            })
+        } else {
+            None
+        }
+    }
+
+    /// The offsets read from the running kernel's `struct pt_regs` in
+    /// `btf` (vmlinux BTF), for this build's architecture; `None` when the
+    /// type or a field is not there.
+    pub fn from_btf(btf: &crate::ingest::btf::Btf<'_>) -> Option<SyscallRegs> {
+        let builtin = Self::builtin()?;
+        let id = btf.find_by_name("pt_regs").into_iter().find(|&id| {
+            btf.kind_and_ref(id)
+                .is_ok_and(|(k, _)| k == crate::ingest::btf::BtfKind::Struct)
+        })?;
+        let ty = btf.type_by_id(id).ok()?;
+        let member = |name: &str| {
+            ty.members(btf)
+                .find(|m| m.name == name)
+                .map(|m| m.bit_offset / 8)
+        };
+        let (args, nr) = if cfg!(target_arch = "x86_64") {
+            (
+                [member("di")?, member("si")?, member("dx")?],
+                member("orig_ax")?,
+            )
+        } else {
+            // aarch64: `regs` may sit inside an anonymous union (user_regs);
+            // its offset is 0 on every kernel that has it.
+            let regs = member("regs").unwrap_or(0);
+            ([regs, regs + 8, regs + 16], member("syscallno")?)
+        };
+        let found = SyscallRegs {
+            nr_bpf: builtin.nr_bpf,
+            args,
+            nr,
+        };
+        found.is_usable().then_some(found)
+    }
+
+    /// The offsets to use on this machine: the kernel's BTF when it can be
+    /// read, else the architecture's fixed layout; `None` on an
+    /// architecture bpfcase does not know.
+    pub fn for_this_kernel() -> Option<SyscallRegs> {
+        // vmlinux BTF is ~5 MB; the bound only keeps a wrong file out.
+        let from_kernel = crate::error::read_file(Path::new("/sys/kernel/btf/vmlinux"), 256 << 20)
+            .ok()
+            .and_then(|bytes| {
+                let btf = crate::ingest::btf::Btf::parse(&bytes).ok()?;
+                Self::from_btf(&btf)
+            });
+        from_kernel.or_else(Self::builtin)
+    }
+
+    fn is_usable(&self) -> bool {
+        self.args
+            .iter()
+            .chain([&self.nr])
+            .all(|&o| o <= PT_REGS_MAX)
+    }
+
+    /// The `struct config` value the program reads (native endian).
+    pub fn config_bytes(&self) -> [u8; 24] {
+        let mut b = [0u8; 24];
+        b[0..8].copy_from_slice(&self.nr_bpf.to_ne_bytes());
+        for (i, off) in self.args.iter().chain([&self.nr]).enumerate() {
+            b[8 + 4 * i..12 + 4 * i].copy_from_slice(&off.to_ne_bytes());
+        }
+        b
+    }
+}
+
 /// A map the object declares, created in the kernel.
 pub struct LoadedMap {
     pub name: String,
@@ -37,17 +184,20 @@ pub struct LoadedMap {
 /// A loaded program and the tracepoint its section names.
 pub struct LoadedProg {
     pub name: String,
-    /// `syscalls/sys_enter_bpf`.
+    /// `sys_enter` (raw) or `syscalls/sys_enter_bpf` (tracefs).
     pub tracepoint: String,
     pub fd: OwnedFd,
 }
 
-/// Everything the loader created. Dropping it closes every fd: the perf
-/// events first (which detaches the programs), then programs and maps,
-/// which the kernel then frees.
+/// Everything the loader created. Dropping it closes every fd: the
+/// attachments first (which detaches the programs), then programs and maps,
+/// which the kernel then frees. Nothing is pinned or mounted, so nothing
+/// outlives the process, however it ends.
 pub struct Loaded {
-    /// Attached tracepoint events; cleared by [`Loaded::detach`].
-    perf: Vec<OwnedFd>,
+    pub attach: Attach,
+    /// Raw tracepoint fds or tracepoint perf events; cleared by
+    /// [`Loaded::detach`].
+    attachments: Vec<OwnedFd>,
     pub progs: Vec<LoadedProg>,
     pub maps: Vec<LoadedMap>,
 }
@@ -58,19 +208,49 @@ impl Loaded {
         self.maps.iter().find(|m| m.name == name)
     }
 
-    /// Detaches the programs from their tracepoints (closes the perf events).
+    /// Detaches the programs (closes the raw tracepoint fds or the perf
+    /// events).
     pub fn detach(&mut self) {
-        for ev in &self.perf {
-            // Stop the program first; closing the fd below then frees the
-            // event. An error here changes nothing: the close detaches too.
-            let _ = sys::perf_event_disable(ev);
+        if self.attach == Attach::Tracefs {
+            for ev in &self.attachments {
+                // Stop the program first; closing the fd below then frees
+                // the event. An error here changes nothing: the close
+                // detaches too.
+                let _ = sys::perf_event_disable(ev);
+            }
         }
-        self.perf.clear();
+        self.attachments.clear();
     }
 
-    /// Attaches every program to its tracepoint under `tracefs`: one perf
-    /// event (pid -1, CPU 0) per program, `PERF_EVENT_IOC_SET_BPF`, enable.
-    pub fn attach(&mut self, tracefs: &Path) -> Result<(), TraceError> {
+    /// Attaches every program: by name for raw tracepoints; for tracefs,
+    /// one perf event (pid -1, CPU 0) per program on the tracepoint found
+    /// under a tracefs mount, `PERF_EVENT_IOC_SET_BPF`, enable.
+    pub fn attach(&mut self) -> Result<(), TraceError> {
+        match self.attach {
+            Attach::RawTracepoint => self.attach_raw(),
+            Attach::Tracefs => {
+                let tracefs = find_tracefs()?;
+                self.attach_tracefs(&tracefs)
+            }
+        }
+    }
+
+    fn attach_raw(&mut self) -> Result<(), TraceError> {
+        for p in &self.progs {
+            let link = sys::raw_tracepoint_open(&p.tracepoint, &p.fd).map_err(|source| {
+                TraceError::Attach {
+                    prog: p.name.clone(),
+                    tracepoint: format!("raw:{}", p.tracepoint),
+                    what: "BPF_RAW_TRACEPOINT_OPEN",
+                    source,
+                }
+            })?;
+            self.attachments.push(link);
+        }
+        Ok(())
+    }
+
+    fn attach_tracefs(&mut self, tracefs: &Path) -> Result<(), TraceError> {
         for p in &self.progs {
             let attach_err = |what: &'static str, source| TraceError::Attach {
                 prog: p.name.clone(),
@@ -95,7 +275,7 @@ impl Loaded {
             sys::perf_event_set_bpf(&ev, &p.fd)
                 .map_err(|e| attach_err("PERF_EVENT_IOC_SET_BPF", e))?;
             sys::perf_event_enable(&ev).map_err(|e| attach_err("PERF_EVENT_IOC_ENABLE", e))?;
-            self.perf.push(ev);
+            self.attachments.push(ev);
         }
         Ok(())
     }
@@ -111,9 +291,9 @@ fn bad(why: impl Into<String>) -> TraceError {
     TraceError::Object(why.into())
 }
 
-/// Creates the maps and loads the programs of the BPF ELF `elf`, without
-/// attaching them.
-pub fn load(elf: &[u8]) -> Result<Loaded, TraceError> {
+/// Creates the maps and loads the programs of the BPF ELF `elf` that
+/// `attach` uses, without attaching them.
+pub fn load(elf: &[u8], attach: Attach) -> Result<Loaded, TraceError> {
     let file = object::File::parse(elf).map_err(|e| bad(e.to_string()))?;
     let obj = BpfObject::parse(elf).map_err(|e| bad(e.to_string()))?;
     let license = obj.license.clone().unwrap_or_default();
@@ -157,11 +337,12 @@ pub fn load(elf: &[u8]) -> Result<Loaded, TraceError> {
         .map(|m| (m.name.as_str(), m.fd.as_raw_fd()))
         .collect();
 
-    // Programs: one per executable `tracepoint/CATEGORY/NAME` section.
+    // Programs: one per executable `raw_tracepoint/NAME` or
+    // `tracepoint/CATEGORY/NAME` section, as `attach` asks.
     let mut progs = Vec::new();
     for section in file.sections() {
         let sec_name = section.name().unwrap_or("");
-        let Some(tracepoint) = sec_name.strip_prefix("tracepoint/") else {
+        let Some(tracepoint) = sec_name.strip_prefix(attach.section_prefix()) else {
             continue;
         };
         let name = obj
@@ -197,14 +378,13 @@ pub fn load(elf: &[u8]) -> Result<Loaded, TraceError> {
             patch_map_fd(&mut insns, offset, fd)
                 .map_err(|why| bad(format!("{sec_name}+{offset}: {why}")))?;
         }
-        let fd =
-            sys::prog_load(sys::PROG_TYPE_TRACEPOINT, &name, &insns, &license).map_err(|e| {
-                TraceError::ProgLoad {
-                    name: name.clone(),
-                    source: e.error,
-                    log: e.log,
-                }
-            })?;
+        let fd = sys::prog_load(attach.prog_type(), &name, &insns, &license).map_err(|e| {
+            TraceError::ProgLoad {
+                name: name.clone(),
+                source: e.error,
+                log: e.log,
+            }
+        })?;
         progs.push(LoadedProg {
             name,
             tracepoint: tracepoint.to_string(),
@@ -212,10 +392,11 @@ pub fn load(elf: &[u8]) -> Result<Loaded, TraceError> {
         });
     }
     if progs.is_empty() {
-        return Err(bad("no tracepoint programs"));
+        return Err(bad(format!("no {}* programs", attach.section_prefix())));
     }
     Ok(Loaded {
-        perf: Vec::new(),
+        attach,
+        attachments: Vec::new(),
         progs,
         maps,
     })
@@ -388,6 +569,23 @@ print fmt: \"cmd: 0x%08lx\", ((unsigned long)(REC->cmd))\n";
         assert!(format_fields("field:;offset:x;size:").is_empty());
     }
 
+    /// The fixed pt_regs offsets agree with the running kernel's BTF, where
+    /// it can be read (it can on every CI machine of this project's kind).
+    #[test]
+    fn syscall_regs_match_kernel_btf() {
+        let Some(builtin) = SyscallRegs::builtin() else {
+            return;
+        };
+        assert_eq!(builtin.config_bytes().len(), 24);
+        assert!(builtin.is_usable());
+        let Ok(bytes) = std::fs::read("/sys/kernel/btf/vmlinux") else {
+            eprintln!("no /sys/kernel/btf/vmlinux: only the builtin offsets checked");
+            return;
+        };
+        let btf = crate::ingest::btf::Btf::parse(&bytes).unwrap();
+        assert_eq!(SyscallRegs::from_btf(&btf), Some(builtin));
+    }
+
     #[test]
     fn patches_ld_imm64() {
         // r1 = map (ld_imm64, dst r1), then exit.
@@ -411,12 +609,19 @@ print fmt: \"cmd: 0x%08lx\", ((unsigned long)(REC->cmd))\n";
         let obj = BpfObject::parse(super::super::BPF_OBJECT).unwrap();
         assert_eq!(obj.license.as_deref(), Some("GPL"));
         let names: Vec<&str> = obj.programs.iter().map(|p| p.section.as_str()).collect();
+        assert!(names.contains(&"raw_tracepoint/sys_enter"));
+        assert!(names.contains(&"raw_tracepoint/sys_exit"));
         assert!(names.contains(&"tracepoint/syscalls/sys_enter_bpf"));
         assert!(names.contains(&"tracepoint/syscalls/sys_exit_bpf"));
         let defs = btf_map_defs(&obj.btf().unwrap()).unwrap();
         let mut maps: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
         maps.sort_unstable();
-        assert_eq!(maps, ["events", "inflight", "lost", "scratch", "targets"]);
+        assert_eq!(
+            maps,
+            ["config", "events", "inflight", "lost", "scratch", "targets"]
+        );
+        let config = defs.iter().find(|d| d.name == "config").unwrap();
+        assert_eq!(config.value_size, Some(24), "struct config");
         let inflight = defs.iter().find(|d| d.name == "inflight").unwrap();
         assert_eq!(
             inflight.value_size,

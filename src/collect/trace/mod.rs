@@ -1,12 +1,15 @@
 //! `collect --trace-pid`: records the bpf() map element calls of chosen
 //! processes for a while, before the rest of the collection runs.
 //!
-//! This is the one thing collect loads into the kernel: a small tracepoint
+//! This is the one thing collect loads into the kernel: a small tracing
 //! program (`bpf_calls.bpf.c`, compiled into the checked-in
-//! `bpf_calls.bpf.o` and embedded here) attached to `syscalls/sys_enter_bpf`
-//! and `sys_exit_bpf`. It only reads the callers' memory and its own maps,
-//! and everything it creates is closed (detached and freed) when the trace
-//! ends. [`loader`] loads it without libbpf, [`ring`] reads its ring buffer,
+//! `bpf_calls.bpf.o` and embedded here) attached to the raw tracepoints
+//! `sys_enter`/`sys_exit` (no tracefs needed), or where those cannot be
+//! used to the tracefs tracepoints `syscalls/sys_enter_bpf`/`sys_exit_bpf`
+//! ([`loader::Attach`]). It only reads the callers' memory and its own
+//! maps, and everything it creates is held by fds of this process and
+//! closed (detached and freed) when the trace ends; nothing is pinned or
+//! mounted. [`loader`] loads it without libbpf, [`ring`] reads its ring buffer,
 //! [`event`] parses the records; this module turns them into
 //! [`crate::bundle::TraceEvent`] lines.
 //!
@@ -26,7 +29,7 @@ use crate::bundle::TraceEvent;
 use crate::collect::host;
 use crate::collect::sys::{self, ObjKind};
 use crate::model::map::{percpu_stride, MapType};
-use loader::Loaded;
+use loader::{Attach, Loaded, SyscallRegs};
 use ring::{RingBuffer, RingError};
 
 /// 8-byte alignment for the embedded ELF: `include_bytes!` gives no
@@ -95,6 +98,17 @@ pub enum TraceError {
     Setup {
         what: &'static str,
         source: io::Error,
+    },
+    /// Raw tracepoints need the `pt_regs` layout of the architecture.
+    #[error(
+        "raw tracepoints: this architecture's `struct pt_regs` layout is not known to bpfcase"
+    )]
+    UnknownArch,
+    /// Neither attach worked: both reasons, the default's first.
+    #[error("{raw}; the fallback, tracefs tracepoints, failed too: {tracefs}")]
+    NoAttach {
+        raw: Box<TraceError>,
+        tracefs: Box<TraceError>,
     },
 }
 
@@ -295,10 +309,11 @@ pub struct Tracer {
 }
 
 impl Tracer {
-    /// Loads the program, tells it the processes to follow, and attaches it.
-    /// Fails (never silently skips) when the kernel, tracefs or privileges
-    /// do not allow it.
-    pub fn start(pids: &[u32]) -> Result<Tracer, TraceError> {
+    /// Loads the program, tells it the processes to follow, and attaches it
+    /// as `attach` says, or with `None` by raw tracepoint and, if that
+    /// fails, by tracefs tracepoint. Fails (never silently skips) when the
+    /// kernel or privileges allow neither.
+    pub fn start(pids: &[u32], attach: Option<Attach>) -> Result<Tracer, TraceError> {
         let mut pids = pids.to_vec();
         pids.sort_unstable();
         pids.dedup();
@@ -310,11 +325,54 @@ impl Tracer {
                 return Err(TraceError::NoProcess { pid });
             }
         }
-        let tracefs = loader::find_tracefs()?;
-        let mut loaded = loader::load(BPF_OBJECT)?;
+        let (loaded, ring) = match attach {
+            Some(a) => Self::attach(a, &pids)?,
+            None => match Self::attach(Attach::RawTracepoint, &pids) {
+                Ok(ok) => ok,
+                Err(raw) => Self::attach(Attach::Tracefs, &pids).map_err(|tracefs| {
+                    TraceError::NoAttach {
+                        raw: Box::new(raw),
+                        tracefs: Box::new(tracefs),
+                    }
+                })?,
+            },
+        };
+        let (s, ns) = host::now_unix();
+        Ok(Tracer {
+            ring,
+            loaded,
+            started: host::rfc3339(s, ns),
+            start: Instant::now(),
+        })
+    }
+
+    /// How the programs are attached.
+    pub fn attach_kind(&self) -> Attach {
+        self.loaded.attach
+    }
+
+    /// Loads the programs of `attach`, fills their maps and attaches them.
+    /// On error everything created so far is freed (the fds drop).
+    fn attach(attach: Attach, pids: &[u32]) -> Result<(Loaded, RingBuffer), TraceError> {
+        let regs = match attach {
+            Attach::RawTracepoint => {
+                Some(SyscallRegs::for_this_kernel().ok_or(TraceError::UnknownArch)?)
+            }
+            Attach::Tracefs => None,
+        };
+        let mut loaded = loader::load(BPF_OBJECT, attach)?;
         let missing = |name| TraceError::Object(format!("no `{name}` map"));
+        if let Some(regs) = regs {
+            let config = loaded.map("config").ok_or_else(|| missing("config"))?;
+            sys::update_elem(&config.fd, &0u32.to_ne_bytes(), &regs.config_bytes()).map_err(
+                |source| TraceError::Setup {
+                    what: "writing the syscall layout to the config map",
+                    source,
+                },
+            )?;
+        }
         let targets = loaded.map("targets").ok_or_else(|| missing("targets"))?;
-        for &pid in &pids {
+        for &pid in pids {
             sys::update_elem(&targets.fd, &pid.to_ne_bytes(), &[1u8]).map_err(|source| {
                 TraceError::Setup {
                     what: "adding a pid to the targets map",
@@ -330,14 +388,8 @@ impl Tracer {
                     source,
                 }
             })?;
-        let (s, ns) = host::now_unix();
-        loaded.attach(&tracefs)?;
-        Ok(Tracer {
-            ring,
-            loaded,
-            started: host::rfc3339(s, ns),
-            start: Instant::now(),
-        })
+        loaded.attach()?;
+        Ok((loaded, ring))
     }
 
     /// Drains the ring until it is empty or the per-wakeup bound is reached.

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use miette::Result;
@@ -14,7 +14,7 @@ use crate::error::{read_file, InputError};
 use crate::ingest::btf::{Btf, BtfKind, TypeId};
 use crate::ingest::bundle::{self, Bundle};
 use crate::ingest::elf::{btf_map_defs, BpfObject};
-use crate::model::case::{MapInstance, Pin, UserTypes};
+use crate::model::case::{MapInstance, Pin, ScalarType, UserTypes};
 use crate::model::dump::{DumpForm, MapDump};
 use crate::model::finding::{Finding, Severity};
 use crate::model::from_btf::BtfLayouts;
@@ -28,6 +28,10 @@ const MAX_ARTIFACT: u64 = 1 << 30;
 /// BTF kept whole so `--pair` can lay out any type by name.
 pub struct BtfSource {
     pub origin: String,
+    /// The input it was read from, as named.
+    pub file: String,
+    /// Maps it defines (a BPF object's `.maps`; 0 for raw BTF).
+    pub maps: usize,
     /// Raw BTF: a BTF file, or the `.BTF` section of an ELF object.
     pub data: Vec<u8>,
 }
@@ -49,6 +53,8 @@ pub struct LoadedCase {
     pub traces: Vec<LoadedTrace>,
     /// Map fds of processes in bundles: (pid, fd) → map id.
     pub map_fds: HashMap<(u32, i32), u32>,
+    /// The first input that could not be read: the error when none could.
+    first_unreadable: Option<InputError>,
 }
 
 /// A trace of map calls and where it came from.
@@ -107,7 +113,21 @@ pub struct LoadedDump {
     /// Map id (bundles) or name (loose files: the file name's stem) it belongs to.
     pub map_id: Option<u32>,
     pub map_name: Option<String>,
+    /// Whether `--dump MAP=FILE` tied it (else its file name did).
+    pub explicit: bool,
     pub dump: MapDump,
+}
+
+impl LoadedDump {
+    /// The map of `maps` this dump belongs to: by id (bundles), else by the
+    /// name or id it was tied to (its file name, or `--dump MAP=FILE`).
+    pub fn map_in<'m>(&self, maps: &'m [MapInstance]) -> Option<&'m MapInstance> {
+        maps.iter().find(|m| match (self.map_id, &self.map_name) {
+            (Some(id), _) => m.id == Some(id),
+            (None, Some(n)) => super::passes::names_map(n, &m.name, m.id),
+            _ => false,
+        })
+    }
 }
 
 impl LoadedCase {
@@ -126,6 +146,8 @@ impl LoadedCase {
             status: "unreadable".into(),
         });
         self.findings.push(err.to_finding());
+        self.first_unreadable
+            .get_or_insert_with(|| InputError::new(&err.path, err.position, &err.reason));
     }
 
     /// Adds an object's map, or fills in what a live map of the same name lacks.
@@ -140,6 +162,12 @@ impl LoadedCase {
             }
             if live.value_layout.is_none() {
                 live.value_layout = m.value_layout;
+            }
+            if live.key_scalar.is_none() {
+                live.key_scalar = m.key_scalar;
+            }
+            if live.value_scalar.is_none() {
+                live.value_scalar = m.value_scalar;
             }
             if live.btf_origin.is_none() {
                 live.btf_origin = m.btf_origin;
@@ -195,6 +223,23 @@ fn aggregate_layout(engine: &mut BtfLayouts<'_, '_>, id: u32) -> Option<Arc<Layo
     engine.layout(TypeId(id)).ok()
 }
 
+/// The type of `id` when it is not (a typedef of) a struct or union:
+/// `__u32`, an enum, `char[16]`, with its C spelling.
+fn scalar_type(engine: &mut BtfLayouts<'_, '_>, id: u32) -> Option<ScalarType> {
+    if id == 0 {
+        return None;
+    }
+    let (t, _) = engine.resolve(TypeId(id)).ok()?;
+    if matches!(t?.kind, BtfKind::Struct | BtfKind::Union) {
+        return None;
+    }
+    let ty = engine.field_type(TypeId(id)).ok()?;
+    Some(ScalarType {
+        name: engine.c_type_name(TypeId(id)),
+        ty,
+    })
+}
+
 /// Reads every input.
 /// Whether `data` is a bpftool map dump: JSON (`-j`/`-p`: an array of
 /// entries with `key`) or text (`key:` lines, `Found N elements`, or the
@@ -238,7 +283,12 @@ fn is_go_source(path: &Path) -> bool {
 
 pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
     let mut case = LoadedCase::default();
+    let tied = dump_specs(args)?;
     for path in &args.inputs {
+        // A dump tied with `--dump MAP=FILE` is read once, as tied.
+        if tied.iter().any(|(_, f)| f == path) {
+            continue;
+        }
         if !path.exists() {
             return Err(InputError::new(
                 path.display().to_string(),
@@ -247,7 +297,37 @@ pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
             )
             .into());
         }
+        if bundle::is_bundle(path) {
+            // A bundle is the case itself: one whose manifest or archive
+            // cannot be read leaves nothing to analyze (exit 2, as in diff).
+            load_bundle(&mut case, path)?;
+            continue;
+        }
         load_one(&mut case, path, args);
+    }
+    for (map, path) in &tied {
+        load_tied_dump(&mut case, map, path);
+        let known = case
+            .maps
+            .iter()
+            .any(|m| super::passes::names_map(map, &m.name, m.id));
+        // With no map at all in the inputs the dump still gets the checks
+        // that need no layout, and `input/unused` says what is missing.
+        if !known && !case.maps.is_empty() {
+            return Err(InputError::new(
+                map,
+                None,
+                "no map of this name or id in the inputs (--dump MAP=FILE)",
+            )
+            .into());
+        }
+    }
+    // Nothing given could be read: the command could not run (exit 2),
+    // rather than a clean report about nothing.
+    if case.inputs.iter().all(|i| i.status == "unreadable") {
+        if let Some(e) = case.first_unreadable.take() {
+            return Err(e.into());
+        }
     }
     case.resolve_trace_maps();
     Ok(case)
@@ -318,6 +398,8 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
                 case.read(&name, "btf");
                 case.btf_sources.push(BtfSource {
                     origin: format!("BTF {name}"),
+                    file: name,
+                    maps: 0,
                     data,
                 });
             }
@@ -351,28 +433,13 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
         return;
     }
     if let Some(kind) = dump_kind(path, &data) {
-        let dump = match kind {
-            DumpForm::Json => crate::ingest::bpftool_json::parse_dump(&data),
-            _ => crate::ingest::bpftool_text::parse_dump(&data),
-        };
         // `flows.json`, `flows.pretty.json`, `flows.txt` belong to map `flows`.
         let stem = path
             .file_name()
             .and_then(|n| n.to_str())
             .and_then(|n| n.split('.').next())
             .map(str::to_string);
-        let kind = if kind == DumpForm::Json {
-            "dump-json"
-        } else {
-            "dump-text"
-        };
-        case.read(&name, kind);
-        case.dumps.push(LoadedDump {
-            file: name,
-            map_id: None,
-            map_name: stem,
-            dump,
-        });
+        push_dump(case, name, &data, kind, stem, false);
         return;
     }
     let e = InputError::new(
@@ -383,11 +450,78 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
     case.unreadable("unknown", &e);
 }
 
+/// Parses a dump and adds it, tied to map `tie` (a name or id).
+fn push_dump(
+    case: &mut LoadedCase,
+    name: String,
+    data: &[u8],
+    form: DumpForm,
+    tie: Option<String>,
+    explicit: bool,
+) {
+    let dump = match form {
+        DumpForm::Json => crate::ingest::bpftool_json::parse_dump(data),
+        _ => crate::ingest::bpftool_text::parse_dump(data),
+    };
+    let kind = if form == DumpForm::Json {
+        "dump-json"
+    } else {
+        "dump-text"
+    };
+    case.read(&name, kind);
+    case.dumps.push(LoadedDump {
+        file: name,
+        map_id: None,
+        map_name: tie,
+        explicit,
+        dump,
+    });
+}
+
+/// `--dump MAP=FILE`, checked: the file must exist.
+fn dump_specs(args: &AnalyzeArgs) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    for spec in &args.dumps {
+        let (map, file) = spec
+            .split_once('=')
+            .filter(|(m, f)| !m.is_empty() && !f.is_empty())
+            .ok_or_else(|| InputError::new("--dump", None, format!("{spec:?} is not MAP=FILE")))?;
+        let path = PathBuf::from(file);
+        if !path.exists() {
+            return Err(InputError::new(file, None, "no such file or directory").into());
+        }
+        out.push((map.to_string(), path));
+    }
+    Ok(out)
+}
+
+/// Reads a dump tied by `--dump MAP=FILE`. Its form is recognised as for
+/// any dump; a file of no recognisable form is read as text, whose parser
+/// says where it stops making sense.
+fn load_tied_dump(case: &mut LoadedCase, map: &str, path: &Path) {
+    let name = path.display().to_string();
+    let data = match read_file(path, MAX_ARTIFACT) {
+        Ok(d) => d,
+        Err(e) => return case.unreadable("dump", &e),
+    };
+    let looks_json = data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+        && data.windows(5).take(4096).any(|w| w == b"\"key\"");
+    let form = dump_kind(path, &data).unwrap_or(if looks_json {
+        DumpForm::Json
+    } else {
+        DumpForm::TextHex
+    });
+    push_dump(case, name, &data, form, Some(map.to_string()), true);
+}
+
 fn load_object(case: &mut LoadedCase, name: &str, obj: &BpfObject<'_>) -> Result<(), InputError> {
     let btf = obj
         .btf()
         .map_err(|e| InputError::at_offset(name, e.file_offset(), e))?;
     let defs = btf_map_defs(&btf).map_err(|e| InputError::at_offset(name, e.file_offset(), e))?;
+    for d in &defs {
+        case.findings.extend(skipped_attributes(name, d));
+    }
     let mut engine = BtfLayouts::new(&btf);
     let origin = format!("BTF of {name}");
     for d in defs.iter().chain(obj.legacy_maps.iter()) {
@@ -405,6 +539,8 @@ fn load_object(case: &mut LoadedCase, name: &str, obj: &BpfObject<'_>) -> Result
             value_layout: d
                 .value_type_id
                 .and_then(|id| aggregate_layout(&mut engine, id)),
+            key_scalar: d.key_type_id.and_then(|id| scalar_type(&mut engine, id)),
+            value_scalar: d.value_type_id.and_then(|id| scalar_type(&mut engine, id)),
             btf_origin: Some(origin.clone()),
             prog_ids: Vec::new(),
         });
@@ -412,6 +548,8 @@ fn load_object(case: &mut LoadedCase, name: &str, obj: &BpfObject<'_>) -> Result
     case.read(name, "bpf-object");
     case.btf_sources.push(BtfSource {
         origin,
+        file: name.to_string(),
+        maps: defs.len() + obj.legacy_maps.len(),
         data: obj.btf_data.unwrap_or_default().to_vec(),
     });
     Ok(())
@@ -450,6 +588,7 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
                 file: format!("{name}!{p}"),
                 map_id: Some(id),
                 map_name: None,
+                explicit: false,
                 dump: crate::ingest::bpftool_json::parse_dump(&buf),
             });
         }
@@ -491,12 +630,8 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
             ),
         ));
     }
-    for p in missing {
-        read_errors.push(InputError::new(
-            format!("{name}!{p}"),
-            None,
-            "listed in the manifest but absent from the bundle",
-        ));
+    for u in missing {
+        read_errors.push(InputError::new(format!("{name}!{}", u.path), None, u.why));
     }
     for e in &m.errors {
         let mut f = Finding::unreadable(&format!("{name} (collect: {})", e.what), None, &e.error);
@@ -545,9 +680,11 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
                 rec.btf_key_type_id,
                 rec.btf_value_type_id,
             ) {
-                Ok((k, v)) => {
+                Ok((k, v, ks, vs)) => {
                     inst.key_layout = k;
                     inst.value_layout = v;
+                    inst.key_scalar = ks;
+                    inst.value_scalar = vs;
                     inst.btf_origin = Some(format!("map BTF (id {}) in {name}", rec.btf_id));
                 }
                 Err(why) => read_errors.push(InputError::new(
@@ -582,8 +719,14 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
     Ok(())
 }
 
-/// A map's key and value layouts, where they are structs or unions.
-type KeyValueLayouts = (Option<Arc<Layout>>, Option<Arc<Layout>>);
+/// A map's key and value layouts, where they are structs or unions, and
+/// its key and value types where they are not.
+type KeyValueLayouts = (
+    Option<Arc<Layout>>,
+    Option<Arc<Layout>>,
+    Option<ScalarType>,
+    Option<ScalarType>,
+);
 
 fn layouts_from_bundle_btf(
     m: &crate::bundle::Manifest,
@@ -597,6 +740,56 @@ fn layouts_from_bundle_btf(
         (
             aggregate_layout(&mut engine, key),
             aggregate_layout(&mut engine, value),
+            scalar_type(&mut engine, key),
+            scalar_type(&mut engine, value),
         )
     })
+}
+
+/// `input/unreadable` findings for the `.maps` attributes of `d` (and of its
+/// inner map) that could not be read: each costs only that attribute.
+fn skipped_attributes(file: &str, d: &crate::model::map::MapDef) -> Vec<Finding> {
+    let inner = d.inner.as_deref().into_iter();
+    std::iter::once(d)
+        .chain(inner)
+        .flat_map(|def| def.skipped.iter().map(move |a| (def, a)))
+        .map(|(def, a)| {
+            let attr = if a.member.is_empty() {
+                "definition".to_string()
+            } else {
+                format!("attribute `{}`", a.member)
+            };
+            let (severity, fix) = if a.known {
+                (
+                    Severity::Warning,
+                    "libbpf rejects this spelling too: declare it with __uint(name, N), __ulong(name, N), __type(name, T) or __array(values, T) as bpf_helpers.h defines them.",
+                )
+            } else {
+                (
+                    Severity::Info,
+                    "Nothing else in the map depends on it; checks that would need this attribute are not made. libbpf refuses unknown attributes unless its maps are relaxed.",
+                )
+            };
+            Finding::new(
+                crate::model::finding::Code::InputUnreadable,
+                severity,
+                format!(
+                    "{file}: map `{}` {attr} skipped: {}; the rest of the map is read",
+                    def.name, a.why
+                ),
+            )
+            .with_map(Some(crate::model::finding::MapRef {
+                id: None,
+                name: d.name.clone(),
+            }))
+            .with_evidence(serde_json::json!({
+                "file": file,
+                "map": def.name,
+                "attribute": a.member,
+                "known_to_libbpf": a.known,
+                "reason": a.why,
+            }))
+            .with_fix(fix)
+        })
+        .collect()
 }

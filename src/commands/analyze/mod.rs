@@ -1,6 +1,7 @@
 //! `bpfcase analyze BUNDLE|DIR|FILES..`: loads everything into a case, runs
 //! every analysis, and renders the report.
 
+mod accounting;
 mod load;
 mod passes;
 mod users;
@@ -9,8 +10,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use miette::{IntoDiagnostic, Result};
+use miette::Result;
 
+use crate::error::WriteOutput;
 use crate::model::finding::Severity;
 use crate::report::{self, Report};
 
@@ -42,7 +44,7 @@ pub struct AnalyzeArgs {
     /// A bundle (.tar, .tar.gz or directory with manifest.json) or loose files:
     /// BPF objects (.o), raw BTF, user binaries with DWARF, Go source files or
     /// package directories, YAML layout schemas, bpftool dumps.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "dumps")]
     pub inputs: Vec<PathBuf>,
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
@@ -66,6 +68,11 @@ pub struct AnalyzeArgs {
     /// Compare user type USER with BTF type BTF, map or no map (repeatable).
     #[arg(long, value_name = "USER=BTF")]
     pub pair: Vec<String>,
+    /// Ties the bpftool dump FILE to map MAP (a name, or an id where several
+    /// maps share a name), whatever the file is called (`dump.json`,
+    /// `/dev/stdin`); FILE need not be among the inputs too (repeatable).
+    #[arg(long = "dump", value_name = "MAP=FILE")]
+    pub dumps: Vec<String>,
     /// How many bytes a reader passes for one per-CPU lookup of map MAP
     /// (checked against possible_cpus × round_up(value_size, 8)).
     #[arg(long, value_name = "MAP=BYTES")]
@@ -95,26 +102,37 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     let mut buf = Vec::new();
-    render(&mut buf, &report, args.format, color).into_diagnostic()?;
+    render(&mut buf, &report, args.format, color).out()?;
     match &args.output {
         Some(path) => std::fs::write(path, &buf)
             .map_err(|e| crate::error::InputError::new(path.display().to_string(), None, e))?,
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(&buf).into_diagnostic()?;
-            out.flush().into_diagnostic()?;
+            out.write_all(&buf).out()?;
+            out.flush().out()?;
         }
     }
-    let threshold = match args.fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Info => Some(Severity::Info),
-        FailOn::Never => None,
-    };
-    Ok(match threshold {
-        Some(level) if report.has_at_least(level) => ExitCode::from(1),
-        _ => ExitCode::SUCCESS,
-    })
+    Ok(args
+        .fail_on
+        .exit_code(report.findings.iter().map(|f| f.severity)))
+}
+
+impl FailOn {
+    /// 1 when a finding of these severities is at or above the level, else
+    /// 0: the exit code of every command that reports findings.
+    pub fn exit_code(self, severities: impl IntoIterator<Item = Severity>) -> ExitCode {
+        let threshold = match self {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Info => Severity::Info,
+            FailOn::Never => return ExitCode::SUCCESS,
+        };
+        if severities.into_iter().any(|s| s >= threshold) {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
 }
 
 /// Renders `report` in `format`.

@@ -9,13 +9,13 @@ use super::load::LoadedCase;
 use super::AnalyzeArgs;
 use crate::analyses::dump_capacity::check_percpu_buffer;
 use crate::analyses::dump_checks::{check_dump, DumpContext};
-use crate::analyses::layout_check::{check_pair, LayoutPair, PairCheck, Role};
+use crate::analyses::layout_check::{check_pair, check_pair_size, LayoutPair, PairCheck, Role};
 use crate::analyses::lookups::{self, TraceContext};
 use crate::analyses::{bpf2go, key_padding, maps};
 use crate::error::InputError;
 use crate::ingest::btf::{Btf, BtfKind};
 use crate::ingest::gosrc::bpf2go as gosrc_bpf2go;
-use crate::model::case::{Generated, MapInstance, UserTypes};
+use crate::model::case::{Generated, MapInstance, ScalarType, UserTypes};
 use crate::model::finding::{Finding, MapRef};
 use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::{FieldType, Layout};
@@ -36,7 +36,7 @@ pub fn type_key(name: &str) -> String {
 
 /// Whether `--map W` names the map `name` with `id` (by name, or by id
 /// where a reload left several maps of one name).
-fn names_map(w: &str, name: &str, id: Option<u32>) -> bool {
+pub(super) fn names_map(w: &str, name: &str, id: Option<u32>) -> bool {
     name == w || id.is_some_and(|id| id.to_string() == w)
 }
 
@@ -112,9 +112,16 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     // Cross-checks of user types against each map's key and value types.
     let explicit = args.key_type.is_some() || args.value_type.is_some();
     if explicit {
+        // An explicit `--map` naming one map is the map, whatever its types.
         let with_layouts: Vec<&&MapInstance> = selected
             .iter()
-            .filter(|m| m.key_layout.is_some() || m.value_layout.is_some())
+            .filter(|m| {
+                (!args.maps.is_empty() && selected.len() == 1)
+                    || m.key_layout.is_some()
+                    || m.value_layout.is_some()
+                    || m.key_scalar.is_some()
+                    || m.value_scalar.is_some()
+            })
             .collect();
         let [m] = with_layouts.as_slice() else {
             return Err(InputError::new(
@@ -135,17 +142,38 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
             )
             .into());
         };
-        for (role, user_name, kernel) in [
-            (Role::Key, &args.key_type, &m.key_layout),
-            (Role::Value, &args.value_type, &m.value_layout),
+        for (role, user_name, kernel, scalar) in [
+            (Role::Key, &args.key_type, &m.key_layout, &m.key_scalar),
+            (
+                Role::Value,
+                &args.value_type,
+                &m.value_layout,
+                &m.value_scalar,
+            ),
         ] {
-            let (Some(user_name), Some(kernel)) = (user_name, kernel) else {
+            let Some(user_name) = user_name else {
                 continue;
             };
+            // Looked up first: a name that is nowhere is an error whatever the map holds.
             let Some(user) = find_user(&case.users, user_name)? else {
-                return Err(no_user_type(user_name));
+                return Err(no_user_type_in(user_name, &case.users));
             };
-            checks.push(pair(&mut case.texts, Some(m), role, &user, kernel));
+            if let Some(kernel) = kernel {
+                checks.push(pair(&mut case.texts, Some(m), role, &user, kernel));
+            } else if let Some(scalar) = scalar {
+                checks.push(scalar_pair(&mut case.texts, m, role, &user, scalar));
+            } else {
+                return Err(InputError::new(
+                    user_name,
+                    None,
+                    format!(
+                        "map `{}` has no BTF {} type to compare it with",
+                        m.name,
+                        role.as_str()
+                    ),
+                )
+                .into());
+            }
         }
     } else if !case.users.is_empty() {
         // Automatic: a user type whose name matches the BTF type's (FlowKey ↔ flow_key).
@@ -189,7 +217,7 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
             .split_once('=')
             .ok_or_else(|| InputError::new("--pair", None, format!("{spec:?} is not USER=BTF")))?;
         let Some(user) = find_user(&case.users, user_name)? else {
-            return Err(no_user_type(user_name));
+            return Err(no_user_type_in(user_name, &case.users));
         };
         let (kernel, origin) = btf_type_by_name(&case, btf_name)?;
         let mut check = pair(&mut case.texts, None, Role::Value, &user, &kernel);
@@ -203,11 +231,7 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     // What the dumped bytes show, with the map's layouts where known.
     let mut entries: HashMap<(Option<u32>, String), u64> = HashMap::new();
     for d in &case.dumps {
-        let map = case.maps.iter().find(|m| match (d.map_id, &d.map_name) {
-            (Some(id), _) => m.id == Some(id),
-            (None, Some(n)) => &m.name == n,
-            _ => false,
-        });
+        let map = d.map_in(&case.maps);
         if let Some(m) = map {
             if !args.maps.is_empty() && !args.maps.iter().any(|w| wanted(m, w)) {
                 continue;
@@ -296,6 +320,10 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
             .filter(selected_map),
     );
 
+    // Every input contributed, or an `input/unused` finding says why not.
+    let accounted = super::accounting::account(args, &case, &checks);
+    findings.extend(accounted.findings);
+
     let map_summaries = case
         .maps
         .iter()
@@ -306,18 +334,80 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
             key_size: m.key_size,
             value_size: m.value_size,
             max_entries: m.max_entries,
-            key_type: m.key_layout.as_ref().map(|l| l.display_name()),
-            value_type: m.value_layout.as_ref().map(|l| l.display_name()),
+            key_type: m
+                .key_layout
+                .as_ref()
+                .map(|l| l.display_name())
+                .or_else(|| m.key_scalar.as_ref().map(|s| s.name.clone())),
+            value_type: m
+                .value_layout
+                .as_ref()
+                .map(|l| l.display_name())
+                .or_else(|| m.value_scalar.as_ref().map(|s| s.name.clone())),
             entries: entries.get(&(m.id, m.name.clone())).copied(),
         })
         .collect();
     let mut report = Report::new(case.inputs, map_summaries, findings);
     report.checks = checks.into_iter().map(CheckSummary::from).collect();
+    report.dumps = accounted.dumps;
+    report.traces = accounted.traces;
     Ok(report)
 }
 
-fn no_user_type(name: &str) -> miette::Report {
-    InputError::new(name, None, "no user-space type of this name in the inputs").into()
+/// The unknown-type error, naming every user-type source that was searched.
+fn no_user_type_in(name: &str, users: &[Box<dyn UserTypes>]) -> miette::Report {
+    let looked = if users.is_empty() {
+        "no user-type source (Go source, DWARF binary, schema) was given".to_string()
+    } else {
+        format!(
+            "looked in {}",
+            users
+                .iter()
+                .map(|u| u.origin())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    InputError::new(
+        name,
+        None,
+        format!("no user-space type of this name in the inputs ({looked})"),
+    )
+    .into()
+}
+
+/// A user type against a map's key or value type that is not a struct
+/// (`__u32`, an enum): sizes first; a user struct of one member is compared
+/// member against type (width, signedness, kind); a user struct of several
+/// members of the right total size is accepted as raw bytes, with a note.
+fn scalar_pair(
+    texts: &mut HashMap<String, Arc<str>>,
+    m: &MapInstance,
+    role: Role,
+    user: &UserType,
+    scalar: &ScalarType,
+) -> PairCheck {
+    let kernel = Arc::new(scalar.as_layout(role.as_str()));
+    if user.layout.size != kernel.size {
+        // Only the size speaks: member by member would restate it.
+        return pair_with(texts, Some(m), role, user, &kernel, check_pair_size);
+    }
+    let several = user.layout.members.len() > 1;
+    let mut check = pair(texts, Some(m), role, user, &kernel);
+    if several {
+        // Field by field means nothing against one integer: keep the size verdict.
+        check.findings.clear();
+        check.verdict = "match";
+        check.notes = vec![format!(
+            "user `{}` ({} fields, {} bytes) compared by size with BTF {}: its bytes are taken as one {}",
+            user.layout.name,
+            user.layout.members.len(),
+            user.layout.size,
+            scalar.name,
+            scalar.ty.kind_str()
+        )];
+    }
+    check
 }
 
 /// Reads the source files a user layout's declarations point at (at most
@@ -353,6 +443,17 @@ fn pair(
     user: &UserType,
     kernel: &Arc<Layout>,
 ) -> PairCheck {
+    pair_with(texts, m, role, user, kernel, check_pair)
+}
+
+fn pair_with(
+    texts: &mut HashMap<String, Arc<str>>,
+    m: Option<&MapInstance>,
+    role: Role,
+    user: &UserType,
+    kernel: &Arc<Layout>,
+    check: fn(&LayoutPair<'_>) -> PairCheck,
+) -> PairCheck {
     // A ring buffer's or perf event array's value type is one record's
     // layout; the map's value_size says nothing about it.
     let records = m.is_some_and(|m| m.map_type.is_some_and(|t| t.carries_records()));
@@ -375,8 +476,11 @@ fn pair(
         texts,
     };
     match &user.generated {
-        Some(g) => bpf2go::check_generated(&pair, g),
-        None => check_pair(&pair),
+        // Against the BTF type it was generated from: as its generator writes it.
+        Some(g) if generated_name(g, &kernel.name) == user.layout.name => {
+            bpf2go::check_generated(&pair, g)
+        }
+        _ => check(&pair),
     }
 }
 
@@ -420,6 +524,7 @@ impl From<PairCheck> for CheckSummary {
             btf_origin: c.kernel_origin,
             verdict: c.verdict.to_string(),
             notes: c.notes,
+            user_location: c.user_location,
         }
     }
 }

@@ -94,12 +94,12 @@ impl BundleRead {
                 bad_btf.insert(m.path, why);
             }
         }
-        for p in missing {
-            let why = format!("{name}!{p}: listed in the manifest but absent from the bundle");
-            if dump_paths.contains(&p) {
-                dumps.insert(p, Err(why));
+        for u in missing {
+            let why = format!("{name}!{}: {}", u.path, u.why);
+            if dump_paths.contains(&u.path) {
+                dumps.insert(u.path, Err(why));
             } else {
-                bad_btf.insert(p, why);
+                bad_btf.insert(u.path, why);
             }
         }
         for p in dump_paths {

@@ -13,16 +13,18 @@ mod bundles;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use miette::{IntoDiagnostic, Result};
+use miette::Result;
 
-use super::decode::{read_dump_file, resolve_types, MapTypes, TypeSource};
+use super::decode::{decode_entry, read_primary_dump, resolve_types, MapTypes, TypeSource};
 use crate::analyses::dump_diff::diff_dumps;
-use crate::error::InputError;
+use crate::error::{InputError, WriteOutput};
 use crate::ingest::bundle::is_bundle;
 use crate::model::decode::{decode, Decoded};
-use crate::model::dump::{hex_bytes, DumpEntry, EntryValue, MapDump};
+use crate::model::dump::{hex_bytes, DumpEntry, DumpForm, EntryValue, MapDump};
 use crate::model::finding::Position;
+use crate::model::layout::{ByteOrder, FieldType};
 use crate::report::dump_diff::{
     self as render, ChangedOut, DiffReport, FieldChange, KeyedEntry, SideCounts, ValueDiffOut,
 };
@@ -131,8 +133,23 @@ fn diff_dump_files(args: &DiffArgs, new_path: &Path) -> Result<ExitCode> {
         })?),
         None => None,
     };
-    let old = read_dump_file(&args.old)?;
-    let new = read_dump_file(new_path)?;
+    let old = read_primary_dump(&args.old)?;
+    let new = read_primary_dump(new_path)?;
+    if types.is_none() {
+        if let Some((text, bytes)) = cross_form(&old, &new).map(|text_is_old| {
+            if text_is_old {
+                (args.old.as_path(), new_path)
+            } else {
+                (new_path, args.old.as_path())
+            }
+        }) {
+            return Err(miette::miette!(
+                "{} is a BTF-formatted text dump (fields, no bytes) and {} holds bytes: give --btf FILE with --map NAME (or --key-type/--value-type) so its bytes decode and entries match by their fields",
+                text.display(),
+                bytes.display()
+            ));
+        }
+    }
     let report = pair_report(
         args.old.display().to_string(),
         new_path.display().to_string(),
@@ -158,8 +175,8 @@ fn write_stdout(
     f: impl FnOnce(&mut std::io::BufWriter<std::io::StdoutLock<'static>>) -> std::io::Result<()>,
 ) -> Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    f(&mut out).into_diagnostic()?;
-    out.flush().into_diagnostic()?;
+    f(&mut out).out()?;
+    out.flush().out()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -177,6 +194,25 @@ pub fn pair_report(
     old_types: Option<&MapTypes>,
     new_types: Option<&MapTypes>,
 ) -> DiffReport {
+    // A BTF-formatted text dump has fields, not bytes: match the other
+    // side's entries by their decoded fields instead of by key bytes.
+    let views;
+    let (old, new, note) = match cross_form(old, new) {
+        Some(text_is_old) => {
+            let bytes_types = if text_is_old { new_types } else { old_types };
+            match bytes_types {
+                Some(t) => {
+                    views = (
+                        formatted_view(old, if text_is_old { None } else { Some(t) }),
+                        formatted_view(new, if text_is_old { Some(t) } else { None }),
+                    );
+                    (&views.0, &views.1, Some((text_is_old, CROSS_FORM_NOTE)))
+                }
+                None => (old, new, Some((text_is_old, CROSS_FORM_NO_TYPES))),
+            }
+        }
+        None => (old, new, None),
+    };
     let diff = diff_dumps(old, new);
     let keyed = |dump: &MapDump, types: Option<&MapTypes>, index: usize| -> Option<KeyedEntry> {
         let e = dump.get(index)?;
@@ -209,16 +245,22 @@ pub fn pair_report(
                     new_index: c.new,
                     key: key_string(&n),
                     key_decoded: decode_key(new_types, &n),
+                    // Offsets into formatted text would mean nothing.
                     value_diffs: c
                         .diffs
                         .iter()
+                        .filter(|_| !(o.formatted || n.formatted))
                         .map(|d| ValueDiffOut {
                             cpu: d.cpu,
                             offsets: d.offsets.clone(),
                         })
                         .collect(),
                     value_missing: c.value_missing,
-                    fields: field_changes(old_types, new_types, &o, &n),
+                    fields: if o.formatted || n.formatted {
+                        formatted_change(&o, &n)
+                    } else {
+                        field_changes(old_types, new_types, &o, &n)
+                    },
                 })
             })
             .collect(),
@@ -236,10 +278,89 @@ pub fn pair_report(
                 .collect(),
         },
         problems: SideCounts {
-            old: problems(old),
-            new: problems(new),
+            old: problems(old)
+                .into_iter()
+                .chain(note.filter(|n| n.0).map(|n| n.1.to_string()))
+                .collect(),
+            new: problems(new)
+                .into_iter()
+                .chain(note.filter(|n| !n.0).map(|n| n.1.to_string()))
+                .collect(),
         },
     }
+}
+
+/// Said of the BTF-formatted text side when the other side was decoded to match it.
+const CROSS_FORM_NOTE: &str = "BTF-formatted text shows fields, not bytes: entries were matched by decoded keys and compared by decoded values; padding bytes cannot be compared (dump both with `bpftool -j` to compare bytes)";
+
+/// Said of the BTF-formatted text side when the other side has no types.
+const CROSS_FORM_NO_TYPES: &str = "BTF-formatted text shows fields, not bytes, and the other dump's types are unknown: its keys cannot be matched with these (no entry can match)";
+
+/// `Some(true)` when OLD alone is BTF-formatted text, `Some(false)` when NEW
+/// alone is, `None` when both dumps are of one kind (both bytes or both text).
+fn cross_form(old: &MapDump, new: &MapDump) -> Option<bool> {
+    let text = |d: &MapDump| d.form == DumpForm::TextFormatted;
+    (text(old) != text(new)).then(|| text(old))
+}
+
+/// The dump with every entry as canonical compact JSON text (bpftool's
+/// `formatted` shape, members in order): byte-form entries decoded with
+/// `types`, formatted-text entries re-serialised so that spacing and number
+/// spelling cannot make equal entries differ. One entry per entry, so
+/// indices still point into the original dump; an entry that cannot be
+/// decoded keeps its hex key (it then matches nothing).
+fn formatted_view(dump: &MapDump, types: Option<&MapTypes>) -> MapDump {
+    fn canonical(text: &[u8]) -> String {
+        serde_json::from_slice::<serde_json::Value>(text)
+            .map(|v| numbers_for_hex(v).to_string())
+            .unwrap_or_else(|_| String::from_utf8_lossy(text).into_owned())
+    }
+    // bpftool prints what the bytes hold in host order, `__be32` included.
+    let types = types.map(|t| {
+        let mut t = t.clone();
+        t.key.ty = host_order(&t.key.ty);
+        t.value.ty = host_order(&t.value.ty);
+        t
+    });
+    let types = types.as_ref();
+    let mut view = MapDump::new(dump.form);
+    for e in dump.entries() {
+        let position = match e.position {
+            Position::Line(l) => u64::from(l),
+            Position::Offset(o) => o,
+        };
+        let per_cpu = matches!(e.value, EntryValue::PerCpu { .. });
+        let (key, value) = match (e.formatted, types) {
+            (true, _) => {
+                let value = match e.value {
+                    EntryValue::Single(v) | EntryValue::PerCpu { bytes: v, .. } => canonical(v),
+                    EntryValue::Missing => String::new(),
+                };
+                (canonical(e.key), value)
+            }
+            (false, Some(t)) => match decode_entry(t, e.key, e.value)
+                .ok()
+                .and_then(|d| serde_json::to_value(&d).ok())
+            {
+                Some(serde_json::Value::Object(mut m)) => {
+                    let key = numbers_for_hex(m.remove("key").unwrap_or_default()).to_string();
+                    let value = m
+                        .remove("values")
+                        .or_else(|| m.remove("value"))
+                        .map(numbers_for_hex)
+                        .unwrap_or_default()
+                        .to_string();
+                    (key, value)
+                }
+                _ => (hex_bytes(e.key), String::new()),
+            },
+            (false, None) => (hex_bytes(e.key), String::new()),
+        };
+        view.push_formatted(position, &key, &value, per_cpu);
+    }
+    view.problems = dump.problems.clone();
+    view.found = dump.found;
+    view
 }
 
 /// Hex key bytes, or the key text of a formatted-text entry.
@@ -257,6 +378,91 @@ fn decode_key(types: Option<&MapTypes>, e: &DumpEntry<'_>) -> Option<Decoded> {
         return None;
     }
     decode(&t.key.ty, &t.key.name, e.key).ok()
+}
+
+/// `ty` as bpftool formats bytes (`btf_dumper.c`): every integer in host
+/// order, and 32-bit enumerators (`BTF_KIND_ENUM`) compared as `s32` with
+/// the value read signed, unmatched values printed signed. An `ENUM64`
+/// whose enumerators all fit 32 bits is taken for an `ENUM` (they differ
+/// only for values with bit 31 or 63 set).
+fn host_order(ty: &FieldType) -> FieldType {
+    match ty {
+        FieldType::Enum(e)
+            if e.values
+                .iter()
+                .all(|(_, v)| (i128::from(i32::MIN)..=i128::from(u32::MAX)).contains(v)) =>
+        {
+            let mut e = (**e).clone();
+            e.signed = true;
+            for (_, v) in &mut e.values {
+                *v = i128::from(*v as u32 as i32);
+            }
+            FieldType::Enum(Arc::new(e))
+        }
+        FieldType::Int {
+            size,
+            signed,
+            encoding,
+            ..
+        } => FieldType::Int {
+            size: *size,
+            signed: *signed,
+            encoding: *encoding,
+            byte_order: ByteOrder::Host,
+        },
+        FieldType::Array { elem, len } => FieldType::Array {
+            elem: Arc::new(host_order(elem)),
+            len: *len,
+        },
+        FieldType::Aggregate(l) => {
+            let mut l = (**l).clone();
+            for m in &mut l.members {
+                m.ty = host_order(&m.ty);
+            }
+            FieldType::Aggregate(Arc::new(l))
+        }
+        other => other.clone(),
+    }
+}
+
+/// Hex strings (`"0x5"`: bpftool's bitfields and 128-bit integers) as the
+/// numbers they spell when they fit 64 bits, so that both spellings of one
+/// value compare equal.
+fn numbers_for_hex(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => match s
+            .strip_prefix("0x")
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+        {
+            Some(n) => Value::from(n),
+            None => Value::String(s),
+        },
+        Value::Array(xs) => Value::Array(xs.into_iter().map(numbers_for_hex).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, x)| (k, numbers_for_hex(x)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Formatted entries have no value bytes to point into: the change is the
+/// whole formatted value, old and new.
+fn formatted_change(old: &DumpEntry<'_>, new: &DumpEntry<'_>) -> Vec<FieldChange> {
+    let text = |e: &DumpEntry<'_>| match e.value {
+        EntryValue::Single(v) | EntryValue::PerCpu { bytes: v, .. } => {
+            String::from_utf8_lossy(v).into_owned()
+        }
+        EntryValue::Missing => String::new(),
+    };
+    vec![FieldChange {
+        cpu: None,
+        name: "value".into(),
+        old: Decoded::Str(text(old)),
+        new: Decoded::Str(text(new)),
+    }]
 }
 
 /// Top-level value fields whose decoded values differ, per CPU for per-CPU

@@ -508,6 +508,16 @@ impl<'d, 's> Resolver<'d, 's> {
         }
         let size = die.udata(constants::DW_AT_byte_size).unwrap_or(0);
         let mut layout = Layout::new(self.name(die)?, kind, size, members).finish();
+        // gc aligns 8-byte fields (uint64, float64, complex) to 4 on 32-bit
+        // targets (386, arm), and never packs: cap the alignment that
+        // `finish` derived from the members' sizes at the pointer size.
+        if self.lang(die.unit) == Lang::Go {
+            let word = u64::from(self.units.info(self.dwarf, die.unit)?.header.address_size());
+            if word == 4 {
+                layout.natural_align = layout.natural_align.min(word);
+                layout.packed = false;
+            }
+        }
         layout.source = self.decl(die);
         let layout = Arc::new(layout);
         self.aggregates

@@ -1,0 +1,3 @@
+module bpfcase.test/scalar
+
+go 1.19

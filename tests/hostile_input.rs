@@ -1,0 +1,280 @@
+//! Hostile or broken inputs, as a compromised or broken node could produce
+//! them: every case ends quickly with a clear error or finding that names
+//! the file, never a hang, an abort, or a read outside the input.
+//!
+//! Bundles are read as data: a directory bundle's members are opened only
+//! when they are regular files inside it (no symbolic link followed, no fifo
+//! or device opened), a tar's link members are reported, not followed, and
+//! an ambiguous or unknown manifest is refused with the reason.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use support::{bpfcase, corpus};
+
+/// A fresh scratch directory for one test.
+fn scratch(test: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("bpfcase-hostile-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The reload case unpacked into `dir/bundle`.
+fn unpacked_case(dir: &Path) -> PathBuf {
+    let b = dir.join("bundle");
+    std::fs::create_dir_all(&b).unwrap();
+    let st = Command::new("tar")
+        .arg("-xf")
+        .arg(corpus("cases/reload/case.tar"))
+        .arg("-C")
+        .arg(&b)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    b
+}
+
+/// Runs `bpfcase analyze ARGS --format json --fail-on never`, killing it
+/// if it runs past 20 s (a hang is a failure, not a stuck test run).
+fn analyze(args: &[&Path]) -> (Output, Duration) {
+    let start = Instant::now();
+    let mut child = bpfcase()
+        .arg("analyze")
+        .args(args)
+        .args(["--format", "json", "--fail-on", "never"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = start + Duration::from_secs(20);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("analyze {args:?} still running after 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child.wait_with_output().unwrap(), start.elapsed())
+}
+
+/// The `input/unreadable` findings of a JSON report, as "path: title" lines.
+fn unreadable(out: &Output) -> Vec<String> {
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "input/unreadable")
+        .map(|f| f["title"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// stdout and stderr, with miette's line wrapping (`│` gutters) undone: an
+/// unreadable bundle is an error on stderr (exit 2), wrapped to the terminal.
+fn both_outputs(out: &Output) -> String {
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    all.split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn any_contains(lines: &[String], needles: &[&str]) -> bool {
+    lines.iter().any(|l| needles.iter().all(|n| l.contains(n)))
+}
+
+/// A member replaced by a symbolic link to a file outside the bundle —
+/// even one with the very bytes the manifest's hash expects — is not read:
+/// the finding names the member and the link.
+#[test]
+fn directory_bundle_symlink_member_is_not_followed() {
+    let dir = scratch("symlink");
+    let b = unpacked_case(&dir);
+    let member = b.join("maps/16273-flows.json");
+    let outside = dir.join("outside.json");
+    std::fs::rename(&member, &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, &member).unwrap();
+    // A symlinked directory on the way is refused too.
+    let elf_dir = b.join("elf");
+    let elf_outside = dir.join("elf-outside");
+    std::fs::rename(&elf_dir, &elf_outside).unwrap();
+    std::os::unix::fs::symlink(&elf_outside, &elf_dir).unwrap();
+
+    let (out, _) = analyze(&[&b]);
+    let u = unreadable(&out);
+    assert!(
+        any_contains(
+            &u,
+            &["maps/16273-flows.json", "symbolic link", "outside.json"]
+        ),
+        "{u:#?}"
+    );
+    assert!(
+        any_contains(&u, &["elf/0-flows.bpf.o", "symbolic link"]),
+        "{u:#?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A fifo would block a reader forever and a link to /dev/zero never
+/// ends: both are refused at once, the rest of the bundle is analysed.
+#[test]
+fn directory_bundle_fifo_and_device_members_are_refused() {
+    let dir = scratch("fifo");
+    let b = unpacked_case(&dir);
+    let fifo = b.join("maps/16274-flows_lru.json");
+    std::fs::remove_file(&fifo).unwrap();
+    let st = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(st.success());
+    let dev = b.join("maps/16275-flows_small.json");
+    std::fs::remove_file(&dev).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &dev).unwrap();
+
+    let (out, took) = analyze(&[&b]);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let u = unreadable(&out);
+    assert!(
+        any_contains(&u, &["16274-flows_lru.json", "a fifo"]),
+        "{u:#?}"
+    );
+    assert!(
+        any_contains(
+            &u,
+            &["16275-flows_small.json", "symbolic link", "/dev/zero"]
+        ),
+        "{u:#?}"
+    );
+    // The other maps' dumps were still checked.
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        (report["findings"].as_array().unwrap().iter())
+            .any(|f| f["code"] == "dump/key-padding-garbage"),
+        "the readable dumps were not analysed"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Builds a tar at `path` from `(name, member)` pairs with GNU tar's
+/// `--transform`-free layout: regular files from `src`, plus links.
+fn tar_with_links(dir: &Path, src: &Path) -> PathBuf {
+    // Replace one listed dump by a symlink and one by a hard link, then tar.
+    let dump = src.join("maps/16276-flows.json");
+    std::fs::remove_file(&dump).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", &dump).unwrap();
+    let hard = src.join("maps/16277-flows_lru.json");
+    std::fs::remove_file(&hard).unwrap();
+    std::fs::hard_link(src.join("bpftool/prog-show.json"), &hard).unwrap();
+    let out = dir.join("links.tar");
+    let st = Command::new("tar")
+        .arg("-cf")
+        .arg(&out)
+        .arg("-C")
+        .arg(src)
+        .args(["manifest.json", "btf", "bpftool", "elf", "maps"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    out
+}
+
+/// Link members of a tar are reported, with their targets, not dropped
+/// silently (and not followed).
+#[test]
+fn tar_bundle_link_members_are_reported() {
+    let dir = scratch("tarlinks");
+    let b = unpacked_case(&dir);
+    let tar = tar_with_links(&dir, &b);
+    let (out, _) = analyze(&[&tar]);
+    let u = unreadable(&out);
+    assert!(
+        any_contains(
+            &u,
+            &[
+                "maps/16276-flows.json",
+                "symbolic link member",
+                "/etc/passwd"
+            ]
+        ),
+        "{u:#?}"
+    );
+    assert!(
+        any_contains(&u, &["maps/16277-flows_lru.json", "hard link member"]),
+        "{u:#?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Rewrites the unpacked case's manifest with `edit` and returns its dir.
+fn with_manifest(test: &str, edit: impl FnOnce(&mut serde_json::Value)) -> (PathBuf, PathBuf) {
+    let dir = scratch(test);
+    let b = unpacked_case(&dir);
+    let path = b.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(&mut m);
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    (dir, b)
+}
+
+/// A manifest of an unknown (newer) format version is refused, saying so.
+#[test]
+fn manifest_of_a_newer_version_is_refused() {
+    let (dir, b) = with_manifest("version", |m| m["version"] = 2.into());
+    let (out, _) = analyze(&[&b]);
+    let all = both_outputs(&out);
+    assert!(
+        all.contains("manifest.json") && all.contains("version 2") && all.contains("newer bpfcase"),
+        "{all}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Two `manifest.json` members: which one describes the bundle is a guess,
+/// so the bundle is refused, naming both offsets (was: "missing field
+/// `bpfcase_version`" when the first was not a manifest).
+#[test]
+fn tar_with_two_manifests_is_refused() {
+    let dir = scratch("twomanifests");
+    let b = unpacked_case(&dir);
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("manifest.json"), b"{\"format\": \"x\"}").unwrap();
+    let tar = dir.join("two.tar");
+    let st = Command::new("tar")
+        .arg("-cf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(&other)
+        .arg("manifest.json")
+        .arg("-C")
+        .arg(&b)
+        .args(["manifest.json", "maps"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (out, _) = analyze(&[&tar]);
+    let all = both_outputs(&out);
+    assert!(
+        all.contains("manifest.json 2 times") && all.contains("byte offsets 0, "),
+        "{all}"
+    );
+    assert!(!all.contains("missing field"), "{all}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
