@@ -336,6 +336,23 @@ fn bpf2go_packages_compare_every_generated_type_with_its_btf_type() {
 }
 
 #[test]
+fn bpf2go_stale_generated_type_is_reported() {
+    // stale/: ok plus `bpfOldEvent`, whose `struct old_event` the object lacks.
+    let obj = corpus("bpf/bpf2go.bpf.o");
+    let pkg = corpus("bpf2go/stale");
+    let (code, report) = analyze(&[obj.to_str().unwrap(), pkg.to_str().unwrap()]);
+    assert_eq!(code, 0, "a warning");
+    assert_eq!(
+        report["checks"].as_array().unwrap().len(),
+        BPF2GO_PAIRS.len()
+    );
+    let unused = findings(&report, "input/unused");
+    assert_eq!(unused.as_array().unwrap().len(), 1, "{unused:#}");
+    assert_eq!(unused[0]["evidence"]["user_type"], "bpfOldEvent");
+    insta::assert_json_snapshot!("bpf2go_stale_type", unused);
+}
+
+#[test]
 fn bpf2go_network_order_is_one_note_per_type() {
     let obj = corpus("bpf/bpf2go.bpf.o");
     let pkg = corpus("bpf2go/ok");

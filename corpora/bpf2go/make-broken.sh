@@ -31,4 +31,13 @@ broken broken-rename '/^type bpfFlow struct/,/^}/s/\tStartedNs /\tStartTime /'
 broken broken-union '/^type bpfAddrVal struct/,/^}/s/_ *\[12\]byte/_ [8]byte/'
 # __be16 width changed: tuple.sport as uint32
 broken broken-be16 '/^type bpfTuple struct/,/^}/s/\(\tSport *\)uint16/\1uint32/'
-echo "made $(ls -d broken-* | wc -l) broken copies"
+# stale: a generated type whose C struct the object no longer has (old_event)
+broken stale '/^type bpfPerfRec struct {/i\
+type bpfOldEvent struct {\
+	_     structs.HostLayout\
+	Pid   uint32\
+	Flags uint32\
+}\
+
+'
+echo "made $(ls -d broken-* | wc -l) broken copies and stale/"

@@ -20,7 +20,7 @@ for arch in amd64 386; do
 	out="offsets.$arch.json"
 	printf '{"compiler": "%s", "goos": "linux", "goarch": "%s", "packages": [' "$(go env GOVERSION)" "$arch" > "$out.tmp"
 	sep=""
-	for dir in ok broken-*; do
+	for dir in ok broken-* stale; do
 		work="$scratch/$dir"
 		mkdir -p "$work"
 		printf 'module offsets\n\ngo 1.19\n' > "$work/go.mod"

@@ -16,7 +16,7 @@ use crate::error::InputError;
 use crate::ingest::btf::{Btf, BtfKind};
 use crate::ingest::gosrc::bpf2go as gosrc_bpf2go;
 use crate::model::case::{Generated, MapInstance, ScalarType, UserTypes};
-use crate::model::finding::{Finding, MapRef};
+use crate::model::finding::{Code, Finding, MapRef, Severity};
 use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::{FieldType, Layout};
 use crate::report::{CheckSummary, MapSummary, Report};
@@ -597,6 +597,39 @@ fn unmapped_generated(
                 Err(e) => findings.push(InputError::new(u.origin(), None, e).to_finding()),
             }
         }
+    }
+    // A generated type mirroring no BTF type of the inputs, in a source whose
+    // other types were compared (a source that compared nothing is one
+    // `input/unused` of its own): a stale file, or one from another object.
+    for (i, n, g) in wanted {
+        let origin = case.users[i].origin();
+        let used = done.iter().chain(&out).any(|c| c.user_origin == origin);
+        if case.btf_sources.is_empty() || !used {
+            continue;
+        }
+        let c_name = n.strip_prefix(g.stem.as_str()).unwrap_or(&n);
+        findings.push(
+            Finding::new(
+                Code::InputUnused,
+                Severity::Warning,
+                format!(
+                    "{} type `{n}` ({}) mirrors no BTF type of the inputs: no struct or union there is `{c_name}` in {}'s spelling (stem `{}` + `{c_name}`); the file is stale or was generated from another object",
+                    g.tool, g.file, g.tool, g.stem
+                ),
+            )
+            .with_evidence(serde_json::json!({
+                "user_type": n,
+                "user_origin": origin,
+                "generator": g.tool,
+                "generated_file": g.file,
+                "stem": g.stem,
+                "btf_sources": case.btf_sources.iter().map(|b| b.origin.clone()).collect::<Vec<_>>(),
+            }))
+            .with_fix(format!(
+                "Regenerate {} (go generate) from the BPF source these inputs were built from, or give the object it was generated from.",
+                g.file
+            )),
+        );
     }
     out
 }
