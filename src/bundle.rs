@@ -94,6 +94,13 @@ pub struct TraceRecord {
     /// Empty in bundles of bpfcase versions that did not record it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub attach: String,
+    /// Ids the kernel gave the trace's own program and maps while they
+    /// existed (all freed before the collection proper; ids are not reused
+    /// soon), so a reader can tell them from the node's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub own_prog_ids: Vec<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub own_map_ids: Vec<u32>,
 }
 
 /// One traced bpf() map call, as returned to the caller.

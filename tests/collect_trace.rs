@@ -176,41 +176,60 @@ fn host_trace_mounts() -> Vec<String> {
         .collect()
 }
 
-/// The trace tests run one at a time (a lock), so that "nothing of the
-/// trace is left in the kernel" can be checked exactly after each.
+/// The trace tests run one at a time (a lock): traces at once would each
+/// see the others' programs in the kernel, and compete for the CPUs.
 static ONE_TRACE: Mutex<()> = Mutex::new(());
 
 fn one_trace() -> std::sync::MutexGuard<'static, ()> {
     ONE_TRACE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// No program or map of the trace is left in the kernel (the kernel frees
-/// them shortly after collect's fds close; collect waits for that, so a
-/// short grace covers only scheduling).
-fn assert_nothing_left_behind() {
-    let ours = |_: ()| {
-        let progs = run_ok(Command::new("bpftool").args(["-j", "prog", "show"]));
-        let maps = run_ok(Command::new("bpftool").args(["-j", "map", "show"]));
-        let maps: serde_json::Value = serde_json::from_slice(&maps.stdout).unwrap();
-        let mut left: Vec<String> = (maps.as_array().unwrap().iter())
-            .filter_map(|m| m["name"].as_str())
-            .filter(|n| ["inflight", "targets", "scratch", "config", "lost"].contains(n))
-            .map(str::to_string)
-            .collect();
-        if String::from_utf8_lossy(&progs.stdout).contains("bpf_calls") {
-            left.push("a bpf_calls program".into());
-        }
-        left
+/// Whether the kernel still has a program (`prog`) or map (`map`) of
+/// this id.
+fn exists(kind: &str, id: u32) -> bool {
+    Command::new("bpftool")
+        .args([kind, "show", "id", &id.to_string()])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// No program or map of the trace (by the ids the manifest lists) is left
+/// in the kernel. The kernel frees them shortly after collect's fds close,
+/// and collect waits for that, so a short grace covers only scheduling.
+fn assert_trace_freed(trace: &bpfcase::bundle::TraceRecord) {
+    assert_eq!(trace.own_prog_ids.len(), 2, "{trace:?}");
+    assert!(trace.own_map_ids.len() >= 5, "{trace:?}");
+    let left = || -> Vec<String> {
+        let progs = trace.own_prog_ids.iter().filter(|&&id| exists("prog", id));
+        let maps = trace.own_map_ids.iter().filter(|&&id| exists("map", id));
+        progs
+            .map(|id| format!("prog {id}"))
+            .chain(maps.map(|id| format!("map {id}")))
+            .collect()
     };
-    let mut left = ours(());
     for _ in 0..20 {
-        if left.is_empty() {
+        if left().is_empty() {
             return;
         }
         std::thread::sleep(Duration::from_millis(100));
-        left = ours(());
     }
-    panic!("the trace left these in the kernel: {left:?}");
+    panic!("the trace left these in the kernel: {:?}", left());
+}
+
+/// With no bundle to say which ids were the trace's (collect failed), no
+/// program named like the trace's may be loaded. Only meaningful while no
+/// other trace runs on the machine, which the lock ensures for this binary.
+fn assert_no_trace_program() {
+    for _ in 0..20 {
+        let progs = run_ok(Command::new("bpftool").args(["-j", "prog", "show"]));
+        if !String::from_utf8_lossy(&progs.stdout).contains("bpf_calls") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("a bpf_calls program is still loaded");
 }
 
 /// Two children call the same map; collect traces one of them, attached
@@ -339,8 +358,8 @@ fn traces_known_calls(
         .iter()
         .any(|r| { ["inflight", "targets", "scratch", "config"].contains(&r.name.as_str()) }));
     assert!(!m.partial, "{:?}", m.limits_hit);
-    // Detached and freed: no program of ours is left in the kernel.
-    assert_nothing_left_behind();
+    // Detached and freed: no program or map of ours is left in the kernel.
+    assert_trace_freed(trace);
 }
 
 /// The default attach (raw tracepoints) on the host as it is.
@@ -409,7 +428,7 @@ fn tracefs_attach_without_tracefs_fails_clearly() {
         "{err}"
     );
     assert!(!out.exists());
-    assert_nothing_left_behind();
+    assert_no_trace_program();
 }
 
 #[test]
@@ -467,11 +486,11 @@ fn sigint_ends_only_the_trace() {
         "the trace did not end at SIGINT"
     );
     drop(children);
-    assert_nothing_left_behind();
 
     let files = read_bundle(&out);
     let m = checked_manifest(&files);
     let trace = m.trace.as_ref().expect("manifest.trace");
+    assert_trace_freed(trace);
     assert!(trace.duration_ms < 10_000, "{}", trace.duration_ms);
     assert!(trace.events > 0);
     assert!(m.partial);

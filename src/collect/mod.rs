@@ -469,6 +469,8 @@ fn run_trace(run: &mut Run, tracer: trace::Tracer) -> Result<Vec<u32>, CollectFa
         lost: outcome.lost,
         capture_bytes: trace::event::CAPTURE_BYTES,
         attach: attach.as_str().into(),
+        own_prog_ids: outcome.own_prog_ids.clone(),
+        own_map_ids: outcome.own_map_ids.clone(),
     });
     run.own_progs.extend(outcome.own_prog_ids);
     Ok(outcome.own_map_ids)
