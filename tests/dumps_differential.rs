@@ -395,8 +395,10 @@ fn schema_types_decode_like_btf() {
         value_type: "__u64",
     })
     .unwrap_err();
+    // The message, not miette's rendering: that wraps to the terminal's
+    // width, so a longer temp path moved the line break into the phrase.
     assert!(
-        format!("{missing:?}").contains("no type `nope` in the schema"),
+        missing.to_string().contains("no type `nope` in the schema"),
         "{missing:?}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

@@ -58,15 +58,7 @@ pub fn check_generated(pair: &LayoutPair<'_>, generated: &Generated) -> PairChec
     }
     notes.append(&mut check.notes);
     check.notes = notes;
-    check.verdict = if check
-        .findings
-        .iter()
-        .any(|f| f.severity >= Severity::Warning)
-    {
-        "differs"
-    } else {
-        "match"
-    };
+    check.verdict = super::layout_check::verdict(&check.findings);
     check
 }
 

@@ -1072,6 +1072,16 @@ pub fn check_pair_size(pair: &LayoutPair<'_>) -> PairCheck {
     c.into_check()
 }
 
+/// A pair's verdict from its findings: `differs` when any is a warning or
+/// worse, else `match` (notes and info findings do not make a difference).
+pub fn verdict(findings: &[Finding]) -> &'static str {
+    if findings.iter().any(|f| f.severity >= Severity::Warning) {
+        "differs"
+    } else {
+        "match"
+    }
+}
+
 /// Compares one pair; returns its findings and notes.
 pub fn check_pair(pair: &LayoutPair<'_>) -> PairCheck {
     let mut c = Checker {
@@ -1090,15 +1100,7 @@ impl Checker<'_, '_> {
     /// The pair's verdict, notes and findings.
     fn into_check(self) -> PairCheck {
         let pair = self.pair;
-        let verdict = if self
-            .findings
-            .iter()
-            .any(|f| f.severity >= Severity::Warning)
-        {
-            "differs"
-        } else {
-            "match"
-        };
+        let verdict = verdict(&self.findings);
         PairCheck {
             map: pair.map.as_ref().map(|m| m.name.clone()),
             role: pair.role,

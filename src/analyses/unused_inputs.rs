@@ -8,6 +8,7 @@
 
 use serde_json::json;
 
+use crate::model::case::type_key;
 use crate::model::finding::{Code, Finding, MapRef, Severity};
 
 /// A user-type source (Go source, DWARF binary, YAML schema) and how many of
@@ -260,27 +261,14 @@ fn unused_btf(b: &BtfUse) -> Finding {
         .with_fix(fix)
 }
 
-/// A type name reduced for comparison across languages: package prefix,
-/// `struct ` keyword, case and underscores dropped (`main.FlowKey` → `flowkey`).
-fn name_key(name: &str) -> String {
-    let name = name
-        .trim_start_matches("struct ")
-        .trim_start_matches("union ");
-    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
-    last.chars()
-        .filter(|c| *c != '_')
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 /// Up to `n` of `names` closest to `target`: those containing it or
 /// contained in it first, then by edit distance, within half the length.
 fn closest(target: &str, names: &[&str], n: usize) -> Vec<String> {
-    let t = name_key(target);
+    let t = type_key(target);
     let mut scored: Vec<(bool, usize, &str)> = names
         .iter()
         .filter_map(|name| {
-            let k = name_key(name);
+            let k = type_key(name);
             if k.is_empty() || k.len() > 64 {
                 return None;
             }

@@ -104,3 +104,16 @@ pub struct Generated {
     /// The prefix the tool puts before every name (bpf2go's stem, `bpf`).
     pub stem: String,
 }
+
+/// Normalises a type name for matching across languages: package prefix,
+/// `struct ` keyword, case and underscores dropped (`main.FlowKey` ↔ `flow_key`).
+pub fn type_key(name: &str) -> String {
+    let name = name
+        .trim_start_matches("struct ")
+        .trim_start_matches("union ");
+    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    last.chars()
+        .filter(|c| *c != '_')
+        .flat_map(|c| c.to_lowercase())
+        .collect()
+}

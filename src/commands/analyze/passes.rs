@@ -15,24 +15,12 @@ use crate::analyses::{bpf2go, key_padding, maps};
 use crate::error::InputError;
 use crate::ingest::btf::{Btf, BtfKind};
 use crate::ingest::gosrc::bpf2go as gosrc_bpf2go;
+use crate::model::case::type_key;
 use crate::model::case::{Generated, MapInstance, ScalarType, UserTypes};
 use crate::model::finding::{Code, Finding, MapRef, Severity};
 use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::{FieldType, Layout};
 use crate::report::{CheckSummary, MapSummary, Report};
-
-/// Normalises a type name for matching across languages: package prefix,
-/// `struct ` keyword, case and underscores dropped (`main.FlowKey` ↔ `flow_key`).
-pub fn type_key(name: &str) -> String {
-    let name = name
-        .trim_start_matches("struct ")
-        .trim_start_matches("union ");
-    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
-    last.chars()
-        .filter(|c| *c != '_')
-        .flat_map(|c| c.to_lowercase())
-        .collect()
-}
 
 /// Whether `--map W` names the map `name` with `id` (by name, or by id
 /// where a reload left several maps of one name).
