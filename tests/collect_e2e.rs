@@ -506,3 +506,59 @@ fn map_in_map_values_are_ids_and_ringbuf_is_skipped() {
         rb.dump_method
     );
 }
+
+/// A symbolic link planted at collect's temporary output path is refused,
+/// not written through, and the error names the temporary file that was
+/// refused (it used to name only the bundle path).
+#[test]
+fn planted_symlink_at_the_temp_path_is_refused_naming_it() {
+    if !can_run("planted_symlink_at_the_temp_path_is_refused_naming_it") {
+        return;
+    }
+    let dir = PinDir::new("tmplink");
+    let scratch = scratch("tmplink");
+    let victim = scratch.join("victim");
+    std::fs::write(&victim, b"keep").unwrap();
+    // The temp name carries collect's pid: a shell plants the link for its
+    // own pid ($$), then execs bpfcase, which keeps that pid.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(
+            r#"ln -s "$1" "$2/.t.tar.partial-$$" && exec "$3" collect -o "$2/t.tar" --pinned "$4""#,
+        )
+        .arg("sh")
+        .arg(&victim)
+        .arg(&scratch)
+        .arg(env!("CARGO_BIN_EXE_bpfcase"))
+        .arg(&dir.0)
+        .env("COLUMNS", "1000")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "collect wrote through the link: {stderr}"
+    );
+    let link = std::fs::read_dir(&scratch)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(".t.tar.partial-"))
+        .expect("the planted link is gone");
+    // miette wraps long lines (inside paths too): compare without its line
+    // breaks and gutters.
+    let flat = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace() && *c != '│')
+            .collect()
+    };
+    let want = flat(&format!(
+        "cannot create the temporary file {}:",
+        link.display()
+    ));
+    assert!(flat(&stderr).contains(&want), "{stderr}");
+    // Said once, not repeated as a cause.
+    assert_eq!(flat(&stderr).matches(&want).count(), 1, "{stderr}");
+    assert!(flat(&stderr).contains("symboliclink"), "{stderr}");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+    assert!(!scratch.join("t.tar").exists());
+}

@@ -278,3 +278,155 @@ fn tar_with_two_manifests_is_refused() {
     assert!(!all.contains("missing field"), "{all}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- Evidence bounds (issue 12: one key repeated through a dump) ----
+
+/// Runs `bpfcase analyze DUMP --format json` under GNU time, killing it past
+/// 20 s; returns the output, the wall time and the child's peak RSS in KB.
+fn analyze_measured(dump: &Path, rss_file: &Path) -> (Output, Duration, u64) {
+    let start = Instant::now();
+    let mut child = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(rss_file)
+        .arg(env!("CARGO_BIN_EXE_bpfcase"))
+        .arg("analyze")
+        .arg(dump)
+        .args(["--format", "json", "--fail-on", "never"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Drain stdout on a thread: a pipe left unread would stall a large report.
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut buf).unwrap();
+        buf
+    });
+    let deadline = start + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("analyze {} still running after 20 s", dump.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = start.elapsed();
+    let mut out = child.wait_with_output().unwrap();
+    out.stdout = reader.join().unwrap();
+    let rss = std::fs::read_to_string(rss_file).unwrap();
+    let rss_kb = (rss.lines().last().unwrap_or_default().trim().parse())
+        .unwrap_or_else(|e| panic!("{e}: /usr/bin/time wrote {rss:?}"));
+    (out, took, rss_kb)
+}
+
+/// Checks the `dump/duplicate-keys` finding of a report on a dump holding
+/// `entries` copies of key `01 00 00 00`, and the cost of producing it.
+fn assert_bounded_duplicate_evidence(
+    form: &str,
+    dump: &Path,
+    entries: u64,
+    key: &str,
+    (out, took, rss_kb): (Output, Duration, u64),
+) {
+    assert!(
+        out.stdout.len() < 8 << 10,
+        "{form}: report of {} bytes",
+        out.stdout.len()
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{form}: {e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    let f = (report["findings"].as_array().unwrap().iter())
+        .find(|f| f["code"] == "dump/duplicate-keys")
+        .unwrap_or_else(|| panic!("{form}: no dump/duplicate-keys in {report:#}"));
+    let ev = &f["evidence"];
+    assert_eq!(ev["entries"], entries, "{form}: {ev:#}");
+    assert_eq!(ev["duplicated_keys"], 1, "{form}: {ev:#}");
+    assert_eq!(ev["extra_entries"], entries - 1, "{form}: {ev:#}");
+    let examples = ev["examples"].as_array().unwrap();
+    assert_eq!(examples.len(), 1, "{form}: {ev:#}");
+    let ex = &examples[0];
+    assert_eq!(ex["key"], key, "{form}: {ex:#}");
+    assert_eq!(ex["count"], entries, "{form}: the true count, {ex:#}");
+    // The first 8 occurrences, in dump order, and no more.
+    let indexes: Vec<u64> = (ex["indexes"].as_array().unwrap().iter())
+        .map(|i| i.as_u64().unwrap())
+        .collect();
+    assert_eq!(indexes, (0..8).collect::<Vec<_>>(), "{form}: {ex:#}");
+    assert_eq!(ex["at"].as_array().unwrap().len(), 8, "{form}: {ex:#}");
+    assert!(
+        took < Duration::from_secs(10),
+        "{form}: took {took:?} (was 8-17 s)"
+    );
+    // Reading the dump costs its bytes plus ~100 bytes an entry (spans,
+    // sorted key hashes); evidence adds nothing per repeat. Before the
+    // bound, 2M repeats took 2.6 GB and 3M text lines 4.5 GB.
+    let file = std::fs::metadata(dump).unwrap().len();
+    let bound_kb = (64 << 10) + (file + 128 * entries) / 1024;
+    assert!(
+        rss_kb < bound_kb,
+        "{form}: peak RSS {rss_kb} KB, bound {bound_kb} KB"
+    );
+    eprintln!(
+        "{form}: {entries} entries, {} MB file: {took:?}, peak RSS {} MB, report {} bytes",
+        file >> 20,
+        rss_kb >> 10,
+        out.stdout.len()
+    );
+}
+
+/// One key repeated millions of times (a walk that kept restarting, or a
+/// forged dump): the finding keeps the true counts and the first few
+/// occurrences, so the report stays a few KB and memory stays linear in
+/// the entries, in both the `-j` JSON and the plain-text form.
+#[test]
+fn one_key_repeated_through_a_dump_keeps_bounded_evidence() {
+    if !support::require_tool(
+        "/usr/bin/time",
+        "one_key_repeated_through_a_dump_keeps_bounded_evidence",
+    ) {
+        return;
+    }
+    use std::io::Write as _;
+    let dir = scratch("repeated-key");
+    let rss = dir.join("rss");
+
+    const JSON_ENTRIES: u64 = 2_000_000;
+    let json = dir.join("dup.json");
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&json).unwrap());
+        let entry =
+            br#"{"key":["0x01","0x00","0x00","0x00"],"value":["0x00","0x00","0x00","0x00"]}"#;
+        w.write_all(b"[").unwrap();
+        for i in 0..JSON_ENTRIES {
+            if i > 0 {
+                w.write_all(b",").unwrap();
+            }
+            w.write_all(entry).unwrap();
+        }
+        w.write_all(b"]").unwrap();
+        w.flush().unwrap();
+    }
+    let measured = analyze_measured(&json, &rss);
+    assert_bounded_duplicate_evidence("json", &json, JSON_ENTRIES, "01 00 00 00", measured);
+    std::fs::remove_file(&json).unwrap();
+
+    const TEXT_ENTRIES: u64 = 3_000_000;
+    let text = dir.join("dup.txt");
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&text).unwrap());
+        for _ in 0..TEXT_ENTRIES {
+            w.write_all(b"key: 01 00 00 00  value: 00 00 00 00\n")
+                .unwrap();
+        }
+        writeln!(w, "Found {TEXT_ENTRIES} elements").unwrap();
+        w.flush().unwrap();
+    }
+    let measured = analyze_measured(&text, &rss);
+    assert_bounded_duplicate_evidence("text", &text, TEXT_ENTRIES, "01 00 00 00", measured);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -111,7 +111,29 @@ enum Side {
     Value,
 }
 
+/// Garbage byte offsets listed in a finding's title and evidence; the count
+/// beside them covers all (a value can be megabytes of garbage).
+const OFFSETS_LISTED: usize = 64;
+
 fn check_side(dump: &MapDump, layout: &Layout, side: Side, map: Option<MapRef>) -> Option<Finding> {
+    // The mask costs the type's size: build it only when some entry has
+    // that size, so a huge declared type costs nothing (and no allocation
+    // follows a size read from the input alone).
+    let sized = |e: &crate::model::dump::DumpEntry<'_>| -> Option<usize> {
+        match (side, e.value) {
+            (Side::Key, _) => Some(e.key.len()),
+            (Side::Value, EntryValue::Single(v)) => Some(v.len()),
+            (Side::Value, EntryValue::PerCpu { len, .. }) => Some(len),
+            (Side::Value, EntryValue::Missing) => None,
+        }
+    };
+    if !dump
+        .entries()
+        .filter(|e| !e.formatted)
+        .any(|e| sized(&e).is_some_and(|n| n as u64 == layout.size))
+    {
+        return None;
+    }
     let mask = PaddingMask::new(layout)?;
     let mut checked = 0usize;
     let mut bad = 0usize;
@@ -148,7 +170,7 @@ fn check_side(dump: &MapDump, layout: &Layout, side: Side, map: Option<MapRef>) 
                 "index": e.index,
                 "at": position_json(e.position),
                 "hex": if hex.len() == 1 { json!(hex[0]) } else { json!(hex) },
-                "garbage_offsets": garbage.iter().collect::<Vec<_>>(),
+                "garbage_offsets": garbage.iter().take(OFFSETS_LISTED).collect::<Vec<_>>(),
             }));
         }
     }
@@ -192,7 +214,8 @@ fn check_side(dump: &MapDump, layout: &Layout, side: Side, map: Option<MapRef>) 
         "padding": mask.byte_ranges(),
         "entries_checked": checked,
         "entries_with_garbage": bad,
-        "garbage_offsets": offsets,
+        "garbage_offsets": offsets.iter().take(OFFSETS_LISTED).collect::<Vec<_>>(),
+        "garbage_offset_count": offsets.len(),
         "examples": examples,
     });
     if let Some(n) = colliding {
@@ -221,7 +244,12 @@ fn check_side(dump: &MapDump, layout: &Layout, side: Side, map: Option<MapRef>) 
                 "{bad} of {checked} {what}{map_name} have non-zero padding at byte offset(s) {}",
                 offsets
                     .iter()
+                    .take(OFFSETS_LISTED)
                     .map(|o| o.to_string())
+                    .chain(
+                        (offsets.len() > OFFSETS_LISTED)
+                            .then(|| format!("… {} in all", offsets.len()))
+                    )
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

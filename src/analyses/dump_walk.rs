@@ -12,8 +12,8 @@ use serde_json::json;
 use crate::model::dump::{hex_bytes, DumpForm, MapDump, ProblemKind};
 use crate::model::finding::{Code, Finding, MapRef, Position, Severity, SourceRef};
 
-/// Examples kept per finding.
-const EXAMPLES: usize = 3;
+/// Example keys kept per finding (the counts cover all of them).
+pub const EXAMPLES: usize = 3;
 
 fn key_text(dump: &MapDump, index: usize) -> String {
     match dump.get(index) {
@@ -53,53 +53,72 @@ fn key_hash(key: &[u8]) -> u64 {
     h ^ (h >> 31)
 }
 
+/// Occurrences (index and position) listed per example key; the true count
+/// is always given beside them, so one key repeated millions of times costs
+/// a few hundred bytes of evidence.
+pub const OCCURRENCES_SHOWN: usize = 8;
+
 /// Keys that appear more than once (byte for byte; for formatted-text dumps,
 /// formatted key for formatted key). Sorts key hashes, so it costs 16 bytes
-/// an entry whatever the key size.
+/// an entry whatever the key size, plus 16 bytes per duplicated key; no
+/// per-key list of occurrences is kept beyond [`OCCURRENCES_SHOWN`] for the
+/// first [`EXAMPLES`] keys.
 pub fn check_duplicate_keys(dump: &MapDump, map: Option<MapRef>) -> Vec<Finding> {
     let mut hashed: Vec<(u64, u32)> = dump
         .entries()
         .map(|e| (key_hash(e.key), e.index as u32))
         .collect();
     hashed.sort_unstable();
-    // Groups of equal keys (hash equal, then bytes compared).
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut i = 0;
-    while i < hashed.len() {
-        let mut j = i + 1;
-        while j < hashed.len() && hashed[j].0 == hashed[i].0 {
-            j += 1;
+    let key_of = |x: u32| dump.get(x as usize).map(|e| e.key).unwrap_or_default();
+    // Each duplicated key as (first index, occurrences): runs of equal
+    // hashes, split by actual bytes (hash collisions are not duplicates).
+    // Within a run indexes ascend, so the first seen is the first in the dump.
+    let mut groups: Vec<(u32, usize)> = Vec::new();
+    let mut run_keys: Vec<(&[u8], u32, usize)> = Vec::new();
+    for run in hashed.chunk_by(|a, b| a.0 == b.0) {
+        if run.len() < 2 {
+            continue;
         }
-        if j - i > 1 {
-            let mut members: Vec<usize> = hashed[i..j].iter().map(|&(_, x)| x as usize).collect();
-            members.sort_unstable();
-            // Split by actual bytes (hash collisions are not duplicates).
-            while let Some(&first) = members.first() {
-                let k = dump.get(first).map(|e| e.key).unwrap_or_default();
-                let (same, rest): (Vec<usize>, Vec<usize>) = members
-                    .iter()
-                    .partition(|&&x| dump.get(x).map(|e| e.key) == Some(k));
-                if same.len() > 1 {
-                    groups.push(same);
-                }
-                members = rest;
+        run_keys.clear();
+        for &(_, x) in run {
+            let k = key_of(x);
+            match run_keys.iter_mut().find(|(rk, _, _)| *rk == k) {
+                Some((_, _, n)) => *n += 1,
+                None => run_keys.push((k, x, 1)),
             }
         }
-        i = j;
+        groups.extend(
+            run_keys
+                .iter()
+                .filter(|&&(_, _, n)| n > 1)
+                .map(|&(_, first, n)| (first, n)),
+        );
     }
     if groups.is_empty() {
         return Vec::new();
     }
-    groups.sort_by_key(|g| g[0]);
-    let extra: usize = groups.iter().map(|g| g.len() - 1).sum();
+    groups.sort_unstable();
+    let extra: usize = groups.iter().map(|&(_, n)| n - 1).sum();
     let examples: Vec<_> = groups
         .iter()
         .take(EXAMPLES)
-        .map(|g| {
+        .map(|&(first, count)| {
+            // The first occurrences, found again in the sorted hashes.
+            let k = key_of(first);
+            let h = key_hash(k);
+            let from = hashed.partition_point(|&(ph, _)| ph < h);
+            let shown: Vec<usize> = hashed[from..]
+                .iter()
+                .take_while(|&&(ph, _)| ph == h)
+                .filter(|&&(_, x)| key_of(x) == k)
+                .take(OCCURRENCES_SHOWN)
+                .map(|&(_, x)| x as usize)
+                .collect();
             json!({
-                "key": key_text(dump, g[0]),
-                "indexes": g,
-                "at": g.iter().filter_map(|&x| dump.get(x)).map(|e| at_json(e.position)).collect::<Vec<_>>(),
+                "key": key_text(dump, first as usize),
+                "count": count,
+                "indexes": shown,
+                "at": shown.iter().filter_map(|&x| dump.get(x)).map(|e| at_json(e.position)).collect::<Vec<_>>(),
             })
         })
         .collect();

@@ -35,6 +35,9 @@ use crate::model::trace::{
 
 /// Examples kept per finding.
 const EXAMPLES: usize = 3;
+/// Callers, (pid, fd) pairs and array indexes listed per finding; the
+/// counts beside them cover all (a forged trace could name millions).
+const LISTED: usize = 8;
 /// Distinct missed keys per map searched for their nearest present key;
 /// further ones are counted but not searched (each search reads every key).
 const NEAREST_SEARCHES: usize = 16;
@@ -133,7 +136,7 @@ fn wrong_map(m: &MapInstance, calls: &[&MapCall], ctx: &TraceContext<'_>) -> Opt
         Severity::Error,
         format!(
             "{} made {} calls on map {} id {id}, which no loaded program uses; the program's `{}` is {}",
-            callers.iter().cloned().collect::<Vec<_>>().join(", "),
+            listed(&callers),
             calls.len(),
             m.name,
             m.name,
@@ -148,8 +151,10 @@ fn wrong_map(m: &MapInstance, calls: &[&MapCall], ctx: &TraceContext<'_>) -> Opt
         "trace": ctx.file,
         "calls": calls.len(),
         "failed_calls": failed,
-        "callers": callers,
-        "caller_fds": fds.iter().map(|(pid, fd)| json!({"pid": pid, "fd": fd})).collect::<Vec<_>>(),
+        "callers": callers.iter().take(LISTED).collect::<Vec<_>>(),
+        "caller_count": callers.len(),
+        "caller_fds": fds.iter().take(LISTED).map(|(pid, fd)| json!({"pid": pid, "fd": fd})).collect::<Vec<_>>(),
+        "caller_fd_count": fds.len(),
         "map": {"id": id, "name": m.name, "prog_ids": m.prog_ids, "pins": pins_of(m.id)},
         "used_instances": live.iter().map(|o| json!({
             "id": o.id, "name": o.name, "prog_ids": o.prog_ids, "pins": pins_of(o.id),
@@ -669,7 +674,11 @@ impl<'a> MapReplay<'a> {
             }
             Code::LookupIndexOutOfRange => {
                 let max = self.map.and_then(|m| m.max_entries).unwrap_or(0);
-                let idx: Vec<String> = g.indexes.iter().map(|i| i.to_string()).collect();
+                let mut idx: Vec<String> =
+                    g.indexes.iter().take(LISTED).map(|i| i.to_string()).collect();
+                if g.indexes.len() > LISTED {
+                    idx.push(format!("… {} in all", g.indexes.len()));
+                }
                 (
                     Severity::Error,
                     if idx.is_empty() {
@@ -762,8 +771,10 @@ impl<'a> MapReplay<'a> {
             "trace": self.file,
             "calls": n,
             "distinct_keys": distinct,
-            "callers": g.callers.iter().collect::<Vec<_>>(),
-            "caller_fds": g.fds.iter().map(|(pid, fd)| json!({"pid": pid, "fd": fd})).collect::<Vec<_>>(),
+            "callers": g.callers.iter().take(LISTED).collect::<Vec<_>>(),
+            "caller_count": g.callers.len(),
+            "caller_fds": g.fds.iter().take(LISTED).map(|(pid, fd)| json!({"pid": pid, "fd": fd})).collect::<Vec<_>>(),
+            "caller_fd_count": g.fds.len(),
             "traced_calls_on_map": calls.len(),
             "key_type": self.key_layout.map(|l| l.display_name()),
             "key_size": self.key_size(),
@@ -781,7 +792,7 @@ impl<'a> MapReplay<'a> {
             Code::LookupByteOrderMiss => Some(("swapped_fields", json!(g.fields))),
             Code::LookupIndexOutOfRange => Some((
                 "indexes",
-                json!({"seen": g.indexes, "max_entries": self.map.and_then(|m| m.max_entries)}),
+                json!({"seen": g.indexes.iter().take(LISTED).collect::<Vec<_>>(), "seen_count": g.indexes.len(), "max_entries": self.map.and_then(|m| m.max_entries)}),
             )),
             Code::LookupKeyAbsent => Some(("present_in_other_instances", json!(g.elsewhere))),
             Code::UpdateMapFull => {
@@ -837,6 +848,16 @@ fn record(g: &mut Group, c: &MapCall, extra: Value) {
         g.examples.push(ex);
         g.lines.push(c.line);
     }
+}
+
+/// The first [`LISTED`] of `items` joined with commas, then how many in all.
+fn listed(items: &BTreeSet<String>) -> String {
+    let mut out: Vec<&str> = items.iter().take(LISTED).map(String::as_str).collect();
+    let rest = format!("… {} in all", items.len());
+    if items.len() > LISTED {
+        out.push(&rest);
+    }
+    out.join(", ")
 }
 
 /// `agent (pid 12)`, or `pid 12` when the trace has no command names.
@@ -992,6 +1013,45 @@ mod tests {
             call(3, 1, MapCmd::Delete, 0, &other, -ENOENT),
         ];
         assert_eq!(codes(&explain_on(&maps, &calls)), ["lookup/key-absent"]);
+    }
+
+    /// Many failing callers and indexes: the finding lists the first
+    /// [`LISTED`] of each and counts them all.
+    #[test]
+    fn callers_and_indexes_are_listed_up_to_a_bound_and_counted() {
+        let maps = [map(2, "array", 4, 8, None)];
+        let calls: Vec<MapCall> = (0..10_000u32)
+            .map(|i| {
+                let mut c = call(
+                    i as u64,
+                    2,
+                    MapCmd::Lookup,
+                    0,
+                    &(8 + i).to_le_bytes(),
+                    -ENOENT,
+                );
+                c.pid = 1000 + i;
+                c
+            })
+            .collect();
+        let f = explain_on(&maps, &calls);
+        assert_eq!(codes(&f), ["lookup/index-out-of-range"]);
+        let ev = &f[0].evidence;
+        assert_eq!(ev["calls"], 10_000);
+        assert_eq!(ev["callers"].as_array().unwrap().len(), LISTED);
+        assert_eq!(ev["caller_count"], 10_000);
+        assert_eq!(ev["caller_fds"].as_array().unwrap().len(), LISTED);
+        assert_eq!(ev["caller_fd_count"], 10_000);
+        assert_eq!(ev["indexes"]["seen"], json!([8, 9, 10, 11, 12, 13, 14, 15]));
+        assert_eq!(ev["indexes"]["seen_count"], 10_000);
+        assert_eq!(ev["examples"].as_array().unwrap().len(), EXAMPLES);
+        assert!(
+            f[0].title
+                .ends_with("(8, 9, 10, 11, 12, 13, 14, 15, … 10000 in all)"),
+            "{}",
+            f[0].title
+        );
+        assert!(serde_json::to_string(&f[0]).unwrap().len() < 8 << 10);
     }
 
     #[test]

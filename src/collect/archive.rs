@@ -59,11 +59,30 @@ impl BundleWriter {
             name.to_string_lossy(),
             std::process::id()
         ));
+        // `create_new` (O_EXCL) also refuses a symbolic link planted at the
+        // temp path instead of writing through it; the error names the temp
+        // file, which is what was refused, not the bundle path.
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(&tmp_path)?;
+            .open(&tmp_path)
+            .map_err(|e| {
+                let why = if e.kind() == io::ErrorKind::AlreadyExists {
+                    "something is already there (a file or symbolic link; it is not followed \
+                     or replaced, remove it if no other collect is running)"
+                        .to_string()
+                } else {
+                    e.to_string()
+                };
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot create the temporary file {}: {why}",
+                        tmp_path.display()
+                    ),
+                )
+            })?;
         let builder = tar::Builder::new(BufWriter::with_capacity(1 << 20, file));
         Ok(BundleWriter {
             builder: Some(builder),
@@ -219,6 +238,23 @@ mod tests {
             .map(|e| e.unwrap().path().unwrap().display().to_string())
             .collect();
         assert_eq!(names, ["a.txt", "b.json", "manifest.json"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn planted_symlink_at_the_temp_path_is_refused_naming_it() {
+        let dir = std::env::temp_dir().join(format!("bpfcase-archive3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("d.tar");
+        let victim = dir.join("victim");
+        std::fs::write(&victim, b"keep").unwrap();
+        let tmp = dir.join(format!(".d.tar.partial-{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        let e = BundleWriter::create(&out, 0).err().unwrap().to_string();
+        assert!(e.contains(&tmp.display().to_string()), "{e}");
+        assert!(!e.contains("victim"), "{e}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -135,9 +135,10 @@ pub enum CollectFailure {
     /// `--trace-pid` was given but the trace could not be set up.
     #[error("--trace-pid: {0}")]
     Trace(trace::TraceError),
-    /// Writing the bundle failed.
-    #[error("writing {path}: {source}")]
-    Write { path: String, source: io::Error },
+    /// Writing the bundle failed. `error` is not a `#[source]`: the message
+    /// already carries it, and miette would print it twice.
+    #[error("writing {path}: {error}")]
+    Write { path: String, error: io::Error },
 }
 
 impl From<trace::TraceError> for CollectFailure {
@@ -302,7 +303,7 @@ impl Run<'_> {
     fn write_err(&self, e: io::Error) -> CollectFailure {
         CollectFailure::Write {
             path: self.writer.tmp_path().display().to_string(),
-            source: e,
+            error: e,
         }
     }
 }
@@ -336,7 +337,7 @@ pub fn collect(opts: &CollectOptions, stop: &AtomicBool) -> Result<CollectOutcom
     };
     let writer = BundleWriter::create(&opts.output, secs).map_err(|e| CollectFailure::Write {
         path: opts.output.display().to_string(),
-        source: e,
+        error: e,
     })?;
     let mut run = Run {
         opts,
@@ -401,7 +402,7 @@ pub fn collect(opts: &CollectOptions, stop: &AtomicBool) -> Result<CollectOutcom
         .finish(&mut manifest)
         .map_err(|e| CollectFailure::Write {
             path: tmp,
-            source: e,
+            error: e,
         })?;
     Ok(CollectOutcome { path, manifest })
 }
