@@ -28,8 +28,11 @@ impl PaddingMask {
     fn new(layout: &Layout) -> Option<Self> {
         let size = usize::try_from(layout.size).ok()?;
         let mut mask = vec![0u8; size];
+        let total_bits = size as u64 * 8;
         for (start, bits) in layout.uncovered_bits() {
-            for bit in start..start + bits {
+            // Only bits inside the type: a member placed far past its end
+            // must not make this loop run over its offset.
+            for bit in start.min(total_bits)..start.saturating_add(bits).min(total_bits) {
                 let byte = (bit / 8) as usize;
                 if let Some(m) = mask.get_mut(byte) {
                     *m |= 1 << (bit % 8);
@@ -112,6 +115,20 @@ enum Side {
 }
 
 fn check_side(dump: &MapDump, layout: &Layout, side: Side, map: Option<MapRef>) -> Option<Finding> {
+    // The mask is as big as the type: build it only when some entry has
+    // that many bytes, so a hostile type's declared size costs nothing.
+    let has_size = |e: &crate::model::dump::DumpEntry<'_>| {
+        let len = match (side, e.value) {
+            (Side::Key, _) => e.key.len(),
+            (Side::Value, EntryValue::Single(v)) => v.len(),
+            (Side::Value, EntryValue::PerCpu { len, .. }) => len,
+            (Side::Value, EntryValue::Missing) => return false,
+        };
+        !e.formatted && len as u64 == layout.size
+    };
+    if !dump.entries().any(|e| has_size(&e)) {
+        return None;
+    }
     let mask = PaddingMask::new(layout)?;
     let mut checked = 0usize;
     let mut bad = 0usize;
