@@ -202,9 +202,17 @@ pub enum BtfError {
     #[error("the size of type {id} overflows 64 bits")]
     SizeOverflow { id: u32, offset: usize },
     #[error("type {id} nests types more than {limit} levels deep (limit MAX_TYPE_DEPTH)")]
-    TooDeep { id: u32, offset: usize, limit: usize },
+    TooDeep {
+        id: u32,
+        offset: usize,
+        limit: usize,
+    },
     #[error("type {id} starts a typedef/qualifier chain longer than {limit} (limit MAX_CHAIN)")]
-    ChainTooLong { id: u32, offset: usize, limit: usize },
+    ChainTooLong {
+        id: u32,
+        offset: usize,
+        limit: usize,
+    },
     #[error("type id {id} does not exist in this BTF")]
     NoSuchType { id: u32 },
 }

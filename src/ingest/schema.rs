@@ -942,4 +942,32 @@ types:
         assert_eq!((l.packed, l.align()), (false, 4));
         assert!(to_yaml(&l).contains("align: 4"));
     }
+
+    #[test]
+    fn flow_nesting_past_the_limit_is_refused_before_parsing() {
+        let deep = format!(
+            "name: x\nsize: 4\nfields: {}{}\n",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let e = Schema::parse(&deep).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                SchemaError::TooDeep {
+                    line: Some(3),
+                    column: Some(137),
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // Brackets in quotes and comments, and balanced ones in type names, do not count.
+        let fine = format!(
+            "# {}\nname: \"{}\"\nsize: 4\nfields: []\n",
+            "[".repeat(200),
+            "{".repeat(200)
+        );
+        assert!(Schema::parse(&fine).is_ok());
+    }
 }

@@ -605,4 +605,44 @@ mod tests {
             Decoded::Array(_)
         ));
     }
+
+    /// A zero-sized struct doubled 40 times: 2^40 members for 0 bytes. The
+    /// walk stops at the budget instead of running for hours.
+    #[test]
+    fn zero_sized_members_stop_at_the_value_budget() {
+        let mut ty = Arc::new(Layout::new("s", AggregateKind::Struct, 0, vec![]).finish());
+        for _ in 0..40 {
+            let m = |name: &str| Member {
+                name: name.into(),
+                offset: 0,
+                bit_offset: 0,
+                size: 0,
+                bit_size: None,
+                type_name: "struct s".into(),
+                ty: FieldType::Aggregate(ty.clone()),
+                source: None,
+            };
+            ty =
+                Arc::new(Layout::new("s", AggregateKind::Struct, 0, vec![m("a"), m("b")]).finish());
+        }
+        let e = decode_layout(&ty, &[]).unwrap_err();
+        assert!(
+            matches!(e, DecodeError::TooManyValues { len: 0, .. }),
+            "{e}"
+        );
+    }
+
+    /// An array declared with 2^32 elements over 24 bytes decodes the six
+    /// elements the bytes hold.
+    #[test]
+    fn array_elements_follow_the_bytes_not_the_declared_count() {
+        let v = array(
+            &u(4, ByteOrder::Host),
+            1 << 32,
+            "__u32[4294967296]",
+            &[0; 24],
+            &mut Walk::new(24),
+        );
+        assert!(matches!(v, Ok(Decoded::Array(items)) if items.len() == 6));
+    }
 }

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::limits::{MAX_CHAIN, MAX_TYPE_DEPTH};
 use crate::ingest::btf::{Btf, BtfError, BtfKind, BtfType, TypeId};
+use crate::limits::{MAX_CHAIN, MAX_TYPE_DEPTH};
 use crate::model::layout::{
     AggregateKind, ByteOrder, EnumType, FieldType, IntEncoding, Layout, Member,
 };
@@ -21,7 +21,6 @@ const IN_PROGRESS: u32 = u32::MAX;
 
 /// Bit of a `resolved` entry set when a big-endian typedef was crossed.
 const RESOLVED_BIG: u32 = 1 << 31;
-
 
 /// Everything a member takes from its type id, worked out once per id.
 struct MemberType {

@@ -644,14 +644,16 @@ impl<'p> GoLayouts<'p> {
     }
 
     fn array_len(&self, len: &Expr, text: &str) -> Result<u64, GoSrcError> {
-        let v = self.eval(len, None, 0, &mut Vec::new()).map_err(|e| match e {
-            EvalError::Go(e) => e,
-            EvalError::Bad { pos, reason } => GoSrcError::BadArrayLen {
-                pos,
-                text: text.into(),
-                reason,
-            },
-        })?;
+        let v = self
+            .eval(len, None, 0, &mut Vec::new())
+            .map_err(|e| match e {
+                EvalError::Go(e) => e,
+                EvalError::Bad { pos, reason } => GoSrcError::BadArrayLen {
+                    pos,
+                    text: text.into(),
+                    reason,
+                },
+            })?;
         u64::try_from(v).map_err(|_| GoSrcError::BadArrayLen {
             pos: len.pos().clone(),
             text: text.into(),
