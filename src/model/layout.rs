@@ -627,4 +627,23 @@ mod tests {
         assert_eq!(l.align(), 1);
         assert!(l.holes.is_empty());
     }
+
+    /// `u32 x[2][3]` covers its 24 bytes: the rows, arrays of scalars, used
+    /// to add nothing, so a two-dimensional array read as padding.
+    #[test]
+    fn two_dimensional_scalar_array_is_covered() {
+        let row = FieldType::Array {
+            elem: Arc::new(int(4)),
+            len: 3,
+        };
+        let m = Member {
+            ty: FieldType::Array {
+                elem: Arc::new(row),
+                len: 2,
+            },
+            ..member("x", 0, 24)
+        };
+        let l = Layout::new("t", AggregateKind::Struct, 24, vec![m]).finish();
+        assert_eq!(l.uncovered_bits(), vec![]);
+    }
 }
