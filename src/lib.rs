@@ -13,6 +13,7 @@ pub mod collect;
 pub mod commands;
 pub mod error;
 pub mod ingest;
+pub mod limits;
 pub mod model;
 pub mod report;
 pub mod worker_heap;

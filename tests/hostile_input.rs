@@ -430,3 +430,365 @@ fn one_key_repeated_through_a_dump_keeps_bounded_evidence() {
     assert_bounded_duplicate_evidence("text", &text, TEXT_ENTRIES, "01 00 00 00", measured);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- Types that are walked: depth, work and size bounds (src/limits.rs) ----
+
+/// Runs `bpfcase ARGS` in `dir`, killed after 20 s; returns the output, the
+/// time taken, and stdout+stderr with miette's wrapping undone.
+fn run_in(dir: &Path, args: &[&str]) -> (Output, Duration, String) {
+    let start = Instant::now();
+    let mut child = bpfcase()
+        .current_dir(dir)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = start + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("bpfcase {args:?} still running after 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = both_outputs(&out);
+    (out, start.elapsed(), text)
+}
+
+/// Every hostile type case must end this fast (it ends in well under 0.1 s
+/// on an idle machine; the slack is for a loaded one, not for real work).
+const QUICK: Duration = Duration::from_secs(2);
+
+/// Asserts a run was quick, did not abort (exit 134) and said `needles`.
+fn assert_quick(args: &[&str], r: &(Output, Duration, String), code: i32, needles: &[&str]) {
+    let (out, took, text) = r;
+    assert!(*took < QUICK, "{args:?} took {took:?}: {text}");
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {text}");
+    for n in needles {
+        assert!(text.contains(n), "{args:?}: expected {n:?} in {text}");
+    }
+}
+
+/// A little-endian BTF blob: valid header, the type records as 32-bit words,
+/// and the string table.
+fn btf_blob(types: &[u32], strings: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xeb9fu16.to_le_bytes());
+    out.extend_from_slice(&[1, 0]); // version, flags
+    for w in [24, 0, types.len() as u32 * 4, types.len() as u32 * 4] {
+        out.extend_from_slice(&w.to_le_bytes()); // hdr_len, type_off, type_len, str_off
+    }
+    out.extend_from_slice(&(strings.len() as u32).to_le_bytes());
+    for w in types {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+    out.extend_from_slice(strings);
+    out
+}
+
+/// Strings of the hostile blobs: "" "int" "s" "a" "b" "top".
+const BTF_STRINGS: &[u8] = b"\0int\0s\0a\0b\0top\0";
+const S_INT: u32 = 1;
+const S_S: u32 = 5;
+const S_A: u32 = 7;
+const S_B: u32 = 9;
+const S_TOP: u32 = 11;
+
+fn btf_info(kind: u32, vlen: u32) -> u32 {
+    (kind << 24) | vlen
+}
+
+/// Type 1: a 4-byte `int`.
+fn btf_int() -> Vec<u32> {
+    vec![S_INT, btf_info(1, 0), 4, 32]
+}
+
+/// `struct top` wrapping `struct s` wrapping … `levels` deep around an int.
+fn btf_deep(levels: u32) -> Vec<u8> {
+    let mut t = btf_int();
+    for i in 0..levels {
+        let name = if i + 1 == levels { S_TOP } else { S_S };
+        t.extend([name, btf_info(4, 1), 4, S_A, i + 1, 0]);
+    }
+    btf_blob(&t, BTF_STRINGS)
+}
+
+/// `struct S_i { struct S_{i-1} a, b; }`: the size doubles per level (from
+/// `leaf` bytes; 0 makes every level zero-sized), the last is `top`.
+fn btf_doubling(levels: u32, leaf: u32) -> Vec<u8> {
+    let mut t = btf_int();
+    let mut prev = 1;
+    if leaf == 0 {
+        t.extend([S_S, btf_info(4, 0), 0]);
+        prev = 2;
+    }
+    let mut size = leaf;
+    for i in 0..levels {
+        let name = if i + 1 == levels { S_TOP } else { S_S };
+        t.extend([
+            name,
+            btf_info(4, 2),
+            size * 2,
+            S_A,
+            prev,
+            0,
+            S_B,
+            prev,
+            size * 8,
+        ]);
+        prev += 1;
+        size *= 2;
+    }
+    btf_blob(&t, BTF_STRINGS)
+}
+
+/// `struct top { int a; int b[nelems]; }` (24 bytes) with `b` at `b_bits`.
+fn btf_huge_array(nelems: u32, b_bits: u32) -> Vec<u8> {
+    let mut t = btf_int();
+    t.extend([0, btf_info(3, 0), 0, 1, 1, nelems]);
+    t.extend([S_TOP, btf_info(4, 2), 24, S_A, 1, 0, S_B, 2, b_bits]);
+    btf_blob(&t, BTF_STRINGS)
+}
+
+/// `struct top { T a; }` where T is `hops` typedefs/consts deep over int.
+fn btf_chain(hops: u32) -> Vec<u8> {
+    let mut t = btf_int();
+    for i in 0..hops {
+        let kind = if i % 2 == 0 { 10 } else { 8 }; // const, typedef
+        let name = if kind == 8 { S_A } else { 0 };
+        t.extend([name, btf_info(kind, 0), i + 1]);
+    }
+    t.extend([S_TOP, btf_info(4, 1), 4, S_A, hops + 1, 0]);
+    btf_blob(&t, BTF_STRINGS)
+}
+
+/// A bpftool JSON dump of one entry: 4-byte key, `value_len`-byte value.
+fn dump_json(value_len: usize) -> String {
+    let hex = |n: usize| vec!["\"0x00\""; n].join(",");
+    format!("[{{\"key\":[{}],\"value\":[{}]}}]", hex(4), hex(value_len))
+}
+
+/// Runs layout, schema --btf and decode (with a 24-byte and an empty value)
+/// on `btf`, each checked by `check(args, result)`.
+fn every_btf_reader(test: &str, btf: &[u8], check: impl Fn(&[&str], &(Output, Duration, String))) {
+    let dir = scratch(test);
+    std::fs::write(dir.join("t.btf"), btf).unwrap();
+    std::fs::write(dir.join("d24.json"), dump_json(24)).unwrap();
+    std::fs::write(dir.join("d0.json"), dump_json(0)).unwrap();
+    let decode = |d: &'static str| {
+        [
+            "decode",
+            "--dump",
+            d,
+            "--btf",
+            "t.btf",
+            "--key-type",
+            "int",
+            "--value-type",
+            "top",
+        ]
+    };
+    let runs: [&[&str]; 4] = [
+        &["layout", "t.btf", "top"],
+        &["schema", "--btf", "t.btf", "--type", "top"],
+        &decode("d24.json"),
+        &decode("d0.json"),
+    ];
+    for args in runs {
+        check(args, &run_in(&dir, args));
+    }
+}
+
+/// Structs nested 20,000 deep (aborted with a stack overflow at ~2,000)
+/// stop at the shared depth limit with the file and offset named.
+#[test]
+fn btf_nested_past_the_depth_limit_is_an_error_not_an_abort() {
+    every_btf_reader("btf-deep", &btf_deep(20_000), |args, r| {
+        assert_quick(
+            args,
+            r,
+            2,
+            &[
+                "t.btf at byte offset",
+                "nests types more than 128 levels deep",
+            ],
+        );
+    });
+    // Just under the limit is an ordinary type.
+    every_btf_reader("btf-deep-ok", &btf_deep(127), |args, r| {
+        if args[0] != "decode" || args[2] == "d24.json" {
+            return;
+        }
+        assert_quick(args, r, 0, &["does not match the types"]);
+    });
+}
+
+/// A type whose size doubles per level (2^26 paths to its leaves; 2^40 for
+/// zero-sized ones) costs work linear in its 28 records.
+#[test]
+fn btf_doubling_types_cost_linear_work() {
+    every_btf_reader("btf-doubling", &btf_doubling(26, 4), |args, r| {
+        let needles: &[&str] = match args[0] {
+            "layout" => &["size: 268435456"],
+            "schema" => &["size: 268435456", "type: s_2"],
+            _ => &["does not match the types", "is 268435456 bytes"],
+        };
+        assert_quick(args, r, 0, needles);
+    });
+    every_btf_reader("btf-doubling-zero", &btf_doubling(40, 0), |args, r| {
+        let needles: &[&str] = match (args[0], args.get(2)) {
+            ("decode", Some(&"d0.json")) => &["yields more than 4096 values for 0 bytes"],
+            ("decode", _) => &["24 bytes, but the type `struct top` is 0 bytes"],
+            _ => &["size: 0"],
+        };
+        assert_quick(args, r, 0, needles);
+    });
+}
+
+/// An array of 2^32-1 ints in a 24-byte value, and a member placed half a
+/// gigabyte past the end: work follows the entry's 24 bytes.
+#[test]
+fn btf_huge_arrays_and_far_members_cost_only_the_entry_bytes() {
+    every_btf_reader("btf-huge-array", &btf_huge_array(u32::MAX, 0), |args, r| {
+        let needles: &[&str] = match (args[0], args.get(2)) {
+            ("decode", Some(&"d24.json")) => &["\"value\":"],
+            ("decode", _) => &["0 bytes, but the type `struct top` is 24 bytes"],
+            _ => &["4294967295"],
+        };
+        assert_quick(args, r, 0, needles);
+    });
+    every_btf_reader(
+        "btf-far-member",
+        &btf_huge_array(1, u32::MAX - 95),
+        |args, r| {
+            let needles: &[&str] = match (args[0], args.get(2)) {
+                ("decode", Some(&"d24.json")) => &["\"value\":\"0x"],
+                ("decode", _) => &["0 bytes, but the type `struct top` is 24 bytes"],
+                _ => &["536870900"],
+            };
+            assert_quick(args, r, 0, needles);
+        },
+    );
+}
+
+/// A chain of 70 typedefs/qualifiers is "longer than 64", not a cycle.
+#[test]
+fn btf_long_typedef_chain_is_named_as_such() {
+    every_btf_reader("btf-chain", &btf_chain(70), |args, r| {
+        assert_quick(
+            args,
+            r,
+            2,
+            &[
+                "t.btf at byte offset",
+                "chain longer than 64 (limit MAX_CHAIN)",
+            ],
+        );
+        assert!(!r.2.contains("cycle"), "{args:?}: {}", r.2);
+    });
+    every_btf_reader("btf-chain-ok", &btf_chain(60), |args, r| {
+        if args[0] == "layout" {
+            assert_quick(args, r, 0, &["struct top"]);
+        }
+    });
+}
+
+/// YAML flow collections nested 100,000 deep (25 s before the YAML parser
+/// gave up) are refused at once, naming the line and column.
+#[test]
+fn yaml_schema_nested_deep_is_refused_at_once() {
+    let dir = scratch("yaml-deep");
+    let n = 100_000;
+    std::fs::write(
+        dir.join("s.yaml"),
+        format!(
+            "name: x\nsize: 4\nfields: {}{}\n",
+            "[".repeat(n),
+            "]".repeat(n)
+        ),
+    )
+    .unwrap();
+    // 200 types each holding the next: past the limit, named as depth.
+    let mut chain = String::from("types:\n");
+    for i in 0..200 {
+        let ty = if i == 199 {
+            "u32".to_string()
+        } else {
+            format!("t{}", i + 1)
+        };
+        chain.push_str(&format!(
+            "- name: t{i}\n  size: 4\n  fields:\n  - name: a\n    offset: 0\n    size: 4\n    type: {ty}\n"
+        ));
+    }
+    std::fs::write(dir.join("chain.yaml"), chain).unwrap();
+    std::fs::write(dir.join("d4.json"), dump_json(4)).unwrap();
+    for (schema, needles) in [
+        (
+            "s.yaml",
+            &[
+                "s.yaml:3",
+                "column 137",
+                "the YAML nests more than 128 levels deep",
+            ][..],
+        ),
+        (
+            "chain.yaml",
+            &["chain.yaml:", "nests more than 128 levels deep"][..],
+        ),
+    ] {
+        let args = [
+            "decode",
+            "--dump",
+            "d4.json",
+            "--schema",
+            schema,
+            "--key-type",
+            "u32",
+            "--value-type",
+            "t0",
+        ];
+        let r = run_in(&dir, &args);
+        assert_quick(&args, &r, 2, needles);
+        assert!(!r.2.contains("contains itself"), "{}", r.2);
+    }
+}
+
+/// Go: a chain of 64 constants doubling to 2^64 is an overflow, not "refers
+/// to itself"; a struct doubling 30 times lays out at once; a real
+/// self-reference is still named.
+#[test]
+fn go_constant_chains_and_doubling_structs() {
+    let dir = scratch("go");
+    let mut src = String::from("package p\n\nconst (\n\tC0 = 1\n");
+    for i in 1..=64 {
+        src.push_str(&format!("\tC{i} = C{} * 2\n", i - 1));
+    }
+    src.push_str(")\n\nconst Self = Self + 1\n\ntype T struct {\n\tA [C64]byte\n}\n\n");
+    src.push_str("type U struct {\n\tA [Self]byte\n}\n\ntype S0 struct {\n\tX uint32\n}\n");
+    for i in 1..30 {
+        src.push_str(&format!(
+            "type S{i} struct {{\n\tA S{}\n\tB S{}\n}}\n",
+            i - 1,
+            i - 1
+        ));
+    }
+    std::fs::create_dir_all(dir.join("p")).unwrap();
+    std::fs::write(dir.join("p/p.go"), src).unwrap();
+    let cases: [(&str, i32, &[&str]); 3] = [
+        (
+            "T",
+            2,
+            &["18446744073709551616 is not a valid array length"],
+        ),
+        ("U", 2, &["constant Self refers to itself"]),
+        ("S29", 0, &["size: 2147483648", "name: S0"]),
+    ];
+    for (ty, code, needles) in cases {
+        let args = ["schema", "--go-src", "p", "--type", ty];
+        let r = run_in(&dir, &args);
+        assert_quick(&args, &r, code, needles);
+    }
+}

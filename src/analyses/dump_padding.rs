@@ -28,8 +28,11 @@ impl PaddingMask {
     fn new(layout: &Layout) -> Option<Self> {
         let size = usize::try_from(layout.size).ok()?;
         let mut mask = vec![0u8; size];
+        let total_bits = size as u64 * 8;
         for (start, bits) in layout.uncovered_bits() {
-            for bit in start..start + bits {
+            // Only bits inside the type: a member placed far past its end
+            // must not make this loop run over its offset.
+            for bit in start.min(total_bits)..start.saturating_add(bits).min(total_bits) {
                 let byte = (bit / 8) as usize;
                 if let Some(m) = mask.get_mut(byte) {
                     *m |= 1 << (bit % 8);

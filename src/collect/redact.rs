@@ -40,8 +40,11 @@ pub fn padding_mask(btf: Option<&Btf>, type_id: u32, size: usize) -> RedactMask 
     };
     let mut mask = vec![0u8; size];
     let mut kept = 0u64;
+    let total_bits = size as u64 * 8;
     for (bit, bits) in layout.uncovered_bits() {
-        for b in bit..bit + bits {
+        // Bits past the buffer (a member placed beyond the type) are skipped
+        // without looping over them.
+        for b in bit.min(total_bits)..bit.saturating_add(bits).min(total_bits) {
             let byte = (b / 8) as usize;
             if let Some(m) = mask.get_mut(byte) {
                 *m |= 1 << (b % 8);

@@ -206,7 +206,7 @@ pub fn load_schema(path: &Path) -> Result<Schema, InputError> {
 fn schema_error(name: &str, e: &SchemaError) -> InputError {
     let full = e.to_string();
     match (e.line(), e) {
-        (Some(line), SchemaError::Yaml { column, .. }) => {
+        (Some(line), SchemaError::Yaml { column, .. } | SchemaError::TooDeep { column, .. }) => {
             let prefix = match column {
                 Some(c) => format!("line {line}, column {c}: "),
                 None => format!("line {line}: "),

@@ -201,6 +201,18 @@ pub enum BtfError {
     ReferenceCycle { id: u32, offset: usize },
     #[error("the size of type {id} overflows 64 bits")]
     SizeOverflow { id: u32, offset: usize },
+    #[error("type {id} nests types more than {limit} levels deep (limit MAX_TYPE_DEPTH)")]
+    TooDeep {
+        id: u32,
+        offset: usize,
+        limit: usize,
+    },
+    #[error("type {id} starts a typedef/qualifier chain longer than {limit} (limit MAX_CHAIN)")]
+    ChainTooLong {
+        id: u32,
+        offset: usize,
+        limit: usize,
+    },
     #[error("type id {id} does not exist in this BTF")]
     NoSuchType { id: u32 },
 }
@@ -218,7 +230,9 @@ impl BtfError {
             | StrOffsetOutOfRange { offset, .. }
             | TypeIdOutOfRange { offset, .. }
             | ReferenceCycle { offset, .. }
-            | SizeOverflow { offset, .. } => Some(*offset),
+            | SizeOverflow { offset, .. }
+            | TooDeep { offset, .. }
+            | ChainTooLong { offset, .. } => Some(*offset),
             BadMagic { .. } | UnsupportedVersion { .. } | HeaderTooShort { .. } => Some(0),
             SectionOutOfBounds { .. } => Some(8),
             NoSuchType { .. } => None,
@@ -770,6 +784,43 @@ impl<'a> Btf<'a> {
         match self.base {
             Some(b) => Box::new(b.all_types().chain(self.local_types())),
             None => Box::new(self.local_types()),
+        }
+    }
+
+    /// The error for a typedef/qualifier/array chain from `id` that did not
+    /// end within [`MAX_CHAIN`](crate::limits::MAX_CHAIN) hops: a reference
+    /// cycle when the chain comes back to an id it passed, else a chain
+    /// longer than the limit.
+    pub fn chain_error(&self, id: TypeId) -> BtfError {
+        use crate::limits::MAX_CHAIN;
+        let offset = self.type_by_id_unnamed(id).map_or(0, |t| t.offset);
+        let mut seen: Vec<u32> = Vec::with_capacity(MAX_CHAIN + 1);
+        let mut cur = id.0;
+        for _ in 0..=MAX_CHAIN {
+            if seen.contains(&cur) {
+                return BtfError::ReferenceCycle { id: id.0, offset };
+            }
+            seen.push(cur);
+            let Ok(t) = self.type_by_id_unnamed(TypeId(cur)) else {
+                break;
+            };
+            cur = match t.kind {
+                BtfKind::Typedef
+                | BtfKind::Const
+                | BtfKind::Volatile
+                | BtfKind::Restrict
+                | BtfKind::TypeTag => t.size_or_type,
+                BtfKind::Array => match t.array() {
+                    Some(a) => a.elem_type.0,
+                    None => break,
+                },
+                _ => break,
+            };
+        }
+        BtfError::ChainTooLong {
+            id: id.0,
+            offset,
+            limit: MAX_CHAIN,
         }
     }
 

@@ -420,3 +420,56 @@ fn array_whose_element_leads_back_to_itself_is_a_cycle() {
         ));
     }
 }
+
+/// Structs nested `levels` deep around an int: [1] int, [k+1] wraps [k].
+fn nested_structs(levels: u32) -> Vec<u8> {
+    let mut words = vec![1, info(1, 0, false), 4, 32];
+    for i in 0..levels {
+        words.extend([5, info(4, 1, false), 4, 7, i + 1, 0]);
+    }
+    blob(&words, STRINGS)
+}
+
+#[test]
+fn nesting_past_the_depth_limit_is_too_deep_whatever_was_laid_out_first() {
+    use crate::limits::MAX_TYPE_DEPTH;
+    let data = nested_structs(MAX_TYPE_DEPTH as u32 + 10);
+    let btf = Btf::parse(&data).unwrap();
+    let top = TypeId(MAX_TYPE_DEPTH as u32 + 11);
+    let fits = TypeId(MAX_TYPE_DEPTH as u32 + 1);
+    // Cold cache, and again after the inner types were laid out and cached:
+    // the same answer either way.
+    let mut cold = crate::model::from_btf::BtfLayouts::new(&btf);
+    let e = cold.layout(top).unwrap_err();
+    assert!(
+        matches!(e, BtfError::TooDeep { id, limit, .. } if id == top.0 && limit == MAX_TYPE_DEPTH),
+        "{e}"
+    );
+    let mut warm = crate::model::from_btf::BtfLayouts::new(&btf);
+    assert!(warm.layout(fits).is_ok());
+    assert!(matches!(
+        warm.layout(TypeId(fits.0 + 1)),
+        Err(BtfError::TooDeep { .. })
+    ));
+    assert!(matches!(warm.layout(top), Err(BtfError::TooDeep { .. })));
+    assert!(e.offset().is_some());
+}
+
+#[test]
+fn long_typedef_chain_is_too_long_not_a_cycle() {
+    use crate::limits::MAX_CHAIN;
+    let mut words = vec![1, info(1, 0, false), 4, 32];
+    for i in 0..MAX_CHAIN as u32 + 5 {
+        words.extend([7, info(8, 0, false), i + 1]);
+    }
+    let data = blob(&words, STRINGS);
+    let btf = Btf::parse(&data).unwrap();
+    let engine = crate::model::from_btf::BtfLayouts::new(&btf);
+    let last = TypeId(MAX_CHAIN as u32 + 6);
+    assert!(matches!(
+        engine.resolve(last),
+        Err(BtfError::ChainTooLong { limit, .. }) if limit == MAX_CHAIN
+    ));
+    // Up to the limit is followed.
+    assert!(engine.resolve(TypeId(MAX_CHAIN as u32)).is_ok());
+}

@@ -247,7 +247,8 @@ fn btf_err(source: BtfError) -> ElfError {
 }
 
 fn skip_mods<'a>(btf: &Btf<'a>, mut id: TypeId) -> Result<BtfType<'a>, ElfError> {
-    for _ in 0..64 {
+    let start = id;
+    for _ in 0..crate::limits::MAX_CHAIN {
         let t = btf.type_by_id(id).map_err(btf_err)?;
         match t.kind {
             BtfKind::Typedef | BtfKind::Const | BtfKind::Volatile | BtfKind::TypeTag => {
@@ -256,11 +257,7 @@ fn skip_mods<'a>(btf: &Btf<'a>, mut id: TypeId) -> Result<BtfType<'a>, ElfError>
             _ => return Ok(t),
         }
     }
-    let t = btf.type_by_id(id).map_err(btf_err)?;
-    Err(btf_err(BtfError::ReferenceCycle {
-        id: id.0,
-        offset: t.offset,
-    }))
+    Err(btf_err(btf.chain_error(start)))
 }
 
 /// `__uint(name, val)` is `int (*name)[val]`: the value is the array's length.

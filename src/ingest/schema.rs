@@ -15,8 +15,7 @@ use crate::model::layout::{
     AggregateKind, ByteOrder, FieldType, IntEncoding, Layout, Member, SourceLoc,
 };
 
-/// Longest chain of types nesting types we follow (deeper is a cycle or abuse).
-const MAX_NESTING: usize = 64;
+use crate::limits::MAX_TYPE_DEPTH;
 /// Most array dimensions in one spelled type (`u8[2][3]` has two).
 const MAX_DIMS: usize = 16;
 
@@ -53,6 +52,15 @@ pub enum SchemaError {
     /// Two types of one file have the same name.
     #[error("{}type {name} is defined twice", at_line(*.line, None))]
     Duplicate { name: String, line: Option<u32> },
+    /// Nesting deeper than [`MAX_TYPE_DEPTH`]: YAML flow brackets, or types
+    /// nesting types.
+    #[error("{}{what} nests more than {limit} levels deep (limit MAX_TYPE_DEPTH)", at_line(*.line, *.column))]
+    TooDeep {
+        what: String,
+        line: Option<u32>,
+        column: Option<u32>,
+        limit: usize,
+    },
     /// A `types:` list with nothing in it.
     #[error("the schema defines no types")]
     Empty,
@@ -81,7 +89,8 @@ impl SchemaError {
             | SchemaError::Invalid { line, .. }
             | SchemaError::UnknownType { line, .. }
             | SchemaError::Cycle { line, .. }
-            | SchemaError::Duplicate { line, .. } => *line,
+            | SchemaError::Duplicate { line, .. }
+            | SchemaError::TooDeep { line, .. } => *line,
             SchemaError::Empty => None,
         }
     }
@@ -149,6 +158,7 @@ pub struct Schema {
 impl Schema {
     /// Reads a schema file's text.
     pub fn parse(text: &str) -> Result<Schema, SchemaError> {
+        check_flow_depth(text)?;
         let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(yaml_error)?;
         let docs = if value.get("types").is_some() {
             serde_yaml::from_str::<MultiDoc>(text)
@@ -188,6 +198,57 @@ impl Schema {
     pub fn get(&self, name: &str) -> Option<&Arc<Layout>> {
         self.types.iter().find(|(n, _)| n == name).map(|(_, l)| l)
     }
+}
+
+/// Refuses YAML whose flow collections (`[`, `{`) nest deeper than
+/// [`MAX_TYPE_DEPTH`] before the YAML parser sees it: its cost grows with
+/// the square of that depth (100k levels took 25 s before it gave up).
+/// Quoted scalars and comments are skipped; a bracket inside a plain
+/// scalar (`u8[4]`) opens and closes, so it never adds up.
+fn check_flow_depth(text: &str) -> Result<(), SchemaError> {
+    let mut depth = 0usize;
+    let (mut line, mut column) = (1u32, 0u32);
+    let mut quote: Option<u8> = None;
+    let mut prev = b'\n';
+    let mut in_comment = false;
+    let mut escaped = false;
+    for &c in text.as_bytes() {
+        column += 1;
+        if c == b'\n' {
+            line += 1;
+            column = 0;
+            in_comment = false;
+        } else if in_comment {
+        } else if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if q == b'"' && c == b'\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+        } else {
+            match c {
+                b'#' if prev.is_ascii_whitespace() => in_comment = true,
+                b'"' | b'\'' if !prev.is_ascii_alphanumeric() => quote = Some(c),
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > MAX_TYPE_DEPTH {
+                        return Err(SchemaError::TooDeep {
+                            what: "the YAML".into(),
+                            line: Some(line),
+                            column: Some(column),
+                            limit: MAX_TYPE_DEPTH,
+                        });
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        prev = c;
+    }
+    Ok(())
 }
 
 fn yaml_error(e: serde_yaml::Error) -> SchemaError {
@@ -265,7 +326,15 @@ impl<'d> Builder<'d> {
             return Ok(l.clone());
         }
         let doc = &self.docs[self.index[name]];
-        if self.in_progress.len() > MAX_NESTING || !self.in_progress.insert(name.to_string()) {
+        if self.in_progress.len() >= MAX_TYPE_DEPTH && !self.in_progress.contains(name) {
+            return Err(SchemaError::TooDeep {
+                what: format!("type {name}"),
+                line: used_at.or_else(|| self.lines.nth_type(name, 0)),
+                column: None,
+                limit: MAX_TYPE_DEPTH,
+            });
+        }
+        if !self.in_progress.insert(name.to_string()) {
             return Err(SchemaError::Cycle {
                 name: name.into(),
                 line: used_at.or_else(|| self.lines.nth_type(name, 0)),
@@ -569,6 +638,11 @@ pub fn to_yaml(root: &Layout) -> String {
 struct Writer {
     /// Names given to layouts so far (by content, so shared types are written once).
     named: Vec<(Layout, String)>,
+    /// The same names by the address of a shared layout: a type reached
+    /// many times (`struct S { struct T a, b; }`, nested) is looked up
+    /// without comparing contents, so the work follows the number of
+    /// distinct types, not the number of paths to them.
+    by_address: HashMap<*const Layout, String>,
     used: HashSet<String>,
     queue: Vec<(String, Layout)>,
 }
@@ -676,7 +750,14 @@ impl Writer {
                     None => format!("{inner}[{len}]"),
                 })
             }
-            FieldType::Aggregate(l) => Some(self.name_of(l, hint)),
+            FieldType::Aggregate(l) => {
+                if let Some(n) = self.by_address.get(&Arc::as_ptr(l)) {
+                    return Some(n.clone());
+                }
+                let name = self.name_of(l, hint);
+                self.by_address.insert(Arc::as_ptr(l), name.clone());
+                Some(name)
+            }
         }
     }
 }
@@ -860,5 +941,33 @@ types:
         let l = Schema::parse(go386).unwrap().types[0].1.clone();
         assert_eq!((l.packed, l.align()), (false, 4));
         assert!(to_yaml(&l).contains("align: 4"));
+    }
+
+    #[test]
+    fn flow_nesting_past_the_limit_is_refused_before_parsing() {
+        let deep = format!(
+            "name: x\nsize: 4\nfields: {}{}\n",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let e = Schema::parse(&deep).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                SchemaError::TooDeep {
+                    line: Some(3),
+                    column: Some(137),
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // Brackets in quotes and comments, and balanced ones in type names, do not count.
+        let fine = format!(
+            "# {}\nname: \"{}\"\nsize: 4\nfields: []\n",
+            "[".repeat(200),
+            "{".repeat(200)
+        );
+        assert!(Schema::parse(&fine).is_ok());
     }
 }

@@ -22,6 +22,7 @@
 //! `char` (the member's `type_name` starts with `char[`), because bpftool
 //! does not treat `__s8[3]` or `__u8[16]` as text.
 
+use crate::limits::{decode_node_budget, MAX_TYPE_DEPTH};
 use crate::model::layout::{ByteOrder, EnumType, FieldType, IntEncoding, Layout, Member};
 
 /// A decoded value. Objects keep member order (unlike `serde_json::Map`
@@ -87,6 +88,67 @@ pub enum DecodeError {
         offset: u64,
         len: usize,
     },
+    /// The type yields more values than its bytes can carry (zero-sized
+    /// members nested many times over): decoding stopped at the budget.
+    #[error("the type `{type_name}` yields more than {limit} values for {len} bytes (limit DECODE_NODES_PER_BYTE); not decoded")]
+    TooManyValues {
+        type_name: String,
+        limit: u64,
+        len: usize,
+    },
+    #[error("the type `{type_name}` nests more than {limit} levels deep (limit MAX_TYPE_DEPTH); not decoded")]
+    TooDeep { type_name: String, limit: usize },
+}
+
+/// What one decode may still spend: values left ([`decode_node_budget`]) and
+/// the nesting depth reached, so work follows the entry's bytes, not the
+/// type's declared shape.
+struct Walk {
+    nodes_left: u64,
+    depth: usize,
+}
+
+impl Walk {
+    fn new(len: usize) -> Self {
+        Walk {
+            nodes_left: decode_node_budget(len),
+            depth: 0,
+        }
+    }
+
+    /// Counts one value; `false` once the budget is spent.
+    fn take(&mut self) -> bool {
+        match self.nodes_left.checked_sub(1) {
+            Some(n) => {
+                self.nodes_left = n;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Why a walk stopped early (turned into a [`DecodeError`] at the top,
+/// where the type's name and the byte count are known).
+#[derive(Debug)]
+enum Stop {
+    Budget,
+    Depth,
+}
+
+/// Turns a [`Stop`] into the error for the whole value.
+fn stop_error(stop: Stop, type_name: &str, len: usize) -> DecodeError {
+    match stop {
+        Stop::Budget => DecodeError::TooManyValues {
+            type_name: type_name.to_string(),
+            limit: decode_node_budget(len),
+            len,
+        },
+        Stop::Depth => DecodeError::TooDeep {
+            type_name: type_name.to_string(),
+            limit: MAX_TYPE_DEPTH,
+        },
+    }
 }
 
 /// Most array elements decoded before the rest is elided (a hostile or huge
@@ -103,7 +165,8 @@ pub fn decode(ty: &FieldType, type_name: &str, bytes: &[u8]) -> Result<Decoded, 
             got: bytes.len(),
         });
     }
-    Ok(decode_type(ty, type_name, bytes))
+    decode_type(ty, type_name, bytes, &mut Walk::new(bytes.len()))
+        .map_err(|stop| stop_error(stop, type_name, bytes.len()))
 }
 
 /// Decodes `bytes` as the struct or union `layout`.
@@ -115,12 +178,23 @@ pub fn decode_layout(layout: &Layout, bytes: &[u8]) -> Result<Decoded, DecodeErr
             got: bytes.len(),
         });
     }
-    aggregate(layout, bytes)
+    match aggregate(layout, bytes, &mut Walk::new(bytes.len())) {
+        Ok(v) => v,
+        Err(stop) => Err(stop_error(stop, &layout.display_name(), bytes.len())),
+    }
 }
 
 /// Decodes `bytes` (already checked to be `ty.size()` long).
-fn decode_type(ty: &FieldType, type_name: &str, bytes: &[u8]) -> Decoded {
-    match ty {
+fn decode_type(
+    ty: &FieldType,
+    type_name: &str,
+    bytes: &[u8],
+    walk: &mut Walk,
+) -> Result<Decoded, Stop> {
+    if !walk.take() {
+        return Err(Stop::Budget);
+    }
+    Ok(match ty {
         FieldType::Int {
             size,
             signed,
@@ -134,12 +208,12 @@ fn decode_type(ty: &FieldType, type_name: &str, bytes: &[u8]) -> Decoded {
         },
         FieldType::Enum(e) => enumerator(e, bytes),
         FieldType::Pointer { .. } => Decoded::Uint(le_u64(bytes)),
-        FieldType::Array { elem, len } => array(elem, *len, type_name, bytes),
+        FieldType::Array { elem, len } => array(elem, *len, type_name, bytes, walk)?,
         FieldType::Aggregate(l) => {
-            aggregate(l, bytes).unwrap_or_else(|_| Decoded::Str(hex_le(bytes)))
+            aggregate(l, bytes, walk)?.unwrap_or_else(|_| Decoded::Str(hex_le(bytes)))
         }
         FieldType::Opaque { .. } => Decoded::Str(hex_le(bytes)),
-    }
+    })
 }
 
 fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
@@ -231,13 +305,21 @@ fn is_char_array_name(type_name: &str) -> bool {
     t.starts_with("char[") || t.starts_with("char [")
 }
 
-fn array(elem: &FieldType, len: u64, type_name: &str, b: &[u8]) -> Decoded {
+fn array(
+    elem: &FieldType,
+    len: u64,
+    type_name: &str,
+    b: &[u8],
+    walk: &mut Walk,
+) -> Result<Decoded, Stop> {
     let esize = elem.size();
     if esize == 1 && matches!(elem, FieldType::Int { .. }) && is_char_array_name(type_name) {
         // bpftool's is_str_array: printable bytes up to a NUL.
         if let Some(nul) = b.iter().position(|&c| c == 0) {
             if b[..nul].iter().all(|&c| (0x20..0x7f).contains(&c)) && !b.is_empty() {
-                return Decoded::Str(String::from_utf8_lossy(&b[..nul]).into_owned());
+                return Ok(Decoded::Str(
+                    String::from_utf8_lossy(&b[..nul]).into_owned(),
+                ));
             }
         }
     }
@@ -246,38 +328,70 @@ fn array(elem: &FieldType, len: u64, type_name: &str, b: &[u8]) -> Decoded {
         (Some(a), Some(z)) if a < z => format!("{}{}", &type_name[..a], &type_name[z + 1..]),
         _ => type_name.to_string(),
     };
-    let n = len.min(MAX_ARRAY_ELEMS);
-    let mut out = Vec::with_capacity(n as usize);
     if esize == 0 {
-        return Decoded::Array(out);
+        return Ok(Decoded::Array(Vec::new()));
     }
+    // The elements the bytes hold, never the declared count.
+    let n = len.min(MAX_ARRAY_ELEMS).min(b.len() as u64 / esize);
+    let mut out = Vec::with_capacity(n as usize);
+    if walk.depth >= MAX_TYPE_DEPTH {
+        return Err(Stop::Depth);
+    }
+    walk.depth += 1;
     for i in 0..n {
         let start = (i * esize) as usize;
         let Some(chunk) = b.get(start..start + esize as usize) else {
             break;
         };
-        out.push(decode_type(elem, &inner_name, chunk));
+        match decode_type(elem, &inner_name, chunk, walk) {
+            Ok(v) => out.push(v),
+            Err(stop) => {
+                walk.depth -= 1;
+                return Err(stop);
+            }
+        }
     }
-    Decoded::Array(out)
+    walk.depth -= 1;
+    Ok(Decoded::Array(out))
 }
 
-fn aggregate(l: &Layout, b: &[u8]) -> Result<Decoded, DecodeError> {
-    let mut out = Vec::with_capacity(l.members.len());
+/// The struct or union `l` over `b`: `Ok(Err(..))` when a member lies
+/// outside the bytes (the caller prints them as hex), `Err` when the walk
+/// must stop altogether.
+fn aggregate(l: &Layout, b: &[u8], walk: &mut Walk) -> Result<Result<Decoded, DecodeError>, Stop> {
+    if walk.depth >= MAX_TYPE_DEPTH {
+        return Err(Stop::Depth);
+    }
+    walk.depth += 1;
+    let r = members(l, b, walk);
+    walk.depth -= 1;
+    r
+}
+
+fn members(l: &Layout, b: &[u8], walk: &mut Walk) -> Result<Result<Decoded, DecodeError>, Stop> {
+    let mut out = Vec::with_capacity(l.members.len().min(b.len() + 1));
     for m in &l.members {
-        let v = member(m, b)?;
-        out.push((m.name.to_string(), v));
+        match member(m, b, walk)? {
+            Ok(v) => out.push((m.name.to_string(), v)),
+            Err(e) => return Ok(Err(e)),
+        }
     }
-    Ok(Decoded::Object(out))
+    Ok(Ok(Decoded::Object(out)))
 }
 
-fn member(m: &Member, b: &[u8]) -> Result<Decoded, DecodeError> {
+fn member(m: &Member, b: &[u8], walk: &mut Walk) -> Result<Result<Decoded, DecodeError>, Stop> {
     let oob = || DecodeError::OutOfBounds {
         member: m.name.to_string(),
         offset: m.offset,
         len: b.len(),
     };
+    if !walk.take() {
+        return Err(Stop::Budget);
+    }
     if let Some(width) = m.bit_size {
-        let v = read_bits(b, m.bit_offset, width).ok_or_else(oob)?;
+        let Some(v) = read_bits(b, m.bit_offset, width) else {
+            return Ok(Err(oob()));
+        };
         let signed = match &m.ty {
             FieldType::Int { signed, .. } => *signed,
             FieldType::Enum(e) => e.signed,
@@ -288,18 +402,22 @@ fn member(m: &Member, b: &[u8]) -> Result<Decoded, DecodeError> {
             ..
         } = m.ty
         {
-            return Ok(Decoded::Bool(v != 0));
+            return Ok(Ok(Decoded::Bool(v != 0)));
         }
-        return Ok(if signed {
+        return Ok(Ok(if signed {
             Decoded::Int(sign_extend(v, width as u64))
         } else {
             Decoded::Uint(v)
-        });
+        }));
     }
-    let start = m.offset as usize;
-    let end = start.checked_add(m.ty.size() as usize).ok_or_else(oob)?;
-    let chunk = b.get(start..end).ok_or_else(oob)?;
-    Ok(decode_type(&m.ty, &m.type_name, chunk))
+    let chunk = usize::try_from(m.offset)
+        .ok()
+        .zip(usize::try_from(m.ty.size()).ok())
+        .and_then(|(start, size)| b.get(start..start.checked_add(size)?));
+    let Some(chunk) = chunk else {
+        return Ok(Err(oob()));
+    };
+    decode_type(&m.ty, &m.type_name, chunk, walk).map(Ok)
 }
 
 /// `width` bits at absolute bit `bit_offset` (little-endian bit numbering,
@@ -392,22 +510,22 @@ mod tests {
         let mut b = [0u8; 16];
         b[..4].copy_from_slice(&[0x0a, 0x01, 0x01, 0x01]);
         assert_eq!(
-            decode_type(&t(false), "u", &b),
+            decode_type(&t(false), "u", &b, &mut Walk::new(16)).unwrap(),
             Decoded::Str("0x101010a".into())
         );
         b = [0; 16];
         b[0] = 1;
         b[8] = 2;
         assert_eq!(
-            decode_type(&t(false), "u", &b),
+            decode_type(&t(false), "u", &b, &mut Walk::new(16)).unwrap(),
             Decoded::Str("0x20000000000000001".into())
         );
         assert_eq!(
-            decode_type(&t(true), "s", &[0; 16]),
+            decode_type(&t(true), "s", &[0; 16], &mut Walk::new(16)).unwrap(),
             Decoded::Str("0x0".into())
         );
         assert_eq!(
-            decode_type(&t(true), "s", &[0xff; 16]),
+            decode_type(&t(true), "s", &[0xff; 16], &mut Walk::new(16)).unwrap(),
             Decoded::Str(format!("0x{}", "f".repeat(32)))
         );
     }
@@ -486,5 +604,45 @@ mod tests {
             decode(&c, "__s8[4]", b"ab\0\0").unwrap(),
             Decoded::Array(_)
         ));
+    }
+
+    /// A zero-sized struct doubled 40 times: 2^40 members for 0 bytes. The
+    /// walk stops at the budget instead of running for hours.
+    #[test]
+    fn zero_sized_members_stop_at_the_value_budget() {
+        let mut ty = Arc::new(Layout::new("s", AggregateKind::Struct, 0, vec![]).finish());
+        for _ in 0..40 {
+            let m = |name: &str| Member {
+                name: name.into(),
+                offset: 0,
+                bit_offset: 0,
+                size: 0,
+                bit_size: None,
+                type_name: "struct s".into(),
+                ty: FieldType::Aggregate(ty.clone()),
+                source: None,
+            };
+            ty =
+                Arc::new(Layout::new("s", AggregateKind::Struct, 0, vec![m("a"), m("b")]).finish());
+        }
+        let e = decode_layout(&ty, &[]).unwrap_err();
+        assert!(
+            matches!(e, DecodeError::TooManyValues { len: 0, .. }),
+            "{e}"
+        );
+    }
+
+    /// An array declared with 2^32 elements over 24 bytes decodes the six
+    /// elements the bytes hold.
+    #[test]
+    fn array_elements_follow_the_bytes_not_the_declared_count() {
+        let v = array(
+            &u(4, ByteOrder::Host),
+            1 << 32,
+            "__u32[4294967296]",
+            &[0; 24],
+            &mut Walk::new(24),
+        );
+        assert!(matches!(v, Ok(Decoded::Array(items)) if items.len() == 6));
     }
 }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::ingest::btf::{Btf, BtfError, BtfKind, BtfType, TypeId};
+use crate::limits::{MAX_CHAIN, MAX_TYPE_DEPTH};
 use crate::model::layout::{
     AggregateKind, ByteOrder, EnumType, FieldType, IntEncoding, Layout, Member,
 };
@@ -21,10 +22,6 @@ const IN_PROGRESS: u32 = u32::MAX;
 /// Bit of a `resolved` entry set when a big-endian typedef was crossed.
 const RESOLVED_BIG: u32 = 1 << 31;
 
-/// Longest typedef/qualifier chain we follow before calling it a cycle. Real
-/// chains are a handful of hops; a cycle in hostile BTF would otherwise spin.
-const MAX_CHAIN: usize = 64;
-
 /// Everything a member takes from its type id, worked out once per id.
 struct MemberType {
     ty: FieldType,
@@ -34,6 +31,10 @@ struct MemberType {
     /// When the id resolves to an INT: its own bit offset and width, which
     /// place old-style bitfields (structs without kind_flag).
     int_bits: Option<(u32, u32)>,
+    /// Nesting height of the type (aggregates and arrays inside it, see
+    /// [`BtfLayouts::height`]), so a cached member is checked against
+    /// [`MAX_TYPE_DEPTH`] as if it were walked again.
+    height: usize,
 }
 
 /// Ids per block of an [`IdTable`] (4 KiB of `u32`).
@@ -97,6 +98,8 @@ pub struct BtfLayouts<'b, 'a> {
     /// [`IN_PROGRESS`], or 0.
     cache_slot: IdTable,
     cache: Vec<Arc<Layout>>,
+    /// Nesting height of each cached aggregate (parallel to `cache`).
+    heights: Vec<usize>,
     enums: HashMap<TypeId, Arc<EnumType>>,
     /// What a member of each type id gets, the same way (`member_slot` into
     /// `member_types`): vmlinux's ~60k members name ~20k distinct types.
@@ -106,10 +109,16 @@ pub struct BtfLayouts<'b, 'a> {
     /// id the chain ends at (0 = void), with [`RESOLVED_BIG`] for `__be*`;
     /// 0 when not yet followed.
     resolved: IdTable,
-    /// Arrays nested directly in each other right now (reset inside each
-    /// aggregate, whose own cycles `cache_slot` catches): bounds an array
-    /// whose element type leads back to itself.
-    array_depth: usize,
+    /// Aggregates and arrays being laid out right now, outermost first:
+    /// bounded by [`MAX_TYPE_DEPTH`] so hostile nesting cannot overflow the
+    /// stack.
+    depth: usize,
+    /// Greatest nesting height met so far under the type being built. A
+    /// type's height is 1 + the greatest height of what it nests (scalars
+    /// 0), and a type fails when its height exceeds [`MAX_TYPE_DEPTH`]:
+    /// tracked through the caches, so whether a type fails does not depend
+    /// on what was laid out before it.
+    height: usize,
 }
 
 impl<'b, 'a> BtfLayouts<'b, 'a> {
@@ -120,11 +129,13 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
             pointer_size: 8,
             cache_slot: IdTable::new(btf.type_count() as usize),
             cache: Vec::new(),
+            heights: Vec::new(),
             enums: HashMap::new(),
             member_slot: IdTable::new(btf.type_count() as usize),
             member_types: Vec::new(),
             resolved: IdTable::new(btf.type_count() as usize),
-            array_depth: 0,
+            depth: 0,
+            height: 0,
         }
     }
 
@@ -197,11 +208,7 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
                 _ => return Ok((cur.0, order)),
             }
         }
-        let t = self.btf.type_by_id(id)?;
-        Err(BtfError::ReferenceCycle {
-            id: id.0,
-            offset: t.offset,
-        })
+        Err(self.btf.chain_error(id))
     }
 
     /// The layout of struct or union `id` (typedefs and qualifiers are followed).
@@ -209,11 +216,40 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         let (t, _) = self.resolve_cached(id)?;
         match t {
             Some(t) if matches!(t.kind, BtfKind::Struct | BtfKind::Union) => {
-                let l = self.aggregate(t)?;
+                self.height = 0;
+                let l = self.aggregate(t).map_err(|e| self.too_deep_at(id, e))?;
                 Ok(self.named_by_typedef(id, l))
             }
             _ => Err(BtfError::NoSuchType { id: id.0 }),
         }
+    }
+
+    /// A [`BtfError::TooDeep`] from somewhere inside `root` restated for
+    /// `root`, so the message does not depend on which nested type the
+    /// walk happened to meet the limit at; other errors unchanged.
+    fn too_deep_at(&self, root: TypeId, e: BtfError) -> BtfError {
+        match e {
+            BtfError::TooDeep { limit, .. } => BtfError::TooDeep {
+                id: root.0,
+                offset: self.btf.type_by_id_unnamed(root).map_or(0, |t| t.offset),
+                limit,
+            },
+            other => other,
+        }
+    }
+
+    /// Checks that something of nesting height `h` fits at the current
+    /// depth, and counts it towards the height of the type being built.
+    fn enter_height(&mut self, h: usize, t: &BtfType<'a>) -> Result<(), BtfError> {
+        if self.depth + h > MAX_TYPE_DEPTH {
+            return Err(BtfError::TooDeep {
+                id: t.id.0,
+                offset: t.offset,
+                limit: MAX_TYPE_DEPTH,
+            });
+        }
+        self.height = self.height.max(h);
+        Ok(())
     }
 
     fn aggregate(&mut self, t: BtfType<'a>) -> Result<Arc<Layout>, BtfError> {
@@ -227,18 +263,35 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
                 })
             }
             Some(0) => {}
-            Some(slot) => return Ok(self.cache[slot as usize - 1].clone()),
+            Some(slot) => {
+                let slot = slot as usize - 1;
+                self.enter_height(self.heights[slot], &t)?;
+                return Ok(self.cache[slot].clone());
+            }
+        }
+        if self.depth >= MAX_TYPE_DEPTH {
+            return Err(BtfError::TooDeep {
+                id: t.id.0,
+                offset: t.offset,
+                limit: MAX_TYPE_DEPTH,
+            });
         }
         self.cache_slot.set(idx, IN_PROGRESS);
+        let outer_height = std::mem::replace(&mut self.height, 0);
+        self.depth += 1;
         // Built once per type: only now is the name worth decoding.
         let built = self
             .btf
             .type_by_id(t.id)
             .and_then(|t| self.build_aggregate(t));
+        self.depth -= 1;
+        let height = self.height + 1;
+        self.height = outer_height.max(height);
         match built {
             Ok(layout) => {
                 let layout = Arc::new(layout);
                 self.cache.push(layout.clone());
+                self.heights.push(height);
                 self.cache_slot.set(idx, self.cache.len() as u32);
                 Ok(layout)
             }
@@ -256,11 +309,7 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
             AggregateKind::Struct
         };
         let btf = self.btf;
-        // Arrays in this aggregate nest afresh: cycles through it are caught
-        // by its `cache_slot`.
-        let outer_arrays = std::mem::replace(&mut self.array_depth, 0);
         let members = self.place_members(&t, btf);
-        self.array_depth = outer_arrays;
         let size = t.size_or_type as u64;
         Ok(Layout::new(t.name, kind, size, members?).finish())
     }
@@ -306,6 +355,13 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
 
     /// The [`FieldType`] of type `id`.
     pub fn field_type(&mut self, id: TypeId) -> Result<FieldType, BtfError> {
+        self.height = 0;
+        self.field_type_nested(id)
+            .map_err(|e| self.too_deep_at(id, e))
+    }
+
+    /// [`Self::field_type`] of a type nested in the one being laid out.
+    fn field_type_nested(&mut self, id: TypeId) -> Result<FieldType, BtfError> {
         let (t, byte_order) = self.resolve_cached(id)?;
         Ok(match self.field_type_of(t, byte_order)? {
             FieldType::Aggregate(l) => FieldType::Aggregate(self.named_by_typedef(id, l)),
@@ -391,15 +447,23 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
             BtfKind::Struct | BtfKind::Union => FieldType::Aggregate(self.aggregate(t)?),
             BtfKind::Array => {
                 let a = t.array().expect("array kind has btf_array");
-                if self.array_depth >= MAX_CHAIN {
-                    return Err(BtfError::ReferenceCycle {
-                        id: t.id.0,
-                        offset: t.offset,
+                if self.depth >= MAX_TYPE_DEPTH {
+                    // An element type leading back to its array through
+                    // typedefs only is a cycle, not just deep nesting.
+                    return Err(match self.btf.chain_error(t.id) {
+                        e @ BtfError::ReferenceCycle { .. } => e,
+                        _ => BtfError::TooDeep {
+                            id: t.id.0,
+                            offset: t.offset,
+                            limit: MAX_TYPE_DEPTH,
+                        },
                     });
                 }
-                self.array_depth += 1;
-                let elem = self.field_type(a.elem_type);
-                self.array_depth -= 1;
+                let outer_height = std::mem::replace(&mut self.height, 0);
+                self.depth += 1;
+                let elem = self.field_type_nested(a.elem_type);
+                self.depth -= 1;
+                self.height = outer_height.max(self.height + 1);
                 let elem = elem?;
                 if elem.size().checked_mul(a.nelems as u64).is_none() {
                     return Err(BtfError::SizeOverflow {
@@ -449,11 +513,23 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
     /// Failures are not remembered: asking again gives the same error.
     fn member_type(&mut self, id: TypeId) -> Result<usize, BtfError> {
         if let Some(slot @ 1..) = self.member_slot.get(id.0 as usize) {
-            return Ok(slot as usize - 1);
+            let k = slot as usize - 1;
+            let h = self.member_types[k].height;
+            if self.depth + h > MAX_TYPE_DEPTH {
+                let t = self.btf.type_by_id_unnamed(id)?;
+                self.enter_height(h, &t)?;
+            }
+            self.height = self.height.max(h);
+            return Ok(k);
         }
         let (resolved, order) = self.resolve_cached(id)?;
-        let ty = self.field_type_of(resolved, order)?;
+        let outer_height = std::mem::replace(&mut self.height, 0);
+        let ty = self.field_type_of(resolved, order);
+        let height = self.height;
+        self.height = outer_height.max(height);
+        let ty = ty?;
         self.member_types.push(MemberType {
+            height,
             size: ty.size(),
             ty,
             type_name: self.c_type_name(id).into(),

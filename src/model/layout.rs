@@ -61,7 +61,11 @@ pub struct EnumType {
 }
 
 /// The type of a member, as far as layout and decoding need it.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Eq` (not just `PartialEq`) so that comparing two `Arc`s of one shared
+/// nested type stops at the pointer: without it comparing a type whose
+/// members share a sub-type costs time exponential in its depth.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldType {
     Int {
         size: u64,
@@ -135,7 +139,7 @@ impl FieldType {
 }
 
 /// One member of a struct or union.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     /// Empty for anonymous struct/union members.
     pub name: compact_str::CompactString,
@@ -180,7 +184,7 @@ pub struct BitHole {
 }
 
 /// A laid-out struct or union.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
     /// Empty for anonymous aggregates.
     pub name: compact_str::CompactString,
@@ -353,9 +357,15 @@ impl Layout {
     /// Every bit range of the type, at any depth, that no member covers: the
     /// bytes (and bits) user space must zero in a key. Ranges are
     /// `(bit_offset, bits)` from the start of this type, sorted and merged.
+    ///
+    /// At most [`MAX_LAYOUT_WALK`](crate::limits::MAX_LAYOUT_WALK) members
+    /// and elements are looked into; past that each is counted covered whole,
+    /// so a type nesting many copies of one struct (its size doubling per
+    /// level) costs bounded work and may under-report padding, never invent it.
     pub fn uncovered_bits(&self) -> Vec<(u64, u64)> {
         let mut covered = Vec::new();
-        collect_covered(self, 0, &mut covered);
+        let mut left = crate::limits::MAX_LAYOUT_WALK;
+        collect_covered(self, 0, &mut covered, &mut left);
         covered.sort_unstable();
         let mut out = Vec::new();
         let mut pos = 0u64;
@@ -474,37 +484,53 @@ impl LayoutStats {
     }
 }
 
-fn collect_covered(layout: &Layout, base: u64, out: &mut Vec<(u64, u64)>) {
+/// `left` counts the members and elements still to look into (see
+/// [`Layout::uncovered_bits`]); offsets saturate rather than wrap.
+fn collect_covered(layout: &Layout, base: u64, out: &mut Vec<(u64, u64)>, left: &mut usize) {
     for m in &layout.members {
-        let start = base + m.bit_offset;
-        if m.bit_size.is_none() && collect_type(&m.ty, start, out) {
-            continue;
+        let start = base.saturating_add(m.bit_offset);
+        if *left > 0 && m.bit_size.is_none() {
+            *left -= 1;
+            if collect_type(&m.ty, start, out, left) {
+                continue;
+            }
         }
-        out.push((start, base + m.bit_end()));
+        out.push((start, base.saturating_add(m.bit_end())));
     }
 }
 
 /// Adds the covered ranges of a value of type `ty` at `start`. Returns false
 /// when the type has no inner structure (the caller covers it whole).
-fn collect_type(ty: &FieldType, start: u64, out: &mut Vec<(u64, u64)>) -> bool {
+fn collect_type(ty: &FieldType, start: u64, out: &mut Vec<(u64, u64)>, left: &mut usize) -> bool {
     match ty {
         FieldType::Aggregate(inner) => {
-            collect_covered(inner, start, out);
+            collect_covered(inner, start, out, left);
             true
         }
         FieldType::Array { elem, len } => {
-            let stride = elem.size() * 8;
+            let stride = elem.size().saturating_mul(8);
             if !matches!(**elem, FieldType::Aggregate(_) | FieldType::Array { .. }) {
                 return false;
             }
             // Arrays of structs repeat the element's holes; cap the walk so a huge
             // array cannot make this unbounded (the tail is then counted as covered).
-            let n = (*len).min(4096);
+            let mut n = (*len).min(4096);
             for i in 0..n {
-                collect_type(elem, start + i * stride, out);
+                if *left == 0 {
+                    n = i;
+                    break;
+                }
+                *left -= 1;
+                let at = start.saturating_add(i.saturating_mul(stride));
+                if !collect_type(elem, at, out, left) {
+                    out.push((at, at.saturating_add(stride)));
+                }
             }
             if n < *len {
-                out.push((start + n * stride, start + len * stride));
+                out.push((
+                    start.saturating_add(n.saturating_mul(stride)),
+                    start.saturating_add(len.saturating_mul(stride)),
+                ));
             }
             true
         }
@@ -600,5 +626,24 @@ mod tests {
         assert!(l.packed);
         assert_eq!(l.align(), 1);
         assert!(l.holes.is_empty());
+    }
+
+    /// `u32 x[2][3]` covers its 24 bytes: the rows, arrays of scalars, used
+    /// to add nothing, so a two-dimensional array read as padding.
+    #[test]
+    fn two_dimensional_scalar_array_is_covered() {
+        let row = FieldType::Array {
+            elem: Arc::new(int(4)),
+            len: 3,
+        };
+        let m = Member {
+            ty: FieldType::Array {
+                elem: Arc::new(row),
+                len: 2,
+            },
+            ..member("x", 0, 24)
+        };
+        let l = Layout::new("t", AggregateKind::Struct, 24, vec![m]).finish();
+        assert_eq!(l.uncovered_bits(), vec![]);
     }
 }

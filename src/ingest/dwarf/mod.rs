@@ -32,9 +32,10 @@ pub use load::DebugSearch;
 type Reader<'s> = EndianSlice<'s, RunTimeEndian>;
 
 /// Deepest type nesting (typedef chains, arrays, nested aggregates) we
-/// follow. Real C and Go types nest a few dozen levels at most; a cycle in
-/// hostile DWARF would otherwise recurse without end.
-pub const MAX_TYPE_DEPTH: usize = 128;
+/// follow: the limit shared with BTF, Go and YAML (`crate::limits`). Real
+/// C and Go types nest a few dozen levels at most; a cycle in hostile DWARF
+/// would otherwise recurse without end.
+pub use crate::limits::MAX_TYPE_DEPTH;
 
 /// What went wrong reading DWARF.
 #[derive(Debug, thiserror::Error)]

@@ -14,6 +14,7 @@ pub mod bpf2go;
 mod lex;
 mod parse;
 
+use crate::limits::MAX_TYPE_DEPTH;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
@@ -29,8 +30,7 @@ pub use parse::{Expr, FieldDecl, GoFile, StructType, TypeExpr, TypeSpec};
 const MAX_FILE: u64 = 64 << 20;
 /// Most `.go` files we read from one directory.
 const MAX_FILES: usize = 10_000;
-/// Longest chain of constants referring to constants (or named types to named
-/// types) we follow; longer means a cycle.
+/// Longest chain of named types naming named types we follow.
 const MAX_CHAIN: usize = 64;
 
 /// A position in a Go file: 1-based line and column.
@@ -644,14 +644,16 @@ impl<'p> GoLayouts<'p> {
     }
 
     fn array_len(&self, len: &Expr, text: &str) -> Result<u64, GoSrcError> {
-        let v = self.eval(len, None, 0).map_err(|e| match e {
-            EvalError::Go(e) => e,
-            EvalError::Bad { pos, reason } => GoSrcError::BadArrayLen {
-                pos,
-                text: text.into(),
-                reason,
-            },
-        })?;
+        let v = self
+            .eval(len, None, 0, &mut Vec::new())
+            .map_err(|e| match e {
+                EvalError::Go(e) => e,
+                EvalError::Bad { pos, reason } => GoSrcError::BadArrayLen {
+                    pos,
+                    text: text.into(),
+                    reason,
+                },
+            })?;
         u64::try_from(v).map_err(|_| GoSrcError::BadArrayLen {
             pos: len.pos().clone(),
             text: text.into(),
@@ -659,13 +661,28 @@ impl<'p> GoLayouts<'p> {
         })
     }
 
-    fn eval(&self, e: &Expr, iota: Option<u128>, depth: usize) -> Result<i128, EvalError> {
+    /// The value of constant expression `e`; `consts` names the constants
+    /// being evaluated right now, to tell a constant that refers to itself
+    /// from a long (but finite) chain of constants; `depth` counts them
+    /// (the nesting within one expression is bounded by the parser).
+    fn eval(
+        &self,
+        e: &Expr,
+        iota: Option<u128>,
+        depth: usize,
+        consts: &mut Vec<String>,
+    ) -> Result<i128, EvalError> {
         let bad = |pos: &Pos, reason: String| EvalError::Bad {
             pos: pos.clone(),
             reason,
         };
-        if depth > MAX_CHAIN {
-            return Err(bad(e.pos(), "constant refers to itself".into()));
+        if depth > MAX_TYPE_DEPTH {
+            return Err(bad(
+                e.pos(),
+                format!(
+                    "constants refer to constants more than {MAX_TYPE_DEPTH} levels deep (limit MAX_TYPE_DEPTH)"
+                ),
+            ));
         }
         match e {
             Expr::Int { value, pos } => {
@@ -683,8 +700,16 @@ impl<'p> GoLayouts<'p> {
                         name: name.clone(),
                     }));
                 };
+                if consts.iter().any(|n| n == name) {
+                    return Err(bad(pos, format!("constant {name} refers to itself")));
+                }
                 match &c.expr {
-                    Some(inner) => self.eval(inner, Some(c.iota), depth + 1),
+                    Some(inner) => {
+                        consts.push(name.clone());
+                        let v = self.eval(inner, Some(c.iota), depth + 1, consts);
+                        consts.pop();
+                        v
+                    }
                     None => Err(bad(&c.pos, format!("constant {name} has no value"))),
                 }
             }
@@ -693,7 +718,7 @@ impl<'p> GoLayouts<'p> {
                 format!("{pkg}.{name} cannot be evaluated from source"),
             )),
             Expr::Unary { op, operand, pos } => {
-                let v = self.eval(operand, iota, depth + 1)?;
+                let v = self.eval(operand, iota, depth, consts)?;
                 match *op {
                     "-" => v.checked_neg().ok_or_else(|| bad(pos, "overflow".into())),
                     "^" => Ok(!v),
@@ -701,8 +726,8 @@ impl<'p> GoLayouts<'p> {
                 }
             }
             Expr::Binary { op, lhs, rhs, pos } => {
-                let a = self.eval(lhs, iota, depth + 1)?;
-                let b = self.eval(rhs, iota, depth + 1)?;
+                let a = self.eval(lhs, iota, depth, consts)?;
+                let b = self.eval(rhs, iota, depth, consts)?;
                 let overflow = || bad(pos, format!("`{op}` overflows or divides by zero"));
                 match *op {
                     "+" => a.checked_add(b).ok_or_else(overflow),
@@ -743,7 +768,7 @@ impl<'p> GoLayouts<'p> {
                     _ => false,
                 };
                 match (conversion, args.as_slice()) {
-                    (true, [arg]) => self.eval(arg, iota, depth + 1),
+                    (true, [arg]) => self.eval(arg, iota, depth, consts),
                     _ => Err(bad(
                         pos,
                         "only type conversions of constants can be evaluated".into(),

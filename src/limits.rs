@@ -1,0 +1,39 @@
+//! Bounds on how far and how much any type walk goes, shared by every reader
+//! (BTF, DWARF, Go source, YAML schemas) and by the decoder.
+//!
+//! Inputs come from nodes that may be broken or compromised: a type nested
+//! thousands deep must not overflow the stack, a type whose size doubles per
+//! level must not cost work exponential in its depth, and a declared element
+//! count must not set the work done on an entry. Each limit is far above
+//! what real kernels and programs use (vmlinux's deepest struct nesting is
+//! under 20 levels, its longest typedef/qualifier chain under 10) and each
+//! is reported as an error naming the limit. `docs/reliability.md` lists
+//! them with the error each gives.
+
+/// Deepest nesting of types followed: aggregates in aggregates, arrays of
+/// arrays, pointers to typedefs. Shared by the BTF layout engine, DWARF
+/// resolution, Go source layout and YAML schemas.
+pub const MAX_TYPE_DEPTH: usize = 128;
+
+/// Longest typedef/qualifier chain followed from one type id before it is
+/// reported as too long (a chain that comes back on itself sooner is a cycle).
+pub const MAX_CHAIN: usize = 64;
+
+/// Most values (struct members, array elements, scalars) produced when
+/// decoding one key or value, per byte of it plus [`DECODE_NODES_BASE`]:
+/// zero-sized members cost no bytes, so without this a 1 KB type could make
+/// one decode exponential.
+pub const DECODE_NODES_PER_BYTE: u64 = 8;
+
+/// Values every decode may produce whatever its byte count.
+pub const DECODE_NODES_BASE: u64 = 4096;
+
+/// Most values one decode may produce for `len` bytes.
+pub fn decode_node_budget(len: usize) -> u64 {
+    DECODE_NODES_BASE.saturating_add((len as u64).saturating_mul(DECODE_NODES_PER_BYTE))
+}
+
+/// Most members and array elements looked into when finding a type's
+/// padding bits (`Layout::uncovered_bits`); past it the rest counts as
+/// covered, so padding may be under-reported for such a type, never invented.
+pub const MAX_LAYOUT_WALK: usize = 1 << 20;
