@@ -63,143 +63,196 @@ fn find_user(users: &[Box<dyn UserTypes>], name: &str) -> Result<Option<UserType
     Ok(None)
 }
 
+/// Text spellings shared by the layouts of a case (`LoadedCase::texts`).
+type Texts = HashMap<String, Arc<str>>;
+
 /// Runs every analysis and builds the report.
 pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     let mut findings = std::mem::take(&mut case.findings);
-    let mut checks: Vec<PairCheck> = Vec::new();
-    // `--map` takes a name or, where a reload left several maps of one name, an id.
-    let wanted = |m: &MapInstance, w: &String| names_map(w, &m.name, m.id);
-    let selected: Vec<&MapInstance> = case
-        .maps
-        .iter()
-        .filter(|m| args.maps.is_empty() || args.maps.iter().any(|w| wanted(m, w)))
-        .collect();
-    if !args.maps.is_empty() {
-        for want in &args.maps {
-            if !case.maps.iter().any(|m| wanted(m, want)) {
-                return Err(
-                    InputError::new(want, None, "no map of this name in the inputs").into(),
-                );
-            }
+    let mut checks = {
+        let selected = selected_maps(args, &case.maps)?;
+        findings.extend(key_padding_findings(&selected));
+        if args.key_type.is_some() || args.value_type.is_some() {
+            explicit_checks(args, &selected, &case.users, &mut case.texts)?
+        } else {
+            automatic_checks(&selected, &case.users, &mut case.texts, &mut findings)
+        }
+    };
+    if args.key_type.is_none() && args.value_type.is_none() && args.maps.is_empty() {
+        checks.extend(unmapped_generated(&mut case, &checks, &mut findings));
+    }
+    checks.extend(pair_checks(args, &mut case)?);
+    for c in &mut checks {
+        findings.append(&mut c.findings);
+    }
+    let entries = dump_findings(args, &case, &mut findings);
+    findings.extend(percpu_buffer_findings(args, &case)?);
+    findings.extend(trace_and_map_findings(args, &case));
+    // Every input contributed, or an `input/unused` finding says why not.
+    let accounted = super::accounting::account(args, &case, &checks);
+    findings.extend(accounted.findings);
+
+    let map_summaries = map_summaries(&case.maps, &entries);
+    let mut report = Report::new(case.inputs, map_summaries, findings);
+    report.checks = checks.into_iter().map(CheckSummary::from).collect();
+    report.dumps = accounted.dumps;
+    report.traces = accounted.traces;
+    Ok(report)
+}
+
+/// Whether `m` is one of the maps `--map` names (all maps without `--map`).
+fn is_selected(args: &AnalyzeArgs, m: &MapInstance) -> bool {
+    args.maps.is_empty() || args.maps.iter().any(|w| names_map(w, &m.name, m.id))
+}
+
+/// The maps `--map` chooses (a name or, where a reload left several maps
+/// of one name, an id); a `--map` naming no map of the inputs is an error.
+fn selected_maps<'c>(args: &AnalyzeArgs, maps: &'c [MapInstance]) -> Result<Vec<&'c MapInstance>> {
+    for want in &args.maps {
+        if !maps.iter().any(|m| names_map(want, &m.name, m.id)) {
+            return Err(InputError::new(want, None, "no map of this name in the inputs").into());
         }
     }
+    Ok(maps.iter().filter(|m| is_selected(args, m)).collect())
+}
 
-    // layout/key-padding: one per map key type with padding.
-    for m in &selected {
-        if let Some(k) = &m.key_layout {
-            if let Some(f) = key_padding::check(
+/// `layout/key-padding`: one per map key type with padding.
+fn key_padding_findings(selected: &[&MapInstance]) -> Vec<Finding> {
+    selected
+        .iter()
+        .filter_map(|m| {
+            let k = m.key_layout.as_ref()?;
+            key_padding::check(
                 Some(map_ref(m)),
                 k,
                 m.btf_origin.as_deref().unwrap_or("BTF"),
-            ) {
-                findings.push(f);
-            }
-        }
-    }
+            )
+        })
+        .collect()
+}
 
-    // Cross-checks of user types against each map's key and value types.
-    let explicit = args.key_type.is_some() || args.value_type.is_some();
-    if explicit {
-        // An explicit `--map` naming one map is the map, whatever its types.
-        let with_layouts: Vec<&&MapInstance> = selected
-            .iter()
-            .filter(|m| {
-                (!args.maps.is_empty() && selected.len() == 1)
-                    || m.key_layout.is_some()
-                    || m.value_layout.is_some()
-                    || m.key_scalar.is_some()
-                    || m.value_scalar.is_some()
-            })
-            .collect();
-        let [m] = with_layouts.as_slice() else {
+/// `--key-type`/`--value-type`: the named user types against the one map
+/// chosen (an explicit `--map` naming one map is the map, whatever its
+/// types). A name no input defines is an error.
+fn explicit_checks(
+    args: &AnalyzeArgs,
+    selected: &[&MapInstance],
+    users: &[Box<dyn UserTypes>],
+    texts: &mut Texts,
+) -> Result<Vec<PairCheck>> {
+    let with_layouts: Vec<&&MapInstance> = selected
+        .iter()
+        .filter(|m| {
+            (!args.maps.is_empty() && selected.len() == 1)
+                || m.key_layout.is_some()
+                || m.value_layout.is_some()
+                || m.key_scalar.is_some()
+                || m.value_scalar.is_some()
+        })
+        .collect();
+    let [m] = with_layouts.as_slice() else {
+        return Err(InputError::new(
+            "--key-type/--value-type",
+            None,
+            format!(
+                "{} maps with BTF layouts match; choose one with --map NAME or --map ID ({})",
+                with_layouts.len(),
+                with_layouts
+                    .iter()
+                    .map(|m| match m.id {
+                        Some(id) => format!("{} id {id}", m.name),
+                        None => m.name.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .into());
+    };
+    let mut checks = Vec::new();
+    for (role, user_name, kernel, scalar) in [
+        (Role::Key, &args.key_type, &m.key_layout, &m.key_scalar),
+        (
+            Role::Value,
+            &args.value_type,
+            &m.value_layout,
+            &m.value_scalar,
+        ),
+    ] {
+        let Some(user_name) = user_name else {
+            continue;
+        };
+        // Looked up first: a name that is nowhere is an error whatever the map holds.
+        let Some(user) = find_user(users, user_name)? else {
+            return Err(no_user_type_in(user_name, users));
+        };
+        if let Some(kernel) = kernel {
+            checks.push(pair(texts, Some(m), role, &user, kernel));
+        } else if let Some(scalar) = scalar {
+            checks.push(scalar_pair(texts, m, role, &user, scalar));
+        } else {
             return Err(InputError::new(
-                "--key-type/--value-type",
+                user_name,
                 None,
                 format!(
-                    "{} maps with BTF layouts match; choose one with --map NAME or --map ID ({})",
-                    with_layouts.len(),
-                    with_layouts
-                        .iter()
-                        .map(|m| match m.id {
-                            Some(id) => format!("{} id {id}", m.name),
-                            None => m.name.clone(),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "map `{}` has no BTF {} type to compare it with",
+                    m.name,
+                    role.as_str()
                 ),
             )
             .into());
-        };
-        for (role, user_name, kernel, scalar) in [
-            (Role::Key, &args.key_type, &m.key_layout, &m.key_scalar),
-            (
-                Role::Value,
-                &args.value_type,
-                &m.value_layout,
-                &m.value_scalar,
-            ),
-        ] {
-            let Some(user_name) = user_name else {
-                continue;
-            };
-            // Looked up first: a name that is nowhere is an error whatever the map holds.
-            let Some(user) = find_user(&case.users, user_name)? else {
-                return Err(no_user_type_in(user_name, &case.users));
-            };
-            if let Some(kernel) = kernel {
-                checks.push(pair(&mut case.texts, Some(m), role, &user, kernel));
-            } else if let Some(scalar) = scalar {
-                checks.push(scalar_pair(&mut case.texts, m, role, &user, scalar));
-            } else {
-                return Err(InputError::new(
-                    user_name,
-                    None,
-                    format!(
-                        "map `{}` has no BTF {} type to compare it with",
-                        m.name,
-                        role.as_str()
-                    ),
-                )
-                .into());
-            }
         }
-    } else if !case.users.is_empty() {
-        // Automatic: a user type whose name matches the BTF type's (FlowKey ↔ flow_key).
-        let mut names: Vec<(String, usize)> = Vec::new();
-        for (i, u) in case.users.iter().enumerate() {
-            names.extend(u.type_names().into_iter().map(|n| (n, i)));
-        }
-        for m in &selected {
-            for (role, kernel) in [(Role::Key, &m.key_layout), (Role::Value, &m.value_layout)] {
-                let Some(kernel) = kernel else { continue };
-                let want = type_key(&kernel.name);
-                // A generated type pairs by its tool's naming rule (bpfSkKey ↔ sk_key).
-                let pairs = |n: &str, i: usize| match case.users[i].generated(n) {
-                    Some(g) => generated_name(&g, &kernel.name) == n,
-                    None => type_key(n) == want,
-                };
-                for (n, i) in names.iter().filter(|(n, i)| pairs(n, *i)) {
-                    let u = &case.users[*i];
-                    match u.layout(n) {
-                        Ok(Some(layout)) => {
-                            let user = UserType {
-                                layout,
-                                origin: u.origin(),
-                                aliases: u.field_aliases(n),
-                                generated: u.generated(n),
-                            };
-                            checks.push(pair(&mut case.texts, Some(m), role, &user, kernel));
-                        }
-                        Ok(None) => {}
-                        Err(e) => findings.push(InputError::new(u.origin(), None, e).to_finding()),
+    }
+    Ok(checks)
+}
+
+/// Without `--key-type`/`--value-type`: each user type whose name matches a
+/// map's key or value type (FlowKey ↔ flow_key; a generated type by its
+/// tool's naming rule, bpfSkKey ↔ sk_key) is compared with it. A user type
+/// that cannot be laid out becomes a finding.
+fn automatic_checks(
+    selected: &[&MapInstance],
+    users: &[Box<dyn UserTypes>],
+    texts: &mut Texts,
+    findings: &mut Vec<Finding>,
+) -> Vec<PairCheck> {
+    let mut checks = Vec::new();
+    let mut names: Vec<(String, usize)> = Vec::new();
+    for (i, u) in users.iter().enumerate() {
+        names.extend(u.type_names().into_iter().map(|n| (n, i)));
+    }
+    for m in selected {
+        for (role, kernel) in [(Role::Key, &m.key_layout), (Role::Value, &m.value_layout)] {
+            let Some(kernel) = kernel else { continue };
+            let want = type_key(&kernel.name);
+            let pairs = |n: &str, i: usize| match users[i].generated(n) {
+                Some(g) => generated_name(&g, &kernel.name) == n,
+                None => type_key(n) == want,
+            };
+            for (n, i) in names.iter().filter(|(n, i)| pairs(n, *i)) {
+                let u = &users[*i];
+                match u.layout(n) {
+                    Ok(Some(layout)) => {
+                        let user = UserType {
+                            layout,
+                            origin: u.origin(),
+                            aliases: u.field_aliases(n),
+                            generated: u.generated(n),
+                        };
+                        checks.push(pair(texts, Some(m), role, &user, kernel));
                     }
+                    Ok(None) => {}
+                    Err(e) => findings.push(InputError::new(u.origin(), None, e).to_finding()),
                 }
             }
         }
     }
-    if !explicit && args.maps.is_empty() {
-        checks.extend(unmapped_generated(&mut case, &checks, &mut findings));
-    }
+    checks
+}
+
+/// `--pair USER=BTF`: a user type against a BTF type of any input, by name.
+fn pair_checks(args: &AnalyzeArgs, case: &mut LoadedCase) -> Result<Vec<PairCheck>> {
+    let mut checks = Vec::new();
     for spec in &args.pair {
         let (user_name, btf_name) = spec
             .split_once('=')
@@ -207,24 +260,29 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
         let Some(user) = find_user(&case.users, user_name)? else {
             return Err(no_user_type_in(user_name, &case.users));
         };
-        let (kernel, origin) = btf_type_by_name(&case, btf_name)?;
+        let (kernel, origin) = btf_type_by_name(case, btf_name)?;
         let mut check = pair(&mut case.texts, None, Role::Value, &user, &kernel);
         check.kernel_origin = origin;
         checks.push(check);
     }
-    for c in &mut checks {
-        findings.append(&mut c.findings);
-    }
+    Ok(checks)
+}
 
-    // What the dumped bytes show, with the map's layouts where known.
-    let mut entries: HashMap<(Option<u32>, String), u64> = HashMap::new();
+/// What the dumped bytes show, with the map's layouts where known (dumps of
+/// maps outside `--map` are skipped). Returns the entries per map for the
+/// summary; with several dumps of one map, the first counts.
+fn dump_findings(
+    args: &AnalyzeArgs,
+    case: &LoadedCase,
+    findings: &mut Vec<Finding>,
+) -> HashMap<(Option<u32>, String), u64> {
+    let mut entries = HashMap::new();
     for d in &case.dumps {
         let map = d.map_in(&case.maps);
         if let Some(m) = map {
-            if !args.maps.is_empty() && !args.maps.iter().any(|w| wanted(m, w)) {
+            if !is_selected(args, m) {
                 continue;
             }
-            // With several dumps of one map, the summary counts the first.
             entries
                 .entry((m.id, m.name.clone()))
                 .or_insert(d.dump.len() as u64);
@@ -241,6 +299,13 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
         };
         findings.extend(check_dump(&d.dump, &ctx));
     }
+    entries
+}
+
+/// `--percpu-buffer MAP=BYTES`: a user-space per-CPU value buffer against
+/// `possible_cpus × round_up(value_size, 8)`.
+fn percpu_buffer_findings(args: &AnalyzeArgs, case: &LoadedCase) -> Result<Vec<Finding>> {
+    let mut findings = Vec::new();
     for spec in &args.percpu_buffer {
         let (name, bytes) = spec
             .split_once('=')
@@ -274,14 +339,18 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
             Some(map_ref(m)),
         ));
     }
+    Ok(findings)
+}
 
-    // Findings about a map outside `--map` are left out.
+/// Why traced calls failed (against the dumps taken right after the trace),
+/// and which map instance is which (duplicate names, stale pins); findings
+/// about a map outside `--map` are left out.
+fn trace_and_map_findings(args: &AnalyzeArgs, case: &LoadedCase) -> Vec<Finding> {
     let selected_map = |f: &Finding| match &f.map {
         Some(m) if !args.maps.is_empty() => args.maps.iter().any(|w| names_map(w, &m.name, m.id)),
         _ => true,
     };
-
-    // Why traced calls failed, against the dumps taken right after the trace.
+    let mut findings = Vec::new();
     for t in &case.traces {
         let dumps = case
             .dumps
@@ -294,27 +363,21 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
             pins: &case.pins,
             dumps,
         };
-        findings.extend(
-            lookups::explain(&t.calls, &ctx)
-                .into_iter()
-                .filter(selected_map),
-        );
+        findings.extend(lookups::explain(&t.calls, &ctx));
     }
+    findings.extend(maps::duplicate_names(&case.maps));
+    findings.extend(maps::stale_pins(&case.maps, &case.pins));
+    findings.retain(selected_map);
+    findings
+}
 
-    findings.extend(
-        maps::duplicate_names(&case.maps)
-            .into_iter()
-            .chain(maps::stale_pins(&case.maps, &case.pins))
-            .filter(selected_map),
-    );
-
-    // Every input contributed, or an `input/unused` finding says why not.
-    let accounted = super::accounting::account(args, &case, &checks);
-    findings.extend(accounted.findings);
-
-    let map_summaries = case
-        .maps
-        .iter()
+/// The report's `maps[]`: every map of the inputs, with its key and value
+/// type names (struct or scalar) and the entries dumped.
+fn map_summaries(
+    maps: &[MapInstance],
+    entries: &HashMap<(Option<u32>, String), u64>,
+) -> Vec<MapSummary> {
+    maps.iter()
         .map(|m| MapSummary {
             id: m.id,
             name: m.name.clone(),
@@ -334,12 +397,7 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
                 .or_else(|| m.value_scalar.as_ref().map(|s| s.name.clone())),
             entries: entries.get(&(m.id, m.name.clone())).copied(),
         })
-        .collect();
-    let mut report = Report::new(case.inputs, map_summaries, findings);
-    report.checks = checks.into_iter().map(CheckSummary::from).collect();
-    report.dumps = accounted.dumps;
-    report.traces = accounted.traces;
-    Ok(report)
+        .collect()
 }
 
 /// The unknown-type error, naming every user-type source that was searched.
