@@ -333,14 +333,9 @@ pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
     Ok(case)
 }
 
+/// Loads one input that is not a bundle (bundles are loaded by [`load`]).
 fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
     let name = path.display().to_string();
-    if bundle::is_bundle(path) {
-        if let Err(e) = load_bundle(case, path) {
-            case.unreadable("bundle", &e);
-        }
-        return;
-    }
     if is_go_source(path) {
         match users::GoSource::load(path, args.goarch) {
             Ok(src) => {
