@@ -8,6 +8,7 @@ import 'benches/layout.just'
 import 'benches/dwarf.just'
 import 'benches/schema.just'
 import 'benches/trace.just'
+import 'deploy/deploy.just'
 
 # Build the release binary.
 build:
@@ -17,6 +18,7 @@ build:
 test:
     cargo fmt --check
     cargo clippy --all-targets -- -D warnings
+    just image
     cargo test --release
 
 # Rebuild the --trace-pid tracepoint program (checked in, embedded with

@@ -6,7 +6,9 @@
 //! formats are known). [`collect`] runs on the live node and shares only the
 //! bundle format and the model types. See `docs/architecture.md`.
 
+pub mod agent;
 pub mod analyses;
+pub mod atomic_file;
 pub mod bundle;
 pub mod cli;
 pub mod collect;

@@ -249,3 +249,214 @@ fn map_selection_covers_every_kind_of_finding() {
     assert!(!ids.is_empty());
     assert!(ids.iter().all(|id| *id == 34524), "{ids:?}");
 }
+
+/// `analyze --format openmetrics` of the traced case, with the repository
+/// path taken out.
+fn metrics_of_case() -> String {
+    let out = bpfcase()
+        .arg("analyze")
+        .arg(corpus("cases/lookups/case.tar"))
+        .args(["--format", "openmetrics", "--fail-on", "never"])
+        .output()
+        .expect("run bpfcase");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The case's known figures (README, and the JSON report): v2's `conns`
+/// (id 34524) holds 9 of 64 entries, `tiny` (34526) is full (4 of 4), the
+/// workload's `tiny` updates failed with E2BIG and its `slots` lookups past
+/// max_entries with ENOENT; 9 errors, 7 warnings, 1 info.
+#[test]
+fn metrics_carry_the_case_figures() {
+    let text = metrics_of_case();
+    for line in [
+        r#"bpfcase_map_entries{map_id="34524",map_name="conns",map_type="hash"} 9"#,
+        r#"bpfcase_map_max_entries{map_id="34524",map_name="conns",map_type="hash"} 64"#,
+        r#"bpfcase_map_fill_ratio{map_id="34524",map_name="conns",map_type="hash"} 0.140625"#,
+        r#"bpfcase_map_fill_ratio{map_id="34526",map_name="tiny",map_type="hash"} 1"#,
+        r#"bpfcase_map_padding_garbage_entries{map_id="34524",map_name="conns",map_type="hash",side="key"} 0"#,
+        r#"bpfcase_map_duplicate_keys{map_id="34524",map_name="conns",map_type="hash"} 0"#,
+        r#"bpfcase_findings{code="update/map-full",severity="error"} 1"#,
+        r#"bpfcase_findings_by_severity{severity="error"} 9"#,
+        r#"bpfcase_findings_by_severity{severity="warning"} 7"#,
+        r#"bpfcase_findings_by_severity{severity="info"} 1"#,
+        r#"bpfcase_collection_partial 0"#,
+        r#"# TYPE bpfcase_trace_failed_calls gauge"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "no line {line} in\n{text}");
+    }
+    // Arrays list every slot: a fill ratio would always be 1.
+    assert!(!text.contains(r#"bpfcase_map_fill_ratio{map_id="34525""#));
+    assert!(text.contains(
+        r#"bpfcase_trace_failed_calls{map_id="34526",map_name="tiny",cmd="map_update_elem",errno="E2BIG"} "#
+    ));
+    // Failed calls are a part of all calls, per series.
+    let value = |prefix: &str| -> u64 {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap_or_else(|| panic!("no {prefix}"))
+            .parse()
+            .unwrap()
+    };
+    let all = value(r#"bpfcase_trace_calls{map_id="34526",map_name="tiny",cmd="map_update_elem"}"#);
+    let e2big = value(
+        r#"bpfcase_trace_failed_calls{map_id="34526",map_name="tiny",cmd="map_update_elem",errno="E2BIG"}"#,
+    );
+    assert!(0 < e2big && e2big < all, "{e2big} of {all}");
+    // The trace's 440 calls are all counted.
+    let traced: u64 = text
+        .lines()
+        .filter(|l| l.starts_with("bpfcase_trace_calls{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(traced, 440);
+    insta::assert_snapshot!("lookups_openmetrics", text);
+}
+
+/// Prometheus's own linter (`promtool check metrics`, Debian's `prometheus`
+/// package) accepts the file: format, HELP/TYPE, names and suffixes.
+#[test]
+fn promtool_accepts_the_metrics() {
+    if !support::require_tool("promtool", "promtool_accepts_the_metrics") {
+        return;
+    }
+    use std::io::Write;
+    let text = metrics_of_case();
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && said.trim().is_empty(), "{said}");
+}
+
+/// Kills node_exporter however the test ends.
+struct Exporter(std::process::Child);
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// GET /metrics from 127.0.0.1:`port` over plain HTTP/1.0; `None` while
+/// nothing listens yet.
+fn scrape(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .ok()?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    let (head, body) = body.split_once("\r\n\r\n")?;
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
+    );
+    Some(body.to_string())
+}
+
+/// The real consumer: Debian's node_exporter with only its textfile
+/// collector, on a free localhost port, pointed at a directory holding the
+/// metrics `analyze -o` wrote; its /metrics serves the case's series with
+/// their values, and reports no textfile error.
+#[test]
+fn node_exporter_serves_the_metrics() {
+    let exporter = "prometheus-node-exporter";
+    if !support::require_tool(exporter, "node_exporter_serves_the_metrics") {
+        return;
+    }
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("textfile");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let prom = dir.join("bpfcase.prom");
+    let out = bpfcase()
+        .arg("analyze")
+        .arg(corpus("cases/lookups/case.tar"))
+        .args(["--format", "openmetrics", "--fail-on", "never", "-o"])
+        .arg(&prom)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Written atomically: the file and nothing else in the directory.
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["bpfcase.prom"]);
+
+    // A port nobody holds now; node_exporter may still lose it to another
+    // process, so a failed start is retried on another port.
+    let mut body = None;
+    for _attempt in 0..3 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Exporter(
+            std::process::Command::new(exporter)
+                .arg("--collector.disable-defaults")
+                .arg("--collector.textfile")
+                .arg(format!("--collector.textfile.directory={}", dir.display()))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start node_exporter"),
+        );
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < std::time::Duration::from_secs(10) {
+            if child.0.try_wait().unwrap().is_some() {
+                break;
+            }
+            if let Some(b) = scrape(port) {
+                body = Some(b);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        if body.is_some() {
+            break;
+        }
+    }
+    let body = body.expect("node_exporter never served /metrics");
+    for line in [
+        "node_textfile_scrape_error 0",
+        r#"bpfcase_map_entries{map_id="34524",map_name="conns",map_type="hash"} 9"#,
+        r#"bpfcase_map_fill_ratio{map_id="34526",map_name="tiny",map_type="hash"} 1"#,
+        r#"bpfcase_findings{code="update/map-full",severity="error"} 1"#,
+        r#"bpfcase_collection_partial 0"#,
+        "# TYPE bpfcase_map_entries gauge",
+    ] {
+        assert!(body.lines().any(|l| l == line), "no line {line} in\n{body}");
+    }
+    assert!(body.contains(r#"bpfcase_trace_failed_calls{cmd="map_update_elem",errno="E2BIG",map_id="34526",map_name="tiny"} "#), "{body}");
+}

@@ -126,3 +126,201 @@ fn interrupted_collect_leaves_a_valid_partial_bundle() {
         assert!(m.snapshots.len() < 1000);
     }
 }
+
+/// Creates and pins a hash map (4-byte keys, 8-byte values) holding
+/// `entries` entries; returns its id.
+fn planted_map(dir: &PinDir, name: &str, entries: u32) -> u32 {
+    let pin = dir.path(name);
+    run_ok(
+        Command::new("bpftool")
+            .args(["map", "create"])
+            .arg(&pin)
+            .args([
+                "type", "hash", "key", "4", "value", "8", "entries", "64", "name", name,
+            ]),
+    );
+    let id = sys::map_info(&sys::obj_get(&pin).unwrap()).unwrap().id;
+    let fd = sys::map_fd_by_id_rw(id).unwrap();
+    for k in 0..entries {
+        sys::update_elem(&fd, &k.to_le_bytes(), &[7u8; 8]).unwrap();
+    }
+    id
+}
+
+/// Names of the agent's bundles in `dir`, sorted (oldest first).
+fn bundle_names(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("bpfcase-") && n.ends_with(".tar"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Files whose name starts with a dot (temporaries) in `dir`.
+fn dot_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+/// The agent for real: `watch` every 300 ms against two pinned maps, one of
+/// which is deleted while it runs. It keeps going, the bundles after the
+/// deletion lack that map, the directory never holds more than --keep
+/// bundles, the metrics file follows the maps, and SIGTERM stops it
+/// leaving no temporary file.
+#[test]
+fn watch_rotates_survives_a_deleted_map_and_stops_on_sigterm() {
+    if !can_run("watch_rotates_survives_a_deleted_map_and_stops_on_sigterm") {
+        return;
+    }
+    let dir = PinDir::new("watch");
+    let kept_id = planted_map(&dir, "wa_keep", 5);
+    let gone_id = planted_map(&dir, "wa_gone", 3);
+    let scratch = scratch("watch");
+    let out = scratch.join("bundles");
+    let textfile = scratch.join("textfile");
+    std::fs::create_dir_all(&textfile).unwrap();
+    let prom = textfile.join("bpfcase.prom");
+    let mut child = bpfcase()
+        .args([
+            "watch",
+            "--interval",
+            "300ms",
+            "--keep",
+            "3",
+            "--min-free",
+            "1M",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .arg("--metrics")
+        .arg(&prom)
+        .arg("--pinned")
+        .arg(&dir.0)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut most = 0;
+    // Watches the directory until `pred` holds on the names seen so far.
+    let mut wait_for = |what: &str, pred: &dyn Fn(&std::collections::BTreeSet<String>) -> bool| {
+        let t0 = Instant::now();
+        loop {
+            let now = bundle_names(&out);
+            most = most.max(now.len());
+            seen.extend(now);
+            if pred(&seen) {
+                return seen.clone();
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "timed out waiting for {what}: {seen:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let before = wait_for("two bundles", &|s| s.len() >= 2);
+    let m = checked_manifest(&read_bundle(&out.join(before.iter().last().unwrap())));
+    assert!(m
+        .maps
+        .iter()
+        .any(|r| r.id == gone_id && r.entries == Some(3)));
+    let metrics = std::fs::read_to_string(&prom).unwrap();
+    assert!(
+        metrics.contains(&format!(
+        "bpfcase_map_entries{{map_id=\"{gone_id}\",map_name=\"wa_gone\",map_type=\"hash\"}} 3\n"
+    )),
+        "{metrics}"
+    );
+
+    // The pin was the map's last reference: the kernel frees it.
+    std::fs::remove_file(dir.path("wa_gone")).unwrap();
+    let n = before.len();
+    // The cycle running at the deletion may still list it; the two after may not.
+    let after = wait_for("three more bundles", &|s| s.len() >= n + 3);
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "watch ended after the map was deleted"
+    );
+    let last = after.iter().last().unwrap();
+    let m = checked_manifest(&read_bundle(&out.join(last)));
+    assert!(
+        !m.maps.iter().any(|r| r.id == gone_id),
+        "{last} lists the deleted map"
+    );
+    let kept = m
+        .maps
+        .iter()
+        .find(|r| r.id == kept_id)
+        .expect("the other map");
+    assert_eq!(kept.entries, Some(5));
+    // The metrics follow the latest bundle (wait for its cycle's write).
+    let t0 = Instant::now();
+    let metrics = loop {
+        let m = std::fs::read_to_string(&prom).unwrap();
+        if !m.contains("wa_gone") || t0.elapsed() > Duration::from_secs(5) {
+            break m;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!metrics.contains("wa_gone"), "{metrics}");
+    assert!(
+        metrics.contains(&format!(
+        "bpfcase_map_entries{{map_id=\"{kept_id}\",map_name=\"wa_keep\",map_type=\"hash\"}} 5\n"
+    )),
+        "{metrics}"
+    );
+    assert!(metrics.contains("bpfcase_agent_bundles 3\n"), "{metrics}");
+    assert!(
+        metrics.contains("bpfcase_agent_cycles_total{result=\"skipped\"} 0\n"),
+        "{metrics}"
+    );
+    // Rotation: never more than --keep at once (one more only between a
+    // collection and its rotation), and the oldest went first.
+    let now = bundle_names(&out);
+    assert!(most <= 4, "{most} bundles at once");
+    assert!(now.len() <= 4 && now.len() >= 3, "{now:?}");
+    assert!(
+        !now.contains(before.iter().next().unwrap()),
+        "the oldest bundle was kept: {now:?}"
+    );
+
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "watch did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stderr = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(stderr.contains("stopped on signal"), "{stderr}");
+    assert_eq!(
+        dot_files(&out),
+        Vec::<String>::new(),
+        "temporaries left in the bundle directory"
+    );
+    assert_eq!(
+        dot_files(&textfile),
+        Vec::<String>::new(),
+        "temporaries left beside the metrics"
+    );
+    assert!(bundle_names(&out).len() <= 3);
+    for name in bundle_names(&out) {
+        checked_manifest(&read_bundle(&out.join(name)));
+    }
+}

@@ -506,3 +506,328 @@ fn sigint_ends_only_the_trace() {
     assert!(rec.dump.is_some(), "{:?}", m.limits_hit);
     assert_eq!(m.limits_hit.len(), 1, "{:?}", m.limits_hit);
 }
+
+/// The static binary `just static` builds, `target/image/bpfcase` (the file
+/// `just image` puts in the image and checks is there), or `None` (skip; a
+/// failure in CI) when it is missing or older than a source file.
+fn static_binary(test: &str) -> Option<std::path::PathBuf> {
+    let bin = repo().join("target/image/bpfcase");
+    let built = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
+    let newest_source = walk_newest(&repo().join("src"));
+    let why = match built {
+        None => format!("{} is missing", bin.display()),
+        Some(t) if t < newest_source => format!("{} is older than src/", bin.display()),
+        Some(_) => return Some(bin),
+    };
+    let msg =
+        format!("{test}: {why}: run `just static` first (`just test` does, through `just image`)");
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED {msg}");
+    None
+}
+
+fn walk_newest(dir: &std::path::Path) -> std::time::SystemTime {
+    let mut newest = std::time::UNIX_EPOCH;
+    for e in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+        let m = e.metadata().unwrap();
+        let t = if m.is_dir() {
+            walk_newest(&e.path())
+        } else {
+            m.modified().unwrap()
+        };
+        newest = newest.max(t);
+    }
+    newest
+}
+
+/// Runs the static `bpfcase` binary the way the pod runs it: in an empty
+/// root holding only the binary, in a private mount namespace where a fresh
+/// /proc (the host's pids, as with hostPID), a read-only sysfs and the
+/// host's bpffs (read-only) are all there is: no tracefs, no debugfs, no
+/// libc, no bpftool, no shell. `root/out` is the host directory `out`.
+fn pod_cmd(bin: &std::path::Path, root: &std::path::Path, out: &std::path::Path) -> Command {
+    std::fs::create_dir_all(root).unwrap();
+    std::fs::copy(bin, root.join("bpfcase")).unwrap();
+    let script = r#"set -e
+R=$1; OUT=$2; shift 2
+for m in /sys/kernel/debug/tracing /sys/kernel/tracing /sys/kernel/debug; do
+  while umount -l "$m" 2>/dev/null; do :; done; done
+mkdir -p "$R/proc" "$R/sys" "$R/out"
+mount -t proc proc "$R/proc"
+mount -t sysfs -o ro sysfs "$R/sys"
+mount --bind /sys/fs/bpf "$R/sys/fs/bpf"
+mount -o remount,bind,ro "$R/sys/fs/bpf"
+mount --bind "$OUT" "$R/out"
+if grep -qE ' - (tracefs|debugfs) ' /proc/self/mountinfo; then
+  echo 'tracefs or debugfs still mounted' >&2; exit 97; fi
+[ "$(ls "$R" | sort | tr '\n' ' ')" = "bpfcase out proc sys " ] || { echo "root holds more: $(ls "$R")" >&2; exit 97; }
+exec chroot "$R" /bpfcase "$@""#;
+    let mut c = Command::new("unshare");
+    c.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        "sh",
+    ])
+    .arg(root)
+    .arg(out);
+    c
+}
+
+/// The image's binary under pod conditions: `collect`, `collect
+/// --trace-pid` and `watch` all work with only /proc, /sys and bpffs.
+#[test]
+fn static_binary_works_in_an_empty_root_without_tracefs() {
+    let test = "static_binary_works_in_an_empty_root_without_tracefs";
+    if !can_run(test) {
+        return;
+    }
+    let Some(bin) = static_binary(test) else {
+        return;
+    };
+    let file = run_ok(Command::new("file").arg(&bin));
+    let kind = String::from_utf8_lossy(&file.stdout);
+    assert!(
+        kind.contains("statically linked") || kind.contains("static-pie linked"),
+        "{}",
+        String::from_utf8_lossy(&file.stdout)
+    );
+    let dir = PinDir::new("pod");
+    let map_id = pinned_hash_map(&dir, "pod_m");
+    let fd = sys::map_fd_by_id_rw(map_id).unwrap();
+    // A key the trace child never touches (it updates and deletes its own).
+    sys::update_elem(&fd, &[0x42; 8], &VALUE).unwrap();
+    let scratch = scratch("pod");
+    let out = scratch.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let root = scratch.join("root");
+    let before = host_trace_mounts();
+    // The pin's path is the same inside: bpffs is mounted at /sys/fs/bpf.
+    let pinned = dir.0.display().to_string();
+
+    // 1. collect (bpftool is not there: its second opinion is left out).
+    let res = run_ok(pod_cmd(&bin, &root, &out).args([
+        "collect",
+        "-o",
+        "/out/c.tar",
+        "--pinned",
+        &pinned,
+    ]));
+    let m = checked_manifest(&read_bundle(&out.join("c.tar")));
+    let rec = m.maps.iter().find(|r| r.id == map_id).expect("map listed");
+    assert_eq!(
+        rec.entries,
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    assert!(
+        m.btf.iter().any(|b| b.name == "vmlinux"),
+        "vmlinux BTF from the fresh sysfs"
+    );
+    assert!(m.host.possible_cpus > 0);
+
+    // 2. collect --trace-pid: raw tracepoints, no tracefs.
+    let children = Children(vec![spawn_child(map_id, &TRACED_KEY, 6.0)]);
+    let traced = children.0[0].id();
+    std::thread::sleep(Duration::from_millis(300));
+    let res = {
+        let _one = one_trace();
+        run_ok(pod_cmd(&bin, &root, &out).args([
+            "collect",
+            "--trace-for",
+            "1s",
+            "-o",
+            "/out/t.tar",
+            "--trace-pid",
+            &traced.to_string(),
+        ]))
+    };
+    drop(children);
+    // The child may have been killed between its update and its delete.
+    let _ = sys::delete_elem(&fd, &TRACED_KEY);
+    let files = read_bundle(&out.join("t.tar"));
+    let m = checked_manifest(&files);
+    let trace = m.trace.as_ref().expect("manifest.trace");
+    assert_eq!(
+        trace.attach,
+        "raw_tracepoint",
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let text = std::str::from_utf8(&files[&trace.path]).unwrap();
+    let events: Vec<TraceEvent> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(events.len() > 50, "only {} events", events.len());
+    assert!(events
+        .iter()
+        .all(|e| e.pid == traced && e.map_id == Some(map_id)));
+    assert!(
+        m.processes.iter().any(|p| p.pid == traced),
+        "fdinfo read through the fresh /proc"
+    );
+    assert_trace_freed(trace);
+
+    // 3. watch: two cycles, bundles and the metrics file.
+    let res = run_ok(pod_cmd(&bin, &root, &out).args([
+        "watch",
+        "--cycles",
+        "2",
+        "--interval",
+        "200ms",
+        "--min-free",
+        "1M",
+        "--out",
+        "/out/w",
+        "--metrics",
+        "/out/bpfcase.prom",
+        "--pinned",
+        &pinned,
+    ]));
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(
+        stderr.contains("2 cycles collected, 0 skipped, 0 failed"),
+        "{stderr}"
+    );
+    let bundles: Vec<_> = std::fs::read_dir(out.join("w"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .collect();
+    assert_eq!(bundles.len(), 2, "{bundles:?}");
+    let metrics = std::fs::read_to_string(out.join("bpfcase.prom")).unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "bpfcase_map_entries{{map_id=\"{map_id}\",map_name=\"pod_m\",map_type=\"hash\"}} 1\n"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("bpfcase_collection_partial 0\n"),
+        "{metrics}"
+    );
+    assert_eq!(host_trace_mounts(), before, "the host's mounts changed");
+}
+
+/// `deploy/`'s manifests against the Kubernetes schemas (kubernetes-validate
+/// ships them, so no network), strictly: an unknown field fails. A
+/// misspelt copy must fail, so the check is known to bite. Then what the
+/// agent relies on: hostPID, bpffs read-only, the metrics file inside the
+/// textfile hostPath, limits, the capabilities.
+#[test]
+fn deploy_manifests_pass_the_kubernetes_schemas() {
+    let test = "deploy_manifests_pass_the_kubernetes_schemas";
+    let tool = "kubernetes-validate";
+    let present = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        let msg = format!("{test}: `{tool}` is not installed (.ci/setup installs it from PyPI)");
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPED {msg}");
+        return;
+    }
+    let ds = repo().join("deploy/daemonset.yaml");
+    let job = repo().join("deploy/job.yaml");
+    let out = run_ok(
+        Command::new(tool)
+            .args(["--strict", "--quiet"])
+            .arg(&ds)
+            .arg(&job),
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let bad = scratch("deploy").join("bad.yaml");
+    let text = std::fs::read_to_string(&ds).unwrap();
+    std::fs::write(&bad, text.replace("hostPID: true", "hostPid: true")).unwrap();
+    let out = Command::new(tool)
+        .args(["--strict", "--quiet"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a misspelt field passed");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("hostPid"),
+        "{out:?}"
+    );
+
+    let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&text)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect();
+    let ds = docs
+        .iter()
+        .find(|d| d["kind"] == "DaemonSet")
+        .expect("a DaemonSet");
+    let pod = &ds["spec"]["template"]["spec"];
+    assert_eq!(pod["hostPID"], true);
+    let c = &pod["containers"][0];
+    let args: Vec<&str> = c["args"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert_eq!(args[0], "watch");
+    let mount = |name: &str| -> &serde_yaml::Value {
+        c["volumeMounts"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap()
+    };
+    let host = |name: &str| -> String {
+        let v = pod["volumes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .unwrap();
+        v["hostPath"]["path"].as_str().unwrap().to_string()
+    };
+    assert_eq!(host("bpffs"), "/sys/fs/bpf");
+    assert_eq!(mount("bpffs")["readOnly"], true);
+    assert_eq!(
+        host("textfile"),
+        "/var/lib/node_exporter/textfile_collector"
+    );
+    let textfile = mount("textfile")["mountPath"].as_str().unwrap();
+    assert!(
+        args.contains(&format!("--metrics={textfile}/bpfcase.prom").as_str()),
+        "{args:?}"
+    );
+    let out_dir = mount("bundles")["mountPath"].as_str().unwrap();
+    assert!(
+        args.contains(&format!("--out={out_dir}").as_str()),
+        "{args:?}"
+    );
+    assert!(c["resources"]["limits"]["memory"].is_string());
+    assert!(c["resources"]["requests"]["cpu"].is_string());
+    let caps: Vec<&str> = c["securityContext"]["capabilities"]["add"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(caps, ["SYS_ADMIN", "BPF", "PERFMON", "SYS_PTRACE"]);
+    // The agent parses these arguments (as the pod would run them).
+    let help = run_ok(bpfcase().args(["watch", "--help"]));
+    let help = String::from_utf8_lossy(&help.stdout);
+    for a in &args[1..] {
+        let flag = a.split('=').next().unwrap();
+        assert!(help.contains(flag), "{flag} is not a watch option");
+    }
+}

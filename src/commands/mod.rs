@@ -7,3 +7,4 @@ pub mod diff;
 pub mod inputs;
 pub mod layout;
 pub mod schema;
+pub mod watch;

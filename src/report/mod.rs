@@ -9,6 +9,7 @@ pub mod human;
 pub mod json;
 pub mod layout;
 pub mod markdown;
+pub mod openmetrics;
 
 use serde::Serialize;
 
@@ -107,6 +108,44 @@ pub struct Report {
     pub traces: Vec<TraceSummary>,
     pub findings: Vec<Finding>,
     pub summary: Summary,
+    /// The collection the case came from (the first bundle among the
+    /// inputs). Not in the JSON report (version 1): the `openmetrics`
+    /// renderer exposes it.
+    #[serde(skip)]
+    pub collection: Option<CollectionSummary>,
+    /// Traced map calls counted by map, command and result. Not in the JSON
+    /// report (version 1): the `openmetrics` renderer exposes it.
+    #[serde(skip)]
+    pub calls: Vec<CallCount>,
+}
+
+/// What a bundle's manifest says about its collection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CollectionSummary {
+    pub hostname: String,
+    pub kernel_release: String,
+    /// When the collection started, RFC 3339 (`manifest.created`).
+    pub created: String,
+    /// Interrupted or cut by a limit.
+    pub partial: bool,
+    /// Entries of `manifest.limits_hit` and `manifest.errors`.
+    pub limits_hit: usize,
+    pub errors: usize,
+    /// The `--trace-pid` window, when there was one, and the calls it lost.
+    pub trace_duration_ms: Option<u64>,
+    pub trace_lost: u64,
+}
+
+/// Traced calls of one command on one map with one result.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CallCount {
+    /// The map the calls went to; `None` when the trace could not tell.
+    pub map: Option<MapRef>,
+    /// `map_lookup_elem`, `map_update_elem`, ...
+    pub cmd: &'static str,
+    /// `None` for calls that succeeded, else the errno's name (`ENOENT`).
+    pub errno: Option<String>,
+    pub calls: u64,
 }
 
 /// Finding counts by severity.
@@ -153,6 +192,8 @@ impl Report {
             traces: Vec::new(),
             findings,
             summary,
+            collection: None,
+            calls: Vec::new(),
         }
     }
 

@@ -204,3 +204,32 @@ fn uncompared_maps(selected: &[&MapInstance], checks: &[PairCheck]) -> Vec<Uncom
     }
     out
 }
+
+/// Every traced call counted by map, command and result (the errno's name
+/// for a failed call), in a stable order.
+pub fn call_counts(case: &LoadedCase) -> Vec<crate::report::CallCount> {
+    use std::collections::BTreeMap;
+    let mut counts: BTreeMap<(Option<MapRef>, &'static str, Option<String>), u64> = BTreeMap::new();
+    for c in case.traces.iter().flat_map(|t| &t.calls) {
+        let map = c.map_id.map(|id| MapRef {
+            id: Some(id),
+            name: case
+                .maps
+                .iter()
+                .find(|m| m.id == Some(id))
+                .map(|m| m.name.clone())
+                .unwrap_or_default(),
+        });
+        let errno = c.errno().map(crate::model::trace::errno_name);
+        *counts.entry((map, c.cmd.as_str(), errno)).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((map, cmd, errno), calls)| crate::report::CallCount {
+            map,
+            cmd,
+            errno,
+            calls,
+        })
+        .collect()
+}

@@ -53,6 +53,8 @@ pub struct LoadedCase {
     pub traces: Vec<LoadedTrace>,
     /// Map fds of processes in bundles: (pid, fd) → map id.
     pub map_fds: HashMap<(u32, i32), u32>,
+    /// The first bundle's collection (host, time, partial), for the metrics.
+    pub collection: Option<crate::report::CollectionSummary>,
     /// The first input that could not be read: the error when none could.
     first_unreadable: Option<InputError>,
 }
@@ -555,6 +557,17 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
     let name = bundle.name.clone();
     let m = bundle.manifest.clone();
     case.possible_cpus = Some(m.host.possible_cpus).filter(|n| *n > 0);
+    case.collection
+        .get_or_insert_with(|| crate::report::CollectionSummary {
+            hostname: m.host.hostname.clone(),
+            kernel_release: m.host.kernel_release.clone(),
+            created: m.created.clone(),
+            partial: m.partial,
+            limits_hit: m.limits_hit.len(),
+            errors: m.errors.len(),
+            trace_duration_ms: m.trace.as_ref().map(|t| t.duration_ms),
+            trace_lost: m.trace.as_ref().map_or(0, |t| t.lost),
+        });
     let btf_paths: HashMap<&str, ()> = m.btf.iter().map(|b| (b.path.as_str(), ())).collect();
     let dump_paths: HashMap<&str, u32> = m
         .maps

@@ -27,6 +27,8 @@ pub enum ReportFormat {
     Md,
     /// A self-contained HTML page with byte maps of both layouts.
     Html,
+    /// Prometheus text exposition format, for node_exporter's textfile collector.
+    Openmetrics,
 }
 
 /// The lowest severity that makes the exit code 1.
@@ -95,8 +97,7 @@ fn parse_goarch(s: &str) -> std::result::Result<crate::ingest::gosrc::GoArch, St
 }
 
 pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
-    let case = load::load(args)?;
-    let report = passes::run(args, case)?;
+    let report = analyze(args)?;
     let color = args.output.is_none()
         && args.format == ReportFormat::Human
         && std::io::stdout().is_terminal()
@@ -104,7 +105,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let mut buf = Vec::new();
     render(&mut buf, &report, args.format, color).out()?;
     match &args.output {
-        Some(path) => std::fs::write(path, &buf)
+        Some(path) => crate::atomic_file::write(path, &buf)
             .map_err(|e| crate::error::InputError::new(path.display().to_string(), None, e))?,
         None => {
             let mut out = std::io::stdout().lock();
@@ -115,6 +116,13 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     Ok(args
         .fail_on
         .exit_code(report.findings.iter().map(|f| f.severity)))
+}
+
+/// Loads the inputs and runs every analysis: the report, not yet rendered
+/// (`watch` renders each cycle's bundle with it).
+pub fn analyze(args: &AnalyzeArgs) -> Result<Report> {
+    let case = load::load(args)?;
+    passes::run(args, case)
 }
 
 impl FailOn {
@@ -147,5 +155,6 @@ pub fn render(
         ReportFormat::Json => report::json::write(out, report),
         ReportFormat::Md => report::markdown::write(out, report),
         ReportFormat::Html => report::html::write(out, report),
+        ReportFormat::Openmetrics => report::openmetrics::write(out, report),
     }
 }

@@ -93,10 +93,13 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     findings.extend(accounted.findings);
 
     let map_summaries = map_summaries(&case.maps, &entries);
+    let calls = super::accounting::call_counts(&case);
     let mut report = Report::new(case.inputs, map_summaries, findings);
     report.checks = checks.into_iter().map(CheckSummary::from).collect();
     report.dumps = accounted.dumps;
     report.traces = accounted.traces;
+    report.calls = calls;
+    report.collection = case.collection;
     Ok(report)
 }
 
