@@ -324,3 +324,51 @@ fn watch_rotates_survives_a_deleted_map_and_stops_on_sigterm() {
         checked_manifest(&read_bundle(&out.join(name)));
     }
 }
+
+/// Short of disk: a cycle is skipped with a message when the output
+/// filesystem has less than --min-free available; nothing is collected,
+/// and the metrics say so. Needs no privilege (the check comes first).
+#[test]
+fn watch_skips_a_cycle_when_the_disk_is_short() {
+    let scratch = scratch("watch-full");
+    let out = scratch.join("bundles");
+    let prom = scratch.join("bpfcase.prom");
+    let res = run_ok(
+        bpfcase()
+            .args([
+                "watch",
+                "--cycles",
+                "2",
+                "--interval",
+                "10ms",
+                "--min-free",
+                "999999999G",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .arg("--metrics")
+            .arg(&prom),
+    );
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(
+        stderr.matches("watch: cycle skipped: ").count(),
+        2,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("below --min-free 1073741822926258176"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("0 cycles collected, 2 skipped, 0 failed"),
+        "{stderr}"
+    );
+    assert_eq!(bundle_names(&out), Vec::<String>::new());
+    let metrics = std::fs::read_to_string(&prom).unwrap();
+    assert!(
+        metrics.contains("bpfcase_agent_cycles_total{result=\"skipped\"} 2\n"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("bpfcase_agent_bundles 0\n"), "{metrics}");
+    assert!(!metrics.contains("bpfcase_map_"), "{metrics}");
+}
