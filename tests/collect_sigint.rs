@@ -125,6 +125,46 @@ fn interrupted_collect_leaves_a_valid_partial_bundle() {
         }
         assert!(m.snapshots.len() < 1000);
     }
+
+    // The agent stopped in the middle of a collection (a ~100 MB dump takes
+    // seconds): the bundle is finished as partial and kept, nothing is
+    // analysed, no temporary is left, exit 0.
+    let out = scratch.join("watch");
+    let prom = scratch.join("watch.prom");
+    let mut child = bpfcase()
+        .args(["watch", "--interval", "0ms", "--min-free", "1M", "--out"])
+        .arg(&out)
+        .arg("--metrics")
+        .arg(&prom)
+        .arg("--pinned")
+        .arg(&dir.0)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "watch did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stderr = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(
+        stderr.contains("watch: interrupted: kept the partial bundle"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("0 cycles collected"), "{stderr}");
+    assert_eq!(dot_files(&out), Vec::<String>::new(), "temporaries left");
+    assert!(!prom.exists(), "metrics written for an interrupted cycle");
+    let names = bundle_names(&out);
+    assert_eq!(names.len(), 1, "{names:?}");
+    let m = checked_manifest(&read_bundle(&out.join(&names[0])));
+    assert!(m.partial && m.limits_hit.iter().any(|l| l.limit == "interrupted"));
 }
 
 /// Creates and pins a hash map (4-byte keys, 8-byte values) holding
