@@ -33,6 +33,8 @@ pub enum Command {
     Diff(commands::diff::DiffArgs),
     /// Gather a bundle on a live node (root): maps, dumps, programs, BTF, pins, fdinfo.
     Collect(commands::collect::CollectArgs),
+    /// One report over many nodes' bundles: findings per code with the nodes, map variants across nodes.
+    Fleet(commands::fleet::FleetArgs),
 }
 
 /// Parses the process arguments, runs the command, and maps the outcome to an exit code.
@@ -45,6 +47,7 @@ pub fn main() -> ExitCode {
         Command::Decode(args) => commands::decode::run(&args),
         Command::Diff(args) => commands::diff::run(&args),
         Command::Collect(args) => commands::collect::run(&args),
+        Command::Fleet(args) => commands::fleet::run(&args),
     };
     match result {
         Ok(code) => code,
