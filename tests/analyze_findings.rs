@@ -1628,6 +1628,11 @@ mod fleet {
             human.contains(&format!("{d}/node-02.tar  UNREADABLE: ")),
             "{human}"
         );
+        // A clean node alone (warnings only): exit 0 at the default --fail-on.
+        let (code, _, err) = fleet(&[&format!("{d}/node-01.tar")]);
+        assert_eq!(code, 0, "{err}");
+        let (code, _, _) = fleet(&[&format!("{d}/node-01.tar"), "--fail-on", "warning"]);
+        assert_eq!(code, 1);
         // Nothing readable at all: the command could not run.
         let (code, _, err) = fleet(&[&format!("{d}/node-02.tar")]);
         assert_eq!(code, 2, "{err}");
