@@ -1552,6 +1552,13 @@ mod fleet {
             .map(|d| d.as_str().unwrap())
             .collect();
         assert_eq!(differs, ["value_size", "value", "prog_tags"]);
+        // The HTML page marks the map and names the canary's nodes.
+        let (_, html, _) = fleet(&[BUNDLES, "--format", "html"]);
+        assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
+        assert!(html.contains(
+            "<tr class=\"differs\"><td><code>flows</code></td><td>B (differs in value_size, value, prog_tags)</td>"
+        ), "{html}");
+        assert!(html.contains("node-06, node-07, node-08, node-09, node-10, node-11"));
     }
 
     #[test]

@@ -663,11 +663,16 @@ fn choose_maps(run: &mut Run, procs: &[walkers::ProcessScan]) -> Vec<usize> {
 /// BTF from `/sys/kernel/btf/MODULE`, recorded as split over vmlinux).
 fn write_btf(run: &mut Run) -> Result<(), CollectFailure> {
     const VMLINUX: &str = "btf/vmlinux.btf";
-    match std::fs::File::open("/sys/kernel/btf/vmlinux") {
-        // Asked for on the command line, so not an error: the manifest
-        // simply lists no vmlinux BTF (module BTF then has no base in it).
-        _ if run.opts.no_kernel_btf => {}
-        Ok(mut f) => {
+    // `--no-kernel-btf` asked for it, so not an error: the manifest simply
+    // lists no vmlinux BTF (module BTF then has no base in the bundle).
+    let vmlinux = if run.opts.no_kernel_btf {
+        None
+    } else {
+        Some(std::fs::File::open("/sys/kernel/btf/vmlinux"))
+    };
+    match vmlinux {
+        None => {}
+        Some(Ok(mut f)) => {
             run.writer
                 .add_reader(VMLINUX, &mut f, u64::MAX)
                 .map_err(|e| run.write_err(e))?;
@@ -678,7 +683,7 @@ fn write_btf(run: &mut Run) -> Result<(), CollectFailure> {
                 base: None,
             });
         }
-        Err(e) => run.error("/sys/kernel/btf/vmlinux", e),
+        Some(Err(e)) => run.error("/sys/kernel/btf/vmlinux", e),
     }
     // Every listed map's BTF (not only the dumped ones'): analyze lays out
     // each map it is told about, and BTF objects are small and shared.
