@@ -148,7 +148,12 @@ pub fn build_report(mut summaries: Vec<BundleSummary>, ignored: Vec<IgnoredPath>
                         count: 1,
                         severity: Severity::Error,
                         maps: Vec::new(),
-                        title: format!("bundle {} could not be read: {why}", s.path),
+                        // Bundle errors name the path already.
+                        title: if why.starts_with(&s.path) {
+                            format!("bundle could not be read: {why}")
+                        } else {
+                            format!("bundle could not be read: {}: {why}", s.path)
+                        },
                     });
             }
         }
