@@ -9,6 +9,7 @@ import 'benches/dwarf.just'
 import 'benches/schema.just'
 import 'benches/trace.just'
 import 'deploy/deploy.just'
+import 'benches/fleet.just'
 
 # Build the release binary.
 build:

@@ -35,6 +35,8 @@ pub enum Command {
     Collect(commands::collect::CollectArgs),
     /// Node agent (root): collect, analyze and write Prometheus metrics in a loop, keeping the last N bundles.
     Watch(commands::watch::WatchArgs),
+    /// One report over many nodes' bundles: findings per code with the nodes, map variants across nodes.
+    Fleet(commands::fleet::FleetArgs),
 }
 
 /// Parses the process arguments, runs the command, and maps the outcome to an exit code.
@@ -48,6 +50,7 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => commands::diff::run(&args),
         Command::Collect(args) => commands::collect::run(&args),
         Command::Watch(args) => commands::watch::run(&args),
+        Command::Fleet(args) => commands::fleet::run(&args),
     };
     match result {
         Ok(code) => code,

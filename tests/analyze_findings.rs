@@ -1449,3 +1449,213 @@ fn enum_value_type_is_named_and_compared() {
     assert_eq!(f[0]["evidence"]["btf_size"], 4, "{f:#}");
     assert_eq!(f[0]["evidence"]["user_size"], 8);
 }
+
+/// `bpfcase fleet` over `corpora/fleet` (20 real bundles of 20 simulated
+/// nodes and one cut short): the report per finding code, per map name, and
+/// the bundles that could not be read.
+mod fleet {
+    use super::scratch;
+    use super::support::bpfcase;
+
+    const BUNDLES: &str = "corpora/fleet/bundles";
+
+    /// Runs `fleet ARGS` from the repository root (so paths in the report
+    /// are the relative ones given); returns (exit code, stdout, stderr).
+    fn fleet(args: &[&str]) -> (i32, String, String) {
+        let out = bpfcase()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("fleet")
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run bpfcase");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Metrics are a node's (analyze, watch): fleet refuses the format
+    /// instead of writing something that is not a fleet's metrics.
+    #[test]
+    fn fleet_refuses_openmetrics() {
+        let (code, out, err) = fleet(&[BUNDLES, "--format", "openmetrics"]);
+        assert_eq!(code, 2, "stderr: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(err.contains("written per node"), "{err}");
+    }
+
+    fn fleet_json(args: &[&str]) -> (i32, serde_json::Value) {
+        let mut all = args.to_vec();
+        all.extend(["--format", "json"]);
+        let (code, out, err) = fleet(&all);
+        let v = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {err}"));
+        (code, v)
+    }
+
+    #[test]
+    fn fleet_report_of_the_corpus() {
+        let (code, json) = fleet_json(&[BUNDLES]);
+        assert_eq!(code, 1, "errors in some bundles make exit 1");
+        insta::assert_json_snapshot!("fleet_corpus_json", json);
+        let (code, human, _) = fleet(&[BUNDLES]);
+        assert_eq!(code, 1);
+        insta::assert_snapshot!("fleet_corpus_human", human);
+    }
+
+    #[test]
+    fn fleet_canary_shows_both_layouts_with_their_nodes() {
+        let (_, json) = fleet_json(&[BUNDLES]);
+        let flows = json["maps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "flows")
+            .expect("map flows");
+        let hosts = |v: &serde_json::Value| -> Vec<String> {
+            v["seen_in"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["host"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let variants = flows["variants"].as_array().unwrap();
+        let old: Vec<&serde_json::Value> =
+            variants.iter().filter(|v| v["value_size"] == 24).collect();
+        let new: Vec<&serde_json::Value> =
+            variants.iter().filter(|v| v["value_size"] == 32).collect();
+        assert_eq!(new.len(), 1, "{flows:#}");
+        assert_eq!(
+            hosts(new[0]),
+            ["node-06", "node-07", "node-08", "node-09", "node-10", "node-11"]
+        );
+        assert!(new[0]["value"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("last_seen_ns __u64 @24"));
+        // The old layout: on the old release's nodes, loaded or left pinned.
+        let mut old_hosts: Vec<String> = old.iter().flat_map(|v| hosts(v)).collect();
+        old_hosts.sort();
+        old_hosts.dedup();
+        let want: Vec<String> = [1, 2, 3, 4, 5, 12, 13, 14, 15, 16, 17]
+            .iter()
+            .map(|n| format!("node-{n:02}"))
+            .collect();
+        assert_eq!(old_hosts, want);
+        // One old layout (one fingerprint), not the new one.
+        let old_fp: Vec<&str> = old
+            .iter()
+            .map(|v| v["value"]["fingerprint"].as_str().unwrap())
+            .collect();
+        assert!(old_fp.windows(2).all(|w| w[0] == w[1]), "{old_fp:?}");
+        assert_ne!(old_fp[0], new[0]["value"]["fingerprint"]);
+        // The key layout is the same everywhere.
+        let keys: Vec<&serde_json::Value> = variants.iter().map(|v| &v["key"]).collect();
+        assert!(keys.windows(2).all(|w| w[0] == w[1]));
+        let differs: Vec<&str> = flows["differs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap())
+            .collect();
+        assert_eq!(differs, ["value_size", "value", "prog_tags"]);
+        // The HTML page marks the map and names the canary's nodes.
+        let (_, html, _) = fleet(&[BUNDLES, "--format", "html"]);
+        assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
+        assert!(html.contains(
+            "<tr class=\"differs\"><td><code>flows</code></td><td>B (differs in value_size, value, prog_tags)</td>"
+        ), "{html}");
+        assert!(html.contains("node-06, node-07, node-08, node-09, node-10, node-11"));
+    }
+
+    #[test]
+    fn fleet_directory_argument_is_the_bundles_in_it() {
+        let (_, by_dir) = fleet_json(&[BUNDLES]);
+        let mut files: Vec<String> =
+            std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLES))
+                .unwrap()
+                .map(|e| format!("{BUNDLES}/{}", e.unwrap().file_name().to_string_lossy()))
+                .collect();
+        // Order given does not matter; the report sorts.
+        files.sort();
+        files.reverse();
+        let args: Vec<&str> = files.iter().map(String::as_str).collect();
+        let (_, by_files) = fleet_json(&args);
+        assert_eq!(by_dir, by_files);
+        assert_eq!(by_dir["summary"]["bundles"], 21);
+        assert_eq!(by_dir["summary"]["read"], 20);
+        assert_eq!(by_dir["summary"]["hosts"], 20);
+        // One worker or many: the same bytes.
+        let (_, one, _) = fleet(&[BUNDLES, "--jobs", "1", "--format", "md"]);
+        let (_, four, _) = fleet(&[BUNDLES, "--jobs", "4", "--format", "md"]);
+        assert_eq!(one, four);
+    }
+
+    #[test]
+    fn fleet_unreadable_bundle_is_reported_not_dropped() {
+        let dir = scratch("fleet-unreadable");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLES);
+        std::fs::copy(root.join("node-01.tar"), dir.join("node-01.tar")).unwrap();
+        std::fs::write(dir.join("node-02.tar"), b"not a tar at all").unwrap();
+        std::fs::write(dir.join("notes.txt"), b"hello").unwrap();
+        // An unpacked bundle (a directory with manifest.json) is a bundle too.
+        let unpacked = dir.join("node-03");
+        std::fs::create_dir_all(&unpacked).unwrap();
+        let st = std::process::Command::new("tar")
+            .arg("xf")
+            .arg(root.join("node-03.tar"))
+            .arg("-C")
+            .arg(&unpacked)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let d = dir.to_str().unwrap();
+        let (code, json) = fleet_json(&[d]);
+        assert_eq!(code, 1, "an unreadable bundle is an error: {json:#}");
+        let bundles = json["bundles"].as_array().unwrap();
+        assert_eq!(bundles.len(), 3, "{json:#}");
+        let bad = bundles
+            .iter()
+            .find(|b| b["path"] == format!("{d}/node-02.tar"))
+            .unwrap();
+        assert_eq!(bad["status"], "unreadable");
+        assert!(bad["error"].as_str().unwrap().contains("node-02.tar"));
+        let unpacked = bundles
+            .iter()
+            .find(|b| b["path"] == format!("{d}/node-03"))
+            .unwrap();
+        assert_eq!(unpacked["host"], "node-03");
+        assert_eq!(unpacked["status"], "read");
+        let unreadable = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "input/unreadable")
+            .expect("input/unreadable entry");
+        assert_eq!(unreadable["severity"], "error");
+        assert_eq!(unreadable["bundles"][0]["path"], format!("{d}/node-02.tar"));
+        assert_eq!(unreadable["bundles"][0]["host"], serde_json::Value::Null);
+        assert_eq!(json["ignored"][0]["path"], format!("{d}/notes.txt"));
+        // The human report names it too.
+        let (_, human, _) = fleet(&[d]);
+        assert!(
+            human.contains(&format!("{d}/node-02.tar  UNREADABLE: ")),
+            "{human}"
+        );
+        // A clean node alone (warnings only): exit 0 at the default --fail-on.
+        let (code, _, err) = fleet(&[&format!("{d}/node-01.tar")]);
+        assert_eq!(code, 0, "{err}");
+        let (code, _, _) = fleet(&[&format!("{d}/node-01.tar"), "--fail-on", "warning"]);
+        assert_eq!(code, 1);
+        // Nothing readable at all: the command could not run.
+        let (code, _, err) = fleet(&[&format!("{d}/node-02.tar")]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("no bundle could be read"), "{err}");
+        let (code, _, err) = fleet(&[&format!("{d}/missing.tar")]);
+        assert_eq!(code, 2, "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

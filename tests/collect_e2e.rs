@@ -562,3 +562,46 @@ fn planted_symlink_at_the_temp_path_is_refused_naming_it() {
     assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
     assert!(!scratch.join("t.tar").exists());
 }
+
+#[test]
+fn no_kernel_btf_leaves_vmlinux_out_and_keeps_the_maps_btf() {
+    if !can_run("no_kernel_btf_leaves_vmlinux_out_and_keeps_the_maps_btf") {
+        return;
+    }
+    let dir = PinDir::new("nokbtf");
+    load_corpus_object(&dir, "flows");
+    replay_updates(&dir, "flows");
+    let out = scratch("nokbtf").join("k.tar");
+    run_ok(
+        bpfcase()
+            .args(["collect", "--no-kernel-btf", "--no-bpftool", "-o"])
+            .arg(&out)
+            .arg("--pinned")
+            .arg(&dir.0),
+    );
+    let files = read_bundle(&out);
+    let m = checked_manifest(&files);
+    assert!(!files.contains_key("btf/vmlinux.btf"));
+    assert!(m.btf.iter().all(|b| b.name != "vmlinux"), "{:?}", m.btf);
+    let rec = map_by_pin(&m, &dir, "flows/maps/flows");
+    assert!(
+        m.btf.iter().any(|b| b.id == rec.btf_id),
+        "the map's own BTF is kept: {:?}",
+        m.btf
+    );
+    // analyze still lays the map's key and value out from it.
+    let a = bpfcase()
+        .args(["analyze", "--format", "json", "--fail-on", "never"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    let flows = report["maps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == rec.id)
+        .unwrap();
+    assert_eq!(flows["key_type"], "struct flow_key", "{flows:#}");
+    assert_eq!(flows["value_type"], "struct flow_value");
+}

@@ -92,6 +92,9 @@ pub struct CollectOptions {
     /// `--trace-attach`: how the trace program is attached; `None` tries raw
     /// tracepoints, then tracefs tracepoints.
     pub trace_attach: Option<trace::loader::Attach>,
+    /// `--no-kernel-btf`: leave `/sys/kernel/btf/vmlinux` out of the bundle
+    /// (5–6 MB, the same on every node of one kernel; maps' own BTF is kept).
+    pub no_kernel_btf: bool,
 }
 
 impl Default for CollectOptions {
@@ -112,6 +115,7 @@ impl Default for CollectOptions {
             interval: Duration::from_secs(1),
             bpffs: PathBuf::from("/sys/fs/bpf"),
             bpftool: true,
+            no_kernel_btf: false,
             progress: false,
             no_batch: false,
             trace_pids: Vec::new(),
@@ -659,8 +663,16 @@ fn choose_maps(run: &mut Run, procs: &[walkers::ProcessScan]) -> Vec<usize> {
 /// BTF from `/sys/kernel/btf/MODULE`, recorded as split over vmlinux).
 fn write_btf(run: &mut Run) -> Result<(), CollectFailure> {
     const VMLINUX: &str = "btf/vmlinux.btf";
-    match std::fs::File::open("/sys/kernel/btf/vmlinux") {
-        Ok(mut f) => {
+    // `--no-kernel-btf` asked for it, so not an error: the manifest simply
+    // lists no vmlinux BTF (module BTF then has no base in the bundle).
+    let vmlinux = if run.opts.no_kernel_btf {
+        None
+    } else {
+        Some(std::fs::File::open("/sys/kernel/btf/vmlinux"))
+    };
+    match vmlinux {
+        None => {}
+        Some(Ok(mut f)) => {
             run.writer
                 .add_reader(VMLINUX, &mut f, u64::MAX)
                 .map_err(|e| run.write_err(e))?;
@@ -671,7 +683,7 @@ fn write_btf(run: &mut Run) -> Result<(), CollectFailure> {
                 base: None,
             });
         }
-        Err(e) => run.error("/sys/kernel/btf/vmlinux", e),
+        Some(Err(e)) => run.error("/sys/kernel/btf/vmlinux", e),
     }
     // Every listed map's BTF (not only the dumped ones'): analyze lays out
     // each map it is told about, and BTF objects are small and shared.

@@ -70,6 +70,10 @@ pub struct CollectArgs {
     /// How long --trace-pid traces (ms, s, m, h); SIGINT ends the trace early and collection goes on.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = host::parse_duration)]
     pub trace_for: std::time::Duration,
+    /// Leave the kernel's BTF (/sys/kernel/btf/vmlinux, 5–6 MB, the same on every node
+    /// of one kernel) out of the bundle; maps' own BTF is kept. For fleets and small bundles.
+    #[arg(long)]
+    pub no_kernel_btf: bool,
 }
 
 /// `--trace-attach`.
@@ -121,6 +125,7 @@ pub fn run(args: &CollectArgs) -> Result<ExitCode> {
         trace_pids: args.trace_pids.clone(),
         trace_for: args.trace_for,
         trace_attach: args.trace_attach.choice(),
+        no_kernel_btf: args.no_kernel_btf,
         ..CollectOptions::default()
     };
     let outcome = collect::collect(&opts, stop).map_err(miette::Report::new)?;

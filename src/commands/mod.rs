@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod collect;
 pub mod decode;
 pub mod diff;
+pub mod fleet;
 pub mod inputs;
 pub mod layout;
 pub mod schema;

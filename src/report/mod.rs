@@ -4,6 +4,11 @@
 
 pub mod dump;
 pub mod dump_diff;
+pub mod fleet;
+pub mod fleet_html;
+pub mod fleet_human;
+pub mod fleet_json;
+pub mod fleet_markdown;
 pub mod html;
 pub mod human;
 pub mod json;

@@ -55,6 +55,8 @@ pub struct LoadedCase {
     pub map_fds: HashMap<(u32, i32), u32>,
     /// The first bundle's collection (host, time, partial), for the metrics.
     pub collection: Option<crate::report::CollectionSummary>,
+    /// The manifest of the (last) bundle read: host, programs and their tags.
+    pub manifest: Option<crate::bundle::Manifest>,
     /// The first input that could not be read: the error when none could.
     first_unreadable: Option<InputError>,
 }
@@ -724,6 +726,7 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
         case.findings.push(e.to_finding());
     }
     case.read(&name, "bundle");
+    case.manifest = Some(m);
     Ok(())
 }
 

@@ -7,7 +7,7 @@ mod passes;
 mod users;
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use miette::Result;
@@ -123,6 +123,43 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
 pub fn analyze(args: &AnalyzeArgs) -> Result<Report> {
     let case = load::load(args)?;
     passes::run(args, case)
+}
+
+/// One bundle analysed exactly as `bpfcase analyze BUNDLE` would, with the
+/// maps (layouts, programs) and the manifest the report is built from: what
+/// `fleet` summarises for each node.
+pub struct BundleAnalysis {
+    pub report: Report,
+    pub maps: Vec<crate::model::case::MapInstance>,
+    pub manifest: Option<crate::bundle::Manifest>,
+}
+
+/// Runs the analyze pipeline (load, then every pass) on one bundle with the
+/// default options. Errors as `analyze` would exit 2 on (a bundle whose
+/// manifest or archive cannot be read).
+pub fn analyze_bundle(path: &Path) -> Result<BundleAnalysis> {
+    // Parsed rather than built field by field, so options added to
+    // `analyze` keep their defaults here.
+    #[derive(clap::Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        args: AnalyzeArgs,
+    }
+    let Defaults { args } = <Defaults as clap::Parser>::try_parse_from([
+        std::ffi::OsStr::new("analyze"),
+        std::ffi::OsStr::new("--"),
+        path.as_os_str(),
+    ])
+    .map_err(|e| miette::miette!("{e}"))?;
+    let mut case = load::load(&args)?;
+    let maps = case.maps.clone();
+    let manifest = case.manifest.take();
+    let report = passes::run(&args, case)?;
+    Ok(BundleAnalysis {
+        report,
+        maps,
+        manifest,
+    })
 }
 
 impl FailOn {

@@ -1,0 +1,74 @@
+//! Which paths of the command line are bundles: each file given is one
+//! (what it holds is found out when it is read); a directory is one when it
+//! holds `manifest.json`, else its entries are looked at, one level deep.
+//! Entries that are not bundles are listed in the report, never dropped
+//! silently.
+
+use std::path::{Path, PathBuf};
+
+use miette::Result;
+
+use crate::error::InputError;
+use crate::ingest::bundle::is_bundle;
+use crate::report::fleet::IgnoredPath;
+
+/// Bundles to read, and directory entries that are not bundles.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    pub bundles: Vec<PathBuf>,
+    pub ignored: Vec<IgnoredPath>,
+}
+
+/// A name collect's bundles have (`.tar`, `.tar.gz`, `.tgz`).
+fn has_bundle_name(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.ends_with(".tar") || name.ends_with(".tar.gz") || name.ends_with(".tgz")
+}
+
+/// Finds the bundles among `inputs`. A path that does not exist, or a
+/// directory that cannot be listed, is an error (exit 2).
+pub fn discover(inputs: &[PathBuf]) -> Result<Discovered> {
+    let mut found = Discovered::default();
+    for input in inputs {
+        if !input.exists() {
+            return Err(InputError::new(
+                input.display().to_string(),
+                None,
+                "no such file or directory",
+            )
+            .into());
+        }
+        if !input.is_dir() || input.join("manifest.json").is_file() {
+            found.bundles.push(input.clone());
+            continue;
+        }
+        let listing = std::fs::read_dir(input)
+            .map_err(|e| InputError::new(input.display().to_string(), None, e))?;
+        let mut entries: Vec<PathBuf> = listing.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                if path.join("manifest.json").is_file() {
+                    found.bundles.push(path);
+                } else {
+                    found.ignored.push(IgnoredPath {
+                        path: path.display().to_string(),
+                        reason: "a directory without manifest.json".into(),
+                    });
+                }
+            } else if has_bundle_name(&path) || is_bundle(&path) {
+                // Named like a bundle but unreadable: reported as unreadable.
+                found.bundles.push(path);
+            } else {
+                found.ignored.push(IgnoredPath {
+                    path: path.display().to_string(),
+                    reason: "not a bundle (.tar, .tar.gz, .tgz, or a directory with manifest.json)"
+                        .into(),
+                });
+            }
+        }
+    }
+    found.bundles.sort();
+    found.bundles.dedup();
+    Ok(found)
+}
