@@ -10,6 +10,7 @@ import 'benches/schema.just'
 import 'benches/trace.just'
 import 'deploy/deploy.just'
 import 'benches/fleet.just'
+import 'docs/screenshots.just'
 
 # Build the release binary.
 build:

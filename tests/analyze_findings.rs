@@ -719,11 +719,11 @@ fn compared_section(format: &str, args: &[&str]) -> String {
     let text = String::from_utf8(out.stdout).unwrap();
     let (start, end) = match format {
         "human" => ("compared", "\n\n"),
-        "md" => ("## Compared", "## Findings"),
-        _ => ("<h2>Compared</h2>", "<h2>Findings</h2>"),
+        "md" => ("## Compared", "\n## "),
+        _ => ("<h2>Compared</h2>", "</section>"),
     };
     let from = text.find(start).unwrap_or_else(|| panic!("{text}"));
-    let to = from + text[from..].find(end).unwrap();
+    let to = from + 1 + text[from + 1..].find(end).unwrap_or(text.len() - from - 1);
     text[from..to].replace(&format!("{}/", env!("CARGO_MANIFEST_DIR")), "")
 }
 
@@ -1236,8 +1236,13 @@ fn root_cause_first_for_go_int_key_and_missing_flags() {
             .find(first_mark)
             .unwrap_or_else(|| panic!("{name}: {text}"));
         for later in ["flow_value.flags", "`daddr`: user int", "key-padding"] {
+            // HTML shows the title's code span as <code>.
+            let later = match name {
+                "html" => later.replace("`daddr`", "<code>daddr</code>"),
+                _ => later.to_string(),
+            };
             let at = text
-                .find(later)
+                .find(&later)
                 .unwrap_or_else(|| panic!("{name} lacks {later}"));
             assert!(root < at, "{name}: {later} before the root cause");
         }

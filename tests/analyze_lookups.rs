@@ -200,8 +200,8 @@ fn a_bad_trace_line_costs_only_itself() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The HTML report draws the looked-up key over the present one, the
-/// padding byte that differs outlined.
+/// The HTML report draws the looked-up key beside the present one, aligned
+/// with `struct conn_key`'s fields, the padding byte that differs marked.
 #[test]
 fn html_shows_the_two_keys_byte_by_byte() {
     let out = bpfcase()
@@ -215,18 +215,27 @@ fn html_shows_the_two_keys_byte_by_byte() {
         .find("lookup/padding-miss")
         .expect("padding miss in the report");
     let section = &html[at..];
-    let section = &section[..section.find("class=\"finding").unwrap_or(section.len())];
-    assert!(section.contains("<b>looked-up key</b>"), "{section}");
-    assert!(section.contains("<b>present key</b>"));
+    let section = &section[..section
+        .find("class=\"card finding")
+        .unwrap_or(section.len())];
+    assert!(section.contains(">looked-up key</div>"), "{section}");
+    assert!(section.contains(">present key</div>"), "{section}");
+    // Row 7 (the hole after `proto`) is marked, its two bytes in <mark>.
     assert!(
-        section.contains(
-            "<div class=\"byte diff\" title=\"byte 7\"><span class=\"n\">7</span>a5</div>"
-        ),
+        section.contains("<div class=\"off mk\" style=\"grid-area:5/1;min-height:21px\">7 ✱</div>"),
         "{section}"
     );
     assert!(
-        section.contains("<div class=\"byte\" title=\"byte 6\"><span class=\"n\">6</span>06</div>")
+        section.contains("grid-area:5/3\"><mark>a5</mark></div>"),
+        "{section}"
     );
+    assert!(
+        section.contains("grid-area:5/4\"><mark>00</mark></div>"),
+        "{section}"
+    );
+    assert!(section.contains("grid-area:4/3\">06</div>"), "{section}");
+    assert!(section.contains("<span>hole (1 B)</span>"), "{section}");
+    assert!(section.contains("<b>proto</b>"), "{section}");
 }
 
 /// `--map ID` keeps only that instance's findings, the map-level ones

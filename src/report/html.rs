@@ -1,10 +1,20 @@
-//! The self-contained HTML report: no external assets, with a byte-map
-//! picture of both layouts for every layout finding, and of the looked-up
-//! and the present key for every traced call that missed.
+//! The self-contained HTML report: one file, no external assets, no script.
+//!
+//! Every finding about bytes (layout divergences, key padding, padding
+//! garbage in dumps, missed lookups) gets a byte map ([`super::bytemap`]):
+//! rows of byte offsets shared by its lanes, so the two sides of a
+//! comparison, or the two keys of a missed lookup and the key type's fields,
+//! line up; fields are outlined blocks named in full, holes and padding
+//! hatched and named, the finding's bytes marked with a symbol as well as a
+//! colour, a legend under every map and a sentence saying what is marked.
+//! Evidence is shown as tables. The page reflows to a phone's width: wide
+//! tables become stacked cards, long values wrap.
 
 use std::io::{self, Write};
 
-use super::{evidence_layouts, evidence_scalar, EvidenceLayout, Report};
+use super::bytemap::{self, ByteMap, FieldLayout, Lane, Region};
+use super::Report;
+use crate::model::finding::Finding;
 
 /// HTML-escapes text for element content and attribute values.
 fn esc(s: &str) -> String {
@@ -22,114 +32,342 @@ fn esc(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
-code,td.mono{font-family:ui-monospace,monospace}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}
-.finding{border:1px solid #ddd;border-left:6px solid #999;padding:.5em 1em;margin:1em 0}
-.error{border-left-color:#c0392b}.warning{border-left-color:#e67e22}.info{border-left-color:#2980b9}
-.sev{font-weight:bold;text-transform:uppercase}
-.bytemap{display:flex;flex-wrap:wrap;margin:2px 0 8px}
-.byte{width:26px;height:34px;border:1px solid #fff;font-size:9px;text-align:center;overflow:hidden;box-sizing:border-box}
-.byte .n{display:block;color:#555}.pad{background:repeating-linear-gradient(45deg,#eee,#eee 3px,#ccc 3px,#ccc 6px)}
-.diff{outline:2px solid #c0392b;outline-offset:-2px}
-.legend span{display:inline-block;margin-right:8px;padding:0 4px}";
+/// Escapes text whose backtick spans (as titles, fixes and notes write them,
+/// CommonMark's rule: a run of n backticks closes at the next run of exactly
+/// n) become `<code>`; an unmatched run stays literal.
+pub(crate) fn inline_md(s: &str) -> String {
+    let b = s.as_bytes();
+    let run_at = |i: usize| b[i..].iter().take_while(|&&c| c == b'`').count();
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut text_from = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'`' {
+            i += 1;
+            continue;
+        }
+        let n = run_at(i);
+        let mut j = i + n;
+        let mut close = None;
+        while j < b.len() {
+            if b[j] == b'`' {
+                let m = run_at(j);
+                if m == n {
+                    close = Some(j);
+                    break;
+                }
+                j += m;
+            } else {
+                j += 1;
+            }
+        }
+        match close {
+            Some(j) => {
+                out.push_str(&esc(&s[text_from..i]));
+                let mut code = &s[i + n..j];
+                if code.len() > 2
+                    && code.starts_with(' ')
+                    && code.ends_with(' ')
+                    && !code.trim().is_empty()
+                {
+                    code = &code[1..code.len() - 1];
+                }
+                out.push_str(&format!("<code>{}</code>", esc(code)));
+                i = j + n;
+                text_from = i;
+            }
+            None => i += n,
+        }
+    }
+    out.push_str(&esc(&s[text_from..]));
+    out
+}
 
-/// A stable pastel colour for a field name, so the same field has the same
-/// colour in both layouts.
+const STYLE: &str = "*{box-sizing:border-box}
+body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;padding:12px;max-width:1100px;color:#1c1e21;background:#f3f4f6}
+h1{font-size:1.5em;margin:.3em 0}h2{font-size:1.2em;margin:1.2em 0 .4em}h3{font-size:1.05em;margin:.3em 0 .5em}
+code,.mono,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,'DejaVu Sans Mono',monospace;font-size:.92em}
+code{background:#eef0f3;padding:0 .2em;border-radius:3px}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f7f9;padding:4px 8px;margin:.3em 0}
+.card{background:#fff;border:1px solid #d5d9df;border-radius:6px;padding:10px 14px;margin:12px 0;overflow-wrap:anywhere;min-width:0}
+.finding{border-left:6px solid #888}.finding.error{border-left-color:#c0392b}.finding.warning{border-left-color:#d35400}.finding.info{border-left-color:#2471a3}
+.sev{font-weight:700;text-transform:uppercase;letter-spacing:.03em}.error .sev{color:#a93226}.warning .sev{color:#a04000}.info .sev{color:#1f618d}
+table{border-collapse:collapse;margin:.4em 0;max-width:100%}
+th,td{border:1px solid #d5d9df;padding:3px 7px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th{background:#f3f4f6;font-weight:600}
+table.ev{width:100%}table.ev>tbody>tr>th{width:11em;overflow-wrap:normal;font-family:ui-monospace,Menlo,Consolas,monospace;font-weight:500;font-size:.88em}
+ol.evl{margin:0;padding-left:1.6em}ol.evl>li{margin:.2em 0}
+details>summary{cursor:pointer;font-weight:600;margin:.3em 0}
+figure.bm{margin:.6em 0 .9em}figure.bm figcaption{font-weight:600;margin:.2em 0}
+.bmg{display:grid;border:1px solid #9aa1ab;font-size:14px;line-height:1.3}
+.bmg>div{padding:3px 6px;min-width:0;overflow-wrap:anywhere;border-top:1px solid #e4e7eb}
+.bmg>.hd{background:#eef0f3;font-weight:600;border-top:0;border-bottom:1px solid #9aa1ab}
+.bmg>.off{font-family:ui-monospace,Menlo,Consolas,monospace;text-align:right;white-space:nowrap;color:#4a4f57;border-right:1px solid #9aa1ab}
+.bmg>.off.mk{background:#fadbd8;color:#922b21;font-weight:700}
+.bmg>.fld{border:2px solid #2c3e50;border-radius:4px;margin:1px 2px}
+.bmg>.fld .ty{color:#3d4450;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}.bmg>.fld .sz{color:#5d6470;font-size:.88em;white-space:nowrap}
+.bmg>.gap{background:repeating-linear-gradient(135deg,#fff 0 5px,#cfd3d9 5px 7px);font-style:italic;color:#3d4450}
+.bmg>.gap span{background:#fff;padding:0 .2em}
+.bmg>.hex{font-family:ui-monospace,Menlo,Consolas,monospace}
+mark{background:#f5b7b1;color:#641e16;font-weight:700;box-shadow:inset 0 -2px 0 #c0392b}
+.legend{display:flex;flex-wrap:wrap;gap:.3em 1.2em;font-size:13px;margin:.35em 0}
+.legend .sw{display:inline-block;width:1.6em;height:1em;vertical-align:-.15em;margin-right:.35em;border:1px solid #9aa1ab}
+.legend .sw.fld{border:2px solid #2c3e50;border-radius:3px;background:#d6eaf8}
+.legend .sw.gap{background:repeating-linear-gradient(135deg,#fff 0 3px,#cfd3d9 3px 5px)}
+.legend .sw.mk{background:#f5b7b1;border-color:#c0392b}
+p.bmt{font-size:13px;margin:.2em 0;color:#3d4450}
+@media (max-width:700px){body{padding:6px;font-size:14px}.card{padding:8px 9px}
+table.wide,table.wide>tbody,table.wide>tbody>tr,table.wide>tbody>tr>td{display:block;width:100%}
+table.wide{border:0}table.wide>tbody>tr:first-child{display:none}
+table.wide>tbody>tr{border:1px solid #d5d9df;border-radius:4px;margin:.4em 0}
+table.wide>tbody>tr>td{border:0;border-top:1px dotted #d5d9df}
+table.wide>tbody>tr>td::before{content:attr(data-label) ': ';font-weight:600;font-family:system-ui,sans-serif}
+table.ev,table.ev>tbody,table.ev>tbody>tr,table.ev>tbody>tr>th,table.ev>tbody>tr>td{display:block;width:auto}table.ev>tbody>tr>th{border-bottom:0}table.ev>tbody>tr>td{border-top:0;padding-left:12px}.bmg{font-size:13px}.bmg>div{padding:2px 4px}}";
+
+/// A stable pastel colour for a field name (case and `_` ignored, so Go's
+/// `SrcPort` and C's `src_port` match), so a field has one colour on both
+/// sides.
 fn color(name: &str) -> String {
     let h = name
         .bytes()
+        .filter(|&b| b != b'_')
+        .map(|b| b.to_ascii_lowercase())
         .fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619));
-    format!("hsl({},70%,78%)", h % 360)
+    format!("hsl({},65%,86%)", h % 360)
 }
 
-fn byte_map<W: Write>(
-    out: &mut W,
-    title: &str,
-    l: &EvidenceLayout,
-    other: &EvidenceLayout,
-) -> io::Result<()> {
+/// A table whose rows become stacked cards at phone width: each cell is
+/// labelled with its column's name (`data-label`) so nothing depends on the
+/// hidden header row. Cells are HTML.
+fn wide_table<W: Write>(out: &mut W, headers: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+    write!(out, "<table class=\"wide\"><tr>")?;
+    for h in headers {
+        write!(out, "<th>{}</th>", esc(h))?;
+    }
+    writeln!(out, "</tr>")?;
+    for row in rows {
+        write!(out, "<tr>")?;
+        for (h, c) in headers.iter().zip(row) {
+            write!(out, "<td data-label=\"{}\">{c}</td>", esc(h))?;
+        }
+        writeln!(out, "</tr>")?;
+    }
+    writeln!(out, "</table>")
+}
+
+fn mono(s: &str) -> String {
+    format!("<span class=\"mono\">{}</span>", esc(s))
+}
+
+/// One byte map: a grid whose rows are byte ranges and whose columns are
+/// the map's lanes, then its legend and a sentence naming the marked bytes.
+fn write_byte_map<W: Write>(out: &mut W, map: &ByteMap) -> io::Result<()> {
+    let rows = map.rows();
     writeln!(
         out,
-        "<div><b>{}</b>: <code>{}</code> ({} bytes)</div><div class=\"bytemap\">",
-        esc(title),
-        esc(&l.name),
-        l.size
+        "<figure class=\"bm\"><figcaption>{}</figcaption>",
+        esc(&map.caption)
     )?;
-    let size = l.size.min(4096);
-    for b in 0..size {
-        let field = l
-            .fields
-            .iter()
-            .find(|f| f.offset <= b && b < f.offset + f.size.max(1));
-        match field {
-            Some(f) => {
-                let same = other.fields.iter().any(|o| {
-                    o.name.eq_ignore_ascii_case(&f.name) && o.offset == f.offset && o.size == f.size
-                }) || other
-                    .fields
-                    .iter()
-                    .any(|o| o.offset == f.offset && o.size == f.size);
-                write!(
+    writeln!(
+        out,
+        "<div class=\"bmg\" style=\"grid-template-columns:max-content repeat({},minmax(0,1fr))\">",
+        map.lanes.len()
+    )?;
+    write!(
+        out,
+        "<div class=\"hd off\" style=\"grid-area:1/1\">bytes</div>"
+    )?;
+    for (c, lane) in map.lanes.iter().enumerate() {
+        let title = match lane {
+            Lane::Fields { title, layout } => {
+                format!("{} <code>{}</code>", esc(title), esc(&layout.name))
+            }
+            Lane::Bytes { title, .. } => esc(title),
+        };
+        write!(
+            out,
+            "<div class=\"hd\" style=\"grid-area:1/{}\">{title}</div>",
+            c + 2
+        )?;
+    }
+    writeln!(out)?;
+    for (r, row) in rows.iter().enumerate() {
+        let n = row.end - row.start;
+        writeln!(
+            out,
+            "<div class=\"off{}\" style=\"grid-area:{}/1;min-height:{}px\">{}{}</div>",
+            if row.marked { " mk" } else { "" },
+            r + 2,
+            18 + 3 * n.min(8),
+            bytemap::range_text(row.start, row.end),
+            if row.marked { " ✱" } else { "" }
+        )?;
+    }
+    for (c, lane) in map.lanes.iter().enumerate() {
+        match lane {
+            Lane::Fields { layout, .. } => write_field_lane(out, layout, &rows, c + 2)?,
+            Lane::Bytes { bytes, .. } => {
+                for (r, row) in rows.iter().enumerate() {
+                    let cells: Vec<String> = (row.start..row.end)
+                        .map(|b| match bytes.get(b as usize) {
+                            Some(x) if map.marked.contains(&b) => {
+                                format!("<mark>{}</mark>", esc(x))
+                            }
+                            Some(x) => esc(x),
+                            None => "·".into(),
+                        })
+                        .collect();
+                    writeln!(
+                        out,
+                        "<div class=\"hex\" style=\"grid-area:{}/{}\">{}</div>",
+                        r + 2,
+                        c + 2,
+                        cells.join(" ")
+                    )?;
+                }
+            }
+        }
+    }
+    writeln!(out, "</div>")?;
+    writeln!(
+        out,
+        "<div class=\"legend\"><span><span class=\"sw fld\"></span>a field (outlined; name, type, size, offset)</span><span><span class=\"sw gap\"></span>hole or padding: no field covers these bytes</span><span><span class=\"sw mk\"></span>✱ {}</span></div>",
+        esc(&map.mark_meaning)
+    )?;
+    writeln!(out, "<p class=\"bmt\">{}</p>", esc(&marked_sentence(map)))?;
+    if map.cut > 0 {
+        writeln!(
+            out,
+            "<p class=\"bmt\">The first {} bytes are drawn; {} more are not.</p>",
+            map.size, map.cut
+        )?;
+    }
+    writeln!(out, "</figure>")
+}
+
+/// The text equivalent of the marks: each marked range, what each field
+/// lane has there, and each byte lane's values.
+fn marked_sentence(map: &ByteMap) -> String {
+    let ranges = map.marked_ranges();
+    if ranges.is_empty() {
+        return "No byte is marked.".into();
+    }
+    let parts: Vec<String> = ranges
+        .iter()
+        .map(|&(s, e)| {
+            let mut what = Vec::new();
+            for lane in &map.lanes {
+                match lane {
+                    Lane::Fields { title, layout } => what.push(format!(
+                        "{title}: {}",
+                        layout.region_name(layout.region_at(s))
+                    )),
+                    Lane::Bytes { title, bytes } => {
+                        let v: Vec<&str> = (s..e)
+                            .filter_map(|b| bytes.get(b as usize).map(String::as_str))
+                            .collect();
+                        if !v.is_empty() {
+                            what.push(format!("{title}: {}", v.join(" ")));
+                        }
+                    }
+                }
+            }
+            let label = if e > s + 1 { "bytes" } else { "byte" };
+            format!(
+                "{label} {} ({})",
+                bytemap::range_text(s, e),
+                what.join("; ")
+            )
+        })
+        .collect();
+    format!("Marked ✱: {}.", parts.join("; "))
+}
+
+/// A fields lane: each field, hole or padding one block over its rows.
+fn write_field_lane<W: Write>(
+    out: &mut W,
+    layout: &FieldLayout,
+    rows: &[bytemap::Row],
+    col: usize,
+) -> io::Result<()> {
+    let mut r = 0;
+    while r < rows.len() {
+        let region = layout.region_at(rows[r].start);
+        let mut end = r + 1;
+        while end < rows.len() && layout.region_at(rows[end].start) == region {
+            end += 1;
+        }
+        let (start_b, end_b) = (rows[r].start, rows[end - 1].end);
+        let area = format!("grid-area:{}/{col}/{}/{}", r + 2, end + 2, col + 1);
+        match region {
+            Region::Field(i) => {
+                let f = &layout.fields[i];
+                writeln!(
                     out,
-                    "<div class=\"byte{}\" style=\"background:{}\" title=\"{} @{} ({} B) {}\"><span class=\"n\">{b}</span>{}</div>",
-                    if same { "" } else { " diff" },
-                    color(&f.name.to_ascii_lowercase().replace('_', "")),
+                    "<div class=\"fld\" style=\"{area};background:{}\"><b>{}</b> <span class=\"ty\">{}</span> <span class=\"sz\">{} B @{}</span></div>",
+                    color(&f.name),
                     esc(&f.name),
-                    f.offset,
-                    f.size,
                     esc(&f.type_name),
-                    if b == f.offset { esc(&f.name.chars().take(4).collect::<String>()) } else { String::new() }
+                    f.size,
+                    f.offset
                 )?;
             }
-            None => write!(
+            Region::Hole | Region::Padding => writeln!(
                 out,
-                "<div class=\"byte pad\" title=\"padding\"><span class=\"n\">{b}</span></div>"
+                "<div class=\"gap\" style=\"{area}\"><span>{} ({} B)</span></div>",
+                layout.region_name(region),
+                end_b - start_b
+            )?,
+            Region::Beyond => writeln!(
+                out,
+                "<div class=\"gap\" style=\"{area}\"><span>— (type ends at {})</span></div>",
+                layout.size
             )?,
         }
+        r = end;
     }
-    writeln!(out, "</div>")
+    Ok(())
 }
 
-/// For a traced call that missed: the looked-up key over the present key it
-/// was compared with, byte by byte, the bytes that differ outlined. Drawn
-/// from the first example of the finding's evidence.
-fn key_pair_map<W: Write>(out: &mut W, f: &crate::model::finding::Finding) -> io::Result<()> {
-    let Some(ex) = f.evidence["examples"].get(0) else {
-        return Ok(());
-    };
-    let (Some(key), Some((present_label, present))) = (
-        ex["key"].as_str(),
-        ex["present_key"]
-            .as_str()
-            .map(|p| ("present key", p))
-            .or_else(|| {
-                ex["nearest_present_key"]
-                    .as_str()
-                    .map(|p| ("nearest present key", p))
-            }),
-    ) else {
-        return Ok(());
-    };
-    let bytes = |hex: &str| -> Vec<String> { hex.split_whitespace().map(str::to_string).collect() };
-    let (k, p) = (bytes(key), bytes(present));
-    for (label, row) in [("looked-up key", &k), (present_label, &p)] {
-        writeln!(out, "<div><b>{label}</b></div><div class=\"bytemap\">")?;
-        for (i, b) in row.iter().enumerate().take(4096) {
-            let differs = k.get(i) != p.get(i);
-            write!(
-                out,
-                "<div class=\"byte{}\" title=\"byte {i}\"><span class=\"n\">{i}</span>{}</div>",
-                if differs { " diff" } else { "" },
-                esc(b)
-            )?;
+/// Evidence as nested key/value tables: lists of scalars inline, lists of
+/// objects as numbered lists of tables; strings as the analyses wrote them,
+/// backtick spans as code.
+fn evidence_html(v: &serde_json::Value, skip: &[&str]) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Object(o) => {
+            let mut s = String::from("<table class=\"ev\">");
+            for (k, v) in o {
+                if skip.contains(&k.as_str()) {
+                    continue;
+                }
+                s.push_str(&format!(
+                    "<tr><th>{}</th><td>{}</td></tr>",
+                    esc(k),
+                    evidence_html(v, &[])
+                ));
+            }
+            s.push_str("</table>");
+            s
         }
-        writeln!(out, "</div>")?;
+        Value::Array(items) if items.is_empty() => "none".into(),
+        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+            let parts: Vec<String> = items.iter().map(|i| evidence_html(i, &[])).collect();
+            parts.join(", ")
+        }
+        Value::Array(items) => {
+            let mut s = String::from("<ol class=\"evl\">");
+            for i in items {
+                s.push_str(&format!("<li>{}</li>", evidence_html(i, &[])));
+            }
+            s.push_str("</ol>");
+            s
+        }
+        Value::String(s) if s.contains('`') => inline_md(s),
+        Value::String(s) => mono(s),
+        Value::Null => "—".into(),
+        other => esc(&other.to_string()),
     }
-    writeln!(
-        out,
-        "<div class=\"legend\"><span class=\"diff\">differs between the two keys</span></div>"
-    )
 }
 
 /// `flows`, or `flows (id 52)` for a live map.
@@ -142,79 +380,154 @@ fn map_name(m: &crate::model::finding::MapRef) -> String {
 
 /// The "Compared" section: user types against BTF types, dumps, traces.
 fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
-    writeln!(out, "<h2>Compared</h2>")?;
+    writeln!(out, "<section class=\"card\"><h2>Compared</h2>")?;
     if report.checks.is_empty() && report.dumps.is_empty() && report.traces.is_empty() {
         return writeln!(
             out,
-            "<p>Nothing: no user-space type, dump or trace was compared.</p>"
+            "<p>Nothing: no user-space type, dump or trace was compared.</p></section>"
         );
     }
     if !report.checks.is_empty() {
-        writeln!(out, "<table><tr><th>map</th><th>side</th><th>user type</th><th>from</th><th>BTF type</th><th>from</th><th>verdict</th><th>accepted</th></tr>")?;
-        for c in &report.checks {
-            let at = c
-                .user_location
-                .as_deref()
-                .map(|l| format!(" at <code>{}</code>", esc(l)))
-                .unwrap_or_default();
-            let notes: Vec<String> = c.notes.iter().map(|n| esc(n)).collect();
-            writeln!(
-                out,
-                "<tr><td class=\"mono\">{}</td><td>{}</td><td class=\"mono\">{}</td><td>{}{at}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(c.map.as_deref().unwrap_or("(--pair)")),
-                esc(&c.role),
-                esc(&c.user_type),
-                esc(&c.user_origin),
-                esc(&c.btf_type),
-                esc(&c.btf_origin),
-                esc(&c.verdict),
-                notes.join("<br>")
-            )?;
-        }
-        writeln!(out, "</table>")?;
+        let rows: Vec<Vec<String>> = report
+            .checks
+            .iter()
+            .map(|c| {
+                let at = c
+                    .user_location
+                    .as_deref()
+                    .map(|l| format!(" at <code>{}</code>", esc(l)))
+                    .unwrap_or_default();
+                let notes: Vec<String> = c.notes.iter().map(|n| inline_md(n)).collect();
+                vec![
+                    mono(c.map.as_deref().unwrap_or("(--pair)")),
+                    esc(&c.role),
+                    mono(&c.user_type),
+                    format!("{}{at}", esc(&c.user_origin)),
+                    mono(&c.btf_type),
+                    esc(&c.btf_origin),
+                    esc(&c.verdict),
+                    if notes.is_empty() {
+                        "—".into()
+                    } else {
+                        notes.join("<br>")
+                    },
+                ]
+            })
+            .collect();
+        wide_table(
+            out,
+            &[
+                "map",
+                "side",
+                "user type",
+                "from",
+                "BTF type",
+                "from",
+                "verdict",
+                "accepted",
+            ],
+            &rows,
+        )?;
     }
     if !report.dumps.is_empty() {
-        writeln!(
-            out,
-            "<table><tr><th>dump</th><th>map</th><th>entries</th><th>status</th></tr>"
-        )?;
-        for d in &report.dumps {
-            writeln!(
-                out,
-                "<tr><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&d.file),
-                esc(&d.map.as_ref().map(map_name).unwrap_or_default()),
-                d.entries,
-                esc(&d.status)
-            )?;
-        }
-        writeln!(out, "</table>")?;
+        let rows: Vec<Vec<String>> = report
+            .dumps
+            .iter()
+            .map(|d| {
+                vec![
+                    mono(&d.file),
+                    d.map
+                        .as_ref()
+                        .map(|m| mono(&map_name(m)))
+                        .unwrap_or_else(|| "—".into()),
+                    d.entries.to_string(),
+                    esc(&d.status),
+                ]
+            })
+            .collect();
+        wide_table(out, &["dump", "map", "entries", "status"], &rows)?;
     }
     if !report.traces.is_empty() {
+        let rows: Vec<Vec<String>> = report
+            .traces
+            .iter()
+            .map(|t| {
+                let maps: Vec<String> = t.maps.iter().map(map_name).collect();
+                vec![
+                    mono(&t.file),
+                    t.calls.to_string(),
+                    t.replayed.to_string(),
+                    if maps.is_empty() {
+                        "—".into()
+                    } else {
+                        mono(&maps.join(", "))
+                    },
+                ]
+            })
+            .collect();
+        wide_table(out, &["trace", "calls", "replayed", "maps"], &rows)?;
+    }
+    writeln!(out, "</section>")
+}
+
+/// Evidence with up to this many fields is shown open.
+const OPEN_EVIDENCE_FIELDS: usize = 8;
+
+/// One finding's card.
+fn write_finding<W: Write>(out: &mut W, report: &Report, n: usize, f: &Finding) -> io::Result<()> {
+    let sev = f.severity.as_str();
+    writeln!(
+        out,
+        "<section class=\"card finding {sev}\" id=\"f{n}\"><div>{n}. <span class=\"sev\">{sev}</span> <code>{}</code>{}</div><h3>{}</h3>",
+        f.code.as_str(),
+        if f.root_cause { " — <b>root cause</b>" } else { "" },
+        inline_md(&f.title)
+    )?;
+    if let Some(m) = &f.map {
+        writeln!(out, "<p>Map <code>{}</code></p>", esc(&map_name(m)))?;
+    }
+    for src in &f.sources {
+        let at = super::source_location(src);
         writeln!(
             out,
-            "<table><tr><th>trace</th><th>calls</th><th>replayed</th><th>maps</th></tr>"
+            "<p><code>{}</code>: {}</p>",
+            esc(&at),
+            inline_md(&src.label)
         )?;
-        for t in &report.traces {
-            let maps: Vec<String> = t.maps.iter().map(map_name).collect();
-            writeln!(
-                out,
-                "<tr><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
-                esc(&t.file),
-                t.calls,
-                t.replayed,
-                esc(&maps.join(", "))
-            )?;
+        if let (Some(text), Some(line)) = (&src.text, src.line) {
+            if let Some(l) = text.lines().nth(line.saturating_sub(1) as usize) {
+                writeln!(out, "<pre>{line:>5} | {}</pre>", esc(l))?;
+            }
         }
-        writeln!(out, "</table>")?;
     }
-    Ok(())
+    for map in bytemap::for_finding(report, f) {
+        write_byte_map(out, &map)?;
+    }
+    if let Some(fix) = &f.fix {
+        writeln!(out, "<p><b>Fix:</b> {}</p>", inline_md(fix))?;
+    }
+    if let Some(o) = f.evidence.as_object().filter(|o| !o.is_empty()) {
+        // Short evidence is shown; long evidence (a byte map already shows
+        // its substance) is folded, one click away, no script needed.
+        let fields = o.keys().filter(|k| *k != "layouts").count();
+        writeln!(
+            out,
+            "<details{}><summary>Evidence ({fields} fields)</summary>{}</details>",
+            if fields <= OPEN_EVIDENCE_FIELDS {
+                " open"
+            } else {
+                ""
+            },
+            evidence_html(&f.evidence, &["layouts"])
+        )?;
+    }
+    writeln!(out, "</section>")
 }
 
 /// Writes the report as one HTML page.
 pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     let s = &report.summary;
-    writeln!(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>bpfcase report</title><style>{STYLE}</style></head><body>")?;
+    writeln!(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>bpfcase report</title><style>{STYLE}</style></head><body>")?;
     writeln!(
         out,
         "<h1>bpfcase report</h1><p><b>{} error(s), {} warning(s), {} info</b> — bpfcase {}</p>",
@@ -223,90 +536,77 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
         s.info,
         esc(report.bpfcase_version)
     )?;
-    writeln!(
-        out,
-        "<h2>Inputs</h2><table><tr><th>path</th><th>kind</th><th>status</th></tr>"
-    )?;
-    for i in &report.inputs {
-        writeln!(
-            out,
-            "<tr><td class=\"mono\">{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&i.path),
-            esc(&i.kind),
-            esc(&i.status)
-        )?;
-    }
-    writeln!(out, "</table>")?;
-    if !report.maps.is_empty() {
-        writeln!(out, "<h2>Maps</h2><table><tr><th>id</th><th>name</th><th>type</th><th>key</th><th>value</th><th>max_entries</th><th>key type</th><th>value type</th><th>entries</th></tr>")?;
-        for m in &report.maps {
-            let o = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
-            writeln!(
-                out,
-                "<tr><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td></tr>",
-                m.id.map(|i| i.to_string()).unwrap_or_default(),
-                esc(&m.name),
-                esc(m.map_type.as_deref().unwrap_or("")),
-                o(m.key_size),
-                o(m.value_size),
-                m.max_entries.map(|n| n.to_string()).unwrap_or_default(),
-                esc(m.key_type.as_deref().unwrap_or("")),
-                esc(m.value_type.as_deref().unwrap_or("")),
-                o(m.entries)
-            )?;
-        }
-        writeln!(out, "</table>")?;
-    }
-    write_compared(out, report)?;
     writeln!(out, "<h2>Findings</h2>")?;
     if report.findings.is_empty() {
-        writeln!(out, "<p>No findings.</p>")?;
+        writeln!(out, "<section class=\"card\"><p>No findings.</p></section>")?;
     }
     for (i, f) in report.findings.iter().enumerate() {
-        let sev = f.severity.as_str();
-        writeln!(out, "<div class=\"finding {sev}\"><div><span class=\"sev\">{sev}</span> <code>{}</code></div><h3>{}</h3>", f.code.as_str(), esc(&f.title))?;
-        if let Some(m) = &f.map {
-            writeln!(
-                out,
-                "<p>Map <code>{}</code>{}</p>",
-                esc(&m.name),
-                m.id.map(|i| format!(" (id {i})")).unwrap_or_default()
-            )?;
-        }
-        for src in &f.sources {
-            let at = super::source_location(src);
-            writeln!(out, "<p><code>{}</code>: {}</p>", esc(&at), esc(&src.label))?;
-            if let (Some(text), Some(line)) = (&src.text, src.line) {
-                if let Some(l) = text.lines().nth(line.saturating_sub(1) as usize) {
-                    writeln!(out, "<pre>{line:>5} | {}</pre>", esc(l))?;
-                }
-            }
-        }
-        let repeated = super::repeats_previous_layouts(&report.findings, i);
-        if let Some((ln, l, rn, r)) = evidence_layouts(f).filter(|_| !repeated) {
-            byte_map(out, &ln, &l, &r)?;
-            byte_map(out, &rn, &r, &l)?;
-            writeln!(out, "<div class=\"legend\"><span class=\"pad\">padding / hole</span><span class=\"diff\">differs from the other side</span></div>")?;
-        }
-        key_pair_map(out, f)?;
-        if let Some(obj) = f.evidence.as_object() {
-            writeln!(out, "<table>")?;
-            for (k, v) in obj {
-                if k != "layouts" {
-                    writeln!(
-                        out,
-                        "<tr><th>{}</th><td class=\"mono\">{}</td></tr>",
-                        esc(k),
-                        esc(&evidence_scalar(v))
-                    )?;
-                }
-            }
-            writeln!(out, "</table>")?;
-        }
-        if let Some(fix) = &f.fix {
-            writeln!(out, "<p><b>Fix:</b> {}</p>", esc(fix))?;
-        }
-        writeln!(out, "</div>")?;
+        write_finding(out, report, i + 1, f)?;
     }
+    write_compared(out, report)?;
+    if !report.maps.is_empty() {
+        writeln!(out, "<section class=\"card\"><h2>Maps</h2>")?;
+        let o = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "—".into());
+        let rows: Vec<Vec<String>> = report
+            .maps
+            .iter()
+            .map(|m| {
+                vec![
+                    m.id.map(|i| i.to_string()).unwrap_or_else(|| "—".into()),
+                    mono(&m.name),
+                    esc(m.map_type.as_deref().unwrap_or("—")),
+                    o(m.key_size),
+                    o(m.value_size),
+                    o(m.max_entries.map(u64::from)),
+                    mono(m.key_type.as_deref().unwrap_or("—")),
+                    mono(m.value_type.as_deref().unwrap_or("—")),
+                    o(m.entries),
+                ]
+            })
+            .collect();
+        wide_table(
+            out,
+            &[
+                "id",
+                "name",
+                "type",
+                "key size",
+                "value size",
+                "max entries",
+                "key type",
+                "value type",
+                "entries",
+            ],
+            &rows,
+        )?;
+        writeln!(out, "</section>")?;
+    }
+    writeln!(out, "<section class=\"card\"><h2>Inputs</h2>")?;
+    let rows: Vec<Vec<String>> = report
+        .inputs
+        .iter()
+        .map(|i| vec![mono(&i.path), esc(&i.kind), esc(&i.status)])
+        .collect();
+    wide_table(out, &["path", "kind", "status"], &rows)?;
+    writeln!(out, "</section>")?;
     writeln!(out, "</body></html>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inline_md;
+
+    #[test]
+    fn backtick_spans_become_code_and_unmatched_ones_stay_text() {
+        assert_eq!(
+            inline_md("`a` and `b<c>`"),
+            "<code>a</code> and <code>b&lt;c&gt;</code>"
+        );
+        assert_eq!(
+            inline_md("x `` (Go `int`) `` y"),
+            "x <code>(Go `int`)</code> y"
+        );
+        assert_eq!(inline_md("a ` b"), "a ` b");
+        assert_eq!(inline_md("no code"), "no code");
+    }
 }

@@ -1,19 +1,147 @@
-//! The Markdown report, for pasting into tickets.
+//! The Markdown report, for pasting into tickets: GitHub-flavoured, and
+//! plain enough to read wherever it lands (tables only for the lists of
+//! what was compared; byte maps in code blocks; long evidence folded in
+//! `<details>`).
+//!
+//! Code spans follow CommonMark: a span that holds backticks is fenced with
+//! a longer run than any inside it (`` `` a `b` `` ``), so evidence that
+//! quotes code (`(Go `int` is 8 bytes…)`) stays one span.
 
 use std::io::{self, Write};
 
-use super::{evidence_layouts, evidence_scalar, Report};
+use super::bytemap::{self, ByteMap, Lane, Region};
+use super::Report;
+use crate::model::finding::Finding;
 
-/// Escapes the characters that break a Markdown table cell.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+/// A CommonMark code span holding `s` exactly.
+pub(crate) fn code(s: &str) -> String {
+    let s = s.replace('\n', " ");
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    // One space each side is stripped by the parser when both are there; add
+    // them when the content would otherwise touch the fence with a backtick
+    // or lose its own outer spaces.
+    let pad = s.starts_with('`')
+        || s.ends_with('`')
+        || (s.starts_with(' ') && s.ends_with(' ') && !s.trim().is_empty());
+    if pad {
+        format!("{fence} {s} {fence}")
+    } else if s.is_empty() {
+        "` `".to_string()
+    } else {
+        format!("{fence}{s}{fence}")
+    }
+}
+
+/// A code span inside a table cell: GFM splits cells before it reads
+/// spans, so `|` is escaped even there.
+fn code_cell(s: &str) -> String {
+    code(s).replace('|', "\\|")
+}
+
+/// Escapes Markdown's inline syntax in plain text, and only where it would
+/// act, so pasted text stays readable: `_` between letters (`max_entries`)
+/// opens no emphasis, `<` only starts a tag before a letter, `/`, `!` or
+/// `?`, `&` an entity only before a letter or `#`, `]` a link only before
+/// `(` or `[`.
+fn escape_text(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|p| chars[p]);
+        let next = chars.get(i + 1).copied();
+        let word = |x: Option<char>| x.is_some_and(char::is_alphanumeric);
+        let escape = match c {
+            '\\' | '*' | '`' | '~' | '|' => true,
+            '_' => !(word(prev) && word(next)),
+            '<' => next.is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')),
+            '&' => next.is_some_and(|n| n.is_ascii_alphabetic() || n == '#'),
+            ']' => matches!(next, Some('(') | Some('[')),
+            '[' => chars[i..].contains(&']'),
+            _ => false,
+        };
+        if escape {
+            out.push('\\');
+        }
+        out.push(if c == '\n' { ' ' } else { c });
+    }
+    out
+}
+
+/// Text as the analyses write it (titles, fixes, notes): its backtick spans
+/// (CommonMark's rule: a run closes at the next run of the same length) are
+/// re-fenced with [`code`], everything else is escaped, an unmatched
+/// backtick included.
+pub(crate) fn text(s: &str) -> String {
+    let b = s.as_bytes();
+    let run_at = |i: usize| b[i..].iter().take_while(|&&c| c == b'`').count();
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut text_from = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'`' {
+            i += 1;
+            continue;
+        }
+        let n = run_at(i);
+        let mut j = i + n;
+        let mut close = None;
+        while j < b.len() {
+            if b[j] == b'`' {
+                let m = run_at(j);
+                if m == n {
+                    close = Some(j);
+                    break;
+                }
+                j += m;
+            } else {
+                j += 1;
+            }
+        }
+        match close {
+            Some(j) => {
+                out.push_str(&escape_text(&s[text_from..i]));
+                let mut inner = &s[i + n..j];
+                if inner.len() > 2
+                    && inner.starts_with(' ')
+                    && inner.ends_with(' ')
+                    && !inner.trim().is_empty()
+                {
+                    inner = &inner[1..inner.len() - 1];
+                }
+                out.push_str(&code(inner));
+                i = j + n;
+                text_from = i;
+            }
+            None => i += n,
+        }
+    }
+    out.push_str(&escape_text(&s[text_from..]));
+    out
+}
+
+/// [`text`] for a table cell.
+fn text_cell(s: &str) -> String {
+    // escape_text already escapes `|` outside spans; inside spans GFM needs
+    // it too.
+    let t = text(s);
+    let mut out = String::with_capacity(t.len());
+    let mut prev_backslash = false;
+    for c in t.chars() {
+        if c == '|' && !prev_backslash {
+            out.push('\\');
+        }
+        prev_backslash = c == '\\' && !prev_backslash;
+        out.push(c);
+    }
+    out
 }
 
 /// `flows`, or `flows` (id 52) for a live map.
 fn map_name(m: &crate::model::finding::MapRef) -> String {
     match m.id {
-        Some(id) => format!("`{}` (id {id})", cell(&m.name)),
-        None => format!("`{}`", cell(&m.name)),
+        Some(id) => format!("{} (id {id})", code_cell(&m.name)),
+        None => code_cell(&m.name),
     }
 }
 
@@ -35,27 +163,27 @@ fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
             let at = c
                 .user_location
                 .as_deref()
-                .map(|l| format!(" at `{}`", cell(l)))
+                .map(|l| format!(" at {}", code_cell(l)))
                 .unwrap_or_default();
             writeln!(
                 out,
-                "| {} | {} | `{}` | {}{at} | `{}` | {} | {} | {} |",
+                "| {} | {} | {} | {}{at} | {} | {} | {} | {} |",
                 c.map
                     .as_deref()
-                    .map(|m| format!("`{}`", cell(m)))
-                    .unwrap_or_else(|| "(--pair)".into()),
+                    .map(code_cell)
+                    .unwrap_or_else(|| "(\\-\\-pair)".into()),
                 c.role,
-                cell(&c.user_type),
-                cell(&c.user_origin),
-                cell(&c.btf_type),
-                cell(&c.btf_origin),
+                code_cell(&c.user_type),
+                text_cell(&c.user_origin),
+                code_cell(&c.btf_type),
+                text_cell(&c.btf_origin),
                 c.verdict,
                 if c.notes.is_empty() {
                     "-".to_string()
                 } else {
                     c.notes
                         .iter()
-                        .map(|n| cell(n))
+                        .map(|n| text_cell(n))
                         .collect::<Vec<_>>()
                         .join("<br>")
                 },
@@ -68,8 +196,8 @@ fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
         for d in &report.dumps {
             writeln!(
                 out,
-                "| `{}` | {} | {} | {} |",
-                cell(&d.file),
+                "| {} | {} | {} | {} |",
+                code_cell(&d.file),
                 d.map.as_ref().map(map_name).unwrap_or_else(|| "-".into()),
                 d.entries,
                 d.status
@@ -86,8 +214,8 @@ fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
             let maps: Vec<String> = t.maps.iter().map(map_name).collect();
             writeln!(
                 out,
-                "| `{}` | {} | {} | {} |",
-                cell(&t.file),
+                "| {} | {} | {} | {} |",
+                code_cell(&t.file),
                 t.calls,
                 t.replayed,
                 if maps.is_empty() {
@@ -101,6 +229,255 @@ fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     Ok(())
 }
 
+/// Pads `s` to `w` characters (by chars, for `–`).
+fn pad(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    format!("{s}{}", " ".repeat(w.saturating_sub(n)))
+}
+
+/// A byte map as a fenced text block. Byte lanes first as hex lines, 16
+/// bytes a line, with a caret line under the marked bytes; then one line per
+/// row, like pahole's annotated struct: the bytes, what each fields lane has
+/// there (named on its first row), the byte values, `^` on marked rows.
+fn write_byte_map<W: Write>(out: &mut W, map: &ByteMap) -> io::Result<()> {
+    writeln!(out, "\n{}:\n\n```text", escape_text(&map.caption))?;
+    let byte_lanes: Vec<(&str, &[String])> = map
+        .lanes
+        .iter()
+        .filter_map(|l| match l {
+            Lane::Bytes { title, bytes } => Some((title.as_str(), bytes.as_slice())),
+            Lane::Fields { .. } => None,
+        })
+        .collect();
+    if !byte_lanes.is_empty() {
+        let label_w = byte_lanes
+            .iter()
+            .map(|(t, _)| t.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(6);
+        let mut start = 0u64;
+        while start < map.size {
+            let end = (start + 16).min(map.size);
+            let offs: Vec<String> = (start..end).map(|b| format!("{b:>2}")).collect();
+            writeln!(out, "{} {}", pad("offset", label_w), offs.join(" "))?;
+            for (title, bytes) in &byte_lanes {
+                let hex: Vec<String> = (start..end)
+                    .map(|b| {
+                        bytes
+                            .get(b as usize)
+                            .map(|x| format!("{x:>2}"))
+                            .unwrap_or_else(|| " .".into())
+                    })
+                    .collect();
+                writeln!(out, "{} {}", pad(title, label_w), hex.join(" "))?;
+            }
+            let carets: String = (start..end)
+                .map(|b| {
+                    if map.marked.contains(&b) {
+                        "^^ "
+                    } else {
+                        "   "
+                    }
+                })
+                .collect();
+            if carets.contains('^') {
+                writeln!(out, "{} {}", pad("", label_w), carets.trim_end())?;
+            }
+            start = end;
+        }
+        writeln!(out)?;
+    }
+    // The per-row listing.
+    let rows = map.rows();
+    let mut header = vec!["bytes".to_string()];
+    let mut cols: Vec<Vec<String>> = vec![rows
+        .iter()
+        .map(|r| bytemap::range_text(r.start, r.end))
+        .collect()];
+    for lane in &map.lanes {
+        match lane {
+            Lane::Fields { title, layout } => {
+                header.push(format!("{title} ({})", layout.name));
+                let mut prev: Option<Region> = None;
+                cols.push(
+                    rows.iter()
+                        .map(|r| {
+                            let region = layout.region_at(r.start);
+                            let first = prev != Some(region);
+                            prev = Some(region);
+                            if !first {
+                                return "  ⋮".to_string();
+                            }
+                            match region {
+                                Region::Field(i) => {
+                                    let f = &layout.fields[i];
+                                    format!("{} {}", f.name, f.type_name).trim_end().to_string()
+                                }
+                                Region::Beyond => "—".to_string(),
+                                other => format!("({})", layout.region_name(other)),
+                            }
+                        })
+                        .collect(),
+                );
+            }
+            Lane::Bytes { title, bytes } => {
+                header.push(title.clone());
+                cols.push(
+                    rows.iter()
+                        .map(|r| {
+                            (r.start..r.end)
+                                .filter_map(|b| bytes.get(b as usize).cloned())
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
+    let widths: Vec<usize> = header
+        .iter()
+        .zip(&cols)
+        .map(|(h, c)| {
+            c.iter()
+                .map(|s| s.chars().count())
+                .chain([h.chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<&str>, mark: bool| {
+        let mut l: String = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| pad(c, *w + 2))
+            .collect();
+        if mark {
+            l.push_str("^ ");
+            l.push_str(&map.mark_meaning);
+        }
+        l.trim_end().to_string()
+    };
+    writeln!(
+        out,
+        "{}",
+        line(header.iter().map(String::as_str).collect(), false)
+    )?;
+    for (r, row) in rows.iter().enumerate() {
+        let cells: Vec<&str> = cols.iter().map(|c| c[r].as_str()).collect();
+        writeln!(out, "{}", line(cells, row.marked))?;
+    }
+    if map.cut > 0 {
+        writeln!(
+            out,
+            "(first {} bytes; {} more not shown)",
+            map.size, map.cut
+        )?;
+    }
+    writeln!(out, "```")
+}
+
+/// Evidence as a nested list (renders anywhere, unlike a table of tables).
+fn evidence_list(out: &mut String, v: &serde_json::Value, depth: usize, skip: &[&str]) {
+    use serde_json::Value;
+    let indent = "  ".repeat(depth);
+    let scalar = |v: &Value| -> String {
+        match v {
+            Value::String(s) if s.contains('`') => text(s),
+            Value::String(s) => code(s),
+            Value::Null => "-".into(),
+            other => code(&other.to_string()),
+        }
+    };
+    match v {
+        Value::Object(o) => {
+            for (k, v) in o {
+                if skip.contains(&k.as_str()) {
+                    continue;
+                }
+                match v {
+                    Value::Array(items) if items.iter().any(|i| i.is_object() || i.is_array()) => {
+                        out.push_str(&format!("{indent}- {}:\n", escape_text(k)));
+                        for (n, i) in items.iter().enumerate() {
+                            out.push_str(&format!("{indent}  - {}:\n", n + 1));
+                            evidence_list(out, i, depth + 2, &[]);
+                        }
+                    }
+                    Value::Object(_) => {
+                        out.push_str(&format!("{indent}- {}:\n", escape_text(k)));
+                        evidence_list(out, v, depth + 1, &[]);
+                    }
+                    Value::Array(items) if items.is_empty() => {
+                        out.push_str(&format!("{indent}- {}: none\n", escape_text(k)));
+                    }
+                    Value::Array(items) => {
+                        let parts: Vec<String> = items.iter().map(scalar).collect();
+                        out.push_str(&format!(
+                            "{indent}- {}: {}\n",
+                            escape_text(k),
+                            parts.join(", ")
+                        ));
+                    }
+                    other => {
+                        out.push_str(&format!(
+                            "{indent}- {}: {}\n",
+                            escape_text(k),
+                            scalar(other)
+                        ));
+                    }
+                }
+            }
+        }
+        other => out.push_str(&format!("{indent}- {}\n", scalar(other))),
+    }
+}
+
+/// Evidence lines up to which the list is shown open.
+const OPEN_EVIDENCE_LINES: usize = 8;
+
+fn write_finding<W: Write>(out: &mut W, report: &Report, n: usize, f: &Finding) -> io::Result<()> {
+    writeln!(
+        out,
+        "### {n}. {} `{}` — {}\n",
+        f.severity.as_str(),
+        f.code.as_str(),
+        text(&f.title)
+    )?;
+    if f.root_cause {
+        writeln!(out, "Root cause: fix this first.\n")?;
+    }
+    if let Some(m) = &f.map {
+        writeln!(out, "Map: {}\n", map_name(m))?;
+    }
+    for src in &f.sources {
+        let at = super::source_location(src);
+        writeln!(out, "- {}: {}", code(&at), text(&src.label))?;
+    }
+    for map in bytemap::for_finding(report, f) {
+        write_byte_map(out, &map)?;
+    }
+    if let Some(fix) = &f.fix {
+        writeln!(out, "\n**Fix:** {}", text(fix))?;
+    }
+    let mut ev = String::new();
+    if f.evidence.is_object() {
+        evidence_list(&mut ev, &f.evidence, 0, &["layouts"]);
+    }
+    if !ev.is_empty() {
+        let lines = ev.lines().count();
+        if lines > OPEN_EVIDENCE_LINES {
+            writeln!(
+                out,
+                "\n<details><summary>Evidence ({lines} lines)</summary>\n\n{ev}\n</details>"
+            )?;
+        } else {
+            writeln!(out, "\nEvidence:\n\n{ev}")?;
+        }
+    }
+    writeln!(out)
+}
+
 /// Writes the report as GitHub-flavoured Markdown.
 pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     let s = &report.summary;
@@ -110,107 +487,69 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
         "**{} error(s), {} warning(s), {} info** — bpfcase {}\n",
         s.error, s.warning, s.info, report.bpfcase_version
     )?;
-    writeln!(out, "## Inputs\n\n| path | kind | status |\n|---|---|---|")?;
-    for i in &report.inputs {
-        writeln!(out, "| `{}` | {} | {} |", cell(&i.path), i.kind, i.status)?;
-    }
-    if !report.maps.is_empty() {
-        writeln!(
-            out,
-            "\n## Maps\n\n| id | name | type | key | value | max_entries | key type | value type | entries |\n|---|---|---|---|---|---|---|---|---|"
-        )?;
-        for m in &report.maps {
-            let o = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
-            writeln!(
-                out,
-                "| {} | `{}` | {} | {} | {} | {} | {} | {} | {} |",
-                m.id.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
-                cell(&m.name),
-                m.map_type.as_deref().unwrap_or("-"),
-                o(m.key_size),
-                o(m.value_size),
-                m.max_entries
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "-".into()),
-                m.key_type
-                    .as_deref()
-                    .map(cell)
-                    .unwrap_or_else(|| "-".into()),
-                m.value_type
-                    .as_deref()
-                    .map(cell)
-                    .unwrap_or_else(|| "-".into()),
-                o(m.entries),
-            )?;
-        }
-    }
-    write_compared(out, report)?;
-    writeln!(out, "\n## Findings\n")?;
+    writeln!(out, "## Findings\n")?;
     if report.findings.is_empty() {
         writeln!(out, "No findings.")?;
     }
     for (n, f) in report.findings.iter().enumerate() {
+        write_finding(out, report, n + 1, f)?;
+    }
+    write_compared(out, report)?;
+    if !report.maps.is_empty() {
         writeln!(
             out,
-            "### {}. {} `{}` — {}\n",
-            n + 1,
-            f.severity.as_str(),
-            f.code.as_str(),
-            f.title
+            "\n## Maps\n\n| id | name | type | key size | value size | max entries | key type | value type | entries |\n|---|---|---|---|---|---|---|---|---|"
         )?;
-        if let Some(m) = &f.map {
-            match m.id {
-                Some(id) => writeln!(out, "Map: `{}` (id {id})\n", m.name)?,
-                None => writeln!(out, "Map: `{}`\n", m.name)?,
-            }
-        }
-        for src in &f.sources {
-            let at = super::source_location(src);
-            writeln!(out, "- `{}`: {}", cell(&at), src.label)?;
-        }
-        if let Some(obj) = f.evidence.as_object() {
-            writeln!(out, "\n| evidence | |\n|---|---|")?;
-            for (k, v) in obj {
-                if k != "layouts" {
-                    writeln!(out, "| {k} | `{}` |", cell(&evidence_scalar(v)))?;
-                }
-            }
-        }
-        let repeated = super::repeats_previous_layouts(&report.findings, n);
-        if let Some((ln, l, rn, r)) = evidence_layouts(f).filter(|_| !repeated) {
+        for m in &report.maps {
+            let o = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+            let t = |v: Option<&str>| v.map(code_cell).unwrap_or_else(|| "-".into());
             writeln!(
                 out,
-                "\n| {ln}: `{}` ({} B) | offset | size | {rn}: `{}` ({} B) | offset | size |\n|---|---|---|---|---|---|",
-                cell(&l.name),
-                l.size,
-                cell(&r.name),
-                r.size
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                m.id.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
+                code_cell(&m.name),
+                m.map_type.as_deref().unwrap_or("-"),
+                o(m.key_size),
+                o(m.value_size),
+                o(m.max_entries.map(u64::from)),
+                t(m.key_type.as_deref()),
+                t(m.value_type.as_deref()),
+                o(m.entries),
             )?;
-            for i in 0..l.fields.len().max(r.fields.len()) {
-                let a = l.fields.get(i);
-                let b = r.fields.get(i);
-                let diff = match (a, b) {
-                    (Some(x), Some(y)) => x.offset != y.offset || x.size != y.size,
-                    _ => true,
-                };
-                let fmt = |x: Option<&super::EvidenceField>| match x {
-                    Some(x) => {
-                        let name = if diff {
-                            format!("**{}**", cell(&x.name))
-                        } else {
-                            cell(&x.name)
-                        };
-                        format!("{name} | {} | {}", x.offset, x.size)
-                    }
-                    None => "— | | ".to_string(),
-                };
-                writeln!(out, "| {} | {} |", fmt(a), fmt(b))?;
-            }
         }
-        if let Some(fix) = &f.fix {
-            writeln!(out, "\n**Fix:** {fix}")?;
-        }
-        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "\n## Inputs\n\n| path | kind | status |\n|---|---|---|"
+    )?;
+    for i in &report.inputs {
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            code_cell(&i.path),
+            i.kind,
+            i.status
+        )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{code, text};
+
+    #[test]
+    fn code_spans_are_fenced_longer_than_the_backticks_inside() {
+        assert_eq!(code("a"), "`a`");
+        assert_eq!(code("Go `int` is 8"), "``Go `int` is 8``");
+        assert_eq!(code("`int`"), "`` `int` ``");
+        assert_eq!(code("a``b"), "```a``b```");
+    }
+
+    #[test]
+    fn text_keeps_its_spans_and_escapes_the_rest() {
+        assert_eq!(text("`a_b` and a_b, _c"), "`a_b` and a_b, \\_c");
+        assert_eq!(text("unmatched ` tick"), "unmatched \\` tick");
+        assert_eq!(text("x *y* [z]"), "x \\*y\\* \\[z]");
+    }
 }

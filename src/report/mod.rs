@@ -2,6 +2,7 @@
 //! Markdown and HTML. A [`Report`] is plain data; every renderer is a pure
 //! function of it, so the same input gives the same bytes.
 
+pub mod bytemap;
 pub mod dump;
 pub mod dump_diff;
 pub mod fleet;
@@ -50,6 +51,12 @@ pub struct MapSummary {
     pub value_type: Option<String>,
     /// Entries in the dump, when there is one.
     pub entries: Option<u64>,
+    /// The key and value layouts, for the byte maps of the HTML and
+    /// Markdown reports (not in the JSON: findings carry their evidence).
+    #[serde(skip)]
+    pub key_layout: Option<std::sync::Arc<crate::model::layout::Layout>>,
+    #[serde(skip)]
+    pub value_layout: Option<std::sync::Arc<crate::model::layout::Layout>>,
 }
 
 /// One user-type-against-BTF comparison and its verdict, with the

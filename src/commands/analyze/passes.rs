@@ -399,6 +399,8 @@ fn map_summaries(
                 .map(|l| l.display_name())
                 .or_else(|| m.value_scalar.as_ref().map(|s| s.name.clone())),
             entries: entries.get(&(m.id, m.name.clone())).copied(),
+            key_layout: m.key_layout.clone(),
+            value_layout: m.value_layout.clone(),
         })
         .collect()
 }
