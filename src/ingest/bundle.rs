@@ -320,13 +320,33 @@ impl Bundle {
                     name: name.clone(),
                     over_bound: None,
                 };
-                bundle.walk_tar(&mut |p, offset, _size, r| {
+                // Declared sizes, once the manifest is read: in a `.tar.gz`
+                // the search for a second manifest stops at a member larger
+                // than the manifest allows (passing it would mean inflating
+                // it; `for_each_file` reports it). Before the manifest only
+                // `limits::MAX_BUNDLE_BYTES` bounds what is inflated.
+                let mut declared: Option<HashMap<String, u64>> = None;
+                let gzip = matches!(store, Store::Tar { gzip: true, .. });
+                bundle.walk_tar(&mut |p, offset, size, r| {
+                    if let (true, Some(d)) = (gzip, &declared) {
+                        let allowed = match d.get(p) {
+                            Some(n) => limits::bundle_member_allowance(*n),
+                            None if p == "manifest.json" => MAX_MANIFEST,
+                            None => limits::BUNDLE_MEMBER_SLACK,
+                        };
+                        if size > allowed {
+                            return Ok(false);
+                        }
+                    }
                     let Ok(r) = r else { return Ok(true) };
                     if p == "manifest.json" {
                         offsets.push(offset);
                         if found.is_none() {
                             let mut buf = Vec::new();
                             r.take(MAX_MANIFEST).read_to_end(&mut buf)?;
+                            declared = serde_json::from_slice::<Manifest>(&buf)
+                                .ok()
+                                .map(|m| m.files.into_iter().map(|f| (f.path, f.size)).collect());
                             found = Some(buf);
                         }
                     }
