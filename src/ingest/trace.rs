@@ -235,6 +235,23 @@ mod tests {
         assert!(t.problems[0].message.contains("longer than"));
     }
 
+    /// Calls on one key share its bytes (and their command name): a long
+    /// trace costs its distinct keys, not a copy per call.
+    #[test]
+    fn calls_share_interned_key_bytes() {
+        let other = GOOD.replace("0a0000a5", "0b0000a5");
+        let text = format!("{GOOD}\n{other}\n{GOOD}\n{GOOD}\n");
+        let t = parse_calls(text.as_bytes());
+        let keys: Vec<_> = t.calls.iter().map(|c| c.key.clone().unwrap()).collect();
+        assert!(std::sync::Arc::ptr_eq(&keys[0], &keys[2]));
+        assert!(std::sync::Arc::ptr_eq(&keys[0], &keys[3]));
+        assert!(!std::sync::Arc::ptr_eq(&keys[0], &keys[1]));
+        assert_eq!(&keys[1][..], &[0x0b, 0, 0, 0xa5]);
+        assert!(std::sync::Arc::ptr_eq(&t.calls[0].comm, &t.calls[1].comm));
+        // A call is a fixed-size record: no per-call heap beyond it.
+        assert!(std::mem::size_of::<MapCall>() <= 112);
+    }
+
     #[test]
     fn odd_hex_is_an_error() {
         assert!(hex_decode("abc").unwrap_err().contains("odd"));
