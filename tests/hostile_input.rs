@@ -862,22 +862,17 @@ fn dump_entries(n: u32) -> Vec<u8> {
     out
 }
 
-/// A gzip bomb: a 6 GB member of zeros in a `.tar.gz` of a few MB (the
+/// Writes `dir/bomb.tar.gz`, a gzip bomb: a 6 GB member of zeros in a `.tar.gz` of a few MB (the
 /// manifest first, so its declared sizes are known before the bomb). The
 /// zeros go through flate2 once, as one 1 MiB block ended by a full flush
 /// (self-contained and byte-aligned), repeated: a reader that inflated the
 /// whole member would produce 6 GB. The gzip trailer's CRC is not that of
 /// the contents; a reader that got that far has already failed the test.
-#[test]
-fn gzip_bomb_in_a_bundle_is_one_finding_in_bounded_time_and_memory() {
+fn gzip_bomb(dir: &Path) -> PathBuf {
     use flate2::{Compress, Compression, FlushCompress};
     use std::io::Write as _;
-    if !support::require_tool("/usr/bin/time", "gzip_bomb_in_a_bundle") {
-        return;
-    }
     const BOMB: u64 = 6 << 30;
     const BLOCK: usize = 1 << 20;
-    let dir = scratch("gzbomb");
     let dump = dump_entries(10);
     let btf_declared = 100u64;
     let manifest = bundle_manifest(&[
@@ -934,6 +929,19 @@ fn gzip_bomb_in_a_bundle_is_one_finding_in_bounded_time_and_memory() {
     let compressed = std::fs::metadata(&gz).unwrap().len();
     assert!(compressed < 64 << 20, "the bomb is {compressed} bytes");
 
+    gz
+}
+
+/// The bomb in `analyze`: one finding naming the member, its declared and
+/// real sizes and the cap, in bounded time and memory.
+#[test]
+fn gzip_bomb_in_a_bundle_is_one_finding_in_bounded_time_and_memory() {
+    if !support::require_tool("/usr/bin/time", "gzip_bomb_in_a_bundle") {
+        return;
+    }
+    const BOMB: u64 = 6 << 30;
+    let dir = scratch("gzbomb");
+    let gz = gzip_bomb(&dir);
     let (out, took, rss_kb) = analyze_measured(&gz, &dir.join("rss"));
     let u = unreadable(&out);
     let about_btf: Vec<_> = u.iter().filter(|l| l.contains("btf")).collect();
@@ -1050,6 +1058,30 @@ fn bundle_dump_larger_than_the_memory_limit_is_analysed() {
         report["maps"][0]["entries"], ENTRIES,
         "{:#}",
         report["maps"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The bomb in `diff` of two bundles: the map's pair carries the bound's
+/// message, in bounded time; nothing is inflated past the bomb's header.
+#[test]
+fn gzip_bomb_in_diff_of_bundles_is_bounded() {
+    let dir = scratch("gzbomb-diff");
+    let gz = gzip_bomb(&dir);
+    let args = [
+        "diff",
+        gz.to_str().unwrap(),
+        gz.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    let r = run_in(&dir, &args);
+    assert!(r.1 < Duration::from_secs(5), "took {:?}", r.1);
+    assert!(
+        r.2.contains("btf/1.btf: the archive holds 6442450944 bytes")
+            && r.2.contains("maps/1-m.json: not read: reading of the compressed bundle stopped before it, at btf/1.btf"),
+        "{}",
+        r.2
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -103,9 +103,8 @@ impl BundleRead {
         if let Some(o) = &bundle.over_bound {
             for p in bundle.not_reached() {
                 let why = format!(
-                    "{name}!{p}: not read: reading of the bundle stopped at {} ({})",
-                    o.path,
-                    o.message()
+                    "{name}!{p}: not read: reading of the compressed bundle stopped before it, at {} (larger than the manifest allows)",
+                    o.path
                 );
                 if dump_paths.contains(p) {
                     dumps.insert(p.clone(), Err(why));
