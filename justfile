@@ -11,6 +11,7 @@ import 'benches/trace.just'
 import 'deploy/deploy.just'
 import 'benches/fleet.just'
 import 'docs/screenshots.just'
+import 'benches/analyze.just'
 
 # Build the release binary.
 build:

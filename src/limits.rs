@@ -37,3 +37,22 @@ pub fn decode_node_budget(len: usize) -> u64 {
 /// padding bits (`Layout::uncovered_bits`); past it the rest counts as
 /// covered, so padding may be under-reported for such a type, never invented.
 pub const MAX_LAYOUT_WALK: usize = 1 << 20;
+
+/// Most bytes read from one bundle, whatever its manifest declares: the tar
+/// stream after decompression (a `.tar.gz` of 16 MB can expand to terabytes),
+/// or a directory bundle's files. Real bundles are far smaller (a 5M-entry
+/// map dumps to ~1.4 GB); past it reading stops with one `input/unreadable`
+/// finding naming the member being read.
+pub const MAX_BUNDLE_BYTES: u64 = 32 << 30;
+
+/// How far a bundle member may exceed the size its manifest declares before
+/// it is not read (the SHA-256 check catches any difference; this bounds
+/// the work): 1/16 of the declared size plus this many bytes.
+pub const BUNDLE_MEMBER_SLACK: u64 = 64 << 10;
+
+/// The most bytes read for a member the manifest declares `declared` bytes.
+pub fn bundle_member_allowance(declared: u64) -> u64 {
+    declared
+        .saturating_add(declared / 16)
+        .saturating_add(BUNDLE_MEMBER_SLACK)
+}

@@ -792,3 +792,296 @@ fn go_constant_chains_and_doubling_structs() {
         assert_quick(&args, &r, code, needles);
     }
 }
+
+// ---- Bundle sizes: bounded by the manifest and limits::MAX_BUNDLE_BYTES ----
+
+/// A manifest for [`bundle_tar`]: one hash map (`id` 1, key 12 B, value
+/// 24 B) with BTF id 1 and the dump `maps/1-m.json`, and `files` as given
+/// (path, declared size, SHA-256 hex).
+fn bundle_manifest(files: &[(&str, u64, String)]) -> Vec<u8> {
+    let files: Vec<_> = files
+        .iter()
+        .map(|(p, size, sha)| serde_json::json!({"path": p, "size": size, "sha256": sha}))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({
+        "format": "bpfcase-bundle", "version": 1, "bpfcase_version": "0.1.0",
+        "host": {"hostname": "h", "kernel_release": "6", "machine": "x86_64",
+                 "possible_cpus": 2, "possible": "0-1", "online": "0-1"},
+        "created": "2026-01-01T00:00:00Z",
+        "files": files,
+        "maps": [{"id": 1, "name": "m", "type": "hash", "key_size": 12, "value_size": 24,
+                  "max_entries": 4000000, "flags": 0, "btf_id": 1, "btf_key_type_id": 1,
+                  "btf_value_type_id": 1, "dump": "maps/1-m.json"}],
+        "btf": [{"id": 1, "name": "", "path": "btf/1.btf"}],
+    }))
+    .unwrap()
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A tar member header for `path` holding `size` bytes.
+fn member_header(path: &str, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_path(path).unwrap();
+    h.set_size(size);
+    h.set_mode(0o600);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_cksum();
+    h
+}
+
+/// `n` dump entries in bpftool `-j` form (key 12 B, value 24 B, ~280 B an
+/// entry), each key distinct.
+fn dump_entries(n: u32) -> Vec<u8> {
+    use std::io::Write as _;
+    let hex = |b: &[u8]| {
+        b.iter()
+            .map(|x| format!("\"0x{x:02x}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut out = Vec::with_capacity(n as usize * 290 + 2);
+    out.push(b'[');
+    for i in 0..n {
+        let mut k = [0u8; 12];
+        k[..4].copy_from_slice(&i.to_le_bytes());
+        let mut v = [0u8; 24];
+        v[..4].copy_from_slice(&i.wrapping_mul(7).to_le_bytes());
+        if i > 0 {
+            out.push(b',');
+        }
+        write!(out, "{{\"key\":[{}],\"value\":[{}]}}", hex(&k), hex(&v)).unwrap();
+    }
+    out.push(b']');
+    out
+}
+
+/// Writes `dir/bomb.tar.gz`, a gzip bomb: a 6 GB member of zeros in a `.tar.gz` of a few MB (the
+/// manifest first, so its declared sizes are known before the bomb). The
+/// zeros go through flate2 once, as one 1 MiB block ended by a full flush
+/// (self-contained and byte-aligned), repeated: a reader that inflated the
+/// whole member would produce 6 GB. The gzip trailer's CRC is not that of
+/// the contents; a reader that got that far has already failed the test.
+fn gzip_bomb(dir: &Path) -> PathBuf {
+    use flate2::{Compress, Compression, FlushCompress};
+    use std::io::Write as _;
+    const BOMB: u64 = 6 << 30;
+    const BLOCK: usize = 1 << 20;
+    let dump = dump_entries(10);
+    let btf_declared = 100u64;
+    let manifest = bundle_manifest(&[
+        ("btf/1.btf", btf_declared, "00".repeat(32)),
+        ("maps/1-m.json", dump.len() as u64, sha256_hex(&dump)),
+    ]);
+    // The tar stream up to the bomb's data: manifest member, bomb header.
+    let mut head = Vec::new();
+    {
+        let mut b = tar::Builder::new(&mut head);
+        b.append(
+            &member_header("manifest.json", manifest.len() as u64),
+            &manifest[..],
+        )
+        .unwrap();
+        b.append(&member_header("btf/1.btf", BOMB), std::io::empty())
+            .unwrap_or(());
+        b.into_inner().unwrap();
+    }
+    // `append` above wrote the header and padded an empty body: cut back
+    // to the end of the bomb's header (the body follows as zeros).
+    let manifest_blocks = 512 + (manifest.len() as u64).div_ceil(512) * 512;
+    head.truncate(manifest_blocks as usize + 512);
+    let deflate = |c: &mut Compress, input: &[u8], flush: FlushCompress| -> Vec<u8> {
+        let mut out = Vec::with_capacity(input.len() / 2 + 1024);
+        let mut consumed = 0;
+        loop {
+            let before_in = c.total_in();
+            out.reserve(64 << 10);
+            c.compress_vec(&input[consumed..], &mut out, flush).unwrap();
+            consumed += (c.total_in() - before_in) as usize;
+            if consumed == input.len() && out.len() < out.capacity() {
+                return out;
+            }
+        }
+    };
+    let mut c = Compress::new(Compression::fast(), false);
+    let gz = dir.join("bomb.tar.gz");
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&gz).unwrap());
+        w.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])
+            .unwrap();
+        w.write_all(&deflate(&mut c, &head, FlushCompress::Full))
+            .unwrap();
+        let zeros = deflate(&mut c, &vec![0u8; BLOCK], FlushCompress::Full);
+        for _ in 0..BOMB / BLOCK as u64 {
+            w.write_all(&zeros).unwrap();
+        }
+        w.write_all(&deflate(&mut c, &[0u8; 1024], FlushCompress::Finish))
+            .unwrap();
+        w.write_all(&[0; 8]).unwrap();
+        w.flush().unwrap();
+    }
+    let compressed = std::fs::metadata(&gz).unwrap().len();
+    assert!(compressed < 64 << 20, "the bomb is {compressed} bytes");
+
+    gz
+}
+
+/// The bomb in `analyze`: one finding naming the member, its declared and
+/// real sizes and the cap, in bounded time and memory.
+#[test]
+fn gzip_bomb_in_a_bundle_is_one_finding_in_bounded_time_and_memory() {
+    if !support::require_tool("/usr/bin/time", "gzip_bomb_in_a_bundle") {
+        return;
+    }
+    const BOMB: u64 = 6 << 30;
+    let dir = scratch("gzbomb");
+    let gz = gzip_bomb(&dir);
+    let (out, took, rss_kb) = analyze_measured(&gz, &dir.join("rss"));
+    let u = unreadable(&out);
+    let about_btf: Vec<_> = u.iter().filter(|l| l.contains("btf")).collect();
+    assert_eq!(about_btf.len(), 1, "{u:#?}");
+    let cap = (32u64 << 30).to_string();
+    assert!(
+        any_contains(
+            &u,
+            &[
+                "btf/1.btf",
+                &BOMB.to_string(),
+                "declares 100 bytes",
+                &cap,
+                "stopped",
+                "1 listed file after it not read"
+            ]
+        ),
+        "{u:#?}"
+    );
+    assert_eq!(u.len(), 1, "one finding for the bomb: {u:#?}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(rss_kb < 100_000, "peak RSS {rss_kb} KB");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Writes an uncompressed bundle holding `members` (manifest last, as
+/// collect writes it).
+fn write_tar(path: &Path, members: &[(&str, &[u8])]) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut b = tar::Builder::new(std::io::BufWriter::new(f));
+    for (p, data) in members {
+        b.append(&member_header(p, data.len() as u64), *data)
+            .unwrap();
+    }
+    b.into_inner().unwrap();
+}
+
+/// A dump member larger than the manifest declares is not read: one
+/// finding names it with both sizes; the rest of the bundle is analysed.
+#[test]
+fn bundle_member_larger_than_declared_is_one_finding() {
+    let dir = scratch("oversized");
+    let real = dump_entries(2000);
+    let declared = dump_entries(2);
+    let manifest = bundle_manifest(&[(
+        "maps/1-m.json",
+        declared.len() as u64,
+        sha256_hex(&declared),
+    )]);
+    let tar = dir.join("b.tar");
+    write_tar(
+        &tar,
+        &[("maps/1-m.json", &real), ("manifest.json", &manifest)],
+    );
+    let (out, took) = analyze(&[&tar]);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let u = unreadable(&out);
+    let about_dump: Vec<_> = u.iter().filter(|l| l.contains("maps/1-m.json")).collect();
+    assert_eq!(about_dump.len(), 1, "{u:#?}");
+    assert!(
+        any_contains(
+            &u,
+            &[
+                "maps/1-m.json",
+                &format!("holds {} bytes", real.len()),
+                &format!("declares {} bytes", declared.len()),
+                "not read"
+            ]
+        ),
+        "{u:#?}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["maps"][0]["name"], "m", "{report:#}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Dumps are parsed as they stream out of the bundle: a bundle whose dump
+/// is larger than the memory `analyze` may use (RLIMIT_DATA, set with
+/// prlimit) is analysed in full. Reading the member whole first (as before)
+/// fails here.
+#[test]
+fn bundle_dump_larger_than_the_memory_limit_is_analysed() {
+    if !support::require_tool("prlimit", "bundle_dump_larger_than_the_memory_limit") {
+        return;
+    }
+    const ENTRIES: u32 = 600_000;
+    const LIMIT: u64 = 150 << 20;
+    let dir = scratch("memcap");
+    let dump = dump_entries(ENTRIES);
+    assert!(dump.len() as u64 > LIMIT, "dump of {} bytes", dump.len());
+    let manifest = bundle_manifest(&[("maps/1-m.json", dump.len() as u64, sha256_hex(&dump))]);
+    let tar = dir.join("big.tar");
+    write_tar(
+        &tar,
+        &[("maps/1-m.json", &dump), ("manifest.json", &manifest)],
+    );
+    drop(dump);
+    let out = Command::new("prlimit")
+        .arg(format!("--data={LIMIT}"))
+        .arg(env!("CARGO_BIN_EXE_bpfcase"))
+        .arg("analyze")
+        .arg(&tar)
+        .args(["--format", "json", "--fail-on", "never"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["maps"][0]["entries"], ENTRIES,
+        "{:#}",
+        report["maps"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The bomb in `diff` of two bundles: the map's pair carries the bound's
+/// message, in bounded time; nothing is inflated past the bomb's header.
+#[test]
+fn gzip_bomb_in_diff_of_bundles_is_bounded() {
+    let dir = scratch("gzbomb-diff");
+    let gz = gzip_bomb(&dir);
+    let args = [
+        "diff",
+        gz.to_str().unwrap(),
+        gz.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    let r = run_in(&dir, &args);
+    assert!(r.1 < Duration::from_secs(5), "took {:?}", r.1);
+    assert!(
+        r.2.contains("btf/1.btf: the archive holds 6442450944 bytes")
+            && r.2.contains("maps/1-m.json: not read: reading of the compressed bundle stopped before it, at btf/1.btf"),
+        "{}",
+        r.2
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

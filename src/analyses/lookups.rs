@@ -81,7 +81,7 @@ pub fn explain(calls: &[MapCall], ctx: &TraceContext<'_>) -> Vec<Finding> {
                 let mut keys: HashSet<Vec<u8>> = calls_all
                     .iter()
                     .filter(|c| c.map_id == Some(oid) && c.ret == 0 && c.cmd == MapCmd::Update)
-                    .filter_map(|c| c.key.clone())
+                    .filter_map(|c| c.key.as_deref().map(<[u8]>::to_vec))
                     .collect();
                 if let Some(d) = ctx.dumps.get(&oid) {
                     keys.extend(d.entries().filter(|e| !e.formatted).map(|e| e.key.to_vec()));
@@ -179,7 +179,7 @@ fn wrong_map(m: &MapInstance, calls: &[&MapCall], ctx: &TraceContext<'_>) -> Opt
 }
 
 /// What became of a key during the trace.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum KeyState {
     Present,
     /// Deleted by this call.
@@ -233,7 +233,8 @@ impl Miss {
 #[derive(Default)]
 struct Group {
     count: u64,
-    keys: BTreeSet<Vec<u8>>,
+    /// Distinct keys (shared with the calls).
+    keys: HashSet<std::sync::Arc<[u8]>>,
     examples: Vec<Value>,
     /// Example call lines, for `sources`.
     lines: Vec<u32>,
@@ -244,6 +245,8 @@ struct Group {
     /// Other instances holding a missed key (`lookup/key-absent`).
     elsewhere: BTreeSet<u32>,
     callers: BTreeSet<String>,
+    /// (pid, command name) already in `callers`: a caller is spelled once.
+    caller_seen: HashSet<(u32, std::sync::Arc<str>)>,
     /// (pid, fd) the calls were made through.
     fds: BTreeSet<(u32, i32)>,
 }
@@ -259,7 +262,8 @@ struct MapReplay<'a> {
     /// Integer fields of the key as byte ranges, with names.
     swappable: Vec<(String, usize, usize)>,
     dump_keys: HashSet<&'a [u8]>,
-    state: HashMap<Vec<u8>, KeyState>,
+    /// What the replay knows of each key it saw (keys shared with the calls).
+    state: HashMap<std::sync::Arc<[u8]>, KeyState>,
     /// Present keys (the dump's, then kept up to date by the replay),
     /// indexed by their bytes with padding cleared: a padding miss is one
     /// probe, a byte-order miss one probe per combination of swapped fields.
@@ -345,7 +349,9 @@ impl<'a> MapReplay<'a> {
             let key = c.key.clone();
             match (c.cmd, c.errno()) {
                 (MapCmd::Update | MapCmd::Lookup, None) => {
-                    if let Some(k) = key {
+                    // A key already present stays so: most calls of a
+                    // long trace hit keys seen before.
+                    if let Some(k) = key.filter(|k| self.state.get(k) != Some(&KeyState::Present)) {
                         self.add_present(&k);
                         self.state.insert(k, KeyState::Present);
                     }
@@ -364,11 +370,11 @@ impl<'a> MapReplay<'a> {
                 }
                 (MapCmd::Update, Some(E2BIG)) => {
                     let g = self.group(Code::UpdateMapFull);
-                    record(g, c, json!({}));
+                    record(g, c, || json!({}));
                 }
                 (MapCmd::Update, Some(EEXIST)) if c.flags & BPF_NOEXIST != 0 => {
                     let g = self.group(Code::UpdateExists);
-                    record(g, c, json!({}));
+                    record(g, c, || json!({}));
                 }
                 _ => {}
             }
@@ -394,7 +400,17 @@ impl<'a> MapReplay<'a> {
     fn missed(&mut self, calls: &[&MapCall], i: usize) {
         let c = calls[i];
         let miss = self.classify(c);
-        let extra = match &miss {
+        let code = miss.code();
+        let g = self.group(code);
+        match &miss {
+            Miss::Padding { offsets, .. } => g.offsets.extend(offsets.iter().copied()),
+            Miss::ByteOrder { fields, .. } => g.fields.extend(fields.iter().cloned()),
+            Miss::OutOfRange { index } => g.indexes.extend(*index),
+            Miss::Absent { elsewhere, .. } => g.elsewhere.extend(elsewhere.iter().copied()),
+            _ => {}
+        }
+        // Built only for the calls kept as examples.
+        let extra = || match &miss {
             Miss::Padding { present, offsets } => json!({
                 "present_key": hex_bytes(present),
                 "differing_offsets": offsets,
@@ -408,7 +424,7 @@ impl<'a> MapReplay<'a> {
                 let d = calls[*by];
                 json!({
                     "deleted_by": {"seq": d.seq, "line": d.line, "cmd": d.cmd.as_str(),
-                                   "pid": d.pid, "tid": d.tid, "comm": d.comm},
+                                   "pid": d.pid, "tid": d.tid, "comm": &*d.comm},
                 })
             }
             Miss::Absent {
@@ -429,15 +445,6 @@ impl<'a> MapReplay<'a> {
                 }),
             },
         };
-        let code = miss.code();
-        let g = self.group(code);
-        match miss {
-            Miss::Padding { offsets, .. } => g.offsets.extend(offsets),
-            Miss::ByteOrder { fields, .. } => g.fields.extend(fields),
-            Miss::OutOfRange { index } => g.indexes.extend(index),
-            Miss::Absent { elsewhere, .. } => g.elsewhere.extend(elsewhere),
-            _ => {}
-        }
         record(g, c, extra);
     }
 
@@ -821,9 +828,11 @@ impl<'a> MapReplay<'a> {
 }
 
 /// Counts call `c` in `g`, keeping it as an example if there is room.
-fn record(g: &mut Group, c: &MapCall, extra: Value) {
+fn record(g: &mut Group, c: &MapCall, extra: impl FnOnce() -> Value) {
     g.count += 1;
-    g.callers.insert(caller(c));
+    if g.caller_seen.insert((c.pid, c.comm.clone())) {
+        g.callers.insert(caller(c));
+    }
     g.fds.insert((c.pid, c.map_fd));
     let new_key = c.key.as_ref().is_some_and(|k| g.keys.insert(k.clone()));
     // Examples show distinct keys: the same miss repeated teaches nothing.
@@ -834,12 +843,13 @@ fn record(g: &mut Group, c: &MapCall, extra: Value) {
             "cmd": c.cmd.as_str(),
             "pid": c.pid,
             "tid": c.tid,
-            "comm": c.comm,
+            "comm": &*c.comm,
             "flags": c.flags,
             "key": c.key.as_deref().map(hex_bytes),
             "ret": c.ret,
             "errno": c.errno().map(errno_name),
         });
+        let extra = extra();
         if let (Some(obj), Some(extra)) = (ex.as_object_mut(), extra.as_object()) {
             for (k, v) in extra {
                 obj.insert(k.clone(), v.clone());
@@ -931,7 +941,7 @@ mod tests {
             map_fd: 4,
             map_id: Some(map_id),
             flags,
-            key: Some(key.to_vec()),
+            key: Some(key.into()),
             value: None,
             ret,
         }

@@ -665,6 +665,47 @@ pub fn read_dump<R: Read + Send>(reader: R) -> MapDump {
     })
 }
 
+/// Like [`read_dump`] for a reader that cannot move to another thread (a
+/// tar member borrows its archive): this thread reads and hands chunks to
+/// a parsing thread, so the dump is never held whole.
+pub fn read_dump_here<R: Read>(reader: R) -> MapDump {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(2);
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|s| {
+        let parser = s.spawn(move || parse_chunks(rx, back_tx));
+        let mut reader = reader;
+        loop {
+            let mut chunk = back_rx
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+            chunk.clear();
+            match (&mut reader).take(CHUNK as u64).read_to_end(&mut chunk) {
+                Ok(n) => {
+                    // The parser stops early on a broken dump: the rest
+                    // of the member is then left to the caller.
+                    if tx.send(Ok(chunk)).is_err() || n < CHUNK {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        parser.join().unwrap_or_else(|_| {
+            let mut d = MapDump::new(DumpForm::Json);
+            d.problem(
+                ProblemKind::Unreadable,
+                Position::Offset(0),
+                "the dump parser stopped unexpectedly",
+            );
+            d
+        })
+    })
+}
+
 /// Parses chunks as the reader thread delivers them.
 fn parse_chunks(
     rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,

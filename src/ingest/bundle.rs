@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::bundle::{Manifest, FORMAT};
 use crate::error::InputError;
 use crate::ingest::btf::Btf;
+use crate::limits;
 
 /// Largest manifest we read (a manifest lists files and maps; 64 MiB is far beyond real ones).
 const MAX_MANIFEST: u64 = 64 << 20;
@@ -40,6 +41,9 @@ pub struct Bundle {
     pub manifest: Manifest,
     /// What the path was given as (for messages).
     pub name: String,
+    /// Set by [`Bundle::for_each_file`] when a member was larger than the
+    /// manifest allows (its one finding).
+    pub over_bound: Option<OverBound>,
 }
 
 /// Whether `path` looks like a bundle: a directory with `manifest.json`, or a
@@ -177,8 +181,90 @@ fn member_kind(header: &tar::Header) -> String {
 type Member<'r> = Result<&'r mut dyn Read, String>;
 
 /// What [`Bundle::walk_tar`] calls per member: path, byte offset of its
-/// header, contents; returns false to stop.
-type MemberVisitor<'f> = dyn FnMut(&str, u64, Member<'_>) -> io::Result<bool> + 'f;
+/// header, size its header gives, contents; returns false to stop.
+type MemberVisitor<'f> = dyn FnMut(&str, u64, u64, Member<'_>) -> io::Result<bool> + 'f;
+
+/// A member read past what the manifest allows for it (or the bundle past
+/// [`limits::MAX_BUNDLE_BYTES`]): where reading stopped, for one finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverBound {
+    /// The member's bundle path.
+    pub path: String,
+    /// The size the manifest declares (`None`: not listed in the manifest).
+    pub declared: Option<u64>,
+    /// The size the archive header gives, or the bytes read when reading
+    /// stopped at the cap.
+    pub size: u64,
+    /// The most bytes allowed for it.
+    pub allowed: u64,
+    /// Whether reading of the whole bundle stopped there (a compressed
+    /// archive cannot skip a member without decompressing it), and how many
+    /// listed files were not reached.
+    pub stopped_bundle: bool,
+    pub not_reached: Vec<String>,
+}
+
+impl OverBound {
+    /// One sentence: the member, its declared and real sizes, the bound.
+    pub fn message(&self) -> String {
+        let declared = match self.declared {
+            Some(d) => format!("the manifest declares {d} bytes"),
+            None => "the manifest does not list it".to_string(),
+        };
+        let rest = if self.stopped_bundle {
+            let n = self.not_reached.len();
+            if n == 0 {
+                ", and reading of the compressed bundle stopped there".to_string()
+            } else {
+                format!(
+                    ", and reading of the compressed bundle stopped there ({n} listed file{} after it not read)",
+                    if n == 1 { "" } else { "s" }
+                )
+            }
+        } else {
+            String::new()
+        };
+        format!(
+            "the archive holds {} bytes for this member where {declared} (at most {} bytes are read for it; at most {} bytes per bundle, limits::MAX_BUNDLE_BYTES): not read{rest}",
+            self.size,
+            self.allowed,
+            limits::MAX_BUNDLE_BYTES
+        )
+    }
+}
+
+/// Counts the bytes read through it (the tar stream after decompression)
+/// and fails past [`limits::MAX_BUNDLE_BYTES`].
+struct Counted<R> {
+    inner: R,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+/// The error [`Counted`] fails with past the cap.
+fn over_cap_error() -> io::Error {
+    io::Error::other(format!(
+        "read past the hard cap of {} bytes for one bundle (limits::MAX_BUNDLE_BYTES): a decompression bomb, or a bundle too large to analyze",
+        limits::MAX_BUNDLE_BYTES
+    ))
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.read.get() >= limits::MAX_BUNDLE_BYTES {
+            return Err(over_cap_error());
+        }
+        let room = (limits::MAX_BUNDLE_BYTES - self.read.get()).min(buf.len() as u64) as usize;
+        let n = self.inner.read(&mut buf[..room])?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: io::Seek> io::Seek for Counted<R> {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
 
 /// A file the manifest lists whose contents do not match.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,14 +318,35 @@ impl Bundle {
                     store: store.clone(),
                     manifest: Manifest::default(),
                     name: name.clone(),
+                    over_bound: None,
                 };
-                bundle.walk_tar(&mut |p, offset, r| {
+                // Declared sizes, once the manifest is read: in a `.tar.gz`
+                // the search for a second manifest stops at a member larger
+                // than the manifest allows (passing it would mean inflating
+                // it; `for_each_file` reports it). Before the manifest only
+                // `limits::MAX_BUNDLE_BYTES` bounds what is inflated.
+                let mut declared: Option<HashMap<String, u64>> = None;
+                let gzip = matches!(store, Store::Tar { gzip: true, .. });
+                bundle.walk_tar(&mut |p, offset, size, r| {
+                    if let (true, Some(d)) = (gzip, &declared) {
+                        let allowed = match d.get(p) {
+                            Some(n) => limits::bundle_member_allowance(*n),
+                            None if p == "manifest.json" => MAX_MANIFEST,
+                            None => limits::BUNDLE_MEMBER_SLACK,
+                        };
+                        if size > allowed {
+                            return Ok(false);
+                        }
+                    }
                     let Ok(r) = r else { return Ok(true) };
                     if p == "manifest.json" {
                         offsets.push(offset);
                         if found.is_none() {
                             let mut buf = Vec::new();
                             r.take(MAX_MANIFEST).read_to_end(&mut buf)?;
+                            declared = serde_json::from_slice::<Manifest>(&buf)
+                                .ok()
+                                .map(|m| m.files.into_iter().map(|f| (f.path, f.size)).collect());
                             found = Some(buf);
                         }
                     }
@@ -303,107 +410,139 @@ impl Bundle {
             store,
             manifest,
             name,
+            over_bound: None,
         })
     }
 
-    /// Calls `f(path, offset, reader)` for every member of the tar but
-    /// directories, in archive order: `Ok(reader)` for a regular file,
+    /// Calls `f(path, offset, size, reader)` for every member of the tar
+    /// but directories, in archive order: `Ok(reader)` for a regular file,
     /// `Err(what it is)` for a link, device or fifo member (never
-    /// followed); `f` returns false to stop.
+    /// followed); `f` returns false to stop. An uncompressed tar skips the
+    /// members `f` does not read by seeking; the tar stream (decompressed)
+    /// read is counted against [`limits::MAX_BUNDLE_BYTES`].
     fn walk_tar(&mut self, f: &mut MemberVisitor<'_>) -> Result<(), InputError> {
         let Store::Tar { path, gzip } = &self.store else {
             return Ok(());
         };
         let name = self.name.clone();
         let file = File::open(path).map_err(|e| InputError::new(&name, None, e))?;
-        let reader: Box<dyn Read> = if *gzip {
-            Box::new(flate2::read::GzDecoder::new(BufReader::with_capacity(
-                1 << 20,
-                file,
-            )))
+        let read = std::rc::Rc::new(std::cell::Cell::new(0u64));
+        if *gzip {
+            let inner = flate2::read::GzDecoder::new(BufReader::with_capacity(1 << 20, file));
+            let mut archive = tar::Archive::new(Counted { inner, read });
+            let entries = archive
+                .entries()
+                .map_err(|e| InputError::new(&name, None, format!("tar: {e}")))?;
+            visit_entries(&name, entries, f)
         } else {
-            Box::new(BufReader::with_capacity(1 << 20, file))
-        };
-        let mut archive = tar::Archive::new(reader);
-        let entries = archive
-            .entries()
-            .map_err(|e| InputError::new(&name, None, format!("tar: {e}")))?;
-        for entry in entries {
-            let mut entry = entry.map_err(|e| InputError::new(&name, None, format!("tar: {e}")))?;
-            let offset = entry.raw_header_position();
-            let kind = entry.header().entry_type();
-            if kind.is_dir() {
-                continue;
-            }
-            let refused = (!kind.is_file()).then(|| member_kind(entry.header()));
-            let p = entry
-                .path()
-                .map_err(|e| {
-                    InputError::at_offset(&name, Some(offset), format!("tar entry path: {e}"))
-                })?
-                .to_string_lossy()
-                .trim_start_matches("./")
-                .to_string();
-            let member: Member<'_> = match refused {
-                None => Ok(&mut entry),
-                Some(why) => Err(why),
-            };
-            let go_on = f(&p, offset, member)
-                .map_err(|e| InputError::at_offset(&name, Some(offset), format!("{p}: {e}")))?;
-            if !go_on {
-                break;
-            }
+            let inner = BufReader::with_capacity(1 << 16, file);
+            let mut archive = tar::Archive::new(Counted { inner, read });
+            let entries = archive
+                .entries_with_seek()
+                .map_err(|e| InputError::new(&name, None, format!("tar: {e}")))?;
+            visit_entries(&name, entries, f)
         }
-        Ok(())
     }
 
     /// Streams every file listed in the manifest (except the manifest) to `f`,
     /// hashing as it goes. Returns the files whose SHA-256 differs from the
     /// manifest's, and the listed files that were not read with the reason
-    /// (absent, or a link, fifo or device: never followed or opened).
+    /// (absent, or a link, fifo or device: never followed or opened, or
+    /// larger than the manifest declares).
+    ///
+    /// Sizes are bounded before anything is read: a member larger than
+    /// [`limits::bundle_member_allowance`] of its declared size is not read
+    /// (in a `.tar.gz`, reading stops there, since skipping it would mean
+    /// decompressing it; the files not reached are named in that one
+    /// message, not listed again), and no more than
+    /// [`limits::MAX_BUNDLE_BYTES`] are read per bundle.
     pub fn for_each_file(
         &mut self,
         f: &mut dyn FnMut(&str, &mut dyn Read) -> io::Result<()>,
     ) -> Result<(Vec<Mismatch>, Vec<Unread>), InputError> {
-        let expected: HashMap<String, String> = self
+        let expected: HashMap<String, (String, u64)> = self
             .manifest
             .files
             .iter()
-            .map(|e| (e.path.clone(), e.sha256.clone()))
+            .map(|e| (e.path.clone(), (e.sha256.clone(), e.size)))
             .collect();
+        let gzip = matches!(self.store, Store::Tar { gzip: true, .. });
         let mut seen: HashMap<String, bool> = HashMap::new();
         let mut mismatches = Vec::new();
         let mut refused: HashMap<String, String> = HashMap::new();
-        let mut visit =
-            |p: &str, _offset: u64, r: Result<&mut dyn Read, String>| -> io::Result<bool> {
-                let Some(want) = expected.get(p) else {
-                    return Ok(true);
+        let mut over: Vec<OverBound> = Vec::new();
+        // Bytes read from a directory bundle (a tar's are counted on its stream).
+        let mut total: u64 = 0;
+        let mut visit = |p: &str,
+                         _offset: u64,
+                         size: u64,
+                         r: Result<&mut dyn Read, String>|
+         -> io::Result<bool> {
+            let Some((want, declared)) = expected.get(p) else {
+                // Not listed: skipped. An uncompressed tar or a directory
+                // skips it for free; a `.tar.gz` would decompress it, so
+                // only the manifest and small members are passed over.
+                let allowed = if p == "manifest.json" {
+                    MAX_MANIFEST
+                } else {
+                    limits::BUNDLE_MEMBER_SLACK
                 };
-                let r = match r {
-                    Ok(r) => r,
-                    Err(why) => {
-                        refused.entry(p.to_string()).or_insert(why);
-                        return Ok(true);
-                    }
-                };
-                let mut hashing = HashingReader {
-                    inner: r,
-                    hasher: Sha256::new(),
-                };
-                f(p, &mut hashing)?;
-                // Hash whatever the consumer did not read.
-                io::copy(&mut hashing, &mut io::sink())?;
-                let actual = crate::bundle::hex(&hashing.hasher.finalize());
-                if &actual != want {
-                    mismatches.push(Mismatch {
+                if gzip && size > allowed {
+                    over.push(OverBound {
                         path: p.to_string(),
-                        expected: want.clone(),
-                        actual,
+                        declared: None,
+                        size,
+                        allowed,
+                        stopped_bundle: true,
+                        not_reached: Vec::new(),
                     });
+                    return Ok(false);
                 }
-                seen.insert(p.to_string(), true);
-                Ok(true)
+                return Ok(true);
             };
+            let r = match r {
+                Ok(r) => r,
+                Err(why) => {
+                    refused.entry(p.to_string()).or_insert(why);
+                    return Ok(true);
+                }
+            };
+            let allowed = limits::bundle_member_allowance(*declared)
+                .min(limits::MAX_BUNDLE_BYTES.saturating_sub(total));
+            if size > allowed {
+                seen.insert(p.to_string(), true);
+                over.push(OverBound {
+                    path: p.to_string(),
+                    declared: Some(*declared),
+                    size,
+                    allowed,
+                    stopped_bundle: gzip,
+                    not_reached: Vec::new(),
+                });
+                return Ok(!gzip);
+            }
+            total += size;
+            let mut hashing = HashingReader {
+                inner: r,
+                hasher: Sha256::new(),
+            };
+            // A directory member's size is its length when opened: a file
+            // growing meanwhile is cut there (and fails its hash).
+            let mut bounded = (&mut hashing).take(size);
+            f(p, &mut bounded)?;
+            // Hash whatever the consumer did not read.
+            io::copy(&mut bounded, &mut io::sink())?;
+            let actual = crate::bundle::hex(&hashing.hasher.finalize());
+            if &actual != want {
+                mismatches.push(Mismatch {
+                    path: p.to_string(),
+                    expected: want.clone(),
+                    actual,
+                });
+            }
+            seen.insert(p.to_string(), true);
+            Ok(true)
+        };
         match self.store.clone() {
             Store::Dir(dir) => {
                 let mut paths: Vec<&String> = expected.keys().collect();
@@ -418,30 +557,65 @@ impl Bundle {
                     }
                     let member = open_member(&dir, p);
                     let mut file;
+                    let mut size = 0;
                     let r: Member<'_> = match member {
                         Ok(f) => {
                             file = f;
+                            size = file
+                                .metadata()
+                                .map_err(|e| {
+                                    InputError::new(format!("{}/{p}", self.name), None, e)
+                                })?
+                                .len();
                             Ok(&mut file)
                         }
                         Err(why) if why == ABSENT => continue,
                         Err(why) => Err(why),
                     };
-                    visit(p, 0, r)
+                    visit(p, 0, size, r)
                         .map_err(|e| InputError::new(format!("{}/{p}", self.name), None, e))?;
                 }
             }
             Store::Tar { .. } => self.walk_tar(&mut visit)?,
         }
-        let mut unread: Vec<Unread> = expected
-            .keys()
-            .filter(|p| !seen.contains_key(*p))
-            .map(|p| Unread {
-                path: p.clone(),
-                why: refused.remove(p).unwrap_or_else(|| ABSENT.to_string()),
-            })
-            .collect();
+        let stopped = over.iter().any(|o| o.stopped_bundle);
+        let mut not_reached = Vec::new();
+        let mut unread: Vec<Unread> = Vec::new();
+        for p in expected.keys().filter(|p| !seen.contains_key(*p)) {
+            match refused.remove(p) {
+                Some(why) => unread.push(Unread {
+                    path: p.clone(),
+                    why,
+                }),
+                // Past the member that stopped reading: named in its message.
+                None if stopped => not_reached.push(p.clone()),
+                None => unread.push(Unread {
+                    path: p.clone(),
+                    why: ABSENT.to_string(),
+                }),
+            }
+        }
+        not_reached.sort();
+        for mut o in over {
+            if o.stopped_bundle {
+                o.not_reached = std::mem::take(&mut not_reached);
+                self.over_bound = Some(o.clone());
+            }
+            unread.push(Unread {
+                path: o.path.clone(),
+                why: o.message(),
+            });
+        }
         unread.sort_by(|a, b| a.path.cmp(&b.path));
         Ok((mismatches, unread))
+    }
+
+    /// The listed files a size bound left unread without a message of their
+    /// own (reading stopped before them; [`OverBound::message`] counts them).
+    pub fn not_reached(&self) -> &[String] {
+        self.over_bound
+            .as_ref()
+            .map_or(&[], |o| o.not_reached.as_slice())
     }
 }
 
@@ -494,6 +668,40 @@ pub fn with_btf<T>(
     }
     .map_err(|e| format!("{}: {e}", rec.path))?;
     Ok(f(&btf))
+}
+
+/// The body of [`Bundle::walk_tar`] for either kind of archive.
+fn visit_entries<R: Read>(
+    name: &str,
+    entries: tar::Entries<'_, R>,
+    f: &mut MemberVisitor<'_>,
+) -> Result<(), InputError> {
+    for entry in entries {
+        let mut entry = entry.map_err(|e| InputError::new(name, None, format!("tar: {e}")))?;
+        let offset = entry.raw_header_position();
+        let kind = entry.header().entry_type();
+        if kind.is_dir() {
+            continue;
+        }
+        let size = entry.size();
+        let refused = (!kind.is_file()).then(|| member_kind(entry.header()));
+        let p = entry
+            .path()
+            .map_err(|e| InputError::at_offset(name, Some(offset), format!("tar entry path: {e}")))?
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .to_string();
+        let member: Member<'_> = match refused {
+            None => Ok(&mut entry),
+            Some(why) => Err(why),
+        };
+        let go_on = f(&p, offset, size, member)
+            .map_err(|e| InputError::at_offset(name, Some(offset), format!("{p}: {e}")))?;
+        if !go_on {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Joins a manifest path under `dir`, refusing absolute paths and `..`.

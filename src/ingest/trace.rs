@@ -4,8 +4,9 @@
 
 use std::io::{self, BufRead, Read};
 
-use crate::bundle::TraceEvent;
-use crate::model::trace::{MapCall, MapCmd};
+use std::borrow::Cow;
+
+use crate::model::trace::{Interner, MapCall, MapCmd};
 
 /// Problems kept per file; past this only the count goes up.
 const MAX_PROBLEMS: usize = 20;
@@ -42,6 +43,8 @@ pub fn parse_calls(data: &[u8]) -> TraceCalls {
 /// held whole); only I/O errors stop it.
 pub fn parse_calls_from<R: BufRead>(mut r: R) -> io::Result<TraceCalls> {
     let mut out = TraceCalls::default();
+    let mut interner = Interner::default();
+    let mut hex = Vec::new();
     let mut buf = Vec::new();
     let mut number = 0u32;
     loop {
@@ -78,7 +81,7 @@ pub fn parse_calls_from<R: BufRead>(mut r: R) -> io::Result<TraceCalls> {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            parse_line(line, number)
+            parse_line(line, number, &mut interner, &mut hex)
         };
         match result {
             Ok(call) => out.calls.push(call),
@@ -96,26 +99,52 @@ pub fn parse_calls_from<R: BufRead>(mut r: R) -> io::Result<TraceCalls> {
     Ok(out)
 }
 
-fn parse_line(line: &[u8], number: u32) -> Result<MapCall, String> {
-    let e: TraceEvent = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+/// A trace line as written ([`crate::bundle::TraceEvent`]), borrowing its
+/// strings from the line where it can: parsing allocates nothing per call
+/// that is not kept.
+#[derive(serde::Deserialize)]
+struct Line<'a> {
+    seq: u64,
+    time_ns: u64,
+    pid: u32,
+    tid: u32,
+    #[serde(borrow)]
+    comm: Cow<'a, str>,
+    #[serde(borrow)]
+    cmd: Cow<'a, str>,
+    map_fd: i32,
+    map_id: Option<u32>,
+    flags: u64,
+    #[serde(borrow)]
+    key: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    value: Option<Cow<'a, str>>,
+    ret: i64,
+}
+
+fn parse_line(
+    line: &[u8],
+    number: u32,
+    interner: &mut Interner,
+    scratch: &mut Vec<u8>,
+) -> Result<MapCall, String> {
+    let e: Line<'_> = serde_json::from_slice(line).map_err(|e| e.to_string())?;
     let cmd = MapCmd::from_name(&e.cmd).ok_or_else(|| format!("unknown cmd {:?}", e.cmd))?;
-    let key = e
-        .key
-        .as_deref()
-        .map(|h| hex_decode(h).map_err(|why| format!("key: {why}")))
-        .transpose()?;
-    let value = e
-        .value
-        .as_deref()
-        .map(|h| hex_decode(h).map_err(|why| format!("value: {why}")))
-        .transpose()?;
+    let mut bytes = |h: Option<&str>, what: &str| -> Result<Option<std::sync::Arc<[u8]>>, String> {
+        let Some(h) = h else { return Ok(None) };
+        scratch.clear();
+        hex_decode_into(h, scratch).map_err(|why| format!("{what}: {why}"))?;
+        Ok(Some(interner.bytes(scratch)))
+    };
+    let key = bytes(e.key.as_deref(), "key")?;
+    let value = bytes(e.value.as_deref(), "value")?;
     Ok(MapCall {
         seq: e.seq,
         line: number,
         time_ns: e.time_ns,
         pid: e.pid,
         tid: e.tid,
-        comm: e.comm,
+        comm: interner.name(&e.comm),
         cmd,
         map_fd: e.map_fd,
         map_id: e.map_id,
@@ -127,7 +156,15 @@ fn parse_line(line: &[u8], number: u32) -> Result<MapCall, String> {
 }
 
 /// Lowercase or uppercase hex without separators.
+#[cfg(test)]
 fn hex_decode(hex: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    hex_decode_into(hex, &mut out)?;
+    Ok(out)
+}
+
+/// Decodes `hex` (lowercase or uppercase, no separators) onto `out`.
+fn hex_decode_into(hex: &str, out: &mut Vec<u8>) -> Result<(), String> {
     let b = hex.as_bytes();
     if b.len() % 2 != 0 {
         return Err(format!("odd number of hex digits ({})", b.len()));
@@ -141,10 +178,10 @@ fn hex_decode(hex: &str) -> Result<Vec<u8>, String> {
             c as char
         )),
     };
-    b.chunks_exact(2)
-        .enumerate()
-        .map(|(i, p)| Ok(digit(p[0], 2 * i)? << 4 | digit(p[1], 2 * i + 1)?))
-        .collect()
+    for (i, p) in b.chunks_exact(2).enumerate() {
+        out.push(digit(p[0], 2 * i)? << 4 | digit(p[1], 2 * i + 1)?);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -196,6 +233,23 @@ mod tests {
         assert_eq!(t.calls[1].line, 3);
         assert_eq!(t.problems[0].line, 2);
         assert!(t.problems[0].message.contains("longer than"));
+    }
+
+    /// Calls on one key share its bytes (and their command name): a long
+    /// trace costs its distinct keys, not a copy per call.
+    #[test]
+    fn calls_share_interned_key_bytes() {
+        let other = GOOD.replace("0a0000a5", "0b0000a5");
+        let text = format!("{GOOD}\n{other}\n{GOOD}\n{GOOD}\n");
+        let t = parse_calls(text.as_bytes());
+        let keys: Vec<_> = t.calls.iter().map(|c| c.key.clone().unwrap()).collect();
+        assert!(std::sync::Arc::ptr_eq(&keys[0], &keys[2]));
+        assert!(std::sync::Arc::ptr_eq(&keys[0], &keys[3]));
+        assert!(!std::sync::Arc::ptr_eq(&keys[0], &keys[1]));
+        assert_eq!(&keys[1][..], &[0x0b, 0, 0, 0xa5]);
+        assert!(std::sync::Arc::ptr_eq(&t.calls[0].comm, &t.calls[1].comm));
+        // A call is a fixed-size record: no per-call heap beyond it.
+        assert!(std::mem::size_of::<MapCall>() <= 112);
     }
 
     #[test]

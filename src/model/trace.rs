@@ -1,5 +1,13 @@
 //! Traced bpf() map calls: what a process asked of a map and what the kernel
 //! answered, in the order the calls returned.
+//!
+//! A trace holds millions of calls on a few thousand keys: key and value
+//! bytes and command names are interned ([`Interner`]), so a call is a
+//! fixed-size record of ~112 bytes sharing its bytes with every other call
+//! on the same key, and memory grows with distinct keys, not with calls.
+
+use std::collections::HashSet;
+use std::sync::Arc;
 
 /// The map element commands a trace records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,16 +66,17 @@ pub struct MapCall {
     pub time_ns: u64,
     pub pid: u32,
     pub tid: u32,
-    pub comm: String,
+    /// The caller's command name (interned).
+    pub comm: Arc<str>,
     pub cmd: MapCmd,
     pub map_fd: i32,
     /// The map behind the fd, when the tracer could tell.
     pub map_id: Option<u32>,
     pub flags: u64,
-    /// Key bytes as passed; `None` when they could not be read.
-    pub key: Option<Vec<u8>>,
-    /// Value bytes of an update.
-    pub value: Option<Vec<u8>>,
+    /// Key bytes as passed (interned); `None` when they could not be read.
+    pub key: Option<Arc<[u8]>>,
+    /// Value bytes of an update (interned).
+    pub value: Option<Arc<[u8]>>,
     /// 0, or minus the errno.
     pub ret: i64,
 }
@@ -76,6 +85,37 @@ impl MapCall {
     /// The errno the call failed with, if it failed.
     pub fn errno(&self) -> Option<i64> {
         (self.ret < 0).then(|| -self.ret)
+    }
+}
+
+/// Shares equal byte strings and names among the calls of a trace: one
+/// allocation per distinct key, value or command name. Dropped once the
+/// trace is read; the calls keep what they share.
+#[derive(Debug, Default)]
+pub struct Interner {
+    bytes: HashSet<Arc<[u8]>>,
+    names: HashSet<Arc<str>>,
+}
+
+impl Interner {
+    /// The shared copy of `b`.
+    pub fn bytes(&mut self, b: &[u8]) -> Arc<[u8]> {
+        if let Some(k) = self.bytes.get(b) {
+            return k.clone();
+        }
+        let k: Arc<[u8]> = b.into();
+        self.bytes.insert(k.clone());
+        k
+    }
+
+    /// The shared copy of `s`.
+    pub fn name(&mut self, s: &str) -> Arc<str> {
+        if let Some(n) = self.names.get(s) {
+            return n.clone();
+        }
+        let n: Arc<str> = s.into();
+        self.names.insert(n.clone());
+        n
     }
 }
 

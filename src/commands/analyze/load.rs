@@ -590,16 +590,14 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
             r.take(MAX_ARTIFACT).read_to_end(&mut buf)?;
             blobs.insert(p.to_string(), buf);
         } else if let Some(&id) = dump_paths.get(p) {
-            // Tar entries are not Send, so the dump is parsed from memory here;
-            // collect's dumps are hex only (no `formatted`), ~270 B an entry.
-            let mut buf = Vec::new();
-            r.take(MAX_ARTIFACT).read_to_end(&mut buf)?;
+            // Parsed as it streams out of the bundle (and through the
+            // SHA-256 check): the member's text is never held whole.
             dumps.push(LoadedDump {
                 file: format!("{name}!{p}"),
                 map_id: Some(id),
                 map_name: None,
                 explicit: false,
-                dump: crate::ingest::bpftool_json::parse_dump(&buf),
+                dump: crate::ingest::bpftool_json::read_dump_here(r),
             });
         }
         Ok(())
@@ -640,6 +638,13 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
             ),
         ));
     }
+    // Files already reported as unread (or not reached after a size bound)
+    // are not reported again through each map whose BTF they hold.
+    let unread: std::collections::HashSet<String> = missing
+        .iter()
+        .map(|u| u.path.clone())
+        .chain(bundle.not_reached().iter().cloned())
+        .collect();
     for u in missing {
         read_errors.push(InputError::new(format!("{name}!{}", u.path), None, u.why));
     }
@@ -697,6 +702,10 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
                     inst.value_scalar = vs;
                     inst.btf_origin = Some(format!("map BTF (id {}) in {name}", rec.btf_id));
                 }
+                Err(_)
+                    if bundle::btf_files(&m, rec.btf_id)
+                        .iter()
+                        .any(|f| unread.contains(f)) => {}
                 Err(why) => read_errors.push(InputError::new(
                     format!("{name}!btf id {}", rec.btf_id),
                     None,

@@ -23,7 +23,7 @@ use crate::model::dump::MapDump;
 use crate::model::map::MapType;
 use crate::report::dump_diff::{BundleDiffReport, PairMap, PairOut, UnmatchedOut};
 
-/// Largest dump or BTF member read into memory (as `analyze` allows).
+/// Largest BTF member read into memory (as `analyze` allows).
 const MAX_MEMBER: u64 = 1 << 30;
 
 /// What was read from one bundle: the wanted dumps, and the key/value types
@@ -61,24 +61,22 @@ impl BundleRead {
             if !dump && !btf_paths.contains(p) {
                 return Ok(());
             }
-            let mut buf = Vec::new();
-            if let Err(e) = r.take(MAX_MEMBER).read_to_end(&mut buf) {
-                // Kept as this member's problem; if the archive itself is
-                // broken, the walk stops with an error after this.
-                if dump {
-                    dumps.insert(p.to_string(), Err(format!("{name}!{p}: {e}")));
-                }
+            if dump {
+                // collect's dumps are bpftool `-j` JSON, parsed as they
+                // stream out of the bundle (never held whole as text);
+                // problems inside (a cut, a bad entry, a read error) are
+                // kept in the dump and reported with its diff.
+                let parsed = crate::ingest::bpftool_json::read_dump_here(r);
+                dumps.insert(p.to_string(), Ok(parsed));
                 return Ok(());
             }
-            if dump {
-                // collect's dumps are bpftool `-j` JSON; problems inside
-                // (a cut, a bad entry) are kept in the dump and reported
-                // with its diff, as for dump files.
-                let parsed = crate::ingest::bpftool_json::parse_dump(&buf);
-                dumps.insert(p.to_string(), Ok(parsed));
-            } else {
-                blobs.insert(p.to_string(), buf);
+            let mut buf = Vec::new();
+            if r.take(MAX_MEMBER).read_to_end(&mut buf).is_err() {
+                // If the archive itself is broken, the walk stops with an
+                // error after this; else the BTF is reported as not read.
+                return Ok(());
             }
+            blobs.insert(p.to_string(), buf);
             Ok(())
         })?;
         let manifest = std::mem::take(&mut bundle.manifest);
@@ -100,6 +98,19 @@ impl BundleRead {
                 dumps.insert(u.path, Err(why));
             } else {
                 bad_btf.insert(u.path, why);
+            }
+        }
+        if let Some(o) = &bundle.over_bound {
+            for p in bundle.not_reached() {
+                let why = format!(
+                    "{name}!{p}: not read: reading of the compressed bundle stopped before it, at {} (larger than the manifest allows)",
+                    o.path
+                );
+                if dump_paths.contains(p) {
+                    dumps.insert(p.clone(), Err(why));
+                } else {
+                    bad_btf.insert(p.clone(), why);
+                }
             }
         }
         for p in dump_paths {
