@@ -433,11 +433,28 @@ fn one_key_repeated_through_a_dump_keeps_bounded_evidence() {
 
 // ---- Types that are walked: depth, work and size bounds (src/limits.rs) ----
 
-/// Runs `bpfcase ARGS` in `dir`, killed after 20 s; returns the output, the
+/// Address space every hostile type case must run in (`ulimit -v`): the
+/// binary, its stacks and its heap. Before issue 12 the doubling types took
+/// up to 4 GB; now they and every other case here fit in 256 MB.
+const ADDRESS_SPACE_KB: u32 = 256 * 1024;
+
+/// Runs `bpfcase ARGS` in `dir` (see [`run_cmd`]) under `ulimit -v` [`ADDRESS_SPACE_KB`], so memory growing
+/// with a declared size fails the run (an abort, not exit 0 or 2).
+fn run_capped(dir: &Path, args: &[&str]) -> (Output, Duration, String) {
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
+        .arg(format!(
+            "ulimit -v {ADDRESS_SPACE_KB} && exec \"$0\" \"$@\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_bpfcase"));
+    run_cmd(cmd, dir, args)
+}
+
+/// Runs `cmd ARGS` in `dir`, killed after 20 s; returns the output, the
 /// time taken, and stdout+stderr with miette's wrapping undone.
-fn run_in(dir: &Path, args: &[&str]) -> (Output, Duration, String) {
+fn run_cmd(mut cmd: Command, dir: &Path, args: &[&str]) -> (Output, Duration, String) {
     let start = Instant::now();
-    let mut child = bpfcase()
+    let mut child = cmd
         .current_dir(dir)
         .args(args)
         .stdout(std::process::Stdio::piped())
@@ -572,7 +589,8 @@ fn dump_json(value_len: usize) -> String {
 }
 
 /// Runs layout, schema --btf and decode (with a 24-byte and an empty value)
-/// on `btf`, each checked by `check(args, result)`.
+/// on `btf`, each under the address-space cap, each checked by
+/// `check(args, result)`.
 fn every_btf_reader(test: &str, btf: &[u8], check: impl Fn(&[&str], &(Output, Duration, String))) {
     let dir = scratch(test);
     std::fs::write(dir.join("t.btf"), btf).unwrap();
@@ -598,7 +616,7 @@ fn every_btf_reader(test: &str, btf: &[u8], check: impl Fn(&[&str], &(Output, Du
         &decode("d0.json"),
     ];
     for args in runs {
-        check(args, &run_in(&dir, args));
+        check(args, &run_capped(&dir, args));
     }
 }
 
@@ -750,7 +768,7 @@ fn yaml_schema_nested_deep_is_refused_at_once() {
             "--value-type",
             "t0",
         ];
-        let r = run_in(&dir, &args);
+        let r = run_capped(&dir, &args);
         assert_quick(&args, &r, 2, needles);
         assert!(!r.2.contains("contains itself"), "{}", r.2);
     }
@@ -788,7 +806,7 @@ fn go_constant_chains_and_doubling_structs() {
     ];
     for (ty, code, needles) in cases {
         let args = ["schema", "--go-src", "p", "--type", ty];
-        let r = run_in(&dir, &args);
+        let r = run_capped(&dir, &args);
         assert_quick(&args, &r, code, needles);
     }
 }
@@ -913,10 +931,10 @@ fn bundles_carrying_hostile_btf_are_analysed_and_diffed_quickly() {
         bundle_with_btf(&new, &btf, value_type, value_len, 0xff);
         let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
         let args = ["analyze", old, "--format", "json", "--fail-on", "never"];
-        let r = run_in(&dir, &args);
+        let r = run_capped(&dir, &args);
         assert_quick(&args, &r, 0, in_analyze);
         let args = ["diff", old, new];
-        assert_quick(&args, &run_in(&dir, &args), 0, in_diff);
+        assert_quick(&args, &run_capped(&dir, &args), 0, in_diff);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -13,9 +13,27 @@ use libfuzzer_sys::fuzz_target;
 
 /// Names the records may carry: C-ish names, and those `.maps` uses.
 const NAMES: &[&str] = &[
-    "", "int", "s", "a", "b", "top", "u32", "__u32", ".maps", "flows", "type", "key",
-    "value", "max_entries", "key_size", "value_size", "map_flags", "unsigned char",
-    "char", "long", "x",
+    "",
+    "int",
+    "s",
+    "a",
+    "b",
+    "top",
+    "u32",
+    "__u32",
+    ".maps",
+    "flows",
+    "type",
+    "key",
+    "value",
+    "max_entries",
+    "key_size",
+    "value_size",
+    "map_flags",
+    "unsigned char",
+    "char",
+    "long",
+    "x",
 ];
 
 #[derive(Debug, Arbitrary)]
@@ -30,28 +48,101 @@ struct Member {
 
 #[derive(Debug, Arbitrary)]
 enum Rec {
-    Int { name: u8, size: u8, offset: u8, bits: u8, encoding: u8 },
-    Ptr { to: u16 },
-    Array { elem: u16, index: u16, nelems: u32 },
-    Struct { name: u8, size: u32, bitfields: bool, members: Vec<Member> },
-    Union { name: u8, size: u32, bitfields: bool, members: Vec<Member> },
-    Enum { name: u8, size: u8, signed: bool, values: Vec<(u8, i32)> },
-    Fwd { name: u8, union: bool },
-    Typedef { name: u8, to: u16 },
-    Volatile { to: u16 },
-    Const { to: u16 },
-    Restrict { to: u16 },
-    Func { name: u8, proto: u16, linkage: u8 },
-    FuncProto { ret: u16, params: Vec<(u8, u16)> },
-    Var { name: u8, ty: u16, linkage: u8 },
-    Datasec { name: u8, size: u32, vars: Vec<(u16, u32, u32)> },
-    Float { name: u8, size: u8 },
-    DeclTag { name: u8, ty: u16, component: i32 },
-    TypeTag { name: u8, to: u16 },
-    Enum64 { name: u8, size: u8, signed: bool, values: Vec<(u8, u64)> },
+    Int {
+        name: u8,
+        size: u8,
+        offset: u8,
+        bits: u8,
+        encoding: u8,
+    },
+    Ptr {
+        to: u16,
+    },
+    Array {
+        elem: u16,
+        index: u16,
+        nelems: u32,
+    },
+    Struct {
+        name: u8,
+        size: u32,
+        bitfields: bool,
+        members: Vec<Member>,
+    },
+    Union {
+        name: u8,
+        size: u32,
+        bitfields: bool,
+        members: Vec<Member>,
+    },
+    Enum {
+        name: u8,
+        size: u8,
+        signed: bool,
+        values: Vec<(u8, i32)>,
+    },
+    Fwd {
+        name: u8,
+        union: bool,
+    },
+    Typedef {
+        name: u8,
+        to: u16,
+    },
+    Volatile {
+        to: u16,
+    },
+    Const {
+        to: u16,
+    },
+    Restrict {
+        to: u16,
+    },
+    Func {
+        name: u8,
+        proto: u16,
+        linkage: u8,
+    },
+    FuncProto {
+        ret: u16,
+        params: Vec<(u8, u16)>,
+    },
+    Var {
+        name: u8,
+        ty: u16,
+        linkage: u8,
+    },
+    Datasec {
+        name: u8,
+        size: u32,
+        vars: Vec<(u16, u32, u32)>,
+    },
+    Float {
+        name: u8,
+        size: u8,
+    },
+    DeclTag {
+        name: u8,
+        ty: u16,
+        component: i32,
+    },
+    TypeTag {
+        name: u8,
+        to: u16,
+    },
+    Enum64 {
+        name: u8,
+        size: u8,
+        signed: bool,
+        values: Vec<(u8, u64)>,
+    },
     /// A raw record: kind, vlen and kind_flag as given, for what the
     /// typed ones do not make.
-    Raw { info: u32, size_or_type: u32, extra: Vec<u32> },
+    Raw {
+        info: u32,
+        size_or_type: u32,
+        extra: Vec<u32>,
+    },
 }
 
 #[derive(Debug, Arbitrary)]
@@ -72,7 +163,11 @@ struct Writer {
 
 impl Writer {
     fn u32(&mut self, v: u32) {
-        let b = if self.big { v.to_be_bytes() } else { v.to_le_bytes() };
+        let b = if self.big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        };
         self.out.extend_from_slice(&b);
     }
     fn id(&self, r: u16) -> u32 {
@@ -106,14 +201,26 @@ impl Writer {
     }
     fn rec(&mut self, r: &Rec) {
         match r {
-            Rec::Int { name, size, offset, bits, encoding } => {
+            Rec::Int {
+                name,
+                size,
+                offset,
+                bits,
+                encoding,
+            } => {
                 self.u32(self.name(*name));
                 self.u32(Self::info(1, 0, false));
                 self.u32(u32::from(*size));
-                self.u32((u32::from(encoding % 8) << 24) | (u32::from(*offset) << 16) | u32::from(*bits));
+                self.u32(
+                    (u32::from(encoding % 8) << 24) | (u32::from(*offset) << 16) | u32::from(*bits),
+                );
             }
             Rec::Ptr { to } => self.reference(2, 0, *to),
-            Rec::Array { elem, index, nelems } => {
+            Rec::Array {
+                elem,
+                index,
+                nelems,
+            } => {
                 self.u32(0);
                 self.u32(Self::info(3, 0, false));
                 self.u32(0);
@@ -121,13 +228,24 @@ impl Writer {
                 self.u32(self.id(*index));
                 self.u32(*nelems);
             }
-            Rec::Struct { name, size, bitfields, members } => {
-                self.aggregate(4, *name, *size, *bitfields, members)
-            }
-            Rec::Union { name, size, bitfields, members } => {
-                self.aggregate(5, *name, *size, *bitfields, members)
-            }
-            Rec::Enum { name, size, signed, values } => {
+            Rec::Struct {
+                name,
+                size,
+                bitfields,
+                members,
+            } => self.aggregate(4, *name, *size, *bitfields, members),
+            Rec::Union {
+                name,
+                size,
+                bitfields,
+                members,
+            } => self.aggregate(5, *name, *size, *bitfields, members),
+            Rec::Enum {
+                name,
+                size,
+                signed,
+                values,
+            } => {
                 let v = &values[..values.len().min(0xffff)];
                 self.u32(self.name(*name));
                 self.u32(Self::info(6, v.len(), *signed));
@@ -146,7 +264,11 @@ impl Writer {
             Rec::Volatile { to } => self.reference(9, 0, *to),
             Rec::Const { to } => self.reference(10, 0, *to),
             Rec::Restrict { to } => self.reference(11, 0, *to),
-            Rec::Func { name, proto, linkage } => {
+            Rec::Func {
+                name,
+                proto,
+                linkage,
+            } => {
                 self.u32(self.name(*name));
                 self.u32(Self::info(12, usize::from(linkage % 3), false));
                 self.u32(self.id(*proto));
@@ -183,14 +305,23 @@ impl Writer {
                 self.u32(Self::info(16, 0, false));
                 self.u32(u32::from(*size));
             }
-            Rec::DeclTag { name, ty, component } => {
+            Rec::DeclTag {
+                name,
+                ty,
+                component,
+            } => {
                 self.u32(self.name(*name));
                 self.u32(Self::info(17, 0, false));
                 self.u32(self.id(*ty));
                 self.u32(*component as u32);
             }
             Rec::TypeTag { name, to } => self.reference(18, *name, *to),
-            Rec::Enum64 { name, size, signed, values } => {
+            Rec::Enum64 {
+                name,
+                size,
+                signed,
+                values,
+            } => {
                 let v = &values[..values.len().min(0xffff)];
                 self.u32(self.name(*name));
                 self.u32(Self::info(19, v.len(), *signed));
@@ -201,7 +332,11 @@ impl Writer {
                     self.u32((*x >> 32) as u32);
                 }
             }
-            Rec::Raw { info, size_or_type, extra } => {
+            Rec::Raw {
+                info,
+                size_or_type,
+                extra,
+            } => {
                 self.u32(0);
                 self.u32(*info);
                 self.u32(*size_or_type);
@@ -237,7 +372,11 @@ fn blob(input: &Input) -> Vec<u8> {
         w.rec(r);
     }
     let types = std::mem::take(&mut w.out);
-    let magic = if w.big { 0xeb9fu16.to_be_bytes() } else { 0xeb9fu16.to_le_bytes() };
+    let magic = if w.big {
+        0xeb9fu16.to_be_bytes()
+    } else {
+        0xeb9fu16.to_le_bytes()
+    };
     w.out.extend_from_slice(&magic);
     w.out.extend_from_slice(&[1, 0]);
     let tl = types.len() as u32;

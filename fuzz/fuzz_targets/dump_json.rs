@@ -13,7 +13,11 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let dump = bpftool_json::parse_dump(data);
     let streamed = bpftool_json::read_dump(data);
-    assert_eq!(dump.len(), streamed.len(), "streaming and whole-buffer readers disagree");
+    assert_eq!(
+        dump.len(),
+        streamed.len(),
+        "streaming and whole-buffer readers disagree"
+    );
     let _ = check_duplicate_keys(&dump, None);
     let _ = check_truncated(&dump, "fuzz.json", None);
     let _ = bpftool_json::parse_map_show(data);

@@ -12,7 +12,11 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let dump = bpftool_text::parse_dump(data);
     let streamed = bpftool_text::read_dump(data);
-    assert_eq!(dump.len(), streamed.len(), "streaming and whole-buffer readers disagree");
+    assert_eq!(
+        dump.len(),
+        streamed.len(),
+        "streaming and whole-buffer readers disagree"
+    );
     let _ = check_duplicate_keys(&dump, None);
     let _ = check_truncated(&dump, "fuzz.txt", None);
     let path = common::write("dump.txt", data);

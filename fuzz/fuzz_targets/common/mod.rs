@@ -57,7 +57,9 @@ pub fn write(name: &str, bytes: &[u8]) -> PathBuf {
 
 /// A file of the repository's `corpora/`.
 pub fn corpus(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../corpora")
+        .join(rel)
 }
 
 /// Runs `bpfcase ARGS` in-process, as `cli::main` does, ignoring the
@@ -230,7 +232,11 @@ pub fn analyze(inputs: &[&Path], args: &[&str], selector: u8) {
 pub fn dump_commands(path: &Path, data: &[u8]) {
     let obj = corpus("bpf/flows.bpf.o");
     let tie = format!("flows={}", path.display());
-    analyze(&[&obj], &["--dump", &tie], data.first().copied().unwrap_or(0));
+    analyze(
+        &[&obj],
+        &["--dump", &tie],
+        data.first().copied().unwrap_or(0),
+    );
     let old = corpus("dumps/flows/flows.json");
     run(&[
         "diff",

@@ -239,6 +239,9 @@ fn map_type(
     ))
 }
 
+/// Why a map's type could not be laid out, at a byte offset of its BTF.
+type TypeError = (Option<usize>, String);
+
 /// The key and value types of map `map` ([`map_type`] of each); a side
 /// that cannot be laid out is left empty and its error returned with it.
 fn key_value_types(
@@ -246,7 +249,7 @@ fn key_value_types(
     map: &str,
     key: Option<u32>,
     value: Option<u32>,
-) -> (KeyValueLayouts, Vec<(Option<usize>, String)>) {
+) -> (KeyValueLayouts, Vec<TypeError>) {
     let mut errors = Vec::new();
     let mut side = |what: &str, id: Option<u32>| match id.map(|id| map_type(engine, id)) {
         None => (None, None),
@@ -756,7 +759,7 @@ fn layouts_from_bundle_btf(
     m: &crate::bundle::Manifest,
     blobs: &HashMap<String, Vec<u8>>,
     rec: &crate::bundle::MapRecord,
-) -> Result<(KeyValueLayouts, Vec<(Option<usize>, String)>), String> {
+) -> Result<(KeyValueLayouts, Vec<TypeError>), String> {
     bundle::with_btf(m, blobs, rec.btf_id, |btf| {
         let mut engine = BtfLayouts::new(btf);
         key_value_types(
