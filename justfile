@@ -12,6 +12,7 @@ import 'deploy/deploy.just'
 import 'benches/fleet.just'
 import 'docs/screenshots.just'
 import 'benches/analyze.just'
+import 'fuzz/fuzz.just'
 
 # Build the release binary.
 build:

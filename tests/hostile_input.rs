@@ -433,11 +433,28 @@ fn one_key_repeated_through_a_dump_keeps_bounded_evidence() {
 
 // ---- Types that are walked: depth, work and size bounds (src/limits.rs) ----
 
-/// Runs `bpfcase ARGS` in `dir`, killed after 20 s; returns the output, the
+/// Address space every hostile type case must run in (`ulimit -v`): the
+/// binary, its stacks and its heap. Before issue 12 the doubling types took
+/// up to 4 GB; now they and every other case here fit in 256 MB.
+const ADDRESS_SPACE_KB: u32 = 256 * 1024;
+
+/// Runs `bpfcase ARGS` in `dir` (see [`run_cmd`]) under `ulimit -v` [`ADDRESS_SPACE_KB`], so memory growing
+/// with a declared size fails the run (an abort, not exit 0 or 2).
+fn run_capped(dir: &Path, args: &[&str]) -> (Output, Duration, String) {
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
+        .arg(format!(
+            "ulimit -v {ADDRESS_SPACE_KB} && exec \"$0\" \"$@\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_bpfcase"));
+    run_cmd(cmd, dir, args)
+}
+
+/// Runs `cmd ARGS` in `dir`, killed after 20 s; returns the output, the
 /// time taken, and stdout+stderr with miette's wrapping undone.
-fn run_in(dir: &Path, args: &[&str]) -> (Output, Duration, String) {
+fn run_cmd(mut cmd: Command, dir: &Path, args: &[&str]) -> (Output, Duration, String) {
     let start = Instant::now();
-    let mut child = bpfcase()
+    let mut child = cmd
         .current_dir(dir)
         .args(args)
         .stdout(std::process::Stdio::piped())
@@ -572,7 +589,8 @@ fn dump_json(value_len: usize) -> String {
 }
 
 /// Runs layout, schema --btf and decode (with a 24-byte and an empty value)
-/// on `btf`, each checked by `check(args, result)`.
+/// on `btf`, each under the address-space cap, each checked by
+/// `check(args, result)`.
 fn every_btf_reader(test: &str, btf: &[u8], check: impl Fn(&[&str], &(Output, Duration, String))) {
     let dir = scratch(test);
     std::fs::write(dir.join("t.btf"), btf).unwrap();
@@ -598,7 +616,7 @@ fn every_btf_reader(test: &str, btf: &[u8], check: impl Fn(&[&str], &(Output, Du
         &decode("d0.json"),
     ];
     for args in runs {
-        check(args, &run_in(&dir, args));
+        check(args, &run_capped(&dir, args));
     }
 }
 
@@ -750,7 +768,7 @@ fn yaml_schema_nested_deep_is_refused_at_once() {
             "--value-type",
             "t0",
         ];
-        let r = run_in(&dir, &args);
+        let r = run_capped(&dir, &args);
         assert_quick(&args, &r, 2, needles);
         assert!(!r.2.contains("contains itself"), "{}", r.2);
     }
@@ -788,7 +806,7 @@ fn go_constant_chains_and_doubling_structs() {
     ];
     for (ty, code, needles) in cases {
         let args = ["schema", "--go-src", "p", "--type", ty];
-        let r = run_in(&dir, &args);
+        let r = run_capped(&dir, &args);
         assert_quick(&args, &r, code, needles);
     }
 }
@@ -1075,7 +1093,7 @@ fn gzip_bomb_in_diff_of_bundles_is_bounded() {
         "--format",
         "json",
     ];
-    let r = run_in(&dir, &args);
+    let r = run_capped(&dir, &args);
     assert!(r.1 < Duration::from_secs(5), "took {:?}", r.1);
     assert!(
         r.2.contains("btf/1.btf: the archive holds 6442450944 bytes")
@@ -1083,5 +1101,133 @@ fn gzip_bomb_in_diff_of_bundles_is_bounded() {
         "{}",
         r.2
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---- Bundles carrying hostile BTF (issue 12): analyze and diff ----
+
+/// A directory bundle at `dir` whose one hash map (`m`, id 1) has BTF
+/// `btf` (key type id 1, the 4-byte int; value type `value_type`), and a
+/// dump of one entry whose value is `value_len` bytes of `fill`.
+fn bundle_with_btf(dir: &Path, btf: &[u8], value_type: u32, value_len: usize, fill: u8) {
+    use sha2::Digest;
+    std::fs::create_dir_all(dir.join("btf")).unwrap();
+    std::fs::create_dir_all(dir.join("maps")).unwrap();
+    let hex = |n: usize, b: u8| vec![format!("\"0x{b:02x}\""); n].join(",");
+    let dump = format!(
+        "[{{\"key\":[{}],\"value\":[{}]}}]",
+        hex(4, 1),
+        hex(value_len, fill)
+    );
+    let files: [(&str, &[u8]); 2] = [("btf/1.btf", btf), ("maps/1-m.json", dump.as_bytes())];
+    let mut listed = Vec::new();
+    for (path, bytes) in files {
+        std::fs::write(dir.join(path), bytes).unwrap();
+        listed.push(serde_json::json!({
+            "path": path,
+            "size": bytes.len(),
+            "sha256": bpfcase::bundle::hex(&sha2::Sha256::digest(bytes)),
+        }));
+    }
+    let manifest = serde_json::json!({
+        "format": "bpfcase-bundle",
+        "version": 1,
+        "bpfcase_version": "0.1.0",
+        "host": {"hostname": "node", "kernel_release": "6.1", "machine": "x86_64",
+                 "possible_cpus": 2, "possible": "0-1", "online": "0-1"},
+        "created": "2026-11-30T00:00:00Z",
+        "files": listed,
+        "maps": [{"id": 1, "name": "m", "type": "hash", "key_size": 4,
+                  "value_size": value_len, "max_entries": 8, "flags": 0,
+                  "btf_id": 1, "btf_key_type_id": 1, "btf_value_type_id": value_type,
+                  "dump": "maps/1-m.json", "entries": 1}],
+        "btf": [{"id": 1, "path": "btf/1.btf"}],
+    });
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+}
+
+/// Bundles carrying the hostile BTF above (structs nested 10,000 deep —
+/// an abort before issue 12 —, a size doubling 26 and 40 times, a 70-hop
+/// typedef chain, a 2^32-element array) go through `analyze` and through
+/// `diff` of two such bundles quickly: a type that cannot be laid out is an
+/// `input/unreadable` finding naming the bundle file, offset and map (it
+/// was dropped silently: `value_type: null`), the rest is decoded within
+/// the entry's bytes.
+#[test]
+fn bundles_carrying_hostile_btf_are_analysed_and_diffed_quickly() {
+    let dir = scratch("btf-bundles");
+    let deep = "nests types more than 128 levels deep (limit MAX_TYPE_DEPTH)";
+    let chain = "chain longer than 64 (limit MAX_CHAIN)";
+    type Case<'a> = (&'a str, Vec<u8>, u32, usize, &'a [&'a str], &'a [&'a str]);
+    let cases: [Case; 5] = [
+        (
+            "deep",
+            btf_deep(10_000),
+            10_001,
+            4,
+            &[
+                "input/unreadable",
+                "deep-old!btf/1.btf could not be read at byte offset 240016: map `m`: value type",
+                deep,
+            ],
+            &[
+                "deep-old!btf/1.btf at byte offset 240016",
+                deep,
+                "1 changed",
+            ],
+        ),
+        (
+            "doubling",
+            btf_doubling(26, 4),
+            27,
+            24,
+            &["\"value_type\": \"struct top\""],
+            &["`struct top` (type id 27) is 268435456 bytes, but map 1 has 24-byte values"],
+        ),
+        (
+            "zero",
+            btf_doubling(40, 0),
+            42,
+            0,
+            &["\"value_type\": \"struct top\""],
+            &["1 unchanged"],
+        ),
+        (
+            "chain",
+            btf_chain(70),
+            72,
+            4,
+            &[
+                "input/unreadable",
+                "chain-old!btf/1.btf could not be read at byte offset 868: map `m`: value type",
+                chain,
+            ],
+            &[chain, "1 changed"],
+        ),
+        (
+            "huge-array",
+            btf_huge_array(u32::MAX, 0),
+            3,
+            24,
+            &["\"value_type\": \"struct top\""],
+            &["struct top: \"0x0000", "-> \"0xffff"],
+        ),
+    ];
+    for (name, btf, value_type, value_len, in_analyze, in_diff) in cases {
+        let old = dir.join(format!("{name}-old"));
+        let new = dir.join(format!("{name}-new"));
+        bundle_with_btf(&old, &btf, value_type, value_len, 0);
+        bundle_with_btf(&new, &btf, value_type, value_len, 0xff);
+        let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+        let args = ["analyze", old, "--format", "json", "--fail-on", "never"];
+        let r = run_capped(&dir, &args);
+        assert_quick(&args, &r, 0, in_analyze);
+        let args = ["diff", old, new];
+        assert_quick(&args, &run_capped(&dir, &args), 0, in_diff);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

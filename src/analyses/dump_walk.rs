@@ -199,7 +199,11 @@ pub fn check_truncated(dump: &MapDump, file: &str, map: Option<MapRef>) -> Vec<F
     if stops.is_empty() {
         return out;
     }
-    let only_lookups = stops.iter().all(|p| p.kind == ProblemKind::LookupFailed);
+    // Counted over every problem, also those past the kept ones.
+    let stop_count = dump.problem_count(ProblemKind::Truncated)
+        + dump.problem_count(ProblemKind::ErrorLine)
+        + dump.problem_count(ProblemKind::LookupFailed);
+    let only_lookups = stop_count == dump.problem_count(ProblemKind::LookupFailed);
     let (line, offset) = match stops[0].position {
         Position::Line(l) => (Some(l), None),
         Position::Offset(o) => (None, Some(o)),
@@ -228,8 +232,7 @@ pub fn check_truncated(dump: &MapDump, file: &str, map: Option<MapRef>) -> Vec<F
     let first = stops[0];
     let title = if only_lookups {
         format!(
-            "{} entr(y/ies) of the dump{map_name} vanished between listing and lookup",
-            stops.len()
+            "{stop_count} entr(y/ies) of the dump{map_name} vanished between listing and lookup"
         )
     } else {
         format!(
@@ -252,7 +255,7 @@ pub fn check_truncated(dump: &MapDump, file: &str, map: Option<MapRef>) -> Vec<F
             "entries_read": dump.len(),
             "found_elements": dump.found,
             "problems": problems,
-            "problem_count": stops.len(),
+            "problem_count": stop_count,
         }))
         .with_fix(
             "Findings computed from this dump are lower bounds. Capture the dump again (check \

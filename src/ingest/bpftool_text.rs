@@ -256,11 +256,7 @@ fn read_hex<R: BufRead>(mut lines: Lines<R>, current: bool) -> MapDump {
         None => {}
     }
     match dump.found {
-        None if !dump
-            .problems
-            .iter()
-            .any(|p| p.kind == ProblemKind::Truncated) =>
-        {
+        None if dump.problem_count(ProblemKind::Truncated) == 0 => {
             dump.problem(
                 ProblemKind::Truncated,
                 Position::Line(last.saturating_add(1)),

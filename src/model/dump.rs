@@ -110,8 +110,18 @@ pub struct MapDump {
     spans: Vec<EntrySpan>,
     /// `Found N elements` (text hex dumps only).
     pub found: Option<u64>,
+    /// The first [`PROBLEMS_KEPT`] problems, in input order; all of them
+    /// are counted in [`MapDump::problem_count`].
     pub problems: Vec<DumpProblem>,
+    /// Problems seen of each [`ProblemKind`] (indexed by `kind as usize`),
+    /// also those past [`PROBLEMS_KEPT`].
+    problem_counts: [u64; 4],
 }
+
+/// Problems a dump keeps with their message and place; past this only the
+/// counts go up. A forged dump can have a bad entry per line: the list must
+/// not grow with the input (`docs/reliability.md`, evidence bounds).
+pub const PROBLEMS_KEPT: usize = 32;
 
 impl MapDump {
     /// An empty dump of the given form.
@@ -122,6 +132,7 @@ impl MapDump {
             spans: Vec::new(),
             found: None,
             problems: Vec::new(),
+            problem_counts: [0; 4],
         }
     }
 
@@ -271,24 +282,38 @@ impl MapDump {
             s.start += shift;
             s
         }));
+        let room = PROBLEMS_KEPT.saturating_sub(self.problems.len());
         self.problems
-            .extend(other.problems.into_iter().map(|mut p| {
+            .extend(other.problems.into_iter().take(room).map(|mut p| {
                 p.entries_before += before;
                 p
             }));
+        for (mine, theirs) in self.problem_counts.iter_mut().zip(other.problem_counts) {
+            *mine = mine.saturating_add(theirs);
+        }
         if other.found.is_some() {
             self.found = other.found;
         }
     }
 
     /// Records a problem seen after the current last entry.
+    /// Only the first [`PROBLEMS_KEPT`] are kept; every one is counted.
     pub fn problem(&mut self, kind: ProblemKind, position: Position, message: impl Into<String>) {
-        self.problems.push(DumpProblem {
-            kind,
-            position,
-            message: message.into(),
-            entries_before: self.spans.len(),
-        });
+        let count = &mut self.problem_counts[kind as usize];
+        *count = count.saturating_add(1);
+        if self.problems.len() < PROBLEMS_KEPT {
+            self.problems.push(DumpProblem {
+                kind,
+                position,
+                message: message.into(),
+                entries_before: self.spans.len(),
+            });
+        }
+    }
+
+    /// How many problems of `kind` the dump had, kept or not.
+    pub fn problem_count(&self, kind: ProblemKind) -> u64 {
+        self.problem_counts[kind as usize]
     }
 }
 
@@ -362,6 +387,35 @@ mod tests {
         let v = split_percpu_buffer(&buf, 2, 20).unwrap();
         assert_eq!((v.len(), v[1][0], v[1].len()), (2, 7, 20));
         assert!(split_percpu_buffer(&buf[..40], 2, 20).is_none());
+    }
+
+    /// One bad entry per line of a forged dump: the list stops at
+    /// PROBLEMS_KEPT, the counts go on (also through `append`).
+    #[test]
+    fn problems_are_kept_up_to_a_bound_and_counted() {
+        let mut a = MapDump::new(DumpForm::TextHex);
+        for line in 0..100_000 {
+            a.problem(ProblemKind::LookupFailed, Position::Line(line), "gone");
+        }
+        a.problem(ProblemKind::Truncated, Position::Line(100_001), "cut");
+        assert_eq!(a.problems.len(), PROBLEMS_KEPT);
+        assert_eq!(a.problems[0].position, Position::Line(0));
+        assert_eq!(a.problem_count(ProblemKind::LookupFailed), 100_000);
+        assert_eq!(a.problem_count(ProblemKind::Truncated), 1);
+        let mut b = MapDump::new(DumpForm::TextHex);
+        b.problem(ProblemKind::ErrorLine, Position::Line(1), "x");
+        a.append(b);
+        assert_eq!(a.problems.len(), PROBLEMS_KEPT);
+        assert_eq!(a.problem_count(ProblemKind::ErrorLine), 1);
+        // Room left is filled from the appended dump.
+        let mut c = MapDump::new(DumpForm::TextHex);
+        let mut d = MapDump::new(DumpForm::TextHex);
+        d.problem(ProblemKind::ErrorLine, Position::Line(1), "y");
+        c.append(d);
+        assert_eq!(
+            (c.problems.len(), c.problem_count(ProblemKind::ErrorLine)),
+            (1, 1)
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use miette::Result;
 
 use super::{users, AnalyzeArgs};
 use crate::error::{read_file, InputError};
-use crate::ingest::btf::{Btf, BtfKind, TypeId};
+use crate::ingest::btf::{Btf, BtfError, BtfKind, TypeId};
 use crate::ingest::bundle::{self, Bundle};
 use crate::ingest::elf::{btf_map_defs, BpfObject};
 use crate::model::case::{MapInstance, Pin, ScalarType, UserTypes};
@@ -214,34 +214,58 @@ fn is_trace_jsonl(path: &Path, data: &[u8]) -> bool {
             .any(|l| serde_json::from_slice::<crate::bundle::TraceEvent>(l).is_ok())
 }
 
-/// Lays out `id` if it is (a typedef of) a struct or union.
-fn aggregate_layout(engine: &mut BtfLayouts<'_, '_>, id: u32) -> Option<Arc<Layout>> {
+/// A map's key or value type `id`: its layout when it is (a typedef of) a
+/// struct or union, else its scalar type (`__u32`, an enum, `char[16]`,
+/// with its C spelling). A type that cannot be laid out (nested past the
+/// depth limit, a typedef chain too long) is an error, so the caller
+/// reports it rather than dropping the map's type silently.
+fn map_type(
+    engine: &mut BtfLayouts<'_, '_>,
+    id: u32,
+) -> Result<(Option<Arc<Layout>>, Option<ScalarType>), BtfError> {
     if id == 0 {
-        return None;
+        return Ok((None, None));
     }
-    let (t, _) = engine.resolve(TypeId(id)).ok()?;
-    let t = t?;
-    if !matches!(t.kind, BtfKind::Struct | BtfKind::Union) {
-        return None;
+    let (t, _) = engine.resolve(TypeId(id))?;
+    let Some(t) = t else {
+        return Ok((None, None));
+    };
+    if matches!(t.kind, BtfKind::Struct | BtfKind::Union) {
+        return Ok((Some(engine.layout(TypeId(id))?), None));
     }
-    engine.layout(TypeId(id)).ok()
+    let ty = engine.field_type(TypeId(id))?;
+    Ok((
+        None,
+        Some(ScalarType {
+            name: engine.c_type_name(TypeId(id)),
+            ty,
+        }),
+    ))
 }
 
-/// The type of `id` when it is not (a typedef of) a struct or union:
-/// `__u32`, an enum, `char[16]`, with its C spelling.
-fn scalar_type(engine: &mut BtfLayouts<'_, '_>, id: u32) -> Option<ScalarType> {
-    if id == 0 {
-        return None;
-    }
-    let (t, _) = engine.resolve(TypeId(id)).ok()?;
-    if matches!(t?.kind, BtfKind::Struct | BtfKind::Union) {
-        return None;
-    }
-    let ty = engine.field_type(TypeId(id)).ok()?;
-    Some(ScalarType {
-        name: engine.c_type_name(TypeId(id)),
-        ty,
-    })
+/// Why a map's type could not be laid out, at a byte offset of its BTF.
+type TypeError = (Option<usize>, String);
+
+/// The key and value types of map `map` ([`map_type`] of each); a side
+/// that cannot be laid out is left empty and its error returned with it.
+fn key_value_types(
+    engine: &mut BtfLayouts<'_, '_>,
+    map: &str,
+    key: Option<u32>,
+    value: Option<u32>,
+) -> (KeyValueLayouts, Vec<TypeError>) {
+    let mut errors = Vec::new();
+    let mut side = |what: &str, id: Option<u32>| match id.map(|id| map_type(engine, id)) {
+        None => (None, None),
+        Some(Ok(t)) => t,
+        Some(Err(e)) => {
+            errors.push((e.offset(), format!("map `{map}`: {what} type: {e}")));
+            (None, None)
+        }
+    };
+    let (kl, ks) = side("key", key);
+    let (vl, vs) = side("value", value);
+    ((kl, vl, ks, vs), errors)
 }
 
 /// Reads every input.
@@ -524,6 +548,13 @@ fn load_object(case: &mut LoadedCase, name: &str, obj: &BpfObject<'_>) -> Result
     let mut engine = BtfLayouts::new(&btf);
     let origin = format!("BTF of {name}");
     for d in defs.iter().chain(obj.legacy_maps.iter()) {
+        let ((key_layout, value_layout, key_scalar, value_scalar), errors) =
+            key_value_types(&mut engine, &d.name, d.key_type_id, d.value_type_id);
+        for (offset, why) in errors {
+            let at = offset.map(|o| obj.btf_file_offset.saturating_add(o as u64));
+            case.findings
+                .push(InputError::at_offset(name, at, why).to_finding());
+        }
         case.add_object_map(MapInstance {
             id: None,
             name: d.name.clone(),
@@ -532,14 +563,10 @@ fn load_object(case: &mut LoadedCase, name: &str, obj: &BpfObject<'_>) -> Result
             value_size: d.value_size,
             max_entries: d.max_entries,
             flags: d.map_flags,
-            key_layout: d
-                .key_type_id
-                .and_then(|id| aggregate_layout(&mut engine, id)),
-            value_layout: d
-                .value_type_id
-                .and_then(|id| aggregate_layout(&mut engine, id)),
-            key_scalar: d.key_type_id.and_then(|id| scalar_type(&mut engine, id)),
-            value_scalar: d.value_type_id.and_then(|id| scalar_type(&mut engine, id)),
+            key_layout,
+            value_layout,
+            key_scalar,
+            value_scalar,
             btf_origin: Some(origin.clone()),
             prog_ids: Vec::new(),
         });
@@ -688,14 +715,19 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
         }
         inst.prog_ids.sort_unstable();
         if rec.btf_id != 0 {
-            match layouts_from_bundle_btf(
-                &m,
-                &blobs,
-                rec.btf_id,
-                rec.btf_key_type_id,
-                rec.btf_value_type_id,
-            ) {
-                Ok((k, v, ks, vs)) => {
+            match layouts_from_bundle_btf(&m, &blobs, rec) {
+                Ok(((k, v, ks, vs), errors)) => {
+                    let file = bundle::btf_files(&m, rec.btf_id)
+                        .into_iter()
+                        .next()
+                        .unwrap_or_default();
+                    for (offset, why) in errors {
+                        read_errors.push(InputError::at_offset(
+                            format!("{name}!{file}"),
+                            offset.map(|o| o as u64),
+                            why,
+                        ));
+                    }
                     inst.key_layout = k;
                     inst.value_layout = v;
                     inst.key_scalar = ks;
@@ -751,17 +783,15 @@ type KeyValueLayouts = (
 fn layouts_from_bundle_btf(
     m: &crate::bundle::Manifest,
     blobs: &HashMap<String, Vec<u8>>,
-    btf_id: u32,
-    key: u32,
-    value: u32,
-) -> Result<KeyValueLayouts, String> {
-    bundle::with_btf(m, blobs, btf_id, |btf| {
+    rec: &crate::bundle::MapRecord,
+) -> Result<(KeyValueLayouts, Vec<TypeError>), String> {
+    bundle::with_btf(m, blobs, rec.btf_id, |btf| {
         let mut engine = BtfLayouts::new(btf);
-        (
-            aggregate_layout(&mut engine, key),
-            aggregate_layout(&mut engine, value),
-            scalar_type(&mut engine, key),
-            scalar_type(&mut engine, value),
+        key_value_types(
+            &mut engine,
+            &rec.name,
+            Some(rec.btf_key_type_id),
+            Some(rec.btf_value_type_id),
         )
     })
 }
