@@ -8,6 +8,7 @@ import 'benches/layout.just'
 import 'benches/dwarf.just'
 import 'benches/schema.just'
 import 'benches/trace.just'
+import 'install.just'
 
 # Build the release binary.
 build:

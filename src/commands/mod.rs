@@ -2,8 +2,10 @@
 
 pub mod analyze;
 pub mod collect;
+pub mod completions;
 pub mod decode;
 pub mod diff;
 pub mod inputs;
 pub mod layout;
+pub mod output;
 pub mod schema;

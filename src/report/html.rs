@@ -223,6 +223,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
         s.info,
         esc(report.bpfcase_version)
     )?;
+    super::header::write_html(out, report)?;
     writeln!(
         out,
         "<h2>Inputs</h2><table><tr><th>path</th><th>kind</th><th>status</th></tr>"

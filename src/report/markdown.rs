@@ -105,6 +105,7 @@ fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
 pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     let s = &report.summary;
     writeln!(out, "# bpfcase report\n")?;
+    super::header::write_markdown(out, report)?;
     writeln!(
         out,
         "**{} error(s), {} warning(s), {} info** — bpfcase {}\n",

@@ -53,6 +53,8 @@ pub struct LoadedCase {
     pub traces: Vec<LoadedTrace>,
     /// Map fds of processes in bundles: (pid, fd) → map id.
     pub map_fds: HashMap<(u32, i32), u32>,
+    /// Where and when each bundle was collected, for the report header.
+    pub bundles: Vec<crate::report::header::BundleContext>,
     /// The first input that could not be read: the error when none could.
     first_unreadable: Option<InputError>,
 }
@@ -289,6 +291,12 @@ pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
         if tied.iter().any(|(_, f)| f == path) {
             continue;
         }
+        // Standard input is read once, by content; probing it for a bundle
+        // would consume it.
+        if crate::error::is_stdin(path) {
+            load_one(&mut case, path, args);
+            continue;
+        }
         if !path.exists() {
             return Err(InputError::new(
                 path.display().to_string(),
@@ -482,7 +490,7 @@ fn dump_specs(args: &AnalyzeArgs) -> Result<Vec<(String, PathBuf)>> {
             .filter(|(m, f)| !m.is_empty() && !f.is_empty())
             .ok_or_else(|| InputError::new("--dump", None, format!("{spec:?} is not MAP=FILE")))?;
         let path = PathBuf::from(file);
-        if !path.exists() {
+        if !path.exists() && !crate::error::is_stdin(&path) {
             return Err(InputError::new(file, None, "no such file or directory").into());
         }
         out.push((map.to_string(), path));
@@ -554,6 +562,10 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
     let mut bundle = Bundle::open(path)?;
     let name = bundle.name.clone();
     let m = bundle.manifest.clone();
+    case.bundles
+        .push(crate::report::header::BundleContext::from_manifest(
+            &name, &m,
+        ));
     case.possible_cpus = Some(m.host.possible_cpus).filter(|n| *n > 0);
     let btf_paths: HashMap<&str, ()> = m.btf.iter().map(|b| (b.path.as_str(), ())).collect();
     let dump_paths: HashMap<&str, u32> = m
