@@ -178,11 +178,16 @@ fn write_compared<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> i
             c.user_type, c.btf_type, c.verdict
         );
         write_wrapped(out, 2, 6, &text, w)?;
-        match &c.user_location {
-            Some(at) => write_wrapped(out, 4, 10, &format!("user: {at} ({})", c.user_origin), w)?,
-            None => write_wrapped(out, 4, 10, &format!("user: {}", c.user_origin), w)?,
+        let user = match &c.user_location {
+            Some(at) => format!("{at} ({})", c.user_origin),
+            None => c.user_origin.clone(),
+        };
+        // Labels are part of the lead so their alignment spaces survive wrapping.
+        for (lead, text) in [("    user: ", &user), ("    BTF:  ", &c.btf_origin)] {
+            for line in wrap_after(lead, 10, text, w) {
+                writeln!(out, "{line}")?;
+            }
         }
-        write_wrapped(out, 4, 10, &format!("BTF:  {}", c.btf_origin), w)?;
         for n in &c.notes {
             write_wrapped(out, 4, 14, &format!("accepted: {n}"), w)?;
         }
