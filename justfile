@@ -13,6 +13,7 @@ import 'benches/fleet.just'
 import 'docs/screenshots.just'
 import 'benches/analyze.just'
 import 'fuzz/fuzz.just'
+import 'install.just'
 
 # Build the release binary.
 build:

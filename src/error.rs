@@ -26,7 +26,9 @@ impl InputError {
         InputError {
             path: path.into(),
             position,
-            reason: reason.to_string(),
+            // Reasons quote input text; a junk file's control bytes must
+            // not reach the terminal raw.
+            reason: printable(&reason.to_string()).into_owned(),
         }
     }
 
@@ -46,10 +48,73 @@ impl InputError {
     }
 }
 
-/// Reads a whole file, naming it on failure. Refuses files over `limit` bytes
-/// so a wrong path (a disk image, /dev/zero) cannot exhaust memory.
+/// `s` with control characters escaped (`\x1b`, `\u{7}`; newline and tab
+/// kept) so that text quoted from a binary input cannot drive the
+/// terminal: escape sequences, bells, backspaces.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() && (c as u32) < 0x100 => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether `path` is `-`, standard input, as every command that reads a
+/// file accepts it.
+pub fn is_stdin(path: &std::path::Path) -> bool {
+    path == std::path::Path::new("-")
+}
+
+/// Standard input, read once and kept: a command may look at an input more
+/// than once (to tell its kind, then to parse it), and a pipe gives its
+/// bytes only once. Over `limit` bytes is refused, as for files.
+fn stdin_bytes(limit: u64) -> Result<&'static [u8], InputError> {
+    use std::io::Read;
+    static STDIN: std::sync::OnceLock<Result<Vec<u8>, String>> = std::sync::OnceLock::new();
+    let read = STDIN.get_or_init(|| {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_STDIN + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| e.to_string())?;
+        Ok(buf)
+    });
+    match read {
+        Ok(b) if b.len() as u64 > limit.min(MAX_STDIN) => Err(InputError::new(
+            "-",
+            None,
+            format!(
+                "standard input is larger than the {}-byte limit for this input",
+                limit.min(MAX_STDIN)
+            ),
+        )),
+        Ok(b) => Ok(b),
+        Err(e) => Err(InputError::new("-", None, e)),
+    }
+}
+
+/// Most bytes kept from standard input (a dump of a million entries is ~300 MB).
+const MAX_STDIN: u64 = 1 << 30;
+
+/// Reads a whole file (`-`: standard input), naming it on failure. Refuses
+/// files over `limit` bytes so a wrong path (a disk image, /dev/zero)
+/// cannot exhaust memory.
 pub fn read_file(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, InputError> {
     use std::io::Read;
+    if is_stdin(path) {
+        return stdin_bytes(limit).map(<[u8]>::to_vec);
+    }
     let name = path.display().to_string();
     let f = std::fs::File::open(path).map_err(|e| InputError::new(&name, None, e))?;
     // Size the buffer once from the metadata (bounded by the limit) instead of
@@ -95,6 +160,9 @@ impl std::ops::Deref for FileBytes {
 /// process during the analysis could fault (SIGBUS). bpfcase reads artifacts
 /// that are not being written: a bundle, a build output, a saved dump.
 pub fn map_file(path: &std::path::Path, limit: u64) -> Result<FileBytes, InputError> {
+    if is_stdin(path) {
+        return read_file(path, limit).map(FileBytes::Read);
+    }
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| InputError::new(&name, None, e))?;
     let meta = file
@@ -132,5 +200,17 @@ pub trait WriteOutput<T> {
 impl<T> WriteOutput<T> for std::io::Result<T> {
     fn out(self) -> Result<T, OutputError> {
         self.map_err(OutputError)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("plain text\tok\n"), "plain text\tok\n");
+        assert_eq!(printable("\x1b[31mred\x07"), "\\x1b[31mred\\x07");
+        assert_eq!(printable("a\u{85}b"), "a\\x85b");
     }
 }

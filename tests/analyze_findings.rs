@@ -714,6 +714,9 @@ fn compared_section(format: &str, args: &[&str]) -> String {
         .arg("analyze")
         .args(args)
         .args(["--format", format])
+        // Wide enough not to wrap: the paths here are absolute, and where
+        // the checkout lives must not change the snapshot.
+        .env("COLUMNS", "1000")
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();

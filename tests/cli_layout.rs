@@ -217,3 +217,507 @@ fn split_btf_without_base_suggests_base() {
     assert!(out.starts_with("struct split_demo {"), "{out}");
     assert!(out.contains("struct list_head"), "{out}");
 }
+
+/// The conventions every command shares (issue 13): `-` for stdin, `-o -`,
+/// the format from `-o`'s extension, one format name, `-q`, `--color`,
+/// completions and man pages, `--version`, `--help`, one error style,
+/// binary input never echoed raw, plurals.
+mod conventions {
+    use super::support::{bpfcase, corpus};
+    use std::io::Write;
+    use std::process::{Command, Output, Stdio};
+
+    const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+    /// Runs bpfcase from the crate root (so corpus paths are relative and
+    /// reports do not depend on where the tree is), with `stdin` piped in.
+    fn run_in(dir: &str, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
+        let mut cmd: Command = bpfcase();
+        cmd.current_dir(dir)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("run bpfcase");
+        let mut pipe = child.stdin.take().unwrap();
+        // A command that does not read stdin may close it early.
+        let _ = pipe.write_all(stdin);
+        drop(pipe);
+        child.wait_with_output().unwrap()
+    }
+
+    fn run(args: &[&str]) -> Output {
+        run_in(ROOT, args, &[], b"")
+    }
+
+    fn text(b: &[u8]) -> String {
+        String::from_utf8_lossy(b).into_owned()
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("bpfcase-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    const DECODE: &[&str] = &[
+        "decode",
+        "--btf",
+        "corpora/bpf/flows.bpf.o",
+        "--map",
+        "flows",
+        "--fail-on",
+        "never",
+        "--dump",
+    ];
+
+    #[test]
+    fn dash_reads_standard_input() {
+        let dump = std::fs::read(corpus("dumps/flows/flows.json")).unwrap();
+        let by_path = run(&[DECODE, &["corpora/dumps/flows/flows.json"]].concat());
+        let by_stdin = run_in(ROOT, &[DECODE, &["-"]].concat(), &[], &dump);
+        assert_eq!(
+            by_stdin.status.code(),
+            Some(0),
+            "{}",
+            text(&by_stdin.stderr)
+        );
+        assert!(!by_path.stdout.is_empty());
+        assert_eq!(text(&by_stdin.stdout), text(&by_path.stdout));
+        // analyze: a dump tied to its map from stdin, and layout: BTF from stdin.
+        let tied = run_in(
+            ROOT,
+            &[
+                "analyze",
+                "corpora/bpf/flows.bpf.o",
+                "--dump",
+                "flows=-",
+                "--format",
+                "json",
+            ],
+            &[],
+            &dump,
+        );
+        let v: serde_json::Value = serde_json::from_slice(&tied.stdout).unwrap();
+        assert_eq!(v["dumps"][0]["file"], "-");
+        assert_eq!(v["dumps"][0]["status"], "checked");
+        let btf = std::fs::read(corpus("bpf/flows.bpf.o")).unwrap();
+        let layout = run_in(ROOT, &["layout", "-", "flow_key"], &[], &btf);
+        assert!(
+            text(&layout.stdout).contains("struct flow_key {"),
+            "{}",
+            text(&layout.stderr)
+        );
+    }
+
+    #[test]
+    fn dash_output_is_stdout_and_creates_no_file() {
+        let dir = scratch("dash");
+        let obj = corpus("bpf/flows.bpf.o");
+        let out = run_in(
+            dir.to_str().unwrap(),
+            &["layout", obj.to_str().unwrap(), "flow_key", "-o", "-"],
+            &[],
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(0));
+        assert!(text(&out.stdout).contains("struct flow_key {"));
+        assert!(!dir.join("-").exists(), "`-o -` created a file named -");
+        // Nothing on stderr: the report itself went to stdout.
+        assert_eq!(text(&out.stderr), "");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn format_follows_the_output_extension_and_a_summary_goes_to_stderr() {
+        let dir = scratch("ext");
+        let case = "corpora/cases/lookups/case.tar";
+        for (ext, starts) in [
+            ("html", "<!DOCTYPE html>"),
+            ("md", "# bpfcase report"),
+            ("json", "{"),
+            ("txt", "bpfcase "),
+        ] {
+            let path = dir.join(format!("r.{ext}"));
+            let out = run(&["analyze", case, "-o", path.to_str().unwrap()]);
+            assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+            let written = std::fs::read_to_string(&path).unwrap();
+            assert!(written.starts_with(starts), "{ext}: {}", &written[..60]);
+            assert_eq!(
+                text(&out.stderr),
+                format!(
+                    "17 findings (9 errors, 7 warnings, 1 info) → {}\n",
+                    path.display()
+                )
+            );
+            // -q: the same report, nothing on stderr.
+            let quiet = run(&["analyze", case, "-q", "-o", path.to_str().unwrap()]);
+            assert_eq!(quiet.status.code(), Some(1));
+            assert_eq!(text(&quiet.stderr), "");
+        }
+        // --format wins over the extension.
+        let path = dir.join("r.html");
+        run(&[
+            "analyze",
+            case,
+            "--format",
+            "json",
+            "-q",
+            "-o",
+            path.to_str().unwrap(),
+        ]);
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with('{'));
+        // An extension naming a format the command cannot write: exit 2.
+        let out = run(&[
+            "layout",
+            "corpora/bpf/flows.bpf.o",
+            "-o",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("cannot infer the format from `.html`"));
+        // layout, decode and diff infer JSON too.
+        let path = dir.join("l.json");
+        run(&[
+            "layout",
+            "corpora/bpf/flows.bpf.o",
+            "flow_key",
+            "-o",
+            path.to_str().unwrap(),
+        ]);
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(v[0]["name"], "flow_key");
+        let out = run(&[
+            DECODE,
+            &[
+                "corpora/dumps/flows/flows.json",
+                "-o",
+                path.to_str().unwrap(),
+            ],
+        ]
+        .concat());
+        // JSON entries go to the file, findings to stderr, then the summary line.
+        let err = text(&out.stderr);
+        let last = err.lines().last().unwrap_or_default();
+        assert_eq!(
+            last,
+            format!(
+                "6 entries decoded, 2 findings (1 error, 1 warning) → {}",
+                path.display()
+            ),
+            "{err}"
+        );
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with('['));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn one_name_per_format_with_the_old_one_kept_hidden() {
+        let case = "corpora/cases/lookups/case.tar";
+        let text_out = run(&["analyze", case, "--format", "text"]);
+        let human_out = run(&["analyze", case, "--format", "human"]);
+        assert_eq!(text_out.stdout, human_out.stdout);
+        assert!(!text_out.stdout.is_empty());
+        for cmd in ["analyze", "layout", "decode", "diff"] {
+            let help = text(&run(&[cmd, "--help"]).stdout);
+            assert!(help.contains("text"), "{cmd}: {help}");
+            assert!(!help.contains("human"), "{cmd} still shows `human`: {help}");
+            for flag in ["--output <FILE>", "--quiet", "--color <WHEN>"] {
+                assert!(help.contains(flag), "{cmd} has no {flag}");
+            }
+        }
+        let help = text(&run(&["schema", "--help"]).stdout);
+        assert!(help.contains("--output <FILE>") && help.contains("--quiet"));
+    }
+
+    #[test]
+    fn completions_and_man_pages_come_from_the_cli_definition() {
+        let bash = run(&["completions", "bash"]);
+        assert_eq!(bash.status.code(), Some(0));
+        let script = text(&bash.stdout);
+        assert!(
+            script.contains("_bpfcase()") && script.contains("--fail-on"),
+            "{script}"
+        );
+        for shell in ["zsh", "fish"] {
+            let out = run(&["completions", shell]);
+            assert!(text(&out.stdout).contains("analyze"), "{shell}");
+        }
+        let man = text(&run(&["man"]).stdout);
+        assert!(
+            man.starts_with(".ie") || man.contains(".TH bpfcase 1"),
+            "{man}"
+        );
+        assert!(man.contains("analyze"));
+        let dir = scratch("man");
+        let out = run(&["man", "--dir", dir.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        for page in [
+            "bpfcase.1",
+            "bpfcase-analyze.1",
+            "bpfcase-decode.1",
+            "bpfcase-collect.1",
+        ] {
+            let body = std::fs::read_to_string(dir.join(page)).unwrap();
+            assert!(body.contains(".TH"), "{page}");
+        }
+        let analyze = std::fs::read_to_string(dir.join("bpfcase-analyze.1")).unwrap();
+        assert!(analyze.contains("fail\\-on"), "{analyze}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn version_names_the_git_revision() {
+        let version = text(&run(&["--version"]).stdout);
+        let rev = Command::new("git")
+            .args(["-C", ROOT, "rev-parse", "--short=12", "HEAD"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| text(&o.stdout).trim().to_string());
+        match rev {
+            Some(rev) => assert_eq!(
+                version,
+                format!("bpfcase {} (rev {rev})\n", env!("CARGO_PKG_VERSION"))
+            ),
+            // Built from a tarball: the bare version.
+            None => assert_eq!(version, format!("bpfcase {}\n", env!("CARGO_PKG_VERSION"))),
+        }
+    }
+
+    #[test]
+    fn help_has_examples_and_exit_codes_and_schema_names_dwarf() {
+        let help = text(&run(&["--help"]).stdout);
+        assert!(
+            help.contains("Examples:") && help.contains("Exit codes:"),
+            "{help}"
+        );
+        assert!(help.contains("2  the command could not run"));
+        for cmd in ["analyze", "layout", "schema", "decode", "diff", "collect"] {
+            let h = text(&run(&[cmd, "--help"]).stdout);
+            assert!(
+                h.contains("Examples:") && h.contains("Exit codes:"),
+                "{cmd}: {h}"
+            );
+        }
+        assert!(
+            help.contains("from Go source, BTF, or a binary's DWARF"),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn every_command_reports_errors_one_way() {
+        let cases: [&[&str]; 7] = [
+            &["analyze", "no/such/case.tar"],
+            &["layout", "no/such.o"],
+            &["schema", "--btf", "no/such.o", "--type", "x"],
+            &[
+                "decode",
+                "--dump",
+                "no/such.json",
+                "--btf",
+                "corpora/bpf/flows.bpf.o",
+                "--map",
+                "flows",
+            ],
+            &["diff", "no/such.json", "other.json"],
+            &["analyze", "--frobnicate"],
+            &["diff", "corpora/dumps/flows/flows.json"],
+        ];
+        for args in cases {
+            let out = run(args);
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            let first = err.lines().next().unwrap_or_default();
+            assert!(
+                first.starts_with("bpfcase::") && err.contains("\n  × "),
+                "{args:?} has another error style:\n{err}"
+            );
+        }
+        let usage = text(&run(&["analyze", "--frobnicate"]).stderr);
+        assert!(usage.starts_with("bpfcase::usage"), "{usage}");
+        assert!(usage.contains("--frobnicate"), "{usage}");
+    }
+
+    #[test]
+    fn decode_never_echoes_binary_input_raw() {
+        let dir = scratch("junk");
+        let junk = dir.join("junk.bin");
+        std::fs::write(&junk, b"\x1b[31mRED\x07\x08 key: \x00\xff\n").unwrap();
+        let out = run(&[
+            "decode",
+            "--dump",
+            junk.to_str().unwrap(),
+            "--btf",
+            "corpora/bpf/flows.bpf.o",
+            "--map",
+            "flows",
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = text(&out.stderr);
+        assert!(
+            !out.stderr
+                .iter()
+                .any(|&b| b == 0x1b || b == 0x07 || b == 0x08 || b == 0),
+            "{err:?}"
+        );
+        assert!(err.contains("\\x1b[31mRED\\x07\\x08"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn counts_are_in_the_right_number() {
+        let out = run_in(
+            ROOT,
+            &["analyze", "corpora/cases/lookups/case.tar"],
+            &[("COLUMNS", "400")],
+            b"",
+        );
+        let out = text(&out.stdout);
+        assert!(out.contains(", 1 entry dumped"), "{out}");
+        assert!(
+            out.contains("1 entry, checked as map conns (id 34521)"),
+            "{out}"
+        );
+        assert!(out.contains(", 8 entries dumped"));
+        for wrong in ["1 entries", "1 maps", "1 calls", "error(s)"] {
+            assert!(!out.contains(wrong), "{wrong}");
+        }
+    }
+}
+
+/// The terminal report: width from COLUMNS (or the terminal), wrapped at
+/// word boundaries, colour by `--color` and the conventional variables,
+/// evidence as aligned lines and hex rows; snapshots at 80 and 120 columns
+/// with and without colour.
+mod terminal {
+    use super::support::bpfcase;
+
+    const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+    fn report(case: &[&str], env: &[(&str, &str)], extra: &[&str]) -> String {
+        let out = bpfcase()
+            .current_dir(ROOT)
+            .arg("analyze")
+            .args(case)
+            .args(["--fail-on", "never"])
+            .args(extra)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Visible width of a line: characters less ANSI colour sequences.
+    fn visible(line: &str) -> usize {
+        let mut n = 0;
+        let mut in_escape = false;
+        for c in line.chars() {
+            match (in_escape, c) {
+                (false, '\x1b') => in_escape = true,
+                (true, c) if c.is_ascii_alphabetic() => in_escape = false,
+                (true, _) => {}
+                (false, _) => n += 1,
+            }
+        }
+        n
+    }
+
+    const LOOKUPS: &[&str] = &["corpora/cases/lookups/case.tar"];
+    const RELOAD: &[&str] = &["corpora/cases/reload/case.tar", "corpora/go"];
+
+    #[test]
+    fn human_report_snapshots_at_80_and_120_columns() {
+        for cols in ["80", "120"] {
+            for (color, flag) in [("plain", "never"), ("color", "always")] {
+                let out = report(LOOKUPS, &[("COLUMNS", cols)], &["--color", flag]);
+                let width: usize = cols.parse().unwrap();
+                for line in out.lines() {
+                    assert!(visible(line) <= width, "over {width} columns: {line:?}");
+                }
+                assert_eq!(out.contains('\x1b'), color == "color");
+                assert!(!out.contains("{\""), "raw JSON in the terminal report");
+                insta::assert_snapshot!(format!("human_lookups_{cols}_{color}"), out);
+            }
+        }
+        let out = report(RELOAD, &[("COLUMNS", "80")], &["--color", "never"]);
+        assert!(out.lines().all(|l| visible(l) <= 80));
+        assert!(!out.contains("{\""), "raw JSON in the terminal report");
+        insta::assert_snapshot!("human_reload_80_plain", out);
+    }
+
+    #[test]
+    fn lines_wrap_between_words_never_inside_one() {
+        let wide = report(LOOKUPS, &[("COLUMNS", "400")], &[]);
+        let narrow = report(LOOKUPS, &[("COLUMNS", "80")], &[]);
+        // Every word of the wide report's prose survives intact at 80.
+        let words = |s: &str| -> std::collections::BTreeSet<String> {
+            s.split_whitespace()
+                .filter(|w| w.chars().all(|c| c.is_alphanumeric() || c == '_'))
+                .map(str::to_string)
+                .collect()
+        };
+        let missing: Vec<String> = words(&wide).difference(&words(&narrow)).cloned().collect();
+        assert!(missing.is_empty(), "words cut at 80 columns: {missing:?}");
+    }
+
+    #[test]
+    fn color_follows_flag_and_environment() {
+        let has_color =
+            |env: &[(&str, &str)], extra: &[&str]| report(LOOKUPS, env, extra).contains("\x1b[");
+        // auto on a pipe: no colour, unless forced.
+        assert!(!has_color(&[], &[]));
+        assert!(has_color(&[("CLICOLOR_FORCE", "1")], &[]));
+        assert!(has_color(&[("FORCE_COLOR", "1")], &[]));
+        assert!(!has_color(&[("FORCE_COLOR", "1"), ("NO_COLOR", "1")], &[]));
+        assert!(has_color(&[("NO_COLOR", "1")], &["--color", "always"]));
+        assert!(!has_color(
+            &[("CLICOLOR_FORCE", "1")],
+            &["--color", "never"]
+        ));
+    }
+
+    #[test]
+    fn width_defaults_to_100_when_piped() {
+        let out = report(LOOKUPS, &[], &[]);
+        let longest = out.lines().map(visible).max().unwrap();
+        assert!(longest <= 100 && longest > 90, "longest line {longest}");
+    }
+
+    #[test]
+    fn every_format_has_the_header() {
+        let json = report(LOOKUPS, &[], &["--format", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let b = &v["bundles"][0];
+        assert_eq!(b["bundle"], "corpora/cases/lookups/case.tar");
+        assert_eq!(b["host"], "vm");
+        assert_eq!(b["kernel"], "6.18.44-fc-v669");
+        assert_eq!(b["collected_at"], "2026-11-26T06:08:10.761Z");
+        assert_eq!(b["partial"], false);
+        assert_eq!(b["limits_hit"], serde_json::json!([]));
+        let human = report(LOOKUPS, &[], &[]);
+        let first: Vec<&str> = human.lines().next().unwrap().split_whitespace().collect();
+        assert_eq!(first, ["bpfcase", env!("CARGO_PKG_VERSION")], "{human}");
+        assert!(
+            human.contains("  collected   2026-11-26T06:08:10.761Z by bpfcase 0.1.0\n"),
+            "{human}"
+        );
+        let md = report(LOOKUPS, &[], &["--format", "md"]);
+        assert!(md.contains("- **bundle** `corpora/cases/lookups/case.tar`\n  - host `vm` (x86_64), kernel `6.18.44-fc-v669`\n"), "{md}");
+        let html = report(LOOKUPS, &[], &["--format", "html"]);
+        assert!(html.contains("<dt><b>collected</b></dt><dd style=\"margin:0\">2026-11-26T06:08:10.761Z by bpfcase 0.1.0</dd>"), "{html}");
+        // Header first, then the summary, in the terminal report.
+        let at = |s: &str| human.find(s).unwrap();
+        assert!(at("input ") < at("collected") && at("collected") < at("summary"));
+    }
+}

@@ -858,12 +858,39 @@ fn progress_bar(show: bool, label: &str, len: u64) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new(len);
     if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{msg:30} [{bar:30}] {pos}/{len} entries {per_sec}")
+        indicatif::ProgressStyle::with_template("{msg:30} [{bar:30}] {pos}/{len} entries {rate}")
     {
+        // indicatif's own `{per_sec}` prints "1,528,499.5664/s".
+        let style = style.with_key(
+            "rate",
+            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&format_rate(s.per_sec()));
+            },
+        );
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(label.to_string());
     bar
+}
+
+/// A rate per second with three significant digits and an SI suffix:
+/// `812/s`, `45.2k/s`, `1.53M/s`.
+pub(crate) fn format_rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() || per_sec < 0.0 {
+        return "-/s".to_string();
+    }
+    let (v, unit) = match per_sec {
+        r if r >= 1e9 => (r / 1e9, "G"),
+        r if r >= 1e6 => (r / 1e6, "M"),
+        r if r >= 1e3 => (r / 1e3, "k"),
+        r => (r, ""),
+    };
+    let digits = match v {
+        v if v >= 100.0 || unit.is_empty() => 0,
+        v if v >= 10.0 => 1,
+        _ => 2,
+    };
+    format!("{v:.digits$}{unit}/s")
 }
 
 /// The raw BTF blobs of the chosen maps, for redaction masks.
@@ -1096,5 +1123,20 @@ impl MapRecord {
     /// The kernel's map type number, from bpftool's name in the record.
     fn map_type_num(&self) -> u32 {
         MapType::from_name(&self.map_type).map_or(u32::MAX, |t| t.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_rate;
+
+    #[test]
+    fn rates_have_three_significant_digits() {
+        assert_eq!(format_rate(1_528_499.566_4), "1.53M/s");
+        assert_eq!(format_rate(45_213.0), "45.2k/s");
+        assert_eq!(format_rate(812.4), "812/s");
+        assert_eq!(format_rate(0.0), "0/s");
+        assert_eq!(format_rate(250_000.0), "250k/s");
+        assert_eq!(format_rate(f64::NAN), "-/s");
     }
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use miette::Result;
 
+use super::output::plural;
 use crate::collect::trace::loader::Attach;
 use crate::collect::{self, host, CollectOptions, Redact};
 
@@ -132,8 +133,8 @@ pub fn run(args: &CollectArgs) -> Result<ExitCode> {
     let m = &outcome.manifest;
     if let Some(t) = &m.trace {
         eprintln!(
-            "traced {} bpf() map calls of pid {} for {} ms ({} lost) into {}",
-            t.events,
+            "traced {} of pid {} for {} ms ({} lost) into {}",
+            plural(t.events, "bpf() map call", "bpf() map calls"),
             t.pids
                 .iter()
                 .map(|p| p.to_string())
@@ -151,15 +152,25 @@ pub fn run(args: &CollectArgs) -> Result<ExitCode> {
     }
     let dumped = m.maps.iter().filter(|r| r.dump.is_some()).count();
     let entries: u64 = m.maps.iter().filter_map(|r| r.entries).sum();
+    let n = |count: usize, one: &str, many: &str| plural(count as u64, one, many);
     eprintln!(
-        "wrote {}: {} maps listed, {dumped} dumped ({entries} entries), {} progs, {} pins, {} processes{}{}",
+        "wrote {}: {} listed, {dumped} dumped ({}), {}, {}, {}{}{}",
         outcome.path.display(),
-        m.maps.len(),
-        m.progs.len(),
-        m.pins.len(),
-        m.processes.len(),
-        if m.partial { "; PARTIAL (see limits_hit)" } else { "" },
-        if m.errors.is_empty() { String::new() } else { format!("; {} errors recorded", m.errors.len()) },
+        n(m.maps.len(), "map", "maps"),
+        plural(entries, "entry", "entries"),
+        n(m.progs.len(), "prog", "progs"),
+        n(m.pins.len(), "pin", "pins"),
+        n(m.processes.len(), "process", "processes"),
+        if m.partial {
+            "; PARTIAL (see limits_hit)"
+        } else {
+            ""
+        },
+        if m.errors.is_empty() {
+            String::new()
+        } else {
+            format!("; {} recorded", n(m.errors.len(), "error", "errors"))
+        },
     );
     Ok(exit_code(m))
 }

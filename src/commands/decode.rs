@@ -7,7 +7,7 @@
 //! `--dwarf` (structs/unions by name from a user-space binary's DWARF) and
 //! `--schema` (a YAML layout schema, docs/schema.md).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,6 +15,7 @@ use miette::{IntoDiagnostic, Result};
 
 use super::analyze::FailOn;
 use super::inputs::{parse_btf, read_btf_file};
+use super::output::{findings_summary, plural, OutputArgs, ReportFormatName, TextStyle};
 use crate::analyses::dump_checks::{check_dump, DumpContext};
 use crate::error::{InputError, WriteOutput};
 use crate::ingest::btf::{Btf, BtfKind, TypeId};
@@ -41,7 +42,7 @@ pub enum DecodeFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct DecodeArgs {
-    /// A `bpftool map dump` capture: `-j`/`-p` JSON or plain text.
+    /// A `bpftool map dump` capture: `-j`/`-p` JSON or plain text (`-`: standard input).
     #[arg(long, value_name = "DUMP")]
     pub dump: PathBuf,
     /// BTF of the map's types: a BPF object (.bpf.o) or raw BTF.
@@ -77,12 +78,18 @@ pub struct DecodeArgs {
     /// `bpftool -j map show` of the map (type and max_entries for `dump/map-full`).
     #[arg(long, value_name = "FILE")]
     pub show: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = DecodeFormat::Text)]
-    pub format: DecodeFormat,
+    /// Output format [default: text, or as -o's extension says].
+    #[arg(long, value_enum)]
+    pub format: Option<DecodeFormat>,
     /// Exit with 1 when a finding at or above this severity is reported.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+impl ReportFormatName for DecodeFormat {
+    const DEFAULT: Self = DecodeFormat::Text;
 }
 
 /// A key or value type, ready to decode with.
@@ -402,12 +409,19 @@ pub fn resolve_types(source: TypeSource<'_>) -> Result<MapTypes> {
     }
 }
 
-/// Reads a dump file in whichever bpftool form it is.
+/// Reads a dump file (`-`: standard input, streamed) in whichever bpftool
+/// form it is.
 pub fn read_dump_file(path: &Path) -> Result<MapDump, InputError> {
     let name = path.display().to_string();
+    if crate::error::is_stdin(path) {
+        return read_dump_from(&name, BufReader::with_capacity(1 << 16, std::io::stdin()));
+    }
     let f = std::fs::File::open(path).map_err(|e| InputError::new(&name, None, e))?;
-    let mut r = BufReader::with_capacity(1 << 16, f);
-    let head = r.fill_buf().map_err(|e| InputError::new(&name, None, e))?;
+    read_dump_from(&name, BufReader::with_capacity(1 << 16, f))
+}
+
+fn read_dump_from<R: BufRead + Send>(name: &str, mut r: R) -> Result<MapDump, InputError> {
+    let head = r.fill_buf().map_err(|e| InputError::new(name, None, e))?;
     if is_json_dump(head) {
         Ok(bpftool_json::read_dump(r))
     } else {
@@ -552,8 +566,9 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
     let dump_name = args.dump.display().to_string();
     let dump = read_primary_dump(&args.dump)?;
 
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let format = args.out.format(args.format)?;
+    let style = args.out.style();
+    let mut out = args.out.open()?;
     let mut decoded = 0usize;
     let mut undecodable: Vec<Finding> = Vec::new();
     let mut bad = 0usize;
@@ -567,7 +582,7 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
             ));
         }
     };
-    match args.format {
+    match format {
         DecodeFormat::Json => {
             let mut w = render::JsonEntries::begin(&mut out).out()?;
             for e in dump.entries() {
@@ -628,23 +643,39 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
     };
     let mut findings = undecodable;
     findings.extend(check_dump(&dump, &ctx));
-    match args.format {
+    match format {
         DecodeFormat::Summary => {
             render::write_summary_json(&mut out, dump.len(), decoded, bad, &findings).out()?;
         }
         DecodeFormat::Json => {
             out.flush().out()?;
             let mut err = std::io::stderr().lock();
-            render::write_findings_text(&mut err, &findings).out()?;
+            let err_style = TextStyle {
+                width: style.width,
+                color: args
+                    .out
+                    .color
+                    .resolve(std::io::stderr().is_terminal(), |v| std::env::var(v).ok()),
+            };
+            render::write_findings_text(&mut err, &findings, err_style).out()?;
         }
         DecodeFormat::Text => {
             if bad > 0 {
-                writeln!(out, "{bad} entries did not match the types").out()?;
+                let n = plural(bad as u64, "entry", "entries");
+                let verb = if bad == 1 { "does" } else { "do" };
+                writeln!(out, "{n} {verb} not match the types").out()?;
             }
-            render::write_findings_text(&mut out, &findings).out()?;
+            render::write_findings_text(&mut out, &findings, style).out()?;
         }
     }
     out.flush().out()?;
+    drop(out);
+    let (e, w, i) = severity_counts(&findings);
+    args.out.done(&format!(
+        "{} decoded, {}",
+        plural(decoded as u64, "entry", "entries"),
+        findings_summary(e, w, i)
+    ));
     Ok(args.fail_on.exit_code(findings.iter().map(|f| f.severity)))
 }
 
@@ -660,4 +691,11 @@ fn formatted_text(e: &DumpEntry<'_>) -> String {
         String::from_utf8_lossy(e.key),
         String::from_utf8_lossy(v)
     )
+}
+
+/// Findings by severity: (errors, warnings, info).
+fn severity_counts(findings: &[Finding]) -> (usize, usize, usize) {
+    use crate::model::finding::Severity;
+    let n = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    (n(Severity::Error), n(Severity::Warning), n(Severity::Info))
 }

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use miette::{IntoDiagnostic, Result};
 
 use super::inputs::{parse_btf, read_btf_file};
+use super::output::{OutputArgs, ReportFormatName};
 use crate::error::{InputError, WriteOutput};
 use crate::ingest::btf::{BtfError, BtfKind, TypeId};
 use crate::model::from_btf::BtfLayouts;
@@ -28,19 +29,26 @@ pub enum LayoutFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct LayoutArgs {
-    /// Raw BTF (e.g. /sys/kernel/btf/vmlinux) or an ELF object with a .BTF section.
+    /// Raw BTF (e.g. /sys/kernel/btf/vmlinux) or an ELF object with a .BTF section (`-`: standard input).
     pub file: PathBuf,
     /// Struct or union names; none means every named struct and union.
     pub types: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = LayoutFormat::Text)]
-    pub format: LayoutFormat,
+    /// Output format [default: text, or as -o's extension says].
+    #[arg(long, value_enum)]
+    pub format: Option<LayoutFormat>,
     /// Base BTF for split BTF (a module's BTF over vmlinux).
     #[arg(long, value_name = "FILE")]
     pub base: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+impl ReportFormatName for LayoutFormat {
+    const DEFAULT: Self = LayoutFormat::Text;
 }
 
 pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
+    let format = args.out.format(args.format)?;
     // Before any thread starts (parsing may use one): the workers' arenas
     // should come up ready for huge pages.
     crate::worker_heap::reserve_thread_arenas();
@@ -104,7 +112,6 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
         1
     };
     let next = AtomicUsize::new(0);
-    let format = args.format;
     let work = || {
         crate::worker_heap::back_this_thread_with_huge_pages();
         let mut engine = BtfLayouts::new(&btf);
@@ -140,8 +147,7 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
     rendered.sort_unstable_by_key(|(i, _)| *i);
     let rendered = rendered.into_iter().map(|(_, r)| r);
 
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut out = args.out.open()?;
     if format == LayoutFormat::Summary {
         // Each worker returned its partial totals; merge them.
         let mut total = crate::model::layout::LayoutStats::default();
@@ -152,6 +158,7 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
         }
         render::write_summary(&mut out, &name, &total).out()?;
         out.flush().out()?;
+        args.out.done(&format!("layout summary of {name}"));
         // See below.
         std::mem::forget(btf);
         std::mem::forget(data);
@@ -177,6 +184,7 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
         out.write_all(b"]\n").out()?;
     }
     out.flush().out()?;
+    args.out.done(&format!("layouts of {name}"));
     // The process exits right after this: unmapping 5.5 MB of vmlinux and
     // freeing its index here would only delay that.
     std::mem::forget(btf);

@@ -2,10 +2,12 @@
 
 pub mod analyze;
 pub mod collect;
+pub mod completions;
 pub mod decode;
 pub mod diff;
 pub mod fleet;
 pub mod inputs;
 pub mod layout;
+pub mod output;
 pub mod schema;
 pub mod watch;

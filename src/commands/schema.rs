@@ -2,7 +2,6 @@
 //! YAML layout schema of one type, from Go source, BTF or a binary's DWARF
 //! (see `docs/schema.md`).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,8 +9,9 @@ use std::sync::Arc;
 use miette::Result;
 
 use super::inputs::{parse_btf, read_btf_file};
+use super::output::OutputArgs;
+use crate::error::InputError;
 use crate::error::{map_file, read_file};
-use crate::error::{InputError, WriteOutput};
 use crate::ingest::btf::BtfKind;
 use crate::ingest::dwarf::{DebugSearch, DwarfError, DwarfFile};
 use crate::ingest::gosrc::{GoArch, GoLayouts, GoPackage, GoSrcError};
@@ -75,9 +75,12 @@ pub struct SchemaArgs {
     /// (DIR/.build-id/xx/rest.debug, DIR/<debuglink name>).
     #[arg(long, value_name = "DIR", requires = "dwarf")]
     pub debug_dir: Option<PathBuf>,
-    /// Write the schema here instead of standard output.
+    /// Write the schema to FILE instead of standard output (`-`: standard output).
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Print nothing on stderr when the schema goes to a file.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 pub fn run(args: &SchemaArgs) -> Result<ExitCode> {
@@ -95,15 +98,13 @@ pub fn run(args: &SchemaArgs) -> Result<ExitCode> {
         None => return Err(miette::miette!("give --go-src, --btf or --dwarf")),
     };
     let text = to_yaml(&layout);
-    match &args.output {
-        Some(p) => std::fs::write(p, text)
-            .map_err(|e| InputError::new(p.display().to_string(), None, e))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).out()?;
-            out.flush().out()?;
-        }
-    }
+    let out = OutputArgs {
+        output: args.output.clone(),
+        quiet: args.quiet,
+        ..OutputArgs::default()
+    };
+    out.write_all(text.as_bytes())?;
+    out.done(&format!("schema of {}", args.type_name));
     Ok(ExitCode::SUCCESS)
 }
 

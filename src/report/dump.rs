@@ -47,19 +47,41 @@ pub fn write_text_entry<W: Write>(out: &mut W, index: usize, json: &str) -> io::
     writeln!(out, "[{index}] {json}")
 }
 
-/// Findings as text lines: `severity code: title`, then evidence and fix.
-pub fn write_findings_text<W: Write>(out: &mut W, findings: &[Finding]) -> io::Result<()> {
+/// Findings as text lines: `severity code: title`, then the evidence as
+/// aligned key/value lines and hex rows, and the fix, wrapped to
+/// `style.width`.
+pub fn write_findings_text<W: Write>(
+    out: &mut W,
+    findings: &[Finding],
+    style: super::TextStyle,
+) -> io::Result<()> {
+    use super::human::wrap_after;
     for f in findings {
-        writeln!(
-            out,
-            "{} {}: {}",
-            f.severity.as_str(),
-            f.code.as_str(),
-            f.title
-        )?;
-        writeln!(out, "    evidence: {}", f.evidence)?;
+        let severity = f.severity.as_str();
+        let severity = if style.color {
+            let code = match f.severity {
+                crate::model::finding::Severity::Error => "\x1b[1;31m",
+                crate::model::finding::Severity::Warning => "\x1b[1;33m",
+                crate::model::finding::Severity::Info => "\x1b[1;36m",
+            };
+            format!("{code}{severity}\x1b[0m")
+        } else {
+            severity.to_string()
+        };
+        let lead = format!("{severity} {}: ", f.code.as_str());
+        for line in wrap_after(&lead, 4, &crate::error::printable(&f.title), style.width) {
+            writeln!(out, "{line}")?;
+        }
+        if let Some(obj) = f.evidence.as_object() {
+            writeln!(out, "    evidence:")?;
+            for line in super::evidence_lines(obj, 6, style.width) {
+                writeln!(out, "{line}")?;
+            }
+        }
         if let Some(fix) = &f.fix {
-            writeln!(out, "    fix: {fix}")?;
+            for line in wrap_after("    fix: ", 9, fix, style.width) {
+                writeln!(out, "{line}")?;
+            }
         }
     }
     Ok(())

@@ -536,6 +536,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
         s.info,
         esc(report.bpfcase_version)
     )?;
+    super::header::write_html(out, report)?;
     writeln!(out, "<h2>Findings</h2>")?;
     if report.findings.is_empty() {
         writeln!(out, "<section class=\"card\"><p>No findings.</p></section>")?;

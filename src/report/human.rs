@@ -7,33 +7,42 @@ use std::io::{self, Write};
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
 
-use super::{evidence_layouts, evidence_scalar, Report};
+use super::{evidence_layouts, Report};
+use super::{findings_summary, plural, TextStyle};
 use crate::model::finding::{Finding, Severity};
 
-/// Writes the human report. `color` adds ANSI colours (terminals only).
-pub fn write<W: Write>(out: &mut W, report: &Report, color: bool) -> io::Result<()> {
-    let theme = if color {
+/// Writes the human report, laid out for `style.width` columns (text
+/// wraps at word boundaries) with ANSI colours when `style.color`.
+pub fn write<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> io::Result<()> {
+    let theme = if style.color {
         GraphicalTheme::unicode()
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width);
+    let w = style.width;
+    let bold = |t: &str| paint(style.color, BOLD, t);
+    // The header: version, inputs, and where and when each bundle was taken.
+    let mut rows = super::header::text_lines(report);
     let s = &report.summary;
-    writeln!(
-        out,
-        "bpfcase {}: {} error(s), {} warning(s), {} info",
-        report.bpfcase_version, s.error, s.warning, s.info
-    )?;
-    writeln!(out, "inputs:")?;
-    for i in &report.inputs {
-        writeln!(out, "  {} ({}, {})", i.path, i.kind, i.status)?;
+    rows.push((
+        "summary".to_string(),
+        findings_summary(s.error, s.warning, s.info),
+    ));
+    let label_width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    for (label, value) in &rows {
+        let pad = " ".repeat(label_width - label.len());
+        let lead = format!("{}{pad}  ", bold(label));
+        let indent = label_width + 2;
+        for line in wrap_after(&lead, indent, value, w) {
+            writeln!(out, "{line}")?;
+        }
     }
     if !report.maps.is_empty() {
-        writeln!(out, "maps:")?;
+        writeln!(out, "{}", bold("maps:"))?;
         for m in &report.maps {
-            writeln!(
-                out,
-                "  {}{} {} key {} value {} max_entries {}{}{}",
+            let text = format!(
+                "{}{} {} key {} value {} max_entries {}{}{}",
                 m.id.map(|i| format!("{i}: ")).unwrap_or_default(),
                 m.name,
                 m.map_type.as_deref().unwrap_or("?"),
@@ -51,16 +60,17 @@ pub fn write<W: Write>(out: &mut W, report: &Report, color: bool) -> io::Result<
                     ),
                 },
                 m.entries
-                    .map(|n| format!(", {n} entries dumped"))
+                    .map(|n| format!(", {} dumped", plural(n, "entry", "entries")))
                     .unwrap_or_default(),
-            )?;
+            );
+            write_wrapped(out, 2, 4, &text, w)?;
         }
     }
-    write_compared(out, report)?;
+    write_compared(out, report, style)?;
     for (i, f) in report.findings.iter().enumerate() {
         writeln!(out)?;
         let show_layouts = !super::repeats_previous_layouts(&report.findings, i);
-        out.write_all(render_finding(&handler, f, show_layouts).as_bytes())?;
+        out.write_all(render_finding(&handler, f, show_layouts, style).as_bytes())?;
     }
     if report.findings.is_empty() {
         writeln!(out, "\nno findings")?;
@@ -68,32 +78,118 @@ pub fn write<W: Write>(out: &mut W, report: &Report, color: bool) -> io::Result<
     Ok(())
 }
 
-/// What was compared: user types against BTF types, dumps, trace calls.
-fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
-    if report.checks.is_empty() && report.dumps.is_empty() && report.traces.is_empty() {
-        return writeln!(
-            out,
-            "compared: nothing (no user-space type, dump or trace was compared)"
-        );
+const BOLD: &str = "\x1b[1m";
+const RED: &str = "\x1b[31m";
+
+/// `text` in `code` when colouring.
+fn paint(color: bool, code: &str, text: &str) -> String {
+    if color {
+        format!("{code}{text}\x1b[0m")
+    } else {
+        text.to_string()
     }
-    writeln!(out, "compared:")?;
+}
+
+/// Writes `text` wrapped to `width`: the first line indented by `first`,
+/// the rest by `rest` spaces.
+fn write_wrapped<W: Write>(
+    out: &mut W,
+    first: usize,
+    rest: usize,
+    text: &str,
+    width: usize,
+) -> io::Result<()> {
+    for line in wrap_after(&" ".repeat(first), rest, text, width) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// `text` after `lead` (which may hold colour codes), wrapped at word
+/// boundaries to `width` columns; continuation lines are indented by
+/// `indent` spaces. A word longer than a line stays whole (a path, a hex
+/// run): never cut mid-word.
+pub(crate) fn wrap_after(lead: &str, indent: usize, text: &str, width: usize) -> Vec<String> {
+    let visible = |s: &str| strip_ansi(s).chars().count();
+    let mut lines = Vec::new();
+    let mut line = lead.to_string();
+    let mut len = visible(lead);
+    let mut at_start = true;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let wl = word.chars().count();
+        if !at_start && len + 1 + wl > width {
+            lines.push(std::mem::replace(&mut line, " ".repeat(indent)));
+            len = indent;
+            at_start = true;
+        }
+        if !at_start {
+            line.push(' ');
+            len += 1;
+        }
+        line.push_str(word);
+        len += wl;
+        at_start = false;
+    }
+    lines.push(line.trim_end().to_string());
+    lines
+}
+
+/// `s` without ANSI escape sequences (for measuring).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// What was compared: user types against BTF types, dumps, trace calls.
+fn write_compared<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> io::Result<()> {
+    let w = style.width;
+    let label = paint(style.color, BOLD, "compared:");
+    if report.checks.is_empty() && report.dumps.is_empty() && report.traces.is_empty() {
+        for line in wrap_after(
+            &format!("{label} "),
+            2,
+            "nothing (no user-space type, dump or trace was compared)",
+            w,
+        ) {
+            writeln!(out, "{line}")?;
+        }
+        return Ok(());
+    }
+    writeln!(out, "{label}")?;
     for c in &report.checks {
         let what = match &c.map {
             Some(m) => format!("map {m} {}", c.role),
             None => "--pair".to_string(),
         };
-        writeln!(
-            out,
-            "  {what}: {} against BTF {}: {}",
+        let text = format!(
+            "{what}: {} against BTF {}: {}",
             c.user_type, c.btf_type, c.verdict
-        )?;
-        match &c.user_location {
-            Some(at) => writeln!(out, "    user: {at} ({})", c.user_origin)?,
-            None => writeln!(out, "    user: {}", c.user_origin)?,
+        );
+        write_wrapped(out, 2, 6, &text, w)?;
+        let user = match &c.user_location {
+            Some(at) => format!("{at} ({})", c.user_origin),
+            None => c.user_origin.clone(),
+        };
+        // Labels are part of the lead so their alignment spaces survive wrapping.
+        for (lead, text) in [("    user: ", &user), ("    BTF:  ", &c.btf_origin)] {
+            for line in wrap_after(lead, 10, text, w) {
+                writeln!(out, "{line}")?;
+            }
         }
-        writeln!(out, "    BTF:  {}", c.btf_origin)?;
         for n in &c.notes {
-            writeln!(out, "    accepted: {n}")?;
+            write_wrapped(out, 4, 14, &format!("accepted: {n}"), w)?;
         }
     }
     for d in &report.dumps {
@@ -103,23 +199,27 @@ fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
             "excluded" => format!("map {map} is outside --map, not checked"),
             _ => "belongs to no map: layout-free checks only".to_string(),
         };
-        let entries = if d.entries == 1 { "entry" } else { "entries" };
-        writeln!(out, "  dump {}: {} {entries}, {what}", d.file, d.entries)?;
+        let text = format!(
+            "dump {}: {}, {what}",
+            d.file,
+            plural(d.entries, "entry", "entries")
+        );
+        write_wrapped(out, 2, 6, &text, w)?;
     }
     for t in &report.traces {
         let maps: Vec<String> = t.maps.iter().map(map_name).collect();
-        writeln!(
-            out,
-            "  trace {}: {} calls, {} replayed against {}",
+        let text = format!(
+            "trace {}: {}, {} replayed against {}",
             t.file,
-            t.calls,
+            plural(t.calls, "call", "calls"),
             t.replayed,
             if maps.is_empty() {
                 "no map".to_string()
             } else {
                 format!("map {}", maps.join(", "))
             }
-        )?;
+        );
+        write_wrapped(out, 2, 6, &text, w)?;
     }
     Ok(())
 }
@@ -137,7 +237,12 @@ fn opt(v: Option<u64>, unit: &str) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-fn render_finding(handler: &GraphicalReportHandler, f: &Finding, show_layouts: bool) -> String {
+fn render_finding(
+    handler: &GraphicalReportHandler,
+    f: &Finding,
+    show_layouts: bool,
+    style: TextStyle,
+) -> String {
     let map = f
         .map
         .as_ref()
@@ -146,7 +251,8 @@ fn render_finding(handler: &GraphicalReportHandler, f: &Finding, show_layouts: b
             None => format!(" [map {}]", m.name),
         })
         .unwrap_or_default();
-    let mut diag = MietteDiagnostic::new(format!("{}{map}", f.title))
+    let title = crate::error::printable(&f.title);
+    let mut diag = MietteDiagnostic::new(format!("{title}{map}"))
         .with_code(f.code.as_str())
         .with_severity(match f.severity {
             Severity::Error => miette::Severity::Error,
@@ -181,26 +287,43 @@ fn render_finding(handler: &GraphicalReportHandler, f: &Finding, show_layouts: b
     }
     for src in extra_sources {
         let at = super::source_location(src);
-        let _ = writeln!(text, "  ↳ {at}: {}", src.label);
+        for line in wrap_after("  ↳ ", 4, &format!("{at}: {}", src.label), style.width) {
+            let _ = writeln!(text, "{line}");
+        }
     }
     if let Some(obj) = f.evidence.as_object() {
-        let _ = writeln!(text, "  evidence:");
-        for (k, v) in obj {
-            if k == "layouts" {
-                continue;
-            }
-            let _ = writeln!(text, "    {k}: {}", evidence_scalar(v));
+        let _ = writeln!(text, "  {}", paint(style.color, BOLD, "evidence:"));
+        let shown: serde_json::Map<String, serde_json::Value> = obj
+            .iter()
+            .filter(|(k, _)| k.as_str() != "layouts")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for line in super::evidence_lines(&shown, 4, style.width) {
+            let line = if style.color && line.trim_start().starts_with('^') {
+                paint(true, RED, &line)
+            } else {
+                line
+            };
+            let _ = writeln!(text, "{line}");
         }
     }
     if let Some((ln, l, rn, r)) = evidence_layouts(f).filter(|_| show_layouts) {
-        let _ = writeln!(text, "  layouts ({ln} | {rn}):");
+        let _ = writeln!(
+            text,
+            "  {} ({ln} | {rn}):",
+            paint(style.color, BOLD, "layouts")
+        );
         let rows = l.fields.len().max(r.fields.len());
+        // Each side gets half the width; names longer than that are cut
+        // with an ellipsis rather than wrapping a table row.
+        let side = ((style.width.saturating_sub(8)) / 2).clamp(24, 48);
         let cell = |x: Option<&super::EvidenceField>| {
-            x.map(|x| format!("{:>4} {:>3}  {}", x.offset, x.size, x.name))
+            x.map(|x| fit(&format!("{:>4} {:>3}  {}", x.offset, x.size, x.name), side))
                 .unwrap_or_default()
         };
-        let left = format!("{} ({} B)", l.name, l.size);
-        let _ = writeln!(text, "    {left:<36} | {} ({} B)", r.name, r.size);
+        let left = fit(&format!("{} ({} B)", l.name, l.size), side);
+        let right = fit(&format!("{} ({} B)", r.name, r.size), side);
+        let _ = writeln!(text, "    {left:<side$} | {right}");
         for i in 0..rows {
             let a = cell(l.fields.get(i));
             let b = cell(r.fields.get(i));
@@ -209,10 +332,24 @@ fn render_finding(handler: &GraphicalReportHandler, f: &Finding, show_layouts: b
                 (Some(_), None) | (None, Some(_)) => " ◀",
                 _ => "",
             };
-            let _ = writeln!(text, "    {a:<36} | {b}{mark}");
+            let _ = writeln!(
+                text,
+                "    {a:<side$} | {b}{}",
+                paint(style.color && !mark.is_empty(), RED, mark)
+            );
         }
     }
     text
+}
+
+/// `s` cut to `n` characters, with `…` when cut.
+fn fit(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+    t.push('…');
+    t
 }
 
 /// Byte start and length of 1-based `line` in `text`.

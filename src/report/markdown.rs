@@ -482,6 +482,7 @@ fn write_finding<W: Write>(out: &mut W, report: &Report, n: usize, f: &Finding) 
 pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     let s = &report.summary;
     writeln!(out, "# bpfcase report\n")?;
+    super::header::write_markdown(out, report)?;
     writeln!(
         out,
         "**{} error(s), {} warning(s), {} info** — bpfcase {}\n",

@@ -10,6 +10,7 @@ pub mod fleet_html;
 pub mod fleet_human;
 pub mod fleet_json;
 pub mod fleet_markdown;
+pub mod header;
 pub mod html;
 pub mod human;
 pub mod json;
@@ -118,6 +119,9 @@ pub struct Report {
     pub dumps: Vec<DumpSummary>,
     /// Traces read, and how many of their calls were replayed.
     pub traces: Vec<TraceSummary>,
+    /// Where and when each bundle among the inputs was collected (the
+    /// report header, with the version and inputs).
+    pub bundles: Vec<header::BundleContext>,
     pub findings: Vec<Finding>,
     pub summary: Summary,
     /// The collection the case came from (the first bundle among the
@@ -202,6 +206,7 @@ impl Report {
             checks: Vec::new(),
             dumps: Vec::new(),
             traces: Vec::new(),
+            bundles: Vec::new(),
             findings,
             summary,
             collection: None,
@@ -215,11 +220,46 @@ impl Report {
     }
 }
 
+/// How terminal text is laid out: its width and whether it has colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextStyle {
+    pub width: usize,
+    pub color: bool,
+}
+
+/// `1 entry`, `2 entries`: `count` and the noun in the right number.
+pub fn plural(count: u64, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+/// `3 findings (1 error, 2 warnings)`, `no findings`.
+pub fn findings_summary(error: usize, warning: usize, info: usize) -> String {
+    let total = (error + warning + info) as u64;
+    if total == 0 {
+        return "no findings".to_string();
+    }
+    let parts: Vec<String> = [
+        (error, "error", "errors"),
+        (warning, "warning", "warnings"),
+        (info, "info", "info"),
+    ]
+    .iter()
+    .filter(|(n, _, _)| *n > 0)
+    .map(|(n, one, many)| plural(*n as u64, one, many))
+    .collect();
+    format!(
+        "{} ({})",
+        plural(total, "finding", "findings"),
+        parts.join(", ")
+    )
+}
+
 /// Renders evidence values for text formats: scalars plainly, arrays of
-/// scalars inline, everything else as compact JSON.
+/// scalars inline, everything else as compact JSON (Markdown and HTML
+/// cells; the terminal uses [`evidence_lines`]).
 pub(crate) fn evidence_scalar(v: &serde_json::Value) -> String {
     match v {
-        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::String(s) => crate::error::printable(s).into_owned(),
         serde_json::Value::Null => "-".to_string(),
         serde_json::Value::Array(items)
             if items.iter().all(|i| !i.is_object() && !i.is_array()) =>
@@ -229,6 +269,197 @@ pub(crate) fn evidence_scalar(v: &serde_json::Value) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// Evidence as text lines (terminal, decode's findings): scalars as aligned
+/// `key  value` lines, nested objects and lists of objects indented under
+/// their key, byte strings (`"0a 00 …"`) as hex rows with offsets, and
+/// under the last byte string of an object a caret line marking the bytes
+/// its `*_offsets` list names (or, for two byte strings of one length such
+/// as a missed key and the present one, the bytes that differ). Never JSON.
+pub(crate) fn evidence_lines(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    indent: usize,
+    width: usize,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    object_lines(obj, indent, width, &mut lines);
+    lines
+}
+
+/// Bytes per hex row.
+fn hex_row_len(avail: usize) -> usize {
+    // "0000  " plus 3 columns per byte.
+    if avail >= 6 + 16 * 3 {
+        16
+    } else {
+        8
+    }
+}
+
+/// The bytes of a `"0a 00 ff"` string, if it is one.
+fn hex_bytes(s: &str) -> Option<Vec<u8>> {
+    let bytes: Option<Vec<u8>> = s
+        .split(' ')
+        .map(|t| {
+            (t.len() == 2)
+                .then(|| u8::from_str_radix(t, 16).ok())
+                .flatten()
+        })
+        .collect();
+    bytes.filter(|b| !b.is_empty())
+}
+
+fn is_inline(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Array(items) => items.iter().all(|i| !i.is_object() && !i.is_array()),
+        // A small record of scalars (`at: {offset: 301}`) reads best on one line.
+        serde_json::Value::Object(o) => {
+            o.len() <= 3 && o.values().all(|x| !x.is_object() && !x.is_array())
+        }
+        _ => true,
+    }
+}
+
+/// An inline value as text: `none` for an empty list or record, a small
+/// record as `key value, key value`.
+fn inline_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Array(a) if a.is_empty() => "none".to_string(),
+        serde_json::Value::Object(o) if o.is_empty() => "none".to_string(),
+        serde_json::Value::Object(o) => o
+            .iter()
+            .map(|(k, x)| format!("{k} {}", evidence_scalar(x)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        v => evidence_scalar(v),
+    }
+}
+
+fn object_lines(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    indent: usize,
+    width: usize,
+    lines: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    let pad = " ".repeat(indent);
+    let key_width = obj
+        .iter()
+        .filter(|(_, v)| is_inline(v))
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    let value_col = indent + key_width + 2;
+    // Offsets to mark under the last byte string: a `*_offsets` list of
+    // integers, else the bytes where two byte strings of one length differ.
+    let hex_fields: Vec<(&String, Vec<u8>)> = obj
+        .iter()
+        .filter_map(|(k, v)| v.as_str().and_then(hex_bytes).map(|b| (k, b)))
+        .collect();
+    let mut marks: Vec<u64> = obj
+        .iter()
+        .filter(|(k, _)| k.ends_with("_offsets"))
+        .filter_map(|(_, v)| v.as_array())
+        .flat_map(|a| a.iter().filter_map(|x| x.as_u64()))
+        .collect();
+    if marks.is_empty() {
+        if let [(_, a), (_, b)] = hex_fields.as_slice() {
+            if a.len() == b.len() {
+                marks = (0..a.len() as u64)
+                    .filter(|&i| a[i as usize] != b[i as usize])
+                    .collect();
+            }
+        }
+    }
+    let last_hex = hex_fields.last().map(|(k, _)| k.as_str());
+    for (k, v) in obj {
+        let mark_here = if Some(k.as_str()) == last_hex {
+            marks.as_slice()
+        } else {
+            &[]
+        };
+        match v {
+            Value::String(s) if hex_bytes(s).is_some() => {
+                let bytes = hex_bytes(s).unwrap_or_default();
+                if value_col + s.len() <= width {
+                    lines.push(format!("{pad}{k:<key_width$}  {s}"));
+                    if !mark_here.is_empty() {
+                        lines.push(caret_line(value_col, 0, bytes.len(), mark_here));
+                    }
+                } else {
+                    lines.push(format!("{pad}{k}:"));
+                    let per_row = hex_row_len(width.saturating_sub(indent + 2));
+                    for (row, chunk) in bytes.chunks(per_row).enumerate() {
+                        let at = row * per_row;
+                        let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+                        lines.push(format!("{pad}  {at:04x}  {}", hex.join(" ")));
+                        if mark_here
+                            .iter()
+                            .any(|&m| (at as u64..(at + chunk.len()) as u64).contains(&m))
+                        {
+                            lines.push(caret_line(indent + 8, at, chunk.len(), mark_here));
+                        }
+                    }
+                }
+            }
+            v if is_inline(v) => {
+                let text = inline_text(v);
+                let first_word = text.split(' ').next().map_or(0, |w| w.chars().count());
+                if value_col + first_word > width && key_width > 0 {
+                    // A long path or token: under its key rather than past the edge.
+                    lines.push(format!("{pad}{k}:"));
+                    let lead = format!("{pad}  ");
+                    lines.extend(human::wrap_after(&lead, indent + 2, &text, width));
+                } else {
+                    let lead = format!("{pad}{k:<key_width$}  ");
+                    lines.extend(human::wrap_after(&lead, value_col, &text, width));
+                }
+            }
+            Value::Object(o) => {
+                lines.push(format!("{pad}{k}:"));
+                object_lines(o, indent + 2, width, lines);
+            }
+            Value::Array(items) => {
+                lines.push(format!("{pad}{k}:"));
+                for item in items {
+                    let mut sub = Vec::new();
+                    match item {
+                        Value::Object(o) => object_lines(o, indent + 4, width, &mut sub),
+                        other => {
+                            let lead = " ".repeat(indent + 4);
+                            sub.extend(human::wrap_after(
+                                &lead,
+                                indent + 4,
+                                &evidence_scalar(other),
+                                width,
+                            ))
+                        }
+                    }
+                    // The item's first line starts with "- " two columns in.
+                    if let Some(first) = sub.first_mut() {
+                        first.replace_range(indent + 2..indent + 4, "- ");
+                    }
+                    lines.extend(sub);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A line of `^` under the bytes at `marks` of a hex row starting at byte
+/// `start` (`len` bytes) whose first byte is printed at column `col`.
+fn caret_line(col: usize, start: usize, len: usize, marks: &[u64]) -> String {
+    let mut line = " ".repeat(col);
+    for i in 0..len {
+        let marked = marks.contains(&((start + i) as u64));
+        line.push_str(if marked { "^^" } else { "  " });
+        if i + 1 < len {
+            line.push(' ');
+        }
+    }
+    line.trim_end().to_string()
 }
 
 /// `file:line`, `file @ byte N`, or just `file`, for text renderings.

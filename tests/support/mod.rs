@@ -43,7 +43,13 @@ pub fn require_tool(tool: &str, test: &str) -> bool {
 
 /// The `bpfcase` binary built for this test run.
 pub fn bpfcase() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_bpfcase"))
+    // The environment that shapes terminal text is pinned, so output does
+    // not depend on the shell the tests run from (width 100, no colour).
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bpfcase"));
+    for var in ["COLUMNS", "NO_COLOR", "CLICOLOR_FORCE", "FORCE_COLOR"] {
+        cmd.env_remove(var);
+    }
+    cmd
 }
 
 /// Whether BPF objects can be created and pinned here (root with a bpffs).

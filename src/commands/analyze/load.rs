@@ -57,6 +57,8 @@ pub struct LoadedCase {
     pub collection: Option<crate::report::CollectionSummary>,
     /// The manifest of the (last) bundle read: host, programs and their tags.
     pub manifest: Option<crate::bundle::Manifest>,
+    /// Where and when each bundle was collected, for the report header.
+    pub bundles: Vec<crate::report::header::BundleContext>,
     /// The first input that could not be read: the error when none could.
     first_unreadable: Option<InputError>,
 }
@@ -317,6 +319,12 @@ pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
         if tied.iter().any(|(_, f)| f == path) {
             continue;
         }
+        // Standard input is read once, by content; probing it for a bundle
+        // would consume it.
+        if crate::error::is_stdin(path) {
+            load_one(&mut case, path, args);
+            continue;
+        }
         if !path.exists() {
             return Err(InputError::new(
                 path.display().to_string(),
@@ -510,7 +518,7 @@ fn dump_specs(args: &AnalyzeArgs) -> Result<Vec<(String, PathBuf)>> {
             .filter(|(m, f)| !m.is_empty() && !f.is_empty())
             .ok_or_else(|| InputError::new("--dump", None, format!("{spec:?} is not MAP=FILE")))?;
         let path = PathBuf::from(file);
-        if !path.exists() {
+        if !path.exists() && !crate::error::is_stdin(&path) {
             return Err(InputError::new(file, None, "no such file or directory").into());
         }
         out.push((map.to_string(), path));
@@ -585,6 +593,10 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
     let mut bundle = Bundle::open(path)?;
     let name = bundle.name.clone();
     let m = bundle.manifest.clone();
+    case.bundles
+        .push(crate::report::header::BundleContext::from_manifest(
+            &name, &m,
+        ));
     case.possible_cpus = Some(m.host.possible_cpus).filter(|n| *n > 0);
     case.collection
         .get_or_insert_with(|| crate::report::CollectionSummary {

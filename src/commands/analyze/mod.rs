@@ -6,12 +6,12 @@ mod load;
 mod passes;
 mod users;
 
-use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use miette::Result;
 
+use super::output::{findings_summary, OutputArgs, ReportFormatName, TextStyle};
 use crate::error::WriteOutput;
 use crate::model::finding::Severity;
 use crate::report::{self, Report};
@@ -19,7 +19,9 @@ use crate::report::{self, Report};
 /// Output format of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
-    /// Terminal rendering with source snippets.
+    /// Terminal text with source snippets.
+    // `human`, its name before `text` was every command's, still works.
+    #[value(name = "text", alias = "human")]
     Human,
     /// The stable JSON report (docs/report.md).
     Json,
@@ -48,12 +50,11 @@ pub struct AnalyzeArgs {
     /// package directories, YAML layout schemas, bpftool dumps.
     #[arg(required_unless_present = "dumps")]
     pub inputs: Vec<PathBuf>,
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
-    pub format: ReportFormat,
-    /// Write the report here instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// Report format [default: text, or as -o's extension says].
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+    #[command(flatten)]
+    pub out: OutputArgs,
     /// Exit with 1 when a finding at or above this severity is reported.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
@@ -97,22 +98,13 @@ fn parse_goarch(s: &str) -> std::result::Result<crate::ingest::gosrc::GoArch, St
 }
 
 pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
+    let format = args.out.format(args.format)?;
     let report = analyze(args)?;
-    let color = args.output.is_none()
-        && args.format == ReportFormat::Human
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none();
     let mut buf = Vec::new();
-    render(&mut buf, &report, args.format, color).out()?;
-    match &args.output {
-        Some(path) => crate::atomic_file::write(path, &buf)
-            .map_err(|e| crate::error::InputError::new(path.display().to_string(), None, e))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(&buf).out()?;
-            out.flush().out()?;
-        }
-    }
+    render(&mut buf, &report, format, args.out.style()).out()?;
+    args.out.write_all(&buf)?;
+    let s = &report.summary;
+    args.out.done(&findings_summary(s.error, s.warning, s.info));
     Ok(args
         .fail_on
         .exit_code(report.findings.iter().map(|f| f.severity)))
@@ -121,8 +113,11 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
 /// Loads the inputs and runs every analysis: the report, not yet rendered
 /// (`watch` renders each cycle's bundle with it).
 pub fn analyze(args: &AnalyzeArgs) -> Result<Report> {
-    let case = load::load(args)?;
-    passes::run(args, case)
+    let mut case = load::load(args)?;
+    let bundles = std::mem::take(&mut case.bundles);
+    let mut report = passes::run(args, case)?;
+    report.bundles = bundles;
+    Ok(report)
 }
 
 /// One bundle analysed exactly as `bpfcase analyze BUNDLE` would, with the
@@ -180,15 +175,19 @@ impl FailOn {
     }
 }
 
-/// Renders `report` in `format`.
+impl ReportFormatName for ReportFormat {
+    const DEFAULT: Self = ReportFormat::Human;
+}
+
+/// Renders `report` in `format`; `style` lays out terminal text.
 pub fn render(
     out: &mut Vec<u8>,
     report: &Report,
     format: ReportFormat,
-    color: bool,
+    style: TextStyle,
 ) -> std::io::Result<()> {
     match format {
-        ReportFormat::Human => report::human::write(out, report, color),
+        ReportFormat::Human => report::human::write(out, report, style),
         ReportFormat::Json => report::json::write(out, report),
         ReportFormat::Md => report::markdown::write(out, report),
         ReportFormat::Html => report::html::write(out, report),

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use miette::Result;
 
 use super::decode::{decode_entry, read_primary_dump, resolve_types, MapTypes, TypeSource};
+use super::output::{plural, OutputArgs, ReportFormatName};
 use crate::analyses::dump_diff::diff_dumps;
 use crate::error::{InputError, WriteOutput};
 use crate::ingest::bundle::is_bundle;
@@ -40,8 +41,8 @@ pub enum DiffFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
-    /// The earlier `bpftool map dump` capture (`-j`/`-p` JSON or text), or a
-    /// bundle (alone: its snapshots are compared).
+    /// The earlier `bpftool map dump` capture (`-j`/`-p` JSON or text; `-`:
+    /// standard input), or a bundle (alone: its snapshots are compared).
     #[arg(value_name = "OLD")]
     pub old: PathBuf,
     /// The later capture of the same map, or a later bundle.
@@ -60,15 +61,24 @@ pub struct DiffArgs {
     /// Value type name (needs --btf).
     #[arg(long, value_name = "T", requires_all = ["btf", "key_type"])]
     pub value_type: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
-    pub format: DiffFormat,
+    /// Output format [default: text, or as -o's extension says].
+    #[arg(long, value_enum)]
+    pub format: Option<DiffFormat>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+impl ReportFormatName for DiffFormat {
+    const DEFAULT: Self = DiffFormat::Text;
 }
 
 /// Runs the form the inputs call for. Bad usage (a bundle with a dump file,
 /// `--btf` with bundles) and an input that cannot be read at all are errors
 /// (exit 2); differences are not.
 pub fn run(args: &DiffArgs) -> Result<ExitCode> {
+    let format = args.out.format(args.format)?;
+    // Standard input is read as a dump: telling a bundle would consume it.
+    let is_bundle = |p: &Path| !crate::error::is_stdin(p) && is_bundle(p);
     let old_bundle = is_bundle(&args.old);
     let new_bundle = args.new.as_deref().is_some_and(is_bundle);
     if (old_bundle || new_bundle) && args.btf.is_some() {
@@ -79,15 +89,15 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode> {
     match &args.new {
         None if old_bundle => {
             let report = bundles::diff_snapshots(&args.old)?;
-            write_bundle_report(args.format, &report)
+            write_bundle_report(&args.out, format, &report)
         }
         Some(new) if old_bundle && new_bundle => {
             let report = bundles::diff_bundles(&args.old, new)?;
-            write_bundle_report(args.format, &report)
+            write_bundle_report(&args.out, format, &report)
         }
         // Two dump files; a missing path fails here, naming it, as before
         // bundles were accepted.
-        Some(new) if !old_bundle && !new_bundle => diff_dump_files(args, new),
+        Some(new) if !old_bundle && !new_bundle => diff_dump_files(args, format, new),
         Some(new) => {
             let (bundle, other) = if old_bundle {
                 (&args.old, new)
@@ -123,7 +133,7 @@ fn must_exist(path: &Path) -> Result<(), InputError> {
 }
 
 /// `diff OLD NEW` of two dump files.
-fn diff_dump_files(args: &DiffArgs, new_path: &Path) -> Result<ExitCode> {
+fn diff_dump_files(args: &DiffArgs, format: DiffFormat, new_path: &Path) -> Result<ExitCode> {
     let types = match &args.btf {
         Some(file) => Some(resolve_types(TypeSource::Btf {
             file,
@@ -158,25 +168,41 @@ fn diff_dump_files(args: &DiffArgs, new_path: &Path) -> Result<ExitCode> {
         types.as_ref(),
         types.as_ref(),
     );
-    write_stdout(|out| match args.format {
+    let summary = format!(
+        "{} added, {} removed, {} changed",
+        report.added.len(),
+        report.removed.len(),
+        report.changed.len()
+    );
+    write_report(&args.out, &summary, |out| match format {
         DiffFormat::Text => render::write_text(out, &report),
         DiffFormat::Json => render::write_json(out, &report),
     })
 }
 
-fn write_bundle_report(format: DiffFormat, report: &render::BundleDiffReport) -> Result<ExitCode> {
-    write_stdout(|out| match format {
+fn write_bundle_report(
+    out: &OutputArgs,
+    format: DiffFormat,
+    report: &render::BundleDiffReport,
+) -> Result<ExitCode> {
+    let summary = plural(report.pairs.len() as u64, "pair of dumps", "pairs of dumps");
+    write_report(out, &summary, |out| match format {
         DiffFormat::Text => render::write_bundle_text(out, report),
         DiffFormat::Json => render::write_bundle_json(out, report),
     })
 }
 
-fn write_stdout(
-    f: impl FnOnce(&mut std::io::BufWriter<std::io::StdoutLock<'static>>) -> std::io::Result<()>,
+/// Writes the report where `-o` says, then the summary line (`-o FILE`).
+fn write_report(
+    args: &OutputArgs,
+    summary: &str,
+    f: impl FnOnce(&mut Box<dyn Write>) -> std::io::Result<()>,
 ) -> Result<ExitCode> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = args.open()?;
     f(&mut out).out()?;
     out.flush().out()?;
+    drop(out);
+    args.done(summary);
     Ok(ExitCode::SUCCESS)
 }
 

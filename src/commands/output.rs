@@ -1,0 +1,245 @@
+//! Where a command's report goes and how it looks there: `-o FILE` (`-` is
+//! stdout), the format inferred from FILE's extension, `-q`, `--color`, and
+//! the terminal width. Shared by every command that writes a report, so
+//! they all take the same flags and behave alike (ripgrep's `HiArgs`: the
+//! flags are validated by clap; here they meet the environment).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use miette::Result;
+
+use crate::error::{InputError, WriteOutput};
+pub use crate::report::{findings_summary, plural, TextStyle};
+
+/// `-o`, `-q` and `--color`, flattened into every command that writes a report.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct OutputArgs {
+    /// Write the report to FILE (`-` is standard output). Without --format,
+    /// the format follows FILE's extension: .json, .md, .html, .txt.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print nothing on stderr when the report goes to a file (no summary line).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Colour in terminal text: auto (only on a terminal; NO_COLOR turns it
+    /// off, CLICOLOR_FORCE or FORCE_COLOR on), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour on a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR force it.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// Width when neither `COLUMNS` nor a terminal says (a pipe, a file).
+pub const DEFAULT_WIDTH: usize = 100;
+/// Narrower than this, wrapped text would be mostly indentation.
+const MIN_WIDTH: usize = 40;
+
+impl ColorChoice {
+    /// Whether to colour output that goes to a terminal (`tty`) or not,
+    /// reading the conventional variables through `env`.
+    pub fn resolve(self, tty: bool, env: impl Fn(&str) -> Option<String>) -> bool {
+        let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
+        let forced = |name: &str| env(name).is_some_and(|v| !v.is_empty() && v != "0");
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            // no-color.org: any non-empty NO_COLOR wins over the forcing
+            // variables, which themselves win over "not a terminal".
+            ColorChoice::Auto if set("NO_COLOR") => false,
+            ColorChoice::Auto if forced("CLICOLOR_FORCE") || forced("FORCE_COLOR") => true,
+            ColorChoice::Auto => tty,
+        }
+    }
+}
+
+/// The width to lay text out for: `COLUMNS` when set to a number, else the
+/// terminal's when stdout is one, else [`DEFAULT_WIDTH`].
+pub fn text_width(to_stdout: bool, env: impl Fn(&str) -> Option<String>) -> usize {
+    if let Some(n) = env("COLUMNS").and_then(|v| v.trim().parse::<usize>().ok()) {
+        if n > 0 {
+            return n.max(MIN_WIDTH);
+        }
+    }
+    if to_stdout {
+        if let Some(n) = terminal_columns() {
+            return n.max(MIN_WIDTH);
+        }
+    }
+    DEFAULT_WIDTH
+}
+
+/// Columns of the terminal on stdout (`TIOCGWINSZ`), if it is one.
+fn terminal_columns() -> Option<usize> {
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct we own; a
+    // failure (not a terminal) leaves it zeroed and returns -1.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    (rc == 0 && ws.ws_col > 0).then_some(ws.ws_col as usize)
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// A report format a command can write, named as on the command line.
+pub trait ReportFormatName: clap::ValueEnum + Copy {
+    /// The format without `--format` and without a telling `-o` extension.
+    const DEFAULT: Self;
+}
+
+/// Extensions that name a format, and the format's name (`--format NAME`).
+const EXTENSIONS: &[(&str, &str)] = &[
+    ("json", "json"),
+    ("md", "md"),
+    ("markdown", "md"),
+    ("html", "html"),
+    ("htm", "html"),
+    ("txt", "text"),
+    ("text", "text"),
+];
+
+impl OutputArgs {
+    /// The path to write, `None` for standard output (no `-o`, or `-o -`).
+    pub fn file(&self) -> Option<&Path> {
+        self.output.as_deref().filter(|p| *p != Path::new("-"))
+    }
+
+    /// `--format` when given, else the format `-o FILE`'s extension names,
+    /// else the command's default. An extension naming a format this
+    /// command cannot write is an error rather than a file whose name lies.
+    pub fn format<F: ReportFormatName>(&self, given: Option<F>) -> Result<F> {
+        if let Some(f) = given {
+            return Ok(f);
+        }
+        let Some(ext) = self
+            .file()
+            .and_then(|p| p.extension())
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+        else {
+            return Ok(F::DEFAULT);
+        };
+        let Some((_, name)) = EXTENSIONS.iter().find(|(e, _)| *e == ext) else {
+            return Ok(F::DEFAULT);
+        };
+        F::from_str(name, true).map_err(|_| {
+            let names: Vec<String> = F::value_variants()
+                .iter()
+                .filter_map(|v| v.to_possible_value())
+                .map(|v| v.get_name().to_string())
+                .collect();
+            miette::miette!(
+                "cannot infer the format from `.{ext}`: this command writes {}; give --format",
+                names.join(", ")
+            )
+        })
+    }
+
+    /// Width and colour for terminal text going where `-o` says.
+    pub fn style(&self) -> TextStyle {
+        let to_stdout = self.file().is_none();
+        let tty = to_stdout && std::io::stdout().is_terminal();
+        TextStyle {
+            width: text_width(to_stdout, env_var),
+            color: self.color.resolve(tty, env_var),
+        }
+    }
+
+    /// Opens where the report goes: the `-o` file (created or truncated)
+    /// or standard output.
+    pub fn open(&self) -> Result<Box<dyn Write>> {
+        Ok(match self.file() {
+            Some(p) => {
+                let f = std::fs::File::create(p)
+                    .map_err(|e| InputError::new(p.display().to_string(), None, e))?;
+                Box::new(std::io::BufWriter::with_capacity(1 << 16, f))
+            }
+            None => Box::new(std::io::BufWriter::with_capacity(
+                1 << 16,
+                std::io::stdout().lock(),
+            )),
+        })
+    }
+
+    /// Writes `bytes` where the report goes.
+    pub fn write_all(&self, bytes: &[u8]) -> Result<()> {
+        let mut out = self.open()?;
+        out.write_all(bytes).out()?;
+        out.flush().out()?;
+        Ok(())
+    }
+
+    /// After the report was written to a file: the one-line summary on
+    /// stderr (`3 findings (1 error, 2 warnings) → r.html`), unless `-q`.
+    /// Nothing when the report went to stdout: it is the report itself.
+    pub fn done(&self, summary: &str) {
+        if self.quiet {
+            return;
+        }
+        if let Some(p) = self.file() {
+            eprintln!("{summary} → {}", p.display());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn color_auto_follows_the_terminal_and_the_variables() {
+        let auto = ColorChoice::Auto;
+        assert!(auto.resolve(true, env(&[])));
+        assert!(!auto.resolve(false, env(&[])));
+        assert!(!auto.resolve(true, env(&[("NO_COLOR", "1")])));
+        // An empty NO_COLOR does not count (no-color.org).
+        assert!(auto.resolve(true, env(&[("NO_COLOR", "")])));
+        assert!(auto.resolve(false, env(&[("CLICOLOR_FORCE", "1")])));
+        assert!(auto.resolve(false, env(&[("FORCE_COLOR", "3")])));
+        assert!(!auto.resolve(false, env(&[("FORCE_COLOR", "0")])));
+        assert!(!auto.resolve(false, env(&[("NO_COLOR", "1"), ("FORCE_COLOR", "1")])));
+        assert!(ColorChoice::Always.resolve(false, env(&[("NO_COLOR", "1")])));
+        assert!(!ColorChoice::Never.resolve(true, env(&[("FORCE_COLOR", "1")])));
+    }
+
+    #[test]
+    fn width_from_columns_else_default_when_piped() {
+        assert_eq!(text_width(false, env(&[("COLUMNS", "80")])), 80);
+        assert_eq!(
+            text_width(false, env(&[("COLUMNS", "junk")])),
+            DEFAULT_WIDTH
+        );
+        assert_eq!(text_width(false, env(&[])), DEFAULT_WIDTH);
+        assert_eq!(text_width(false, env(&[("COLUMNS", "10")])), MIN_WIDTH);
+    }
+
+    #[test]
+    fn plurals_and_summaries() {
+        assert_eq!(plural(1, "entry", "entries"), "1 entry");
+        assert_eq!(plural(2, "entry", "entries"), "2 entries");
+        assert_eq!(plural(0, "map", "maps"), "0 maps");
+        assert_eq!(findings_summary(0, 0, 0), "no findings");
+        assert_eq!(
+            findings_summary(1, 2, 0),
+            "3 findings (1 error, 2 warnings)"
+        );
+        assert_eq!(findings_summary(0, 0, 1), "1 finding (1 info)");
+    }
+}
