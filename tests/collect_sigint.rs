@@ -141,7 +141,17 @@ fn interrupted_collect_leaves_a_valid_partial_bundle() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // Signal as soon as the first collection's temporary bundle exists, so
+    // the signal lands inside it however fast the machine is (a fixed sleep
+    // let a quiet machine finish whole cycles first).
+    let t0 = Instant::now();
+    while !out.is_dir() || dot_files(&out).is_empty() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "watch never started a collection"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
     let t0 = Instant::now();

@@ -104,6 +104,7 @@ const EXTENSIONS: &[(&str, &str)] = &[
     ("html", "html"),
     ("htm", "html"),
     ("txt", "text"),
+    ("prom", "openmetrics"),
     ("text", "text"),
 ];
 
@@ -170,8 +171,13 @@ impl OutputArgs {
         })
     }
 
-    /// Writes `bytes` where the report goes.
+    /// Writes `bytes` where the report goes; a file appears whole or not at
+    /// all (`atomic_file`: a scraper or a reader never sees half a report).
     pub fn write_all(&self, bytes: &[u8]) -> Result<()> {
+        if let Some(p) = self.file() {
+            return crate::atomic_file::write(p, bytes)
+                .map_err(|e| InputError::new(p.display().to_string(), None, e).into());
+        }
         let mut out = self.open()?;
         out.write_all(bytes).out()?;
         out.flush().out()?;

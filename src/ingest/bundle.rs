@@ -327,7 +327,15 @@ impl Bundle {
                 // `limits::MAX_BUNDLE_BYTES` bounds what is inflated.
                 let mut declared: Option<HashMap<String, u64>> = None;
                 let gzip = matches!(store, Store::Tar { gzip: true, .. });
+                // The last member: an uncompressed tar is walked by seeking,
+                // and the tar reader takes an end of file where a header
+                // should be for the end of the archive, so a truncated
+                // archive shows only by its missing end-of-archive blocks.
+                let mut furthest: Option<(String, u64, u64)> = None;
                 bundle.walk_tar(&mut |p, offset, size, r| {
+                    if furthest.as_ref().is_none_or(|(_, o, _)| offset > *o) {
+                        furthest = Some((p.to_string(), offset, size));
+                    }
                     if let (true, Some(d)) = (gzip, &declared) {
                         let allowed = match d.get(p) {
                             Some(n) => limits::bundle_member_allowance(*n),
@@ -364,12 +372,31 @@ impl Bundle {
                         ),
                     ));
                 }
-                found.ok_or_else(|| {
-                    InputError::new(
+                let file_len = match &store {
+                    Store::Tar { path, gzip: false } => {
+                        std::fs::metadata(path).ok().map(|m| m.len())
+                    }
+                    _ => None,
+                };
+                found.ok_or_else(|| match (furthest, file_len) {
+                    // A member's data ends at its header + 512, rounded up to
+                    // 512; tar ends with two zero blocks after the last one.
+                    (Some((p, offset, size)), Some(len))
+                        if offset + 512 + size.div_ceil(512) * 512 + 1024 > len =>
+                    {
+                        InputError::at_offset(
+                            &name,
+                            Some(len),
+                            format!(
+                                "the archive is truncated: it ends at byte {len}, after member {p} (at byte offset {offset}), without tar's end-of-archive blocks, and no manifest.json came before"
+                            ),
+                        )
+                    }
+                    _ => InputError::new(
                         &name,
                         None,
                         "the archive has no manifest.json: not a bpfcase bundle",
-                    )
+                    ),
                 })?
             }
         };

@@ -5,6 +5,7 @@
 use std::io::{self, Write};
 
 use super::fleet::{shape_short, FleetReport, MapVariant};
+use super::{findings_summary, plural};
 use crate::model::finding::Severity;
 
 fn paint(s: &str, sev: Severity, color: bool) -> String {
@@ -65,14 +66,12 @@ pub fn write<W: Write>(out: &mut W, report: &FleetReport, color: bool) -> io::Re
             )?,
             None => writeln!(
                 out,
-                "  {}  {}  {}  {} maps, {} error(s), {} warning(s), {} info",
+                "  {}  {}  {}  {}, {}",
                 b.path,
                 b.host.as_deref().unwrap_or("?"),
                 b.kernel.as_deref().unwrap_or("?"),
-                b.maps,
-                b.findings.error,
-                b.findings.warning,
-                b.findings.info
+                plural(b.maps as u64, "map", "maps"),
+                findings_summary(b.findings.error, b.findings.warning, b.findings.info)
             )?,
         }
     }
@@ -83,10 +82,10 @@ pub fn write<W: Write>(out: &mut W, report: &FleetReport, color: bool) -> io::Re
     for f in &report.findings {
         writeln!(
             out,
-            "  {} {} in {} bundle(s)",
+            "  {} {} in {}",
             paint(f.severity.as_str(), f.severity, color),
             f.code.as_str(),
-            f.bundles.len()
+            plural(f.bundles.len() as u64, "bundle", "bundles")
         )?;
         for seen in &f.bundles {
             writeln!(
@@ -109,23 +108,23 @@ pub fn write<W: Write>(out: &mut W, report: &FleetReport, color: bool) -> io::Re
             let v = &m.variants[0];
             writeln!(
                 out,
-                "  {}: one variant in {} bundle(s): {}",
+                "  {}: one variant in {}: {}",
                 m.name,
-                m.bundles,
+                plural(m.bundles as u64, "bundle", "bundles"),
                 variant_head(v)
             )?;
             continue;
         }
         writeln!(
             out,
-            "  {}: {} in {} bundle(s), differing in {}",
+            "  {}: {} in {}, differing in {}",
             m.name,
             paint(
                 &format!("{} variants", m.variants.len()),
                 Severity::Warning,
                 color
             ),
-            m.bundles,
+            plural(m.bundles as u64, "bundle", "bundles"),
             m.differs.join(", ")
         )?;
         for v in &m.variants {
@@ -134,9 +133,9 @@ pub fn write<W: Write>(out: &mut W, report: &FleetReport, color: bool) -> io::Re
             writeln!(out, "       value  {}", shape_short(v.value.as_ref()))?;
             writeln!(
                 out,
-                "       on     {} ({} instance(s))",
+                "       on     {} ({})",
                 report.variant_nodes(v),
-                v.seen_in.len()
+                plural(v.seen_in.len() as u64, "instance", "instances")
             )?;
         }
     }

@@ -528,15 +528,15 @@ fn write_finding<W: Write>(out: &mut W, report: &Report, n: usize, f: &Finding) 
 pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     let s = &report.summary;
     writeln!(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>bpfcase report</title><style>{STYLE}</style></head><body>")?;
+    // Header first (version, inputs, where and when), then the summary,
+    // as in every format.
+    writeln!(out, "<h1>bpfcase report</h1>")?;
+    super::header::write_html(out, report)?;
     writeln!(
         out,
-        "<h1>bpfcase report</h1><p><b>{} error(s), {} warning(s), {} info</b> — bpfcase {}</p>",
-        s.error,
-        s.warning,
-        s.info,
-        esc(report.bpfcase_version)
+        "<p><b>{}</b></p>",
+        esc(&super::findings_summary(s.error, s.warning, s.info))
     )?;
-    super::header::write_html(out, report)?;
     writeln!(out, "<h2>Findings</h2>")?;
     if report.findings.is_empty() {
         writeln!(out, "<section class=\"card\"><p>No findings.</p></section>")?;

@@ -38,6 +38,18 @@ pub fn write<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> io::Re
             writeln!(out, "{line}")?;
         }
     }
+    for (i, f) in report.findings.iter().enumerate() {
+        writeln!(out)?;
+        let show_layouts = !super::repeats_previous_layouts(&report.findings, i);
+        out.write_all(render_finding(&handler, f, show_layouts, style).as_bytes())?;
+    }
+    if report.findings.is_empty() {
+        writeln!(out, "\nno findings")?;
+    }
+    // What was checked comes after what was found (as in Markdown and
+    // HTML): the findings, root cause first, are what a reader wants first.
+    writeln!(out)?;
+    write_compared(out, report, style)?;
     if !report.maps.is_empty() {
         writeln!(out, "{}", bold("maps:"))?;
         for m in &report.maps {
@@ -65,15 +77,6 @@ pub fn write<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> io::Re
             );
             write_wrapped(out, 2, 4, &text, w)?;
         }
-    }
-    write_compared(out, report, style)?;
-    for (i, f) in report.findings.iter().enumerate() {
-        writeln!(out)?;
-        let show_layouts = !super::repeats_previous_layouts(&report.findings, i);
-        out.write_all(render_finding(&handler, f, show_layouts, style).as_bytes())?;
-    }
-    if report.findings.is_empty() {
-        writeln!(out, "\nno findings")?;
     }
     Ok(())
 }

@@ -483,10 +483,11 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     let s = &report.summary;
     writeln!(out, "# bpfcase report\n")?;
     super::header::write_markdown(out, report)?;
+    // The version is in the header just above.
     writeln!(
         out,
-        "**{} error(s), {} warning(s), {} info** — bpfcase {}\n",
-        s.error, s.warning, s.info, report.bpfcase_version
+        "**{}**\n",
+        super::findings_summary(s.error, s.warning, s.info)
     )?;
     writeln!(out, "## Findings\n")?;
     if report.findings.is_empty() {

@@ -8,7 +8,6 @@ mod aggregate;
 mod discover;
 mod summary;
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,12 +26,11 @@ pub struct FleetArgs {
     /// directories holding them (one node's bundle each).
     #[arg(required = true, value_name = "BUNDLE|DIR")]
     pub inputs: Vec<PathBuf>,
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
-    pub format: ReportFormat,
-    /// Write the report here instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// Report format [default: text, or as -o's extension says].
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+    #[command(flatten)]
+    pub out: super::output::OutputArgs,
     /// Exit with 1 when a finding at or above this severity is in any bundle
     /// (an unreadable bundle is an error).
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
@@ -44,7 +42,8 @@ pub struct FleetArgs {
 }
 
 pub fn run(args: &FleetArgs) -> Result<ExitCode> {
-    if args.format == ReportFormat::Openmetrics {
+    let format = args.out.format(args.format)?;
+    if format == ReportFormat::Openmetrics {
         // Metrics describe one node; a fleet's are the nodes' own files,
         // scraped from each node (`analyze`/`watch --metrics`).
         return Err(miette::miette!(
@@ -80,21 +79,17 @@ pub fn run(args: &FleetArgs) -> Result<ExitCode> {
         }
     }
     let report = build_report(summaries, found.ignored);
-    let color = args.output.is_none()
-        && args.format == ReportFormat::Human
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none();
     let mut buf = Vec::new();
-    render(&mut buf, &report, args.format, color).out()?;
-    match &args.output {
-        Some(path) => std::fs::write(path, &buf)
-            .map_err(|e| InputError::new(path.display().to_string(), None, e))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(&buf).out()?;
-            out.flush().out()?;
-        }
-    }
+    render(&mut buf, &report, format, args.out.style().color).out()?;
+    args.out.write_all(&buf)?;
+    let s = &report.summary;
+    args.out.done(&format!(
+        "{} ({} unreadable), {} with errors, {} with warnings",
+        super::output::plural(s.bundles as u64, "bundle", "bundles"),
+        s.unreadable,
+        s.bundles_with_errors,
+        s.bundles_with_warnings
+    ));
     Ok(args.fail_on.exit_code(report.severities()))
 }
 
