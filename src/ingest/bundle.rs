@@ -333,9 +333,8 @@ impl Bundle {
                 // archive shows only by its missing end-of-archive blocks.
                 let mut furthest: Option<(String, u64, u64)> = None;
                 bundle.walk_tar(&mut |p, offset, size, r| {
-                    if furthest.as_ref().is_none_or(|(_, o, _)| offset > *o) {
-                        furthest = Some((p.to_string(), offset, size));
-                    }
+                    // Members come in file order: the last seen is the last.
+                    furthest = Some((p.to_string(), offset, size));
                     if let (true, Some(d)) = (gzip, &declared) {
                         let allowed = match d.get(p) {
                             Some(n) => limits::bundle_member_allowance(*n),
