@@ -17,7 +17,7 @@ use super::Report;
 use crate::model::finding::Finding;
 
 /// HTML-escapes text for element content and attribute values.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -36,51 +36,13 @@ fn esc(s: &str) -> String {
 /// CommonMark's rule: a run of n backticks closes at the next run of exactly
 /// n) become `<code>`; an unmatched run stays literal.
 pub(crate) fn inline_md(s: &str) -> String {
-    let b = s.as_bytes();
-    let run_at = |i: usize| b[i..].iter().take_while(|&&c| c == b'`').count();
-    let mut out = String::with_capacity(s.len() + 16);
-    let mut text_from = 0;
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] != b'`' {
-            i += 1;
-            continue;
-        }
-        let n = run_at(i);
-        let mut j = i + n;
-        let mut close = None;
-        while j < b.len() {
-            if b[j] == b'`' {
-                let m = run_at(j);
-                if m == n {
-                    close = Some(j);
-                    break;
-                }
-                j += m;
-            } else {
-                j += 1;
-            }
-        }
-        match close {
-            Some(j) => {
-                out.push_str(&esc(&s[text_from..i]));
-                let mut code = &s[i + n..j];
-                if code.len() > 2
-                    && code.starts_with(' ')
-                    && code.ends_with(' ')
-                    && !code.trim().is_empty()
-                {
-                    code = &code[1..code.len() - 1];
-                }
-                out.push_str(&format!("<code>{}</code>", esc(code)));
-                i = j + n;
-                text_from = i;
-            }
-            None => i += n,
-        }
-    }
-    out.push_str(&esc(&s[text_from..]));
-    out
+    super::code_spans(s)
+        .into_iter()
+        .map(|span| match span {
+            super::Span::Text(t) => esc(t),
+            super::Span::Code(c) => format!("<code>{}</code>", esc(c)),
+        })
+        .collect()
 }
 
 const STYLE: &str = "*{box-sizing:border-box}

@@ -73,51 +73,13 @@ fn escape_text(s: &str) -> String {
 /// re-fenced with [`code`], everything else is escaped, an unmatched
 /// backtick included.
 pub(crate) fn text(s: &str) -> String {
-    let b = s.as_bytes();
-    let run_at = |i: usize| b[i..].iter().take_while(|&&c| c == b'`').count();
-    let mut out = String::with_capacity(s.len() + 16);
-    let mut text_from = 0;
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] != b'`' {
-            i += 1;
-            continue;
-        }
-        let n = run_at(i);
-        let mut j = i + n;
-        let mut close = None;
-        while j < b.len() {
-            if b[j] == b'`' {
-                let m = run_at(j);
-                if m == n {
-                    close = Some(j);
-                    break;
-                }
-                j += m;
-            } else {
-                j += 1;
-            }
-        }
-        match close {
-            Some(j) => {
-                out.push_str(&escape_text(&s[text_from..i]));
-                let mut inner = &s[i + n..j];
-                if inner.len() > 2
-                    && inner.starts_with(' ')
-                    && inner.ends_with(' ')
-                    && !inner.trim().is_empty()
-                {
-                    inner = &inner[1..inner.len() - 1];
-                }
-                out.push_str(&code(inner));
-                i = j + n;
-                text_from = i;
-            }
-            None => i += n,
-        }
-    }
-    out.push_str(&escape_text(&s[text_from..]));
-    out
+    super::code_spans(s)
+        .into_iter()
+        .map(|span| match span {
+            super::Span::Text(t) => escape_text(t),
+            super::Span::Code(c) => code(c),
+        })
+        .collect()
 }
 
 /// [`text`] for a table cell.

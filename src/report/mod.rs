@@ -518,3 +518,67 @@ pub(crate) fn evidence_layouts(
         serde_json::from_value(rv.clone()).ok()?,
     ))
 }
+
+/// A piece of text as the analyses write it (titles, fixes, notes).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Span<'a> {
+    Text(&'a str),
+    /// The inside of a backtick code span.
+    Code(&'a str),
+}
+
+/// Splits `s` at its backtick code spans by CommonMark's rule: a run of n
+/// backticks closes at the next run of exactly n, and one space is stripped
+/// from each end of a span that has both and is not blank. An unmatched run
+/// stays in the text. Markdown re-fences the spans, HTML makes them `<code>`.
+pub(crate) fn code_spans(s: &str) -> Vec<Span<'_>> {
+    let b = s.as_bytes();
+    let run_at = |i: usize| b[i..].iter().take_while(|&&c| c == b'`').count();
+    let mut spans = Vec::new();
+    let mut text_from = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'`' {
+            i += 1;
+            continue;
+        }
+        let n = run_at(i);
+        let mut j = i + n;
+        let mut close = None;
+        while j < b.len() {
+            if b[j] == b'`' {
+                let m = run_at(j);
+                if m == n {
+                    close = Some(j);
+                    break;
+                }
+                j += m;
+            } else {
+                j += 1;
+            }
+        }
+        match close {
+            Some(j) => {
+                if text_from < i {
+                    spans.push(Span::Text(&s[text_from..i]));
+                }
+                let mut inner = &s[i + n..j];
+                if inner.len() > 2
+                    && inner.starts_with(' ')
+                    && inner.ends_with(' ')
+                    && !inner.trim().is_empty()
+                {
+                    inner = &inner[1..inner.len() - 1];
+                }
+                spans.push(Span::Code(inner));
+                i = j + n;
+                text_from = i;
+            }
+            None => i += n,
+        }
+    }
+    if text_from < s.len() {
+        spans.push(Span::Text(&s[text_from..]));
+    }
+    spans
+}
