@@ -1,6 +1,6 @@
 //! Bundle archives: the input as a `.tar` or `.tar.gz` (told apart by its
-//! magic, as `analyze` does), through `analyze` and `diff` (a bundle alone
-//! compares its snapshots).
+//! magic, as `analyze` does), through `analyze`, `diff` (a bundle alone
+//! compares its snapshots) and `fleet`.
 #![no_main]
 
 mod common;
@@ -11,4 +11,5 @@ fuzz_target!(|data: &[u8]| {
     let path = common::write("case.tar", data);
     common::analyze(&[&path], &[], data.len() as u8);
     common::run(&["diff", path.to_str().unwrap()]);
+    common::run(&["fleet", path.to_str().unwrap(), "--format", "json"]);
 });

@@ -76,14 +76,19 @@ pub fn run(args: &[&str]) {
         Command::Schema(a) => commands::schema::run(&a),
         Command::Decode(a) => commands::decode::run(&a),
         Command::Diff(a) => commands::diff::run(&a),
-        Command::Collect(_) => unreachable!("collect is not fuzzed"),
+        Command::Fleet(a) => commands::fleet::run(&a),
+        // Live-node and generator commands read no input file.
+        Command::Collect(_) | Command::Watch(_) | Command::Completions(_) | Command::Man(_) => {
+            unreachable!("only commands that read files are fuzzed")
+        }
     };
     let _ = std::io::stdout().flush();
 }
 
-/// A report format chosen by one input byte, so every renderer is reached.
+/// An `analyze` report format chosen by one input byte, so every renderer
+/// is reached.
 pub fn format(selector: u8) -> &'static str {
-    ["json", "human", "md", "html"][usize::from(selector % 4)]
+    ["json", "text", "md", "html", "openmetrics"][usize::from(selector % 5)]
 }
 
 /// `len` bytes (at most [`MAX_ENTRY`]) made by repeating `seed`.
