@@ -55,7 +55,12 @@ fn revision(dir: &Path) -> Option<String> {
         } else {
             dir.join(path)
         };
-        println!("cargo:rerun-if-changed={}", p.display());
+        // A path that does not exist (no packed-refs yet, a packed branch
+        // ref) makes cargo rerun the script, and rebuild the crate, on
+        // every build: name only files that are there.
+        if p.exists() {
+            println!("cargo:rerun-if-changed={}", p.display());
+        }
     }
     // No "-dirty" mark: build.rs reruns only when HEAD moves, so a mark
     // taken from the work tree would go stale after the next edit.
