@@ -99,7 +99,7 @@ fn pad_widths(depth: usize) -> (usize, usize) {
 fn write_member<W: Write>(out: &mut W, m: &Member, base_bits: u64, depth: usize) -> io::Result<()> {
     let indent = "\t".repeat(depth);
     let (tw, dw) = pad_widths(depth);
-    let abs_offset = base_bits / 8 + m.offset;
+    let abs_offset = (base_bits / 8).saturating_add(m.offset);
     if let (FieldType::Aggregate(inner), true) = (&m.ty, is_inline(m)) {
         writeln!(out, "{indent}{} {{", inner.kind.as_str())?;
         write_members(out, inner, base_bits + m.bit_offset, depth + 1)?;
@@ -126,7 +126,9 @@ fn write_member<W: Write>(out: &mut W, m: &Member, base_bits: u64, depth: usize)
         Some(_) => writeln!(
             out,
             "{indent}{decl:<dw$}/* {abs_offset:>5}:{:>2} {:>2} */",
-            (base_bits + m.bit_offset) - abs_offset * 8,
+            // Signed: a schema may give a bit offset before its field's
+            // byte offset; printed as it is, never wrapped.
+            i128::from(base_bits) + i128::from(m.bit_offset) - i128::from(abs_offset) * 8,
             m.size
         ),
         None => writeln!(
@@ -239,4 +241,24 @@ pub fn write_json_item<W: Write>(out: &mut W, name: &str, l: &Layout) -> io::Res
     };
     serde_json::to_writer(&mut *out, &item)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    /// Found by `just fuzz-smoke` (yaml_schema, 2026-11-30): a bitfield
+    /// whose bit offset lies before its byte offset made the pahole-style
+    /// text subtract with overflow (a panic with debug assertions, a
+    /// wrapped number in release).
+    #[test]
+    fn bit_offset_before_the_byte_offset_is_printed_not_wrapped() {
+        let text = "name: bits\nsize: 8\nalign: 4\nfields:\n- name: lo\n  offset: 5\n  size: 1\n  type: char\n  bit_offset: 32\n  bit_size: 3\n  source_type: char\n";
+        let schema = crate::ingest::schema::Schema::parse(text).expect("schema");
+        for (name, l) in &schema.types {
+            let mut out = Vec::new();
+            super::write_text_one(&mut out, name, l).expect("render");
+            let out = String::from_utf8(out).unwrap();
+            assert!(out.contains("lo:3"), "{out}");
+            assert!(!out.contains("18446744073709551"), "wrapped: {out}");
+        }
+    }
 }
