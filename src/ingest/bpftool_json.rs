@@ -641,28 +641,36 @@ pub fn read_dump<R: Read + Send>(reader: R) -> MapDump {
     let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(2);
     let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::scope(|s| {
-        s.spawn(move || {
-            let mut reader = reader;
-            loop {
-                let mut chunk = back_rx
-                    .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
-                chunk.clear();
-                match (&mut reader).take(CHUNK as u64).read_to_end(&mut chunk) {
-                    Ok(n) => {
-                        if tx.send(Ok(chunk)).is_err() || n < CHUNK {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
-                }
-            }
-        });
+        s.spawn(move || feed_chunks(reader, &tx, &back_rx));
         parse_chunks(rx, back_tx)
     })
+}
+
+/// Reads `reader` in [`CHUNK`]-byte chunks into `tx`, reusing the buffers
+/// the parser hands back, until the end, an error, or the parser stopping
+/// early on a broken dump (the rest is then left to the caller).
+fn feed_chunks<R: Read>(
+    mut reader: R,
+    tx: &std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>,
+    back_rx: &std::sync::mpsc::Receiver<Vec<u8>>,
+) {
+    loop {
+        let mut chunk = back_rx
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+        chunk.clear();
+        match (&mut reader).take(CHUNK as u64).read_to_end(&mut chunk) {
+            Ok(n) => {
+                if tx.send(Ok(chunk)).is_err() || n < CHUNK {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        }
+    }
 }
 
 /// Like [`read_dump`] for a reader that cannot move to another thread (a
@@ -673,26 +681,7 @@ pub fn read_dump_here<R: Read>(reader: R) -> MapDump {
     let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::scope(|s| {
         let parser = s.spawn(move || parse_chunks(rx, back_tx));
-        let mut reader = reader;
-        loop {
-            let mut chunk = back_rx
-                .try_recv()
-                .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
-            chunk.clear();
-            match (&mut reader).take(CHUNK as u64).read_to_end(&mut chunk) {
-                Ok(n) => {
-                    // The parser stops early on a broken dump: the rest
-                    // of the member is then left to the caller.
-                    if tx.send(Ok(chunk)).is_err() || n < CHUNK {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    break;
-                }
-            }
-        }
+        feed_chunks(reader, &tx, &back_rx);
         drop(tx);
         parser.join().unwrap_or_else(|_| {
             let mut d = MapDump::new(DumpForm::Json);
