@@ -215,7 +215,7 @@ fn stderr_color() -> bool {
 
 /// One error as every command prints it: a miette diagnostic with a
 /// `bpfcase::…` code (`bpfcase::error` when the error has none), its
-/// causes and help, wrapped to the terminal.
+/// causes and help, wrapped to the terminal (not wrapped in a pipe or log).
 pub fn render_error(report: &miette::Report, color: bool) -> String {
     use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
     let theme = if color {
@@ -223,7 +223,7 @@ pub fn render_error(report: &miette::Report, color: bool) -> String {
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let width = commands::output::text_width(false, |v| std::env::var(v).ok());
+    let width = commands::output::error_width(|v| std::env::var(v).ok());
     let handler = GraphicalReportHandler::new_themed(theme).with_width(width);
     let diag: &dyn Diagnostic = report.as_ref();
     let mut text = String::new();

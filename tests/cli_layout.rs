@@ -205,6 +205,21 @@ fn split_btf_without_base_suggests_base() {
     assert!(err.contains("split BTF"), "{err}");
     assert!(err.contains("--base /sys/kernel/btf/vmlinux"), "{err}");
     assert!(!err.contains("NUL byte"), "{err}");
+    // To a pipe the message is not wrapped, whatever the length of the
+    // checkout's path (CI's differs from a laptop's): one line says it all.
+    let line = err.lines().find(|l| l.contains("split BTF")).unwrap_or("");
+    assert!(
+        line.contains("demo_module.btf at byte offset") && line.contains("--base /sys/kernel"),
+        "{err}"
+    );
+    // With COLUMNS set it wraps there, between words.
+    let out = bpfcase()
+        .args(["layout", module.to_str().unwrap()])
+        .env("COLUMNS", "60")
+        .output()
+        .unwrap();
+    let narrow = String::from_utf8_lossy(&out.stderr);
+    assert!(narrow.lines().count() > err.lines().count(), "{narrow}");
     let base = corpus("vmlinux/vmlinux.btf");
     let (code, out, err) = run(&[
         "layout",

@@ -70,19 +70,35 @@ pub fn text_width(to_stdout: bool, env: impl Fn(&str) -> Option<String>) -> usiz
         }
     }
     if to_stdout {
-        if let Some(n) = terminal_columns() {
+        if let Some(n) = terminal_columns(libc::STDOUT_FILENO) {
             return n.max(MIN_WIDTH);
         }
     }
     DEFAULT_WIDTH
 }
 
-/// Columns of the terminal on stdout (`TIOCGWINSZ`), if it is one.
-fn terminal_columns() -> Option<usize> {
+/// The width to wrap an error message to: `COLUMNS` when set to a number,
+/// else the terminal's when stderr is one, else no wrapping at all. An error
+/// that goes to a log or a pipe keeps each sentence on one line, so it can be
+/// searched for whatever the length of the paths in it.
+pub fn error_width(env: impl Fn(&str) -> Option<String>) -> usize {
+    if let Some(n) = env("COLUMNS").and_then(|v| v.trim().parse::<usize>().ok()) {
+        if n > 0 {
+            return n.max(MIN_WIDTH);
+        }
+    }
+    terminal_columns(libc::STDERR_FILENO).map_or(UNWRAPPED, |n| n.max(MIN_WIDTH))
+}
+
+/// A width no message reaches: text laid out to it is not wrapped.
+const UNWRAPPED: usize = 1 << 20;
+
+/// Columns of the terminal on `fd` (`TIOCGWINSZ`), if it is one.
+fn terminal_columns(fd: libc::c_int) -> Option<usize> {
     // SAFETY: TIOCGWINSZ writes one `winsize` into the struct we own; a
     // failure (not a terminal) leaves it zeroed and returns -1.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
     (rc == 0 && ws.ws_col > 0).then_some(ws.ws_col as usize)
 }
 
@@ -234,6 +250,15 @@ mod tests {
         );
         assert_eq!(text_width(false, env(&[])), DEFAULT_WIDTH);
         assert_eq!(text_width(false, env(&[("COLUMNS", "10")])), MIN_WIDTH);
+    }
+
+    #[test]
+    fn errors_wrap_at_columns_else_not_at_all_when_not_a_terminal() {
+        assert_eq!(error_width(env(&[("COLUMNS", "80")])), 80);
+        // The tests' stderr is a pipe or a file, not a terminal.
+        if terminal_columns(libc::STDERR_FILENO).is_none() {
+            assert_eq!(error_width(env(&[])), UNWRAPPED);
+        }
     }
 
     #[test]
