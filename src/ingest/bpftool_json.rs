@@ -642,7 +642,7 @@ pub fn read_dump<R: Read + Send>(reader: R) -> MapDump {
     let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::scope(|s| {
         s.spawn(move || feed_chunks(reader, &tx, &back_rx));
-        parse_chunks(rx, back_tx)
+        parse_chunks(rx, back_tx, usize::MAX, &mut |_| {})
     })
 }
 
@@ -677,34 +677,66 @@ fn feed_chunks<R: Read>(
 /// tar member borrows its archive): this thread reads and hands chunks to
 /// a parsing thread, so the dump is never held whole.
 pub fn read_dump_here<R: Read>(reader: R) -> MapDump {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(2);
-    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    std::thread::scope(|s| {
-        let parser = s.spawn(move || parse_chunks(rx, back_tx));
-        feed_chunks(reader, &tx, &back_rx);
-        drop(tx);
-        parser.join().unwrap_or_else(|_| {
-            let mut d = MapDump::new(DumpForm::Json);
-            d.problem(
-                ProblemKind::Unreadable,
-                Position::Offset(0),
-                "the dump parser stopped unexpectedly",
-            );
-            d
-        })
-    })
+    let mut whole = None;
+    read_dump_batches(reader, usize::MAX, &mut |d| whole = Some(d));
+    whole.unwrap_or_else(|| MapDump::new(DumpForm::Json))
 }
 
-/// Parses chunks as the reader thread delivers them.
+/// Entries per batch that keeps a batch's arena to a few megabytes.
+pub const BATCH_ENTRIES: usize = 1 << 15;
+
+/// Reads a dump as [`read_dump_here`] does, handing it to `sink` in
+/// batches of at least `batch_entries` entries (the last may be smaller;
+/// there is always at least one), so that a caller that checks entries as
+/// they come never holds the dump. Each batch is a [`MapDump`] of its own:
+/// entry indexes and problems' `entries_before` count from the batch's
+/// first entry. `sink` runs on the parsing thread.
+pub fn read_dump_batches<R: Read>(
+    reader: R,
+    batch_entries: usize,
+    sink: &mut (dyn FnMut(MapDump) + Send),
+) {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(2);
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let failed = std::thread::scope(|s| {
+        let on_batch = &mut *sink;
+        let parser = s.spawn(move || {
+            let last = parse_chunks(rx, back_tx, batch_entries, on_batch);
+            on_batch(last);
+        });
+        feed_chunks(reader, &tx, &back_rx);
+        drop(tx);
+        parser.join().is_err()
+    });
+    if failed {
+        // Never expected (the parser does not panic on any input), but a
+        // dump must not end silently: the last batch says it stopped.
+        let mut d = MapDump::new(DumpForm::Json);
+        d.problem(
+            ProblemKind::Unreadable,
+            Position::Offset(0),
+            "the dump parser stopped unexpectedly",
+        );
+        sink(d);
+    }
+}
+
+/// Parses chunks as the reader thread delivers them, handing full batches
+/// to `sink` and returning the last one.
 fn parse_chunks(
     rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
     back: std::sync::mpsc::Sender<Vec<u8>>,
+    batch_entries: usize,
+    sink: &mut (dyn FnMut(MapDump) + Send),
 ) -> MapDump {
     let mut dump = MapDump::new(DumpForm::Json);
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
     let mut base: u64 = 0;
     let mut top = Top::Start;
     loop {
+        if dump.len() >= batch_entries {
+            sink(std::mem::replace(&mut dump, MapDump::new(DumpForm::Json)));
+        }
         let before = buf.len();
         let eof = match rx.recv() {
             Ok(Ok(chunk)) => {
@@ -1028,6 +1060,39 @@ mod tests {
         assert_eq!(d.len(), 1);
         assert_eq!(d.problems[0].kind, ProblemKind::Truncated);
         assert_eq!(d.problems[0].position, Position::Offset(35));
+    }
+
+    #[test]
+    fn batches_joined_are_the_whole_dump() {
+        // Batches end at chunk boundaries: the text spans several chunks.
+        let n = (3 * CHUNK / 55) as u32;
+        let mut text = String::from("[");
+        for i in 0..n {
+            let b = i.to_le_bytes();
+            text += &format!(
+                r#"{}{{"key":["0x{:02x}","0x{:02x}","0x00","0x00"],"value":["0x01"]}}"#,
+                if i == 0 { "" } else { "," },
+                b[0],
+                b[1]
+            );
+        }
+        text += r#",{"key":["0x01"],"value":{"error":"gone"}},{"key":"#;
+        let whole = parse_dump(text.as_bytes());
+        let mut batches = Vec::new();
+        read_dump_batches(text.as_bytes(), 300, &mut |d| batches.push(d));
+        assert!(
+            text.len() > 2 * CHUNK && batches.len() >= 3,
+            "{}",
+            batches.len()
+        );
+        assert!(batches[..batches.len() - 1].iter().all(|b| b.len() >= 300));
+        let mut joined = MapDump::new(DumpForm::Json);
+        for b in batches {
+            joined.append(b);
+        }
+        assert_eq!(joined, whole);
+        assert_eq!(whole.len(), n as usize + 1);
+        assert_eq!(whole.problems.len(), 2, "{:?}", whole.problems);
     }
 
     #[test]
