@@ -16,7 +16,17 @@ pub fn check_map_full(
     max_entries: u32,
     map: Option<MapRef>,
 ) -> Vec<Finding> {
-    if map_type.is_array() || max_entries == 0 || (dump.len() as u64) < max_entries as u64 {
+    map_full(dump.len(), map_type, max_entries, map)
+}
+
+/// [`check_map_full`] for a dump of `entries` entries.
+pub fn map_full(
+    entries: usize,
+    map_type: MapType,
+    max_entries: u32,
+    map: Option<MapRef>,
+) -> Vec<Finding> {
+    if map_type.is_array() || max_entries == 0 || (entries as u64) < max_entries as u64 {
         return Vec::new();
     }
     let lru = map_type.is_lru();
@@ -30,7 +40,7 @@ pub fn check_map_full(
             format!(
                 "{map_name} ({}) is full: {}/{max_entries} entries; new inserts evict the least recently used entries",
                 map_type.name(),
-                dump.len()
+                entries
             ),
             "An LRU map at capacity silently evicts entries: raise max_entries if evicted \
              entries are still needed, or expect lookups of older keys to miss.",
@@ -41,7 +51,7 @@ pub fn check_map_full(
             format!(
                 "{map_name} ({}) is full: {}/{max_entries} entries; further inserts fail with E2BIG",
                 map_type.name(),
-                dump.len()
+                entries
             ),
             "Raise max_entries, delete stale entries, or switch to an LRU map if eviction is \
              acceptable; check the return value of bpf_map_update_elem (-E2BIG).",
@@ -50,7 +60,7 @@ pub fn check_map_full(
     vec![Finding::new(Code::DumpMapFull, severity, title)
         .with_map(map)
         .with_evidence(json!({
-            "entries": dump.len(),
+            "entries": entries,
             "max_entries": max_entries,
             "map_type": map_type.name(),
             "evicts": lru,

@@ -8,11 +8,11 @@
 //! lookup with a zero-initialised key misses. In a value it is harmless to the
 //! kernel but shows uninitialised stack reaching the map.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use crate::model::dump::{hex_bytes, EntryValue, MapDump};
+use crate::model::dump::{hex_bytes, EntryValue, KeyLog, MapDump};
 use crate::model::finding::{Code, Finding, MapRef, Position, Severity};
 use crate::model::layout::Layout;
 
@@ -57,11 +57,6 @@ impl PaddingMask {
         self.mask.len() == bytes.len() && self.mask.iter().zip(bytes).any(|(m, b)| m & b != 0)
     }
 
-    /// `bytes` with every padding bit cleared.
-    fn zeroed(&self, bytes: &[u8]) -> Vec<u8> {
-        bytes.iter().zip(&self.mask).map(|(b, m)| b & !m).collect()
-    }
-
     /// Padding ranges as `{offset, size}` in bytes (partly used bytes count).
     fn byte_ranges(&self) -> Vec<serde_json::Value> {
         let mut out = Vec::new();
@@ -98,18 +93,21 @@ pub fn check_padding(
     value: Option<&Layout>,
     map: Option<MapRef>,
 ) -> Vec<Finding> {
-    let mut out = Vec::new();
-    if let Some(f) = key.and_then(|l| check_side(dump, l, Side::Key, map.clone())) {
-        out.push(f);
-    }
-    if let Some(f) = value.and_then(|l| check_side(dump, l, Side::Value, map.clone())) {
-        out.push(f);
-    }
-    out
+    let mut keys = KeyLog::new(dump.form);
+    keys.add(dump);
+    [(key, Side::Key), (value, Side::Value)]
+        .into_iter()
+        .filter_map(|(layout, side)| {
+            let mut check = PaddingCheck::new(layout?, side);
+            check.feed(dump, 0);
+            check.finish(&keys, map.clone())
+        })
+        .collect()
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Side {
+/// Which half of an entry a [`PaddingCheck`] looks at.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Side {
     Key,
     Value,
 }
@@ -118,113 +116,129 @@ enum Side {
 /// beside them covers all (a value can be megabytes of garbage).
 const OFFSETS_LISTED: usize = 64;
 
-fn check_side(dump: &MapDump, layout: &Layout, side: Side, map: Option<MapRef>) -> Option<Finding> {
-    // The mask costs the type's size: build it only when some entry has
-    // that size, so a huge declared type costs nothing (and no allocation
-    // follows a size read from the input alone).
-    let sized = |e: &crate::model::dump::DumpEntry<'_>| -> Option<usize> {
-        match (side, e.value) {
-            (Side::Key, _) => Some(e.key.len()),
-            (Side::Value, EntryValue::Single(v)) => Some(v.len()),
-            (Side::Value, EntryValue::PerCpu { len, .. }) => Some(len),
-            (Side::Value, EntryValue::Missing) => None,
+/// The mask, once an entry of the layout's size showed it is needed.
+enum MaskState {
+    /// No entry of the layout's size yet: the mask costs the type's size,
+    /// so a huge declared type costs nothing until bytes of that size come
+    /// (no allocation follows a size read from the input alone).
+    Unbuilt,
+    /// The layout has no padding.
+    NoPadding,
+    Built(PaddingMask),
+}
+
+/// The padding check of one side of a dump's entries, fed batch by batch;
+/// it keeps counts and the first examples, never the entries.
+pub struct PaddingCheck<'a> {
+    layout: &'a Layout,
+    side: Side,
+    mask: MaskState,
+    checked: usize,
+    bad: usize,
+    offsets: BTreeSet<usize>,
+    examples: Vec<serde_json::Value>,
+}
+
+impl<'a> PaddingCheck<'a> {
+    pub fn new(layout: &'a Layout, side: Side) -> Self {
+        PaddingCheck {
+            layout,
+            side,
+            mask: MaskState::Unbuilt,
+            checked: 0,
+            bad: 0,
+            offsets: BTreeSet::new(),
+            examples: Vec::new(),
         }
-    };
-    if !dump
-        .entries()
-        .filter(|e| !e.formatted)
-        .any(|e| sized(&e).is_some_and(|n| n as u64 == layout.size))
-    {
-        return None;
     }
-    let mask = PaddingMask::new(layout)?;
-    let mut checked = 0usize;
-    let mut bad = 0usize;
-    let mut offsets = BTreeSet::new();
-    let mut examples = Vec::new();
-    // Keys equal once padding is zeroed: the kernel sees them as distinct.
-    let mut zeroed_keys: HashMap<Vec<u8>, usize> = HashMap::new();
-    for e in dump.entries().filter(|e| !e.formatted) {
-        // Fast path without allocation: the bytes to check as one slice and
-        // the per-part length (per-CPU values are checked part by part).
-        let (all, part_len) = match (side, e.value) {
-            (Side::Key, _) => (e.key, e.key.len()),
-            (Side::Value, EntryValue::Single(v)) => (v, v.len()),
-            (Side::Value, EntryValue::PerCpu { bytes, len }) => (bytes, len),
-            (Side::Value, EntryValue::Missing) => continue,
+
+    /// Checks the entries of `batch`, whose first entry is entry `base` of
+    /// the dump.
+    pub fn feed(&mut self, batch: &MapDump, base: usize) {
+        let side = self.side;
+        for e in batch.entries().filter(|e| !e.formatted) {
+            // Fast path without allocation: the bytes to check as one slice
+            // and the per-part length (per-CPU values are checked part by part).
+            let (all, part_len) = match (side, e.value) {
+                (Side::Key, _) => (e.key, e.key.len()),
+                (Side::Value, EntryValue::Single(v)) => (v, v.len()),
+                (Side::Value, EntryValue::PerCpu { bytes, len }) => (bytes, len),
+                (Side::Value, EntryValue::Missing) => continue,
+            };
+            if matches!(self.mask, MaskState::Unbuilt) && part_len as u64 == self.layout.size {
+                self.mask = match PaddingMask::new(self.layout) {
+                    Some(m) => MaskState::Built(m),
+                    None => MaskState::NoPadding,
+                };
+            }
+            let MaskState::Built(mask) = &self.mask else {
+                continue;
+            };
+            if part_len != mask.mask.len() || part_len == 0 {
+                continue;
+            }
+            self.checked += 1;
+            if !all.chunks(part_len).any(|p| mask.has_garbage(p)) {
+                continue;
+            }
+            let parts: Vec<&[u8]> = all.chunks(part_len).collect();
+            let garbage: BTreeSet<usize> = parts.iter().flat_map(|p| mask.garbage(p)).collect();
+            self.bad += 1;
+            self.offsets.extend(garbage.iter().copied());
+            if self.examples.len() < EXAMPLES {
+                let hex: Vec<String> = parts.iter().map(|p| hex_bytes(p)).collect();
+                self.examples.push(json!({
+                    "index": base + e.index,
+                    "at": position_json(e.position),
+                    "hex": if hex.len() == 1 { json!(hex[0]) } else { json!(hex) },
+                    "garbage_offsets": garbage.iter().take(OFFSETS_LISTED).collect::<Vec<_>>(),
+                }));
+            }
+        }
+    }
+
+    /// The finding, if some entry had non-zero padding. For keys, `keys`
+    /// (the dump's keys) tells how many garbage keys equal another key once
+    /// padding is cleared: the kernel sees them as distinct.
+    pub fn finish(self, keys: &KeyLog, map: Option<MapRef>) -> Option<Finding> {
+        let MaskState::Built(mask) = &self.mask else {
+            return None;
         };
-        if part_len != mask.mask.len() || part_len == 0 {
-            continue;
+        if self.bad == 0 {
+            return None;
         }
-        checked += 1;
-        if !all.chunks(part_len).any(|p| mask.has_garbage(p)) {
-            continue;
+        let (layout, side, checked, bad, examples) = (
+            self.layout,
+            self.side,
+            self.checked,
+            self.bad,
+            self.examples,
+        );
+        let colliding = (side == Side::Key).then(|| keys_equal_after_zeroing(keys, mask));
+        let offsets = self.offsets;
+        let offsets: Vec<usize> = offsets.into_iter().collect();
+        let what = match side {
+            Side::Key => "keys",
+            Side::Value => "values",
+        };
+        let map_name = map
+            .as_ref()
+            .map(|m| format!(" of map {}", m.name))
+            .unwrap_or_default();
+        let mut evidence = json!({
+            "type": layout.display_name(),
+            "size": layout.size,
+            "padding": mask.byte_ranges(),
+            "entries_checked": checked,
+            "entries_with_garbage": bad,
+            "garbage_offsets": offsets.iter().take(OFFSETS_LISTED).collect::<Vec<_>>(),
+            "garbage_offset_count": offsets.len(),
+            "examples": examples,
+        });
+        if let Some(n) = colliding {
+            evidence["keys_equal_after_zeroing_padding"] = json!(n);
         }
-        let parts: Vec<&[u8]> = all.chunks(part_len).collect();
-        if side == Side::Key {
-            *zeroed_keys.entry(mask.zeroed(e.key)).or_default() += 1;
-        }
-        let garbage: BTreeSet<usize> = parts.iter().flat_map(|p| mask.garbage(p)).collect();
-        bad += 1;
-        offsets.extend(garbage.iter().copied());
-        if examples.len() < EXAMPLES {
-            let hex: Vec<String> = parts.iter().map(|p| hex_bytes(p)).collect();
-            examples.push(json!({
-                "index": e.index,
-                "at": position_json(e.position),
-                "hex": if hex.len() == 1 { json!(hex[0]) } else { json!(hex) },
-                "garbage_offsets": garbage.iter().take(OFFSETS_LISTED).collect::<Vec<_>>(),
-            }));
-        }
-    }
-    if bad == 0 {
-        return None;
-    }
-    // How many garbage keys equal another entry's key once padding is zeroed.
-    let colliding = if side == Side::Key {
-        let mut n = 0;
-        for e in dump
-            .entries()
-            .filter(|e| !e.formatted && e.key.len() == mask.mask.len())
-        {
-            if !mask.has_garbage(e.key) {
-                if let Some(c) = zeroed_keys.get_mut(e.key) {
-                    *c += 1;
-                }
-            }
-        }
-        for c in zeroed_keys.values() {
-            if *c > 1 {
-                n += c;
-            }
-        }
-        Some(n)
-    } else {
-        None
-    };
-    let offsets: Vec<usize> = offsets.into_iter().collect();
-    let what = match side {
-        Side::Key => "keys",
-        Side::Value => "values",
-    };
-    let map_name = map
-        .as_ref()
-        .map(|m| format!(" of map {}", m.name))
-        .unwrap_or_default();
-    let mut evidence = json!({
-        "type": layout.display_name(),
-        "size": layout.size,
-        "padding": mask.byte_ranges(),
-        "entries_checked": checked,
-        "entries_with_garbage": bad,
-        "garbage_offsets": offsets.iter().take(OFFSETS_LISTED).collect::<Vec<_>>(),
-        "garbage_offset_count": offsets.len(),
-        "examples": examples,
-    });
-    if let Some(n) = colliding {
-        evidence["keys_equal_after_zeroing_padding"] = json!(n);
-    }
-    let (code, severity, fix) = match side {
+        let (code, severity, fix) = match side {
         Side::Key => (
             Code::DumpKeyPaddingGarbage,
             Severity::Error,
@@ -239,11 +253,11 @@ fn check_side(dump: &MapDump, layout: &Layout, side: Side, map: Option<MapRef>) 
              the stack and make byte-wise comparisons of values unreliable.",
         ),
     };
-    Some(
-        Finding::new(
-            code,
-            severity,
-            format!(
+        Some(
+            Finding::new(
+                code,
+                severity,
+                format!(
                 "{bad} of {checked} {what}{map_name} have non-zero padding at byte offset(s) {}",
                 offsets
                     .iter()
@@ -256,9 +270,24 @@ fn check_side(dump: &MapDump, layout: &Layout, side: Side, map: Option<MapRef>) 
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            )
+            .with_map(map)
+            .with_evidence(evidence)
+            .with_fix(fix),
         )
-        .with_map(map)
-        .with_evidence(evidence)
-        .with_fix(fix),
-    )
+    }
+}
+
+/// How many keys share their bytes, once padding is cleared, with another
+/// key, counted over the groups that hold at least one key with garbage
+/// padding.
+fn keys_equal_after_zeroing(keys: &KeyLog, mask: &PaddingMask) -> usize {
+    let n = mask.mask.len();
+    let keep: Vec<u8> = mask.mask.iter().map(|m| !m).collect();
+    let include = |i: usize| !keys.is_formatted(i) && keys.key(i).len() == n;
+    crate::analyses::dump_walk::repeated_keys(keys, &keep, &include, &|k| mask.has_garbage(k))
+        .iter()
+        .filter(|g| g.marked)
+        .map(|g| g.count)
+        .sum()
 }

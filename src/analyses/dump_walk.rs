@@ -7,19 +7,20 @@
 //! (`Error:` line, a cut file, fewer entries than `Found N elements`) is
 //! incomplete, and every conclusion drawn from it is a lower bound.
 
+use std::collections::HashMap;
+
 use serde_json::json;
 
-use crate::model::dump::{hex_bytes, DumpForm, MapDump, ProblemKind};
+use crate::model::dump::{hex_bytes, DumpForm, DumpTally, KeyLog, MapDump, ProblemKind};
 use crate::model::finding::{Code, Finding, MapRef, Position, Severity, SourceRef};
 
 /// Example keys kept per finding (the counts cover all of them).
 pub const EXAMPLES: usize = 3;
 
-fn key_text(dump: &MapDump, index: usize) -> String {
-    match dump.get(index) {
-        Some(e) if e.formatted => String::from_utf8_lossy(e.key).into_owned(),
-        Some(e) => hex_bytes(e.key),
-        None => String::new(),
+fn key_text(keys: &KeyLog, index: usize) -> String {
+    match keys.is_formatted(index) {
+        true => String::from_utf8_lossy(keys.key(index)).into_owned(),
+        false => hex_bytes(keys.key(index)),
     }
 }
 
@@ -30,20 +31,40 @@ fn at_json(p: Position) -> serde_json::Value {
     }
 }
 
-/// A fast 64-bit hash of a key (FNV-1a over 8-byte words, then mixed).
-/// Equal hashes are confirmed byte by byte, so quality only affects speed.
-fn key_hash(key: &[u8]) -> u64 {
+/// Occurrences (index and position) listed per example key; the true count
+/// is always given beside them, so one key repeated millions of times costs
+/// a few hundred bytes of evidence.
+pub const OCCURRENCES_SHOWN: usize = 8;
+
+/// Keys that appear more than once (byte for byte; for formatted-text dumps,
+/// formatted key for formatted key).
+pub fn check_duplicate_keys(dump: &MapDump, map: Option<MapRef>) -> Vec<Finding> {
+    let mut keys = KeyLog::new(dump.form);
+    keys.add(dump);
+    duplicate_keys(&keys, map)
+}
+
+/// A fast 64-bit hash of a key's bytes, each byte first ANDed with `keep`
+/// at its offset (a padding mask inverted; all ones when `keep` is empty):
+/// FNV-1a over 8-byte words, then mixed. Equal hashes are confirmed byte by
+/// byte, so quality only affects speed.
+fn key_hash(key: &[u8], keep: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ key.len() as u64;
-    let mut words = key.chunks_exact(8);
-    for w in &mut words {
+    let byte = |i: usize| key[i] & keep.get(i).copied().unwrap_or(0xff);
+    let mut i = 0;
+    while i + 8 <= key.len() {
         let mut a = [0u8; 8];
-        a.copy_from_slice(w);
+        for (j, b) in a.iter_mut().enumerate() {
+            *b = byte(i + j);
+        }
         h = (h ^ u64::from_le_bytes(a))
             .wrapping_mul(0x0100_0000_01b3)
             .rotate_left(29);
+        i += 8;
     }
-    for &b in words.remainder() {
-        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+    while i < key.len() {
+        h = (h ^ byte(i) as u64).wrapping_mul(0x0100_0000_01b3);
+        i += 1;
     }
     // Final avalanche (splitmix64).
     h ^= h >> 30;
@@ -53,95 +74,127 @@ fn key_hash(key: &[u8]) -> u64 {
     h ^ (h >> 31)
 }
 
-/// Occurrences (index and position) listed per example key; the true count
-/// is always given beside them, so one key repeated millions of times costs
-/// a few hundred bytes of evidence.
-pub const OCCURRENCES_SHOWN: usize = 8;
+/// Keys of a dump that occur more than once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RepeatedKey {
+    /// Index of the first occurrence.
+    pub first: u32,
+    /// The first [`OCCURRENCES_SHOWN`] occurrences, in dump order.
+    pub shown: Vec<u32>,
+    /// All occurrences.
+    pub count: usize,
+    /// Whether `marked` held for some occurrence.
+    pub marked: bool,
+}
 
-/// Keys that appear more than once (byte for byte; for formatted-text dumps,
-/// formatted key for formatted key). Sorts key hashes, so it costs 16 bytes
-/// an entry whatever the key size, plus 16 bytes per duplicated key; no
-/// per-key list of occurrences is kept beyond [`OCCURRENCES_SHOWN`] for the
-/// first [`EXAMPLES`] keys.
-pub fn check_duplicate_keys(dump: &MapDump, map: Option<MapRef>) -> Vec<Finding> {
-    let mut hashed: Vec<(u64, u32)> = dump
-        .entries()
-        .map(|e| (key_hash(e.key), e.index as u32))
+/// Every key of `keys` (those `include` lets through) that occurs more than
+/// once, comparing bytes ANDed with `keep` (see [`key_hash`]), ordered by
+/// first occurrence. Sorts one 64-bit hash an entry (8 bytes each), then
+/// walks the keys once more for the hashes seen twice, confirming byte by
+/// byte; per repeated key it keeps a count and a few indexes, so one key
+/// repeated through a dump costs no more than a few.
+pub(crate) fn repeated_keys(
+    keys: &KeyLog,
+    keep: &[u8],
+    include: &dyn Fn(usize) -> bool,
+    marked: &dyn Fn(&[u8]) -> bool,
+) -> Vec<RepeatedKey> {
+    let n = keys.len().min(u32::MAX as usize);
+    let mut hashes: Vec<u64> = (0..n)
+        .filter(|&i| include(i))
+        .map(|i| key_hash(keys.key(i), keep))
         .collect();
-    hashed.sort_unstable();
-    let key_of = |x: u32| dump.get(x as usize).map(|e| e.key).unwrap_or_default();
-    // Each duplicated key as (first index, occurrences): runs of equal
-    // hashes, split by actual bytes (hash collisions are not duplicates).
-    // Within a run indexes ascend, so the first seen is the first in the dump.
-    let mut groups: Vec<(u32, usize)> = Vec::new();
-    let mut run_keys: Vec<(&[u8], u32, usize)> = Vec::new();
-    for run in hashed.chunk_by(|a, b| a.0 == b.0) {
-        if run.len() < 2 {
-            continue;
-        }
-        run_keys.clear();
-        for &(_, x) in run {
-            let k = key_of(x);
-            match run_keys.iter_mut().find(|(rk, _, _)| *rk == k) {
-                Some((_, _, n)) => *n += 1,
-                None => run_keys.push((k, x, 1)),
-            }
-        }
-        groups.extend(
-            run_keys
-                .iter()
-                .filter(|&&(_, _, n)| n > 1)
-                .map(|&(_, first, n)| (first, n)),
-        );
-    }
-    if groups.is_empty() {
+    hashes.sort_unstable();
+    let mut twice: HashMap<u64, Vec<RepeatedKey>> = hashes
+        .chunk_by(|a, b| a == b)
+        .filter(|run| run.len() > 1)
+        .map(|run| (run[0], Vec::new()))
+        .collect();
+    drop(hashes);
+    if twice.is_empty() {
         return Vec::new();
     }
-    groups.sort_unstable();
-    let extra: usize = groups.iter().map(|&(_, n)| n - 1).sum();
-    let examples: Vec<_> = groups
+    let same = |a: &[u8], b: &[u8]| {
+        a.len() == b.len()
+            && a.iter().zip(b).enumerate().all(|(i, (x, y))| {
+                let k = keep.get(i).copied().unwrap_or(0xff);
+                x & k == y & k
+            })
+    };
+    for i in (0..n).filter(|&i| include(i)) {
+        let key = keys.key(i);
+        let Some(groups) = twice.get_mut(&key_hash(key, keep)) else {
+            continue;
+        };
+        let at = groups
+            .iter()
+            .position(|g| same(keys.key(g.first as usize), key));
+        let g = match at {
+            Some(at) => &mut groups[at],
+            None => {
+                groups.push(RepeatedKey {
+                    first: i as u32,
+                    shown: Vec::new(),
+                    count: 0,
+                    marked: false,
+                });
+                groups.last_mut().expect("just pushed")
+            }
+        };
+        g.count += 1;
+        g.marked |= marked(key);
+        if g.shown.len() < OCCURRENCES_SHOWN {
+            g.shown.push(i as u32);
+        }
+    }
+    let mut out: Vec<RepeatedKey> = twice
+        .into_values()
+        .flatten()
+        .filter(|g| g.count > 1)
+        .collect();
+    out.sort_unstable_by_key(|g| g.first);
+    out
+}
+
+/// [`check_duplicate_keys`] over a dump's [`KeyLog`].
+pub fn duplicate_keys(keys: &KeyLog, map: Option<MapRef>) -> Vec<Finding> {
+    let repeated = repeated_keys(keys, &[], &|_| true, &|_| false);
+    let n_groups = repeated.len();
+    let extra: usize = repeated.iter().map(|g| g.count - 1).sum();
+    let examples: Vec<_> = repeated
         .iter()
         .take(EXAMPLES)
-        .map(|&(first, count)| {
-            // The first occurrences, found again in the sorted hashes.
-            let k = key_of(first);
-            let h = key_hash(k);
-            let from = hashed.partition_point(|&(ph, _)| ph < h);
-            let shown: Vec<usize> = hashed[from..]
-                .iter()
-                .take_while(|&&(ph, _)| ph == h)
-                .filter(|&&(_, x)| key_of(x) == k)
-                .take(OCCURRENCES_SHOWN)
-                .map(|&(_, x)| x as usize)
-                .collect();
+        .map(|g| {
             json!({
-                "key": key_text(dump, first as usize),
-                "count": count,
-                "indexes": shown,
-                "at": shown.iter().filter_map(|&x| dump.get(x)).map(|e| at_json(e.position)).collect::<Vec<_>>(),
+                "key": key_text(keys, g.first as usize),
+                "count": g.count,
+                "indexes": g.shown,
+                "at": g.shown.iter().map(|&x| at_json(keys.position(x as usize))).collect::<Vec<_>>(),
             })
         })
         .collect();
+    if n_groups == 0 {
+        return Vec::new();
+    }
     let map_name = map
         .as_ref()
         .map(|m| format!(" of map {}", m.name))
         .unwrap_or_default();
     let evidence = json!({
-        "entries": dump.len(),
-        "duplicated_keys": groups.len(),
+        "entries": keys.len(),
+        "duplicated_keys": n_groups,
         "extra_entries": extra,
         "examples": examples,
     });
     // The BTF-formatted text form prints fields, not bytes: two keys that
     // differ only in padding print alike, so a repeat there does not show
     // that the walk restarted.
-    if dump.form == DumpForm::TextFormatted {
+    if keys.form() == DumpForm::TextFormatted {
         return vec![Finding::new(
             Code::DumpDuplicateKeys,
             Severity::Warning,
             format!(
-                "{} key(s){map_name} print more than once in the BTF-formatted text dump ({extra} extra entries): this form cannot show padding bytes, so keys that differ only in padding look alike",
-                groups.len()
+                "{n_groups} key(s){map_name} print more than once in the BTF-formatted text dump ({extra} extra entries): this form cannot show padding bytes, so keys that differ only in padding look alike",
             ),
         )
         .with_map(map)
@@ -157,8 +210,7 @@ pub fn check_duplicate_keys(dump: &MapDump, map: Option<MapRef>) -> Vec<Finding>
         Code::DumpDuplicateKeys,
         Severity::Warning,
         format!(
-            "{} key(s){map_name} appear more than once in the dump ({extra} extra entries): the walk restarted, the dump is not a snapshot",
-            groups.len()
+            "{n_groups} key(s){map_name} appear more than once in the dump ({extra} extra entries): the walk restarted, the dump is not a snapshot",
         ),
     )
     .with_map(map)
@@ -174,6 +226,13 @@ pub fn check_duplicate_keys(dump: &MapDump, map: Option<MapRef>) -> Vec<Finding>
 /// way or lost entries between listing and lookup; `input/unreadable` for a
 /// dump that could not be parsed past some point. `file` names the dump.
 pub fn check_truncated(dump: &MapDump, file: &str, map: Option<MapRef>) -> Vec<Finding> {
+    let mut tally = DumpTally::new(dump.form);
+    tally.add(dump);
+    truncated(&tally, file, map)
+}
+
+/// [`check_truncated`] over a dump's [`DumpTally`].
+pub fn truncated(dump: &DumpTally, file: &str, map: Option<MapRef>) -> Vec<Finding> {
     let mut out = Vec::new();
     for p in dump
         .problems
@@ -252,7 +311,7 @@ pub fn check_truncated(dump: &MapDump, file: &str, map: Option<MapRef>) -> Vec<F
         )
         .with_map(map)
         .with_evidence(json!({
-            "entries_read": dump.len(),
+            "entries_read": dump.entries,
             "found_elements": dump.found,
             "problems": problems,
             "problem_count": stop_count,
@@ -270,4 +329,45 @@ pub fn check_truncated(dump: &MapDump, file: &str, map: Option<MapRef>) -> Vec<F
         }),
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::dump::EntryValue;
+
+    fn log(keys: &[&[u8]]) -> KeyLog {
+        let mut d = MapDump::new(DumpForm::Json);
+        for (i, k) in keys.iter().enumerate() {
+            d.push_entry(i as u64 * 100, k, EntryValue::Missing);
+        }
+        let mut log = KeyLog::new(DumpForm::Json);
+        log.add(&d);
+        log
+    }
+
+    #[test]
+    fn repeated_keys_are_counted_in_dump_order_with_few_indexes_kept() {
+        let mut keys: Vec<&[u8]> = vec![b"bbbbbbbbbb", b"aaaaaaaaaa", b"bbbbbbbbbb", b"cccc"];
+        keys.extend(std::iter::repeat(&b"aaaaaaaaaa"[..]).take(20));
+        let r = repeated_keys(&log(&keys), &[], &|_| true, &|k| k[0] == b'a');
+        assert_eq!(r.len(), 2);
+        assert_eq!((r[0].first, r[0].count, r[0].marked), (0, 2, false));
+        assert_eq!(r[0].shown, [0, 2]);
+        assert_eq!((r[1].first, r[1].count, r[1].marked), (1, 21, true));
+        assert_eq!(r[1].shown.len(), OCCURRENCES_SHOWN);
+        assert_eq!(r[1].shown[..3], [1, 4, 5]);
+    }
+
+    #[test]
+    fn masked_bytes_make_keys_equal_and_excluded_keys_are_skipped() {
+        // Byte 1 is padding: the two keys differ only there.
+        let keys = log(&[&[1, 9, 3], &[1, 0, 3], &[1, 9, 3]]);
+        let keep = [0xff, 0x00, 0xff];
+        let r = repeated_keys(&keys, &keep, &|_| true, &|k| k[1] != 0);
+        assert_eq!((r.len(), r[0].count, r[0].marked), (1, 3, true));
+        let r = repeated_keys(&keys, &keep, &|i| i != 0, &|_| false);
+        assert_eq!(r[0].shown, [1, 2]);
+        assert!(repeated_keys(&keys, &[], &|_| true, &|_| false)[0].shown == [0, 2]);
+    }
 }

@@ -26,7 +26,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use serde_json::{json, Value};
 
 use crate::model::case::{MapInstance, Pin};
-use crate::model::dump::{hex_bytes, MapDump};
+use crate::model::dump::{hex_bytes, KeyLog};
 use crate::model::finding::{Code, Finding, MapRef, Severity, SourceRef};
 use crate::model::layout::{FieldType, Layout};
 use crate::model::trace::{
@@ -51,8 +51,8 @@ pub struct TraceContext<'a> {
     pub maps: &'a [MapInstance],
     /// Pins under bpffs, to say how a caller may have reached a map.
     pub pins: &'a [Pin],
-    /// The dump of each map taken after the trace, by map id.
-    pub dumps: HashMap<u32, &'a MapDump>,
+    /// The keys of each map's dump taken after the trace, by map id.
+    pub dumps: HashMap<u32, &'a KeyLog>,
 }
 
 /// Explains every failed call in `calls`.
@@ -84,7 +84,7 @@ pub fn explain(calls: &[MapCall], ctx: &TraceContext<'_>) -> Vec<Finding> {
                     .filter_map(|c| c.key.as_deref().map(<[u8]>::to_vec))
                     .collect();
                 if let Some(d) = ctx.dumps.get(&oid) {
-                    keys.extend(d.entries().filter(|e| !e.formatted).map(|e| e.key.to_vec()));
+                    keys.extend(d.byte_keys().map(<[u8]>::to_vec));
                 }
                 replay.elsewhere.push((oid, keys));
             }
@@ -279,7 +279,7 @@ impl<'a> MapReplay<'a> {
         file: &'a str,
         id: Option<u32>,
         map: Option<&'a MapInstance>,
-        dump: Option<&'a MapDump>,
+        dump: Option<&'a KeyLog>,
     ) -> Self {
         let key_layout = map.and_then(|m| m.key_layout.as_deref());
         let padding = key_layout.map(padding_mask).unwrap_or_default();
@@ -297,14 +297,7 @@ impl<'a> MapReplay<'a> {
                 _ => Vec::new(),
             },
         };
-        let dump_keys = dump
-            .map(|d| {
-                d.entries()
-                    .filter(|e| !e.formatted)
-                    .map(|e| e.key)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let dump_keys = dump.map(|d| d.byte_keys().collect()).unwrap_or_default();
         let mut replay = MapReplay {
             file,
             id,
@@ -1123,8 +1116,10 @@ mod tests {
     #[test]
     fn keys_the_bpf_side_wrote_come_from_the_dump() {
         let maps = [map(1, "hash", 12, 64, Some(conn_key()))];
-        let mut dump = MapDump::new(crate::model::dump::DumpForm::Json);
+        let mut dump = crate::model::dump::MapDump::new(crate::model::dump::DumpForm::Json);
         dump.push_entry(0, &A, crate::model::dump::EntryValue::Single(&[0; 16]));
+        let mut keys = KeyLog::new(dump.form);
+        keys.add(&dump);
         let mut garbage = A;
         garbage[7] = 1;
         let calls = [call(0, 1, MapCmd::Lookup, 0, &garbage, -ENOENT)];
@@ -1134,7 +1129,7 @@ mod tests {
                 file: "t.jsonl",
                 maps: &maps,
                 pins: &[],
-                dumps: HashMap::from([(1, &dump)]),
+                dumps: HashMap::from([(1, &keys)]),
             },
         );
         assert_eq!(codes(&f), ["lookup/padding-miss"]);

@@ -317,6 +317,250 @@ impl MapDump {
     }
 }
 
+/// What a dump says about itself besides its entries' bytes: how many were
+/// read, the trailer and the problems, gathered batch by batch (see
+/// `ingest::bpftool_json::read_dump_batches`) so the entries need not be
+/// kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpTally {
+    pub form: DumpForm,
+    /// Entries read.
+    pub entries: usize,
+    /// `Found N elements` (text hex dumps only).
+    pub found: Option<u64>,
+    /// The first [`PROBLEMS_KEPT`] problems, `entries_before` counted from
+    /// the dump's first entry.
+    pub problems: Vec<DumpProblem>,
+    problem_counts: [u64; 4],
+}
+
+impl DumpTally {
+    /// Nothing read yet.
+    pub fn new(form: DumpForm) -> Self {
+        DumpTally {
+            form,
+            entries: 0,
+            found: None,
+            problems: Vec::new(),
+            problem_counts: [0; 4],
+        }
+    }
+
+    /// Counts `batch`, read after everything added so far.
+    pub fn add(&mut self, batch: &MapDump) {
+        self.form = batch.form;
+        let room = PROBLEMS_KEPT.saturating_sub(self.problems.len());
+        self.problems
+            .extend(batch.problems.iter().take(room).map(|p| DumpProblem {
+                entries_before: p.entries_before + self.entries,
+                ..p.clone()
+            }));
+        for (mine, theirs) in self.problem_counts.iter_mut().zip(batch.problem_counts) {
+            *mine = mine.saturating_add(theirs);
+        }
+        if batch.found.is_some() {
+            self.found = batch.found;
+        }
+        self.entries += batch.len();
+    }
+
+    /// How many problems of `kind` the dump had, kept or not.
+    pub fn problem_count(&self, kind: ProblemKind) -> u64 {
+        self.problem_counts[kind as usize]
+    }
+}
+
+/// Bytes per block of a [`KeyLog`].
+const KEY_BLOCK: usize = 1 << 20;
+/// Positions per block of a [`KeyLog`].
+const POSITION_BLOCK: usize = 1 << 16;
+
+/// The keys of a dump in dump order, with each entry's place in its input:
+/// what the checks that compare keys across the whole dump need (repeated
+/// keys, keys equal once padding is cleared, a trace's present keys),
+/// without the values. Keys of one size (every real dump) cost their bytes
+/// plus 4 bytes of position an entry; storage grows by blocks, never by
+/// reallocating what is held.
+#[derive(Debug, Clone)]
+pub struct KeyLog {
+    form: DumpForm,
+    blocks: Vec<Vec<u8>>,
+    /// The size every key has so far; `None` once two sizes were seen (or
+    /// before the first key), when `spans` locates each key.
+    fixed: Option<usize>,
+    /// Per key: block, offset in it, length. Empty while `fixed` holds.
+    spans: Vec<(u32, u32, u32)>,
+    /// Low 32 bits of each entry's position (see [`KeyLog::position`]).
+    positions: Vec<Vec<u32>>,
+    /// Where the high 32 bits of the positions change: (first entry, high
+    /// bits). Positions ascend, so this grows once per 4 GiB of input.
+    position_highs: Vec<(usize, u32)>,
+    /// One bit per key: printed only as formatted text (no bytes).
+    formatted: Vec<u64>,
+    len: usize,
+}
+
+impl KeyLog {
+    /// An empty log of a dump printed in `form`.
+    pub fn new(form: DumpForm) -> Self {
+        KeyLog {
+            form,
+            blocks: Vec::new(),
+            fixed: None,
+            spans: Vec::new(),
+            positions: Vec::new(),
+            position_highs: Vec::new(),
+            formatted: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds every key of `batch`, read after the keys so far.
+    pub fn add(&mut self, batch: &MapDump) {
+        self.form = batch.form;
+        for e in batch.entries() {
+            self.push(e.key, e.position, e.formatted);
+        }
+    }
+
+    fn push(&mut self, key: &[u8], position: Position, formatted: bool) {
+        let i = self.len;
+        if self.len == 0 {
+            self.fixed = Some(key.len());
+        }
+        if self.fixed.is_some_and(|n| n != key.len()) {
+            // From here on every key is located by a span: the earlier ones
+            // get theirs from the fixed layout.
+            let n = self.fixed.take().unwrap_or(0);
+            self.spans = (0..i).map(|j| self.fixed_span(j, n)).collect();
+        }
+        let fits = |b: &Vec<u8>| b.len() + key.len() <= b.capacity();
+        let fixed_full = self
+            .fixed
+            .is_some_and(|n| n > 0 && i % self.per_block(n) == 0);
+        if self.blocks.last().map_or(true, |b| !fits(b)) || fixed_full {
+            self.blocks
+                .push(Vec::with_capacity(KEY_BLOCK.max(key.len())));
+        }
+        let b = self.blocks.len() - 1;
+        let block = &mut self.blocks[b];
+        let offset = block.len();
+        block.extend_from_slice(key);
+        if self.fixed.is_none() {
+            self.spans.push((b as u32, offset as u32, key.len() as u32));
+        }
+        if i % POSITION_BLOCK == 0 {
+            self.positions.push(Vec::with_capacity(POSITION_BLOCK));
+        }
+        let raw = match position {
+            Position::Offset(o) => o,
+            Position::Line(l) => l as u64,
+        };
+        let high = (raw >> 32) as u32;
+        if self
+            .position_highs
+            .last()
+            .map_or(high != 0, |&(_, h)| h != high)
+        {
+            self.position_highs.push((i, high));
+        }
+        if let Some(p) = self.positions.last_mut() {
+            p.push(raw as u32);
+        }
+        if i % 64 == 0 {
+            self.formatted.push(0);
+        }
+        if formatted {
+            if let Some(w) = self.formatted.last_mut() {
+                *w |= 1 << (i % 64);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// Keys of size `n` per block in the fixed layout.
+    fn per_block(&self, n: usize) -> usize {
+        (KEY_BLOCK / n.max(1)).max(1)
+    }
+
+    fn fixed_span(&self, i: usize, n: usize) -> (u32, u32, u32) {
+        if n == 0 {
+            return (0, 0, 0);
+        }
+        let per = self.per_block(n);
+        ((i / per) as u32, ((i % per) * n) as u32, n as u32)
+    }
+
+    /// Key `i` (raw bytes, or formatted text for formatted entries).
+    pub fn key(&self, i: usize) -> &[u8] {
+        let (b, o, n) = match self.fixed {
+            Some(n) => self.fixed_span(i, n),
+            None => self.spans.get(i).copied().unwrap_or((0, 0, 0)),
+        };
+        self.blocks
+            .get(b as usize)
+            .and_then(|blk| blk.get(o as usize..o as usize + n as usize))
+            .unwrap_or_default()
+    }
+
+    /// Where entry `i` was in its input.
+    pub fn position(&self, i: usize) -> Position {
+        let low = self
+            .positions
+            .get(i / POSITION_BLOCK)
+            .and_then(|p| p.get(i % POSITION_BLOCK))
+            .copied()
+            .unwrap_or(0);
+        let at = self.position_highs.partition_point(|&(from, _)| from <= i);
+        let high = at.checked_sub(1).map_or(0, |at| self.position_highs[at].1);
+        let raw = (high as u64) << 32 | low as u64;
+        match self.form {
+            DumpForm::Json => Position::Offset(raw),
+            _ => Position::Line(u32::try_from(raw).unwrap_or(u32::MAX)),
+        }
+    }
+
+    /// Whether key `i` is formatted text rather than bytes.
+    pub fn is_formatted(&self, i: usize) -> bool {
+        self.formatted
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    /// The keys given as bytes (formatted ones left out), in dump order.
+    pub fn byte_keys(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..self.len)
+            .filter(|&i| !self.is_formatted(i))
+            .map(|i| self.key(i))
+    }
+
+    /// The printed form of the dump.
+    pub fn form(&self) -> DumpForm {
+        self.form
+    }
+
+    /// Bytes held (what the log costs).
+    pub fn heap_bytes(&self) -> usize {
+        self.blocks.iter().map(Vec::capacity).sum::<usize>()
+            + self
+                .positions
+                .iter()
+                .map(|p| p.capacity() * 8)
+                .sum::<usize>()
+            + self.spans.capacity() * 12
+            + self.formatted.capacity() * 8
+    }
+}
+
 /// Splits a raw per-CPU lookup buffer as the kernel fills it (what
 /// `bpf_map_lookup_elem` writes for a per-CPU map): `possible_cpus` values,
 /// each at an 8-byte-aligned stride (`round_up(value_size, 8)`), returning
@@ -416,6 +660,47 @@ mod tests {
             (c.problems.len(), c.problem_count(ProblemKind::ErrorLine)),
             (1, 1)
         );
+    }
+
+    #[test]
+    fn key_log_keeps_every_key_and_position_across_blocks_and_sizes() {
+        let mut d = MapDump::new(DumpForm::Json);
+        let n = 3 * (KEY_BLOCK / 12) + 7;
+        for i in 0..n as u64 {
+            let mut k = [0u8; 12];
+            k[..8].copy_from_slice(&i.to_le_bytes());
+            d.push_entry(i * 10, &k, EntryValue::Missing);
+        }
+        d.push_entry(1, &[1, 2, 3], EntryValue::Single(&[0]));
+        d.push_formatted(2, "{\"a\":1}", "{}", false);
+        let mut log = KeyLog::new(DumpForm::Json);
+        log.add(&d);
+        assert_eq!(log.len(), n + 2);
+        for i in [0, 1, KEY_BLOCK / 12 - 1, KEY_BLOCK / 12, n - 1] {
+            assert_eq!(&log.key(i)[..8], &(i as u64).to_le_bytes(), "key {i}");
+            assert_eq!(log.position(i), Position::Offset(i as u64 * 10));
+        }
+        assert_eq!(log.key(n), &[1, 2, 3]);
+        assert_eq!(log.key(n + 1), b"{\"a\":1}");
+        assert!(log.is_formatted(n + 1) && !log.is_formatted(n));
+        assert_eq!(log.byte_keys().count(), n + 1);
+        let mut far = MapDump::new(DumpForm::Json);
+        far.push_entry(5 << 32 | 7, &[1], EntryValue::Missing);
+        far.push_entry(5 << 32 | 9, &[2], EntryValue::Missing);
+        log.add(&far);
+        assert_eq!(log.position(n + 2), Position::Offset(5 << 32 | 7));
+        assert_eq!(log.position(n + 3), Position::Offset(5 << 32 | 9));
+        assert_eq!(log.position(n - 1), Position::Offset((n as u64 - 1) * 10));
+        // Out of range is empty, never a panic.
+        assert_eq!(log.key(n + 4), &[] as &[u8]);
+        let mut tally = DumpTally::new(DumpForm::Json);
+        tally.add(&d);
+        let mut b = MapDump::new(DumpForm::Json);
+        b.problem(ProblemKind::Truncated, Position::Offset(9), "cut");
+        tally.add(&b);
+        assert_eq!(tally.entries, n + 2);
+        assert_eq!(tally.problems[0].entries_before, n + 2);
+        assert_eq!(tally.problem_count(ProblemKind::Truncated), 1);
     }
 
     #[test]

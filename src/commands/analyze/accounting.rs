@@ -121,7 +121,7 @@ fn dumps(
         summaries.push(DumpSummary {
             file: d.file.clone(),
             map: map.map(map_ref),
-            entries: d.dump.len() as u64,
+            entries: d.body.entries() as u64,
             status: status.to_string(),
         });
         uses.push(DumpUse {
@@ -132,7 +132,7 @@ fn dumps(
                 .or_else(|| d.map_name.clone()),
             explicit: d.explicit,
             map_found: map.is_some(),
-            entries: d.dump.len() as u64,
+            entries: d.body.entries() as u64,
         });
     }
     (summaries, uses)

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use miette::Result;
 
 use super::{users, AnalyzeArgs};
+use crate::analyses::dump_checks::{CheckedDump, DumpChecker, DumpContext};
 use crate::error::{read_file, InputError};
 use crate::ingest::btf::{Btf, BtfError, BtfKind, TypeId};
 use crate::ingest::bundle::{self, Bundle};
@@ -121,7 +122,28 @@ pub struct LoadedDump {
     pub map_name: Option<String>,
     /// Whether `--dump MAP=FILE` tied it (else its file name did).
     pub explicit: bool,
-    pub dump: MapDump,
+    pub body: DumpBody,
+}
+
+/// A dump as loading left it.
+pub enum DumpBody {
+    /// Parsed whole: its map's layouts were not known while it was read (a
+    /// loose file, tied to a map later; a bundle member before its BTF), so
+    /// the passes check it.
+    Parsed(MapDump),
+    /// Checked as it was read, with the layouts of the map the bundle ties
+    /// it to; only the findings and the keys were kept.
+    Checked(CheckedDump),
+}
+
+impl DumpBody {
+    /// Entries read.
+    pub fn entries(&self) -> usize {
+        match self {
+            DumpBody::Parsed(d) => d.len(),
+            DumpBody::Checked(c) => c.entries,
+        }
+    }
 }
 
 impl LoadedDump {
@@ -505,7 +527,7 @@ fn push_dump(
         map_id: None,
         map_name: tie,
         explicit,
-        dump,
+        body: DumpBody::Parsed(dump),
     });
 }
 
@@ -616,6 +638,10 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
         .filter_map(|r| r.dump.as_deref().map(|d| (d, r.id)))
         .collect();
     let mut blobs: HashMap<String, Vec<u8>> = HashMap::new();
+    let prog_maps: HashMap<u32, Vec<u32>> =
+        m.progs.iter().map(|p| (p.id, p.map_ids.clone())).collect();
+    // Maps built while their dump streamed by, with their BTF's errors.
+    let mut instances: HashMap<u32, (MapInstance, Vec<InputError>)> = HashMap::new();
     let mut read_errors: Vec<InputError> = Vec::new();
     let mut dumps = Vec::new();
     let trace_path = m.trace.as_ref().map(|t| t.path.clone());
@@ -629,14 +655,30 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
             r.take(MAX_ARTIFACT).read_to_end(&mut buf)?;
             blobs.insert(p.to_string(), buf);
         } else if let Some(&id) = dump_paths.get(p) {
-            // Parsed as it streams out of the bundle (and through the
-            // SHA-256 check): the member's text is never held whole.
+            let file = format!("{name}!{p}");
+            // The map's layouts, when its BTF has been read (collect writes
+            // BTF before dumps): then the dump is checked batch by batch as
+            // it streams out of the bundle (and through the SHA-256 check)
+            // and only findings and keys stay. Else it is parsed whole and
+            // checked by the passes.
+            let rec = m.maps.iter().find(|r| r.id == id);
+            let inst = rec.and_then(|rec| {
+                if !instances.contains_key(&id) && btf_read(&m, &blobs, rec) {
+                    let (inst, errors, _) = map_instance(&m, &blobs, rec, &prog_maps, &name);
+                    instances.insert(id, (inst, errors));
+                }
+                instances.get(&id).map(|(inst, _)| inst)
+            });
+            let body = match inst {
+                Some(inst) => DumpBody::Checked(check_streamed(r, inst, &file)),
+                None => DumpBody::Parsed(crate::ingest::bpftool_json::read_dump_here(r)),
+            };
             dumps.push(LoadedDump {
-                file: format!("{name}!{p}"),
+                file,
                 map_id: Some(id),
                 map_name: None,
                 explicit: false,
-                dump: crate::ingest::bpftool_json::read_dump_here(r),
+                body,
             });
         }
         Ok(())
@@ -705,58 +747,28 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
         case.findings.push(f);
     }
 
-    // Parse each BTF object once (split BTF over its base) and lay out the maps' types.
-    let prog_maps: HashMap<u32, Vec<u32>> =
-        m.progs.iter().map(|p| (p.id, p.map_ids.clone())).collect();
+    // Lay out each remaining map's types from its BTF (split BTF over its base).
     for rec in &m.maps {
-        let mut inst = MapInstance {
-            id: Some(rec.id),
-            name: rec.name.clone(),
-            map_type: MapType::from_name(&rec.map_type),
-            key_size: Some(rec.key_size as u64),
-            value_size: Some(rec.value_size as u64),
-            max_entries: Some(rec.max_entries),
-            flags: rec.flags,
-            prog_ids: rec.prog_ids.clone(),
-            ..Default::default()
+        let (inst, errors) = match instances.remove(&rec.id) {
+            Some(built) => built,
+            None => {
+                // A BTF file already reported as unread is not reported
+                // again through each map whose types it holds.
+                let unread_btf = bundle::btf_files(&m, rec.btf_id)
+                    .iter()
+                    .any(|f| unread.contains(f));
+                let (inst, errors, whole) = map_instance(&m, &blobs, rec, &prog_maps, &name);
+                (
+                    inst,
+                    if whole && unread_btf {
+                        Vec::new()
+                    } else {
+                        errors
+                    },
+                )
+            }
         };
-        for (pid, ids) in &prog_maps {
-            if ids.contains(&rec.id) && !inst.prog_ids.contains(pid) {
-                inst.prog_ids.push(*pid);
-            }
-        }
-        inst.prog_ids.sort_unstable();
-        if rec.btf_id != 0 {
-            match layouts_from_bundle_btf(&m, &blobs, rec) {
-                Ok(((k, v, ks, vs), errors)) => {
-                    let file = bundle::btf_files(&m, rec.btf_id)
-                        .into_iter()
-                        .next()
-                        .unwrap_or_default();
-                    for (offset, why) in errors {
-                        read_errors.push(InputError::at_offset(
-                            format!("{name}!{file}"),
-                            offset.map(|o| o as u64),
-                            why,
-                        ));
-                    }
-                    inst.key_layout = k;
-                    inst.value_layout = v;
-                    inst.key_scalar = ks;
-                    inst.value_scalar = vs;
-                    inst.btf_origin = Some(format!("map BTF (id {}) in {name}", rec.btf_id));
-                }
-                Err(_)
-                    if bundle::btf_files(&m, rec.btf_id)
-                        .iter()
-                        .any(|f| unread.contains(f)) => {}
-                Err(why) => read_errors.push(InputError::new(
-                    format!("{name}!btf id {}", rec.btf_id),
-                    None,
-                    why,
-                )),
-            }
-        }
+        read_errors.extend(errors);
         case.maps.push(inst);
     }
     for p in &m.processes {
@@ -781,6 +793,102 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
     case.read(&name, "bundle");
     case.manifest = Some(m);
     Ok(())
+}
+
+/// Whether every BTF file map `rec`'s types need has been read.
+fn btf_read(
+    m: &crate::bundle::Manifest,
+    blobs: &HashMap<String, Vec<u8>>,
+    rec: &crate::bundle::MapRecord,
+) -> bool {
+    rec.btf_id == 0
+        || bundle::btf_files(m, rec.btf_id)
+            .iter()
+            .all(|f| blobs.contains_key(f.as_str()))
+}
+
+/// Map `rec` of a bundle's manifest, with its key and value layouts from the
+/// BTF read so far; the errors met laying them out, and whether the BTF
+/// could not be used at all.
+fn map_instance(
+    m: &crate::bundle::Manifest,
+    blobs: &HashMap<String, Vec<u8>>,
+    rec: &crate::bundle::MapRecord,
+    prog_maps: &HashMap<u32, Vec<u32>>,
+    name: &str,
+) -> (MapInstance, Vec<InputError>, bool) {
+    let mut inst = MapInstance {
+        id: Some(rec.id),
+        name: rec.name.clone(),
+        map_type: MapType::from_name(&rec.map_type),
+        key_size: Some(rec.key_size as u64),
+        value_size: Some(rec.value_size as u64),
+        max_entries: Some(rec.max_entries),
+        flags: rec.flags,
+        prog_ids: rec.prog_ids.clone(),
+        ..Default::default()
+    };
+    for (pid, ids) in prog_maps {
+        if ids.contains(&rec.id) && !inst.prog_ids.contains(pid) {
+            inst.prog_ids.push(*pid);
+        }
+    }
+    inst.prog_ids.sort_unstable();
+    let mut errors = Vec::new();
+    if rec.btf_id == 0 {
+        return (inst, errors, false);
+    }
+    match layouts_from_bundle_btf(m, blobs, rec) {
+        Ok(((k, v, ks, vs), type_errors)) => {
+            let file = bundle::btf_files(m, rec.btf_id)
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            for (offset, why) in type_errors {
+                errors.push(InputError::at_offset(
+                    format!("{name}!{file}"),
+                    offset.map(|o| o as u64),
+                    why,
+                ));
+            }
+            inst.key_layout = k;
+            inst.value_layout = v;
+            inst.key_scalar = ks;
+            inst.value_scalar = vs;
+            inst.btf_origin = Some(format!("map BTF (id {}) in {name}", rec.btf_id));
+            (inst, errors, false)
+        }
+        Err(why) => {
+            errors.push(InputError::new(
+                format!("{name}!btf id {}", rec.btf_id),
+                None,
+                why,
+            ));
+            (inst, errors, true)
+        }
+    }
+}
+
+/// Checks a dump of `map` as it streams out of `reader`, a batch of
+/// entries at a time, keeping only the findings and the keys.
+fn check_streamed(reader: &mut dyn Read, map: &MapInstance, file: &str) -> CheckedDump {
+    let mut checker = DumpChecker::new(DumpContext {
+        file,
+        map: Some(crate::model::finding::MapRef {
+            id: map.id,
+            name: map.name.clone(),
+        }),
+        key: map.key_layout.as_deref(),
+        value: map.value_layout.as_deref(),
+        map_type: map.map_type,
+        max_entries: map.max_entries,
+    });
+    crate::ingest::bpftool_json::read_dump_batches(
+        reader,
+        crate::ingest::bpftool_json::BATCH_ENTRIES,
+        &mut |batch| checker.feed(&batch),
+    );
+    checker.finish()
 }
 
 /// A map's key and value layouts, where they are structs or unions, and

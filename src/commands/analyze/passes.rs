@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use miette::Result;
 
-use super::load::LoadedCase;
+use super::load::{DumpBody, LoadedCase};
 use super::AnalyzeArgs;
 use crate::analyses::dump_capacity::check_percpu_buffer;
-use crate::analyses::dump_checks::{check_dump, DumpContext};
+use crate::analyses::dump_checks::{DumpChecker, DumpContext};
 use crate::analyses::layout_check::{check_pair, check_pair_size, LayoutPair, PairCheck, Role};
 use crate::analyses::lookups::{self, TraceContext};
 use crate::analyses::{bpf2go, key_padding, maps};
@@ -85,7 +85,7 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     for c in &mut checks {
         findings.append(&mut c.findings);
     }
-    let entries = dump_findings(args, &case, &mut findings);
+    let entries = dump_findings(args, &mut case, &mut findings);
     findings.extend(percpu_buffer_findings(args, &case)?);
     findings.extend(trace_and_map_findings(args, &case));
     // Every input contributed, or an `input/unused` finding says why not.
@@ -272,35 +272,46 @@ fn pair_checks(args: &AnalyzeArgs, case: &mut LoadedCase) -> Result<Vec<PairChec
 }
 
 /// What the dumped bytes show, with the map's layouts where known (dumps of
-/// maps outside `--map` are skipped). Returns the entries per map for the
+/// maps outside `--map` are left out). Dumps a bundle's reading checked
+/// already give their findings; the others are checked here, and every dump
+/// leaves only its findings and keys. Returns the entries per map for the
 /// summary; with several dumps of one map, the first counts.
 fn dump_findings(
     args: &AnalyzeArgs,
-    case: &LoadedCase,
+    case: &mut LoadedCase,
     findings: &mut Vec<Finding>,
 ) -> HashMap<(Option<u32>, String), u64> {
     let mut entries = HashMap::new();
-    for d in &case.dumps {
+    for d in &mut case.dumps {
         let map = d.map_in(&case.maps);
+        if let DumpBody::Parsed(dump) = &d.body {
+            let ctx = DumpContext {
+                file: &d.file,
+                map: map
+                    .map(map_ref)
+                    .or_else(|| d.map_name.clone().map(|name| MapRef { id: None, name })),
+                key: map.and_then(|m| m.key_layout.as_deref()),
+                value: map.and_then(|m| m.value_layout.as_deref()),
+                map_type: map.and_then(|m| m.map_type),
+                max_entries: map.and_then(|m| m.max_entries),
+            };
+            let mut checker = DumpChecker::new(ctx);
+            checker.feed(dump);
+            let checked = checker.finish();
+            d.body = DumpBody::Checked(checked);
+        }
+        let DumpBody::Checked(checked) = &d.body else {
+            continue;
+        };
         if let Some(m) = map {
             if !is_selected(args, m) {
                 continue;
             }
             entries
                 .entry((m.id, m.name.clone()))
-                .or_insert(d.dump.len() as u64);
+                .or_insert(checked.entries as u64);
         }
-        let ctx = DumpContext {
-            file: &d.file,
-            map: map
-                .map(map_ref)
-                .or_else(|| d.map_name.clone().map(|name| MapRef { id: None, name })),
-            key: map.and_then(|m| m.key_layout.as_deref()),
-            value: map.and_then(|m| m.value_layout.as_deref()),
-            map_type: map.and_then(|m| m.map_type),
-            max_entries: map.and_then(|m| m.max_entries),
-        };
-        findings.extend(check_dump(&d.dump, &ctx));
+        findings.extend(checked.findings.iter().cloned());
     }
     entries
 }
@@ -358,7 +369,10 @@ fn trace_and_map_findings(args: &AnalyzeArgs, case: &LoadedCase) -> Vec<Finding>
         let dumps = case
             .dumps
             .iter()
-            .filter_map(|d| d.map_id.map(|id| (id, &d.dump)))
+            .filter_map(|d| match &d.body {
+                DumpBody::Checked(c) => d.map_id.map(|id| (id, &c.keys)),
+                DumpBody::Parsed(_) => None,
+            })
             .collect();
         let ctx = TraceContext {
             file: &t.file,
