@@ -36,7 +36,8 @@ pub struct CheckedDump {
     pub findings: Vec<Finding>,
     /// Entries read.
     pub entries: usize,
-    /// Its keys, for the trace replay (present keys after the trace).
+    /// Its keys, for the trace replay (present keys after the trace);
+    /// empty when the case has no trace that could use them.
     pub keys: KeyLog,
 }
 

@@ -44,6 +44,25 @@ pub struct Bundle {
     /// Set by [`Bundle::for_each_file`] when a member was larger than the
     /// manifest allows (its one finding).
     pub over_bound: Option<OverBound>,
+    /// Each regular file member's place in the order
+    /// [`Bundle::for_each_file`] visits them.
+    members: HashMap<String, usize>,
+}
+
+/// Each regular file member's place in the order a bundle's files are read.
+#[derive(Debug, Clone, Default)]
+pub struct MemberOrder(HashMap<String, usize>);
+
+impl MemberOrder {
+    /// Whether member `later` is read after member `now` (false when
+    /// `later` is not a regular file of the bundle: it never comes).
+    pub fn comes_after(&self, later: &str, now: &str) -> bool {
+        match (self.0.get(later), self.0.get(now)) {
+            (Some(a), Some(b)) => a > b,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
 }
 
 /// Whether `path` looks like a bundle: a directory with `manifest.json`, or a
@@ -289,6 +308,7 @@ impl Bundle {
                 gzip: n == 2 && magic == [0x1f, 0x8b],
             }
         };
+        let mut tar_members: HashMap<String, usize> = HashMap::new();
         let manifest_bytes = match &store {
             Store::Dir(dir) => {
                 let at = format!("{name}/manifest.json");
@@ -319,7 +339,9 @@ impl Bundle {
                     manifest: Manifest::default(),
                     name: name.clone(),
                     over_bound: None,
+                    members: HashMap::new(),
                 };
+                let mut members: HashMap<String, usize> = HashMap::new();
                 // Declared sizes, once the manifest is read: in a `.tar.gz`
                 // the search for a second manifest stops at a member larger
                 // than the manifest allows (passing it would mean inflating
@@ -346,6 +368,8 @@ impl Bundle {
                         }
                     }
                     let Ok(r) = r else { return Ok(true) };
+                    let next = members.len();
+                    members.entry(p.to_string()).or_insert(next);
                     if p == "manifest.json" {
                         offsets.push(offset);
                         if found.is_none() {
@@ -359,6 +383,7 @@ impl Bundle {
                     }
                     Ok(true)
                 })?;
+                tar_members = members;
                 if offsets.len() > 1 {
                     let list: Vec<String> = offsets.iter().map(|o| o.to_string()).collect();
                     return Err(InputError::at_offset(
@@ -432,11 +457,35 @@ impl Bundle {
                 ),
             ));
         }
+        let members = match &store {
+            // `for_each_file` visits a directory's listed files in path order.
+            Store::Dir(dir) => {
+                let mut paths: Vec<&String> = manifest
+                    .files
+                    .iter()
+                    .map(|f| &f.path)
+                    .filter(|p| {
+                        safe_join(dir, p)
+                            .and_then(|full| std::fs::symlink_metadata(full).ok())
+                            .is_some_and(|m| m.is_file())
+                    })
+                    .collect();
+                paths.sort();
+                paths.dedup();
+                paths
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, p)| (p.clone(), i))
+                    .collect()
+            }
+            Store::Tar { .. } => tar_members,
+        };
         Ok(Bundle {
             store,
             manifest,
             name,
             over_bound: None,
+            members,
         })
     }
 
@@ -634,6 +683,11 @@ impl Bundle {
         }
         unread.sort_by(|a, b| a.path.cmp(&b.path));
         Ok((mismatches, unread))
+    }
+
+    /// The order in which [`Bundle::for_each_file`] visits the members.
+    pub fn member_order(&self) -> MemberOrder {
+        MemberOrder(self.members.clone())
     }
 
     /// The listed files a size bound left unread without a message of their

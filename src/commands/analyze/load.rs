@@ -16,7 +16,7 @@ use crate::ingest::btf::{Btf, BtfError, BtfKind, TypeId};
 use crate::ingest::bundle::{self, Bundle};
 use crate::ingest::elf::{btf_map_defs, BpfObject};
 use crate::model::case::{MapInstance, Pin, ScalarType, UserTypes};
-use crate::model::dump::{DumpForm, MapDump};
+use crate::model::dump::{DumpForm, KeyLog, MapDump};
 use crate::model::finding::{Finding, Severity};
 use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::Layout;
@@ -358,7 +358,10 @@ pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
         if bundle::is_bundle(path) {
             // A bundle is the case itself: one whose manifest or archive
             // cannot be read leaves nothing to analyze (exit 2, as in diff).
-            load_bundle(&mut case, path)?;
+            // Only a trace needs a dump's keys once it is checked: the
+            // bundle's own, or one among the other inputs.
+            let other_inputs = args.inputs.len() + args.dumps.len() > 1;
+            load_bundle(&mut case, path, other_inputs)?;
             continue;
         }
         load_one(&mut case, path, args);
@@ -611,7 +614,7 @@ fn load_object(case: &mut LoadedCase, name: &str, obj: &BpfObject<'_>) -> Result
     Ok(())
 }
 
-fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
+fn load_bundle(case: &mut LoadedCase, path: &Path, other_inputs: bool) -> Result<(), InputError> {
     let mut bundle = Bundle::open(path)?;
     let name = bundle.name.clone();
     let m = bundle.manifest.clone();
@@ -641,10 +644,12 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
     let prog_maps: HashMap<u32, Vec<u32>> =
         m.progs.iter().map(|p| (p.id, p.map_ids.clone())).collect();
     // Maps built while their dump streamed by, with their BTF's errors.
-    let mut instances: HashMap<u32, (MapInstance, Vec<InputError>)> = HashMap::new();
+    let mut instances: HashMap<u32, (MapInstance, Vec<InputError>, bool)> = HashMap::new();
+    let order = bundle.member_order();
     let mut read_errors: Vec<InputError> = Vec::new();
     let mut dumps = Vec::new();
     let trace_path = m.trace.as_ref().map(|t| t.path.clone());
+    let keep_keys = other_inputs || trace_path.is_some();
     let mut trace_calls = None;
     let (mismatches, missing) = bundle.for_each_file(&mut |p, r| {
         if trace_path.as_deref() == Some(p) {
@@ -663,14 +668,20 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
             // checked by the passes.
             let rec = m.maps.iter().find(|r| r.id == id);
             let inst = rec.and_then(|rec| {
-                if !instances.contains_key(&id) && btf_read(&m, &blobs, rec) {
-                    let (inst, errors, _) = map_instance(&m, &blobs, rec, &prog_maps, &name);
-                    instances.insert(id, (inst, errors));
+                if !instances.contains_key(&id) && !btf_to_come(&m, &blobs, rec, &order, p) {
+                    let built = map_instance(&m, &blobs, rec, &prog_maps, &name);
+                    instances.insert(id, built);
                 }
-                instances.get(&id).map(|(inst, _)| inst)
+                instances.get(&id).map(|(inst, _, _)| inst)
             });
             let body = match inst {
-                Some(inst) => DumpBody::Checked(check_streamed(r, inst, &file)),
+                Some(inst) => {
+                    let mut checked = check_streamed(r, inst, &file);
+                    if !keep_keys {
+                        checked.keys = KeyLog::new(checked.keys.form());
+                    }
+                    DumpBody::Checked(checked)
+                }
                 None => DumpBody::Parsed(crate::ingest::bpftool_json::read_dump_here(r)),
             };
             dumps.push(LoadedDump {
@@ -749,26 +760,17 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
 
     // Lay out each remaining map's types from its BTF (split BTF over its base).
     for rec in &m.maps {
-        let (inst, errors) = match instances.remove(&rec.id) {
-            Some(built) => built,
-            None => {
-                // A BTF file already reported as unread is not reported
-                // again through each map whose types it holds.
-                let unread_btf = bundle::btf_files(&m, rec.btf_id)
-                    .iter()
-                    .any(|f| unread.contains(f));
-                let (inst, errors, whole) = map_instance(&m, &blobs, rec, &prog_maps, &name);
-                (
-                    inst,
-                    if whole && unread_btf {
-                        Vec::new()
-                    } else {
-                        errors
-                    },
-                )
-            }
-        };
-        read_errors.extend(errors);
+        let (inst, errors, whole) = instances
+            .remove(&rec.id)
+            .unwrap_or_else(|| map_instance(&m, &blobs, rec, &prog_maps, &name));
+        // A BTF file already reported as unread is not reported again
+        // through each map whose types it holds.
+        let unread_btf = bundle::btf_files(&m, rec.btf_id)
+            .iter()
+            .any(|f| unread.contains(f));
+        if !(whole && unread_btf) {
+            read_errors.extend(errors);
+        }
         case.maps.push(inst);
     }
     for p in &m.processes {
@@ -795,16 +797,20 @@ fn load_bundle(case: &mut LoadedCase, path: &Path) -> Result<(), InputError> {
     Ok(())
 }
 
-/// Whether every BTF file map `rec`'s types need has been read.
-fn btf_read(
+/// Whether a BTF file map `rec`'s types need is still to be read: not read
+/// yet, and a member the bundle holds after `now` (collect writes BTF
+/// before dumps; one that is absent or refused never comes).
+fn btf_to_come(
     m: &crate::bundle::Manifest,
     blobs: &HashMap<String, Vec<u8>>,
     rec: &crate::bundle::MapRecord,
+    order: &bundle::MemberOrder,
+    now: &str,
 ) -> bool {
-    rec.btf_id == 0
-        || bundle::btf_files(m, rec.btf_id)
+    rec.btf_id != 0
+        && bundle::btf_files(m, rec.btf_id)
             .iter()
-            .all(|f| blobs.contains_key(f.as_str()))
+            .any(|f| !blobs.contains_key(f.as_str()) && order.comes_after(f, now))
 }
 
 /// Map `rec` of a bundle's manifest, with its key and value layouts from the
