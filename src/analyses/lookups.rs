@@ -30,7 +30,8 @@ use crate::model::dump::{hex_bytes, KeyLog};
 use crate::model::finding::{Code, Finding, MapRef, Severity, SourceRef};
 use crate::model::layout::{FieldType, Layout};
 use crate::model::trace::{
-    errno_name, MapCall, MapCmd, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, ENOENT,
+    errno_name, MapCall, MapCmd, SharedBytes, SharedStr, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST,
+    ENOENT,
 };
 
 /// Examples kept per finding.
@@ -58,15 +59,29 @@ pub struct TraceContext<'a> {
 /// Explains every failed call in `calls`.
 pub fn explain(calls: &[MapCall], ctx: &TraceContext<'_>) -> Vec<Finding> {
     let calls_all = calls;
-    let mut grouped: HashMap<Option<u32>, Vec<&MapCall>> = HashMap::new();
+    // Calls come in runs on one map: only a change of map looks the
+    // group up.
+    let mut by_map: Vec<(Option<u32>, Vec<&MapCall>)> = Vec::new();
+    let mut group_of: HashMap<Option<u32>, usize> = HashMap::new();
+    let mut last: Option<usize> = None;
     for c in calls {
-        grouped.entry(c.map_id).or_default().push(c);
+        let i = match last.filter(|&i| by_map[i].0 == c.map_id) {
+            Some(i) => i,
+            None => *group_of.entry(c.map_id).or_insert_with(|| {
+                by_map.push((c.map_id, Vec::new()));
+                by_map.len() - 1
+            }),
+        };
+        by_map[i].1.push(c);
+        last = Some(i);
     }
-    let mut by_map: Vec<(Option<u32>, Vec<&MapCall>)> = grouped.into_iter().collect();
     by_map.sort_by_key(|(id, _)| *id);
     let mut findings = Vec::new();
     for (id, mut calls) in by_map {
-        calls.sort_by_key(|c| c.seq);
+        // A trace is written in seq order: sorting is rarely needed.
+        if calls.windows(2).any(|w| w[0].seq > w[1].seq) {
+            calls.sort_by_key(|c| c.seq);
+        }
         let map = id.and_then(|id| ctx.maps.iter().find(|m| m.id == Some(id)));
         if let Some(f) = map.and_then(|m| wrong_map(m, &calls, ctx)) {
             findings.push(f);
@@ -234,7 +249,7 @@ impl Miss {
 struct Group {
     count: u64,
     /// Distinct keys (shared with the calls).
-    keys: HashSet<std::sync::Arc<[u8]>>,
+    keys: HashSet<SharedBytes>,
     examples: Vec<Value>,
     /// Example call lines, for `sources`.
     lines: Vec<u32>,
@@ -246,7 +261,7 @@ struct Group {
     elsewhere: BTreeSet<u32>,
     callers: BTreeSet<String>,
     /// (pid, command name) already in `callers`: a caller is spelled once.
-    caller_seen: HashSet<(u32, std::sync::Arc<str>)>,
+    caller_seen: HashSet<(u32, SharedStr)>,
     /// (pid, fd) the calls were made through.
     fds: BTreeSet<(u32, i32)>,
 }
@@ -263,7 +278,7 @@ struct MapReplay<'a> {
     swappable: Vec<(String, usize, usize)>,
     dump_keys: HashSet<&'a [u8]>,
     /// What the replay knows of each key it saw (keys shared with the calls).
-    state: HashMap<std::sync::Arc<[u8]>, KeyState>,
+    state: HashMap<SharedBytes, KeyState>,
     /// Present keys (the dump's, then kept up to date by the replay),
     /// indexed by their bytes with padding cleared: a padding miss is one
     /// probe, a byte-order miss one probe per combination of swapped fields.
@@ -338,28 +353,46 @@ impl<'a> MapReplay<'a> {
     }
 
     fn run(mut self, calls: &[&MapCall]) -> Vec<Finding> {
+        // The previous call, when it missed, and the code it was counted
+        // under: the same miss again right after it (a caller polling a
+        // key) meets the same state and is counted alike.
+        let mut last_miss: Option<(&MapCall, Code)> = None;
+        // The key the previous successful lookup or update found present.
+        let mut last_present: Option<&SharedBytes> = None;
         for (i, c) in calls.iter().enumerate() {
-            let key = c.key.clone();
+            if let Some((p, code)) = last_miss.take().filter(|(p, _)| same_miss(p, c)) {
+                // `record` would add nothing else: the caller, fd and key
+                // are already counted and an example is kept.
+                self.group(code).count += 1;
+                last_miss = Some((p, code));
+                continue;
+            }
             match (c.cmd, c.errno()) {
                 (MapCmd::Update | MapCmd::Lookup, None) => {
+                    let Some(k) = &c.key else { continue };
+                    if last_present.is_some_and(|p| p == k) {
+                        continue;
+                    }
                     // A key already present stays so: most calls of a
                     // long trace hit keys seen before.
-                    if let Some(k) = key.filter(|k| self.state.get(k) != Some(&KeyState::Present)) {
-                        self.add_present(&k);
-                        self.state.insert(k, KeyState::Present);
+                    if self.state.get(k) != Some(&KeyState::Present) {
+                        self.add_present(k);
+                        self.state.insert(k.clone(), KeyState::Present);
                     }
+                    last_present = Some(k);
                 }
                 (MapCmd::Delete | MapCmd::LookupAndDelete, None) => {
-                    if let Some(k) = key {
-                        self.remove_present(&k);
-                        self.state.insert(k, KeyState::Deleted(i));
+                    if let Some(k) = &c.key {
+                        self.remove_present(k);
+                        self.state.insert(k.clone(), KeyState::Deleted(i));
+                        last_present = None;
                     }
                 }
                 (MapCmd::Lookup | MapCmd::LookupAndDelete | MapCmd::Delete, Some(ENOENT)) => {
-                    self.missed(calls, i);
+                    last_miss = Some((c, self.missed(calls, i)));
                 }
                 (MapCmd::Update, Some(ENOENT)) if c.flags & BPF_EXIST != 0 => {
-                    self.missed(calls, i);
+                    last_miss = Some((c, self.missed(calls, i)));
                 }
                 (MapCmd::Update, Some(E2BIG)) => {
                     let g = self.group(Code::UpdateMapFull);
@@ -390,7 +423,8 @@ impl<'a> MapReplay<'a> {
         &mut self.groups[i].1
     }
 
-    fn missed(&mut self, calls: &[&MapCall], i: usize) {
+    /// Explains the miss of call `i`; the code it is counted under.
+    fn missed(&mut self, calls: &[&MapCall], i: usize) -> Code {
         let c = calls[i];
         let miss = self.classify(c);
         let code = miss.code();
@@ -439,6 +473,7 @@ impl<'a> MapReplay<'a> {
             },
         };
         record(g, c, extra);
+        code
     }
 
     fn classify(&mut self, c: &MapCall) -> Miss {
@@ -853,6 +888,19 @@ fn record(g: &mut Group, c: &MapCall, extra: impl FnOnce() -> Value) {
     }
 }
 
+/// Whether `c` is the miss `p` again: same command, result, flags, key and
+/// caller. Right after `p` (a miss changes no state) it is explained
+/// alike, and counts as `p` did without adding a caller, fd, key or example.
+fn same_miss(p: &MapCall, c: &MapCall) -> bool {
+    p.cmd == c.cmd
+        && p.ret == c.ret
+        && p.flags == c.flags
+        && p.pid == c.pid
+        && p.map_fd == c.map_fd
+        && p.key == c.key
+        && p.comm == c.comm
+}
+
 /// The first [`LISTED`] of `items` joined with commas, then how many in all.
 fn listed(items: &BTreeSet<String>) -> String {
     let mut out: Vec<&str> = items.iter().take(LISTED).map(String::as_str).collect();
@@ -1002,6 +1050,56 @@ mod tests {
             json!([0, 1, 4, 5, 6])
         );
         assert_eq!(f[0].sources[0].line, Some(2));
+    }
+
+    /// A miss repeated right after itself is counted without being
+    /// explained again: the counts, callers, fds, keys and examples are
+    /// those of explaining every call.
+    #[test]
+    fn repeated_misses_count_as_each_would() {
+        let maps = [map(1, "hash", 12, 64, Some(conn_key()))];
+        let mut other = A;
+        other[3] = 9;
+        let mut deleted = A;
+        deleted[3] = 2;
+        let by = |pid: u32, fd: i32, mut c: MapCall| {
+            c.pid = pid;
+            c.map_fd = fd;
+            c
+        };
+        let miss = |seq: u64, key: &[u8]| call(seq, 1, MapCmd::Lookup, 0, key, -ENOENT);
+        let calls = [
+            miss(0, &other),
+            miss(1, &other),
+            by(200, 4, miss(2, &other)),
+            by(200, 5, miss(3, &other)),
+            by(200, 5, miss(4, &other)),
+            miss(5, &A),
+            call(6, 1, MapCmd::Update, 0, &deleted, 0),
+            call(7, 1, MapCmd::Update, 0, &deleted, 0),
+            call(8, 1, MapCmd::Delete, 0, &deleted, 0),
+            miss(9, &deleted),
+            miss(10, &deleted),
+            call(11, 1, MapCmd::Update, 0, &A, 0),
+            miss(12, &other),
+            miss(13, &other),
+        ];
+        let f = explain_on(&maps, &calls);
+        assert_eq!(codes(&f), ["lookup/key-absent", "lookup/key-deleted"]);
+        let absent = &f[0].evidence;
+        assert_eq!(absent["calls"], 8);
+        assert_eq!(absent["distinct_keys"], 2);
+        assert_eq!(absent["caller_count"], 2);
+        assert_eq!(absent["caller_fd_count"], 3);
+        let seqs: Vec<_> = absent["examples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].clone())
+            .collect();
+        assert_eq!(seqs, [json!(0), json!(5)]);
+        assert_eq!(f[1].evidence["calls"], 2);
+        assert_eq!(f[1].evidence["examples"][0]["deleted_by"]["seq"], 8);
     }
 
     #[test]
