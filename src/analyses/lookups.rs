@@ -30,7 +30,8 @@ use crate::model::dump::{hex_bytes, KeyLog};
 use crate::model::finding::{Code, Finding, MapRef, Severity, SourceRef};
 use crate::model::layout::{FieldType, Layout};
 use crate::model::trace::{
-    errno_name, MapCall, MapCmd, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, ENOENT,
+    errno_name, MapCall, MapCmd, SharedBytes, SharedStr, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST,
+    ENOENT,
 };
 
 /// Examples kept per finding.
@@ -58,15 +59,29 @@ pub struct TraceContext<'a> {
 /// Explains every failed call in `calls`.
 pub fn explain(calls: &[MapCall], ctx: &TraceContext<'_>) -> Vec<Finding> {
     let calls_all = calls;
-    let mut grouped: HashMap<Option<u32>, Vec<&MapCall>> = HashMap::new();
+    // Calls come in runs on one map: only a change of map looks the
+    // group up.
+    let mut by_map: Vec<(Option<u32>, Vec<&MapCall>)> = Vec::new();
+    let mut group_of: HashMap<Option<u32>, usize> = HashMap::new();
+    let mut last: Option<usize> = None;
     for c in calls {
-        grouped.entry(c.map_id).or_default().push(c);
+        let i = match last.filter(|&i| by_map[i].0 == c.map_id) {
+            Some(i) => i,
+            None => *group_of.entry(c.map_id).or_insert_with(|| {
+                by_map.push((c.map_id, Vec::new()));
+                by_map.len() - 1
+            }),
+        };
+        by_map[i].1.push(c);
+        last = Some(i);
     }
-    let mut by_map: Vec<(Option<u32>, Vec<&MapCall>)> = grouped.into_iter().collect();
     by_map.sort_by_key(|(id, _)| *id);
     let mut findings = Vec::new();
     for (id, mut calls) in by_map {
-        calls.sort_by_key(|c| c.seq);
+        // A trace is written in seq order: sorting is rarely needed.
+        if calls.windows(2).any(|w| w[0].seq > w[1].seq) {
+            calls.sort_by_key(|c| c.seq);
+        }
         let map = id.and_then(|id| ctx.maps.iter().find(|m| m.id == Some(id)));
         if let Some(f) = map.and_then(|m| wrong_map(m, &calls, ctx)) {
             findings.push(f);
@@ -234,7 +249,7 @@ impl Miss {
 struct Group {
     count: u64,
     /// Distinct keys (shared with the calls).
-    keys: HashSet<std::sync::Arc<[u8]>>,
+    keys: HashSet<SharedBytes>,
     examples: Vec<Value>,
     /// Example call lines, for `sources`.
     lines: Vec<u32>,
@@ -246,7 +261,7 @@ struct Group {
     elsewhere: BTreeSet<u32>,
     callers: BTreeSet<String>,
     /// (pid, command name) already in `callers`: a caller is spelled once.
-    caller_seen: HashSet<(u32, std::sync::Arc<str>)>,
+    caller_seen: HashSet<(u32, SharedStr)>,
     /// (pid, fd) the calls were made through.
     fds: BTreeSet<(u32, i32)>,
 }
@@ -263,11 +278,22 @@ struct MapReplay<'a> {
     swappable: Vec<(String, usize, usize)>,
     dump_keys: HashSet<&'a [u8]>,
     /// What the replay knows of each key it saw (keys shared with the calls).
-    state: HashMap<std::sync::Arc<[u8]>, KeyState>,
-    /// Present keys (the dump's, then kept up to date by the replay),
-    /// indexed by their bytes with padding cleared: a padding miss is one
-    /// probe, a byte-order miss one probe per combination of swapped fields.
-    by_masked: HashMap<Vec<u8>, BTreeSet<Vec<u8>>>,
+    state: HashMap<SharedBytes, KeyState>,
+    /// Present keys are the dump's (`dump_keys`, borrowed, never copied:
+    /// a dump holds millions) less those the trace deleted, plus those the
+    /// trace wrote that the dump lacks. A padding miss is one probe by
+    /// bytes with padding cleared, a byte-order miss one probe per
+    /// combination of swapped fields.
+    ///
+    /// Dump keys the trace deleted and did not write again.
+    deleted_dump_keys: HashSet<&'a [u8]>,
+    /// Keys the trace made present that the dump lacks, by their bytes with
+    /// padding cleared.
+    added: HashMap<Vec<u8>, BTreeSet<&'a [u8]>>,
+    /// The dump's keys with padding bits set, in (masked bytes, bytes)
+    /// order (a key without is found by its masked bytes in `dump_keys`);
+    /// built at the first miss, so a replay without one never scans the dump.
+    dirty_dump_keys: Option<Vec<&'a [u8]>>,
     nearest_cache: HashMap<Vec<u8>, Option<NearKey>>,
     /// Other instances of this map's name, with the keys they hold.
     elsewhere: Vec<(u32, HashSet<Vec<u8>>)>,
@@ -298,7 +324,7 @@ impl<'a> MapReplay<'a> {
             },
         };
         let dump_keys = dump.map(|d| d.byte_keys().collect()).unwrap_or_default();
-        let mut replay = MapReplay {
+        MapReplay {
             file,
             id,
             map,
@@ -307,16 +333,13 @@ impl<'a> MapReplay<'a> {
             swappable,
             dump_keys,
             state: HashMap::new(),
-            by_masked: HashMap::new(),
+            deleted_dump_keys: HashSet::new(),
+            added: HashMap::new(),
+            dirty_dump_keys: None,
             nearest_cache: HashMap::new(),
             elsewhere: Vec::new(),
             groups: Vec::new(),
-        };
-        let keys: Vec<&[u8]> = replay.dump_keys.iter().copied().collect();
-        for k in keys {
-            replay.add_present(k);
         }
-        replay
     }
 
     fn map_ref(&self) -> Option<MapRef> {
@@ -337,29 +360,47 @@ impl<'a> MapReplay<'a> {
         self.map.and_then(|m| m.key_size).map(|n| n as usize)
     }
 
-    fn run(mut self, calls: &[&MapCall]) -> Vec<Finding> {
-        for (i, c) in calls.iter().enumerate() {
-            let key = c.key.clone();
+    fn run(mut self, calls: &[&'a MapCall]) -> Vec<Finding> {
+        // The previous call, when it missed, and the code it was counted
+        // under: the same miss again right after it (a caller polling a
+        // key) meets the same state and is counted alike.
+        let mut last_miss: Option<(&MapCall, Code)> = None;
+        // The key the previous successful lookup or update found present.
+        let mut last_present: Option<&SharedBytes> = None;
+        for (i, &c) in calls.iter().enumerate() {
+            if let Some((p, code)) = last_miss.take().filter(|(p, _)| same_miss(p, c)) {
+                // `record` would add nothing else: the caller, fd and key
+                // are already counted and an example is kept.
+                self.group(code).count += 1;
+                last_miss = Some((p, code));
+                continue;
+            }
             match (c.cmd, c.errno()) {
                 (MapCmd::Update | MapCmd::Lookup, None) => {
+                    let Some(k) = c.key.as_ref() else { continue };
+                    if last_present.is_some_and(|p| p == k) {
+                        continue;
+                    }
                     // A key already present stays so: most calls of a
                     // long trace hit keys seen before.
-                    if let Some(k) = key.filter(|k| self.state.get(k) != Some(&KeyState::Present)) {
-                        self.add_present(&k);
-                        self.state.insert(k, KeyState::Present);
+                    if self.state.get(k) != Some(&KeyState::Present) {
+                        self.add_present(k);
+                        self.state.insert(k.clone(), KeyState::Present);
                     }
+                    last_present = Some(k);
                 }
                 (MapCmd::Delete | MapCmd::LookupAndDelete, None) => {
-                    if let Some(k) = key {
-                        self.remove_present(&k);
-                        self.state.insert(k, KeyState::Deleted(i));
+                    if let Some(k) = c.key.as_ref() {
+                        self.remove_present(k);
+                        self.state.insert(k.clone(), KeyState::Deleted(i));
+                        last_present = None;
                     }
                 }
                 (MapCmd::Lookup | MapCmd::LookupAndDelete | MapCmd::Delete, Some(ENOENT)) => {
-                    self.missed(calls, i);
+                    last_miss = Some((c, self.missed(calls, i)));
                 }
                 (MapCmd::Update, Some(ENOENT)) if c.flags & BPF_EXIST != 0 => {
-                    self.missed(calls, i);
+                    last_miss = Some((c, self.missed(calls, i)));
                 }
                 (MapCmd::Update, Some(E2BIG)) => {
                     let g = self.group(Code::UpdateMapFull);
@@ -390,7 +431,8 @@ impl<'a> MapReplay<'a> {
         &mut self.groups[i].1
     }
 
-    fn missed(&mut self, calls: &[&MapCall], i: usize) {
+    /// Explains the miss of call `i`; the code it is counted under.
+    fn missed(&mut self, calls: &[&MapCall], i: usize) -> Code {
         let c = calls[i];
         let miss = self.classify(c);
         let code = miss.code();
@@ -439,6 +481,7 @@ impl<'a> MapReplay<'a> {
             },
         };
         record(g, c, extra);
+        code
     }
 
     fn classify(&mut self, c: &MapCall) -> Miss {
@@ -470,15 +513,25 @@ impl<'a> MapReplay<'a> {
         if let Some(KeyState::Deleted(by)) = self.state.get(key) {
             return Miss::Deleted { by: *by };
         }
+        if self.dirty_dump_keys.is_none() && !self.padding.is_empty() {
+            let mut dirty: Vec<&'a [u8]> = self
+                .dump_keys
+                .iter()
+                .copied()
+                .filter(|p| self.has_padding_bits(p))
+                .collect();
+            dirty.sort_unstable_by(|a, b| {
+                self.masked_bytes(a)
+                    .cmp(self.masked_bytes(b))
+                    .then_with(|| a.cmp(b))
+            });
+            self.dirty_dump_keys = Some(dirty);
+        }
         if !self.padding.is_empty() {
-            let found = self
-                .by_masked
-                .get(&self.masked(key))
-                .and_then(|ps| ps.iter().find(|p| p[..] != *key));
-            if let Some(p) = found {
+            if let Some(p) = self.present_masked(&self.masked(key), key) {
                 let offsets = (0..key.len()).filter(|&i| p[i] != key[i]).collect();
                 return Miss::Padding {
-                    present: p.clone(),
+                    present: p.to_vec(),
                     offsets,
                 };
             }
@@ -504,17 +557,21 @@ impl<'a> MapReplay<'a> {
             // Ties go to the smallest key bytes, so the choice does not
             // depend on hash order.
             let n = self
-                .by_masked
-                .values()
-                .flatten()
+                .dump_keys
+                .iter()
+                .copied()
+                .filter(|p| !self.deleted_dump_keys.contains(p))
+                .chain(self.added.values().flatten().copied())
                 .filter(|p| p.len() == key.len())
-                .map(|p| {
+                // Counted first, listed for the winner only: the search
+                // reads every present key.
+                .map(|p| (p, p.iter().zip(key).filter(|(a, b)| a != b).count()))
+                .filter(|(_, d)| *d != 0)
+                .min_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(b.0)))
+                .map(|(p, _)| {
                     let d: Vec<usize> = (0..key.len()).filter(|&i| p[i] != key[i]).collect();
-                    (p, d)
-                })
-                .filter(|(_, d)| !d.is_empty())
-                .min_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| a.0.cmp(b.0)))
-                .map(|(p, d)| (p.clone(), d));
+                    (p.to_vec(), d)
+                });
             self.nearest_cache.insert(key.to_vec(), n.clone());
             n
         } else {
@@ -537,17 +594,64 @@ impl<'a> MapReplay<'a> {
         }
     }
 
-    fn add_present(&mut self, key: &[u8]) {
-        let m = self.masked(key);
-        self.by_masked.entry(m).or_default().insert(key.to_vec());
+    /// `key`'s bytes with padding cleared, without copying them.
+    fn masked_bytes<'k>(&'k self, key: &'k [u8]) -> impl Iterator<Item = u8> + 'k {
+        let padding = if self.padding.len() == key.len() {
+            &self.padding[..]
+        } else {
+            &[]
+        };
+        key.iter()
+            .enumerate()
+            .map(move |(i, b)| b & !padding.get(i).copied().unwrap_or(0))
     }
 
-    fn remove_present(&mut self, key: &[u8]) {
-        let m = self.masked(key);
-        if let Some(set) = self.by_masked.get_mut(&m) {
-            set.remove(key);
-            if set.is_empty() {
-                self.by_masked.remove(&m);
+    /// Whether `key` has a padding bit set (its masked bytes differ).
+    fn has_padding_bits(&self, key: &[u8]) -> bool {
+        self.padding.len() == key.len() && key.iter().zip(&self.padding).any(|(b, m)| b & m != 0)
+    }
+
+    /// The smallest present key other than `not` whose masked bytes are
+    /// `masked` (which has its padding cleared).
+    fn present_masked(&self, masked: &[u8], not: &[u8]) -> Option<&'a [u8]> {
+        let usable = |p: &&'a [u8]| *p != not && !self.deleted_dump_keys.contains(*p);
+        // A dump key without padding bits is its own masked bytes.
+        let clean = self.dump_keys.get(masked).copied().filter(usable);
+        let dirty = self.dirty_dump_keys.as_deref().and_then(|keys| {
+            let start =
+                keys.partition_point(|p| self.masked_bytes(p).cmp(masked.iter().copied()).is_lt());
+            keys.iter()
+                .skip(start)
+                .take_while(|p| self.masked_bytes(p).eq(masked.iter().copied()))
+                .copied()
+                .find(usable)
+        });
+        let written = self
+            .added
+            .get(masked)
+            .and_then(|set| set.iter().copied().find(|p| *p != not));
+        [clean, dirty, written].into_iter().flatten().min()
+    }
+
+    fn add_present(&mut self, key: &'a [u8]) {
+        if self.dump_keys.contains(key) {
+            self.deleted_dump_keys.remove(key);
+        } else {
+            let m = self.masked(key);
+            self.added.entry(m).or_default().insert(key);
+        }
+    }
+
+    fn remove_present(&mut self, key: &'a [u8]) {
+        if self.dump_keys.contains(key) {
+            self.deleted_dump_keys.insert(key);
+        } else {
+            let m = self.masked(key);
+            if let Some(set) = self.added.get_mut(&m) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.added.remove(&m);
+                }
             }
         }
     }
@@ -573,18 +677,14 @@ impl<'a> MapReplay<'a> {
                     k[*o..o + s].reverse();
                 }
             }
-            let found = self
-                .by_masked
-                .get(&self.masked(&k))
-                .and_then(|ps| ps.iter().find(|p| p[..] != *key));
-            if let Some(p) = found {
+            if let Some(p) = self.present_masked(&self.masked(&k), key) {
                 let names = fields
                     .iter()
                     .enumerate()
                     .filter(|(bit, _)| subset & (1 << bit) != 0)
                     .map(|(_, (n, _, _))| n.clone())
                     .collect();
-                return Some((p.clone(), names));
+                return Some((p.to_vec(), names));
             }
         }
         None
@@ -853,6 +953,19 @@ fn record(g: &mut Group, c: &MapCall, extra: impl FnOnce() -> Value) {
     }
 }
 
+/// Whether `c` is the miss `p` again: same command, result, flags, key and
+/// caller. Right after `p` (a miss changes no state) it is explained
+/// alike, and counts as `p` did without adding a caller, fd, key or example.
+fn same_miss(p: &MapCall, c: &MapCall) -> bool {
+    p.cmd == c.cmd
+        && p.ret == c.ret
+        && p.flags == c.flags
+        && p.pid == c.pid
+        && p.map_fd == c.map_fd
+        && p.key == c.key
+        && p.comm == c.comm
+}
+
 /// The first [`LISTED`] of `items` joined with commas, then how many in all.
 fn listed(items: &BTreeSet<String>) -> String {
     let mut out: Vec<&str> = items.iter().take(LISTED).map(String::as_str).collect();
@@ -1004,6 +1117,56 @@ mod tests {
         assert_eq!(f[0].sources[0].line, Some(2));
     }
 
+    /// A miss repeated right after itself is counted without being
+    /// explained again: the counts, callers, fds, keys and examples are
+    /// those of explaining every call.
+    #[test]
+    fn repeated_misses_count_as_each_would() {
+        let maps = [map(1, "hash", 12, 64, Some(conn_key()))];
+        let mut other = A;
+        other[3] = 9;
+        let mut deleted = A;
+        deleted[3] = 2;
+        let by = |pid: u32, fd: i32, mut c: MapCall| {
+            c.pid = pid;
+            c.map_fd = fd;
+            c
+        };
+        let miss = |seq: u64, key: &[u8]| call(seq, 1, MapCmd::Lookup, 0, key, -ENOENT);
+        let calls = [
+            miss(0, &other),
+            miss(1, &other),
+            by(200, 4, miss(2, &other)),
+            by(200, 5, miss(3, &other)),
+            by(200, 5, miss(4, &other)),
+            miss(5, &A),
+            call(6, 1, MapCmd::Update, 0, &deleted, 0),
+            call(7, 1, MapCmd::Update, 0, &deleted, 0),
+            call(8, 1, MapCmd::Delete, 0, &deleted, 0),
+            miss(9, &deleted),
+            miss(10, &deleted),
+            call(11, 1, MapCmd::Update, 0, &A, 0),
+            miss(12, &other),
+            miss(13, &other),
+        ];
+        let f = explain_on(&maps, &calls);
+        assert_eq!(codes(&f), ["lookup/key-absent", "lookup/key-deleted"]);
+        let absent = &f[0].evidence;
+        assert_eq!(absent["calls"], 8);
+        assert_eq!(absent["distinct_keys"], 2);
+        assert_eq!(absent["caller_count"], 2);
+        assert_eq!(absent["caller_fd_count"], 3);
+        let seqs: Vec<_> = absent["examples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].clone())
+            .collect();
+        assert_eq!(seqs, [json!(0), json!(5)]);
+        assert_eq!(f[1].evidence["calls"], 2);
+        assert_eq!(f[1].evidence["examples"][0]["deleted_by"]["seq"], 8);
+    }
+
     #[test]
     fn a_key_written_again_after_its_delete_is_not_a_deleted_key() {
         let maps = [map(1, "hash", 12, 64, Some(conn_key()))];
@@ -1133,5 +1296,68 @@ mod tests {
             },
         );
         assert_eq!(codes(&f), ["lookup/padding-miss"]);
+    }
+
+    /// Dump keys are probed where they lie: one with padding bits set is
+    /// found by its masked bytes, a deleted one is gone, and one swapped
+    /// explains a byte-order miss.
+    #[test]
+    fn dump_keys_with_padding_bits_deleted_or_swapped() {
+        let maps = [map(1, "hash", 12, 64, Some(conn_key()))];
+        let mut dirty = A;
+        dirty[7] = 0x5a;
+        let mut other = A;
+        other[3] = 9;
+        let mut swapped = other;
+        swapped[4..6].copy_from_slice(&[0xbb, 0x01]);
+        let mut dump = crate::model::dump::MapDump::new(crate::model::dump::DumpForm::Json);
+        for (i, k) in [dirty, other].iter().enumerate() {
+            dump.push_entry(
+                i as u64,
+                k,
+                crate::model::dump::EntryValue::Single(&[0; 16]),
+            );
+        }
+        let mut keys = KeyLog::new(dump.form);
+        keys.add(&dump);
+        let calls = [
+            call(0, 1, MapCmd::Lookup, 0, &A, -ENOENT),
+            call(1, 1, MapCmd::Lookup, 0, &swapped, -ENOENT),
+            call(2, 1, MapCmd::Delete, 0, &dirty, 0),
+            call(3, 1, MapCmd::Lookup, 0, &A, -ENOENT),
+            call(4, 1, MapCmd::Update, 0, &dirty, 0),
+            call(5, 1, MapCmd::Lookup, 0, &A, -ENOENT),
+        ];
+        let f = explain(
+            &calls,
+            &TraceContext {
+                file: "t.jsonl",
+                maps: &maps,
+                pins: &[],
+                dumps: HashMap::from([(1, &keys)]),
+            },
+        );
+        assert_eq!(
+            codes(&f),
+            [
+                "lookup/padding-miss",
+                "lookup/byte-order-miss",
+                "lookup/key-absent"
+            ]
+        );
+        assert_eq!(f[0].evidence["calls"], 2);
+        assert_eq!(
+            f[0].evidence["examples"][0]["present_key"],
+            hex_bytes(&dirty)
+        );
+        assert_eq!(
+            f[1].evidence["examples"][0]["present_key"],
+            hex_bytes(&other)
+        );
+        assert_eq!(f[2].evidence["examples"][0]["seq"], 3);
+        assert_eq!(
+            f[2].evidence["examples"][0]["nearest_present_key"],
+            hex_bytes(&other)
+        );
     }
 }

@@ -48,7 +48,7 @@ pub fn parse(data: &[u8]) -> StraceLog {
     let text = String::from_utf8_lossy(data);
     let mut log = StraceLog::default();
     // strace logs carry no command names: one shared empty name.
-    let no_name: std::sync::Arc<str> = "".into();
+    let no_name = crate::model::trace::SharedStr::from("");
     let mut pending: HashMap<u32, (u32, String)> = HashMap::new();
     for (i, raw) in text.lines().enumerate() {
         let number = u32::try_from(i + 1).unwrap_or(u32::MAX);

@@ -3,11 +3,88 @@
 //!
 //! A trace holds millions of calls on a few thousand keys: key and value
 //! bytes and command names are interned ([`Interner`]), so a call is a
-//! fixed-size record of ~112 bytes sharing its bytes with every other call
+//! fixed-size record of 88 bytes sharing its bytes with every other call
 //! on the same key, and memory grows with distinct keys, not with calls.
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
 use std::sync::Arc;
+
+/// A shared, immutable `T` behind a thin pointer: 8 bytes where an
+/// `Arc<[u8]>` or `Arc<str>` takes 16, and `Option<Shared<T>>` is 8 too. A
+/// call holds three of them, and a trace millions of calls.
+pub struct Shared<T: ?Sized>(Arc<Box<T>>);
+
+/// Interned key or value bytes.
+pub type SharedBytes = Shared<[u8]>;
+/// An interned command name.
+pub type SharedStr = Shared<str>;
+
+impl<T: ?Sized> Shared<T> {
+    /// Whether `a` and `b` are the same interned copy.
+    pub fn ptr_eq(a: &Self, b: &Self) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+}
+
+impl<T: ?Sized> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+}
+
+impl<T: ?Sized> Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: ?Sized> Borrow<T> for Shared<T> {
+    fn borrow(&self) -> &T {
+        &self.0
+    }
+}
+
+// Hash and equality are the contents' (as `Borrow` requires), so a set of
+// shared copies is probed with a plain slice.
+impl<T: ?Sized + Hash> Hash for Shared<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (**self).hash(state)
+    }
+}
+
+impl<T: ?Sized + PartialEq> PartialEq for Shared<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || **self == **other
+    }
+}
+
+impl<T: ?Sized + Eq> Eq for Shared<T> {}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for Shared<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl<T: ?Sized> From<&T> for Shared<T>
+where
+    Box<T>: for<'a> From<&'a T>,
+{
+    fn from(v: &T) -> Self {
+        Shared(Arc::new(Box::from(v)))
+    }
+}
 
 /// The map element commands a trace records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,6 +97,15 @@ pub enum MapCmd {
 }
 
 impl MapCmd {
+    /// Every command, in bpf(2)'s order.
+    pub const ALL: [MapCmd; 5] = [
+        MapCmd::Lookup,
+        MapCmd::Update,
+        MapCmd::Delete,
+        MapCmd::GetNextKey,
+        MapCmd::LookupAndDelete,
+    ];
+
     /// The trace file's spelling (`map_lookup_elem`, …), as in bpf(2)'s
     /// `BPF_MAP_LOOKUP_ELEM` lowercased.
     pub fn from_name(name: &str) -> Option<MapCmd> {
@@ -67,16 +153,16 @@ pub struct MapCall {
     pub pid: u32,
     pub tid: u32,
     /// The caller's command name (interned).
-    pub comm: Arc<str>,
+    pub comm: SharedStr,
     pub cmd: MapCmd,
     pub map_fd: i32,
     /// The map behind the fd, when the tracer could tell.
     pub map_id: Option<u32>,
     pub flags: u64,
     /// Key bytes as passed (interned); `None` when they could not be read.
-    pub key: Option<Arc<[u8]>>,
+    pub key: Option<SharedBytes>,
     /// Value bytes of an update (interned).
-    pub value: Option<Arc<[u8]>>,
+    pub value: Option<SharedBytes>,
     /// 0, or minus the errno.
     pub ret: i64,
 }
@@ -93,27 +179,27 @@ impl MapCall {
 /// trace is read; the calls keep what they share.
 #[derive(Debug, Default)]
 pub struct Interner {
-    bytes: HashSet<Arc<[u8]>>,
-    names: HashSet<Arc<str>>,
+    bytes: HashSet<SharedBytes>,
+    names: HashSet<SharedStr>,
 }
 
 impl Interner {
     /// The shared copy of `b`.
-    pub fn bytes(&mut self, b: &[u8]) -> Arc<[u8]> {
+    pub fn bytes(&mut self, b: &[u8]) -> SharedBytes {
         if let Some(k) = self.bytes.get(b) {
             return k.clone();
         }
-        let k: Arc<[u8]> = b.into();
+        let k = SharedBytes::from(b);
         self.bytes.insert(k.clone());
         k
     }
 
     /// The shared copy of `s`.
-    pub fn name(&mut self, s: &str) -> Arc<str> {
+    pub fn name(&mut self, s: &str) -> SharedStr {
         if let Some(n) = self.names.get(s) {
             return n.clone();
         }
-        let n: Arc<str> = s.into();
+        let n = SharedStr::from(s);
         self.names.insert(n.clone());
         n
     }
