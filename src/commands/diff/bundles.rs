@@ -3,15 +3,18 @@
 //! each map's BTF, and the report with one diff per pair.
 //!
 //! Memory does not grow with the number of maps, nor with NEW's dumps:
-//! pairs are compared in rounds. A round walks the bundle holding the OLD
-//! dumps of its pairs once, indexing each OLD dump as it streams out
-//! ([`DiffStream`]), then walks the bundle holding the NEW dumps once,
-//! streaming each NEW dump through its pair's index; what a pair keeps is
-//! its OLD dump's index and the entries the report lists. A round takes
-//! pairs until their OLD dumps add up to [`ROUND_BYTES`] (as the manifest
-//! declares them), so small maps share a round and a large one has its
-//! own: n large maps cost n walks of each bundle (every walk checks every
-//! member's SHA-256, which `Bundle::for_each_file` does on its one pass).
+//! one pair's OLD dump is indexed at a time ([`DiffStream`]) and its NEW
+//! dump streamed through the index in batches; a pair keeps only the
+//! entries its report lists. The two bundles (a bundle of snapshots is
+//! opened twice) are walked once each, at once, on two threads
+//! ([`lockstep`]): the OLD walker indexes a pair's OLD dump when it reaches
+//! it and waits to build the next until the NEW walker has compared that
+//! pair. Pairs the walks cannot meet in step (the bundles list their maps
+//! in different orders) are compared afterwards in rounds: one walk of the
+//! OLD bundle indexing the round's OLD dumps, then one of the NEW bundle;
+//! a round takes pairs until their OLD dumps add up to [`ROUND_BYTES`], so
+//! a large one has a round of its own. Every walk checks every member's
+//! SHA-256 (`Bundle::for_each_file` does on its one pass).
 //!
 //! A dump that is missing, unreadable or fails its SHA-256 check costs only
 //! the pairs it is in: they carry the problem, naming `bundle!path`, and
@@ -272,6 +275,20 @@ struct PairState {
     new_problems: Vec<DumpProblem>,
     old_err: Option<String>,
     new_err: Option<String>,
+    /// NEW has been compared and OLD's remaining entries taken: the index is freed.
+    settled: bool,
+}
+
+impl PairState {
+    /// Takes what OLD's index still has to report (removed and repeated
+    /// entries) once NEW is through, and frees the index.
+    fn settle(&mut self) {
+        if !self.settled {
+            self.collected.finish(&self.stream);
+            self.stream = DiffStream::new();
+            self.settled = true;
+        }
+    }
 }
 
 /// Keeps a batch's problems (the first [`PROBLEMS_KEPT`] of the dump, as
@@ -323,23 +340,27 @@ fn rounds(sizes: &[u64]) -> Vec<Vec<usize>> {
     rounds.into_iter().map(|(_, list)| list).collect()
 }
 
-/// Compares every planned pair, a round at a time; the results in plan order.
+/// Compares every planned pair; the results in plan order. First in
+/// [`lockstep`] (one walk of each bundle), then what that left, a round at
+/// a time.
 fn diff_pairs(sides: &mut [BundleSide], plans: &[PairPlan]) -> Result<Vec<PairOut>> {
     let mut outs: Vec<Option<PairOut>> = plans.iter().map(|_| None).collect();
-    let sizes: Vec<u64> = plans
+    let left = lockstep(sides, plans, &mut outs)?;
+    let sizes: Vec<u64> = left
         .iter()
-        .map(|p| {
+        .map(|&i| {
+            let p = &plans[i];
             sides
                 .get(p.old.side)
                 .map_or(0, |s| s.declared_size(&p.old.dump))
         })
         .collect();
     for round in rounds(&sizes) {
+        let round: Vec<usize> = round.into_iter().map(|k| left[k]).collect();
         let mut states: Vec<PairState> = round.iter().map(|_| PairState::default()).collect();
         for old in [true, false] {
             let end = |i: usize| if old { &plans[i].old } else { &plans[i].new };
-            // A round's pairs have their OLD (and NEW) ends on one side,
-            // the bundle OLD (or NEW) or the one bundle of snapshots.
+            // A round's pairs have their OLD (and NEW) ends on one side.
             let Some(side) = round.first().map(|&i| end(i).side) else {
                 continue;
             };
@@ -379,6 +400,176 @@ fn diff_pairs(sides: &mut [BundleSide], plans: &[PairPlan]) -> Result<Vec<PairOu
     Ok(outs.into_iter().flatten().collect())
 }
 
+/// The hand-over between the two walkers of [`lockstep`].
+#[derive(Default)]
+struct Hand {
+    /// An OLD dump indexed, waiting for its pair's NEW dump (plan index).
+    offered: Option<(usize, PairState)>,
+    /// The NEW walker is comparing a dump with the index it took.
+    comparing: bool,
+    old_done: bool,
+    new_done: bool,
+    /// Pairs whose NEW dump went by before their OLD index was offered.
+    passed: HashSet<usize>,
+}
+
+/// Marks a walker done when it ends (also by a panic), so the other never
+/// waits for it in vain.
+struct Done<'a> {
+    hand: &'a (std::sync::Mutex<Hand>, std::sync::Condvar),
+    old: bool,
+}
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        let mut h = lock(self.hand);
+        if self.old {
+            h.old_done = true;
+        } else {
+            h.new_done = true;
+        }
+        self.hand.1.notify_all();
+    }
+}
+
+fn lock(hand: &(std::sync::Mutex<Hand>, std::sync::Condvar)) -> std::sync::MutexGuard<'_, Hand> {
+    hand.0.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Walks the OLD bundle (side 0) and the NEW bundle (side 1) at once, on
+/// two threads: the OLD walker indexes a pair's OLD dump and hands it over;
+/// the NEW walker streams the pair's NEW dump through it when it gets
+/// there. One index exists at a time (the OLD walker builds the next once
+/// the last is compared; meanwhile both walkers go on hashing the members
+/// between). A pair whose NEW dump comes before the index it
+/// needs (the bundles list the maps in another order), or whose dump is
+/// shared with another pair, is left for the rounds: returned, in plan
+/// order. Pairs done, or with a dump that cannot be used, go to `outs`.
+fn lockstep(
+    sides: &mut [BundleSide],
+    plans: &[PairPlan],
+    outs: &mut [Option<PairOut>],
+) -> Result<Vec<usize>> {
+    let two_sides = plans.iter().all(|p| p.old.side == 0 && p.new.side == 1);
+    let [old_side, new_side] = sides else {
+        return Ok((0..plans.len()).collect());
+    };
+    if !two_sides {
+        return Ok((0..plans.len()).collect());
+    }
+    // One pair per member: the first pair naming a dump takes it.
+    let mut old_of: HashMap<&str, usize> = HashMap::new();
+    let mut new_of: HashMap<&str, usize> = HashMap::new();
+    let mut left: Vec<usize> = Vec::new();
+    for (i, p) in plans.iter().enumerate() {
+        if old_of.contains_key(p.old.dump.as_str()) || new_of.contains_key(p.new.dump.as_str()) {
+            left.push(i);
+            continue;
+        }
+        old_of.insert(&p.old.dump, i);
+        new_of.insert(&p.new.dump, i);
+    }
+    let old_paths: HashSet<&str> = old_of.keys().copied().collect();
+    let new_paths: HashSet<&str> = new_of.keys().copied().collect();
+    let hand = (
+        std::sync::Mutex::new(Hand::default()),
+        std::sync::Condvar::new(),
+    );
+    let mut done: HashMap<usize, PairState> = HashMap::new();
+    let (old_why, new_why) = std::thread::scope(|s| {
+        let old_walker = s.spawn(|| {
+            let _done = Done {
+                hand: &hand,
+                old: true,
+            };
+            old_side.walk(&old_paths, &mut |p, r| {
+                let Some(&i) = old_of.get(p) else { return };
+                // One index at a time: the one before must be compared first.
+                let mut h = lock(&hand);
+                while (h.offered.is_some() || h.comparing) && !h.new_done {
+                    h = hand.1.wait(h).unwrap_or_else(|e| e.into_inner());
+                }
+                if h.new_done || h.passed.contains(&i) {
+                    return;
+                }
+                drop(h);
+                let mut state = [PairState::default()];
+                stream_member(r, &mut state, &[0], true);
+                let [state] = state;
+                let mut h = lock(&hand);
+                if !h.new_done && !h.passed.contains(&i) {
+                    h.offered = Some((i, state));
+                    hand.1.notify_all();
+                }
+            })
+        });
+        let new_result = {
+            let _done = Done {
+                hand: &hand,
+                old: false,
+            };
+            new_side.walk(&new_paths, &mut |p, r| {
+                let Some(&j) = new_of.get(p) else { return };
+                let mut h = lock(&hand);
+                let state = loop {
+                    match &h.offered {
+                        Some((i, _)) if *i == j => break h.offered.take().map(|(_, s)| s),
+                        // OLD is past this pair's dump, or waits for a
+                        // pair further on here: not now.
+                        Some(_) => break None,
+                        None if h.old_done => break None,
+                        None => h = hand.1.wait(h).unwrap_or_else(|e| e.into_inner()),
+                    }
+                };
+                if state.is_none() {
+                    h.passed.insert(j);
+                } else {
+                    h.comparing = true;
+                }
+                hand.1.notify_all();
+                drop(h);
+                if let Some(state) = state {
+                    let mut state = [state];
+                    stream_member(r, &mut state, &[0], false);
+                    let [mut state] = state;
+                    state.settle();
+                    done.insert(j, state);
+                    lock(&hand).comparing = false;
+                    hand.1.notify_all();
+                }
+            })
+        };
+        let old_result = old_walker.join().unwrap_or_else(|_| {
+            Err(miette::miette!(
+                "the OLD bundle's walk stopped unexpectedly"
+            ))
+        });
+        (old_result, new_result)
+    });
+    let (old_why, new_why) = (old_why?, new_why?);
+    for i in old_of.values().copied() {
+        let p = &plans[i];
+        let old_err = old_why.get(p.old.dump.as_str()).cloned();
+        let new_err = new_why.get(p.new.dump.as_str()).cloned();
+        let state = match done.remove(&i) {
+            Some(state) => state,
+            None if old_err.is_some() || new_err.is_some() => PairState::default(),
+            None => {
+                left.push(i);
+                continue;
+            }
+        };
+        let state = PairState {
+            old_err,
+            new_err,
+            ..state
+        };
+        outs[i] = Some(pair_out(sides, p, state));
+    }
+    left.sort_unstable();
+    Ok(left)
+}
+
 /// A compared pair as reported; problems (a dump that cannot be used, BTF
 /// that cannot) are kept on the pair instead of stopping the command.
 fn pair_out(sides: &[BundleSide], plan: &PairPlan, mut state: PairState) -> PairOut {
@@ -388,7 +579,7 @@ fn pair_out(sides: &[BundleSide], plan: &PairPlan, mut state: PairState) -> Pair
     let bundle_name = |e: &End| sides.get(e.side).map_or("", |s| s.name.as_str());
     let diff = match (state.old_err.take(), state.new_err.take()) {
         (None, None) => {
-            state.collected.finish(&state.stream);
+            state.settle();
             Some(state.collected.report(
                 format!("{}!{}", bundle_name(&plan.old), plan.old.dump),
                 format!("{}!{}", bundle_name(&plan.new), plan.new.dump),
@@ -485,8 +676,8 @@ pub fn diff_snapshots(path: &Path) -> Result<BundleDiffReport> {
             .find(|m| m.id == *id)
             .map_or("?", |m| m.name.as_str());
         for w in seqs.windows(2) {
-            let [old, new] = [&w[0], &w[1]].map(|s| End {
-                side: 0,
+            let [old, new] = [(0, &w[0]), (1, &w[1])].map(|(side, s)| End {
+                side,
                 dump: s.dump.clone(),
                 map_id: *id,
                 label: format!("snapshot {} ({})", s.seq, s.time),
@@ -498,9 +689,12 @@ pub fn diff_snapshots(path: &Path) -> Result<BundleDiffReport> {
             });
         }
     }
-    let mut sides = [BundleSide::new(bundle, &ids)];
+    // The bundle opened twice: one walker indexes each pair's earlier
+    // snapshot while the other compares the later one.
+    let again = Bundle::open(path)?;
+    let mut sides = [BundleSide::new(bundle, &ids), BundleSide::new(again, &ids)];
     let pairs = diff_pairs(&mut sides, &plans)?;
-    let [side] = sides;
+    let [side, _] = sides;
     Ok(BundleDiffReport {
         old: side.name,
         new: None,
