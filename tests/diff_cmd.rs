@@ -714,3 +714,107 @@ fn json_against_btf_formatted_text_needs_the_types() {
     assert!(err.contains("--btf"), "{err}");
     assert!(o.stdout.is_empty());
 }
+
+/// A bundle `path` of hash maps `(id, name, entries, changed keys)`, in
+/// that order in the tar: key `i` (12 B) holds `i * id` unless `i` is
+/// changed (one more).
+fn write_bundle(path: &std::path::Path, maps: &[(u32, &str, u32, &[u32])]) {
+    use sha2::Digest as _;
+    let hex = |b: &[u8]| {
+        b.iter()
+            .map(|x| format!("\"0x{x:02x}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut members = Vec::new();
+    let (mut files, mut records) = (Vec::new(), Vec::new());
+    for &(id, name, n, changed) in maps {
+        let entries: Vec<String> = (0..n)
+            .map(|i| {
+                let mut k = [0u8; 12];
+                k[..4].copy_from_slice(&i.to_le_bytes());
+                let mut v = [0u8; 24];
+                let value = i * id + u32::from(changed.contains(&i));
+                v[..4].copy_from_slice(&value.to_le_bytes());
+                format!("{{\"key\":[{}],\"value\":[{}]}}", hex(&k), hex(&v))
+            })
+            .collect();
+        let dump = format!("[{}]", entries.join(",")).into_bytes();
+        let member = format!("maps/{id}-{name}.json");
+        let sha: String = sha2::Sha256::digest(&dump)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        files.push(serde_json::json!({"path": member, "size": dump.len(), "sha256": sha}));
+        records.push(serde_json::json!({"id": id, "name": name, "type": "hash",
+            "key_size": 12, "value_size": 24, "max_entries": 1000, "flags": 0,
+            "btf_id": 0, "btf_key_type_id": 0, "btf_value_type_id": 0, "dump": member}));
+        members.push((member, dump));
+    }
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "format": "bpfcase-bundle", "version": 1, "bpfcase_version": "0.1.0",
+        "host": {"hostname": "h", "kernel_release": "6", "machine": "x86_64",
+                 "possible_cpus": 2, "possible": "0-1", "online": "0-1"},
+        "created": "2026-01-01T00:00:00Z", "files": files, "maps": records, "btf": [],
+    }))
+    .unwrap();
+    members.push(("manifest.json".into(), manifest));
+    let mut b = tar::Builder::new(std::fs::File::create(path).unwrap());
+    for (p, data) in &members {
+        let mut h = tar::Header::new_gnu();
+        h.set_path(p).unwrap();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o600);
+        h.set_cksum();
+        b.append(&h, data.as_slice()).unwrap();
+    }
+    b.finish().unwrap();
+}
+
+/// Two bundles listing their maps in different orders: the walk of each
+/// bundle cannot meet every pair in step (x comes first in one, y in the
+/// other), and every pair is still compared, in either direction.
+#[test]
+fn bundles_listing_maps_in_different_orders_diff_every_pair() {
+    let dir = scratch("order");
+    let (a, b) = (dir.join("a.tar"), dir.join("b.tar"));
+    write_bundle(
+        &a,
+        &[(1, "x", 100, &[]), (2, "y", 50, &[]), (5, "z", 10, &[])],
+    );
+    write_bundle(
+        &b,
+        &[
+            (2, "y", 50, &[7]),
+            (1, "x", 101, &[1, 2]),
+            (5, "z", 10, &[0]),
+        ],
+    );
+    let (a, b) = (a.display().to_string(), b.display().to_string());
+    let by_map = |v: &Value| -> Vec<(String, (usize, usize, usize, u64))> {
+        v["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                assert_eq!(p["problems"], serde_json::json!([]), "{p:#}");
+                (
+                    p["map"]["name"].as_str().unwrap().to_string(),
+                    counts(&p["diff"]),
+                )
+            })
+            .collect()
+    };
+    let forward = by_map(&diff_json(&a, &b, &[]));
+    let expected = [
+        ("x", (1, 0, 2, 98)),
+        ("y", (0, 0, 1, 49)),
+        ("z", (0, 0, 1, 9)),
+    ];
+    let expected: Vec<_> = expected.iter().map(|(n, c)| (n.to_string(), *c)).collect();
+    assert_eq!(forward, expected);
+    let backward = by_map(&diff_json(&b, &a, &[]));
+    assert_eq!(backward[0], ("x".to_string(), (0, 1, 2, 98)));
+    assert_eq!(backward[1..], expected[1..]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -857,24 +857,40 @@ fn member_header(path: &str, size: u64) -> tar::Header {
 /// `n` dump entries in bpftool `-j` form (key 12 B, value 24 B, ~280 B an
 /// entry), each key distinct.
 fn dump_entries(n: u32) -> Vec<u8> {
-    use std::io::Write as _;
-    let hex = |b: &[u8]| {
-        b.iter()
-            .map(|x| format!("\"0x{x:02x}\""))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+    dump_entries_changed(n, &[])
+}
+
+/// [`dump_entries`] with the value of the entries `changed` one higher.
+fn dump_entries_changed(n: u32, changed: &[u32]) -> Vec<u8> {
+    // Written byte by byte: a million entries are 280 MB of text.
+    fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        for (j, x) in bytes.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\"0x");
+            out.push(DIGITS[usize::from(x >> 4)]);
+            out.push(DIGITS[usize::from(x & 15)]);
+            out.push(b'"');
+        }
+    }
     let mut out = Vec::with_capacity(n as usize * 290 + 2);
     out.push(b'[');
     for i in 0..n {
         let mut k = [0u8; 12];
         k[..4].copy_from_slice(&i.to_le_bytes());
         let mut v = [0u8; 24];
-        v[..4].copy_from_slice(&i.wrapping_mul(7).to_le_bytes());
+        let bump = u32::from(changed.contains(&i));
+        v[..4].copy_from_slice(&i.wrapping_mul(7).wrapping_add(bump).to_le_bytes());
         if i > 0 {
             out.push(b',');
         }
-        write!(out, "{{\"key\":[{}],\"value\":[{}]}}", hex(&k), hex(&v)).unwrap();
+        out.extend_from_slice(b"{\"key\":[");
+        hex(&mut out, &k);
+        out.extend_from_slice(b"],\"value\":[");
+        hex(&mut out, &v);
+        out.extend_from_slice(b"]}");
     }
     out.push(b']');
     out
@@ -1078,6 +1094,59 @@ fn bundle_dump_larger_than_the_memory_limit_is_analysed() {
         "{:#}",
         report["maps"]
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `diff` of two bundles streams NEW's dump through an index of OLD's:
+/// two 1M-entry dumps (~280 MB each) are compared under a 200 MiB memory
+/// limit (RLIMIT_DATA, set with prlimit). Holding both dumps whole (as
+/// before) needs over 250 MiB and fails here.
+#[test]
+fn diff_of_bundles_larger_than_the_memory_limit_is_compared() {
+    if !support::require_tool("prlimit", "diff_of_bundles_larger_than_the_memory_limit") {
+        return;
+    }
+    const ENTRIES: u32 = 1_000_000;
+    const LIMIT: u64 = 200 << 20;
+    const CHANGED: [u32; 2] = [5, 900_000];
+    let dir = scratch("memcap-diff");
+    let mut tars = Vec::new();
+    for (name, changed) in [("old.tar", &[][..]), ("new.tar", &CHANGED[..])] {
+        let dump = dump_entries_changed(ENTRIES, changed);
+        let manifest = bundle_manifest(&[("maps/1-m.json", dump.len() as u64, sha256_hex(&dump))]);
+        let tar = dir.join(name);
+        write_tar(
+            &tar,
+            &[("maps/1-m.json", &dump), ("manifest.json", &manifest)],
+        );
+        tars.push(tar);
+    }
+    let out = Command::new("prlimit")
+        .arg(format!("--data={LIMIT}"))
+        .arg(env!("CARGO_BIN_EXE_bpfcase"))
+        .arg("diff")
+        .args(&tars)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let diff = &report["pairs"][0]["diff"];
+    let changed: Vec<&serde_json::Value> = diff["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["new_index"])
+        .collect();
+    assert_eq!(changed, CHANGED, "{diff:#}");
+    assert_eq!(diff["unchanged"], ENTRIES - 2, "{diff:#}");
+    assert_eq!(diff["added"], serde_json::json!([]), "{diff:#}");
+    assert_eq!(diff["removed"], serde_json::json!([]), "{diff:#}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -1,17 +1,20 @@
 //! Differences between two dumps of one map: entries added, removed and
 //! changed, matched by their exact key bytes.
 //!
-//! Pure: works on two [`MapDump`]s and returns indices into them, so the
-//! caller decides how to show keys and values. OLD is indexed once (a hash
-//! map from borrowed key bytes to entry index, no copies); NEW is streamed
-//! against it.
+//! Pure: [`DiffStream`] takes OLD's entries (in batches, as a streamed dump
+//! hands them over), keeps them in a compact index ([`EntryStore`]: key and
+//! value bytes in one arena, a 4-byte hash slot per key), then takes NEW in
+//! batches and reports each [`Change`] as it is found, so NEW is never held
+//! and OLD costs its bytes plus ~20 bytes an entry. [`diff_dumps`] is the
+//! same comparison of two whole dumps, returning indices into them.
 //!
 //! [`match_maps`] decides which maps of two bundles are the same map, so
 //! their dumps can be compared.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 
-use crate::model::dump::{EntryValue, MapDump};
+use crate::model::dump::{DumpEntry, EntryValue, MapDump};
 
 /// Where two values of one key differ.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,46 +64,363 @@ impl DumpDiff {
     }
 }
 
-/// Compares two dumps entry by entry, matching entries by key bytes.
+/// Compares two dumps entry by entry, matching entries by key bytes: OLD
+/// indexed, NEW streamed against it as one batch ([`DiffStream`]).
 pub fn diff_dumps(old: &MapDump, new: &MapDump) -> DumpDiff {
     let mut diff = DumpDiff::default();
-    let mut by_key: HashMap<&[u8], usize> = HashMap::with_capacity(old.len());
-    for e in old.entries() {
-        if by_key.contains_key(e.key) {
-            diff.duplicates_old.push(e.index);
-        } else {
-            by_key.insert(e.key, e.index);
-        }
-    }
-    let mut matched = vec![false; old.len()];
-    let mut seen_new: HashSet<&[u8]> = HashSet::with_capacity(new.len());
-    for e in new.entries() {
-        if !seen_new.insert(e.key) {
-            diff.duplicates_new.push(e.index);
-            continue;
-        }
-        let Some(&oi) = by_key.get(e.key) else {
-            diff.added.push(e.index);
-            continue;
-        };
-        matched[oi] = true;
-        let Some(o) = old.get(oi) else { continue };
-        match compare_values(o.value, e.value) {
-            None => diff.unchanged += 1,
-            Some((diffs, value_missing)) => diff.changed.push(ChangedEntry {
-                old: oi,
-                new: e.index,
-                diffs,
-                value_missing,
-            }),
-        }
-    }
-    diff.removed = old
-        .entries()
-        .filter(|e| !matched[e.index] && by_key.get(e.key) == Some(&e.index))
-        .map(|e| e.index)
-        .collect();
+    let mut stream = DiffStream::new();
+    stream.push_old(old);
+    let mut record = |c: Change<'_>| match c {
+        Change::Added(e) => diff.added.push(e.index),
+        Change::Removed(e) => diff.removed.push(e.index),
+        Change::Changed { change, .. } => diff.changed.push(change),
+        Change::DuplicateOld(e) => diff.duplicates_old.push(e.index),
+        Change::DuplicateNew(e) => diff.duplicates_new.push(e.index),
+    };
+    stream.push_new(new, &mut record);
+    let unchanged = stream.finish(&mut record);
+    diff.unchanged = unchanged;
     diff
+}
+
+/// One entry as the comparison hands it over: its index in its dump, key
+/// and value (bytes, or formatted text when `formatted`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry<'d> {
+    pub index: usize,
+    pub key: &'d [u8],
+    pub value: EntryValue<'d>,
+    pub formatted: bool,
+}
+
+impl<'d> From<DumpEntry<'d>> for Entry<'d> {
+    fn from(e: DumpEntry<'d>) -> Self {
+        Entry {
+            index: e.index,
+            key: e.key,
+            value: e.value,
+            formatted: e.formatted,
+        }
+    }
+}
+
+/// What [`DiffStream`] reports, entry by entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change<'d> {
+    /// A NEW entry whose key OLD does not have.
+    Added(Entry<'d>),
+    /// An OLD entry whose key NEW does not have (reported by [`DiffStream::finish`]).
+    Removed(Entry<'d>),
+    /// A key in both with different values.
+    Changed {
+        old: Entry<'d>,
+        new: Entry<'d>,
+        change: ChangedEntry,
+    },
+    /// An OLD entry repeating a key seen earlier in OLD (reported by
+    /// [`DiffStream::finish`]); left out of the comparison.
+    DuplicateOld(Entry<'d>),
+    /// A NEW entry repeating a key seen earlier in NEW; left out.
+    DuplicateNew(Entry<'d>),
+}
+
+/// The shape of an entry's value and key in an [`EntryStore`]: most dumps
+/// have one or two (a `<no entry>` value), so entries share them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Shape {
+    key_len: usize,
+    value: ValueShape,
+    formatted: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum ValueShape {
+    Single(usize),
+    PerCpu { bytes: usize, len: usize },
+    Missing,
+}
+
+/// Entries kept compactly: key and value bytes back to back in one arena,
+/// and per entry its start (8 bytes) and a shape number (4 bytes) into a
+/// table of the distinct key/value shapes. Entries are numbered from 0 in
+/// the order pushed. Holds at most `u32::MAX` shapes (one per entry at
+/// worst; a dump that large does not fit in memory anyway).
+#[derive(Debug, Default)]
+pub struct EntryStore {
+    arena: Vec<u8>,
+    starts: Vec<u64>,
+    shapes: Vec<u32>,
+    shape_list: Vec<Shape>,
+    shape_ids: HashMap<Shape, u32>,
+}
+
+impl EntryStore {
+    /// Number of entries kept.
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    /// Keeps a copy of `e`'s key and value; returns its number.
+    pub fn push(&mut self, e: &Entry<'_>) -> usize {
+        let value = match e.value {
+            EntryValue::Single(v) => ValueShape::Single(v.len()),
+            EntryValue::PerCpu { bytes, len } => ValueShape::PerCpu {
+                bytes: bytes.len(),
+                len,
+            },
+            EntryValue::Missing => ValueShape::Missing,
+        };
+        let shape = Shape {
+            key_len: e.key.len(),
+            value,
+            formatted: e.formatted,
+        };
+        let id = match self.shape_ids.get(&shape) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.shape_list.len()).unwrap_or(u32::MAX);
+                self.shape_list.push(shape);
+                self.shape_ids.insert(shape, id);
+                id
+            }
+        };
+        self.starts.push(self.arena.len() as u64);
+        self.shapes.push(id);
+        self.arena.extend_from_slice(e.key);
+        if let EntryValue::Single(v) | EntryValue::PerCpu { bytes: v, .. } = e.value {
+            self.arena.extend_from_slice(v);
+        }
+        self.starts.len() - 1
+    }
+
+    fn span(&self, i: usize) -> Option<(usize, Shape)> {
+        let start = usize::try_from(*self.starts.get(i)?).ok()?;
+        let shape = *self.shape_list.get(*self.shapes.get(i)? as usize)?;
+        Some((start, shape))
+    }
+
+    /// The key of entry `i`.
+    pub fn key(&self, i: usize) -> Option<&[u8]> {
+        let (start, shape) = self.span(i)?;
+        self.arena.get(start..start.checked_add(shape.key_len)?)
+    }
+
+    /// Entry `i` (its `index` is `i`).
+    pub fn get(&self, i: usize) -> Option<Entry<'_>> {
+        let (start, shape) = self.span(i)?;
+        let key_end = start.checked_add(shape.key_len)?;
+        let key = self.arena.get(start..key_end)?;
+        let bytes = |n: usize| self.arena.get(key_end..key_end.checked_add(n)?);
+        let value = match shape.value {
+            ValueShape::Single(n) => EntryValue::Single(bytes(n)?),
+            ValueShape::PerCpu { bytes: n, len } => EntryValue::PerCpu {
+                bytes: bytes(n)?,
+                len,
+            },
+            ValueShape::Missing => EntryValue::Missing,
+        };
+        Some(Entry {
+            index: i,
+            key,
+            value,
+            formatted: shape.formatted,
+        })
+    }
+}
+
+/// The keys of an [`EntryStore`], by hash: open addressing with linear
+/// probing over 4-byte slots (entry number + 1; 0 is empty), at most half
+/// full. Randomly keyed SipHash, so forged keys cannot make probing slow.
+/// Entries past `u32::MAX - 1` are not indexed (they would need a dump of
+/// over 4 billion entries, beyond any bundle's byte cap).
+#[derive(Debug, Default)]
+struct KeyTable {
+    slots: Vec<u32>,
+    count: usize,
+    hasher: RandomState,
+}
+
+impl KeyTable {
+    fn slot_of(&self, key: &[u8]) -> usize {
+        (self.hasher.hash_one(key) as usize) & (self.slots.len() - 1)
+    }
+
+    /// The entry number of `key` in `store`, if indexed.
+    fn find(&self, key: &[u8], store: &EntryStore) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = self.slot_of(key);
+        loop {
+            let slot = self.slots[at];
+            if slot == 0 {
+                return None;
+            }
+            let i = slot as usize - 1;
+            if store.key(i) == Some(key) {
+                return Some(i);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Indexes entry `i` of `store` (whose key is not indexed yet).
+    fn insert(&mut self, i: usize, store: &EntryStore) {
+        let Ok(slot) = u32::try_from(i + 1) else {
+            return;
+        };
+        if slot == u32::MAX {
+            return;
+        }
+        if (self.count + 1) * 2 > self.slots.len() {
+            self.grow(store);
+        }
+        self.place(slot, store);
+        self.count += 1;
+    }
+
+    fn place(&mut self, slot: u32, store: &EntryStore) {
+        let key = store.key(slot as usize - 1).unwrap_or_default();
+        let mask = self.slots.len() - 1;
+        let mut at = self.slot_of(key);
+        while self.slots[at] != 0 {
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = slot;
+    }
+
+    fn grow(&mut self, store: &EntryStore) {
+        let size = (self.slots.len() * 2).max(16);
+        let old = std::mem::replace(&mut self.slots, vec![0; size]);
+        for slot in old.into_iter().filter(|&s| s != 0) {
+            self.place(slot, store);
+        }
+    }
+}
+
+/// Per OLD entry: not (yet) matched by a NEW key, matched, or a repeat of
+/// an earlier OLD key.
+const UNMATCHED: u8 = 0;
+const MATCHED: u8 = 1;
+const DUPLICATE: u8 = 2;
+
+/// Two dumps of one map compared by key as they stream: every batch of OLD
+/// first ([`DiffStream::push_old`]), then NEW's ([`DiffStream::push_new`],
+/// reporting added, changed and repeated NEW entries as they come), then
+/// [`DiffStream::finish`] (removed and repeated OLD entries). Holds OLD's
+/// entries and the keys of NEW's added ones, never NEW's dump; reports
+/// entries in dump order, indexed across batches.
+#[derive(Debug, Default)]
+pub struct DiffStream {
+    old: EntryStore,
+    old_keys: KeyTable,
+    old_state: Vec<u8>,
+    /// Keys NEW has that OLD has not (to tell NEW's repeats).
+    added: EntryStore,
+    added_keys: KeyTable,
+    new_len: usize,
+    unchanged: usize,
+}
+
+impl DiffStream {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Entries of OLD taken so far.
+    pub fn old_len(&self) -> usize {
+        self.old.len()
+    }
+
+    /// Entries of NEW taken so far.
+    pub fn new_len(&self) -> usize {
+        self.new_len
+    }
+
+    /// Takes OLD's next batch (all of OLD comes before any of NEW).
+    pub fn push_old(&mut self, batch: &MapDump) {
+        for e in batch.entries() {
+            let i = self.old.push(&e.into());
+            let state = match self.old_keys.find(e.key, &self.old) {
+                Some(_) => DUPLICATE,
+                None => {
+                    self.old_keys.insert(i, &self.old);
+                    UNMATCHED
+                }
+            };
+            self.old_state.push(state);
+        }
+    }
+
+    /// Compares NEW's next batch with OLD, reporting what differs to `sink`.
+    pub fn push_new(&mut self, batch: &MapDump, sink: &mut dyn FnMut(Change<'_>)) {
+        for e in batch.entries() {
+            let new = Entry {
+                index: self.new_len,
+                ..e.into()
+            };
+            self.new_len += 1;
+            let Some(oi) = self.old_keys.find(e.key, &self.old) else {
+                if self.added_keys.find(e.key, &self.added).is_some() {
+                    sink(Change::DuplicateNew(new));
+                } else {
+                    let i = self.added.push(&Entry {
+                        value: EntryValue::Missing,
+                        ..new
+                    });
+                    self.added_keys.insert(i, &self.added);
+                    sink(Change::Added(new));
+                }
+                continue;
+            };
+            let Some(state) = self.old_state.get_mut(oi) else {
+                continue;
+            };
+            if *state == MATCHED {
+                sink(Change::DuplicateNew(new));
+                continue;
+            }
+            *state = MATCHED;
+            let Some(old) = self.old.get(oi) else {
+                continue;
+            };
+            match compare_values(old.value, new.value) {
+                None => self.unchanged += 1,
+                Some((diffs, value_missing)) => sink(Change::Changed {
+                    old,
+                    new,
+                    change: ChangedEntry {
+                        old: oi,
+                        new: new.index,
+                        diffs,
+                        value_missing,
+                    },
+                }),
+            }
+        }
+    }
+
+    /// Reports OLD's entries NEW did not have, and OLD's repeats, in OLD's
+    /// order; returns how many keys had equal values on both sides.
+    pub fn finish(&self, sink: &mut dyn FnMut(Change<'_>)) -> usize {
+        for (i, state) in self.old_state.iter().enumerate() {
+            if *state == MATCHED {
+                continue;
+            }
+            let Some(e) = self.old.get(i) else { continue };
+            sink(if *state == DUPLICATE {
+                Change::DuplicateOld(e)
+            } else {
+                Change::Removed(e)
+            });
+        }
+        self.unchanged
+    }
 }
 
 /// `None` when equal; otherwise where they differ and whether a side had no value.
@@ -312,6 +632,75 @@ mod tests {
         assert_eq!(d.duplicates_new, vec![2]);
         assert_eq!((d.added.clone(), d.removed.clone()), (vec![1], vec![1]));
         assert_eq!((d.unchanged, d.changed.len()), (1, 0));
+    }
+
+    /// Entries `(key, value)` as batches of `per` entries each.
+    fn batches(entries: &[(u8, Option<u8>)], per: usize) -> Vec<MapDump> {
+        use crate::model::dump::DumpForm;
+        entries
+            .chunks(per)
+            .map(|chunk| {
+                let mut d = MapDump::new(DumpForm::Json);
+                for (i, (k, v)) in chunk.iter().enumerate() {
+                    let value = v.as_ref().map_or(EntryValue::Missing, |v| {
+                        EntryValue::Single(std::slice::from_ref(v))
+                    });
+                    d.push_entry(i as u64, &[*k, 0, 0], value);
+                }
+                d
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batches_compare_as_the_whole_dumps_do() {
+        // Repeats and matches across batch boundaries, a `<no entry>`
+        // value, keys only one side has; the index grows past its first
+        // table size (16 slots).
+        let mut old: Vec<(u8, Option<u8>)> = (0..40).map(|k| (k, Some(k))).collect();
+        old.extend([(3, Some(9)), (50, None), (51, Some(1)), (7, Some(7))]);
+        let mut new: Vec<(u8, Option<u8>)> = (0..40).rev().map(|k| (k, Some(k))).collect();
+        new[5].1 = Some(200);
+        new.extend([
+            (50, Some(1)),
+            (60, Some(6)),
+            (60, Some(6)),
+            (61, None),
+            (2, Some(0)),
+        ]);
+        let whole = diff_dumps(&batches(&old, usize::MAX)[0], &batches(&new, usize::MAX)[0]);
+        assert_eq!(whole.duplicates_old, vec![40, 43]);
+        assert_eq!(whole.duplicates_new, vec![42, 44]);
+        assert_eq!(
+            (whole.added.clone(), whole.removed.clone()),
+            (vec![41, 43], vec![42])
+        );
+        let changed: Vec<(usize, usize, bool)> = whole
+            .changed
+            .iter()
+            .map(|c| (c.old, c.new, c.value_missing))
+            .collect();
+        assert_eq!(changed, vec![(34, 5, false), (41, 40, true)]);
+        assert_eq!(whole.unchanged, 39);
+        for per in [1, 2, 3, 7] {
+            let mut stream = DiffStream::new();
+            for b in batches(&old, per) {
+                stream.push_old(&b);
+            }
+            let mut got = DumpDiff::default();
+            let mut record = |c: Change<'_>| match c {
+                Change::Added(e) => got.added.push(e.index),
+                Change::Removed(e) => got.removed.push(e.index),
+                Change::Changed { change, .. } => got.changed.push(change),
+                Change::DuplicateOld(e) => got.duplicates_old.push(e.index),
+                Change::DuplicateNew(e) => got.duplicates_new.push(e.index),
+            };
+            for b in batches(&new, per) {
+                stream.push_new(&b, &mut record);
+            }
+            got.unchanged = stream.finish(&mut record);
+            assert_eq!(got, whole, "batches of {per}");
+        }
     }
 
     #[test]

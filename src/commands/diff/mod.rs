@@ -19,11 +19,11 @@ use miette::Result;
 
 use super::decode::{decode_entry, read_primary_dump, resolve_types, MapTypes, TypeSource};
 use super::output::{plural, OutputArgs, ReportFormatName};
-use crate::analyses::dump_diff::diff_dumps;
+use crate::analyses::dump_diff::{Change, ChangedEntry, DiffStream, Entry, EntryStore};
 use crate::error::{InputError, WriteOutput};
 use crate::ingest::bundle::is_bundle;
 use crate::model::decode::{decode, Decoded};
-use crate::model::dump::{hex_bytes, DumpEntry, DumpForm, EntryValue, MapDump};
+use crate::model::dump::{hex_bytes, DumpForm, DumpProblem, EntryValue, MapDump};
 use crate::model::finding::Position;
 use crate::model::layout::{ByteOrder, FieldType};
 use crate::report::dump_diff::{
@@ -211,7 +211,8 @@ fn write_report(
 /// fields, duplicates and read problems. `old_name`/`new_name` name the
 /// dumps in the report. Each dump decodes with its own side's types (two
 /// bundles can hold the map before and after a reload that changed them).
-/// The one place every form of `diff` builds a report.
+/// Whole dumps go through the same [`DiffStream`] and [`PairCollector`] as
+/// streamed ones (`bundles.rs`), so every form of `diff` reports alike.
 pub fn pair_report(
     old_name: String,
     new_name: String,
@@ -239,33 +240,102 @@ pub fn pair_report(
         }
         None => (old, new, None),
     };
-    let diff = diff_dumps(old, new);
-    let keyed = |dump: &MapDump, types: Option<&MapTypes>, index: usize| -> Option<KeyedEntry> {
-        let e = dump.get(index)?;
-        Some(KeyedEntry {
-            index,
-            key: key_string(&e),
-            key_decoded: decode_key(types, &e),
-        })
+    let mut stream = DiffStream::new();
+    stream.push_old(old);
+    let mut collected = PairCollector::default();
+    stream.push_new(new, &mut |c| collected.take(c));
+    collected.finish(&stream);
+    let problems = SideCounts {
+        old: problems(&old.problems)
+            .into_iter()
+            .chain(note.filter(|n| n.0).map(|n| n.1.to_string()))
+            .collect(),
+        new: problems(&new.problems)
+            .into_iter()
+            .chain(note.filter(|n| !n.0).map(|n| n.1.to_string()))
+            .collect(),
     };
-    DiffReport {
-        old: old_name,
-        new: new_name,
-        added: diff
-            .added
+    collected.report(old_name, new_name, old_types, new_types, problems)
+}
+
+/// What a [`DiffStream`] reported for one pair of dumps, kept compactly
+/// (entry bytes in [`EntryStore`]s) until the report is shaped: the types
+/// a streamed side decodes with may come later in its bundle than the dump.
+#[derive(Debug, Default)]
+pub(super) struct PairCollector {
+    added: Kept,
+    removed: Kept,
+    duplicates_old: Kept,
+    duplicates_new: Kept,
+    changed_old: EntryStore,
+    changed_new: EntryStore,
+    changes: Vec<ChangedEntry>,
+    unchanged: usize,
+}
+
+/// Entries of one kind, and their indices in their dump.
+#[derive(Debug, Default)]
+struct Kept {
+    entries: EntryStore,
+    index: Vec<usize>,
+}
+
+impl Kept {
+    fn push(&mut self, e: Entry<'_>) {
+        self.entries.push(&e);
+        self.index.push(e.index);
+    }
+
+    fn keyed(&self, types: Option<&MapTypes>) -> Vec<KeyedEntry> {
+        (0..self.entries.len())
+            .filter_map(|i| {
+                let e = self.entries.get(i)?;
+                Some(KeyedEntry {
+                    index: *self.index.get(i)?,
+                    key: key_string(&e),
+                    key_decoded: decode_key(types, &e),
+                })
+            })
+            .collect()
+    }
+}
+
+impl PairCollector {
+    /// Keeps one change.
+    pub(super) fn take(&mut self, c: Change<'_>) {
+        match c {
+            Change::Added(e) => self.added.push(e),
+            Change::Removed(e) => self.removed.push(e),
+            Change::DuplicateOld(e) => self.duplicates_old.push(e),
+            Change::DuplicateNew(e) => self.duplicates_new.push(e),
+            Change::Changed { old, new, change } => {
+                self.changed_old.push(&old);
+                self.changed_new.push(&new);
+                self.changes.push(change);
+            }
+        }
+    }
+
+    /// Takes what `stream` reports once NEW has been streamed through it.
+    pub(super) fn finish(&mut self, stream: &DiffStream) {
+        self.unchanged = stream.finish(&mut |c| self.take(c));
+    }
+
+    /// The report, keys and changed fields decoded with each side's types.
+    pub(super) fn report(
+        self,
+        old_name: String,
+        new_name: String,
+        old_types: Option<&MapTypes>,
+        new_types: Option<&MapTypes>,
+        problems: SideCounts<Vec<String>>,
+    ) -> DiffReport {
+        let changed = self
+            .changes
             .iter()
-            .filter_map(|&i| keyed(new, new_types, i))
-            .collect(),
-        removed: diff
-            .removed
-            .iter()
-            .filter_map(|&i| keyed(old, old_types, i))
-            .collect(),
-        changed: diff
-            .changed
-            .iter()
-            .filter_map(|c| {
-                let (o, n) = (old.get(c.old)?, new.get(c.new)?);
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let (o, n) = (self.changed_old.get(i)?, self.changed_new.get(i)?);
                 Some(ChangedOut {
                     old_index: c.old,
                     new_index: c.new,
@@ -289,30 +359,20 @@ pub fn pair_report(
                     },
                 })
             })
-            .collect(),
-        unchanged: diff.unchanged,
-        duplicate_keys: SideCounts {
-            old: diff
-                .duplicates_old
-                .iter()
-                .filter_map(|&i| keyed(old, old_types, i))
-                .collect(),
-            new: diff
-                .duplicates_new
-                .iter()
-                .filter_map(|&i| keyed(new, new_types, i))
-                .collect(),
-        },
-        problems: SideCounts {
-            old: problems(old)
-                .into_iter()
-                .chain(note.filter(|n| n.0).map(|n| n.1.to_string()))
-                .collect(),
-            new: problems(new)
-                .into_iter()
-                .chain(note.filter(|n| !n.0).map(|n| n.1.to_string()))
-                .collect(),
-        },
+            .collect();
+        DiffReport {
+            old: old_name,
+            new: new_name,
+            added: self.added.keyed(new_types),
+            removed: self.removed.keyed(old_types),
+            changed,
+            unchanged: self.unchanged,
+            duplicate_keys: SideCounts {
+                old: self.duplicates_old.keyed(old_types),
+                new: self.duplicates_new.keyed(new_types),
+            },
+            problems,
+        }
     }
 }
 
@@ -390,7 +450,7 @@ fn formatted_view(dump: &MapDump, types: Option<&MapTypes>) -> MapDump {
 }
 
 /// Hex key bytes, or the key text of a formatted-text entry.
-fn key_string(e: &DumpEntry<'_>) -> String {
+fn key_string(e: &Entry<'_>) -> String {
     if e.formatted {
         String::from_utf8_lossy(e.key).into_owned()
     } else {
@@ -398,7 +458,7 @@ fn key_string(e: &DumpEntry<'_>) -> String {
     }
 }
 
-fn decode_key(types: Option<&MapTypes>, e: &DumpEntry<'_>) -> Option<Decoded> {
+fn decode_key(types: Option<&MapTypes>, e: &Entry<'_>) -> Option<Decoded> {
     let t = types?;
     if e.formatted {
         return None;
@@ -476,8 +536,8 @@ fn numbers_for_hex(v: serde_json::Value) -> serde_json::Value {
 
 /// Formatted entries have no value bytes to point into: the change is the
 /// whole formatted value, old and new.
-fn formatted_change(old: &DumpEntry<'_>, new: &DumpEntry<'_>) -> Vec<FieldChange> {
-    let text = |e: &DumpEntry<'_>| match e.value {
+fn formatted_change(old: &Entry<'_>, new: &Entry<'_>) -> Vec<FieldChange> {
+    let text = |e: &Entry<'_>| match e.value {
         EntryValue::Single(v) | EntryValue::PerCpu { bytes: v, .. } => {
             String::from_utf8_lossy(v).into_owned()
         }
@@ -497,8 +557,8 @@ fn formatted_change(old: &DumpEntry<'_>, new: &DumpEntry<'_>) -> Vec<FieldChange
 fn field_changes(
     old_types: Option<&MapTypes>,
     new_types: Option<&MapTypes>,
-    old: &DumpEntry<'_>,
-    new: &DumpEntry<'_>,
+    old: &Entry<'_>,
+    new: &Entry<'_>,
 ) -> Vec<FieldChange> {
     let (Some(ot), Some(nt)) = (old_types, new_types) else {
         return Vec::new();
@@ -549,9 +609,9 @@ fn field_changes(
     changes
 }
 
-fn problems(dump: &MapDump) -> Vec<String> {
-    dump.problems
-        .iter()
+/// A dump's problems as the report words them.
+fn problems(list: &[DumpProblem]) -> Vec<String> {
+    list.iter()
         .map(|p| {
             let at = match p.position {
                 Position::Line(l) => format!("line {l}"),
