@@ -1066,7 +1066,11 @@ fn bundle_dump_larger_than_the_memory_limit_is_analysed() {
     const LIMIT: u64 = 100 << 20;
     let dir = scratch("memcap");
     let dump = dump_entries(ENTRIES);
-    assert!(dump.len() as u64 > 2 * LIMIT, "dump of {} bytes", dump.len());
+    assert!(
+        dump.len() as u64 > 2 * LIMIT,
+        "dump of {} bytes",
+        dump.len()
+    );
     let manifest = bundle_manifest(&[("maps/1-m.json", dump.len() as u64, sha256_hex(&dump))]);
     let tar = dir.join("big.tar");
     write_tar(
