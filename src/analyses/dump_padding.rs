@@ -286,8 +286,5 @@ fn keys_equal_after_zeroing(keys: &KeyLog, mask: &PaddingMask) -> usize {
     let keep: Vec<u8> = mask.mask.iter().map(|m| !m).collect();
     let include = |i: usize| !keys.is_formatted(i) && keys.key(i).len() == n;
     crate::analyses::dump_walk::repeated_keys(keys, &keep, &include, &|k| mask.has_garbage(k))
-        .iter()
-        .filter(|g| g.marked)
-        .map(|g| g.count)
-        .sum()
+        .in_marked
 }

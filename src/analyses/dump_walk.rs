@@ -74,7 +74,7 @@ fn key_hash(key: &[u8], keep: &[u8]) -> u64 {
     h ^ (h >> 31)
 }
 
-/// Keys of a dump that occur more than once.
+/// A key of a dump that occurs more than once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RepeatedKey {
     /// Index of the first occurrence.
@@ -83,36 +83,60 @@ pub(crate) struct RepeatedKey {
     pub shown: Vec<u32>,
     /// All occurrences.
     pub count: usize,
-    /// Whether `marked` held for some occurrence.
-    pub marked: bool,
 }
 
-/// Every key of `keys` (those `include` lets through) that occurs more than
-/// once, comparing bytes ANDed with `keep` (see [`key_hash`]), ordered by
-/// first occurrence. Sorts one 64-bit hash an entry (8 bytes each), then
-/// walks the keys once more for the hashes seen twice, confirming byte by
-/// byte; per repeated key it keeps a count and a few indexes, so one key
-/// repeated through a dump costs no more than a few.
+/// What [`repeated_keys`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Repeats {
+    /// Keys that occur more than once.
+    pub keys: usize,
+    /// Occurrences beyond each key's first.
+    pub extra: usize,
+    /// Occurrences of the repeated keys for which `marked` held once.
+    pub in_marked: usize,
+    /// The first [`EXAMPLES`] repeated keys, by first occurrence.
+    pub examples: Vec<RepeatedKey>,
+}
+
+/// Groups whose occurrences are listed: the examples are the first groups
+/// made with more than one occurrence, and a group with one occurrence
+/// (a hash shared by two different keys) is rare.
+const GROUPS_LISTED: usize = 64;
+
+/// The keys of `keys` (those `include` lets through) that occur more than
+/// once, comparing bytes ANDed with `keep` (see [`key_hash`]). Sorts one
+/// 64-bit hash an entry (8 bytes each), then walks the keys once more for
+/// the hashes seen twice, confirming byte by byte; a repeated key costs ~40
+/// bytes (its count and first index), and only the first few list their
+/// occurrences, so a dump of repeats costs no more than its entries' hashes.
 pub(crate) fn repeated_keys(
     keys: &KeyLog,
     keep: &[u8],
     include: &dyn Fn(usize) -> bool,
     marked: &dyn Fn(&[u8]) -> bool,
-) -> Vec<RepeatedKey> {
-    let n = keys.len().min(u32::MAX as usize);
+) -> Repeats {
+    /// Keys sharing one hash: a chain through `next`.
+    struct Group {
+        first: u32,
+        next: u32,
+        count: usize,
+        marked: bool,
+    }
+    const NONE: u32 = u32::MAX;
+    let n = keys.len().min(NONE as usize - 1);
     let mut hashes: Vec<u64> = (0..n)
         .filter(|&i| include(i))
         .map(|i| key_hash(keys.key(i), keep))
         .collect();
     hashes.sort_unstable();
-    let mut twice: HashMap<u64, Vec<RepeatedKey>> = hashes
+    let mut heads: HashMap<u64, u32> = hashes
         .chunk_by(|a, b| a == b)
         .filter(|run| run.len() > 1)
-        .map(|run| (run[0], Vec::new()))
+        .map(|run| (run[0], NONE))
         .collect();
     drop(hashes);
-    if twice.is_empty() {
-        return Vec::new();
+    if heads.is_empty() {
+        return Repeats::default();
     }
     let same = |a: &[u8], b: &[u8]| {
         a.len() == b.len()
@@ -121,49 +145,65 @@ pub(crate) fn repeated_keys(
                 x & k == y & k
             })
     };
+    let mut groups: Vec<Group> = Vec::new();
+    let mut shown: Vec<Vec<u32>> = Vec::new();
     for i in (0..n).filter(|&i| include(i)) {
         let key = keys.key(i);
-        let Some(groups) = twice.get_mut(&key_hash(key, keep)) else {
+        let Some(head) = heads.get_mut(&key_hash(key, keep)) else {
             continue;
         };
-        let at = groups
-            .iter()
-            .position(|g| same(keys.key(g.first as usize), key));
-        let g = match at {
-            Some(at) => &mut groups[at],
-            None => {
-                groups.push(RepeatedKey {
-                    first: i as u32,
-                    shown: Vec::new(),
-                    count: 0,
-                    marked: false,
-                });
-                groups.last_mut().expect("just pushed")
+        let mut at = *head;
+        while at != NONE && !same(keys.key(groups[at as usize].first as usize), key) {
+            at = groups[at as usize].next;
+        }
+        if at == NONE {
+            // Groups are made in dump order: by first occurrence.
+            at = groups.len() as u32;
+            groups.push(Group {
+                first: i as u32,
+                next: *head,
+                count: 0,
+                marked: false,
+            });
+            *head = at;
+            if shown.len() < GROUPS_LISTED {
+                shown.push(Vec::new());
             }
-        };
+        }
+        let g = &mut groups[at as usize];
         g.count += 1;
         g.marked |= marked(key);
-        if g.shown.len() < OCCURRENCES_SHOWN {
-            g.shown.push(i as u32);
+        if let Some(s) = shown.get_mut(at as usize) {
+            if s.len() < OCCURRENCES_SHOWN {
+                s.push(i as u32);
+            }
         }
     }
-    let mut out: Vec<RepeatedKey> = twice
-        .into_values()
-        .flatten()
-        .filter(|g| g.count > 1)
-        .collect();
-    out.sort_unstable_by_key(|g| g.first);
+    let mut out = Repeats::default();
+    for (at, g) in groups.iter().enumerate().filter(|(_, g)| g.count > 1) {
+        out.keys += 1;
+        out.extra += g.count - 1;
+        if g.marked {
+            out.in_marked += g.count;
+        }
+        if out.examples.len() < EXAMPLES {
+            out.examples.push(RepeatedKey {
+                first: g.first,
+                shown: shown.get(at).cloned().unwrap_or_default(),
+                count: g.count,
+            });
+        }
+    }
     out
 }
 
 /// [`check_duplicate_keys`] over a dump's [`KeyLog`].
 pub fn duplicate_keys(keys: &KeyLog, map: Option<MapRef>) -> Vec<Finding> {
     let repeated = repeated_keys(keys, &[], &|_| true, &|_| false);
-    let n_groups = repeated.len();
-    let extra: usize = repeated.iter().map(|g| g.count - 1).sum();
+    let (n_groups, extra) = (repeated.keys, repeated.extra);
     let examples: Vec<_> = repeated
+        .examples
         .iter()
-        .take(EXAMPLES)
         .map(|g| {
             json!({
                 "key": key_text(keys, g.first as usize),
@@ -351,12 +391,13 @@ mod tests {
         let mut keys: Vec<&[u8]> = vec![b"bbbbbbbbbb", b"aaaaaaaaaa", b"bbbbbbbbbb", b"cccc"];
         keys.extend(std::iter::repeat(&b"aaaaaaaaaa"[..]).take(20));
         let r = repeated_keys(&log(&keys), &[], &|_| true, &|k| k[0] == b'a');
-        assert_eq!(r.len(), 2);
-        assert_eq!((r[0].first, r[0].count, r[0].marked), (0, 2, false));
-        assert_eq!(r[0].shown, [0, 2]);
-        assert_eq!((r[1].first, r[1].count, r[1].marked), (1, 21, true));
-        assert_eq!(r[1].shown.len(), OCCURRENCES_SHOWN);
-        assert_eq!(r[1].shown[..3], [1, 4, 5]);
+        assert_eq!((r.keys, r.extra, r.in_marked), (2, 1 + 20, 21));
+        let e = &r.examples;
+        assert_eq!((e[0].first, e[0].count), (0, 2));
+        assert_eq!(e[0].shown, [0, 2]);
+        assert_eq!((e[1].first, e[1].count), (1, 21));
+        assert_eq!(e[1].shown.len(), OCCURRENCES_SHOWN);
+        assert_eq!(e[1].shown[..3], [1, 4, 5]);
     }
 
     #[test]
@@ -365,9 +406,25 @@ mod tests {
         let keys = log(&[&[1, 9, 3], &[1, 0, 3], &[1, 9, 3]]);
         let keep = [0xff, 0x00, 0xff];
         let r = repeated_keys(&keys, &keep, &|_| true, &|k| k[1] != 0);
-        assert_eq!((r.len(), r[0].count, r[0].marked), (1, 3, true));
+        assert_eq!((r.keys, r.examples[0].count, r.in_marked), (1, 3, 3));
         let r = repeated_keys(&keys, &keep, &|i| i != 0, &|_| false);
-        assert_eq!(r[0].shown, [1, 2]);
-        assert!(repeated_keys(&keys, &[], &|_| true, &|_| false)[0].shown == [0, 2]);
+        assert_eq!(
+            (r.examples[0].shown.as_slice(), r.in_marked),
+            (&[1, 2][..], 0)
+        );
+        assert_eq!(
+            repeated_keys(&keys, &[], &|_| true, &|_| false).examples[0].shown,
+            [0, 2]
+        );
+    }
+
+    #[test]
+    fn every_key_repeated_costs_counts_not_lists() {
+        let owned: Vec<[u8; 4]> = (0..5000u32).map(|i| (i / 2).to_le_bytes()).collect();
+        let keys: Vec<&[u8]> = owned.iter().map(|k| &k[..]).collect();
+        let r = repeated_keys(&log(&keys), &[], &|_| true, &|_| false);
+        assert_eq!((r.keys, r.extra), (2500, 2500));
+        assert_eq!(r.examples.len(), EXAMPLES);
+        assert_eq!(r.examples[2].shown, [4, 5]);
     }
 }
