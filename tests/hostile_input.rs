@@ -1052,6 +1052,32 @@ fn bundle_member_larger_than_declared_is_one_finding() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Runs `bpfcase COMMAND INPUTS.. ARGS..` with at most `limit` bytes of
+/// data (RLIMIT_DATA, set with prlimit); it must succeed, and its JSON
+/// report is returned.
+fn under_data_limit(
+    limit: u64,
+    command: &str,
+    inputs: &[&std::ffi::OsStr],
+    args: &[&str],
+) -> serde_json::Value {
+    let out = Command::new("prlimit")
+        .arg(format!("--data={limit}"))
+        .arg(env!("CARGO_BIN_EXE_bpfcase"))
+        .arg(command)
+        .args(inputs)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// Dumps are checked as they stream out of the bundle, batch by batch: a
 /// bundle whose dump is larger than the memory `analyze` may use
 /// (RLIMIT_DATA, set with prlimit) is analysed in full. Reading the member
@@ -1078,21 +1104,8 @@ fn bundle_dump_larger_than_the_memory_limit_is_analysed() {
         &[("maps/1-m.json", &dump), ("manifest.json", &manifest)],
     );
     drop(dump);
-    let out = Command::new("prlimit")
-        .arg(format!("--data={LIMIT}"))
-        .arg(env!("CARGO_BIN_EXE_bpfcase"))
-        .arg("analyze")
-        .arg(&tar)
-        .args(["--format", "json", "--fail-on", "never"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let analyze = [tar.as_os_str(), "--format".as_ref(), "json".as_ref()];
+    let report = under_data_limit(LIMIT, "analyze", &analyze, &["--fail-on", "never"]);
     assert_eq!(
         report["maps"][0]["entries"], ENTRIES,
         "{:#}",
@@ -1125,21 +1138,8 @@ fn diff_of_bundles_larger_than_the_memory_limit_is_compared() {
         );
         tars.push(tar);
     }
-    let out = Command::new("prlimit")
-        .arg(format!("--data={LIMIT}"))
-        .arg(env!("CARGO_BIN_EXE_bpfcase"))
-        .arg("diff")
-        .args(&tars)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let inputs: Vec<&std::ffi::OsStr> = tars.iter().map(|t| t.as_os_str()).collect();
+    let report = under_data_limit(LIMIT, "diff", &inputs, &["--format", "json"]);
     let diff = &report["pairs"][0]["diff"];
     let changed: Vec<&serde_json::Value> = diff["changed"]
         .as_array()
