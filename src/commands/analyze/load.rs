@@ -862,6 +862,11 @@ fn map_instance(
             inst.key_scalar = ks;
             inst.value_scalar = vs;
             inst.btf_origin = Some(format!("map BTF (id {}) in {name}", rec.btf_id));
+            errors.extend(drop_missized_types(
+                &mut inst,
+                rec,
+                &format!("{name}!{file}"),
+            ));
             (inst, errors, false)
         }
         Err(why) => {
@@ -873,6 +878,50 @@ fn map_instance(
             (inst, errors, true)
         }
     }
+}
+
+/// A key or value type whose BTF size is not the map's key_size or
+/// value_size (the kernel refuses such a map, so the bundle's BTF or
+/// manifest is inconsistent) is not used: comparing user types with it or
+/// checking dumped bytes against it would be wrong. Each becomes an error
+/// naming the BTF file, the type and both sizes; the map side is then
+/// reported as compared with nothing.
+fn drop_missized_types(
+    inst: &mut MapInstance,
+    rec: &crate::bundle::MapRecord,
+    file: &str,
+) -> Vec<InputError> {
+    let mut errors = Vec::new();
+    for (what, type_id, size) in [
+        ("key", rec.btf_key_type_id, rec.key_size),
+        ("value", rec.btf_value_type_id, rec.value_size),
+    ] {
+        let (layout, scalar) = match what {
+            "key" => (&mut inst.key_layout, &mut inst.key_scalar),
+            _ => (&mut inst.value_layout, &mut inst.value_scalar),
+        };
+        let found = layout
+            .as_ref()
+            .map(|l| (l.display_name(), l.size))
+            .or_else(|| scalar.as_ref().map(|t| (t.name.clone(), t.ty.size())));
+        let Some((type_name, type_size)) = found else {
+            continue;
+        };
+        if type_size == size as u64 {
+            continue;
+        }
+        errors.push(InputError::new(
+            file,
+            None,
+            format!(
+                "the {what} type `{type_name}` (type id {type_id}) is {type_size} bytes, but map {} (id {}) has {size}-byte {what}s: the BTF and the map disagree, so this type is not used",
+                rec.name, rec.id
+            ),
+        ));
+        *layout = None;
+        *scalar = None;
+    }
+    errors
 }
 
 /// Checks a dump of `map` as it streams out of `reader`, a batch of
