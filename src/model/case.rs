@@ -38,6 +38,16 @@ pub struct ScalarType {
     pub ty: crate::model::layout::FieldType,
 }
 
+impl MapInstance {
+    /// How findings name this map.
+    pub fn map_ref(&self) -> crate::model::finding::MapRef {
+        crate::model::finding::MapRef {
+            id: self.id,
+            name: self.name.clone(),
+        }
+    }
+}
+
 impl ScalarType {
     /// The type as a one-member struct named after it, so it can be laid
     /// beside a user struct by the layout checks (the member is named after

@@ -22,13 +22,6 @@ pub struct Accounting {
     pub findings: Vec<Finding>,
 }
 
-fn map_ref(m: &MapInstance) -> MapRef {
-    MapRef {
-        id: m.id,
-        name: m.name.clone(),
-    }
-}
-
 /// Accounts for every input of `case`, given the comparisons made.
 pub fn account(args: &AnalyzeArgs, case: &LoadedCase, checks: &[PairCheck]) -> Accounting {
     let in_selection = |m: &MapInstance| {
@@ -120,7 +113,7 @@ fn dumps(
         };
         summaries.push(DumpSummary {
             file: d.file.clone(),
-            map: map.map(map_ref),
+            map: map.map(MapInstance::map_ref),
             entries: d.body.entries() as u64,
             status: status.to_string(),
         });
@@ -151,7 +144,7 @@ fn traces(case: &LoadedCase) -> (Vec<TraceSummary>, Vec<TraceUse>) {
             match case.maps.iter().find(|m| m.id == Some(id)) {
                 Some(m) => {
                     tied += 1;
-                    maps.insert(map_ref(m));
+                    maps.insert(m.map_ref());
                 }
                 None => {
                     unknown.insert(id);
@@ -197,7 +190,7 @@ fn uncompared_maps(selected: &[&MapInstance], checks: &[PairCheck]) -> Vec<Uncom
         }
         if !sides.is_empty() {
             out.push(UncomparedMap {
-                map: map_ref(m),
+                map: m.map_ref(),
                 sides,
             });
         }

@@ -929,10 +929,7 @@ fn drop_missized_types(
 fn check_streamed(reader: &mut dyn Read, map: &MapInstance, file: &str) -> CheckedDump {
     let mut checker = DumpChecker::new(DumpContext {
         file,
-        map: Some(crate::model::finding::MapRef {
-            id: map.id,
-            name: map.name.clone(),
-        }),
+        map: Some(map.map_ref()),
         key: map.key_layout.as_deref(),
         value: map.value_layout.as_deref(),
         map_type: map.map_type,

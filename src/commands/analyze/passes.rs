@@ -28,13 +28,6 @@ pub(super) fn names_map(w: &str, name: &str, id: Option<u32>) -> bool {
     name == w || id.is_some_and(|id| id.to_string() == w)
 }
 
-fn map_ref(m: &MapInstance) -> MapRef {
-    MapRef {
-        id: m.id,
-        name: m.name.clone(),
-    }
-}
-
 /// A user type ready to compare: its layout, origin and field aliases.
 struct UserType {
     layout: Layout,
@@ -126,7 +119,7 @@ fn key_padding_findings(selected: &[&MapInstance]) -> Vec<Finding> {
         .filter_map(|m| {
             let k = m.key_layout.as_ref()?;
             key_padding::check(
-                Some(map_ref(m)),
+                Some(m.map_ref()),
                 k,
                 m.btf_origin.as_deref().unwrap_or("BTF"),
             )
@@ -288,7 +281,7 @@ fn dump_findings(
             let ctx = DumpContext {
                 file: &d.file,
                 map: map
-                    .map(map_ref)
+                    .map(MapInstance::map_ref)
                     .or_else(|| d.map_name.clone().map(|name| MapRef { id: None, name })),
                 key: map.and_then(|m| m.key_layout.as_deref()),
                 value: map.and_then(|m| m.value_layout.as_deref()),
@@ -350,7 +343,7 @@ fn percpu_buffer_findings(args: &AnalyzeArgs, case: &LoadedCase) -> Result<Vec<F
             cpus,
             value_size,
             bytes,
-            Some(map_ref(m)),
+            Some(m.map_ref()),
         ));
     }
     Ok(findings)
@@ -528,7 +521,7 @@ fn pair_with(
     });
     load_texts(&user.layout, texts);
     let pair = LayoutPair {
-        map: m.map(map_ref),
+        map: m.map(MapInstance::map_ref),
         role,
         user: &user.layout,
         user_origin: user.origin.clone(),
