@@ -93,8 +93,7 @@ pub fn check_padding(
     value: Option<&Layout>,
     map: Option<MapRef>,
 ) -> Vec<Finding> {
-    let mut keys = KeyLog::new(dump.form);
-    keys.add(dump);
+    let keys = KeyLog::of(dump);
     [(key, Side::Key), (value, Side::Value)]
         .into_iter()
         .filter_map(|(layout, side)| {

@@ -39,8 +39,7 @@ pub const OCCURRENCES_SHOWN: usize = 8;
 /// Keys that appear more than once (byte for byte; for formatted-text dumps,
 /// formatted key for formatted key).
 pub fn check_duplicate_keys(dump: &MapDump, map: Option<MapRef>) -> Vec<Finding> {
-    let mut keys = KeyLog::new(dump.form);
-    keys.add(dump);
+    let keys = KeyLog::of(dump);
     duplicate_keys(&keys, map)
 }
 
@@ -381,9 +380,7 @@ mod tests {
         for (i, k) in keys.iter().enumerate() {
             d.push_entry(i as u64 * 100, k, EntryValue::Missing);
         }
-        let mut log = KeyLog::new(DumpForm::Json);
-        log.add(&d);
-        log
+        KeyLog::of(&d)
     }
 
     #[test]

@@ -1281,8 +1281,7 @@ mod tests {
         let maps = [map(1, "hash", 12, 64, Some(conn_key()))];
         let mut dump = crate::model::dump::MapDump::new(crate::model::dump::DumpForm::Json);
         dump.push_entry(0, &A, crate::model::dump::EntryValue::Single(&[0; 16]));
-        let mut keys = KeyLog::new(dump.form);
-        keys.add(&dump);
+        let keys = KeyLog::of(&dump);
         let mut garbage = A;
         garbage[7] = 1;
         let calls = [call(0, 1, MapCmd::Lookup, 0, &garbage, -ENOENT)];
@@ -1318,8 +1317,7 @@ mod tests {
                 crate::model::dump::EntryValue::Single(&[0; 16]),
             );
         }
-        let mut keys = KeyLog::new(dump.form);
-        keys.add(&dump);
+        let keys = KeyLog::of(&dump);
         let calls = [
             call(0, 1, MapCmd::Lookup, 0, &A, -ENOENT),
             call(1, 1, MapCmd::Lookup, 0, &swapped, -ENOENT),

@@ -415,6 +415,13 @@ impl KeyLog {
         }
     }
 
+    /// The keys of a whole dump.
+    pub fn of(dump: &MapDump) -> Self {
+        let mut log = KeyLog::new(dump.form);
+        log.add(dump);
+        log
+    }
+
     /// Number of keys.
     pub fn len(&self) -> usize {
         self.len
@@ -673,8 +680,7 @@ mod tests {
         }
         d.push_entry(1, &[1, 2, 3], EntryValue::Single(&[0]));
         d.push_formatted(2, "{\"a\":1}", "{}", false);
-        let mut log = KeyLog::new(DumpForm::Json);
-        log.add(&d);
+        let mut log = KeyLog::of(&d);
         assert_eq!(log.len(), n + 2);
         for i in [0, 1, KEY_BLOCK / 12 - 1, KEY_BLOCK / 12, n - 1] {
             assert_eq!(&log.key(i)[..8], &(i as u64).to_le_bytes(), "key {i}");
