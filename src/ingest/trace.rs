@@ -49,11 +49,7 @@ pub fn parse_calls_from<R: BufRead>(mut r: R) -> io::Result<TraceCalls> {
     let mut split = Vec::new();
     let mut number = 0u32;
     loop {
-        let chunk = match r.fill_buf() {
-            Ok(c) => c,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let chunk = fill(&mut r)?;
         if chunk.is_empty() {
             // The last line, without a newline.
             if !split.is_empty() {
@@ -100,14 +96,24 @@ pub fn parse_calls_from<R: BufRead>(mut r: R) -> io::Result<TraceCalls> {
     Ok(out)
 }
 
+/// `r.fill_buf()`, retried when a read is interrupted by a signal.
+fn fill<R: BufRead>(r: &mut R) -> io::Result<&[u8]> {
+    loop {
+        match r.fill_buf() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+            Ok(_) => break,
+        }
+    }
+    // Data is buffered now and returned without reading again; at the end
+    // of input the reader is asked once more and again says end.
+    r.fill_buf()
+}
+
 /// Consumes `r` up to and including the next newline (or to the end).
 fn skip_line<R: BufRead>(r: &mut R) -> io::Result<()> {
     loop {
-        let chunk = match r.fill_buf() {
-            Ok(c) => c,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let chunk = fill(r)?;
         if chunk.is_empty() {
             return Ok(());
         }
