@@ -8,7 +8,6 @@
 
 pub mod agent;
 pub mod analyses;
-pub mod atomic_file;
 pub mod bundle;
 pub mod cli;
 pub mod collect;
@@ -17,6 +16,7 @@ pub mod error;
 pub mod ingest;
 pub mod limits;
 pub mod model;
+pub mod output_file;
 pub mod report;
 pub mod worker_heap;
 

@@ -78,7 +78,16 @@ pub fn run(
         path: dir.display().to_string(),
         error,
     };
-    std::fs::create_dir_all(dir).map_err(dir_err)?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(dir_err)?;
+    }
+    rotate::check_out_dir(dir).map_err(dir_err)?;
+    let mut ledger = rotate::Ledger::load(dir);
     for stale in rotate::remove_stale_temps(dir) {
         log(&format!(
             "removed {} (left by an agent that was killed)",
@@ -120,6 +129,12 @@ pub fn run(
                     log(&format!("collection failed: {e}"));
                 }
                 Ok(outcome) => {
+                    if let Err(e) = ledger.record(&outcome.path) {
+                        log(&format!(
+                            "cannot record {} in the ledger: {e}",
+                            outcome.path.display()
+                        ));
+                    }
                     // A signal during a `--trace-pid` trace ends only the
                     // trace (collect clears the flag): the manifest says so.
                     let interrupted = outcome
@@ -133,7 +148,7 @@ pub fn run(
                             "interrupted: kept the partial bundle {}",
                             outcome.path.display()
                         ));
-                        rotate::rotate(dir, opts.keep, opts.max_bytes);
+                        rotate::rotate(&mut ledger, opts.keep, opts.max_bytes);
                         signalled = true;
                         break;
                     }
@@ -154,7 +169,7 @@ pub fn run(
                 }
             }
         }
-        let kept = rotate::rotate(dir, opts.keep, opts.max_bytes);
+        let kept = rotate::rotate(&mut ledger, opts.keep, opts.max_bytes);
         stats.bundles = kept.bundles;
         stats.bundle_bytes = kept.bytes;
         for e in kept.errors {
@@ -164,7 +179,7 @@ pub fn run(
             let mut text = last_report_metrics.clone().into_bytes();
             // Writing to a Vec cannot fail.
             let _ = openmetrics::write_agent(&mut text, &stats);
-            if let Err(e) = crate::atomic_file::write(path, &text) {
+            if let Err(e) = crate::output_file::write(path, &text) {
                 log(&format!("cannot write {}: {e}", path.display()));
             }
         }

@@ -1,22 +1,24 @@
 //! The bundle writer: a tar streamed into a temporary file next to the
-//! target (mode 0600), every member hashed (SHA-256) as it is written, the
+//! target (the one output opener, `output_file`: random name, mode 0600, no
+//! link followed), every member hashed (SHA-256) as it is written, the
 //! manifest appended last, then renamed into place. Until `finish` the target
 //! path does not exist; dropping the writer unfinished removes the temp file.
 
-use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use crate::bundle::{FileEntry, Manifest};
+use crate::output_file::OutputFile;
+
+/// The marker in a bundle's temporary name (`.NAME.partial-PID-RANDOM`).
+pub const PARTIAL_MARKER: &str = ".partial-";
 
 /// Writes one bundle.
 pub struct BundleWriter {
-    builder: Option<tar::Builder<BufWriter<File>>>,
+    builder: Option<tar::Builder<BufWriter<OutputFile>>>,
     tmp_path: PathBuf,
-    final_path: PathBuf,
     files: Vec<FileEntry>,
     mtime: u64,
     /// Bytes of member data written so far (headers and padding not counted).
@@ -47,47 +49,12 @@ impl BundleWriter {
     /// Starts a bundle that will be renamed to `final_path`. `mtime` (Unix
     /// seconds) stamps every member.
     pub fn create(final_path: &Path, mtime: u64) -> io::Result<Self> {
-        let dir = match final_path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = final_path.file_name().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "output has no file name")
-        })?;
-        let tmp_path = dir.join(format!(
-            ".{}.partial-{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        // `create_new` (O_EXCL) also refuses a symbolic link planted at the
-        // temp path instead of writing through it; the error names the temp
-        // file, which is what was refused, not the bundle path.
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp_path)
-            .map_err(|e| {
-                let why = if e.kind() == io::ErrorKind::AlreadyExists {
-                    "something is already there (a file or symbolic link; it is not followed \
-                     or replaced, remove it if no other collect is running)"
-                        .to_string()
-                } else {
-                    e.to_string()
-                };
-                io::Error::new(
-                    e.kind(),
-                    format!(
-                        "cannot create the temporary file {}: {why}",
-                        tmp_path.display()
-                    ),
-                )
-            })?;
+        let file = OutputFile::create_marked(final_path, PARTIAL_MARKER)?;
+        let tmp_path = file.tmp_path();
         let builder = tar::Builder::new(BufWriter::with_capacity(1 << 20, file));
         Ok(BundleWriter {
             builder: Some(builder),
             tmp_path,
-            final_path: final_path.to_path_buf(),
             files: Vec::new(),
             mtime,
             bytes: 0,
@@ -109,7 +76,7 @@ impl BundleWriter {
         h
     }
 
-    fn builder(&mut self) -> io::Result<&mut tar::Builder<BufWriter<File>>> {
+    fn builder(&mut self) -> io::Result<&mut tar::Builder<BufWriter<OutputFile>>> {
         self.builder
             .as_mut()
             .ok_or_else(|| io::Error::other("bundle already finished"))
@@ -191,18 +158,7 @@ impl BundleWriter {
         // No fsync: forcing hundreds of MB to disk would triple the run time
         // on the node; the rename still makes the bundle appear whole or not at all.
         let file = buf.into_inner().map_err(|e| e.into_error())?;
-        drop(file);
-        std::fs::rename(&self.tmp_path, &self.final_path)?;
-        Ok(self.final_path.clone())
-    }
-}
-
-impl Drop for BundleWriter {
-    fn drop(&mut self) {
-        if self.builder.is_some() {
-            // Not finished: leave no half-written file behind.
-            let _ = std::fs::remove_file(&self.tmp_path);
-        }
+        file.commit_with(false)
     }
 }
 
@@ -231,7 +187,7 @@ mod tests {
             std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        let mut ar = tar::Archive::new(File::open(&out).unwrap());
+        let mut ar = tar::Archive::new(std::fs::File::open(&out).unwrap());
         let names: Vec<String> = ar
             .entries()
             .unwrap()
@@ -242,19 +198,25 @@ mod tests {
     }
 
     #[test]
-    fn planted_symlink_at_the_temp_path_is_refused_naming_it() {
+    fn planted_symlink_at_the_target_is_replaced_not_followed() {
         let dir = std::env::temp_dir().join(format!("bpfcase-archive3-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let out = dir.join("d.tar");
         let victim = dir.join("victim");
         std::fs::write(&victim, b"keep").unwrap();
-        let tmp = dir.join(format!(".d.tar.partial-{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
-        let e = BundleWriter::create(&out, 0).err().unwrap().to_string();
-        assert!(e.contains(&tmp.display().to_string()), "{e}");
-        assert!(!e.contains("victim"), "{e}");
+        let _ = std::fs::remove_file(&out);
+        std::os::unix::fs::symlink(&victim, &out).unwrap();
+        let w = BundleWriter::create(&out, 0).unwrap();
+        let name = w
+            .tmp_path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(name.starts_with(".d.tar.partial-"), "{name}");
+        w.finish(&mut Manifest::default()).unwrap();
         assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        assert!(std::fs::symlink_metadata(&out).unwrap().is_file());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

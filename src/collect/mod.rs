@@ -1077,9 +1077,11 @@ fn inputs_limit() -> u64 {
     crate::commands::inputs::MAX_INPUT
 }
 
-/// `bpftool -j map show` and `prog show`, when bpftool is on PATH.
+/// `bpftool -j map show` and `prog show`, when a trusted bpftool is on
+/// PATH: each run is killed when the time budget runs out, and never given
+/// more than [`BPFTOOL_TIMEOUT`].
 fn bpftool_opinion(run: &mut Run) -> Result<(), CollectFailure> {
-    let Some(bpftool) = find_on_path("bpftool") else {
+    let Some(bpftool) = trusted_on_path("bpftool") else {
         return Ok(());
     };
     for (what, file) in [
@@ -1089,10 +1091,8 @@ fn bpftool_opinion(run: &mut Run) -> Result<(), CollectFailure> {
         if run.stopped() {
             return Ok(());
         }
-        match std::process::Command::new(&bpftool)
-            .args(["-j", what, "show"])
-            .output()
-        {
+        let until = run.deadline.min(Instant::now() + BPFTOOL_TIMEOUT);
+        match run_until(&bpftool, &["-j", what, "show"], until) {
             Ok(out) if out.status.success() => {
                 run.writer
                     .add_bytes(file, &out.stdout)
@@ -1112,11 +1112,79 @@ fn bpftool_opinion(run: &mut Run) -> Result<(), CollectFailure> {
     Ok(())
 }
 
-fn find_on_path(name: &str) -> Option<PathBuf> {
+/// The longest one `bpftool … show` may take, whatever the budget left.
+const BPFTOOL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs `program` with `args`, killing it at `until` (its output so far is
+/// dropped and the run is an error naming the timeout).
+fn run_until(
+    program: &Path,
+    args: &[&str],
+    until: Instant,
+) -> std::io::Result<std::process::Output> {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // Readers on their own threads, so a full pipe cannot stall the wait.
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut v);
+        v
+    });
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stderr, &mut v);
+        v
+    });
+    let status = loop {
+        if let Some(st) = child.try_wait()? {
+            break st;
+        }
+        if Instant::now() >= until {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "{} did not finish within the time budget: killed",
+                    program.display()
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
+
+/// `name` in the first PATH directory that has it, if that file can be
+/// trusted to run as root: an absolute directory (an empty or relative
+/// PATH entry means wherever collect was started), and the file and its
+/// directory owned by root and writable by no one else. An untrusted first
+/// match is not skipped for a later one: PATH order is what the user meant.
+fn trusted_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
+        .filter(|d| d.is_absolute())
         .map(|d| d.join(name))
         .find(|p| p.is_file())
+        .filter(|p| root_owned_not_shared(p) && p.parent().is_some_and(root_owned_not_shared))
+}
+
+/// Owned by root and not writable by group or others (symbolic links
+/// followed: `/usr/sbin/bpftool` is a link to a versioned binary on Debian).
+fn root_owned_not_shared(p: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).is_ok_and(|m| m.uid() == 0 && m.mode() & 0o022 == 0)
 }
 
 impl MapRecord {
@@ -1128,7 +1196,7 @@ impl MapRecord {
 
 #[cfg(test)]
 mod tests {
-    use super::format_rate;
+    use super::*;
 
     #[test]
     fn rates_have_three_significant_digits() {
@@ -1138,5 +1206,43 @@ mod tests {
         assert_eq!(format_rate(0.0), "0/s");
         assert_eq!(format_rate(250_000.0), "250k/s");
         assert_eq!(format_rate(f64::NAN), "-/s");
+    }
+
+    #[test]
+    fn a_hanging_program_is_killed_at_the_deadline() {
+        let t = Instant::now();
+        let e = run_until(
+            Path::new("/bin/sleep"),
+            &["30"],
+            Instant::now() + Duration::from_millis(300),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+        assert!(t.elapsed() < Duration::from_secs(5));
+        let out = run_until(
+            Path::new("/bin/echo"),
+            &["hi"],
+            Instant::now() + BPFTOOL_TIMEOUT,
+        )
+        .unwrap();
+        assert_eq!(out.stdout, b"hi\n");
+    }
+
+    #[test]
+    fn only_root_owned_binaries_in_absolute_path_entries_are_trusted() {
+        // Runs in the test's environment: PATH may hold anything, so build
+        // one. A relative entry (the current directory) is never searched.
+        let dir = std::env::temp_dir().join(format!("bpfcase-path-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fake = dir.join("bpftool-fake-test");
+        std::fs::write(&fake, "#!/bin/sh\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(
+            !root_owned_not_shared(&fake),
+            "world-writable is not trusted"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(root_owned_not_shared(Path::new("/bin/sh")));
     }
 }

@@ -50,7 +50,7 @@ pub fn man(args: &ManArgs, cmd: clap::Command) -> Result<ExitCode> {
         let path = dir.join(format!("{name}.1"));
         let mut buf = Vec::new();
         clap_mangen::Man::new(page).render(&mut buf).out()?;
-        std::fs::write(&path, buf)
+        crate::output_file::write(&path, &buf)
             .map_err(|e| InputError::new(path.display().to_string(), None, e))?;
         Ok(())
     };

@@ -668,8 +668,7 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
             render::write_findings_text(&mut out, &findings, style).out()?;
         }
     }
-    out.flush().out()?;
-    drop(out);
+    out.finish().out()?;
     let (e, w, i) = severity_counts(&findings);
     args.out.done(&format!(
         "{} decoded, {}",

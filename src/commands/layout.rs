@@ -157,7 +157,7 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
             total.merge(part);
         }
         render::write_summary(&mut out, &name, &total).out()?;
-        out.flush().out()?;
+        out.finish().out()?;
         args.out.done(&format!("layout summary of {name}"));
         // See below.
         std::mem::forget(btf);
@@ -183,7 +183,7 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
     if format == LayoutFormat::Json {
         out.write_all(b"]\n").out()?;
     }
-    out.flush().out()?;
+    out.finish().out()?;
     args.out.done(&format!("layouts of {name}"));
     // The process exits right after this: unmapping 5.5 MB of vmlinux and
     // freeing its index here would only delay that.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use miette::Result;
 
 use crate::error::{InputError, WriteOutput};
+use crate::output_file::{Destination, OutputFile};
 pub use crate::report::{findings_summary, plural, TextStyle};
 
 /// `-o`, `-q` and `--color`, flattened into every command that writes a report.
@@ -125,9 +126,11 @@ const EXTENSIONS: &[(&str, &str)] = &[
 ];
 
 impl OutputArgs {
-    /// The path to write, `None` for standard output (no `-o`, or `-o -`).
+    /// The file to write, `None` for a stream (no `-o`, `-o -`,
+    /// `/dev/stdout`, `/dev/stderr`, `/dev/null`).
     pub fn file(&self) -> Option<&Path> {
-        self.output.as_deref().filter(|p| *p != Path::new("-"))
+        let p = self.output.as_deref()?;
+        matches!(Destination::of(p), Destination::File(_)).then_some(p)
     }
 
     /// `--format` when given, else the format `-o FILE`'s extension names,
@@ -171,33 +174,35 @@ impl OutputArgs {
         }
     }
 
-    /// Opens where the report goes: the `-o` file (created or truncated)
-    /// or standard output.
-    pub fn open(&self) -> Result<Box<dyn Write>> {
-        Ok(match self.file() {
-            Some(p) => {
-                let f = std::fs::File::create(p)
+    /// Opens where the report goes: the `-o` file (through the one output
+    /// opener: a temporary renamed into place by [`Output::finish`]) or a
+    /// stream.
+    pub fn open(&self) -> Result<Output> {
+        let dest = self
+            .output
+            .as_deref()
+            .map_or(Destination::Stdout, Destination::of);
+        Ok(match dest {
+            Destination::File(p) => {
+                let f = OutputFile::create(&p)
                     .map_err(|e| InputError::new(p.display().to_string(), None, e))?;
-                Box::new(std::io::BufWriter::with_capacity(1 << 16, f))
+                Output::File(std::io::BufWriter::with_capacity(1 << 16, f))
             }
-            None => Box::new(std::io::BufWriter::with_capacity(
+            Destination::Stdout => Output::Stream(Box::new(std::io::BufWriter::with_capacity(
                 1 << 16,
                 std::io::stdout().lock(),
-            )),
+            ))),
+            Destination::Stderr => Output::Stream(Box::new(std::io::stderr().lock())),
+            Destination::Null => Output::Stream(Box::new(std::io::sink())),
         })
     }
 
     /// Writes `bytes` where the report goes; a file appears whole or not at
-    /// all (`atomic_file`: a scraper or a reader never sees half a report).
+    /// all (a scraper or a reader never sees half a report).
     pub fn write_all(&self, bytes: &[u8]) -> Result<()> {
-        if let Some(p) = self.file() {
-            return crate::atomic_file::write(p, bytes)
-                .map_err(|e| InputError::new(p.display().to_string(), None, e).into());
-        }
         let mut out = self.open()?;
         out.write_all(bytes).out()?;
-        out.flush().out()?;
-        Ok(())
+        Ok(out.finish().out()?)
     }
 
     /// After the report was written to a file: the one-line summary on
@@ -209,6 +214,50 @@ impl OutputArgs {
         }
         if let Some(p) = self.file() {
             eprintln!("{summary} → {}", p.display());
+        }
+    }
+}
+
+/// Where a report is being written: a file still under its temporary name
+/// until [`finish`](Output::finish), or a stream.
+pub enum Output {
+    File(std::io::BufWriter<OutputFile>),
+    Stream(Box<dyn Write>),
+}
+
+impl Output {
+    /// Flushes, and puts a file in place: without this a file report is
+    /// dropped (its temporary removed), never left half written.
+    pub fn finish(self) -> std::io::Result<()> {
+        match self {
+            Output::File(w) => {
+                let f = w.into_inner().map_err(|e| e.into_error())?;
+                f.commit().map(drop)
+            }
+            Output::Stream(mut w) => w.flush(),
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Output::File(w) => w.write(buf),
+            Output::Stream(w) => w.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match self {
+            Output::File(w) => w.write_all(buf),
+            Output::Stream(w) => w.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Output::File(w) => w.flush(),
+            Output::Stream(w) => w.flush(),
         }
     }
 }

@@ -10,7 +10,6 @@
 
 mod bundles;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,7 +17,7 @@ use std::sync::Arc;
 use miette::Result;
 
 use super::decode::{decode_entry, read_primary_dump, resolve_types, MapTypes, TypeSource};
-use super::output::{plural, OutputArgs, ReportFormatName};
+use super::output::{plural, Output, OutputArgs, ReportFormatName};
 use crate::analyses::dump_diff::{Change, ChangedEntry, DiffStream, Entry, EntryStore};
 use crate::error::{InputError, WriteOutput};
 use crate::ingest::bundle::is_bundle;
@@ -196,12 +195,11 @@ fn write_bundle_report(
 fn write_report(
     args: &OutputArgs,
     summary: &str,
-    f: impl FnOnce(&mut Box<dyn Write>) -> std::io::Result<()>,
+    f: impl FnOnce(&mut Output) -> std::io::Result<()>,
 ) -> Result<ExitCode> {
     let mut out = args.open()?;
     f(&mut out).out()?;
-    out.flush().out()?;
-    drop(out);
+    out.finish().out()?;
     args.done(summary);
     Ok(ExitCode::SUCCESS)
 }
