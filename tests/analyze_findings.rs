@@ -785,6 +785,50 @@ mod exit_codes {
 
     use super::support::{bpfcase, corpus, require_bpf};
 
+    /// Regression: `analyze case.tar | head -1` exited 0 or 1 depending on
+    /// who closed first, so CI under `pipefail` could see success with 9
+    /// errors. The exit status is the findings', whatever the pipe does.
+    #[test]
+    fn a_reader_closing_early_does_not_change_the_exit_status() {
+        let bin = env!("CARGO_BIN_EXE_bpfcase");
+        let case = corpus("cases/lookups/case.tar");
+        for fmt in ["text", "json", "md", "html"] {
+            for _ in 0..10 {
+                let out = std::process::Command::new("bash")
+                    .arg("-c")
+                    .arg(format!(
+                        "'{bin}' analyze '{}' --format {fmt} | head -1 >/dev/null; echo ${{PIPESTATUS[0]}}",
+                        case.display()
+                    ))
+                    .output()
+                    .unwrap();
+                assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1", "{fmt}");
+            }
+        }
+        // decode streams its entries: a closed pipe still leaves its checks' status.
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "'{bin}' decode --dump '{}' --btf '{}' --map flows | head -1 >/dev/null; echo ${{PIPESTATUS[0]}}",
+                corpus("dumps/flows/flows.json").display(),
+                corpus("bpf/flows.bpf.o").display()
+            ))
+            .output()
+            .unwrap();
+        let direct = bpfcase()
+            .args(["decode", "--dump"])
+            .arg(corpus("dumps/flows/flows.json"))
+            .arg("--btf")
+            .arg(corpus("bpf/flows.bpf.o"))
+            .args(["--map", "flows"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            direct.status.code().unwrap().to_string()
+        );
+    }
+
     fn code(args: &[&str]) -> (i32, String) {
         let out = bpfcase()
             .args(args)

@@ -188,9 +188,8 @@ impl OutputArgs {
                     .map_err(|e| InputError::new(p.display().to_string(), None, e))?;
                 Output::File(std::io::BufWriter::with_capacity(1 << 16, f))
             }
-            Destination::Stdout => Output::Stream(Box::new(std::io::BufWriter::with_capacity(
-                1 << 16,
-                std::io::stdout().lock(),
+            Destination::Stdout => Output::Stream(Box::new(ReaderGone::new(
+                std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
             ))),
             Destination::Stderr => Output::Stream(Box::new(std::io::stderr().lock())),
             Destination::Null => Output::Stream(Box::new(std::io::sink())),
@@ -262,6 +261,57 @@ impl Write for Output {
     }
 }
 
+/// Standard output that a reader may close early (`… | head -1`): from the
+/// first broken pipe on, writes are dropped instead of failing, so the
+/// command still finishes its analysis and its exit status says what it
+/// found, whoever closed first (a failure under `pipefail` stays a failure).
+pub struct ReaderGone<W: Write> {
+    inner: W,
+    gone: bool,
+}
+
+impl<W: Write> ReaderGone<W> {
+    pub fn new(inner: W) -> Self {
+        ReaderGone { inner, gone: false }
+    }
+
+    fn absorb(&mut self, r: std::io::Result<()>) -> std::io::Result<()> {
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.gone = true;
+                Ok(())
+            }
+            r => r,
+        }
+    }
+}
+
+impl<W: Write> Write for ReaderGone<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.gone {
+            let r = self.inner.write_all(buf);
+            self.absorb(r)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.gone {
+            return Ok(());
+        }
+        let r = self.inner.flush();
+        self.absorb(r)
+    }
+}
+
+impl<W: Write> Drop for ReaderGone<W> {
+    fn drop(&mut self) {
+        // The BufWriter inside would flush on drop and ignore the error;
+        // after a closed pipe there is nothing to flush to.
+        let _ = self.flush();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,6 +358,29 @@ mod tests {
         if terminal_columns(libc::STDERR_FILENO).is_none() {
             assert_eq!(error_width(env(&[])), UNWRAPPED);
         }
+    }
+
+    #[test]
+    fn a_closed_reader_drops_writes_instead_of_failing() {
+        struct Closed(usize);
+        impl Write for Closed {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(std::io::ErrorKind::BrokenPipe.into());
+                }
+                self.0 -= 1;
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut w = ReaderGone::new(Closed(1));
+        w.write_all(b"first").unwrap();
+        w.write_all(b"second").unwrap();
+        w.write_all(b"third").unwrap();
+        assert!(w.gone);
+        w.flush().unwrap();
     }
 
     #[test]
