@@ -3,7 +3,8 @@
 //!
 //! Exit codes: 0 = done, no finding at or above `--fail-on`; 1 = findings at
 //! or above `--fail-on`; 2 = the command could not run (bad usage, unreadable
-//! primary input). A closed stdout (broken pipe) counts as success.
+//! primary input). A closed stdout (broken pipe) changes nothing: the exit
+//! status is the findings'.
 //!
 //! Every error, clap's usage errors included, is rendered one way: a miette
 //! diagnostic with a `bpfcase::…` code ([`render_error`]).
@@ -33,7 +34,7 @@ Exit codes:
   1  findings at or above --fail-on (analyze, decode); collect: a --map, --pinned
      or --elf named on the command line could not be collected
   2  the command could not run: bad usage, a missing or unreadable primary input
-  A closed stdout (`… | head -1`) counts as success.
+  A closed stdout (`… | head -1`) changes nothing: the status is the findings'.
 
 Files: `-` reads standard input wherever a file is read; `-o -` writes to
 standard output. Man pages: `bpfcase man`; completions: `bpfcase completions SHELL`.";

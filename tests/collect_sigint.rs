@@ -217,7 +217,8 @@ fn dot_files(dir: &std::path::Path) -> Vec<String> {
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.'))
+        // The agent's ledger of its bundles is no temporary.
+        .filter(|n| n.starts_with('.') && n != ".bpfcase-watch-ledger")
         .collect()
 }
 
