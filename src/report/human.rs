@@ -286,7 +286,7 @@ fn render_finding(
                     let label = terminal(&src.label).into_owned();
                     diag = diag.with_label(LabeledSpan::at(start..start + len, label));
                     let report = miette::Report::new(diag.clone())
-                        .with_source_code(NamedSource::new(terminal(&src.file).into_owned(), body));
+                        .with_source_code(NamedSource::new(terminal(&src.file), body));
                     let _ = handler.render_report(&mut text, report.as_ref());
                     snippet_used = true;
                     continue;
