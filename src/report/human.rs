@@ -389,6 +389,53 @@ fn line_span(text: &str, line: u32) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::line_span;
+    use crate::model::finding::{Code, Finding, MapRef, Severity, SourceRef};
+
+    /// Title, map, fix, source file name, label, snippet and evidence of a
+    /// finding all carry ESC/BEL/CR/LF; none reaches the terminal, and the
+    /// snippet keeps its lines and tabs.
+    #[test]
+    fn no_control_character_of_a_finding_reaches_the_terminal() {
+        let bad = "x\r\n\x1b]52;c;aGk=\x07\x1b[2J\u{9b}";
+        let f = Finding::new(Code::LayoutSizeMismatch, Severity::Error, format!("t{bad}"))
+            .with_map(Some(MapRef {
+                id: Some(1),
+                name: format!("m{bad}"),
+            }))
+            .with_fix(format!("f{bad}"))
+            .with_evidence(serde_json::json!({ format!("k{bad}"): format!("v{bad}") }))
+            .with_source(SourceRef {
+                file: format!("s{bad}.go"),
+                line: Some(2),
+                offset: None,
+                label: format!("l{bad}"),
+                text: Some(format!("package p\r\n\ttype T{bad} struct{{}}\r\n").into()),
+            });
+        let style = super::TextStyle {
+            width: 100,
+            color: false,
+        };
+        let handler =
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+                .with_width(100);
+        let text = super::render_finding(&handler, &f, true, style);
+        for c in text.chars() {
+            assert!(!c.is_control() || c == '\n', "{c:?} in:\n{text}");
+        }
+        // The snippet is the file's own lines: its CRLF is a line end, the
+        // rest escaped.
+        assert!(text.contains("type Tx\n"), "{text}");
+        assert!(
+            text.contains("\\x1b]52;c;aGk=\\x07\\x1b[2J\\x9b struct{}"),
+            "{text}"
+        );
+        for what in ["t", "m", "f", "k", "v", "l", "s"] {
+            assert!(
+                text.contains(&format!("{what}x\\x0d\\x0a\\x1b]52;c;aGk=\\x07")),
+                "{what} not shown escaped:\n{text}"
+            );
+        }
+    }
 
     #[test]
     fn line_span_skips_indentation() {

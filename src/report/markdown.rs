@@ -23,11 +23,19 @@ use super::escape::{
 use super::Report;
 use crate::model::finding::Finding;
 
-/// `flows`, or `flows` (id 52) for a live map.
+/// `flows`, or `flows` (id 52) for a live map, in a table cell.
 fn map_name(m: &crate::model::finding::MapRef) -> String {
     match m.id {
         Some(id) => format!("{} (id {id})", code_cell(&m.name)),
         None => code_cell(&m.name),
+    }
+}
+
+/// [`map_name`] outside a table (no `|` to escape).
+fn map_name_inline(m: &crate::model::finding::MapRef) -> String {
+    match m.id {
+        Some(id) => format!("{} (id {id})", code(&m.name)),
+        None => code(&m.name),
     }
 }
 
@@ -349,7 +357,7 @@ fn write_finding<W: Write>(out: &mut W, report: &Report, n: usize, f: &Finding) 
         writeln!(out, "Root cause: fix this first.\n")?;
     }
     if let Some(m) = &f.map {
-        writeln!(out, "Map: {}\n", map_name(m))?;
+        writeln!(out, "Map: {}\n", map_name_inline(m))?;
     }
     for src in &f.sources {
         let at = super::source_location(src);
@@ -438,4 +446,50 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bytemap::{ByteMap, Field, FieldLayout, Lane};
+
+    /// A BTF member name holding a fence and a line feed neither closes the
+    /// byte map's code block nor starts a line of its own.
+    #[test]
+    fn byte_map_block_is_fenced_longer_than_a_fence_in_a_name() {
+        let name = "a\n```\n# forged";
+        let map = ByteMap {
+            caption: format!("key type {name}"),
+            size: 4,
+            cut: 0,
+            lanes: vec![Lane::Fields {
+                title: "key".into(),
+                layout: FieldLayout {
+                    name: format!("struct {name}"),
+                    size: 4,
+                    fields: vec![Field {
+                        name: name.into(),
+                        type_name: "__u32".into(),
+                        offset: 0,
+                        size: 4,
+                    }],
+                },
+            }],
+            marked: [0].into(),
+            mark_meaning: "marked".into(),
+        };
+        let mut out = Vec::new();
+        super::write_byte_map(&mut out, &map).unwrap();
+        let md = String::from_utf8(out).unwrap();
+        assert!(md.contains("\n````text\n"), "{md}");
+        assert!(md.ends_with("\n````\n"), "{md}");
+        assert!(
+            md.contains("\n0      a\\x0a```\\x0a# forged __u32 "),
+            "{md}"
+        );
+        assert_eq!(md.matches("````").count(), 2, "{md}");
+        assert!(
+            md.starts_with("\nkey type a\\\\x0a\\`\\`\\`\\\\x0a# forged:\n"),
+            "{md}"
+        );
+    }
 }
