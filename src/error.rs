@@ -48,25 +48,12 @@ impl InputError {
     }
 }
 
-/// `s` with control characters escaped (`\x1b`, `\u{7}`; newline and tab
+/// `s` with control characters escaped (`\x1b`, `\x07`; newline and tab
 /// kept) so that text quoted from a binary input cannot drive the
-/// terminal: escape sequences, bells, backspaces.
+/// terminal: escape sequences, bells, backspaces. The rule lives with the
+/// other output rules, in [`crate::report::escape::terminal_lines`].
 pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\n' | '\t' => out.push(c),
-            c if c.is_control() && (c as u32) < 0x100 => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
+    crate::report::escape::terminal_lines(s)
 }
 
 /// Whether `path` is `-`, standard input, as every command that reads a

@@ -10,6 +10,9 @@ mod support;
 #[path = "security/opener.rs"]
 mod opener;
 
+#[path = "security/escaping.rs"]
+mod escaping;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -13,6 +13,7 @@ use super::output::{OutputArgs, ReportFormatName};
 use crate::error::{InputError, WriteOutput};
 use crate::ingest::btf::{BtfError, BtfKind, TypeId};
 use crate::model::from_btf::BtfLayouts;
+use crate::report::escape::terminal;
 use crate::report::layout as render;
 
 /// Output format of `layout`.
@@ -158,7 +159,8 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
         }
         render::write_summary(&mut out, &name, &total).out()?;
         out.finish().out()?;
-        args.out.done(&format!("layout summary of {name}"));
+        args.out
+            .done(&format!("layout summary of {}", terminal(&name)));
         // See below.
         std::mem::forget(btf);
         std::mem::forget(data);
@@ -184,7 +186,7 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
         out.write_all(b"]\n").out()?;
     }
     out.finish().out()?;
-    args.out.done(&format!("layouts of {name}"));
+    args.out.done(&format!("layouts of {}", terminal(&name)));
     // The process exits right after this: unmapping 5.5 MB of vmlinux and
     // freeing its index here would only delay that.
     std::mem::forget(btf);

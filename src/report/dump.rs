@@ -42,9 +42,12 @@ impl<W: Write> JsonEntries<W> {
     }
 }
 
-/// One entry as a line of text: `[index] <compact JSON>`.
+/// One entry as a line of text: `[index] <compact JSON>`. The JSON is
+/// terminal text too: serde_json leaves DEL and C1 characters raw, and a
+/// formatted-text dump's entry is the input's own text; every control
+/// character goes through [`super::escape::terminal`].
 pub fn write_text_entry<W: Write>(out: &mut W, index: usize, json: &str) -> io::Result<()> {
-    writeln!(out, "[{index}] {json}")
+    writeln!(out, "[{index}] {}", super::escape::terminal(json))
 }
 
 /// Findings as text lines: `severity code: title`, then the evidence as
@@ -55,6 +58,7 @@ pub fn write_findings_text<W: Write>(
     findings: &[Finding],
     style: super::TextStyle,
 ) -> io::Result<()> {
+    use super::escape::terminal;
     use super::human::wrap_after;
     for f in findings {
         let severity = f.severity.as_str();
@@ -69,7 +73,7 @@ pub fn write_findings_text<W: Write>(
             severity.to_string()
         };
         let lead = format!("{severity} {}: ", f.code.as_str());
-        for line in wrap_after(&lead, 4, &crate::error::printable(&f.title), style.width) {
+        for line in wrap_after(&lead, 4, &terminal(&f.title), style.width) {
             writeln!(out, "{line}")?;
         }
         if let Some(obj) = f.evidence.as_object() {
@@ -79,7 +83,7 @@ pub fn write_findings_text<W: Write>(
             }
         }
         if let Some(fix) = &f.fix {
-            for line in wrap_after("    fix: ", 9, fix, style.width) {
+            for line in wrap_after("    fix: ", 9, &terminal(fix), style.width) {
                 writeln!(out, "{line}")?;
             }
         }

@@ -2,11 +2,16 @@
 //! entries of each kind, or one stable JSON object. Bundles give one such
 //! diff per pair of dumps of a map ([`BundleDiffReport`]), each under a
 //! header naming the map and the two dumps.
+//!
+//! In the text form every string from an input (paths, map and field
+//! names, keys of formatted-text dumps, decoded values, problems) goes
+//! through [`escape::terminal`]; the JSON form is data and left to serde.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::escape::{self, terminal};
 use crate::model::decode::Decoded;
 
 /// Most entries of each kind the text form lists.
@@ -110,11 +115,13 @@ fn json(d: &Decoded) -> String {
     serde_json::to_string(d).unwrap_or_default()
 }
 
+/// The key as shown in the text form, escaped.
 fn key_text(key: &str, decoded: &Option<Decoded>) -> String {
-    match decoded {
+    let text = match decoded {
         Some(d) => format!("{key}  {}", json(d)),
         None => key.to_string(),
-    }
+    };
+    escape::terminal(&text).into_owned()
 }
 
 fn more(out: &mut impl Write, total: usize) -> io::Result<()> {
@@ -160,6 +167,7 @@ pub fn write_text(out: &mut impl Write, r: &DiffReport) -> io::Result<()> {
         ("old", &r.old, &r.duplicate_keys.old),
         ("new", &r.new, &r.duplicate_keys.new),
     ] {
+        let path = terminal(path);
         if !dups.is_empty() {
             writeln!(
                 out,
@@ -182,7 +190,7 @@ pub fn write_text(out: &mut impl Write, r: &DiffReport) -> io::Result<()> {
         ("new", &r.new, &r.problems.new),
     ] {
         for p in problems {
-            writeln!(out, "{side} ({path}): {p}")?;
+            writeln!(out, "{side} ({}): {}", terminal(path), terminal(p))?;
         }
     }
     write_keyed(out, "added", '+', &r.added)?;
@@ -215,9 +223,9 @@ pub fn write_text(out: &mut impl Write, r: &DiffReport) -> io::Result<()> {
                 writeln!(
                     out,
                     "      {cpu}{}: {} -> {}",
-                    f.name,
-                    json(&f.old),
-                    json(&f.new)
+                    terminal(&f.name),
+                    terminal(&json(&f.old)),
+                    terminal(&json(&f.new))
                 )?;
             }
         }
@@ -283,21 +291,18 @@ pub fn write_bundle_text(out: &mut impl Write, r: &BundleDiffReport) -> io::Resu
             writeln!(out)?;
         }
         let m = &p.map;
+        let (name, old, new) = (terminal(&m.name), terminal(&p.old), terminal(&p.new));
         if r.new.is_none() {
-            writeln!(
-                out,
-                "map {} (id {}): {} -> {}",
-                m.name, m.old_id, p.old, p.new
-            )?;
+            writeln!(out, "map {name} (id {}): {old} -> {new}", m.old_id)?;
         } else {
             writeln!(
                 out,
-                "map {}: id {} in {} -> id {} in {}",
-                m.name, m.old_id, p.old, m.new_id, p.new
+                "map {name}: id {} in {old} -> id {} in {new}",
+                m.old_id, m.new_id
             )?;
         }
         for problem in &p.problems {
-            writeln!(out, "problem: {problem}")?;
+            writeln!(out, "problem: {}", terminal(problem))?;
         }
         match &p.diff {
             Some(d) => write_text(out, d)?,
@@ -314,7 +319,14 @@ pub fn write_bundle_text(out: &mut impl Write, r: &BundleDiffReport) -> io::Resu
                 ("new", Some(new)) => new,
                 _ => &r.old,
             };
-            writeln!(out, "  {} (id {}) in {bundle}: {}", u.name, u.id, u.why)?;
+            writeln!(
+                out,
+                "  {} (id {}) in {}: {}",
+                terminal(&u.name),
+                u.id,
+                terminal(bundle),
+                terminal(&u.why)
+            )?;
         }
     }
     Ok(())

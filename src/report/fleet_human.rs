@@ -1,9 +1,14 @@
 //! The fleet report for a terminal: bundles, findings per code with the
 //! nodes they were seen on, map names with more than one definition across
 //! nodes (each variant with its layouts and nodes), maps some nodes lack.
+//!
+//! Every string from a bundle or a file name (paths, hosts, kernels, map
+//! names, titles, type summaries, reasons) goes through
+//! [`escape::terminal`].
 
 use std::io::{self, Write};
 
+use super::escape::{self, terminal};
 use super::fleet::{shape_short, FleetReport, MapVariant};
 use super::{findings_summary, plural};
 use crate::model::finding::Severity;
@@ -28,14 +33,14 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
 fn variant_head(v: &MapVariant) -> String {
     format!(
         "{} key {} B value {} B max_entries {}{}",
-        v.map_type.as_deref().unwrap_or("?"),
+        terminal(v.map_type.as_deref().unwrap_or("?")),
         opt(v.key_size),
         opt(v.value_size),
         opt(v.max_entries),
         if v.prog_tags.is_empty() {
             ", no program".to_string()
         } else {
-            format!(", program tag {}", v.prog_tags.join(" "))
+            format!(", program tag {}", terminal(&v.prog_tags.join(" ")))
         }
     )
 }
@@ -61,15 +66,19 @@ pub fn write<W: Write>(out: &mut W, report: &FleetReport, color: bool) -> io::Re
             Some(why) => writeln!(
                 out,
                 "  {}  {}",
-                b.path,
-                paint(&format!("UNREADABLE: {why}"), Severity::Error, color)
+                terminal(&b.path),
+                paint(
+                    &format!("UNREADABLE: {}", terminal(why)),
+                    Severity::Error,
+                    color
+                )
             )?,
             None => writeln!(
                 out,
                 "  {}  {}  {}  {}, {}",
-                b.path,
-                b.host.as_deref().unwrap_or("?"),
-                b.kernel.as_deref().unwrap_or("?"),
+                terminal(&b.path),
+                terminal(b.host.as_deref().unwrap_or("?")),
+                terminal(b.kernel.as_deref().unwrap_or("?")),
                 plural(b.maps as u64, "map", "maps"),
                 findings_summary(b.findings.error, b.findings.warning, b.findings.info)
             )?,
@@ -91,14 +100,14 @@ pub fn write<W: Write>(out: &mut W, report: &FleetReport, color: bool) -> io::Re
             writeln!(
                 out,
                 "    {}: {}×{}  {}",
-                report.node_name(seen.host.as_deref(), &seen.path),
+                terminal(&report.node_name(seen.host.as_deref(), &seen.path)),
                 seen.count,
                 if seen.maps.is_empty() {
                     String::new()
                 } else {
-                    format!(" [{}]", seen.maps.join(", "))
+                    format!(" [{}]", terminal(&seen.maps.join(", ")))
                 },
-                seen.title
+                terminal(&seen.title)
             )?;
         }
     }
@@ -109,7 +118,7 @@ pub fn write<W: Write>(out: &mut W, report: &FleetReport, color: bool) -> io::Re
             writeln!(
                 out,
                 "  {}: one variant in {}: {}",
-                m.name,
+                terminal(&m.name),
                 plural(m.bundles as u64, "bundle", "bundles"),
                 variant_head(v)
             )?;
@@ -118,7 +127,7 @@ pub fn write<W: Write>(out: &mut W, report: &FleetReport, color: bool) -> io::Re
         writeln!(
             out,
             "  {}: {} in {}, differing in {}",
-            m.name,
+            terminal(&m.name),
             paint(
                 &format!("{} variants", m.variants.len()),
                 Severity::Warning,
@@ -129,12 +138,13 @@ pub fn write<W: Write>(out: &mut W, report: &FleetReport, color: bool) -> io::Re
         )?;
         for v in &m.variants {
             writeln!(out, "    {}  {}", v.label, variant_head(v))?;
-            writeln!(out, "       key    {}", shape_short(v.key.as_ref()))?;
-            writeln!(out, "       value  {}", shape_short(v.value.as_ref()))?;
+            let shape = |s| escape::terminal(&shape_short(s)).into_owned();
+            writeln!(out, "       key    {}", shape(v.key.as_ref()))?;
+            writeln!(out, "       value  {}", shape(v.value.as_ref()))?;
             writeln!(
                 out,
                 "       on     {} ({})",
-                report.variant_nodes(v),
+                terminal(&report.variant_nodes(v)),
                 plural(v.seen_in.len() as u64, "instance", "instances")
             )?;
         }
@@ -145,18 +155,18 @@ pub fn write<W: Write>(out: &mut W, report: &FleetReport, color: bool) -> io::Re
             writeln!(
                 out,
                 "  {}: on {} of {} ({}); absent on {}",
-                p.name,
+                terminal(&p.name),
                 p.present.len(),
                 p.present.len() + p.absent.len(),
-                report.node_names(&p.present),
-                report.node_names(&p.absent)
+                terminal(&report.node_names(&p.present)),
+                terminal(&report.node_names(&p.absent))
             )?;
         }
     }
     if !report.ignored.is_empty() {
         writeln!(out, "\nnot bundles (ignored):")?;
         for i in &report.ignored {
-            writeln!(out, "  {}: {}", i.path, i.reason)?;
+            writeln!(out, "  {}: {}", terminal(&i.path), terminal(&i.reason))?;
         }
     }
     Ok(())

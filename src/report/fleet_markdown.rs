@@ -1,14 +1,14 @@
 //! The fleet report in Markdown, for tickets: the same sections as the
 //! terminal rendering, as tables.
+//!
+//! Every string from a bundle or a file name goes through a rule of
+//! [`super::escape`]: paths and names as code spans, hosts, kernels, titles
+//! and reasons as text, both escaped for a table cell.
 
 use std::io::{self, Write};
 
+use super::escape::{md_code, md_code_cell as code, md_prose as prose, md_prose_cell as cell};
 use super::fleet::{FleetReport, TypeShape};
-
-/// Escapes the characters that break a Markdown table cell.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or_else(|| "?".to_string(), |v| v.to_string())
@@ -16,7 +16,7 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
 
 fn shape(s: Option<&TypeShape>) -> String {
     match s {
-        Some(s) => format!("{} `{}`", cell(&s.summary), s.fingerprint),
+        Some(s) => format!("{} {}", cell(&s.summary), code(&s.fingerprint)),
         None => "-".into(),
     }
 }
@@ -39,14 +39,14 @@ pub fn write<W: Write>(out: &mut W, report: &FleetReport) -> io::Result<()> {
         match &b.error {
             Some(why) => writeln!(
                 out,
-                "| `{}` | - | - | - | unreadable: {} | | |",
-                cell(&b.path),
+                "| {} | - | - | - | unreadable: {} | | |",
+                code(&b.path),
                 cell(why)
             )?,
             None => writeln!(
                 out,
-                "| `{}` | {} | {} | {} | {} | {} | {} |",
-                cell(&b.path),
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                code(&b.path),
                 cell(b.host.as_deref().unwrap_or("?")),
                 cell(b.kernel.as_deref().unwrap_or("?")),
                 b.maps,
@@ -90,8 +90,8 @@ pub fn write<W: Write>(out: &mut W, report: &FleetReport) -> io::Result<()> {
         for v in &m.variants {
             writeln!(
                 out,
-                "| `{}` | {}{} | {} | {} | {} | {} | {} | {} |",
-                cell(&m.name),
+                "| {} | {}{} | {} | {} | {} | {} | {} | {} |",
+                code(&m.name),
                 v.label,
                 if m.variants.len() > 1 {
                     format!(" (differs in {})", m.differs.join(", "))
@@ -113,8 +113,8 @@ pub fn write<W: Write>(out: &mut W, report: &FleetReport) -> io::Result<()> {
         for p in &report.partial_maps {
             writeln!(
                 out,
-                "| `{}` | {} | {} |",
-                cell(&p.name),
+                "| {} | {} | {} |",
+                code(&p.name),
                 cell(&report.node_names(&p.present)),
                 cell(&report.node_names(&p.absent))
             )?;
@@ -123,7 +123,7 @@ pub fn write<W: Write>(out: &mut W, report: &FleetReport) -> io::Result<()> {
     if !report.ignored.is_empty() {
         writeln!(out, "\n## Not bundles (ignored)\n")?;
         for i in &report.ignored {
-            writeln!(out, "- `{}`: {}", cell(&i.path), i.reason)?;
+            writeln!(out, "- {}: {}", md_code(&i.path), prose(&i.reason))?;
         }
     }
     Ok(())

@@ -3,11 +3,17 @@
 //! evidence was taken (host, kernel, collection time, whether the
 //! collection was partial and which limits cut it). A ticket reader can
 //! then tell what the findings below are about without the bundle.
+//!
+//! Every value but the version of this bpfcase comes from an input (the
+//! manifest, the command line) and goes through [`super::escape`]: Markdown
+//! code spans or text here, HTML entities here, the terminal rule where
+//! `human` prints [`text_lines`].
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::escape::{html as esc, md_code as code, md_text};
 use super::Report;
 use crate::bundle::Manifest;
 
@@ -97,7 +103,8 @@ fn rows(report: &Report) -> Vec<(String, String)> {
     rows
 }
 
-/// The header as aligned `label  value` lines (the terminal report).
+/// The header as aligned `label  value` lines (the terminal report, which
+/// escapes the values).
 pub fn text_lines(report: &Report) -> Vec<(String, String)> {
     rows(report)
 }
@@ -113,13 +120,14 @@ pub fn write_markdown<W: Write>(out: &mut W, report: &Report) -> io::Result<()> 
             out,
             "  - host {} ({}), kernel {}",
             code(&b.host),
-            b.machine,
+            md_text(&b.machine),
             code(&b.kernel)
         )?;
         writeln!(
             out,
             "  - collected {} by bpfcase {}",
-            b.collected_at, b.collected_by
+            md_text(&b.collected_at),
+            md_text(&b.collected_by)
         )?;
         if b.partial {
             writeln!(out, "  - **{}**", b.completeness())?;
@@ -136,33 +144,6 @@ pub fn write_markdown<W: Write>(out: &mut W, report: &Report) -> io::Result<()> 
         }
     }
     writeln!(out)
-}
-
-/// `s` as a CommonMark code span: fenced by one backtick more than the
-/// longest run inside, padded with a space when it starts or ends with one.
-fn code(s: &str) -> String {
-    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest + 1);
-    let pad = if s.starts_with('`') || s.ends_with('`') {
-        " "
-    } else {
-        ""
-    };
-    format!("{fence}{pad}{s}{pad}{fence}")
-}
-
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            c => o.push(c),
-        }
-    }
-    o
 }
 
 /// The header in HTML: a definition list, escaped.
@@ -182,16 +163,4 @@ pub fn write_html<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
         )?;
     }
     writeln!(out, "</dl>")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::code;
-
-    #[test]
-    fn code_spans_survive_backticks() {
-        assert_eq!(code("flows"), "`flows`");
-        assert_eq!(code("a `b` c"), "``a `b` c``");
-        assert_eq!(code("`x`"), "`` `x` ``");
-    }
 }

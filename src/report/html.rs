@@ -16,34 +16,9 @@ use super::bytemap::{self, ByteMap, FieldLayout, Lane, Region};
 use super::Report;
 use crate::model::finding::Finding;
 
-/// HTML-escapes text for element content and attribute values.
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Escapes text whose backtick spans (as titles, fixes and notes write them,
-/// CommonMark's rule: a run of n backticks closes at the next run of exactly
-/// n) become `<code>`; an unmatched run stays literal.
-pub(crate) fn inline_md(s: &str) -> String {
-    super::code_spans(s)
-        .into_iter()
-        .map(|span| match span {
-            super::Span::Text(t) => esc(t),
-            super::Span::Code(c) => format!("<code>{}</code>", esc(c)),
-        })
-        .collect()
-}
+/// HTML-escapes text for element content and attribute values; text with
+/// backtick spans as `<code>` ([`super::escape`], the one rule for HTML).
+pub(crate) use super::escape::{html as esc, html_prose as inline_md};
 
 const STYLE: &str = "*{box-sizing:border-box}
 body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;padding:12px;max-width:1100px;color:#1c1e21;background:#f3f4f6}

@@ -1,12 +1,19 @@
 //! The terminal rendering: one miette diagnostic per finding (with the source
 //! line where one exists: Go file:line, DWARF decl_file:line, dump line), its
 //! evidence, and both layouts side by side for layout findings.
+//!
+//! Every string from an input (names, paths, host, titles, evidence, the
+//! source snippet) goes through [`escape::terminal`] (or
+//! [`escape::terminal_lines`] for a snippet) before it is laid out or
+//! handed to miette: no control character of the input reaches the
+//! terminal.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
 
+use super::escape::{self, terminal};
 use super::{evidence_layouts, Report};
 use super::{findings_summary, plural, TextStyle};
 use crate::model::finding::{Finding, Severity};
@@ -34,7 +41,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> io::Re
         let pad = " ".repeat(label_width - label.len());
         let lead = format!("{}{pad}  ", bold(label));
         let indent = label_width + 2;
-        for line in wrap_after(&lead, indent, value, w) {
+        for line in wrap_after(&lead, indent, &terminal(value), w) {
             writeln!(out, "{line}")?;
         }
     }
@@ -56,8 +63,8 @@ pub fn write<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> io::Re
             let text = format!(
                 "{}{} {} key {} value {} max_entries {}{}{}",
                 m.id.map(|i| format!("{i}: ")).unwrap_or_default(),
-                m.name,
-                m.map_type.as_deref().unwrap_or("?"),
+                terminal(&m.name),
+                terminal(m.map_type.as_deref().unwrap_or("?")),
                 opt(m.key_size, "B"),
                 opt(m.value_size, "B"),
                 m.max_entries
@@ -67,8 +74,8 @@ pub fn write<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> io::Re
                     (None, None) => String::new(),
                     (k, v) => format!(
                         " ({} → {})",
-                        k.as_deref().unwrap_or("?"),
-                        v.as_deref().unwrap_or("?")
+                        terminal(k.as_deref().unwrap_or("?")),
+                        terminal(v.as_deref().unwrap_or("?"))
                     ),
                 },
                 m.entries
@@ -173,26 +180,29 @@ fn write_compared<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> i
     writeln!(out, "{label}")?;
     for c in &report.checks {
         let what = match &c.map {
-            Some(m) => format!("map {m} {}", c.role),
+            Some(m) => format!("map {} {}", terminal(m), terminal(&c.role)),
             None => "--pair".to_string(),
         };
         let text = format!(
             "{what}: {} against BTF {}: {}",
-            c.user_type, c.btf_type, c.verdict
+            terminal(&c.user_type),
+            terminal(&c.btf_type),
+            terminal(&c.verdict)
         );
         write_wrapped(out, 2, 6, &text, w)?;
         let user = match &c.user_location {
-            Some(at) => format!("{at} ({})", c.user_origin),
-            None => c.user_origin.clone(),
+            Some(at) => format!("{} ({})", terminal(at), terminal(&c.user_origin)),
+            None => terminal(&c.user_origin).into_owned(),
         };
+        let btf = terminal(&c.btf_origin);
         // Labels are part of the lead so their alignment spaces survive wrapping.
-        for (lead, text) in [("    user: ", &user), ("    BTF:  ", &c.btf_origin)] {
+        for (lead, text) in [("    user: ", &*user), ("    BTF:  ", &*btf)] {
             for line in wrap_after(lead, 10, text, w) {
                 writeln!(out, "{line}")?;
             }
         }
         for n in &c.notes {
-            write_wrapped(out, 4, 14, &format!("accepted: {n}"), w)?;
+            write_wrapped(out, 4, 14, &format!("accepted: {}", terminal(n)), w)?;
         }
     }
     for d in &report.dumps {
@@ -204,7 +214,7 @@ fn write_compared<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> i
         };
         let text = format!(
             "dump {}: {}, {what}",
-            d.file,
+            terminal(&d.file),
             plural(d.entries, "entry", "entries")
         );
         write_wrapped(out, 2, 6, &text, w)?;
@@ -213,7 +223,7 @@ fn write_compared<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> i
         let maps: Vec<String> = t.maps.iter().map(map_name).collect();
         let text = format!(
             "trace {}: {}, {} replayed against {}",
-            t.file,
+            terminal(&t.file),
             plural(t.calls, "call", "calls"),
             t.replayed,
             if maps.is_empty() {
@@ -227,11 +237,11 @@ fn write_compared<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> i
     Ok(())
 }
 
-/// `flows`, or `flows (id 52)` for a live map.
+/// `flows`, or `flows (id 52)` for a live map (escaped for the terminal).
 fn map_name(m: &crate::model::finding::MapRef) -> String {
     match m.id {
-        Some(id) => format!("{} (id {id})", m.name),
-        None => m.name.clone(),
+        Some(id) => format!("{} (id {id})", terminal(&m.name)),
+        None => terminal(&m.name).into_owned(),
     }
 }
 
@@ -249,12 +259,9 @@ fn render_finding(
     let map = f
         .map
         .as_ref()
-        .map(|m| match m.id {
-            Some(id) => format!(" [map {} (id {id})]", m.name),
-            None => format!(" [map {}]", m.name),
-        })
+        .map(|m| format!(" [map {}]", map_name(m)))
         .unwrap_or_default();
-    let title = crate::error::printable(&f.title);
+    let title = terminal(&f.title);
     let mut diag = MietteDiagnostic::new(format!("{title}{map}"))
         .with_code(f.code.as_str())
         .with_severity(match f.severity {
@@ -263,7 +270,7 @@ fn render_finding(
             Severity::Info => miette::Severity::Advice,
         });
     if let Some(fix) = &f.fix {
-        diag = diag.with_help(fix.clone());
+        diag = diag.with_help(terminal(fix).into_owned());
     }
     let mut text = String::new();
     // The first source with text becomes the miette snippet; others are listed.
@@ -272,10 +279,14 @@ fn render_finding(
     for src in &f.sources {
         match (&src.text, src.line, snippet_used) {
             (Some(body), Some(line), false) => {
-                if let Some((start, len)) = line_span(body, line) {
-                    diag = diag.with_label(LabeledSpan::at(start..start + len, src.label.clone()));
+                // The snippet keeps its lines and tabs; CRLF line ends are
+                // read as LF, any other control character is escaped.
+                let body = escape::terminal_lines(&body.replace("\r\n", "\n")).into_owned();
+                if let Some((start, len)) = line_span(&body, line) {
+                    let label = terminal(&src.label).into_owned();
+                    diag = diag.with_label(LabeledSpan::at(start..start + len, label));
                     let report = miette::Report::new(diag.clone())
-                        .with_source_code(NamedSource::new(src.file.clone(), body.to_string()));
+                        .with_source_code(NamedSource::new(terminal(&src.file), body));
                     let _ = handler.render_report(&mut text, report.as_ref());
                     snippet_used = true;
                     continue;
@@ -289,8 +300,9 @@ fn render_finding(
         let _ = handler.render_report(&mut text, &diag);
     }
     for src in extra_sources {
-        let at = super::source_location(src);
-        for line in wrap_after("  ↳ ", 4, &format!("{at}: {}", src.label), style.width) {
+        let at = terminal(&super::source_location(src)).into_owned();
+        let label = terminal(&src.label);
+        for line in wrap_after("  ↳ ", 4, &format!("{at}: {label}"), style.width) {
             let _ = writeln!(text, "{line}");
         }
     }
@@ -313,19 +325,24 @@ fn render_finding(
     if let Some((ln, l, rn, r)) = evidence_layouts(f).filter(|_| show_layouts) {
         let _ = writeln!(
             text,
-            "  {} ({ln} | {rn}):",
-            paint(style.color, BOLD, "layouts")
+            "  {} ({} | {}):",
+            paint(style.color, BOLD, "layouts"),
+            terminal(&ln),
+            terminal(&rn)
         );
         let rows = l.fields.len().max(r.fields.len());
         // Each side gets half the width; names longer than that are cut
         // with an ellipsis rather than wrapping a table row.
         let side = ((style.width.saturating_sub(8)) / 2).clamp(24, 48);
         let cell = |x: Option<&super::EvidenceField>| {
-            x.map(|x| fit(&format!("{:>4} {:>3}  {}", x.offset, x.size, x.name), side))
-                .unwrap_or_default()
+            x.map(|x| {
+                let name = terminal(&x.name);
+                fit(&format!("{:>4} {:>3}  {name}", x.offset, x.size), side)
+            })
+            .unwrap_or_default()
         };
-        let left = fit(&format!("{} ({} B)", l.name, l.size), side);
-        let right = fit(&format!("{} ({} B)", r.name, r.size), side);
+        let left = fit(&format!("{} ({} B)", terminal(&l.name), l.size), side);
+        let right = fit(&format!("{} ({} B)", terminal(&r.name), r.size), side);
         let _ = writeln!(text, "    {left:<side$} | {right}");
         for i in 0..rows {
             let a = cell(l.fields.get(i));
@@ -372,6 +389,53 @@ fn line_span(text: &str, line: u32) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::line_span;
+    use crate::model::finding::{Code, Finding, MapRef, Severity, SourceRef};
+
+    /// Title, map, fix, source file name, label, snippet and evidence of a
+    /// finding all carry ESC/BEL/CR/LF; none reaches the terminal, and the
+    /// snippet keeps its lines and tabs.
+    #[test]
+    fn no_control_character_of_a_finding_reaches_the_terminal() {
+        let bad = "x\r\n\x1b]52;c;aGk=\x07\x1b[2J\u{9b}";
+        let f = Finding::new(Code::LayoutSizeMismatch, Severity::Error, format!("t{bad}"))
+            .with_map(Some(MapRef {
+                id: Some(1),
+                name: format!("m{bad}"),
+            }))
+            .with_fix(format!("f{bad}"))
+            .with_evidence(serde_json::json!({ format!("k{bad}"): format!("v{bad}") }))
+            .with_source(SourceRef {
+                file: format!("s{bad}.go"),
+                line: Some(2),
+                offset: None,
+                label: format!("l{bad}"),
+                text: Some(format!("package p\r\n\ttype T{bad} struct{{}}\r\n").into()),
+            });
+        let style = super::TextStyle {
+            width: 100,
+            color: false,
+        };
+        let handler =
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+                .with_width(100);
+        let text = super::render_finding(&handler, &f, true, style);
+        for c in text.chars() {
+            assert!(!c.is_control() || c == '\n', "{c:?} in:\n{text}");
+        }
+        // The snippet is the file's own lines: its CRLF is a line end, the
+        // rest escaped.
+        assert!(text.contains("type Tx\n"), "{text}");
+        assert!(
+            text.contains("\\x1b]52;c;aGk=\\x07\\x1b[2J\\x9b struct{}"),
+            "{text}"
+        );
+        for what in ["t", "m", "f", "k", "v", "l", "s"] {
+            assert!(
+                text.contains(&format!("{what}x\\x0d\\x0a\\x1b]52;c;aGk=\\x07")),
+                "{what} not shown escaped:\n{text}"
+            );
+        }
+    }
 
     #[test]
     fn line_span_skips_indentation() {

@@ -1,16 +1,21 @@
 //! Rendering layouts: pahole-like text and the documented JSON shape.
+//!
+//! Type, member and file names in the text go through
+//! [`escape::terminal`] (BTF names are any bytes but NUL); JSON is left to
+//! serde.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::escape::{self, terminal};
 use crate::model::layout::{FieldType, Layout, Member};
 
 /// Writes a layout the way pahole does, shown under `name`: one line per
 /// member with its offset and size, holes and padding called out, a summary
 /// at the end.
 pub fn write_text_one<W: Write>(out: &mut W, name: &str, l: &Layout) -> io::Result<()> {
-    writeln!(out, "{} {} {{", l.kind.as_str(), name)?;
+    writeln!(out, "{} {} {{", l.kind.as_str(), terminal(name))?;
     write_members(out, l, 0, 1)?;
     writeln!(out)?;
     let nmembers = l.members.len();
@@ -108,7 +113,7 @@ fn write_member<W: Write>(out: &mut W, m: &Member, base_bits: u64, depth: usize)
             if m.name.is_empty() {
                 String::new()
             } else {
-                format!(" {}", m.name)
+                format!(" {}", terminal(&m.name))
             }
         );
         return writeln!(
@@ -118,6 +123,7 @@ fn write_member<W: Write>(out: &mut W, m: &Member, base_bits: u64, depth: usize)
         );
     }
     let (ty, name) = split_declarator(&m.type_name, &m.name);
+    let (ty, name) = (escape::terminal(&ty), escape::terminal(&name));
     let decl = match m.bit_size {
         Some(w) => format!("{ty:<tw$} {name}:{w};"),
         None => format!("{ty:<tw$} {name};"),
@@ -164,8 +170,13 @@ pub fn write_summary<W: Write>(
 ) -> io::Result<()> {
     writeln!(
         out,
-        "{file}: {} structs, {} unions, {} members ({} bitfields), {} bytes in all",
-        s.structs, s.unions, s.members, s.bitfields, s.total_size
+        "{}: {} structs, {} unions, {} members ({} bitfields), {} bytes in all",
+        terminal(file),
+        s.structs,
+        s.unions,
+        s.members,
+        s.bitfields,
+        s.total_size
     )?;
     writeln!(
         out,
@@ -179,7 +190,7 @@ pub fn write_summary<W: Write>(
     )?;
     writeln!(out, "most wasted bytes (holes + padding):")?;
     for (waste, size, name) in s.worst() {
-        writeln!(out, "  {waste:>6} of {size:>6}  {name}")?;
+        writeln!(out, "  {waste:>6} of {size:>6}  {}", terminal(&name))?;
     }
     Ok(())
 }

@@ -6,104 +6,36 @@
 //! Code spans follow CommonMark: a span that holds backticks is fenced with
 //! a longer run than any inside it (`` `` a `b` `` ``), so evidence that
 //! quotes code (`(Go `int` is 8 bytes…)`) stays one span.
+//!
+//! Every string from an input goes through a rule of [`super::escape`]:
+//! code spans ([`code`]), inline text ([`escape_text`], [`text`] for text
+//! with backtick spans), table cells, and in the byte maps' code blocks the
+//! terminal rule under a fence longer than any backtick run in the block.
+//! The only raw HTML is the report's own (`<details>`, `<summary>`, `<br>`).
 
 use std::io::{self, Write};
 
 use super::bytemap::{self, ByteMap, Lane, Region};
+use super::escape::{
+    md_code as code, md_code_cell as code_cell, md_prose as text, md_prose_cell as text_cell,
+    md_text as escape_text, terminal,
+};
 use super::Report;
 use crate::model::finding::Finding;
 
-/// A CommonMark code span holding `s` exactly.
-pub(crate) fn code(s: &str) -> String {
-    let s = s.replace('\n', " ");
-    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest + 1);
-    // One space each side is stripped by the parser when both are there; add
-    // them when the content would otherwise touch the fence with a backtick
-    // or lose its own outer spaces.
-    let pad = s.starts_with('`')
-        || s.ends_with('`')
-        || (s.starts_with(' ') && s.ends_with(' ') && !s.trim().is_empty());
-    if pad {
-        format!("{fence} {s} {fence}")
-    } else if s.is_empty() {
-        "` `".to_string()
-    } else {
-        format!("{fence}{s}{fence}")
-    }
-}
-
-/// A code span inside a table cell: GFM splits cells before it reads
-/// spans, so `|` is escaped even there.
-fn code_cell(s: &str) -> String {
-    code(s).replace('|', "\\|")
-}
-
-/// Escapes Markdown's inline syntax in plain text, and only where it would
-/// act, so pasted text stays readable: `_` between letters (`max_entries`)
-/// opens no emphasis, `<` only starts a tag before a letter, `/`, `!` or
-/// `?`, `&` an entity only before a letter or `#`, `]` a link only before
-/// `(` or `[`.
-fn escape_text(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = String::with_capacity(s.len());
-    for (i, &c) in chars.iter().enumerate() {
-        let prev = i.checked_sub(1).map(|p| chars[p]);
-        let next = chars.get(i + 1).copied();
-        let word = |x: Option<char>| x.is_some_and(char::is_alphanumeric);
-        let escape = match c {
-            '\\' | '*' | '`' | '~' | '|' => true,
-            '_' => !(word(prev) && word(next)),
-            '<' => next.is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')),
-            '&' => next.is_some_and(|n| n.is_ascii_alphabetic() || n == '#'),
-            ']' => matches!(next, Some('(') | Some('[')),
-            '[' => chars[i..].contains(&']'),
-            _ => false,
-        };
-        if escape {
-            out.push('\\');
-        }
-        out.push(if c == '\n' { ' ' } else { c });
-    }
-    out
-}
-
-/// Text as the analyses write it (titles, fixes, notes): its backtick spans
-/// (CommonMark's rule: a run closes at the next run of the same length) are
-/// re-fenced with [`code`], everything else is escaped, an unmatched
-/// backtick included.
-pub(crate) fn text(s: &str) -> String {
-    super::code_spans(s)
-        .into_iter()
-        .map(|span| match span {
-            super::Span::Text(t) => escape_text(t),
-            super::Span::Code(c) => code(c),
-        })
-        .collect()
-}
-
-/// [`text`] for a table cell.
-fn text_cell(s: &str) -> String {
-    // escape_text already escapes `|` outside spans; inside spans GFM needs
-    // it too.
-    let t = text(s);
-    let mut out = String::with_capacity(t.len());
-    let mut prev_backslash = false;
-    for c in t.chars() {
-        if c == '|' && !prev_backslash {
-            out.push('\\');
-        }
-        prev_backslash = c == '\\' && !prev_backslash;
-        out.push(c);
-    }
-    out
-}
-
-/// `flows`, or `flows` (id 52) for a live map.
+/// `flows`, or `flows` (id 52) for a live map, in a table cell.
 fn map_name(m: &crate::model::finding::MapRef) -> String {
     match m.id {
         Some(id) => format!("{} (id {id})", code_cell(&m.name)),
         None => code_cell(&m.name),
+    }
+}
+
+/// [`map_name`] outside a table (no `|` to escape).
+fn map_name_inline(m: &crate::model::finding::MapRef) -> String {
+    match m.id {
+        Some(id) => format!("{} (id {id})", code(&m.name)),
+        None => code(&m.name),
     }
 }
 
@@ -134,12 +66,12 @@ fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
                     .as_deref()
                     .map(code_cell)
                     .unwrap_or_else(|| "(\\-\\-pair)".into()),
-                c.role,
+                text_cell(&c.role),
                 code_cell(&c.user_type),
                 text_cell(&c.user_origin),
                 code_cell(&c.btf_type),
                 text_cell(&c.btf_origin),
-                c.verdict,
+                text_cell(&c.verdict),
                 if c.notes.is_empty() {
                     "-".to_string()
                 } else {
@@ -162,7 +94,7 @@ fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
                 code_cell(&d.file),
                 d.map.as_ref().map(map_name).unwrap_or_else(|| "-".into()),
                 d.entries,
-                d.status
+                text_cell(&d.status)
             )?;
         }
         writeln!(out)?;
@@ -201,13 +133,27 @@ fn pad(s: &str, w: usize) -> String {
 /// bytes a line, with a caret line under the marked bytes; then one line per
 /// row, like pahole's annotated struct: the bytes, what each fields lane has
 /// there (named on its first row), the byte values, `^` on marked rows.
+/// Names in the block are terminal text ([`terminal`]: no line of their
+/// own), and the fence is longer than any backtick run in the block.
 fn write_byte_map<W: Write>(out: &mut W, map: &ByteMap) -> io::Result<()> {
-    writeln!(out, "\n{}:\n\n```text", escape_text(&map.caption))?;
-    let byte_lanes: Vec<(&str, &[String])> = map
+    let mut block = Vec::new();
+    write_byte_map_block(&mut block, map)?;
+    let block = String::from_utf8_lossy(&block);
+    let fence = super::escape::md_fence(&block);
+    writeln!(
+        out,
+        "\n{}:\n\n{fence}text\n{block}{fence}",
+        escape_text(&map.caption)
+    )
+}
+
+/// The inside of [`write_byte_map`]'s code block.
+fn write_byte_map_block<W: Write>(out: &mut W, map: &ByteMap) -> io::Result<()> {
+    let byte_lanes: Vec<(std::borrow::Cow<str>, &[String])> = map
         .lanes
         .iter()
         .filter_map(|l| match l {
-            Lane::Bytes { title, bytes } => Some((title.as_str(), bytes.as_slice())),
+            Lane::Bytes { title, bytes } => Some((terminal(title), bytes.as_slice())),
             Lane::Fields { .. } => None,
         })
         .collect();
@@ -260,7 +206,7 @@ fn write_byte_map<W: Write>(out: &mut W, map: &ByteMap) -> io::Result<()> {
     for lane in &map.lanes {
         match lane {
             Lane::Fields { title, layout } => {
-                header.push(format!("{title} ({})", layout.name));
+                header.push(format!("{} ({})", terminal(title), terminal(&layout.name)));
                 let mut prev: Option<Region> = None;
                 cols.push(
                     rows.iter()
@@ -274,17 +220,18 @@ fn write_byte_map<W: Write>(out: &mut W, map: &ByteMap) -> io::Result<()> {
                             match region {
                                 Region::Field(i) => {
                                     let f = &layout.fields[i];
-                                    format!("{} {}", f.name, f.type_name).trim_end().to_string()
+                                    let (name, ty) = (terminal(&f.name), terminal(&f.type_name));
+                                    format!("{name} {ty}").trim_end().to_string()
                                 }
                                 Region::Beyond => "—".to_string(),
-                                other => format!("({})", layout.region_name(other)),
+                                other => format!("({})", terminal(&layout.region_name(other))),
                             }
                         })
                         .collect(),
                 );
             }
             Lane::Bytes { title, bytes } => {
-                header.push(title.clone());
+                header.push(terminal(title).into_owned());
                 cols.push(
                     rows.iter()
                         .map(|r| {
@@ -317,7 +264,7 @@ fn write_byte_map<W: Write>(out: &mut W, map: &ByteMap) -> io::Result<()> {
             .collect();
         if mark {
             l.push_str("^ ");
-            l.push_str(&map.mark_meaning);
+            l.push_str(&terminal(&map.mark_meaning));
         }
         l.trim_end().to_string()
     };
@@ -337,7 +284,7 @@ fn write_byte_map<W: Write>(out: &mut W, map: &ByteMap) -> io::Result<()> {
             map.size, map.cut
         )?;
     }
-    writeln!(out, "```")
+    Ok(())
 }
 
 /// Evidence as a nested list (renders anywhere, unlike a table of tables).
@@ -410,7 +357,7 @@ fn write_finding<W: Write>(out: &mut W, report: &Report, n: usize, f: &Finding) 
         writeln!(out, "Root cause: fix this first.\n")?;
     }
     if let Some(m) = &f.map {
-        writeln!(out, "Map: {}\n", map_name(m))?;
+        writeln!(out, "Map: {}\n", map_name_inline(m))?;
     }
     for src in &f.sources {
         let at = super::source_location(src);
@@ -472,7 +419,10 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 m.id.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
                 code_cell(&m.name),
-                m.map_type.as_deref().unwrap_or("-"),
+                m.map_type
+                    .as_deref()
+                    .map(text_cell)
+                    .unwrap_or_else(|| "-".into()),
                 o(m.key_size),
                 o(m.value_size),
                 o(m.max_entries.map(u64::from)),
@@ -491,8 +441,8 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
             out,
             "| {} | {} | {} |",
             code_cell(&i.path),
-            i.kind,
-            i.status
+            text_cell(&i.kind),
+            text_cell(&i.status)
         )?;
     }
     Ok(())
@@ -500,20 +450,46 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{code, text};
+    use super::bytemap::{ByteMap, Field, FieldLayout, Lane};
 
+    /// A BTF member name holding a fence and a line feed neither closes the
+    /// byte map's code block nor starts a line of its own.
     #[test]
-    fn code_spans_are_fenced_longer_than_the_backticks_inside() {
-        assert_eq!(code("a"), "`a`");
-        assert_eq!(code("Go `int` is 8"), "``Go `int` is 8``");
-        assert_eq!(code("`int`"), "`` `int` ``");
-        assert_eq!(code("a``b"), "```a``b```");
-    }
-
-    #[test]
-    fn text_keeps_its_spans_and_escapes_the_rest() {
-        assert_eq!(text("`a_b` and a_b, _c"), "`a_b` and a_b, \\_c");
-        assert_eq!(text("unmatched ` tick"), "unmatched \\` tick");
-        assert_eq!(text("x *y* [z]"), "x \\*y\\* \\[z]");
+    fn byte_map_block_is_fenced_longer_than_a_fence_in_a_name() {
+        let name = "a\n```\n# forged";
+        let map = ByteMap {
+            caption: format!("key type {name}"),
+            size: 4,
+            cut: 0,
+            lanes: vec![Lane::Fields {
+                title: "key".into(),
+                layout: FieldLayout {
+                    name: format!("struct {name}"),
+                    size: 4,
+                    fields: vec![Field {
+                        name: name.into(),
+                        type_name: "__u32".into(),
+                        offset: 0,
+                        size: 4,
+                    }],
+                },
+            }],
+            marked: [0].into(),
+            mark_meaning: "marked".into(),
+        };
+        let mut out = Vec::new();
+        super::write_byte_map(&mut out, &map).unwrap();
+        let md = String::from_utf8(out).unwrap();
+        assert!(md.contains("\n````text\n"), "{md}");
+        assert!(md.ends_with("\n````\n"), "{md}");
+        assert!(
+            md.contains("\n0      a\\x0a```\\x0a# forged __u32 "),
+            "{md}"
+        );
+        assert_eq!(md.matches("````").count(), 2, "{md}");
+        assert!(
+            md.starts_with("\nkey type a\\\\x0a\\`\\`\\`\\\\x0a# forged:\n"),
+            "{md}"
+        );
     }
 }

@@ -5,6 +5,7 @@
 pub mod bytemap;
 pub mod dump;
 pub mod dump_diff;
+pub mod escape;
 pub mod fleet;
 pub mod fleet_html;
 pub mod fleet_human;
@@ -254,12 +255,12 @@ pub fn findings_summary(error: usize, warning: usize, info: usize) -> String {
     )
 }
 
-/// Renders evidence values for text formats: scalars plainly, arrays of
-/// scalars inline, everything else as compact JSON (Markdown and HTML
-/// cells; the terminal uses [`evidence_lines`]).
+/// Renders evidence values for terminal text ([`evidence_lines`]): scalars
+/// plainly, arrays of scalars inline, everything else as compact JSON;
+/// strings through [`escape::terminal`].
 pub(crate) fn evidence_scalar(v: &serde_json::Value) -> String {
     match v {
-        serde_json::Value::String(s) => crate::error::printable(s).into_owned(),
+        serde_json::Value::String(s) => escape::terminal(s).into_owned(),
         serde_json::Value::Null => "-".to_string(),
         serde_json::Value::Array(items)
             if items.iter().all(|i| !i.is_object() && !i.is_array()) =>
@@ -329,7 +330,7 @@ fn inline_text(v: &serde_json::Value) -> String {
         serde_json::Value::Object(o) if o.is_empty() => "none".to_string(),
         serde_json::Value::Object(o) => o
             .iter()
-            .map(|(k, x)| format!("{k} {}", evidence_scalar(x)))
+            .map(|(k, x)| format!("{} {}", escape::terminal(k), evidence_scalar(x)))
             .collect::<Vec<_>>()
             .join(", "),
         v => evidence_scalar(v),
@@ -347,7 +348,7 @@ fn object_lines(
     let key_width = obj
         .iter()
         .filter(|(_, v)| is_inline(v))
-        .map(|(k, _)| k.chars().count())
+        .map(|(k, _)| escape::terminal(k).chars().count())
         .max()
         .unwrap_or(0);
     let value_col = indent + key_width + 2;
@@ -373,12 +374,15 @@ fn object_lines(
         }
     }
     let last_hex = hex_fields.last().map(|(k, _)| k.as_str());
-    for (k, v) in obj {
-        let mark_here = if Some(k.as_str()) == last_hex {
+    for (key, v) in obj {
+        let mark_here = if Some(key.as_str()) == last_hex {
             marks.as_slice()
         } else {
             &[]
         };
+        // Evidence keys are the analyses' own words, but a key can be a name
+        // from the input.
+        let k = escape::terminal(key);
         match v {
             Value::String(s) if hex_bytes(s).is_some() => {
                 let bytes = hex_bytes(s).unwrap_or_default();

@@ -421,19 +421,8 @@ impl Families {
     }
 }
 
-/// A label value as the exposition format wants it: `\`, `"` and newline escaped.
-pub fn escape_label(v: &str) -> String {
-    let mut s = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '\\' => s.push_str("\\\\"),
-            '"' => s.push_str("\\\""),
-            '\n' => s.push_str("\\n"),
-            c => s.push(c),
-        }
-    }
-    s
-}
+/// A label value as the exposition format wants it ([`super::escape`]).
+pub use super::escape::openmetrics_label as escape_label;
 
 /// HELP text: `\` and newline escaped.
 fn escape_help(v: &str) -> String {
