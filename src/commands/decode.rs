@@ -656,6 +656,7 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
                     .out
                     .color
                     .resolve(std::io::stderr().is_terminal(), |v| std::env::var(v).ok()),
+                verbose: style.verbose,
             };
             render::write_findings_text(&mut err, &findings, err_style).out()?;
         }

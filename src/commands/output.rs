@@ -171,6 +171,7 @@ impl OutputArgs {
         TextStyle {
             width: text_width(to_stdout, env_var),
             color: self.color.resolve(tty, env_var),
+            verbose: false,
         }
     }
 

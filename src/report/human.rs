@@ -57,33 +57,151 @@ pub fn write<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> io::Re
     // HTML): the findings, root cause first, are what a reader wants first.
     writeln!(out)?;
     write_compared(out, report, style)?;
-    if !report.maps.is_empty() {
+    let groups = super::owners::groups(report);
+    if !groups.is_empty() && !style.verbose {
+        write_owners(out, report, &groups, style)?;
+    } else if !report.maps.is_empty() {
         writeln!(out, "{}", bold("maps:"))?;
         for m in &report.maps {
-            let text = format!(
-                "{}{} {} key {} value {} max_entries {}{}{}",
-                m.id.map(|i| format!("{i}: ")).unwrap_or_default(),
-                terminal(&m.name),
-                terminal(m.map_type.as_deref().unwrap_or("?")),
-                opt(m.key_size, "B"),
-                opt(m.value_size, "B"),
-                m.max_entries
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "?".into()),
-                match (&m.key_type, &m.value_type) {
-                    (None, None) => String::new(),
-                    (k, v) => format!(
-                        " ({} → {})",
-                        terminal(k.as_deref().unwrap_or("?")),
-                        terminal(v.as_deref().unwrap_or("?"))
-                    ),
-                },
-                m.entries
-                    .map(|n| format!(", {} dumped", plural(n, "entry", "entries")))
-                    .unwrap_or_default(),
-            );
-            write_wrapped(out, 2, 4, &text, w)?;
+            write_wrapped(out, 2, 4, &map_line(m), w)?;
         }
+    }
+    Ok(())
+}
+
+/// A map on one line: id, name, type, sizes, types, entries dumped, and
+/// (where a bundle says) its programs, holders and pins.
+fn map_line(m: &super::MapSummary) -> String {
+    let mut text = format!(
+        "{}{} {} key {} value {} max_entries {}{}{}",
+        m.id.map(|i| format!("{i}: ")).unwrap_or_default(),
+        terminal(&m.name),
+        terminal(m.map_type.as_deref().unwrap_or("?")),
+        opt(m.key_size, "B"),
+        opt(m.value_size, "B"),
+        m.max_entries
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "?".into()),
+        match (&m.key_type, &m.value_type) {
+            (None, None) => String::new(),
+            (k, v) => format!(
+                " ({} → {})",
+                terminal(k.as_deref().unwrap_or("?")),
+                terminal(v.as_deref().unwrap_or("?"))
+            ),
+        },
+        m.entries
+            .map(|n| format!(", {} dumped", plural(n, "entry", "entries")))
+            .unwrap_or_default(),
+    );
+    if !m.programs.is_empty() {
+        let progs: Vec<String> = m
+            .programs
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {} ({}, tag {})",
+                    p.id,
+                    terminal(&p.name),
+                    terminal(&p.prog_type),
+                    terminal(&p.tag)
+                )
+            })
+            .collect();
+        text.push_str(&format!("; used by {}", progs.join(", ")));
+    }
+    if !m.holders.is_empty() {
+        let held: Vec<String> = m
+            .holders
+            .iter()
+            .map(|h| format!("{} (pid {}) fd {}", terminal(&h.comm), h.pid, h.fd))
+            .collect();
+        text.push_str(&format!("; held by {}", held.join(", ")));
+    }
+    if !m.pins.is_empty() {
+        let pins: Vec<String> = m.pins.iter().map(|p| terminal(p).into_owned()).collect();
+        text.push_str(&format!("; pinned at {}", pins.join(", ")));
+    }
+    text
+}
+
+/// Maps under their owners, a group in two wrapped lines: the process (or
+/// "no process") with its programs, then its maps, each `id name` with how
+/// full its dump showed it and a mark where a finding concerns it.
+fn write_owners<W: Write>(
+    out: &mut W,
+    report: &Report,
+    groups: &[super::owners::OwnerGroup],
+    style: TextStyle,
+) -> io::Result<()> {
+    use super::owners::{fill, program_types, Owner};
+    let w = style.width;
+    let with_findings: std::collections::BTreeSet<u32> = report
+        .findings
+        .iter()
+        .filter_map(|f| f.map.as_ref().and_then(|m| m.id))
+        .collect();
+    let maps_total = report.maps.len();
+    writeln!(
+        out,
+        "{} {}, {}; (--verbose: every map on its own line)",
+        paint(style.color, BOLD, "maps under their owners:"),
+        plural(report.programs.len() as u64, "program", "programs"),
+        plural(maps_total as u64, "map", "maps"),
+    )?;
+    for g in groups {
+        let head = match g.owner {
+            Owner::Process { pid, comm } => format!("{} (pid {pid})", terminal(comm)),
+            Owner::NoProcess => "held by no process (links or pins keep them)".to_string(),
+            Owner::Unused => "used by no program, held by no process".to_string(),
+        };
+        let progs = if g.programs.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = g
+                .programs
+                .iter()
+                .map(|p| format!("{} {}", p.id, terminal(&p.name)))
+                .collect();
+            let types: Vec<String> = program_types(&g.programs)
+                .iter()
+                .map(|t| terminal(t).into_owned())
+                .collect();
+            format!(
+                ": {} {} ({})",
+                if g.programs.len() == 1 {
+                    "program"
+                } else {
+                    "programs"
+                },
+                list.join(", "),
+                types.join(", ")
+            )
+        };
+        write_wrapped(out, 2, 6, &format!("{head}{progs}"), w)?;
+        if g.maps.is_empty() {
+            continue;
+        }
+        let maps: Vec<String> = g
+            .maps
+            .iter()
+            .map(|m| {
+                let mut item = format!(
+                    "{}{}",
+                    m.id.map(|i| format!("{i} ")).unwrap_or_default(),
+                    terminal(&m.name)
+                );
+                if let Some(f) = fill(m) {
+                    item.push(' ');
+                    item.push_str(&f);
+                }
+                if m.id.is_some_and(|id| with_findings.contains(&id)) {
+                    item.push_str(" (finding above)");
+                }
+                item
+            })
+            .collect();
+        write_wrapped(out, 4, 6, &format!("maps {}", maps.join(", ")), w)?;
     }
     Ok(())
 }
@@ -205,7 +323,25 @@ fn write_compared<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> i
             write_wrapped(out, 4, 14, &format!("accepted: {}", terminal(n)), w)?;
         }
     }
+    // With the owners view, a checked dump is shown with its map (entries
+    // against max_entries); the list of dump files is --verbose.
+    let folded = !style.verbose && !report.programs.is_empty();
+    let checked = report
+        .dumps
+        .iter()
+        .filter(|d| d.status == "checked")
+        .count();
+    if folded && checked > 0 {
+        let text = format!(
+            "{} checked, each with its map below",
+            plural(checked as u64, "dump", "dumps")
+        );
+        write_wrapped(out, 2, 6, &text, w)?;
+    }
     for d in &report.dumps {
+        if folded && d.status == "checked" {
+            continue;
+        }
         let map = d.map.as_ref().map(map_name).unwrap_or_default();
         let what = match d.status.as_str() {
             "checked" => format!("checked as map {map}"),
@@ -414,6 +550,7 @@ mod tests {
         let style = super::TextStyle {
             width: 100,
             color: false,
+            verbose: false,
         };
         let handler =
             miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())

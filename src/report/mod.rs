@@ -18,6 +18,7 @@ pub mod json;
 pub mod layout;
 pub mod markdown;
 pub mod openmetrics;
+pub mod owners;
 
 use serde::Serialize;
 
@@ -53,12 +54,50 @@ pub struct MapSummary {
     pub value_type: Option<String>,
     /// Entries in the dump, when there is one.
     pub entries: Option<u64>,
+    /// The loaded programs that use the map (a bundle's `map_ids`).
+    pub programs: Vec<ProgramRef>,
+    /// The processes that hold an fd of the map (a bundle's fdinfo).
+    pub holders: Vec<Holder>,
+    /// Where the map is pinned under bpffs.
+    pub pins: Vec<String>,
     /// The key and value layouts, for the byte maps of the HTML and
     /// Markdown reports (not in the JSON: findings carry their evidence).
     #[serde(skip)]
     pub key_layout: Option<std::sync::Arc<crate::model::layout::Layout>>,
     #[serde(skip)]
     pub value_layout: Option<std::sync::Arc<crate::model::layout::Layout>>,
+}
+
+/// A loaded program, as a map's user (`maps[].programs`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ProgramRef {
+    pub id: u32,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub prog_type: String,
+    pub tag: String,
+}
+
+/// A process fd that holds a map or a program.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Holder {
+    pub pid: u32,
+    pub comm: String,
+    pub fd: u32,
+}
+
+/// A loaded program of the node (`programs[]`): what it is, the maps it
+/// uses, and who holds it (process fds, pins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProgramSummary {
+    pub id: u32,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub prog_type: String,
+    pub tag: String,
+    pub map_ids: Vec<u32>,
+    pub holders: Vec<Holder>,
+    pub pins: Vec<String>,
 }
 
 /// One user-type-against-BTF comparison and its verdict, with the
@@ -114,6 +153,8 @@ pub struct Report {
     pub bpfcase_version: &'static str,
     pub inputs: Vec<InputSummary>,
     pub maps: Vec<MapSummary>,
+    /// The loaded programs a bundle lists (none for loose files).
+    pub programs: Vec<ProgramSummary>,
     /// Layout comparisons made, matching or not.
     pub checks: Vec<CheckSummary>,
     /// Dumps read, and the map each was checked as.
@@ -203,6 +244,7 @@ impl Report {
             report_version: REPORT_VERSION,
             bpfcase_version: env!("CARGO_PKG_VERSION"),
             inputs,
+            programs: Vec::new(),
             maps,
             checks: Vec::new(),
             dumps: Vec::new(),
@@ -226,6 +268,8 @@ impl Report {
 pub struct TextStyle {
     pub width: usize,
     pub color: bool,
+    /// Every piece of evidence (`--verbose`): each map and dump on its own line.
+    pub verbose: bool,
 }
 
 /// `1 entry`, `2 entries`: `count` and the noun in the right number.

@@ -55,6 +55,10 @@ pub struct AnalyzeArgs {
     pub format: Option<ReportFormat>,
     #[command(flatten)]
     pub out: OutputArgs,
+    /// Every piece of evidence: in text, each map (with its programs,
+    /// holders and pins) and each dump on its own line, not grouped.
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Exit with 1 when a finding at or above this severity is reported.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
@@ -101,7 +105,11 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let format = args.out.format(args.format)?;
     let report = analyze(args)?;
     let mut buf = Vec::new();
-    render(&mut buf, &report, format, args.out.style()).out()?;
+    let style = TextStyle {
+        verbose: args.verbose,
+        ..args.out.style()
+    };
+    render(&mut buf, &report, format, style).out()?;
     args.out.write_all(&buf)?;
     let s = &report.summary;
     args.out.done(&findings_summary(s.error, s.warning, s.info));

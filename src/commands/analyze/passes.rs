@@ -20,7 +20,7 @@ use crate::model::case::{Generated, MapInstance, ScalarType, UserTypes};
 use crate::model::finding::{Code, Finding, MapRef, Severity};
 use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::{FieldType, Layout};
-use crate::report::{CheckSummary, MapSummary, Report};
+use crate::report::{CheckSummary, Holder, MapSummary, ProgramRef, ProgramSummary, Report};
 
 /// Whether `--map W` names the map `name` with `id` (by name, or by id
 /// where a reload left several maps of one name).
@@ -85,9 +85,11 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     let accounted = super::accounting::account(args, &case, &checks);
     findings.extend(accounted.findings);
 
-    let map_summaries = map_summaries(&case.maps, &entries);
+    let owners = Owners::of(case.manifest.as_ref());
+    let map_summaries = map_summaries(&case.maps, &entries, &owners);
     let calls = super::accounting::call_counts(&case);
     let mut report = Report::new(case.inputs, map_summaries, findings);
+    report.programs = owners.programs;
     report.checks = checks.into_iter().map(CheckSummary::from).collect();
     report.dumps = accounted.dumps;
     report.traces = accounted.traces;
@@ -386,9 +388,19 @@ fn trace_and_map_findings(args: &AnalyzeArgs, case: &LoadedCase) -> Vec<Finding>
 fn map_summaries(
     maps: &[MapInstance],
     entries: &HashMap<(Option<u32>, String), u64>,
+    owners: &Owners,
 ) -> Vec<MapSummary> {
     maps.iter()
         .map(|m| MapSummary {
+            programs: m.id.map(|id| owners.programs_of(id)).unwrap_or_default(),
+            holders: m
+                .id
+                .and_then(|id| owners.map_holders.get(&id).cloned())
+                .unwrap_or_default(),
+            pins: m
+                .id
+                .and_then(|id| owners.map_pins.get(&id).cloned())
+                .unwrap_or_default(),
             id: m.id,
             name: m.name.clone(),
             map_type: m.map_type.map(|t| t.name()),
@@ -410,6 +422,101 @@ fn map_summaries(
             value_layout: m.value_layout.clone(),
         })
         .collect()
+}
+
+/// Who owns what on the node a bundle was collected from: each program with
+/// its maps, the process fds and pins that hold programs and maps. Indexed
+/// by id once, so tying maps to programs is linear in the manifest's size.
+#[derive(Debug, Default)]
+struct Owners {
+    programs: Vec<ProgramSummary>,
+    /// Map id → the programs (indices into `programs`) that use it.
+    map_users: HashMap<u32, Vec<usize>>,
+    map_holders: HashMap<u32, Vec<Holder>>,
+    map_pins: HashMap<u32, Vec<String>>,
+}
+
+impl Owners {
+    fn of(manifest: Option<&crate::bundle::Manifest>) -> Owners {
+        let Some(m) = manifest else {
+            return Owners::default();
+        };
+        let mut o = Owners::default();
+        let mut prog_holders: HashMap<u32, Vec<Holder>> = HashMap::new();
+        for p in &m.processes {
+            for fd in &p.fds {
+                let holder = Holder {
+                    pid: p.pid,
+                    comm: p.comm.clone(),
+                    fd: fd.fd,
+                };
+                match (fd.kind.as_str(), fd.map_id, fd.prog_id) {
+                    ("map", Some(id), _) => o.map_holders.entry(id).or_default().push(holder),
+                    ("prog", _, Some(id)) => prog_holders.entry(id).or_default().push(holder),
+                    _ => {}
+                }
+            }
+        }
+        let mut prog_pins: HashMap<u32, Vec<String>> = HashMap::new();
+        for pin in &m.pins {
+            match pin.kind.as_str() {
+                "map" => o.map_pins.entry(pin.id).or_default().push(pin.path.clone()),
+                "prog" => prog_pins.entry(pin.id).or_default().push(pin.path.clone()),
+                _ => {}
+            }
+        }
+        let mut progs: Vec<&crate::bundle::ProgRecord> = m.progs.iter().collect();
+        progs.sort_by_key(|p| p.id);
+        progs.dedup_by_key(|p| p.id);
+        for p in progs {
+            let i = o.programs.len();
+            let mut map_ids = p.map_ids.clone();
+            map_ids.sort_unstable();
+            map_ids.dedup();
+            for id in &map_ids {
+                o.map_users.entry(*id).or_default().push(i);
+            }
+            let mut holders = prog_holders.remove(&p.id).unwrap_or_default();
+            holders.sort();
+            let mut pins = prog_pins.remove(&p.id).unwrap_or_default();
+            pins.sort();
+            o.programs.push(ProgramSummary {
+                id: p.id,
+                name: p.name.clone(),
+                prog_type: p.prog_type.clone(),
+                tag: p.tag.clone(),
+                map_ids,
+                holders,
+                pins,
+            });
+        }
+        for v in o.map_holders.values_mut() {
+            v.sort();
+            v.dedup();
+        }
+        for v in o.map_pins.values_mut() {
+            v.sort();
+            v.dedup();
+        }
+        o
+    }
+
+    fn programs_of(&self, map_id: u32) -> Vec<ProgramRef> {
+        self.map_users
+            .get(&map_id)
+            .into_iter()
+            .flatten()
+            .map(|&i| {
+                let p = &self.programs[i];
+                ProgramRef {
+                    id: p.id,
+                    name: p.name.clone(),
+                    prog_type: p.prog_type.clone(),
+                    tag: p.tag.clone(),
+                }
+            })
+            .collect()
+    }
 }
 
 /// The unknown-type error, naming every user-type source that was searched.
