@@ -100,7 +100,7 @@ pub fn groups(report: &Report) -> Vec<OwnerGroup<'_>> {
     let unused: Vec<&MapSummary> = report
         .maps
         .iter()
-        .filter(|m| m.id.is_none_or(|id| !shown.contains(&id)))
+        .filter(|m| !m.id.is_some_and(|id| shown.contains(&id)))
         .collect();
     if !unused.is_empty() {
         out.push(OwnerGroup {
