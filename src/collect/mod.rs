@@ -34,15 +34,16 @@ use archive::BundleWriter;
 use dump::{DumpLimits, DumpSpec};
 use sys::ObjKind;
 
-/// What `--redact` leaves out.
+/// What `--redact` leaves out, in every member carrying map bytes: dumps,
+/// snapshots and the trace ([`redact`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Redact {
     /// Nothing: bytes as read.
     #[default]
     None,
-    /// Value payload bytes (padding kept).
+    /// Value payload bytes, also in the trace (padding kept).
     Values,
-    /// Key and value payload bytes (padding kept).
+    /// Key and value payload bytes, also in the trace (padding kept).
     Keys,
 }
 
