@@ -20,6 +20,30 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+impl Manifest {
+    /// What `redact` says was masked when a map record does not (bundles of
+    /// versions before `maps[].redacted`): `keys` masked keys and values,
+    /// `values` values; masked sides count as wholly zeroed, since which
+    /// padding bytes were kept is not recorded.
+    pub fn redact_mode(&self) -> Redacted {
+        let all = match self.redact.as_str() {
+            "keys" => (Masked::All, Masked::All),
+            "values" => (Masked::Kept, Masked::All),
+            _ => (Masked::Kept, Masked::Kept),
+        };
+        Redacted {
+            key: all.0,
+            value: all.1,
+        }
+    }
+
+    /// How map `rec`'s bytes were masked: its record's `redacted`, else what
+    /// `redact` implies.
+    pub fn map_redaction(&self, rec: &MapRecord) -> Redacted {
+        rec.redacted.unwrap_or_else(|| self.redact_mode())
+    }
+}
+
 /// `manifest.json`, the bundle's table of contents.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -36,6 +60,11 @@ pub struct Manifest {
     /// How `--redact` was applied: `none`, `values`, `keys`.
     #[serde(default)]
     pub redact: String,
+    /// With `--redact`: every member whose key or value bytes were masked
+    /// (dumps, snapshots, the trace), in the order written. A member not
+    /// listed holds no map bytes, or was copied whole (`--binaries`, `--elf`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redacted_files: Vec<String>,
     /// Every file in the bundle except the manifest itself.
     #[serde(default)]
     pub files: Vec<FileEntry>,
@@ -101,6 +130,59 @@ pub struct TraceRecord {
     pub own_prog_ids: Vec<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub own_map_ids: Vec<u32>,
+    /// With `--redact`: how the `key` and `value` bytes of the lines were
+    /// masked, map by map (the same masks as the map's dump; calls whose
+    /// map was not known have every byte zeroed). Empty without `--redact`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redaction: Vec<TraceRedaction>,
+}
+
+/// What `--redact` did to one side (key or value) of a map's bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Masked {
+    /// The bytes as read.
+    #[default]
+    Kept,
+    /// Payload bytes zeroed; padding bytes (per the map's BTF) kept.
+    Payload,
+    /// Every byte zeroed: without a usable BTF type padding cannot be told
+    /// from payload.
+    All,
+}
+
+impl Masked {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Masked::Kept => "kept",
+            Masked::Payload => "payload",
+            Masked::All => "all",
+        }
+    }
+
+    /// Whether any byte of this side was zeroed.
+    pub fn is_masked(self) -> bool {
+        self != Masked::Kept
+    }
+}
+
+/// What `--redact` did to a map's key and value bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redacted {
+    pub key: Masked,
+    pub value: Masked,
+}
+
+/// How the trace lines of one map were masked (`manifest.trace.redaction`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceRedaction {
+    /// The map the calls went to; `None` for calls whose map was not known
+    /// (every captured byte zeroed).
+    pub map_id: Option<u32>,
+    pub key: Masked,
+    pub value: Masked,
+    /// Which bytes were kept and why, as `maps[].redaction` says it.
+    pub how: String,
 }
 
 /// One traced bpf() map call, as returned to the caller.
@@ -202,6 +284,11 @@ pub struct MapRecord {
     /// padding bytes were kept, or that everything was zeroed for lack of BTF).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redaction: Option<String>,
+    /// With `--redact`: what the masks did to the key and value bytes of
+    /// this map's dump and snapshots, for readers (`analyze` skips the
+    /// checks the masked bytes cannot support).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<Redacted>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -9,6 +9,8 @@ mod support;
 
 #[path = "security/opener.rs"]
 mod opener;
+#[path = "security/redaction.rs"]
+mod redaction;
 
 #[path = "security/escaping.rs"]
 mod escaping;

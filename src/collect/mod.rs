@@ -34,15 +34,16 @@ use archive::BundleWriter;
 use dump::{DumpLimits, DumpSpec};
 use sys::ObjKind;
 
-/// What `--redact` leaves out.
+/// What `--redact` leaves out, in every member carrying map bytes: dumps,
+/// snapshots and the trace ([`redact`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Redact {
     /// Nothing: bytes as read.
     #[default]
     None,
-    /// Value payload bytes (padding kept).
+    /// Value payload bytes, also in the trace (padding kept).
     Values,
-    /// Key and value payload bytes (padding kept).
+    /// Key and value payload bytes, also in the trace (padding kept).
     Keys,
 }
 
@@ -421,12 +422,16 @@ fn run_trace(run: &mut Run, tracer: trace::Tracer) -> Result<Vec<u32>, CollectFa
     let stop = run.stop;
     let cpus = run.manifest.host.possible_cpus;
     let attach = tracer.attach_kind();
+    let redact = run.opts.redact;
     let outcome = run
         .writer
         .add_stream(trace::TRACE_PATH, |out| {
-            tracer.run(duration, stop, out, limit, cpus)
+            tracer.run(duration, stop, out, limit, cpus, redact)
         })
         .map_err(|e| run.write_err(e))?;
+    if redact != Redact::None {
+        run.manifest.redacted_files.push(trace::TRACE_PATH.into());
+    }
     let ms = outcome.duration.as_millis() as u64;
     if outcome.interrupted {
         run.limit(
@@ -476,6 +481,7 @@ fn run_trace(run: &mut Run, tracer: trace::Tracer) -> Result<Vec<u32>, CollectFa
         attach: attach.as_str().into(),
         own_prog_ids: outcome.own_prog_ids.clone(),
         own_map_ids: outcome.own_map_ids.clone(),
+        redaction: outcome.redaction.clone(),
     });
     run.own_progs.extend(outcome.own_prog_ids);
     Ok(outcome.own_map_ids)
@@ -735,29 +741,23 @@ fn write_btf(run: &mut Run) -> Result<(), CollectFailure> {
     Ok(())
 }
 
-/// Reads a map's BTF back from the bundle's blob to build redaction masks.
-fn redaction(
-    run: &Run,
-    rec: &MapRecord,
-    blobs: &BTreeMap<u32, Vec<u8>>,
-) -> (Option<Vec<u8>>, Option<Vec<u8>>, Option<String>) {
+/// A map's `--redact` masks, from its BTF blob (read from the kernel by
+/// [`btf_blobs`]); the same masks the trace used for the map's calls.
+fn redaction(run: &Run, rec: &MapRecord, blobs: &BTreeMap<u32, Vec<u8>>) -> redact::MapMasks {
     if run.opts.redact == Redact::None {
-        return (None, None, None);
+        return redact::MapMasks::default();
     }
     let parsed = blobs.get(&rec.btf_id).and_then(|b| Btf::parse(b).ok());
-    let value = redact::padding_mask(
+    redact::MapMasks::new(
+        run.opts.redact,
         parsed.as_ref(),
-        rec.btf_value_type_id,
-        rec.value_size as usize,
-    );
-    if run.opts.redact == Redact::Keys {
-        let key = redact::padding_mask(parsed.as_ref(), rec.btf_key_type_id, rec.key_size as usize);
-        let how = format!("key: {}; value: {}", key.how, value.how);
-        (Some(key.mask), Some(value.mask), Some(how))
-    } else {
-        let how = format!("key: kept; value: {}", value.how);
-        (None, Some(value.mask), Some(how))
-    }
+        redact::MapSides {
+            btf_key_type_id: rec.btf_key_type_id,
+            key_size: rec.key_size as usize,
+            btf_value_type_id: rec.btf_value_type_id,
+            value_size: rec.value_size as usize,
+        },
+    )
 }
 
 fn dump_path(dir: &str, rec: &MapRecord) -> String {
@@ -795,7 +795,11 @@ fn dump_one(
             return Ok(None);
         }
     };
-    let (key_mask, value_mask, how) = redaction(run, &rec, blobs);
+    let masks = redaction(run, &rec, blobs);
+    let (key_mask, value_mask) = (
+        masks.key.as_ref().map(|m| m.mask.clone()),
+        masks.value.as_ref().map(|m| m.mask.clone()),
+    );
     let spec = DumpSpec {
         map_type,
         key_size: rec.key_size as usize,
@@ -823,6 +827,9 @@ fn dump_one(
         })
         .map_err(|e| run.write_err(e))?;
     bar.finish_and_clear();
+    if run.opts.redact != Redact::None {
+        run.manifest.redacted_files.push(path.to_string());
+    }
     if let Some(cut) = stats.cut {
         run.limit(
             cut.name(),
@@ -843,7 +850,10 @@ fn dump_one(
         });
         m.vanished_keys = stats.vanished_keys;
         m.walk_restarts = stats.walk_restarts;
-        m.redaction = how;
+        if run.opts.redact != Redact::None {
+            m.redaction = Some(masks.how());
+            m.redacted = Some(masks.redacted());
+        }
     } else {
         let m = &mut run.manifest.maps[i];
         m.vanished_keys += stats.vanished_keys;

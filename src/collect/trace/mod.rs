@@ -11,7 +11,9 @@
 //! closed (detached and freed) when the trace ends; nothing is pinned or
 //! mounted. [`loader`] loads it without libbpf, [`ring`] reads its ring buffer,
 //! [`event`] parses the records; this module turns them into
-//! [`crate::bundle::TraceEvent`] lines.
+//! [`crate::bundle::TraceEvent`] lines. With `--redact` the key and value
+//! bytes of each line go through the map's masks ([`super::redact`]) before
+//! they are written: the clear bytes never reach the bundle.
 //!
 //! Rebuilding the object: `just trace-bpf` (see `README.md` here).
 
@@ -25,9 +27,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::bundle::TraceEvent;
+use crate::bundle::{TraceEvent, TraceRedaction};
 use crate::collect::host;
+use crate::collect::redact::{self, MapMasks, MapSides};
 use crate::collect::sys::{self, ObjKind};
+use crate::collect::Redact;
+use crate::ingest::btf::Btf;
 use crate::model::map::{percpu_stride, MapType};
 use loader::{Attach, Loaded, SyscallRegs};
 use ring::{RingBuffer, RingError};
@@ -148,17 +153,46 @@ pub struct MapShape {
     pub value_len: usize,
 }
 
+/// How `--redact` masks the bytes of one map's trace lines: an AND mask
+/// per side (`None` keeps the side; bytes past a mask's end are zeroed).
+/// The value mask of a per-CPU map covers the whole per-CPU buffer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineMasks {
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+}
+
+impl LineMasks {
+    /// The line masks of a map's masks; `percpu`: (stride, possible CPUs)
+    /// of a per-CPU map, whose updates pass one value per CPU.
+    pub fn of(masks: &MapMasks, percpu: Option<(usize, usize)>) -> LineMasks {
+        LineMasks {
+            key: masks.key.as_ref().map(|m| m.mask.clone()),
+            value: masks.value.as_ref().map(|m| match percpu {
+                Some((stride, cpus)) => redact::percpu_mask(&m.mask, stride, cpus),
+                None => m.mask.clone(),
+            }),
+        }
+    }
+}
+
 /// Builds one trace line from a record: the map (if resolved) cuts the
 /// captured bytes to its key and value sizes; with fewer bytes captured
-/// than that, what was captured is kept.
+/// than that, what was captured is kept. `masks` then zero what
+/// `--redact` leaves out (lengths are kept).
 pub fn to_event(
     raw: &event::RawCall<'_>,
     seq: u64,
     map_id: Option<u32>,
     shape: Option<MapShape>,
+    masks: &LineMasks,
 ) -> TraceEvent {
-    let cut = |b: &[u8], len: Option<usize>| {
-        crate::bundle::hex(&b[..len.map_or(b.len(), |l| l.min(b.len()))])
+    let cut = |b: &[u8], len: Option<usize>, mask: Option<&[u8]>| {
+        let b = &b[..len.map_or(b.len(), |l| l.min(b.len()))];
+        match mask {
+            Some(m) => crate::bundle::hex(&redact::apply(b, m)),
+            None => crate::bundle::hex(b),
+        }
     };
     let is_update = raw.cmd == 2;
     TraceEvent {
@@ -173,11 +207,13 @@ pub fn to_event(
         map_fd: raw.map_fd,
         map_id,
         flags: raw.flags,
-        key: raw.key.map(|k| cut(k, shape.map(|s| s.key_len))),
+        key: raw
+            .key
+            .map(|k| cut(k, shape.map(|s| s.key_len), masks.key.as_deref())),
         value: raw
             .value
             .filter(|_| is_update)
-            .map(|v| cut(v, shape.map(|s| s.value_len))),
+            .map(|v| cut(v, shape.map(|s| s.value_len), masks.value.as_deref())),
         ret: raw.ret,
     }
 }
@@ -191,8 +227,20 @@ pub fn to_event(
 /// already closed when its first record is read has no `map_id`.
 struct MapResolver {
     fds: HashMap<(u32, i32), Option<u32>>,
-    shapes: HashMap<u32, Option<MapShape>>,
+    shapes: HashMap<u32, Option<MapFacts>>,
     possible_cpus: usize,
+    redact: Redact,
+    /// The facts of calls whose map is not known: no sizes, and with
+    /// `--redact` every byte zeroed.
+    unknown: MapFacts,
+}
+
+/// What a trace line needs of its map: the sizes, and with `--redact` the
+/// masks and how they were made.
+struct MapFacts {
+    shape: Option<MapShape>,
+    masks: LineMasks,
+    redaction: TraceRedaction,
 }
 
 impl MapResolver {
@@ -207,22 +255,70 @@ impl MapResolver {
         })
     }
 
-    fn shape(&mut self, id: u32) -> Option<MapShape> {
+    /// What a line on map `id` needs (the unknown map's facts when the map
+    /// is not known or its info cannot be read).
+    fn facts(&mut self, id: Option<u32>) -> &MapFacts {
         let cpus = self.possible_cpus;
-        *self.shapes.entry(id).or_insert_with(|| {
-            let info = sys::fd_by_id(ObjKind::Map, id)
-                .and_then(|fd| sys::map_info(&fd))
-                .ok()?;
-            let value_len = if MapType(info.map_type).is_percpu() {
-                percpu_stride(u64::from(info.value_size)) as usize * cpus
-            } else {
-                info.value_size as usize
-            };
-            Some(MapShape {
-                key_len: info.key_size as usize,
-                value_len,
+        let redact = self.redact;
+        let Some(id) = id else {
+            return &self.unknown;
+        };
+        let known = self
+            .shapes
+            .entry(id)
+            .or_insert_with(|| {
+                let info = sys::fd_by_id(ObjKind::Map, id)
+                    .and_then(|fd| sys::map_info(&fd))
+                    .ok()?;
+                let stride = percpu_stride(u64::from(info.value_size)) as usize;
+                let percpu = MapType(info.map_type).is_percpu().then_some((stride, cpus));
+                let value_len = percpu.map_or(info.value_size as usize, |(s, n)| s * n);
+                let masks = map_masks(redact, &info);
+                Some(MapFacts {
+                    shape: Some(MapShape {
+                        key_len: info.key_size as usize,
+                        value_len,
+                    }),
+                    masks: LineMasks::of(&masks, percpu),
+                    redaction: trace_redaction(Some(id), &masks),
+                })
             })
-        })
+            .as_ref();
+        known.unwrap_or(&self.unknown)
+    }
+}
+
+/// `--redact`'s masks for map `info`, from its BTF (read from the kernel
+/// once per map; a BTF that cannot be read or parsed zeroes every byte).
+fn map_masks(redact: Redact, info: &sys::MapInfo) -> MapMasks {
+    if redact == Redact::None {
+        return MapMasks::default();
+    }
+    let blob = (info.btf_id != 0)
+        .then(|| sys::fd_by_id(ObjKind::Btf, info.btf_id).and_then(|fd| sys::btf_info(&fd)))
+        .and_then(Result::ok)
+        .map(|(_, _, blob)| blob);
+    let btf = blob.as_deref().and_then(|b| Btf::parse(b).ok());
+    MapMasks::new(
+        redact,
+        btf.as_ref(),
+        MapSides {
+            btf_key_type_id: info.btf_key_type_id,
+            key_size: info.key_size as usize,
+            btf_value_type_id: info.btf_value_type_id,
+            value_size: info.value_size as usize,
+        },
+    )
+}
+
+/// The manifest's record of how the calls on `map_id` were masked.
+fn trace_redaction(map_id: Option<u32>, masks: &MapMasks) -> TraceRedaction {
+    let r = masks.redacted();
+    TraceRedaction {
+        map_id,
+        key: r.key,
+        value: r.value,
+        how: masks.how(),
     }
 }
 
@@ -247,6 +343,8 @@ pub struct TraceOutcome {
     /// id listings, where they are not the node's.
     pub own_map_ids: Vec<u32>,
     pub own_prog_ids: Vec<u32>,
+    /// With `--redact`: how the lines of each map were masked, by map id.
+    pub redaction: Vec<TraceRedaction>,
 }
 
 /// Receives records: parses, resolves, writes lines under a byte limit.
@@ -258,6 +356,8 @@ struct Sink<'a> {
     byte_limit: u64,
     cut: u64,
     error: Option<io::Error>,
+    /// With `--redact`: the masks used, by map (`None`: map not known).
+    redacted: std::collections::BTreeMap<Option<u32>, TraceRedaction>,
 }
 
 impl Sink<'_> {
@@ -275,8 +375,13 @@ impl Sink<'_> {
             return;
         };
         let map_id = self.resolver.map_id(raw.pid, raw.map_fd);
-        let shape = map_id.and_then(|id| self.resolver.shape(id));
-        let ev = to_event(&raw, self.seq, map_id, shape);
+        let redacting = self.resolver.redact != Redact::None;
+        let facts = self.resolver.facts(map_id);
+        let ev = to_event(&raw, self.seq, map_id, facts.shape, &facts.masks);
+        if redacting && !self.redacted.contains_key(&facts.redaction.map_id) {
+            self.redacted
+                .insert(facts.redaction.map_id, facts.redaction.clone());
+        }
         let mut line = match serde_json::to_vec(&ev) {
             Ok(l) => l,
             Err(e) => {
@@ -405,8 +510,9 @@ impl Tracer {
 
     /// Traces until `duration` has passed since [`Tracer::start`] or `stop`
     /// is set, writing one JSON line per call to `out` (at most
-    /// `byte_limit` bytes), then detaches, reads what is left in the ring
-    /// and the lost-call counter, and frees everything.
+    /// `byte_limit` bytes, key and value bytes masked as `redact` says),
+    /// then detaches, reads what is left in the ring and the lost-call
+    /// counter, and frees everything.
     pub fn run(
         mut self,
         duration: Duration,
@@ -414,19 +520,28 @@ impl Tracer {
         out: &mut dyn Write,
         byte_limit: u64,
         possible_cpus: u32,
+        redact: Redact,
     ) -> io::Result<TraceOutcome> {
+        let unknown = MapMasks::unknown_map(redact);
         let mut sink = Sink {
             out,
             resolver: MapResolver {
                 fds: HashMap::new(),
                 shapes: HashMap::new(),
                 possible_cpus: possible_cpus.max(1) as usize,
+                redact,
+                unknown: MapFacts {
+                    shape: None,
+                    masks: LineMasks::of(&unknown, None),
+                    redaction: trace_redaction(None, &unknown),
+                },
             },
             seq: 0,
             written: 0,
             byte_limit,
             cut: 0,
             error: None,
+            redacted: std::collections::BTreeMap::new(),
         };
         let end = self.start + duration;
         let mut outcome = TraceOutcome {
@@ -460,6 +575,7 @@ impl Tracer {
         outcome.lost = self.lost();
         outcome.events = sink.seq;
         outcome.cut_by_bytes = sink.cut;
+        outcome.redaction = std::mem::take(&mut sink.redacted).into_values().collect();
         outcome.own_map_ids = (self.loaded.maps.iter())
             .filter_map(|m| sys::map_info(&m.fd).ok().map(|i| i.id))
             .collect();
@@ -530,29 +646,182 @@ mod tests {
             0,
         );
         let raw = event::parse(&rec).unwrap();
+        let keep = LineMasks::default();
         let shape = MapShape {
             key_len: 8,
             value_len: 8,
         };
-        let ev = to_event(&raw, 3, Some(42), Some(shape));
+        let ev = to_event(&raw, 3, Some(42), Some(shape), &keep);
         assert_eq!(ev.seq, 3);
         assert_eq!(ev.cmd, "map_update_elem");
         assert_eq!(ev.map_id, Some(42));
         assert_eq!(ev.key.as_deref(), Some("deadbeef01020304"));
         assert_eq!(ev.value.as_deref(), Some("abababababababab"));
         // Unknown map: everything captured is kept.
-        let ev = to_event(&raw, 0, None, None);
+        let ev = to_event(&raw, 0, None, None, &keep);
         assert_eq!(ev.key.as_deref(), Some("deadbeef010203040909"));
         // Fewer bytes captured than the key size: what was captured.
         let wide = MapShape {
             key_len: 64,
             value_len: 64,
         };
-        assert_eq!(to_event(&raw, 0, None, Some(wide)).key.unwrap().len(), 20);
+        assert_eq!(
+            to_event(&raw, 0, None, Some(wide), &keep)
+                .key
+                .unwrap()
+                .len(),
+            20
+        );
         // A lookup carries no value; a NULL key is `null`.
         let rec = event::sample_record(4, None, None, -2);
-        let ev = to_event(&event::parse(&rec).unwrap(), 0, None, None);
+        let ev = to_event(&event::parse(&rec).unwrap(), 0, None, None, &keep);
         assert_eq!((ev.key, ev.value, ev.ret), (None, None, -2));
         assert_eq!(ev.cmd, "map_get_next_key");
+    }
+
+    fn flows_btf() -> Vec<u8> {
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/corpora/dumps/flows/btf.kernel.btf"
+        ))
+        .unwrap()
+    }
+
+    /// The masks of a map with no BTF (every byte payload as far as
+    /// collect can tell), 8-byte keys and values.
+    fn no_btf_masks(redact: Redact, percpu: Option<(usize, usize)>) -> LineMasks {
+        let sides = MapSides {
+            btf_key_type_id: 0,
+            key_size: 8,
+            btf_value_type_id: 0,
+            value_size: 8,
+        };
+        LineMasks::of(&MapMasks::new(redact, None, sides), percpu)
+    }
+
+    const KEY: [u8; 8] = [0xc0, 0xff, 0xee, 0x42, 0xa5, 0x5a, 0x13, 0x37];
+    const VALUE: [u8; 8] = [0xfe, 0xed, 0xfa, 0xce, 0x0b, 0xad, 0xf0, 0x0d];
+
+    #[test]
+    fn redacting_keys_zeroes_key_and_value_bytes_of_a_line() {
+        let rec = event::sample_record(2, Some(&KEY), Some(&VALUE), 0);
+        let raw = event::parse(&rec).unwrap();
+        let shape = MapShape {
+            key_len: 8,
+            value_len: 8,
+        };
+        let masks = no_btf_masks(Redact::Keys, None);
+        let ev = to_event(&raw, 0, Some(42), Some(shape), &masks);
+        assert_eq!(ev.key.as_deref(), Some("0000000000000000"));
+        assert_eq!(ev.value.as_deref(), Some("0000000000000000"));
+        // Everything else of the line is as recorded.
+        assert_eq!(
+            (ev.cmd.as_str(), ev.map_id, ev.ret),
+            ("map_update_elem", Some(42), 0)
+        );
+        let line = serde_json::to_string(&ev).unwrap();
+        assert!(
+            !line.contains("c0ffee") && !line.contains("feedface"),
+            "{line}"
+        );
+        // --redact values keeps the key, zeroes the value.
+        let masks = no_btf_masks(Redact::Values, None);
+        let ev = to_event(&raw, 0, Some(42), Some(shape), &masks);
+        assert_eq!(ev.key.as_deref(), Some("c0ffee42a55a1337"));
+        assert_eq!(ev.value.as_deref(), Some("0000000000000000"));
+        // --redact none (the default) keeps both.
+        let masks = no_btf_masks(Redact::None, None);
+        assert_eq!(masks, LineMasks::default());
+        let ev = to_event(&raw, 0, Some(42), Some(shape), &masks);
+        assert_eq!(ev.value.as_deref(), Some("feedface0badf00d"));
+    }
+
+    #[test]
+    fn redacted_lookup_and_get_next_key_keys_and_unknown_maps() {
+        // A lookup's and a GET_NEXT_KEY's key (the key walked from) are masked too.
+        for cmd in [1, 3, 4, 21] {
+            let rec = event::sample_record(cmd, Some(&KEY), None, -2);
+            let raw = event::parse(&rec).unwrap();
+            let ev = to_event(&raw, 0, Some(7), None, &no_btf_masks(Redact::Keys, None));
+            assert_eq!(ev.key.as_deref(), Some("0000000000000000"), "cmd {cmd}");
+            assert_eq!(ev.value, None);
+        }
+        // A call whose map is not known: every captured byte zeroed, all
+        // of them kept in number (no map size to cut to).
+        let long: Vec<u8> = (1..=20).collect();
+        let rec = event::sample_record(2, Some(&long), Some(&long), 0);
+        let raw = event::parse(&rec).unwrap();
+        let unknown = LineMasks::of(&MapMasks::unknown_map(Redact::Keys), None);
+        let ev = to_event(&raw, 0, None, None, &unknown);
+        assert_eq!(ev.key.as_deref(), Some("00".repeat(20).as_str()));
+        assert_eq!(ev.value.as_deref(), Some("00".repeat(20).as_str()));
+        let unknown = LineMasks::of(&MapMasks::unknown_map(Redact::Values), None);
+        let ev = to_event(&raw, 0, None, None, &unknown);
+        assert_eq!(ev.key, Some(crate::bundle::hex(&long)));
+        assert_eq!(ev.value.as_deref(), Some("00".repeat(20).as_str()));
+    }
+
+    #[test]
+    fn redacted_percpu_update_zeroes_every_cpu_slot_and_its_alignment() {
+        // value_size 6: stride 8, 2 CPUs, 16 bytes passed; the 2 alignment
+        // bytes of each slot are the caller's memory, not map bytes: zeroed.
+        let value: Vec<u8> = (0xa0..0xb0).collect();
+        let rec = event::sample_record(2, Some(&KEY), Some(&value), 0);
+        let raw = event::parse(&rec).unwrap();
+        let sides = MapSides {
+            btf_key_type_id: 0,
+            key_size: 8,
+            btf_value_type_id: 0,
+            value_size: 6,
+        };
+        let masks = LineMasks::of(&MapMasks::new(Redact::Values, None, sides), Some((8, 2)));
+        assert_eq!(masks.value.as_ref().map(Vec::len), Some(16));
+        let shape = MapShape {
+            key_len: 8,
+            value_len: 16,
+        };
+        let ev = to_event(&raw, 0, Some(9), Some(shape), &masks);
+        assert_eq!(ev.value.as_deref(), Some("00".repeat(16).as_str()));
+        assert_eq!(ev.key.as_deref(), Some("c0ffee42a55a1337"));
+    }
+
+    /// With the map's BTF, a traced key keeps exactly the padding bytes the
+    /// dump keeps (`struct flow_key`: the hole at 6..8 and the tail 13..16).
+    #[test]
+    fn redacted_trace_key_keeps_the_padding_the_dump_keeps() {
+        let data = flows_btf();
+        let btf = Btf::parse(&data).unwrap();
+        let key_id = btf.find_by_name("flow_key")[0].0;
+        let sides = MapSides {
+            btf_key_type_id: key_id,
+            key_size: 16,
+            btf_value_type_id: 0,
+            value_size: 8,
+        };
+        let masks = MapMasks::new(Redact::Keys, Some(&btf), sides);
+        let r = masks.redacted();
+        assert_eq!(
+            (r.key, r.value),
+            (crate::bundle::Masked::Payload, crate::bundle::Masked::All)
+        );
+        let key: Vec<u8> = (0x31..0x41).collect();
+        let rec = event::sample_record(1, Some(&key), None, -2);
+        let raw = event::parse(&rec).unwrap();
+        let ev = to_event(&raw, 0, Some(5), None, &LineMasks::of(&masks, None));
+        assert_eq!(ev.key.as_deref(), Some("000000000000373800000000003e3f40"));
+        assert!(
+            masks
+                .how()
+                .starts_with("key: payload zeroed, 40 padding bits"),
+            "{}",
+            masks.how()
+        );
+        assert!(
+            masks
+                .how()
+                .contains("value: all 8 bytes zeroed (no BTF type"),
+            "{}",
+            masks.how()
+        );
     }
 }

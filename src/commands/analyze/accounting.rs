@@ -2,7 +2,7 @@
 //! calls replayed (for the report), and the records the `input/unused` pass
 //! turns into findings for each input that contributed nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::load::LoadedCase;
 use super::passes::names_map;
@@ -38,6 +38,7 @@ pub fn account(args: &AnalyzeArgs, case: &LoadedCase, checks: &[PairCheck]) -> A
     usage.dumps = dump_uses;
     let (traces, trace_uses) = traces(case);
     usage.traces = trace_uses;
+    let redacted = redacted(case, &in_selection);
 
     for src in &case.btf_sources {
         usage.btf.push(BtfUse {
@@ -90,11 +91,30 @@ pub fn account(args: &AnalyzeArgs, case: &LoadedCase, checks: &[PairCheck]) -> A
         }
     }
 
+    let mut findings = unused_inputs::check(&usage);
+    findings.extend(redacted);
     Accounting {
         dumps,
         traces,
-        findings: unused_inputs::check(&usage),
+        findings,
     }
+}
+
+/// What `collect --redact` left uncompared: the maps with a dump or traced
+/// calls whose masked bytes a check would have compared.
+fn redacted(case: &LoadedCase, in_selection: &dyn Fn(&MapInstance) -> bool) -> Vec<Finding> {
+    if case.redactions.is_empty() {
+        return Vec::new();
+    }
+    let dumped: Vec<u32> = case.dumps.iter().filter_map(|d| d.map_id).collect();
+    let mut calls: HashMap<u32, u64> = HashMap::new();
+    for c in case.traces.iter().flat_map(|t| &t.calls) {
+        if let Some(id) = c.map_id {
+            *calls.entry(id).or_default() += 1;
+        }
+    }
+    case.redactions
+        .not_compared(&case.maps, &dumped, &calls, in_selection)
 }
 
 /// Each dump, the map it was checked as, and what the pass needs.
@@ -139,12 +159,18 @@ fn traces(case: &LoadedCase) -> (Vec<TraceSummary>, Vec<TraceUse>) {
         let mut tied = 0u64;
         let mut maps: BTreeSet<MapRef> = BTreeSet::new();
         let mut unknown: BTreeSet<u32> = BTreeSet::new();
+        let mut replayed = 0u64;
         for c in &t.calls {
             let Some(id) = c.map_id else { continue };
             match case.maps.iter().find(|m| m.id == Some(id)) {
                 Some(m) => {
                     tied += 1;
-                    maps.insert(m.map_ref());
+                    // Calls whose keys were masked are not replayed (the
+                    // redaction finding counts them).
+                    if !case.redactions.keys_masked(id) {
+                        replayed += 1;
+                        maps.insert(m.map_ref());
+                    }
                 }
                 None => {
                     unknown.insert(id);
@@ -154,7 +180,7 @@ fn traces(case: &LoadedCase) -> (Vec<TraceSummary>, Vec<TraceUse>) {
         summaries.push(TraceSummary {
             file: t.file.clone(),
             calls: t.calls.len() as u64,
-            replayed: tied,
+            replayed,
             maps: maps.into_iter().collect(),
         });
         uses.push(TraceUse {

@@ -60,6 +60,8 @@ pub struct LoadedCase {
     pub manifest: Option<crate::bundle::Manifest>,
     /// Where and when each bundle was collected, for the report header.
     pub bundles: Vec<crate::report::header::BundleContext>,
+    /// Bundles collected with `--redact`: what their masks left comparable.
+    pub redactions: super::redaction::Redactions,
     /// The first input that could not be read: the error when none could.
     first_unreadable: Option<InputError>,
 }
@@ -623,6 +625,7 @@ fn load_bundle(case: &mut LoadedCase, path: &Path, other_inputs: bool) -> Result
             &name, &m,
         ));
     case.possible_cpus = Some(m.host.possible_cpus).filter(|n| *n > 0);
+    case.redactions.add_bundle(&name, &m);
     case.collection
         .get_or_insert_with(|| crate::report::CollectionSummary {
             hostname: m.host.hostname.clone(),

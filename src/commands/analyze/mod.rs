@@ -4,6 +4,7 @@
 mod accounting;
 mod load;
 mod passes;
+mod redaction;
 mod users;
 
 use std::path::{Path, PathBuf};

@@ -81,6 +81,9 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     let entries = dump_findings(args, &mut case, &mut findings);
     findings.extend(percpu_buffer_findings(args, &case)?);
     findings.extend(trace_and_map_findings(args, &case));
+    // No finding rests on bytes `collect --redact` zeroed; the accounting
+    // says which comparisons that left out.
+    case.redactions.withhold(&mut findings);
     // Every input contributed, or an `input/unused` finding says why not.
     let accounted = super::accounting::account(args, &case, &checks);
     findings.extend(accounted.findings);
