@@ -410,6 +410,86 @@ fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
 /// Evidence with up to this many fields is shown open.
 const OPEN_EVIDENCE_FIELDS: usize = 8;
 
+/// One owner's programs and maps, collapsible.
+fn write_owner_group<W: Write>(
+    out: &mut W,
+    g: &super::owners::OwnerGroup,
+    open: bool,
+) -> io::Result<()> {
+    use super::owners::Owner;
+    let head = match g.owner {
+        Owner::Process { pid, comm } => format!("{} (pid {pid})", mono(comm)),
+        Owner::NoProcess => "held by no process (links or pins keep them)".to_string(),
+        Owner::Unused => "used by no program, held by no process".to_string(),
+    };
+    writeln!(
+        out,
+        "<details{}><summary>{head}: {}, {}</summary>",
+        if open { " open" } else { "" },
+        esc(&super::plural(
+            g.programs.len() as u64,
+            "program",
+            "programs"
+        )),
+        esc(&super::plural(g.maps.len() as u64, "map", "maps")),
+    )?;
+    if !g.programs.is_empty() {
+        let rows: Vec<Vec<String>> = g
+            .programs
+            .iter()
+            .map(|p| {
+                vec![
+                    p.id.to_string(),
+                    mono(&p.name),
+                    esc(&p.prog_type),
+                    mono(&p.tag),
+                ]
+            })
+            .collect();
+        wide_table(out, &["program", "name", "type", "tag"], &rows)?;
+    }
+    if !g.maps.is_empty() {
+        write_map_table(out, &g.maps)?;
+    }
+    writeln!(out, "</details>")
+}
+
+/// A table of maps, one row each.
+fn write_map_table<W: Write>(out: &mut W, maps: &[&super::MapSummary]) -> io::Result<()> {
+    let o = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "—".into());
+    let rows: Vec<Vec<String>> = maps
+        .iter()
+        .map(|m| {
+            vec![
+                m.id.map(|i| i.to_string()).unwrap_or_else(|| "—".into()),
+                mono(&m.name),
+                esc(m.map_type.as_deref().unwrap_or("—")),
+                o(m.key_size),
+                o(m.value_size),
+                o(m.max_entries.map(u64::from)),
+                mono(m.key_type.as_deref().unwrap_or("—")),
+                mono(m.value_type.as_deref().unwrap_or("—")),
+                o(m.entries),
+            ]
+        })
+        .collect();
+    wide_table(
+        out,
+        &[
+            "id",
+            "name",
+            "type",
+            "key size",
+            "value size",
+            "max entries",
+            "key type",
+            "value type",
+            "entries",
+        ],
+        &rows,
+    )
+}
+
 /// One finding's card.
 fn write_finding<W: Write>(out: &mut W, report: &Report, n: usize, f: &Finding) -> io::Result<()> {
     let sev = f.severity.as_str();
@@ -482,41 +562,31 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
         write_finding(out, report, i + 1, f)?;
     }
     write_compared(out, report)?;
-    if !report.maps.is_empty() {
-        writeln!(out, "<section class=\"card\"><h2>Maps</h2>")?;
-        let o = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "—".into());
-        let rows: Vec<Vec<String>> = report
-            .maps
-            .iter()
-            .map(|m| {
-                vec![
-                    m.id.map(|i| i.to_string()).unwrap_or_else(|| "—".into()),
-                    mono(&m.name),
-                    esc(m.map_type.as_deref().unwrap_or("—")),
-                    o(m.key_size),
-                    o(m.value_size),
-                    o(m.max_entries.map(u64::from)),
-                    mono(m.key_type.as_deref().unwrap_or("—")),
-                    mono(m.value_type.as_deref().unwrap_or("—")),
-                    o(m.entries),
-                ]
-            })
-            .collect();
-        wide_table(
+    let groups = super::owners::groups(report);
+    if !groups.is_empty() {
+        writeln!(
             out,
-            &[
-                "id",
-                "name",
-                "type",
-                "key size",
-                "value size",
-                "max entries",
-                "key type",
-                "value type",
-                "entries",
-            ],
-            &rows,
+            "<section class=\"card\"><h2>Maps under their owners</h2>"
         )?;
+        let with_findings: std::collections::BTreeSet<u32> = report
+            .findings
+            .iter()
+            .filter_map(|f| f.map.as_ref().and_then(|m| m.id))
+            .collect();
+        for g in &groups {
+            // A group with a finding on one of its maps is open; healthy
+            // ones are one line until clicked.
+            let open = g
+                .maps
+                .iter()
+                .any(|m| m.id.is_some_and(|id| with_findings.contains(&id)));
+            write_owner_group(out, g, open)?;
+        }
+        writeln!(out, "</section>")?;
+    } else if !report.maps.is_empty() {
+        writeln!(out, "<section class=\"card\"><h2>Maps</h2>")?;
+        let all: Vec<&super::MapSummary> = report.maps.iter().collect();
+        write_map_table(out, &all)?;
         writeln!(out, "</section>")?;
     }
     writeln!(out, "<section class=\"card\"><h2>Inputs</h2>")?;

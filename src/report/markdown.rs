@@ -342,6 +342,62 @@ fn evidence_list(out: &mut String, v: &serde_json::Value, depth: usize, skip: &[
     }
 }
 
+/// The line above a group's maps: who owns them and with which programs.
+fn owner_line(g: &super::owners::OwnerGroup) -> String {
+    use super::owners::Owner;
+    let head = match g.owner {
+        Owner::Process { pid, comm } => format!("**{}** (pid {pid})", code(comm)),
+        Owner::NoProcess => "**Held by no process** (links or pins keep them)".to_string(),
+        Owner::Unused => "**Used by no program, held by no process**".to_string(),
+    };
+    if g.programs.is_empty() {
+        return head;
+    }
+    let progs: Vec<String> = g
+        .programs
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} ({}, tag {})",
+                p.id,
+                code(&p.name),
+                text(&p.prog_type),
+                code(&p.tag)
+            )
+        })
+        .collect();
+    format!("{head}: {}", progs.join(", "))
+}
+
+/// A table of maps, one row each.
+fn write_map_table<W: Write>(out: &mut W, maps: &[&super::MapSummary]) -> io::Result<()> {
+    writeln!(
+        out,
+        "| id | name | type | key size | value size | max entries | key type | value type | entries |\n|---|---|---|---|---|---|---|---|---|"
+    )?;
+    for m in maps {
+        let o = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+        let t = |v: Option<&str>| v.map(code_cell).unwrap_or_else(|| "-".into());
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            m.id.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
+            code_cell(&m.name),
+            m.map_type
+                .as_deref()
+                .map(text_cell)
+                .unwrap_or_else(|| "-".into()),
+            o(m.key_size),
+            o(m.value_size),
+            o(m.max_entries.map(u64::from)),
+            t(m.key_type.as_deref()),
+            t(m.value_type.as_deref()),
+            o(m.entries),
+        )?;
+    }
+    writeln!(out)
+}
+
 /// Evidence lines up to which the list is shown open.
 const OPEN_EVIDENCE_LINES: usize = 8;
 
@@ -406,31 +462,17 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
         write_finding(out, report, n + 1, f)?;
     }
     write_compared(out, report)?;
-    if !report.maps.is_empty() {
-        writeln!(
-            out,
-            "\n## Maps\n\n| id | name | type | key size | value size | max entries | key type | value type | entries |\n|---|---|---|---|---|---|---|---|---|"
-        )?;
-        for m in &report.maps {
-            let o = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
-            let t = |v: Option<&str>| v.map(code_cell).unwrap_or_else(|| "-".into());
-            writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                m.id.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
-                code_cell(&m.name),
-                m.map_type
-                    .as_deref()
-                    .map(text_cell)
-                    .unwrap_or_else(|| "-".into()),
-                o(m.key_size),
-                o(m.value_size),
-                o(m.max_entries.map(u64::from)),
-                t(m.key_type.as_deref()),
-                t(m.value_type.as_deref()),
-                o(m.entries),
-            )?;
+    let groups = super::owners::groups(report);
+    if !groups.is_empty() {
+        writeln!(out, "\n## Maps under their owners\n")?;
+        for g in &groups {
+            writeln!(out, "{}\n", owner_line(g))?;
+            write_map_table(out, &g.maps)?;
         }
+    } else if !report.maps.is_empty() {
+        writeln!(out, "\n## Maps\n")?;
+        let all: Vec<&super::MapSummary> = report.maps.iter().collect();
+        write_map_table(out, &all)?;
     }
     writeln!(
         out,
