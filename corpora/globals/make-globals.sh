@@ -77,4 +77,8 @@ bpftool -j map dump pinned "$P/maps/datasec__data" > dumps/data.2.json
 # --pid $$ limits the process scan to this shell (it holds no BPF fd), so
 # only the pinned maps are dumped; their BTF is standalone (no vmlinux base).
 "$B" collect --pinned "$P" --pid $$ --no-kernel-btf --elf datasec_globals.bpf.o -o case.tar
-ls -l case.tar dumps
+# A later bundle of the same maps: .bss counter 9, last_pid 44 (for
+# `bpfcase diff case.tar case.later.tar`).
+bss 9 44
+"$B" collect --pinned "$P" --pid $$ --no-kernel-btf -o case.later.tar
+ls -l case.tar case.later.tar dumps

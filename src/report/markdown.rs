@@ -482,6 +482,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
             )?;
         }
     }
+    super::config::write_markdown(out, &report.configuration)?;
     writeln!(
         out,
         "\n## Inputs\n\n| path | kind | status |\n|---|---|---|"
