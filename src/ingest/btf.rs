@@ -218,7 +218,7 @@ pub enum BtfError {
     /// A DATASEC as clang writes it into an object: size 0 and every
     /// variable at offset 0, left for the loader (libbpf) to place from
     /// the ELF symbol table.
-    #[error("DATASEC `{name}` (type {id}) is not placed yet: size 0 with its {vars} variables all at offset 0, as clang leaves a global data section for libbpf to place at load; lay out the BTF the kernel holds for the loaded map (a bundle's, or `bpftool btf dump id N format raw`)")]
+    #[error("DATASEC `{name}` (type {id}) is not placed yet: size 0 with its {vars} variables all at offset 0, as clang leaves a global data section for libbpf to place at load; lay out the BTF the kernel holds for the loaded map instead (a bundle's `btf/ID.btf`, saved by `bpfcase collect`)")]
     UnplacedDatasec {
         id: u32,
         name: String,

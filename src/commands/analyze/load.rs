@@ -930,14 +930,19 @@ fn drop_missized_types(
         if type_size == size as u64 {
             continue;
         }
-        errors.push(InputError::new(
-            file,
-            None,
-            format!(
+        // A type with nothing to lay out (a function, a forward
+        // declaration, void) says which BTF kind it is.
+        let why = match scalar.as_ref().map(|t| &t.ty) {
+            Some(crate::model::layout::FieldType::Opaque { what: kind, .. }) => format!(
+                "the {what} type `{type_name}` (type id {type_id}) is a {kind}, which has no size or layout, but map {} (id {}) has {size}-byte {what}s: this type is not used",
+                rec.name, rec.id
+            ),
+            _ => format!(
                 "the {what} type `{type_name}` (type id {type_id}) is {type_size} bytes, but map {} (id {}) has {size}-byte {what}s: the BTF and the map disagree, so this type is not used",
                 rec.name, rec.id
             ),
-        ));
+        };
+        errors.push(InputError::new(file, None, why));
         *layout = None;
         *scalar = None;
     }
