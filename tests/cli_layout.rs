@@ -736,3 +736,49 @@ mod terminal {
         assert!(at("input ") < at("collected") && at("collected") < at("summary"));
     }
 }
+
+/// A DATASEC (libbpf's global data: `.rodata`, `.bss`, `.kconfig`) in the
+/// BTF the kernel held for the loaded corpus object: each variable at the
+/// offset libbpf placed it, the gaps between them as holes. pahole 1.24
+/// prints structs and unions only (`corpora/globals/datasec_globals.bpf.pahole.txt`
+/// has no section), so there is no peer layout to compare with; bpftool's
+/// `btf dump` listing of the same sections is `corpora/globals/dumps/map.btf.txt`.
+#[test]
+fn datasec_layout_places_variables_at_their_offsets() {
+    let btf = corpus("globals/dumps/map.btf");
+    let (code, out, err) = run(&[
+        "layout",
+        btf.to_str().unwrap(),
+        ".rodata",
+        ".bss",
+        ".kconfig",
+    ]);
+    assert_eq!(code, 0, "stderr: {err}");
+    insta::assert_snapshot!("layout_datasec_text", out);
+    // The offsets and sizes bpftool lists for the same sections.
+    let listing = std::fs::read_to_string(corpus("globals/dumps/map.btf.txt")).unwrap();
+    for line in [
+        "offset=8 size=8 (VAR 'counter')",
+        "offset=40 size=24 (VAR 'histo')",
+    ] {
+        assert!(listing.contains(line), "{line}");
+    }
+    let (_, out, _) = run(&["layout", btf.to_str().unwrap(), ".bss", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["kind"], "datasec");
+    assert_eq!(v[0]["members"][1]["name"], "counter");
+    assert_eq!(v[0]["members"][1]["offset"], 8);
+    assert_eq!(v[0]["holes"], serde_json::json!([{"offset": 4, "size": 4}]));
+}
+
+/// In the object file clang leaves each DATASEC unplaced (size 0, every
+/// variable at offset 0) for libbpf: laying it out says so, with the
+/// offset of the type, instead of stacking every variable at 0.
+#[test]
+fn unplaced_datasec_of_an_object_is_an_error_naming_why() {
+    let obj = corpus("globals/datasec_globals.bpf.o");
+    let (code, _, err) = run(&["layout", obj.to_str().unwrap(), ".rodata"]);
+    assert_eq!(code, 2, "stderr: {err}");
+    let err = err.replace(obj.to_str().unwrap(), "datasec_globals.bpf.o");
+    insta::assert_snapshot!("layout_datasec_unplaced_error", err);
+}

@@ -818,3 +818,36 @@ fn bundles_listing_maps_in_different_orders_diff_every_pair() {
     assert_eq!(backward[1..], expected[1..]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// libbpf's global data maps (corpora/globals): a change is named by the
+/// variable, in dumps (`.bss` written twice: `counter` 3 then 7) and across
+/// two bundles of the same loaded object (`counter` 7 then 9). Their key
+/// has no BTF type: it is the array index.
+#[test]
+fn global_data_changes_are_named_by_variable() {
+    let v = diff_json(
+        "corpora/globals/dumps/bss.1.json",
+        "corpora/globals/dumps/bss.2.json",
+        &[
+            "--btf",
+            "corpora/globals/dumps/map.btf",
+            "--map",
+            "datasec_.bss",
+        ],
+    );
+    let fields = &v["changed"][0]["fields"];
+    assert_eq!(
+        fields,
+        &serde_json::json!([
+            {"name": "last_pid", "old": 42, "new": 43},
+            {"name": "counter", "old": 3, "new": 7}
+        ])
+    );
+    let text = bpfcase(&[
+        "diff",
+        "corpora/globals/case.tar",
+        "corpora/globals/case.later.tar",
+    ]);
+    assert_eq!(text.status.code(), Some(0));
+    insta::assert_snapshot!("globals_bundles_text", stdout(&text));
+}

@@ -19,6 +19,9 @@
 
 use std::path::{Path, PathBuf};
 
+mod support;
+
+use bpfcase::collect::sys;
 use bpfcase::commands::decode::{
     decode_entry, read_dump_file, resolve_types, MapTypes, TypeSource,
 };
@@ -425,4 +428,185 @@ fn int128_decodes_to_bpftools_formatted_exactly() {
         let ours = decode_entry(&types, e.key, e.value).unwrap().to_json();
         assert_eq!(ours, theirs["formatted"], "entry {}", e.index);
     }
+}
+
+// ---------------------------------------------------------------- global data
+// libbpf's global data maps (corpora/globals): a DATASEC value, no BTF key.
+
+/// The maps of corpora/globals/dumps: (dump stem, map name as the kernel
+/// has it). The value type is found from the map's name, as `decode --map`
+/// does, in the map BTF the kernel held.
+fn global_dumps() -> Vec<(PathBuf, String)> {
+    let dir = corpora().join("globals/dumps");
+    [
+        "rodata",
+        "bss",
+        "data",
+        "kconfig",
+        "data.custom",
+        "rodata.str",
+    ]
+    .iter()
+    .map(|stem| {
+        let show: Value =
+            serde_json::from_slice(&std::fs::read(dir.join(format!("{stem}.show.json"))).unwrap())
+                .unwrap();
+        (
+            dir.join(format!("{stem}.json")),
+            show["name"].as_str().unwrap().to_string(),
+        )
+    })
+    .collect()
+}
+
+/// Our decode of every entry of `dump` with the types of global data map
+/// `map` from `btf`, as bpftool's `formatted` values.
+fn decode_global(dump: &Path, btf: &Path, map: &str) -> Vec<Value> {
+    let types = resolve_types(TypeSource::Btf {
+        file: btf,
+        map: Some(map),
+        key_type: None,
+        value_type: None,
+    })
+    .unwrap_or_else(|e| panic!("{map}: {e:?}"));
+    assert!(types.key.is_array_index(), "{map}: key {}", types.key.name);
+    let d = read_dump_file(dump).unwrap();
+    assert!(
+        d.problems.is_empty(),
+        "{}: {:?}",
+        dump.display(),
+        d.problems
+    );
+    d.entries()
+        .map(|e| decode_entry(&types, e.key, e.value).unwrap().to_json())
+        .collect()
+}
+
+/// Every global data map of the corpus (`.rodata` with ints, bools, a char
+/// array, an enum and a struct; `.bss`; `.data`; `.kconfig`;
+/// `.data.custom`; `.rodata.str`) decodes exactly to bpftool's
+/// `formatted`, which has no `key`: `{"value": {".rodata": [{..}, ..]}}`.
+#[test]
+fn global_data_decodes_to_bpftools_formatted_exactly() {
+    let btf = corpora().join("globals/dumps/map.btf");
+    for (dump, map) in global_dumps() {
+        let theirs: Vec<Value> =
+            serde_json::from_slice::<Vec<Value>>(&std::fs::read(&dump).unwrap())
+                .unwrap()
+                .into_iter()
+                .map(|e| e["formatted"].clone())
+                .collect();
+        assert_eq!(theirs.len(), 1, "{}", dump.display());
+        assert!(theirs[0].get("key").is_none());
+        let ours = decode_global(&dump, &btf, &map);
+        assert_eq!(ours, theirs, "{map} ({})", dump.display());
+    }
+}
+
+/// libbpf cuts the object's name so that name and section fit 15
+/// characters; the map names of the corpus are the real ones.
+#[test]
+fn global_data_map_names_are_libbpfs_truncated_ones() {
+    let names: Vec<String> = global_dumps().into_iter().map(|(_, n)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "datasec_.rodata",
+            "datasec_.bss",
+            "datasec_.data",
+            "datasec.kconfig",
+            ".data.custom",
+            ".rodata.str"
+        ]
+    );
+}
+
+/// The same against a live peer: the corpus object is loaded now (bpftool
+/// prog loadall, libbpf creating, filling and freezing the maps), each
+/// global data map is dumped by bpftool, and our decode of its bytes with
+/// the BTF the kernel holds for it must equal bpftool's `formatted`.
+#[test]
+fn live_global_data_decodes_to_bpftools_formatted() {
+    if !support::require_bpf("live_global_data_decodes_to_bpftools_formatted") {
+        return;
+    }
+    let pin = PathBuf::from(format!(
+        "/sys/fs/bpf/bpfcase-test-globals-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&pin);
+    std::fs::create_dir_all(&pin).unwrap();
+    struct Cleanup(PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _cleanup = Cleanup(pin.clone());
+    let obj = corpora().join("globals/datasec_globals.bpf.o");
+    let st = std::process::Command::new("bpftool")
+        .arg("prog")
+        .arg("loadall")
+        .arg(&obj)
+        .arg(pin.join("progs"))
+        .arg("pinmaps")
+        .arg(pin.join("maps"))
+        .status()
+        .unwrap();
+    assert!(st.success(), "bpftool prog loadall {}", obj.display());
+    let tmp = std::env::temp_dir().join(format!("bpfcase-globals-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let bpftool = |args: &[&str]| -> Vec<u8> {
+        let o = std::process::Command::new("bpftool")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "bpftool {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o.stdout
+    };
+    let mut seen = Vec::new();
+    let mut entries = std::fs::read_dir(pin.join("maps"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect::<Vec<_>>();
+    entries.sort();
+    for p in entries {
+        let p = p.to_str().unwrap().to_string();
+        let show: Value =
+            serde_json::from_slice(&bpftool(&["-j", "map", "show", "pinned", &p])).unwrap();
+        let name = show["name"].as_str().unwrap().to_string();
+        assert!(show["frozen"].is_number(), "{name}: {show}");
+        // The map's BTF as the kernel holds it, raw (what collect saves).
+        let btf_id = show["btf_id"].as_u64().unwrap().to_string();
+        let raw = tmp.join(format!("{btf_id}.btf"));
+        let fd = sys::fd_by_id(sys::ObjKind::Btf, btf_id.parse().unwrap()).unwrap();
+        std::fs::write(&raw, sys::btf_info(&fd).unwrap().2).unwrap();
+        let dump = tmp.join(format!("{name}.json"));
+        std::fs::write(&dump, bpftool(&["-j", "map", "dump", "pinned", &p])).unwrap();
+        let theirs: Vec<Value> =
+            serde_json::from_slice::<Vec<Value>>(&std::fs::read(&dump).unwrap())
+                .unwrap()
+                .into_iter()
+                .map(|e| e["formatted"].clone())
+                .collect();
+        assert_eq!(decode_global(&dump, &raw, &name), theirs, "live {name}");
+        seen.push(name);
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ".data.custom",
+            ".rodata.str",
+            "datasec.kconfig",
+            "datasec_.bss",
+            "datasec_.data",
+            "datasec_.rodata"
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -226,3 +226,157 @@ fn text_form_duplicates_blame_the_form_not_the_walk() {
     assert!(f[0].fix.as_deref().unwrap_or("").contains("bpftool -j"));
     insta::assert_json_snapshot!("pinned_text_duplicate_keys", f);
 }
+
+// ---------------------------------------------------------------- global data
+
+/// `bpfcase analyze` of the corpus bundle of libbpf global data maps
+/// (corpora/globals/case.tar: `.rodata`, `.bss`, `.data`, `.kconfig`,
+/// `.data.custom`, `.rodata.str` of one loaded object), run from the
+/// repository root so paths in the report are relative.
+fn analyze_globals(format: &str) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bpfcase"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("COLUMNS")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("FORCE_COLOR")
+        .args(["analyze", "corpora/globals/case.tar", "--format", format])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Well-formed global data maps give no finding (they used to give an
+/// `input/unreadable` each, naming a wrong type); every map's key and
+/// value types are named; the frozen `.rodata` sections are the
+/// configuration, decoded variable by variable.
+#[test]
+fn global_data_bundle_is_clean_and_shows_its_configuration() {
+    let (code, out) = analyze_globals("json");
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["findings"], serde_json::json!([]), "{out}");
+    let maps = v["maps"].as_array().unwrap();
+    assert_eq!(maps.len(), 6);
+    for m in maps {
+        assert_eq!(m["key_type"], "__u32 index", "{m}");
+        assert!(
+            m["value_type"].as_str().unwrap().starts_with("datasec ."),
+            "{m}"
+        );
+    }
+    insta::assert_json_snapshot!("globals_configuration_json", v["configuration"]);
+    // The configuration is bpftool's `formatted` value of the same dump,
+    // variable by variable.
+    let bpftool: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("corpora/globals/dumps/rodata.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let ours: Vec<serde_json::Value> = v["configuration"][0]["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| serde_json::json!({ x["name"].as_str().unwrap(): x["value"] }))
+        .collect();
+    assert_eq!(
+        serde_json::json!({ ".rodata": ours }),
+        bpftool[0]["formatted"]["value"]
+    );
+    let (code, text) = analyze_globals("text");
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("globals_report_text", text);
+    let (_, md) = analyze_globals("md");
+    let section: String = md
+        .split("\n## ")
+        .find(|s| s.starts_with("Configuration"))
+        .unwrap()
+        .to_string();
+    insta::assert_snapshot!("globals_report_md_configuration", section);
+    let (_, html) = analyze_globals("html");
+    assert!(html.contains("<h2>Configuration</h2>"));
+    assert!(html.contains("<td><code>targ_comm</code></td><td><code>const volatile char[16]</code></td><td>16</td><td><code>&quot;sshd&quot;</code></td>"), "{html}");
+}
+
+/// The dump checks on a global data map use the DATASEC's holes: the
+/// corpus `.bss` (4-byte hole after `last_pid`) has zeros there.
+#[test]
+fn global_data_dumps_pass_the_dump_checks() {
+    let btf = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpora/globals/dumps/map.btf");
+    for (stem, name) in [("bss", "datasec_.bss"), ("rodata", "datasec_.rodata")] {
+        let t = resolve_types(TypeSource::Btf {
+            file: &btf,
+            map: Some(name),
+            key_type: None,
+            value_type: None,
+        })
+        .unwrap();
+        let l = layout(&t.value.ty).unwrap();
+        assert!(!l.holes.is_empty(), "{name}");
+        let d = dump(&format!("corpora/globals/dumps/{stem}.json"));
+        let ctx = DumpContext {
+            file: stem,
+            map: map(name),
+            key: None,
+            value: Some(l),
+            map_type: t.map_type,
+            max_entries: t.max_entries,
+        };
+        assert_eq!(check_dump(&d, &ctx), Vec::new(), "{name}");
+    }
+}
+
+/// A map whose value type truly cannot be used names the type's real kind
+/// and why: the corpus bundle unpacked, with `datasec_.data`'s value type
+/// id pointed at a FUNC_PROTO (16) and then a FWD (75) of its BTF
+/// (corpora/globals/dumps/map.btf.txt lists both).
+#[test]
+fn unusable_value_type_names_its_btf_kind() {
+    let dir = std::env::temp_dir().join(format!("bpfcase-globals-kind-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tar = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpora/globals/case.tar");
+    let st = std::process::Command::new("tar")
+        .arg("xf")
+        .arg(&tar)
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let manifest = dir.join("manifest.json");
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    for (id, said) in [
+        (16, "the value type `fn(...)` (type id 16) is a func_proto, which has no size or layout"),
+        (75, "the value type `struct bpf_flow_keys` (type id 75) is a struct bpf_flow_keys (forward declaration), which has no size or layout"),
+    ] {
+        let mut m = original.clone();
+        for r in m["maps"].as_array_mut().unwrap() {
+            if r["name"] == "datasec_.data" {
+                r["btf_value_type_id"] = id.into();
+            }
+        }
+        std::fs::write(&manifest, serde_json::to_vec(&m).unwrap()).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bpfcase"))
+            .args(["analyze", "--format", "json"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let titles: Vec<&str> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["title"].as_str().unwrap())
+            .collect();
+        assert_eq!(titles.len(), 1, "{titles:?}");
+        assert!(titles[0].contains(said), "{}", titles[0]);
+        assert!(titles[0].contains("map datasec_.data (id 658) has 16-byte values"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -100,7 +100,31 @@ pub struct ResolvedType {
     pub name: String,
 }
 
+/// How the key of a map without a BTF key type is spelled: libbpf's
+/// global data maps (`btf_key_type_id` 0) are arrays, keyed by a `__u32`
+/// index, which bpftool leaves out of `formatted`.
+pub const ARRAY_INDEX_KEY: &str = "__u32 (array index; the map's key has no BTF type)";
+
 impl ResolvedType {
+    /// The key of a map whose key has no BTF type ([`ARRAY_INDEX_KEY`]).
+    pub fn array_index() -> Self {
+        ResolvedType {
+            ty: FieldType::Int {
+                size: 4,
+                signed: false,
+                encoding: crate::model::layout::IntEncoding::Plain,
+                byte_order: crate::model::layout::ByteOrder::Host,
+            },
+            name: ARRAY_INDEX_KEY.to_string(),
+        }
+    }
+
+    /// Whether this is [`ResolvedType::array_index`]: a key with no BTF
+    /// type, not printed in `formatted`.
+    pub fn is_array_index(&self) -> bool {
+        self.name == ARRAY_INDEX_KEY
+    }
+
     fn layout(&self) -> Option<&Layout> {
         match &self.ty {
             FieldType::Aggregate(l) => Some(l),
@@ -144,6 +168,7 @@ fn find_type(
                         | BtfKind::Enum
                         | BtfKind::Enum64
                         | BtfKind::Float
+                        | BtfKind::Datasec
                 )
             })
         })
@@ -183,12 +208,44 @@ pub fn types_by_id(
 ) -> Result<MapTypes, InputError> {
     let mut engine = BtfLayouts::new(btf);
     Ok(MapTypes {
-        key: resolve_id(&mut engine, file, key)?,
+        key: if key.0 == 0 {
+            ResolvedType::array_index()
+        } else {
+            resolve_id(&mut engine, file, key)?
+        },
         value: resolve_id(&mut engine, file, value)?,
         map_name: None,
         map_type: None,
         max_entries: None,
     })
+}
+
+/// The types of libbpf's global data map `map` (`runqlat_.rodata`,
+/// `.rodata`, `.data.custom`): its key an array index, its value the
+/// DATASEC the map's name ends with; `None` when `map` is no such name or
+/// the BTF has no such section.
+fn global_data_types(
+    btf: &Btf<'_>,
+    engine: &mut BtfLayouts<'_, '_>,
+    file: &str,
+    map: &str,
+) -> Result<Option<MapTypes>, InputError> {
+    let Some(section) = crate::model::from_btf::global_data_section(map) else {
+        return Ok(None);
+    };
+    let found = btf.all_types().find(|t| {
+        t.kind == BtfKind::Datasec && crate::model::from_btf::section_matches(map, section, t.name)
+    });
+    let Some(t) = found else {
+        return Ok(None);
+    };
+    Ok(Some(MapTypes {
+        key: ResolvedType::array_index(),
+        value: resolve_id(engine, file, t.id)?,
+        map_name: Some(map.to_string()),
+        map_type: Some(MapType::ARRAY),
+        max_entries: Some(1),
+    }))
 }
 
 /// Where the key/value types come from (one arm per source).
@@ -366,6 +423,11 @@ pub fn resolve_types(source: TypeSource<'_>) -> Result<MapTypes> {
             if let Some(map) = map {
                 let defs = btf_map_defs(&btf)
                     .map_err(|e| InputError::at_offset(&name, e.file_offset(), e))?;
+                if !defs.iter().any(|d| d.name == map) {
+                    if let Some(types) = global_data_types(&btf, &mut engine, &name, map)? {
+                        return Ok(types);
+                    }
+                }
                 let def = defs.iter().find(|d| d.name == map).ok_or_else(|| {
                     let names: Vec<_> = defs.iter().map(|d| d.name.as_str()).collect();
                     InputError::new(
@@ -481,6 +543,7 @@ pub fn decode_entry(
     value: EntryValue<'_>,
 ) -> Result<Decoded, crate::model::decode::DecodeError> {
     let k = decode(&types.key.ty, &types.key.name, key)?;
+    let k = (!types.key.is_array_index()).then_some(k);
     let values = match value {
         EntryValue::Single(v) => {
             FormattedValues::Single(decode(&types.value.ty, &types.value.name, v)?)

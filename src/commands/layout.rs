@@ -32,7 +32,8 @@ pub enum LayoutFormat {
 pub struct LayoutArgs {
     /// Raw BTF (e.g. /sys/kernel/btf/vmlinux) or an ELF object with a .BTF section (`-`: standard input).
     pub file: PathBuf,
-    /// Struct or union names; none means every named struct and union.
+    /// Struct, union or data section (`.rodata`, `.bss`) names; none means
+    /// every named struct and union.
     pub types: Vec<String>,
     /// Output format [default: text, or as -o's extension says].
     #[arg(long, value_enum)]
@@ -82,7 +83,10 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
                 .all_types()
                 .filter(|t| {
                     t.name == wanted.as_str()
-                        && matches!(t.kind, BtfKind::Struct | BtfKind::Union | BtfKind::Typedef)
+                        && matches!(
+                            t.kind,
+                            BtfKind::Struct | BtfKind::Union | BtfKind::Typedef | BtfKind::Datasec
+                        )
                 })
                 .filter(|t| t.kind != BtfKind::Typedef || engine.layout(t.id).is_ok())
                 .map(|t| t.id)
@@ -91,7 +95,7 @@ pub fn run(args: &LayoutArgs) -> Result<ExitCode> {
                 return Err(InputError::new(
                     &name,
                     None,
-                    format!("no struct, union or typedef of one named `{wanted}`"),
+                    format!("no struct, union, typedef of one, or data section named `{wanted}`"),
                 )
                 .into());
             }

@@ -215,6 +215,16 @@ pub enum BtfError {
     },
     #[error("type id {id} does not exist in this BTF")]
     NoSuchType { id: u32 },
+    /// A DATASEC as clang writes it into an object: size 0 and every
+    /// variable at offset 0, left for the loader (libbpf) to place from
+    /// the ELF symbol table.
+    #[error("DATASEC `{name}` (type {id}) is not placed yet: size 0 with its {vars} variables all at offset 0, as clang leaves a global data section for libbpf to place at load; lay out the BTF the kernel holds for the loaded map instead (a bundle's `btf/ID.btf`, saved by `bpfcase collect`)")]
+    UnplacedDatasec {
+        id: u32,
+        name: String,
+        vars: usize,
+        offset: usize,
+    },
 }
 
 impl BtfError {
@@ -232,7 +242,8 @@ impl BtfError {
             | ReferenceCycle { offset, .. }
             | SizeOverflow { offset, .. }
             | TooDeep { offset, .. }
-            | ChainTooLong { offset, .. } => Some(*offset),
+            | ChainTooLong { offset, .. }
+            | UnplacedDatasec { offset, .. } => Some(*offset),
             BadMagic { .. } | UnsupportedVersion { .. } | HeaderTooShort { .. } => Some(0),
             SectionOutOfBounds { .. } => Some(8),
             NoSuchType { .. } => None,

@@ -473,3 +473,97 @@ fn long_typedef_chain_is_too_long_not_a_cycle() {
     // Up to the limit is followed.
     assert!(engine.resolve(TypeId(MAX_CHAIN as u32)).is_ok());
 }
+
+/// Strings for the DATASEC tests: "" "int" ".bss" "a" "b" "_Bool" at 0, 1, 5, 10, 12, 14.
+const SEC_STRINGS: &[u8] = b"\0int\0.bss\0a\0b\0_Bool\0";
+
+/// `.bss` of `int a` at 0 and `_Bool b` at 8 in 9 bytes, its entries
+/// listed out of offset order; `placed` false gives clang's unplaced form
+/// (size 0, every offset 0).
+#[rustfmt::skip]
+fn bss(placed: bool) -> Vec<u8> {
+    let (size, b_at) = if placed { (9, 8) } else { (0, 0) };
+    blob(&[
+        // [1] INT "int" size 4, signed, 32 bits
+        1, info(1, 0, false), 4, (1 << 24) | 32,
+        // [2] INT "_Bool" size 1, bool encoding, 8 bits
+        14, info(1, 0, false), 1, (4 << 24) | 8,
+        // [3] VAR "a": type 1, linkage global
+        10, info(14, 0, false), 1, 1,
+        // [4] VAR "b": type 2, linkage global
+        12, info(14, 0, false), 2, 1,
+        // [5] DATASEC ".bss" size 9, vlen 2: b first, then a
+        5, info(15, 2, false), size,
+        4, b_at, 1,
+        3, 0, 4,
+    ], SEC_STRINGS)
+}
+
+#[test]
+fn datasec_lays_out_its_variables_at_their_offsets_with_holes() {
+    use crate::model::decode::{decode_layout, Decoded};
+    let data = bss(true);
+    let btf = Btf::parse(&data).unwrap();
+    let mut engine = crate::model::from_btf::BtfLayouts::new(&btf);
+    let l = engine.layout(TypeId(5)).unwrap();
+    assert!(l.is_datasec());
+    assert_eq!(l.display_name(), "datasec .bss");
+    let placed: Vec<(&str, u64, u64)> = l
+        .members
+        .iter()
+        .map(|m| (m.name.as_str(), m.offset, m.size))
+        .collect();
+    assert_eq!(placed, [("a", 0, 4), ("b", 8, 1)]);
+    assert_eq!(
+        l.holes,
+        vec![crate::model::layout::Hole { offset: 4, size: 4 }]
+    );
+    assert!(!l.packed);
+    assert_eq!(engine.c_type_name(TypeId(5)), "datasec .bss");
+    assert_eq!(engine.c_type_name(TypeId(3)), "int");
+    let v = decode_layout(&l, &[7, 0, 0, 0, 0xaa, 0, 0, 0, 1]).unwrap();
+    assert_eq!(
+        v,
+        Decoded::Object(vec![(
+            ".bss".into(),
+            Decoded::Array(vec![
+                Decoded::Object(vec![("a".into(), Decoded::Int(7))]),
+                Decoded::Object(vec![("b".into(), Decoded::Bool(true))]),
+            ])
+        )])
+    );
+}
+
+#[test]
+fn error_unplaced_datasec() {
+    let data = bss(false);
+    let btf = Btf::parse(&data).unwrap();
+    let mut engine = crate::model::from_btf::BtfLayouts::new(&btf);
+    let e = engine.layout(TypeId(5)).unwrap_err();
+    assert!(
+        matches!(&e, BtfError::UnplacedDatasec { id: 5, vars: 2, name, .. } if name == ".bss"),
+        "{e}"
+    );
+    // The DATASEC's record: the 24-byte header, then four 16-byte types.
+    assert_eq!(e.offset(), Some(24 + 4 * 16));
+}
+
+/// A variable placed past the section's end (hostile or inconsistent
+/// BTF) is laid out where it says; decoding names it rather than reading
+/// out of bounds.
+#[test]
+fn datasec_variable_past_the_end_is_out_of_bounds_when_decoded() {
+    use crate::model::decode::{decode_layout, DecodeError};
+    let mut data = bss(true);
+    // b's offset (the first entry's second word) moved to 100.
+    let at = data.len() - SEC_STRINGS.len() - 6 * 4 + 4;
+    data[at..at + 4].copy_from_slice(&100u32.to_le_bytes());
+    let btf = Btf::parse(&data).unwrap();
+    let mut engine = crate::model::from_btf::BtfLayouts::new(&btf);
+    let l = engine.layout(TypeId(5)).unwrap();
+    assert_eq!(l.members[1].offset, 100);
+    assert!(matches!(
+        decode_layout(&l, &[0; 9]),
+        Err(DecodeError::OutOfBounds { offset: 100, .. })
+    ));
+}

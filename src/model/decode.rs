@@ -369,6 +369,9 @@ fn aggregate(l: &Layout, b: &[u8], walk: &mut Walk) -> Result<Result<Decoded, De
 }
 
 fn members(l: &Layout, b: &[u8], walk: &mut Walk) -> Result<Result<Decoded, DecodeError>, Stop> {
+    if l.is_datasec() {
+        return datasec(l, b, walk);
+    }
     let mut out = Vec::with_capacity(l.members.len().min(b.len() + 1));
     for m in &l.members {
         match member(m, b, walk)? {
@@ -377,6 +380,24 @@ fn members(l: &Layout, b: &[u8], walk: &mut Walk) -> Result<Result<Decoded, Deco
         }
     }
     Ok(Ok(Decoded::Object(out)))
+}
+
+/// A global data section as bpftool's `btf_dumper_datasec` prints it: an
+/// object holding the section's name, whose value is an array of one
+/// single-key object per variable, in offset order:
+/// `{".rodata": [{"targ_tgid": 0}, {"targ_ms": false}]}`.
+fn datasec(l: &Layout, b: &[u8], walk: &mut Walk) -> Result<Result<Decoded, DecodeError>, Stop> {
+    let mut vars = Vec::with_capacity(l.members.len().min(b.len() + 1));
+    for m in &l.members {
+        match member(m, b, walk)? {
+            Ok(v) => vars.push(Decoded::Object(vec![(m.name.to_string(), v)])),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    Ok(Ok(Decoded::Object(vec![(
+        l.name.to_string(),
+        Decoded::Array(vars),
+    )])))
 }
 
 fn member(m: &Member, b: &[u8], walk: &mut Walk) -> Result<Result<Decoded, DecodeError>, Stop> {
@@ -440,8 +461,11 @@ pub fn read_bits(b: &[u8], bit_offset: u64, width: u32) -> Option<u64> {
 
 /// A dump entry decoded into bpftool's `formatted` shape:
 /// `{"key": K, "value": V}` or `{"key": K, "values": [{"cpu": 0, "value": V}, ..]}`.
-pub fn formatted_entry(key: Decoded, values: FormattedValues) -> Decoded {
-    let mut out = vec![("key".to_string(), key)];
+/// A map whose key has no BTF type (`btf_key_type_id` 0: libbpf's global
+/// data maps) has no `key` (`key` is `None`), as bpftool's `do_dump_btf`
+/// prints it: `{"value": {".rodata": [..]}}`.
+pub fn formatted_entry(key: Option<Decoded>, values: FormattedValues) -> Decoded {
+    let mut out: Vec<(String, Decoded)> = key.map(|k| ("key".to_string(), k)).into_iter().collect();
     match values {
         FormattedValues::Single(v) => out.push(("value".into(), v)),
         FormattedValues::PerCpu(vs) => out.push((
@@ -464,6 +488,34 @@ pub fn formatted_entry(key: Decoded, values: FormattedValues) -> Decoded {
         )),
     }
     Decoded::Object(out)
+}
+
+/// `d`, a value decoded with `ty`, with a global data section's variables
+/// as its members (`{"counter": 7, ..}` rather than bpftool's
+/// `{".bss": [{"counter": 7}, ..]}`), so that a change is named by the
+/// variable; any other value as it is.
+pub fn variables_as_members(ty: &FieldType, d: Decoded) -> Decoded {
+    let FieldType::Aggregate(l) = ty else {
+        return d;
+    };
+    if !l.is_datasec() {
+        return d;
+    }
+    match d {
+        Decoded::Object(mut sec) if sec.len() == 1 => match sec.pop() {
+            Some((_, Decoded::Array(vars))) => Decoded::Object(
+                vars.into_iter()
+                    .flat_map(|v| match v {
+                        Decoded::Object(kv) => kv,
+                        other => vec![(String::new(), other)],
+                    })
+                    .collect(),
+            ),
+            Some(other) => Decoded::Object(vec![other]),
+            None => Decoded::Object(sec),
+        },
+        other => other,
+    }
 }
 
 /// The value part of [`formatted_entry`].

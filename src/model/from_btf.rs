@@ -194,11 +194,13 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
             }
             let (kind, next) = self.btf.kind_and_ref(cur)?;
             match kind {
+                // A VAR (a global variable in a DATASEC) is its type.
                 BtfKind::Typedef
                 | BtfKind::Const
                 | BtfKind::Volatile
                 | BtfKind::Restrict
-                | BtfKind::TypeTag => {
+                | BtfKind::TypeTag
+                | BtfKind::Var => {
                     if kind == BtfKind::Typedef && self.btf.name_is_one_of(cur, BIG_ENDIAN_TYPEDEFS)
                     {
                         order = ByteOrder::Big;
@@ -211,11 +213,12 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         Err(self.btf.chain_error(id))
     }
 
-    /// The layout of struct or union `id` (typedefs and qualifiers are followed).
+    /// The layout of struct, union or DATASEC `id` (typedefs and
+    /// qualifiers are followed).
     pub fn layout(&mut self, id: TypeId) -> Result<Arc<Layout>, BtfError> {
         let (t, _) = self.resolve_cached(id)?;
         match t {
-            Some(t) if matches!(t.kind, BtfKind::Struct | BtfKind::Union) => {
+            Some(t) if matches!(t.kind, BtfKind::Struct | BtfKind::Union | BtfKind::Datasec) => {
                 self.height = 0;
                 let l = self.aggregate(t).map_err(|e| self.too_deep_at(id, e))?;
                 Ok(self.named_by_typedef(id, l))
@@ -303,6 +306,9 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
     }
 
     fn build_aggregate(&mut self, t: BtfType<'a>) -> Result<Layout, BtfError> {
+        if t.kind == BtfKind::Datasec {
+            return self.build_datasec(t);
+        }
         let kind = if t.kind == BtfKind::Union {
             AggregateKind::Union
         } else {
@@ -312,6 +318,41 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
         let members = self.place_members(&t, btf);
         let size = t.size_or_type as u64;
         Ok(Layout::new(t.name, kind, size, members?).finish())
+    }
+
+    /// A DATASEC: each variable (its VAR's name, the VAR's type) at the
+    /// offset the section gives it, in offset order; what no variable
+    /// covers is a hole, as in a struct.
+    fn build_datasec(&mut self, t: BtfType<'a>) -> Result<Layout, BtfError> {
+        let vars: Vec<_> = t.datasec_vars().collect();
+        let size = t.size_or_type as u64;
+        if size == 0 && vars.len() > 1 && vars.iter().all(|v| v.offset == 0) {
+            return Err(BtfError::UnplacedDatasec {
+                id: t.id.0,
+                name: t.name.to_string(),
+                vars: vars.len(),
+                offset: t.offset,
+            });
+        }
+        let mut members = Vec::with_capacity(vars.len());
+        for v in vars {
+            let k = self.member_type(v.type_id)?;
+            let mt = &self.member_types[k];
+            let name = self.btf.type_by_id(v.type_id).map_or("", |vt| vt.name);
+            let offset = v.offset as u64;
+            members.push(Member {
+                name: name.into(),
+                offset,
+                bit_offset: offset * 8,
+                size: mt.size,
+                bit_size: None,
+                type_name: mt.type_name.clone(),
+                ty: mt.ty.clone(),
+                source: None,
+            });
+        }
+        members.sort_by_key(|m| m.offset);
+        Ok(Layout::new(t.name, AggregateKind::Datasec, size, members).finish())
     }
 
     fn place_members(
@@ -444,7 +485,9 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
                 size: t.size_or_type as u64,
             },
             BtfKind::Enum | BtfKind::Enum64 => FieldType::Enum(self.enum_type(t)),
-            BtfKind::Struct | BtfKind::Union => FieldType::Aggregate(self.aggregate(t)?),
+            BtfKind::Struct | BtfKind::Union | BtfKind::Datasec => {
+                FieldType::Aggregate(self.aggregate(t)?)
+            }
             BtfKind::Array => {
                 let a = t.array().expect("array kind has btf_array");
                 if self.depth >= MAX_TYPE_DEPTH {
@@ -567,6 +610,8 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
                 BtfKind::Int | BtfKind::Float | BtfKind::Typedef => "",
                 BtfKind::Struct => "struct",
                 BtfKind::Union => "union",
+                // Its size is no type id to follow.
+                BtfKind::Datasec => "datasec",
                 BtfKind::Enum | BtfKind::Enum64 => "enum",
                 BtfKind::Fwd if t.kind_flag => "union",
                 BtfKind::Fwd => "struct",
@@ -639,5 +684,60 @@ impl<'b, 'a> BtfLayouts<'b, 'a> {
     /// Byte size of type `id` (0 for void, functions and forward declarations).
     pub fn size_of(&mut self, id: TypeId) -> Result<u64, BtfError> {
         Ok(self.field_type(id)?.size())
+    }
+}
+
+/// The global data section a map's name ends with, by libbpf's
+/// `internal_map_name` rule: the object's name cut so that name and
+/// section fit the kernel's 15 characters (`runqlat_.rodata`,
+/// `biolate.kconfig`, `datasec_.bss`), or the section alone for a custom
+/// section (`.data.custom`, `.rodata.str`, itself cut at 15). `None` when
+/// the name ends in none of `.rodata`, `.data`, `.bss`, `.kconfig`,
+/// `.rodata.*`, `.data.*`. The object's name holds no `.` (libbpf cuts it
+/// at the first), so the section starts at the first `.`.
+pub fn global_data_section(map_name: &str) -> Option<&str> {
+    let section = &map_name[map_name.find('.')?..];
+    let known = matches!(section, ".rodata" | ".data" | ".bss" | ".kconfig")
+        || section.starts_with(".rodata.")
+        || section.starts_with(".data.");
+    known.then_some(section)
+}
+
+/// Whether DATASEC `datasec` is the section of global data map `map_name`
+/// whose name ends with `section` ([`global_data_section`]): the same
+/// name, or a custom section's longer name that the kernel's 15-character
+/// limit cut (`.data.verylongn` for `.data.verylongname`).
+pub fn section_matches(map_name: &str, section: &str, datasec: &str) -> bool {
+    datasec == section
+        || (map_name.len() == MAX_MAP_NAME && section.contains('.') && datasec.starts_with(section))
+}
+
+/// Longest map name the kernel keeps (`BPF_OBJ_NAME_LEN` - 1).
+const MAX_MAP_NAME: usize = 15;
+
+#[cfg(test)]
+mod global_data_tests {
+    use super::*;
+
+    /// Names as libbpf 1.1 gives them on this machine (corpora/globals)
+    /// and as Debian's libbpf-tools show them (issue 19).
+    #[test]
+    fn libbpf_internal_map_names() {
+        assert_eq!(global_data_section("runqlat_.rodata"), Some(".rodata"));
+        assert_eq!(global_data_section("biolate.kconfig"), Some(".kconfig"));
+        assert_eq!(global_data_section("datasec_.bss"), Some(".bss"));
+        assert_eq!(global_data_section("datasec_.data"), Some(".data"));
+        assert_eq!(global_data_section(".data.custom"), Some(".data.custom"));
+        assert_eq!(global_data_section(".rodata.str"), Some(".rodata.str"));
+        assert_eq!(global_data_section("hists"), None);
+        assert_eq!(global_data_section("x.maps"), None);
+        assert_eq!(global_data_section("x.rodatax"), None);
+        assert!(section_matches(
+            ".data.verylongn",
+            ".data.verylongn",
+            ".data.verylongname"
+        ));
+        assert!(!section_matches("a.data", ".data", ".data.custom"));
+        assert!(section_matches("a.data", ".data", ".data"));
     }
 }

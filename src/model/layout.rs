@@ -6,12 +6,17 @@
 
 use std::sync::Arc;
 
-/// Struct or union.
+/// Struct, union, or a BTF data section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AggregateKind {
     Struct,
     Union,
+    /// A BTF `DATASEC` (`.rodata`, `.bss`, `.data`, `.kconfig`, `.data.*`,
+    /// `.rodata.*`): the value of one of libbpf's global data maps. Its
+    /// members are the section's variables (`VAR`s) at their offsets; the
+    /// gaps between them are holes, laid out as a struct's are.
+    Datasec,
 }
 
 impl AggregateKind {
@@ -19,6 +24,7 @@ impl AggregateKind {
         match self {
             AggregateKind::Struct => "struct",
             AggregateKind::Union => "union",
+            AggregateKind::Datasec => "datasec",
         }
     }
 }
@@ -243,7 +249,12 @@ impl Layout {
         }
     }
 
-    /// `struct foo`, `union bar`, or `struct (anonymous)`.
+    /// Whether this is a global data section (a BTF `DATASEC`).
+    pub fn is_datasec(&self) -> bool {
+        self.kind == AggregateKind::Datasec
+    }
+
+    /// `struct foo`, `union bar`, `datasec .rodata`, or `struct (anonymous)`.
     pub fn display_name(&self) -> String {
         if self.named_by_typedef {
             self.name.to_string()
@@ -341,16 +352,19 @@ impl Layout {
         }
         self.padding = self.size.saturating_sub(last_seen_bit / 8);
 
-        // Packing, as pahole infers it when nothing else says so.
-        self.packed = if !self.holes.is_empty() || self.padding != 0 {
-            false
-        } else {
-            let misplaced = self.members.iter().any(|m| {
-                let a = m.ty.natural_align();
-                a > 1 && m.bit_size.is_none() && m.offset % a != 0
-            });
-            misplaced || self.size % self.natural_align != 0
-        };
+        // Packing, as pahole infers it when nothing else says so. A data
+        // section is never packed: the loader sizes it to its last
+        // variable (`.kconfig` of an int and a bool is 5 bytes).
+        self.packed =
+            if self.kind == AggregateKind::Datasec || !self.holes.is_empty() || self.padding != 0 {
+                false
+            } else {
+                let misplaced = self.members.iter().any(|m| {
+                    let a = m.ty.natural_align();
+                    a > 1 && m.bit_size.is_none() && m.offset % a != 0
+                });
+                misplaced || self.size % self.natural_align != 0
+            };
         self
     }
 
@@ -388,6 +402,9 @@ impl Layout {
 pub struct LayoutStats {
     pub structs: u64,
     pub unions: u64,
+    /// Global data sections (BTF `DATASEC`s) laid out by name.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub datasecs: u64,
     pub members: u64,
     pub bitfields: u64,
     pub with_holes: u64,
@@ -423,6 +440,7 @@ impl LayoutStats {
         match l.kind {
             AggregateKind::Struct => self.structs += 1,
             AggregateKind::Union => self.unions += 1,
+            AggregateKind::Datasec => self.datasecs += 1,
         }
         self.members += l.members.len() as u64;
         self.bitfields += l.members.iter().filter(|m| m.bit_size.is_some()).count() as u64;
@@ -449,6 +467,7 @@ impl LayoutStats {
     pub fn merge(&mut self, o: LayoutStats) {
         self.structs += o.structs;
         self.unions += o.unions;
+        self.datasecs += o.datasecs;
         self.members += o.members;
         self.bitfields += o.bitfields;
         self.with_holes += o.with_holes;
@@ -482,6 +501,10 @@ impl LayoutStats {
         w.truncate(Self::WORST);
         w
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// `left` counts the members and elements still to look into (see

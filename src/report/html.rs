@@ -589,6 +589,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
         write_map_table(out, &all)?;
         writeln!(out, "</section>")?;
     }
+    super::config::write_html(out, &report.configuration)?;
     writeln!(out, "<section class=\"card\"><h2>Inputs</h2>")?;
     let rows: Vec<Vec<String>> = report
         .inputs

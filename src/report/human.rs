@@ -66,6 +66,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> io::Re
             write_wrapped(out, 2, 4, &map_line(m), w)?;
         }
     }
+    super::config::write_text(out, &report.configuration, w)?;
     Ok(())
 }
 

@@ -474,6 +474,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
         let all: Vec<&super::MapSummary> = report.maps.iter().collect();
         write_map_table(out, &all)?;
     }
+    super::config::write_markdown(out, &report.configuration)?;
     writeln!(
         out,
         "\n## Inputs\n\n| path | kind | status |\n|---|---|---|"

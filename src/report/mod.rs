@@ -3,6 +3,7 @@
 //! function of it, so the same input gives the same bytes.
 
 pub mod bytemap;
+pub mod config;
 pub mod dump;
 pub mod dump_diff;
 pub mod escape;
@@ -166,6 +167,10 @@ pub struct Report {
     pub bundles: Vec<header::BundleContext>,
     pub findings: Vec<Finding>,
     pub summary: Summary,
+    /// The frozen `.rodata` sections of the programs, decoded: what each
+    /// was loaded with (`config::MapConfig`). Left out when there is none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configuration: Vec<config::MapConfig>,
     /// The collection the case came from (the first bundle among the
     /// inputs). Not in the JSON report (version 1): the `openmetrics`
     /// renderer exposes it.
@@ -252,6 +257,7 @@ impl Report {
             bundles: Vec::new(),
             findings,
             summary,
+            configuration: Vec::new(),
             collection: None,
             calls: Vec::new(),
         }

@@ -62,6 +62,8 @@ pub struct LoadedCase {
     pub bundles: Vec<crate::report::header::BundleContext>,
     /// Bundles collected with `--redact`: what their masks left comparable.
     pub redactions: super::redaction::Redactions,
+    /// The frozen `.rodata` sections of the bundles' maps, decoded.
+    pub configs: Vec<crate::report::config::MapConfig>,
     /// The first input that could not be read: the error when none could.
     first_unreadable: Option<InputError>,
 }
@@ -256,7 +258,8 @@ fn map_type(
     let Some(t) = t else {
         return Ok((None, None));
     };
-    if matches!(t.kind, BtfKind::Struct | BtfKind::Union) {
+    // A DATASEC (libbpf's global data maps) is laid out as a struct is.
+    if matches!(t.kind, BtfKind::Struct | BtfKind::Union | BtfKind::Datasec) {
         return Ok((Some(engine.layout(TypeId(id))?), None));
     }
     let ty = engine.field_type(TypeId(id))?;
@@ -654,6 +657,7 @@ fn load_bundle(case: &mut LoadedCase, path: &Path, other_inputs: bool) -> Result
     let trace_path = m.trace.as_ref().map(|t| t.path.clone());
     let keep_keys = other_inputs || trace_path.is_some();
     let mut trace_calls = None;
+    let mut configs = Vec::new();
     let (mismatches, missing) = bundle.for_each_file(&mut |p, r| {
         if trace_path.as_deref() == Some(p) {
             let r = std::io::BufReader::with_capacity(1 << 16, r.take(MAX_ARTIFACT));
@@ -677,7 +681,22 @@ fn load_bundle(case: &mut LoadedCase, path: &Path, other_inputs: bool) -> Result
                 }
                 instances.get(&id).map(|(inst, _, _)| inst)
             });
+            let frozen = rec.is_some_and(|rec| rec.frozen);
             let body = match inst {
+                Some(inst)
+                    if crate::report::config::is_configuration(
+                        inst.value_layout.as_deref(),
+                        frozen,
+                    ) =>
+                {
+                    // A program's configuration (one small entry): read
+                    // whole, checked, and its variables kept.
+                    let mut buf = Vec::new();
+                    r.take(MAX_ARTIFACT).read_to_end(&mut buf)?;
+                    let checked = check_streamed(&mut &buf[..], inst, &file);
+                    configs.extend(config_of(inst, &buf));
+                    DumpBody::Checked(checked)
+                }
                 Some(inst) => {
                     let mut checked = check_streamed(r, inst, &file);
                     if !keep_keys {
@@ -698,6 +717,7 @@ fn load_bundle(case: &mut LoadedCase, path: &Path, other_inputs: bool) -> Result
         Ok(())
     })?;
     case.dumps.append(&mut dumps);
+    case.configs.append(&mut configs);
     if let (Some(rec), Some(parsed)) = (&m.trace, trace_calls) {
         let file = format!("{name}!{}", rec.path);
         push_trace_problems(case, &file, &parsed.problems, parsed.bad_lines);
@@ -913,18 +933,35 @@ fn drop_missized_types(
         if type_size == size as u64 {
             continue;
         }
-        errors.push(InputError::new(
-            file,
-            None,
-            format!(
+        // A type with nothing to lay out (a function, a forward
+        // declaration, void) says which BTF kind it is.
+        let why = match scalar.as_ref().map(|t| &t.ty) {
+            Some(crate::model::layout::FieldType::Opaque { what: kind, .. }) => format!(
+                "the {what} type `{type_name}` (type id {type_id}) is a {kind}, which has no size or layout, but map {} (id {}) has {size}-byte {what}s: this type is not used",
+                rec.name, rec.id
+            ),
+            _ => format!(
                 "the {what} type `{type_name}` (type id {type_id}) is {type_size} bytes, but map {} (id {}) has {size}-byte {what}s: the BTF and the map disagree, so this type is not used",
                 rec.name, rec.id
             ),
-        ));
+        };
+        errors.push(InputError::new(file, None, why));
         *layout = None;
         *scalar = None;
     }
     errors
+}
+
+/// The decoded variables of the configuration map `map` from its dump
+/// `bytes` (a `bpftool -j map dump`: its first entry's value).
+fn config_of(map: &MapInstance, bytes: &[u8]) -> Option<crate::report::config::MapConfig> {
+    let layout = map.value_layout.as_deref()?;
+    let dump = crate::ingest::bpftool_json::read_dump_here(bytes);
+    let entry = dump.get(0)?;
+    let crate::model::dump::EntryValue::Single(value) = entry.value else {
+        return None;
+    };
+    crate::report::config::MapConfig::decode(map.map_ref(), layout, value)
 }
 
 /// Checks a dump of `map` as it streams out of `reader`, a batch of

@@ -97,6 +97,7 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     report.dumps = accounted.dumps;
     report.traces = accounted.traces;
     report.calls = calls;
+    report.configuration = case.configs;
     report.collection = case.collection;
     Ok(report)
 }
@@ -414,7 +415,14 @@ fn map_summaries(
                 .key_layout
                 .as_ref()
                 .map(|l| l.display_name())
-                .or_else(|| m.key_scalar.as_ref().map(|s| s.name.clone())),
+                .or_else(|| m.key_scalar.as_ref().map(|s| s.name.clone()))
+                // A global data map's key has no BTF type: an array index.
+                .or_else(|| {
+                    m.value_layout
+                        .as_ref()
+                        .filter(|l| l.is_datasec())
+                        .map(|_| "__u32 index".to_string())
+                }),
             value_type: m
                 .value_layout
                 .as_ref()

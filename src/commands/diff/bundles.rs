@@ -165,7 +165,9 @@ impl BundleSide {
         let manifest = &self.bundle.manifest;
         let mut by_btf: BTreeMap<u32, Vec<&MapRecord>> = BTreeMap::new();
         for r in records {
-            if r.btf_id != 0 && r.btf_key_type_id != 0 && r.btf_value_type_id != 0 {
+            // A key without a BTF type (libbpf's global data maps) is an
+            // array index; the value type is what decodes.
+            if r.btf_id != 0 && r.btf_value_type_id != 0 {
                 by_btf.entry(r.btf_id).or_default().push(r);
             }
         }

@@ -580,6 +580,9 @@ fn field_changes(
             continue;
         };
         let cpu = per_cpu.then_some(cpu);
+        // A global data section's changes are named by variable.
+        let a = crate::model::decode::variables_as_members(&ot.value.ty, a);
+        let b = crate::model::decode::variables_as_members(&nt.value.ty, b);
         match (a, b) {
             (Decoded::Object(xs), Decoded::Object(ys))
                 if xs.len() == ys.len() && xs.iter().zip(&ys).all(|(p, q)| p.0 == q.0) =>
