@@ -1,6 +1,10 @@
 //! `layout/key-padding`: the key type has holes or trailing padding, so those
 //! exact bytes must be zeroed before every lookup, or the kernel (which hashes
 //! and compares all key_size bytes) will not find the entry.
+//!
+//! Padding in a key type is common and harmless when every writer zeroes
+//! it, so the finding is `info` until other evidence shows the bytes matter
+//! for that map ([`weigh`]).
 
 use serde_json::json;
 
@@ -68,7 +72,7 @@ pub fn check(map: Option<MapRef>, key: &Layout, origin: &str) -> Option<Finding>
     Some(
         Finding::new(
             Code::LayoutKeyPadding,
-            Severity::Warning,
+            Severity::Info,
             format!("key type `{}` ({} bytes) has {}", key.name, key.size, what.join(" and ")),
         )
         .with_map(map)
@@ -88,6 +92,40 @@ pub fn check(map: Option<MapRef>, key: &Layout, origin: &str) -> Option<Finding>
             key.size, key.display_name(), key.size
         )),
     )
+}
+
+/// The codes whose findings show that a map's key padding matters: garbage
+/// in the padding of dumped keys, a traced lookup that missed only because
+/// of padding bytes.
+const SHOWN_BY: &[Code] = &[Code::DumpKeyPaddingGarbage, Code::LookupPaddingMiss];
+
+/// Raises each `layout/key-padding` to a `warning` when another finding on
+/// the same map shows its padding matters ([`SHOWN_BY`]); the evidence then
+/// names those codes in `shown_by`. Without such a finding it stays `info`.
+pub fn weigh(findings: &mut [Finding]) {
+    let shown: Vec<(Code, Option<MapRef>)> = findings
+        .iter()
+        .filter(|f| SHOWN_BY.contains(&f.code))
+        .map(|f| (f.code, f.map.clone()))
+        .collect();
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.code == Code::LayoutKeyPadding)
+    {
+        let mut by: Vec<&'static str> = shown
+            .iter()
+            .filter(|(_, m)| crate::analyses::dump_capacity::same_map(m.as_ref(), f.map.as_ref()))
+            .map(|(c, _)| c.as_str())
+            .collect();
+        by.sort_unstable();
+        by.dedup();
+        if by.is_empty() {
+            continue;
+        }
+        f.severity = Severity::Warning;
+        f.title = format!("{} ({} shows these bytes matter)", f.title, by.join(", "));
+        f.evidence["shown_by"] = json!(by);
+    }
 }
 
 #[cfg(test)]

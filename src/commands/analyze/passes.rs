@@ -7,7 +7,7 @@ use miette::Result;
 
 use super::load::{DumpBody, LoadedCase};
 use super::AnalyzeArgs;
-use crate::analyses::dump_capacity::check_percpu_buffer;
+use crate::analyses::dump_capacity::{self, check_percpu_buffer};
 use crate::analyses::dump_checks::{DumpChecker, DumpContext};
 use crate::analyses::layout_check::{check_pair, check_pair_size, LayoutPair, PairCheck, Role};
 use crate::analyses::lookups::{self, TraceContext};
@@ -81,6 +81,9 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     let entries = dump_findings(args, &mut case, &mut findings);
     findings.extend(percpu_buffer_findings(args, &case)?);
     findings.extend(trace_and_map_findings(args, &case));
+    // Severities that depend on evidence found by other passes.
+    dump_capacity::confirm_full(&mut findings);
+    key_padding::weigh(&mut findings);
     // Every input contributed, or an `input/unused` finding says why not.
     let accounted = super::accounting::account(args, &case, &checks);
     findings.extend(accounted.findings);
@@ -375,7 +378,12 @@ fn trace_and_map_findings(args: &AnalyzeArgs, case: &LoadedCase) -> Vec<Finding>
         };
         findings.extend(lookups::explain(&t.calls, &ctx));
     }
-    findings.extend(maps::duplicate_names(&case.maps));
+    let holders = maps::Holders::new(
+        case.manifest.is_some(),
+        case.map_fds.iter().map(|(k, v)| (*k, *v)),
+        case.traces.iter().flat_map(|t| &t.calls),
+    );
+    findings.extend(maps::duplicate_names(&case.maps, &case.pins, &holders));
     findings.extend(maps::stale_pins(&case.maps, &case.pins));
     findings.retain(selected_map);
     findings
