@@ -199,3 +199,56 @@ pub fn check_percpu_buffer(
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(id: u32, name: &str) -> Option<MapRef> {
+        Some(MapRef {
+            id: Some(id),
+            name: name.into(),
+        })
+    }
+
+    #[test]
+    fn a_one_entry_map_holding_its_key_and_arrays_are_no_finding() {
+        assert!(map_full(1, MapType::HASH, 1, r(1, "hists")).is_empty());
+        assert!(map_full(8, MapType::ARRAY, 8, r(2, "slots")).is_empty());
+        assert!(map_full(7, MapType::HASH, 8, r(3, "flows")).is_empty());
+    }
+
+    #[test]
+    fn at_capacity_is_a_warning_until_traced_e2big_makes_it_an_error() {
+        let mut f = map_full(4, MapType::HASH, 4, r(5, "tiny"));
+        f.extend(map_full(4, MapType::HASH, 4, r(6, "other")));
+        f.extend(map_full(32, MapType::LRU_HASH, 32, r(7, "lru")));
+        assert!(f.iter().all(|f| f.severity == Severity::Warning));
+        assert!(
+            f[0].title.contains("is at capacity: 4/4 entries"),
+            "{}",
+            f[0].title
+        );
+        // E2BIG on `tiny` only; an LRU map never fails, whatever is traced.
+        for (id, name) in [(5, "tiny"), (7, "lru")] {
+            f.push(
+                Finding::new(Code::UpdateMapFull, Severity::Error, "E2BIG")
+                    .with_map(r(id, name))
+                    .with_evidence(json!({"calls": 20, "trace": "t.jsonl"})),
+            );
+        }
+        confirm_full(&mut f);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(
+            f[0].title,
+            "map tiny (hash) is full: 4/4 entries; 20 traced inserts failed with E2BIG"
+        );
+        assert_eq!(f[0].evidence["failed_inserts"], 20);
+        assert_eq!(
+            f[1].severity,
+            Severity::Warning,
+            "another map's E2BIG says nothing"
+        );
+        assert_eq!(f[2].severity, Severity::Warning);
+    }
+}

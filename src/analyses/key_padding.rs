@@ -152,6 +152,40 @@ mod tests {
     }
 
     #[test]
+    fn padding_is_info_until_garbage_or_a_padding_miss_on_that_map_shows_it_matters() {
+        let key = Layout::new(
+            "k",
+            AggregateKind::Struct,
+            8,
+            vec![m("a", 0, 4, None), m("b", 4, 1, None)],
+        )
+        .finish();
+        let r = |id: u32| {
+            Some(MapRef {
+                id: Some(id),
+                name: "flows".into(),
+            })
+        };
+        let mut f: Vec<Finding> = [1, 2, 3]
+            .into_iter()
+            .filter_map(|id| check(r(id), &key, "BTF"))
+            .collect();
+        assert!(f.iter().all(|f| f.severity == Severity::Info));
+        f.push(Finding::new(Code::DumpKeyPaddingGarbage, Severity::Error, "g").with_map(r(1)));
+        f.push(Finding::new(Code::LookupPaddingMiss, Severity::Error, "p").with_map(r(2)));
+        weigh(&mut f);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert_eq!(
+            f[0].evidence["shown_by"],
+            json!(["dump/key-padding-garbage"])
+        );
+        assert!(f[1]
+            .title
+            .ends_with("(lookup/padding-miss shows these bytes matter)"));
+        assert_eq!(f[2].severity, Severity::Info, "same name, another instance");
+    }
+
+    #[test]
     fn byte_and_bit_padding_are_told_apart() {
         // u32 a:3 (bits 0..3) in a 4-byte unit; u8 b at offset 4; size 8.
         let l = Layout::new(

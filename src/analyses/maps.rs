@@ -311,3 +311,135 @@ pub fn stale_pins(maps: &[MapInstance], pins: &[Pin]) -> Vec<Finding> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::map::MapType;
+    use crate::model::trace::MapCmd;
+
+    fn map(id: u32, name: &str, map_type: u32, progs: &[u32]) -> MapInstance {
+        MapInstance {
+            id: Some(id),
+            name: name.into(),
+            map_type: Some(MapType(map_type)),
+            key_size: Some(4),
+            value_size: Some(8),
+            max_entries: Some(64),
+            prog_ids: progs.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    fn pin(path: &str, id: u32) -> Pin {
+        Pin {
+            path: path.into(),
+            kind: "map".into(),
+            id,
+        }
+    }
+
+    fn call(map_id: u32) -> MapCall {
+        MapCall {
+            seq: 0,
+            line: 1,
+            time_ns: 0,
+            pid: 7,
+            tid: 7,
+            comm: "reader".into(),
+            cmd: MapCmd::Lookup,
+            map_fd: 3,
+            map_id: Some(map_id),
+            flags: 0,
+            key: None,
+            value: None,
+            ret: -2,
+        }
+    }
+
+    fn reasons(f: &[Finding]) -> Vec<(Severity, Vec<String>)> {
+        f.iter()
+            .map(|f| {
+                let r = f.evidence["suspects"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| format!("{}:{}", s["id"], s["reason"].as_str().unwrap()))
+                    .collect();
+                (f.severity, r)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn same_names_used_by_live_programs_or_held_by_processes_are_no_finding() {
+        // Two libbpf tools: each `events` used by its own program; `values`
+        // used by one tool's programs, held (unused) by the other's fd.
+        let maps = [
+            map(1, "events", 4, &[10]),
+            map(2, "events", 4, &[20]),
+            map(3, "values", 1, &[10]),
+            map(4, "values", 1, &[]),
+        ];
+        let holders = Holders::new(true, [((200, 5), 4)], []);
+        assert!(duplicate_names(&maps, &[], &holders).is_empty());
+    }
+
+    #[test]
+    fn a_pinned_or_traced_old_instance_is_a_warning() {
+        let maps = [
+            map(1, "flows", 1, &[]),
+            map(2, "flows", 1, &[10]),
+            map(3, "conns", 1, &[]),
+            map(4, "conns", 1, &[11]),
+        ];
+        let pins = [
+            pin("/sys/fs/bpf/v1/flows", 1),
+            pin("/sys/fs/bpf/v1/conns", 3),
+        ];
+        let calls = [call(3), call(3)];
+        let holders = Holders::new(true, [((7, 3), 3)], &calls);
+        let f = duplicate_names(&maps, &pins, &holders);
+        // The traced reason wins over the pin that let the reader in.
+        assert_eq!(
+            reasons(&f),
+            [
+                (Severity::Warning, vec!["3:traced".to_string()]),
+                (Severity::Warning, vec!["1:pinned".to_string()]),
+            ]
+        );
+        assert_eq!(f[0].map.as_ref().unwrap().id, Some(3));
+        assert!(
+            f[0].title
+                .contains("got 2 traced calls from reader (pid 7)"),
+            "{}",
+            f[0].title
+        );
+        assert!(
+            f[1].title.contains("is pinned at /sys/fs/bpf/v1/flows"),
+            "{}",
+            f[1].title
+        );
+    }
+
+    #[test]
+    fn an_unheld_instance_is_a_warning_only_where_holders_are_known() {
+        let maps = [map(1, "start", 1, &[]), map(2, "start", 1, &[10])];
+        let f = duplicate_names(&maps, &[], &Holders::new(true, [], []));
+        assert_eq!(
+            reasons(&f),
+            [(Severity::Warning, vec!["1:unheld".to_string()])]
+        );
+        // Loose inputs (no fdinfo, no pins): nothing can be said.
+        assert!(duplicate_names(&maps, &[], &Holders::new(false, [], [])).is_empty());
+        // Beside a map-in-map it may be an inner map: info.
+        let mut with_outer = maps.to_vec();
+        with_outer.push(map(9, "outer", 13, &[10]));
+        let f = duplicate_names(&with_outer, &[], &Holders::new(true, [], []));
+        assert_eq!(
+            reasons(&f),
+            [(Severity::Info, vec!["1:unheld".to_string()])]
+        );
+        assert!(f[0].title.contains("map-in-map id 9"), "{}", f[0].title);
+    }
+}
