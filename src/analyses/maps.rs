@@ -8,7 +8,7 @@
 //! name shared is no finding by itself; only evidence about one instance is
 //! (docs/findings.md, "When it fires").
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::json;
 
@@ -25,9 +25,9 @@ pub struct Holders {
     pub known: bool,
     /// Map id → the process fds that hold it: (pid, fd).
     pub fds: BTreeMap<u32, Vec<(u32, i32)>>,
-    /// Map id → the traced callers whose calls went to it (`comm (pid N)`),
+    /// Map id → the traced callers whose calls went to it (pid → comm),
     /// and how many calls.
-    pub traced: BTreeMap<u32, (BTreeSet<String>, usize)>,
+    pub traced: BTreeMap<u32, (BTreeMap<u32, String>, usize)>,
 }
 
 impl Holders {
@@ -51,11 +51,7 @@ impl Holders {
         for c in calls {
             let Some(id) = c.map_id else { continue };
             let e = h.traced.entry(id).or_default();
-            e.0.insert(if c.comm.is_empty() {
-                format!("pid {}", c.pid)
-            } else {
-                format!("{} (pid {})", c.comm, c.pid)
-            });
+            e.0.entry(c.pid).or_insert_with(|| c.comm.to_string());
             e.1 += 1;
         }
         h
@@ -159,7 +155,14 @@ pub fn duplicate_names(maps: &[MapInstance], pins: &[Pin], holders: &Holders) ->
             let fds = holders.fds.get(&id).map_or(0, Vec::len);
             let suspect = match holders.traced.get(&id) {
                 Some((callers, calls)) if !used.is_empty() => Some(Suspect::Traced {
-                    callers: callers.iter().take(8).cloned().collect(),
+                    callers: callers
+                        .iter()
+                        .take(8)
+                        .map(|(pid, comm)| match comm.as_str() {
+                            "" => format!("pid {pid}"),
+                            comm => format!("{comm} (pid {pid})"),
+                        })
+                        .collect(),
                     calls: *calls,
                 }),
                 _ if !used.is_empty() && !pinned.is_empty() => Some(Suspect::Pinned {
