@@ -20,8 +20,10 @@ use crate::model::trace::MapCall;
 /// inputs tell, and which maps traced callers used.
 #[derive(Debug, Default)]
 pub struct Holders {
-    /// Whether the inputs list processes' BPF fds and bpffs pins (a
-    /// bundle). Without them "held by nothing" cannot be said.
+    /// Whether the inputs show every holder: a bundle's processes' BPF fds
+    /// and bpffs pins, with every program held by one of them (see
+    /// `passes::holders_complete`). Without that, "held by nothing" cannot
+    /// be said.
     pub known: bool,
     /// Map id → the process fds that hold it: (pid, fd).
     pub fds: BTreeMap<u32, Vec<(u32, i32)>>,
