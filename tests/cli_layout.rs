@@ -363,7 +363,7 @@ mod conventions {
             assert_eq!(
                 text(&out.stderr),
                 format!(
-                    "17 findings (9 errors, 7 warnings, 1 info) → {}\n",
+                    "17 findings (9 errors, 6 warnings, 2 info) → {}\n",
                     path.display()
                 )
             );

@@ -1,6 +1,10 @@
 //! `layout/key-padding`: the key type has holes or trailing padding, so those
 //! exact bytes must be zeroed before every lookup, or the kernel (which hashes
 //! and compares all key_size bytes) will not find the entry.
+//!
+//! Padding in a key type is common and harmless when every writer zeroes
+//! it, so the finding is `info` until other evidence shows the bytes matter
+//! for that map ([`weigh`]).
 
 use serde_json::json;
 
@@ -68,7 +72,7 @@ pub fn check(map: Option<MapRef>, key: &Layout, origin: &str) -> Option<Finding>
     Some(
         Finding::new(
             Code::LayoutKeyPadding,
-            Severity::Warning,
+            Severity::Info,
             format!("key type `{}` ({} bytes) has {}", key.name, key.size, what.join(" and ")),
         )
         .with_map(map)
@@ -88,6 +92,40 @@ pub fn check(map: Option<MapRef>, key: &Layout, origin: &str) -> Option<Finding>
             key.size, key.display_name(), key.size
         )),
     )
+}
+
+/// The codes whose findings show that a map's key padding matters: garbage
+/// in the padding of dumped keys, a traced lookup that missed only because
+/// of padding bytes.
+const SHOWN_BY: &[Code] = &[Code::DumpKeyPaddingGarbage, Code::LookupPaddingMiss];
+
+/// Raises each `layout/key-padding` to a `warning` when another finding on
+/// the same map shows its padding matters ([`SHOWN_BY`]); the evidence then
+/// names those codes in `shown_by`. Without such a finding it stays `info`.
+pub fn weigh(findings: &mut [Finding]) {
+    let shown: Vec<(Code, Option<MapRef>)> = findings
+        .iter()
+        .filter(|f| SHOWN_BY.contains(&f.code))
+        .map(|f| (f.code, f.map.clone()))
+        .collect();
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.code == Code::LayoutKeyPadding)
+    {
+        let mut by: Vec<&'static str> = shown
+            .iter()
+            .filter(|(_, m)| crate::analyses::dump_capacity::same_map(m.as_ref(), f.map.as_ref()))
+            .map(|(c, _)| c.as_str())
+            .collect();
+        by.sort_unstable();
+        by.dedup();
+        if by.is_empty() {
+            continue;
+        }
+        f.severity = Severity::Warning;
+        f.title = format!("{} ({} shows these bytes matter)", f.title, by.join(", "));
+        f.evidence["shown_by"] = json!(by);
+    }
 }
 
 #[cfg(test)]
@@ -111,6 +149,40 @@ mod tests {
             },
             source: None,
         }
+    }
+
+    #[test]
+    fn padding_is_info_until_garbage_or_a_padding_miss_on_that_map_shows_it_matters() {
+        let key = Layout::new(
+            "k",
+            AggregateKind::Struct,
+            8,
+            vec![m("a", 0, 4, None), m("b", 4, 1, None)],
+        )
+        .finish();
+        let r = |id: u32| {
+            Some(MapRef {
+                id: Some(id),
+                name: "flows".into(),
+            })
+        };
+        let mut f: Vec<Finding> = [1, 2, 3]
+            .into_iter()
+            .filter_map(|id| check(r(id), &key, "BTF"))
+            .collect();
+        assert!(f.iter().all(|f| f.severity == Severity::Info));
+        f.push(Finding::new(Code::DumpKeyPaddingGarbage, Severity::Error, "g").with_map(r(1)));
+        f.push(Finding::new(Code::LookupPaddingMiss, Severity::Error, "p").with_map(r(2)));
+        weigh(&mut f);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert_eq!(
+            f[0].evidence["shown_by"],
+            json!(["dump/key-padding-garbage"])
+        );
+        assert!(f[1]
+            .title
+            .ends_with("(lookup/padding-miss shows these bytes matter)"));
+        assert_eq!(f[2].severity, Severity::Info, "same name, another instance");
     }
 
     #[test]

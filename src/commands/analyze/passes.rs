@@ -7,7 +7,7 @@ use miette::Result;
 
 use super::load::{DumpBody, LoadedCase};
 use super::AnalyzeArgs;
-use crate::analyses::dump_capacity::check_percpu_buffer;
+use crate::analyses::dump_capacity::{self, check_percpu_buffer};
 use crate::analyses::dump_checks::{DumpChecker, DumpContext};
 use crate::analyses::layout_check::{check_pair, check_pair_size, LayoutPair, PairCheck, Role};
 use crate::analyses::lookups::{self, TraceContext};
@@ -84,6 +84,9 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     // No finding rests on bytes `collect --redact` zeroed; the accounting
     // says which comparisons that left out.
     case.redactions.withhold(&mut findings);
+    // Severities that depend on evidence found by other passes.
+    dump_capacity::confirm_full(&mut findings);
+    key_padding::weigh(&mut findings);
     // Every input contributed, or an `input/unused` finding says why not.
     let accounted = super::accounting::account(args, &case, &checks);
     findings.extend(accounted.findings);
@@ -381,10 +384,41 @@ fn trace_and_map_findings(args: &AnalyzeArgs, case: &LoadedCase) -> Vec<Finding>
         };
         findings.extend(lookups::explain(&t.calls, &ctx));
     }
-    findings.extend(maps::duplicate_names(&case.maps));
+    let holders = maps::Holders::new(
+        case.manifest.as_ref().is_some_and(holders_complete),
+        case.map_fds.iter().map(|(k, v)| (*k, *v)),
+        case.traces.iter().flat_map(|t| &t.calls),
+    );
+    findings.extend(maps::duplicate_names(&case.maps, &case.pins, &holders));
     findings.extend(maps::stale_pins(&case.maps, &case.pins));
     findings.retain(selected_map);
     findings
+}
+
+/// Whether a bundle shows what holds its maps: fdinfo of every process
+/// holding BPF fds, and every pin. A live program is always held by
+/// something: a process's program or link fd, a pinned program or link, or
+/// something no bundle shows (a cgroup or netdev it was attached to without
+/// a link). When some program is held by nothing the bundle shows (collected
+/// with `--pid`, fds in processes it could not read, such attachments), a
+/// map held by nothing the bundle shows may still be held too.
+fn holders_complete(m: &crate::bundle::Manifest) -> bool {
+    let mut held: std::collections::HashSet<u32> = m
+        .processes
+        .iter()
+        .flat_map(|p| &p.fds)
+        .filter_map(|f| f.prog_id)
+        .collect();
+    for pin in &m.pins {
+        match pin.kind.as_str() {
+            "prog" => {
+                held.insert(pin.id);
+            }
+            "link" => held.extend(m.links.iter().filter(|l| l.id == pin.id).map(|l| l.prog_id)),
+            _ => {}
+        }
+    }
+    m.progs.iter().all(|p| held.contains(&p.id))
 }
 
 /// The report's `maps[]`: every map of the inputs, with its key and value
