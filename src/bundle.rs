@@ -315,3 +315,140 @@ pub struct CollectError {
     pub what: String,
     pub error: String,
 }
+
+impl Manifest {
+    /// Parses `manifest.json`. The entries it lists are counted first,
+    /// without keeping anything ([`entry_count`]): a manifest listing more
+    /// than [`crate::limits::MAX_MANIFEST_ENTRIES`] is refused before its
+    /// records are built, so what a manifest costs follows what it lists.
+    pub fn parse(bytes: &[u8]) -> Result<Manifest, serde_json::Error> {
+        match entry_count(bytes) {
+            Err(e) if e.to_string().contains(TOO_MANY) => return Err(e),
+            Ok(n) if n > crate::limits::MAX_MANIFEST_ENTRIES => {
+                return Err(<serde_json::Error as serde::de::Error>::custom(too_many(n)))
+            }
+            // Any other problem is the real parse's to report.
+            _ => {}
+        }
+        serde_json::from_slice(bytes)
+    }
+}
+
+/// Marks the error of a manifest over the entry limit.
+const TOO_MANY: &str = "limits::MAX_MANIFEST_ENTRIES";
+
+fn too_many(n: u64) -> String {
+    format!(
+        "the manifest lists {n} entries or more (files, maps, programs and their map ids, BTF, pins, links, processes and their fds, objects, snapshots, limits hit, errors, trace ids), over the {} allowed ({TOO_MANY}): not read",
+        crate::limits::MAX_MANIFEST_ENTRIES
+    )
+}
+
+/// How many entries `manifest.json` lists, all lists together, nested ones
+/// (a map's program ids, a process's fds) included; counted as the JSON is
+/// read, keeping nothing, and stopped with an error past the limit.
+pub fn entry_count(bytes: &[u8]) -> Result<u64, serde_json::Error> {
+    let shape: count::ManifestShape = serde_json::from_slice(bytes)?;
+    Ok(count::Entries::entries(&shape))
+}
+
+/// The manifest's lists, counted without being kept.
+mod count {
+    use std::marker::PhantomData;
+
+    use serde::de::{Deserialize, Deserializer, Error, IgnoredAny, SeqAccess, Visitor};
+
+    /// Entries a part of the manifest lists.
+    pub trait Entries {
+        fn entries(&self) -> u64;
+    }
+
+    impl Entries for IgnoredAny {
+        fn entries(&self) -> u64 {
+            0
+        }
+    }
+
+    impl<T: Entries> Entries for Option<T> {
+        fn entries(&self) -> u64 {
+            self.as_ref().map_or(0, T::entries)
+        }
+    }
+
+    /// A list: how many elements, plus what each lists.
+    pub struct List<T>(u64, PhantomData<T>);
+
+    impl<T> Default for List<T> {
+        fn default() -> Self {
+            List(0, PhantomData)
+        }
+    }
+
+    impl<T> Entries for List<T> {
+        fn entries(&self) -> u64 {
+            self.0
+        }
+    }
+
+    impl<'de, T: Deserialize<'de> + Entries> Deserialize<'de> for List<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Counter<T>(PhantomData<T>);
+            impl<'de, T: Deserialize<'de> + Entries> Visitor<'de> for Counter<T> {
+                type Value = List<T>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a list")
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
+                    let mut n = 0u64;
+                    while let Some(x) = seq.next_element::<T>()? {
+                        n = n.saturating_add(1).saturating_add(x.entries());
+                        if n > crate::limits::MAX_MANIFEST_ENTRIES {
+                            return Err(A::Error::custom(super::too_many(n)));
+                        }
+                    }
+                    Ok(List(n, PhantomData))
+                }
+            }
+            d.deserialize_seq(Counter(PhantomData))
+        }
+    }
+
+    /// Declares a part of the manifest whose listed entries are the sum of
+    /// its lists' (other fields are skipped).
+    macro_rules! shape {
+        ($name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
+            #[derive(serde::Deserialize)]
+            pub struct $name {
+                $(#[serde(default)] $field: $ty,)*
+            }
+            impl Entries for $name {
+                fn entries(&self) -> u64 {
+                    0u64 $(.saturating_add(self.$field.entries()))*
+                }
+            }
+        };
+    }
+
+    shape!(MapShape { prog_ids: List<IgnoredAny> });
+    shape!(ProgShape { map_ids: List<IgnoredAny> });
+    shape!(ProcessShape { fds: List<IgnoredAny> });
+    shape!(TraceShape {
+        pids: List<IgnoredAny>,
+        own_prog_ids: List<IgnoredAny>,
+        own_map_ids: List<IgnoredAny>,
+    });
+    shape!(ManifestShape {
+        files: List<IgnoredAny>,
+        maps: List<MapShape>,
+        progs: List<ProgShape>,
+        btf: List<IgnoredAny>,
+        pins: List<IgnoredAny>,
+        links: List<IgnoredAny>,
+        processes: List<ProcessShape>,
+        elfs: List<IgnoredAny>,
+        snapshots: List<IgnoredAny>,
+        limits_hit: List<IgnoredAny>,
+        errors: List<IgnoredAny>,
+        trace: Option<TraceShape>,
+    });
+}

@@ -56,3 +56,21 @@ pub fn bundle_member_allowance(declared: u64) -> u64 {
         .saturating_add(declared / 16)
         .saturating_add(BUNDLE_MEMBER_SLACK)
 }
+
+/// Most bytes read from a stream: standard input (`-`), a pipe or FIFO
+/// given by path (`<(cat dump)`), a device. A stream has no size to check
+/// before reading and may never end (`yes`-like generators, `/dev/zero`);
+/// past this the command stops with an error naming the input and the byte
+/// offset reached. Regular files are not capped here (their size is known
+/// and each reader bounds what it keeps). A 64 MiB stream is a ~230k-entry
+/// `bpftool -j` dump; larger ones are saved to a file first.
+pub const MAX_STREAM_BYTES: u64 = 64 << 20;
+
+/// Most entries a bundle manifest may list, all lists together (files,
+/// maps, programs and each one's map ids, BTF, pins, links, processes and
+/// their fds, objects, snapshots, limits hit, errors, the trace's ids). A
+/// busy node has a few thousand maps and programs (100k maps, 100k
+/// programs each using one map is 300k entries and is read); the manifest
+/// is counted before anything is kept, and one over the limit is refused,
+/// so what a bundle costs follows what it lists.
+pub const MAX_MANIFEST_ENTRIES: u64 = 1 << 19;

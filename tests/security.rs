@@ -23,7 +23,9 @@ pub fn require_attacker(test: &str) -> Option<Attacker> {
     let root = unsafe { libc::geteuid() } == 0;
     if !root {
         if support::in_ci() {
-            panic!("{test}: needs root (CI runs as root) to play root against an unprivileged user");
+            panic!(
+                "{test}: needs root (CI runs as root) to play root against an unprivileged user"
+            );
         }
         eprintln!("SKIPPED {test}: needs root to play root against an unprivileged user (runs for real in CI)");
         return None;
@@ -39,14 +41,22 @@ pub fn require_attacker(test: &str) -> Option<Attacker> {
     if !exists(ATTACKER) {
         // Concurrent tests may race to create it: "already exists" is fine.
         let _ = Command::new("useradd")
-            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin"])
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+            ])
             .arg(ATTACKER)
             .status();
     }
     let out = Command::new("id").arg("-u").arg(ATTACKER).output().ok()?;
-    let uid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|_| {
-        panic!("{test}: could not create the test user {ATTACKER} (useradd, package passwd)")
-    });
+    let uid: u32 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| {
+            panic!("{test}: could not create the test user {ATTACKER} (useradd, package passwd)")
+        });
     let out = Command::new("id").arg("-g").arg(ATTACKER).output().unwrap();
     let gid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     Some(Attacker { uid, gid })
@@ -84,14 +94,24 @@ impl Attacker {
 
     /// Plants a symbolic link at `at` pointing to `to`, as the attacker.
     pub fn symlink(&self, to: &Path, at: &Path) {
-        let st = self.command("ln").arg("-s").arg(to).arg(at).status().unwrap();
+        let st = self
+            .command("ln")
+            .arg("-s")
+            .arg(to)
+            .arg(at)
+            .status()
+            .unwrap();
         assert!(st.success(), "attacker could not plant {}", at.display());
     }
 
     /// Plants a FIFO at `at`, as the attacker.
     pub fn fifo(&self, at: &Path) {
         let st = self.command("mkfifo").arg(at).status().unwrap();
-        assert!(st.success(), "attacker could not plant a FIFO at {}", at.display());
+        assert!(
+            st.success(),
+            "attacker could not plant a FIFO at {}",
+            at.display()
+        );
     }
 }
 
