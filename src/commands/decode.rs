@@ -478,7 +478,9 @@ fn stream_dump(path: &Path, each: &mut dyn FnMut(MapDump) -> Result<()>) -> Resu
             }
         });
         let mut first = true;
-        for batch in rx.iter() {
+        // `rx` is moved in: leaving early drops it, so the parsing thread's
+        // next send fails instead of waiting for ever.
+        for batch in rx {
             if std::mem::take(&mut first) {
                 if let Err(e) = not_a_dump(path, &batch) {
                     stop.store(true, Ordering::Relaxed);
