@@ -319,35 +319,67 @@ pub struct CollectError {
 impl Manifest {
     /// Parses `manifest.json`. The entries it lists are counted first,
     /// without keeping anything ([`entry_count`]): a manifest listing more
-    /// than [`crate::limits::MAX_MANIFEST_ENTRIES`] is refused before its
-    /// records are built, so what a manifest costs follows what it lists.
+    /// than [`crate::limits::MAX_MANIFEST_ENTRIES`] records or
+    /// [`crate::limits::MAX_MANIFEST_IDS`] ids is refused before its records
+    /// are built, so what a manifest costs follows what it lists.
     pub fn parse(bytes: &[u8]) -> Result<Manifest, serde_json::Error> {
         match entry_count(bytes) {
             Err(e) if e.to_string().contains(TOO_MANY) => return Err(e),
-            Ok(n) if n > crate::limits::MAX_MANIFEST_ENTRIES => {
-                return Err(<serde_json::Error as serde::de::Error>::custom(too_many(n)))
+            Ok(n) => {
+                if let Some(why) = n.over() {
+                    return Err(<serde_json::Error as serde::de::Error>::custom(why));
+                }
             }
             // Any other problem is the real parse's to report.
-            _ => {}
+            Err(_) => {}
         }
         serde_json::from_slice(bytes)
     }
 }
 
-/// Marks the error of a manifest over the entry limit.
-const TOO_MANY: &str = "limits::MAX_MANIFEST_ENTRIES";
+/// Marks the error of a manifest over an entry limit.
+const TOO_MANY: &str = "limits::MAX_MANIFEST_";
 
-fn too_many(n: u64) -> String {
-    format!(
-        "the manifest lists {n} entries or more (files, maps, programs and their map ids, BTF, pins, links, processes and their fds, objects, snapshots, limits hit, errors, trace ids), over the {} allowed ({TOO_MANY}): not read",
-        crate::limits::MAX_MANIFEST_ENTRIES
-    )
+/// What a manifest lists: records (files, maps, programs, BTF, pins, links,
+/// processes and their fds, objects, snapshots, limits hit, errors) and ids
+/// (maps' `prog_ids`, programs' `map_ids`, the trace's pids and own ids).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EntryCount {
+    pub records: u64,
+    pub ids: u64,
 }
 
-/// How many entries `manifest.json` lists, all lists together, nested ones
-/// (a map's program ids, a process's fds) included; counted as the JSON is
-/// read, keeping nothing, and stopped with an error past the limit.
-pub fn entry_count(bytes: &[u8]) -> Result<u64, serde_json::Error> {
+impl EntryCount {
+    fn add(self, other: EntryCount) -> EntryCount {
+        EntryCount {
+            records: self.records.saturating_add(other.records),
+            ids: self.ids.saturating_add(other.ids),
+        }
+    }
+
+    /// Why this is over a limit, if it is.
+    fn over(&self) -> Option<String> {
+        use crate::limits::{MAX_MANIFEST_ENTRIES, MAX_MANIFEST_IDS};
+        if self.records > MAX_MANIFEST_ENTRIES {
+            return Some(format!(
+                "the manifest lists {} records or more (files, maps, programs, BTF, pins, links, processes and their fds, objects, snapshots, limits hit, errors), over the {MAX_MANIFEST_ENTRIES} allowed ({TOO_MANY}ENTRIES): not read",
+                self.records
+            ));
+        }
+        if self.ids > MAX_MANIFEST_IDS {
+            return Some(format!(
+                "the manifest lists {} ids or more (maps' prog_ids, programs' map_ids, the trace's ids), over the {MAX_MANIFEST_IDS} allowed ({TOO_MANY}IDS): not read",
+                self.ids
+            ));
+        }
+        None
+    }
+}
+
+/// What `manifest.json` lists, all lists together, nested ones (a map's
+/// program ids, a process's fds) included; counted as the JSON is read,
+/// keeping nothing, and stopped with an error past a limit.
+pub fn entry_count(bytes: &[u8]) -> Result<EntryCount, serde_json::Error> {
     let shape: count::ManifestShape = serde_json::from_slice(bytes)?;
     Ok(count::Entries::entries(&shape))
 }
@@ -358,63 +390,75 @@ mod count {
 
     use serde::de::{Deserialize, Deserializer, Error, IgnoredAny, SeqAccess, Visitor};
 
-    /// Entries a part of the manifest lists.
+    use super::EntryCount;
+
+    /// What a part of the manifest lists.
     pub trait Entries {
-        fn entries(&self) -> u64;
+        fn entries(&self) -> EntryCount;
     }
 
+    /// A record whose fields list nothing.
     impl Entries for IgnoredAny {
-        fn entries(&self) -> u64 {
-            0
+        fn entries(&self) -> EntryCount {
+            EntryCount::default()
         }
     }
 
     impl<T: Entries> Entries for Option<T> {
-        fn entries(&self) -> u64 {
-            self.as_ref().map_or(0, T::entries)
+        fn entries(&self) -> EntryCount {
+            self.as_ref().map(T::entries).unwrap_or_default()
         }
     }
 
-    /// A list: how many elements, plus what each lists.
-    pub struct List<T>(u64, PhantomData<T>);
+    /// A list of records (each one record, plus what it lists), or with
+    /// `IDS` a list of ids.
+    pub struct List<T, const IDS: bool = false>(EntryCount, PhantomData<T>);
 
-    impl<T> Default for List<T> {
+    /// A list of ids.
+    pub type Ids = List<IgnoredAny, true>;
+
+    impl<T, const IDS: bool> Default for List<T, IDS> {
         fn default() -> Self {
-            List(0, PhantomData)
+            List(EntryCount::default(), PhantomData)
         }
     }
 
-    impl<T> Entries for List<T> {
-        fn entries(&self) -> u64 {
+    impl<T, const IDS: bool> Entries for List<T, IDS> {
+        fn entries(&self) -> EntryCount {
             self.0
         }
     }
 
-    impl<'de, T: Deserialize<'de> + Entries> Deserialize<'de> for List<T> {
+    impl<'de, T: Deserialize<'de> + Entries, const IDS: bool> Deserialize<'de> for List<T, IDS> {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct Counter<T>(PhantomData<T>);
-            impl<'de, T: Deserialize<'de> + Entries> Visitor<'de> for Counter<T> {
-                type Value = List<T>;
+            struct Counter<T, const IDS: bool>(PhantomData<T>);
+            impl<'de, T: Deserialize<'de> + Entries, const IDS: bool> Visitor<'de> for Counter<T, IDS> {
+                type Value = List<T, IDS>;
                 fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     f.write_str("a list")
                 }
-                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
-                    let mut n = 0u64;
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                    let mut n = EntryCount::default();
                     while let Some(x) = seq.next_element::<T>()? {
-                        n = n.saturating_add(1).saturating_add(x.entries());
-                        if n > crate::limits::MAX_MANIFEST_ENTRIES {
-                            return Err(A::Error::custom(super::too_many(n)));
+                        let one = if IDS {
+                            EntryCount { records: 0, ids: 1 }
+                        } else {
+                            EntryCount { records: 1, ids: 0 }
+                        };
+                        n = n.add(one).add(x.entries());
+                        if let Some(why) = n.over() {
+                            return Err(A::Error::custom(why));
                         }
                     }
                     Ok(List(n, PhantomData))
                 }
             }
-            d.deserialize_seq(Counter(PhantomData))
+            d.deserialize_seq(Counter::<T, IDS>(PhantomData))
         }
     }
 
-    /// Declares a part of the manifest whose listed entries are the sum of
-    /// its lists' (other fields are skipped).
+    /// Declares a part of the manifest whose entries are the sum of its
+    /// lists' (other fields are skipped).
     macro_rules! shape {
         ($name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
             #[derive(serde::Deserialize)]
@@ -422,20 +466,20 @@ mod count {
                 $(#[serde(default)] $field: $ty,)*
             }
             impl Entries for $name {
-                fn entries(&self) -> u64 {
-                    0u64 $(.saturating_add(self.$field.entries()))*
+                fn entries(&self) -> EntryCount {
+                    EntryCount::default() $(.add(self.$field.entries()))*
                 }
             }
         };
     }
 
-    shape!(MapShape { prog_ids: List<IgnoredAny> });
-    shape!(ProgShape { map_ids: List<IgnoredAny> });
+    shape!(MapShape { prog_ids: Ids });
+    shape!(ProgShape { map_ids: Ids });
     shape!(ProcessShape { fds: List<IgnoredAny> });
     shape!(TraceShape {
-        pids: List<IgnoredAny>,
-        own_prog_ids: List<IgnoredAny>,
-        own_map_ids: List<IgnoredAny>,
+        pids: Ids,
+        own_prog_ids: Ids,
+        own_map_ids: Ids,
     });
     shape!(ManifestShape {
         files: List<IgnoredAny>,
@@ -451,4 +495,51 @@ mod count {
         errors: List<IgnoredAny>,
         trace: Option<TraceShape>,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_counted_in_every_list_nested_ones_included() {
+        let json = br#"{"maps":[{"id":1,"prog_ids":[1,2]},{"id":2,"prog_ids":[3,4]}],
+            "progs":[{"id":1,"map_ids":[1]}],"processes":[{"pid":1,"fds":[{"fd":3},{"fd":4}]}],
+            "trace":{"pids":[7]},"unknown":[1,2,3]}"#;
+        assert_eq!(
+            entry_count(json).unwrap(),
+            EntryCount { records: 6, ids: 6 }
+        );
+    }
+
+    #[test]
+    fn a_manifest_over_the_record_limit_is_refused_before_it_is_built() {
+        let n = crate::limits::MAX_MANIFEST_ENTRIES + 1;
+        let errors = vec![r#"{"what":"w","error":"e"}"#; n as usize].join(",");
+        let json = format!(r#"{{"format":"bpfcase-bundle","version":1,"errors":[{errors}]}}"#);
+        let e = Manifest::parse(json.as_bytes()).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("lists {n} records or more"))
+                && e.contains("(limits::MAX_MANIFEST_ENTRIES)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_manifest_over_the_id_limit_is_refused() {
+        let n = crate::limits::MAX_MANIFEST_IDS + 1;
+        let ids = vec!["1"; n as usize].join(",");
+        let json = format!(r#"{{"progs":[{{"id":1,"name":"p","type":"x","map_ids":[{ids}]}}]}}"#);
+        let e = Manifest::parse(json.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("(limits::MAX_MANIFEST_IDS)"), "{e}");
+    }
+
+    #[test]
+    fn other_problems_are_the_real_parse_s_to_report() {
+        let e = Manifest::parse(br#"{"maps": 3}"#).unwrap_err().to_string();
+        let real = serde_json::from_slice::<Manifest>(br#"{"maps": 3}"#)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, real);
+    }
 }

@@ -66,11 +66,15 @@ pub fn bundle_member_allowance(declared: u64) -> u64 {
 /// `bpftool -j` dump; larger ones are saved to a file first.
 pub const MAX_STREAM_BYTES: u64 = 64 << 20;
 
-/// Most entries a bundle manifest may list, all lists together (files,
-/// maps, programs and each one's map ids, BTF, pins, links, processes and
-/// their fds, objects, snapshots, limits hit, errors, the trace's ids). A
-/// busy node has a few thousand maps and programs (100k maps, 100k
-/// programs each using one map is 300k entries and is read); the manifest
-/// is counted before anything is kept, and one over the limit is refused,
-/// so what a bundle costs follows what it lists.
-pub const MAX_MANIFEST_ENTRIES: u64 = 1 << 19;
+/// Most records a bundle manifest may list, all lists together (files,
+/// maps, programs, BTF, pins, links, processes and their fds, objects,
+/// snapshots, limits hit, errors). A busy node has a few thousand maps and
+/// programs (100k maps and 100k programs are read); the manifest is counted
+/// before anything is kept, and one over the limit is refused, so what a
+/// bundle costs follows what it lists (~350 bytes a record).
+pub const MAX_MANIFEST_ENTRIES: u64 = 1 << 18;
+
+/// Most ids a bundle manifest may list inside its records (maps'
+/// `prog_ids`, programs' `map_ids`, the trace's pids and own ids), all
+/// together: 4 bytes each once read.
+pub const MAX_MANIFEST_IDS: u64 = 1 << 21;
