@@ -402,3 +402,231 @@ pub struct CollectError {
     pub what: String,
     pub error: String,
 }
+
+impl Manifest {
+    /// Parses `manifest.json`. The entries it lists are counted first,
+    /// without keeping anything ([`entry_count`]): a manifest listing more
+    /// than [`crate::limits::MAX_MANIFEST_ENTRIES`] records or
+    /// [`crate::limits::MAX_MANIFEST_IDS`] ids is refused before its records
+    /// are built, so what a manifest costs follows what it lists.
+    pub fn parse(bytes: &[u8]) -> Result<Manifest, serde_json::Error> {
+        match entry_count(bytes) {
+            Err(e) if e.to_string().contains(TOO_MANY) => return Err(e),
+            Ok(n) => {
+                if let Some(why) = n.over() {
+                    return Err(<serde_json::Error as serde::de::Error>::custom(why));
+                }
+            }
+            // Any other problem is the real parse's to report.
+            Err(_) => {}
+        }
+        serde_json::from_slice(bytes)
+    }
+}
+
+/// Marks the error of a manifest over an entry limit.
+const TOO_MANY: &str = "limits::MAX_MANIFEST_";
+
+/// What a manifest lists: records (files, maps, programs, BTF, pins, links,
+/// processes and their fds, objects, snapshots, limits hit, errors) and ids
+/// (maps' `prog_ids`, programs' `map_ids`, the trace's pids and own ids).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EntryCount {
+    pub records: u64,
+    pub ids: u64,
+}
+
+impl EntryCount {
+    fn add(self, other: EntryCount) -> EntryCount {
+        EntryCount {
+            records: self.records.saturating_add(other.records),
+            ids: self.ids.saturating_add(other.ids),
+        }
+    }
+
+    /// Why this is over a limit, if it is.
+    fn over(&self) -> Option<String> {
+        use crate::limits::{MAX_MANIFEST_ENTRIES, MAX_MANIFEST_IDS};
+        if self.records > MAX_MANIFEST_ENTRIES {
+            return Some(format!(
+                "the manifest lists {} records or more (files, maps, programs, BTF, pins, links, processes and their fds, objects, snapshots, limits hit, errors), over the {MAX_MANIFEST_ENTRIES} allowed ({TOO_MANY}ENTRIES): not read",
+                self.records
+            ));
+        }
+        if self.ids > MAX_MANIFEST_IDS {
+            return Some(format!(
+                "the manifest lists {} ids or more (maps' prog_ids, programs' map_ids, the trace's ids), over the {MAX_MANIFEST_IDS} allowed ({TOO_MANY}IDS): not read",
+                self.ids
+            ));
+        }
+        None
+    }
+}
+
+/// What `manifest.json` lists, all lists together, nested ones (a map's
+/// program ids, a process's fds) included; counted as the JSON is read,
+/// keeping nothing, and stopped with an error past a limit.
+pub fn entry_count(bytes: &[u8]) -> Result<EntryCount, serde_json::Error> {
+    let shape: count::ManifestShape = serde_json::from_slice(bytes)?;
+    Ok(count::Entries::entries(&shape))
+}
+
+/// The manifest's lists, counted without being kept.
+mod count {
+    use std::marker::PhantomData;
+
+    use serde::de::{Deserialize, Deserializer, Error, IgnoredAny, SeqAccess, Visitor};
+
+    use super::EntryCount;
+
+    /// What a part of the manifest lists.
+    pub trait Entries {
+        fn entries(&self) -> EntryCount;
+    }
+
+    /// A record whose fields list nothing.
+    impl Entries for IgnoredAny {
+        fn entries(&self) -> EntryCount {
+            EntryCount::default()
+        }
+    }
+
+    impl<T: Entries> Entries for Option<T> {
+        fn entries(&self) -> EntryCount {
+            self.as_ref().map(T::entries).unwrap_or_default()
+        }
+    }
+
+    /// A list of records (each one record, plus what it lists), or with
+    /// `IDS` a list of ids.
+    pub struct List<T, const IDS: bool = false>(EntryCount, PhantomData<T>);
+
+    /// A list of ids.
+    pub type Ids = List<IgnoredAny, true>;
+
+    impl<T, const IDS: bool> Default for List<T, IDS> {
+        fn default() -> Self {
+            List(EntryCount::default(), PhantomData)
+        }
+    }
+
+    impl<T, const IDS: bool> Entries for List<T, IDS> {
+        fn entries(&self) -> EntryCount {
+            self.0
+        }
+    }
+
+    impl<'de, T: Deserialize<'de> + Entries, const IDS: bool> Deserialize<'de> for List<T, IDS> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Counter<T, const IDS: bool>(PhantomData<T>);
+            impl<'de, T: Deserialize<'de> + Entries, const IDS: bool> Visitor<'de> for Counter<T, IDS> {
+                type Value = List<T, IDS>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a list")
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                    let mut n = EntryCount::default();
+                    while let Some(x) = seq.next_element::<T>()? {
+                        let one = if IDS {
+                            EntryCount { records: 0, ids: 1 }
+                        } else {
+                            EntryCount { records: 1, ids: 0 }
+                        };
+                        n = n.add(one).add(x.entries());
+                        if let Some(why) = n.over() {
+                            return Err(A::Error::custom(why));
+                        }
+                    }
+                    Ok(List(n, PhantomData))
+                }
+            }
+            d.deserialize_seq(Counter::<T, IDS>(PhantomData))
+        }
+    }
+
+    /// Declares a part of the manifest whose entries are the sum of its
+    /// lists' (other fields are skipped).
+    macro_rules! shape {
+        ($name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
+            #[derive(serde::Deserialize)]
+            pub struct $name {
+                $(#[serde(default)] $field: $ty,)*
+            }
+            impl Entries for $name {
+                fn entries(&self) -> EntryCount {
+                    EntryCount::default() $(.add(self.$field.entries()))*
+                }
+            }
+        };
+    }
+
+    shape!(MapShape { prog_ids: Ids });
+    shape!(ProgShape { map_ids: Ids });
+    shape!(ProcessShape { fds: List<IgnoredAny> });
+    shape!(TraceShape {
+        pids: Ids,
+        own_prog_ids: Ids,
+        own_map_ids: Ids,
+    });
+    shape!(ManifestShape {
+        files: List<IgnoredAny>,
+        maps: List<MapShape>,
+        progs: List<ProgShape>,
+        btf: List<IgnoredAny>,
+        pins: List<IgnoredAny>,
+        links: List<IgnoredAny>,
+        processes: List<ProcessShape>,
+        elfs: List<IgnoredAny>,
+        snapshots: List<IgnoredAny>,
+        limits_hit: List<IgnoredAny>,
+        errors: List<IgnoredAny>,
+        trace: Option<TraceShape>,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_counted_in_every_list_nested_ones_included() {
+        let json = br#"{"maps":[{"id":1,"prog_ids":[1,2]},{"id":2,"prog_ids":[3,4]}],
+            "progs":[{"id":1,"map_ids":[1]}],"processes":[{"pid":1,"fds":[{"fd":3},{"fd":4}]}],
+            "trace":{"pids":[7]},"unknown":[1,2,3]}"#;
+        assert_eq!(
+            entry_count(json).unwrap(),
+            EntryCount { records: 6, ids: 6 }
+        );
+    }
+
+    #[test]
+    fn a_manifest_over_the_record_limit_is_refused_before_it_is_built() {
+        let n = crate::limits::MAX_MANIFEST_ENTRIES + 1;
+        let errors = vec![r#"{"what":"w","error":"e"}"#; n as usize].join(",");
+        let json = format!(r#"{{"format":"bpfcase-bundle","version":1,"errors":[{errors}]}}"#);
+        let e = Manifest::parse(json.as_bytes()).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("lists {n} records or more"))
+                && e.contains("(limits::MAX_MANIFEST_ENTRIES)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_manifest_over_the_id_limit_is_refused() {
+        let n = crate::limits::MAX_MANIFEST_IDS + 1;
+        let ids = vec!["1"; n as usize].join(",");
+        let json = format!(r#"{{"progs":[{{"id":1,"name":"p","type":"x","map_ids":[{ids}]}}]}}"#);
+        let e = Manifest::parse(json.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("(limits::MAX_MANIFEST_IDS)"), "{e}");
+    }
+
+    #[test]
+    fn other_problems_are_the_real_parse_s_to_report() {
+        let e = Manifest::parse(br#"{"maps": 3}"#).unwrap_err().to_string();
+        let real = serde_json::from_slice::<Manifest>(br#"{"maps": 3}"#)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, real);
+    }
+}

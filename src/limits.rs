@@ -56,3 +56,25 @@ pub fn bundle_member_allowance(declared: u64) -> u64 {
         .saturating_add(declared / 16)
         .saturating_add(BUNDLE_MEMBER_SLACK)
 }
+
+/// Most bytes read from a stream: standard input (`-`), a pipe or FIFO
+/// given by path (`<(cat dump)`), a device. A stream has no size to check
+/// before reading and may never end (`yes`-like generators, `/dev/zero`);
+/// past this the command stops with an error naming the input and the byte
+/// offset reached. Regular files are not capped here (their size is known
+/// and each reader bounds what it keeps). A 64 MiB stream is a ~230k-entry
+/// `bpftool -j` dump; larger ones are saved to a file first.
+pub const MAX_STREAM_BYTES: u64 = 64 << 20;
+
+/// Most records a bundle manifest may list, all lists together (files,
+/// maps, programs, BTF, pins, links, processes and their fds, objects,
+/// snapshots, limits hit, errors). A busy node has a few thousand maps and
+/// programs (100k maps and 100k programs are read); the manifest is counted
+/// before anything is kept, and one over the limit is refused, so what a
+/// bundle costs follows what it lists (~350 bytes a record).
+pub const MAX_MANIFEST_ENTRIES: u64 = 1 << 18;
+
+/// Most ids a bundle manifest may list inside its records (maps'
+/// `prog_ids`, programs' `map_ids`, the trace's pids and own ids), all
+/// together: 4 bytes each once read.
+pub const MAX_MANIFEST_IDS: u64 = 1 << 21;

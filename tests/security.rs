@@ -7,6 +7,8 @@
 
 mod support;
 
+#[path = "security/bounds.rs"]
+mod bounds;
 #[path = "security/opener.rs"]
 mod opener;
 #[path = "security/redaction.rs"]

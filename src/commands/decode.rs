@@ -7,23 +7,25 @@
 //! `--dwarf` (structs/unions by name from a user-space binary's DWARF) and
 //! `--schema` (a YAML layout schema, docs/schema.md).
 
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use miette::{IntoDiagnostic, Result};
 
 use super::analyze::FailOn;
 use super::inputs::{parse_btf, read_btf_file};
 use super::output::{findings_summary, plural, OutputArgs, ReportFormatName, TextStyle};
-use crate::analyses::dump_checks::{check_dump, DumpContext};
+use crate::analyses::dump_checks::{DumpChecker, DumpContext};
 use crate::error::{InputError, WriteOutput};
 use crate::ingest::btf::{Btf, BtfKind, TypeId};
 use crate::ingest::elf::btf_map_defs;
 use crate::ingest::{bpftool_json, bpftool_text};
 use crate::model::decode::{decode, formatted_entry, Decoded, FormattedValues};
 use crate::model::dump::{DumpEntry, EntryValue, MapDump, ProblemKind};
-use crate::model::finding::{Finding, MapRef};
+use crate::model::finding::{Finding, MapRef, Position};
 use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::{FieldType, Layout};
 use crate::model::map::MapType;
@@ -472,14 +474,14 @@ pub fn resolve_types(source: TypeSource<'_>) -> Result<MapTypes> {
 }
 
 /// Reads a dump file (`-`: standard input, streamed) in whichever bpftool
-/// form it is.
+/// form it is. A stream (standard input, a pipe, a FIFO) that goes on past
+/// [`crate::limits::MAX_STREAM_BYTES`] is an error naming it and the offset.
 pub fn read_dump_file(path: &Path) -> Result<MapDump, InputError> {
     let name = path.display().to_string();
-    if crate::error::is_stdin(path) {
-        return read_dump_from(&name, BufReader::with_capacity(1 << 16, std::io::stdin()));
-    }
-    let f = std::fs::File::open(path).map_err(|e| InputError::new(&name, None, e))?;
-    read_dump_from(&name, BufReader::with_capacity(1 << 16, f))
+    let (r, guard) = crate::error::open_once(path)?;
+    let dump = read_dump_from(&name, BufReader::with_capacity(1 << 16, r))?;
+    guard.check()?;
+    Ok(dump)
 }
 
 fn read_dump_from<R: BufRead + Send>(name: &str, mut r: R) -> Result<MapDump, InputError> {
@@ -491,12 +493,77 @@ fn read_dump_from<R: BufRead + Send>(name: &str, mut r: R) -> Result<MapDump, In
     }
 }
 
-/// Reads the dump a command works on (`decode --dump`, `diff OLD NEW`): a
-/// file in which not one entry could be read before it stopped making sense
-/// is not a bpftool dump, and the command cannot run on it (exit 2). A dump
-/// cut or broken later still counts: its first entries are used.
-pub fn read_primary_dump(path: &Path) -> Result<MapDump, InputError> {
-    let dump = read_dump_file(path)?;
+/// A reader that ends (reads as end of file) once `stop` is set: the
+/// consumer of a streamed dump gave up (its output was closed), so the
+/// rest is not read.
+struct Stoppable<R> {
+    inner: R,
+    stop: Arc<AtomicBool>,
+}
+
+impl<R: Read> Read for Stoppable<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// Streams the dump at `path` to `each` a batch of entries at a time, as
+/// it is parsed (a `-j` dump in batches of [`bpftool_json::BATCH_ENTRIES`];
+/// a text dump whole, its parser having no batches): the dump is never
+/// held whole. The first batch is checked as [`read_primary_dump`] checks
+/// a whole dump. A stream cut at its limit is an error once read; so is an
+/// error `each` returns, which stops the reading.
+fn stream_dump(path: &Path, each: &mut dyn FnMut(MapDump) -> Result<()>) -> Result<()> {
+    let name = path.display().to_string();
+    let (r, guard) = crate::error::open_once(path)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut r = BufReader::with_capacity(
+        1 << 16,
+        Stoppable {
+            inner: r,
+            stop: stop.clone(),
+        },
+    );
+    let json = is_json_dump(r.fill_buf().map_err(|e| InputError::new(&name, None, e))?);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<MapDump>(1);
+    let outcome = std::thread::scope(|s| {
+        s.spawn(move || {
+            if json {
+                bpftool_json::read_dump_batches(r, bpftool_json::BATCH_ENTRIES, &mut |b| {
+                    let _ = tx.send(b);
+                });
+            } else {
+                let _ = tx.send(bpftool_text::read_dump(r));
+            }
+        });
+        let mut first = true;
+        // `rx` is moved in: leaving early drops it, so the parsing thread's
+        // next send fails instead of waiting for ever.
+        for batch in rx {
+            if std::mem::take(&mut first) {
+                if let Err(e) = not_a_dump(path, &batch) {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(e.into());
+                }
+            }
+            if let Err(e) = each(batch) {
+                stop.store(true, Ordering::Relaxed);
+                return Err(e);
+            }
+        }
+        Ok(())
+    });
+    // A cut stream is the error, whatever came of its cut last batch.
+    guard.check()?;
+    outcome
+}
+
+/// The error for a dump of which not one entry could be read before it
+/// stopped making sense: not a bpftool dump at all.
+fn not_a_dump(path: &Path, dump: &MapDump) -> Result<(), InputError> {
     if dump.is_empty() {
         if let Some(p) = dump.problems.iter().find(|p| {
             p.entries_before == 0
@@ -509,6 +576,16 @@ pub fn read_primary_dump(path: &Path) -> Result<MapDump, InputError> {
             ));
         }
     }
+    Ok(())
+}
+
+/// Reads the dump a command works on (`decode --dump`, `diff OLD NEW`): a
+/// file in which not one entry could be read before it stopped making sense
+/// is not a bpftool dump, and the command cannot run on it (exit 2). A dump
+/// cut or broken later still counts: its first entries are used.
+pub fn read_primary_dump(path: &Path) -> Result<MapDump, InputError> {
+    let dump = read_dump_file(path)?;
+    not_a_dump(path, &dump)?;
     Ok(dump)
 }
 
@@ -627,88 +704,95 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
         }
     }
     let dump_name = args.dump.display().to_string();
-    let dump = read_primary_dump(&args.dump)?;
-
     let format = args.out.format(args.format)?;
     let style = args.out.style();
-    let mut out = args.out.open()?;
-    let mut decoded = 0usize;
-    let mut undecodable: Vec<Finding> = Vec::new();
-    let mut bad = 0usize;
-    let mut note_bad = |index: usize, e: &dyn std::fmt::Display| {
-        bad += 1;
-        if undecodable.len() < 3 {
-            undecodable.push(Finding::unreadable(
-                &dump_name,
-                dump.get(index).map(|e| e.position),
-                &format!("entry {index} does not match the types: {e}"),
-            ));
-        }
-    };
-    match format {
-        DecodeFormat::Json => {
-            let mut w = render::JsonEntries::begin(&mut out).out()?;
-            for e in dump.entries() {
-                if e.formatted {
-                    w.raw(&formatted_text(&e)).out()?;
-                    decoded += 1;
-                    continue;
-                }
-                match decode_entry(&types, e.key, e.value) {
-                    Ok(d) => {
-                        w.entry(&d).out()?;
-                        decoded += 1;
-                    }
-                    Err(err) => note_bad(e.index, &err),
-                }
-            }
-            w.end().out()?;
-        }
-        DecodeFormat::Text => {
-            for e in dump.entries() {
-                if e.formatted {
-                    render::write_text_entry(&mut out, e.index, &formatted_text(&e)).out()?;
-                    decoded += 1;
-                    continue;
-                }
-                match decode_entry(&types, e.key, e.value) {
-                    Ok(d) => {
-                        let text = serde_json::to_string(&d).into_diagnostic()?;
-                        render::write_text_entry(&mut out, e.index, &text).out()?;
-                        decoded += 1;
-                    }
-                    Err(err) => note_bad(e.index, &err),
-                }
-            }
-        }
-        DecodeFormat::Summary => {
-            // Decoding cannot fail once the sizes match (see
-            // `model::decode`), so the summary checks sizes instead of
-            // building every entry's tree.
-            for e in dump.entries().filter(|e| !e.formatted) {
-                match check_sizes(&types, e.key, e.value) {
-                    Ok(()) => decoded += 1,
-                    Err(err) => note_bad(e.index, &err),
-                }
-            }
-            decoded += dump.entries().filter(|e| e.formatted).count();
-        }
-    }
-
     let map = types.map_name.clone().map(|name| MapRef { id: None, name });
-    let ctx = DumpContext {
+    let mut checker = DumpChecker::new(DumpContext {
         file: &dump_name,
         map,
         key: types.key.layout(),
         value: types.value.layout(),
         map_type: types.map_type,
         max_entries: types.max_entries,
+    });
+    let mut out = args.out.open()?;
+    let mut decoded = 0usize;
+    let mut undecodable: Vec<Finding> = Vec::new();
+    let mut bad = 0usize;
+    let mut note_bad = |index: usize, at: Position, e: &dyn std::fmt::Display| {
+        bad += 1;
+        if undecodable.len() < 3 {
+            undecodable.push(Finding::unreadable(
+                &dump_name,
+                Some(at),
+                &format!("entry {index} does not match the types: {e}"),
+            ));
+        }
     };
+    // Entries are written as each batch is parsed, and the batch goes on to
+    // the checks, which keep counts, first examples and the keys.
+    enum Sink<W: Write> {
+        Json(render::JsonEntries<W>),
+        Text(W),
+        Summary,
+    }
+    let mut sink = match format {
+        DecodeFormat::Json => Sink::Json(render::JsonEntries::begin(&mut out).out()?),
+        DecodeFormat::Text => Sink::Text(&mut out),
+        DecodeFormat::Summary => Sink::Summary,
+    };
+    stream_dump(&args.dump, &mut |batch| {
+        let base = checker.entries();
+        for e in batch.entries() {
+            let index = base + e.index;
+            if e.formatted {
+                match &mut sink {
+                    Sink::Json(w) => w.raw(&formatted_text(&e)).out()?,
+                    Sink::Text(out) => {
+                        render::write_text_entry(out, index, &formatted_text(&e)).out()?
+                    }
+                    Sink::Summary => {}
+                }
+                decoded += 1;
+                continue;
+            }
+            match &mut sink {
+                Sink::Json(w) => match decode_entry(&types, e.key, e.value) {
+                    Ok(d) => {
+                        w.entry(&d).out()?;
+                        decoded += 1;
+                    }
+                    Err(err) => note_bad(index, e.position, &err),
+                },
+                Sink::Text(out) => match decode_entry(&types, e.key, e.value) {
+                    Ok(d) => {
+                        let text = serde_json::to_string(&d).into_diagnostic()?;
+                        render::write_text_entry(out, index, &text).out()?;
+                        decoded += 1;
+                    }
+                    Err(err) => note_bad(index, e.position, &err),
+                },
+                // Decoding cannot fail once the sizes match (see
+                // `model::decode`), so the summary checks sizes instead of
+                // building every entry's tree.
+                Sink::Summary => match check_sizes(&types, e.key, e.value) {
+                    Ok(()) => decoded += 1,
+                    Err(err) => note_bad(index, e.position, &err),
+                },
+            }
+        }
+        checker.feed(&batch);
+        Ok(())
+    })?;
+    if let Sink::Json(w) = sink {
+        w.end().out()?;
+    }
+    let checked = checker.finish();
     let mut findings = undecodable;
-    findings.extend(check_dump(&dump, &ctx));
+    findings.extend(checked.findings);
     match format {
         DecodeFormat::Summary => {
-            render::write_summary_json(&mut out, dump.len(), decoded, bad, &findings).out()?;
+            render::write_summary_json(&mut out, checked.entries, decoded, bad, &findings).out()?;
         }
         DecodeFormat::Json => {
             out.flush().out()?;

@@ -72,7 +72,9 @@ pub fn is_bundle(path: &Path) -> bool {
         return path.join("manifest.json").is_file();
     }
     let mut head = [0u8; 262];
-    let Ok(mut f) = File::open(path) else {
+    // Only a regular file is read: probing a FIFO or a device would block
+    // or consume it.
+    let Ok(mut f) = open_regular(path) else {
         return false;
     };
     let n = read_up_to(&mut f, &mut head).unwrap_or(0);
@@ -80,6 +82,20 @@ pub fn is_bundle(path: &Path) -> bool {
         return true;
     }
     n >= 262 && &head[257..262] == b"ustar"
+}
+
+/// Opens a tar bundle: a regular file only, opened without blocking
+/// (`O_NONBLOCK`: a FIFO named like a bundle would otherwise hang the open)
+/// and checked on the open descriptor (`fstat`).
+fn open_regular(path: &Path) -> io::Result<File> {
+    let (file, meta) = crate::error::open_input(path)?;
+    if meta.is_file() {
+        return Ok(file);
+    }
+    Err(io::Error::other(format!(
+        "not a regular file ({}): a bundle is a regular file (.tar, .tar.gz) or a directory",
+        file_kind(&meta.file_type())
+    )))
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
@@ -301,7 +317,7 @@ impl Bundle {
             Store::Dir(path.to_path_buf())
         } else {
             let mut magic = [0u8; 2];
-            let mut f = File::open(path).map_err(|e| InputError::new(&name, None, e))?;
+            let mut f = open_regular(path).map_err(|e| InputError::new(&name, None, e))?;
             let n = read_up_to(&mut f, &mut magic).map_err(|e| InputError::new(&name, None, e))?;
             Store::Tar {
                 path: path.to_path_buf(),
@@ -375,7 +391,7 @@ impl Bundle {
                         if found.is_none() {
                             let mut buf = Vec::new();
                             r.take(MAX_MANIFEST).read_to_end(&mut buf)?;
-                            declared = serde_json::from_slice::<Manifest>(&buf)
+                            declared = Manifest::parse(&buf)
                                 .ok()
                                 .map(|m| m.files.into_iter().map(|f| (f.path, f.size)).collect());
                             found = Some(buf);
@@ -424,7 +440,7 @@ impl Bundle {
                 })?
             }
         };
-        let manifest: Manifest = serde_json::from_slice(&manifest_bytes).map_err(|e| {
+        let manifest = Manifest::parse(&manifest_bytes).map_err(|e| {
             InputError::new(
                 format!("{name}!manifest.json"),
                 Some(crate::model::finding::Position::Line(e.line() as u32)),
@@ -500,7 +516,7 @@ impl Bundle {
             return Ok(());
         };
         let name = self.name.clone();
-        let file = File::open(path).map_err(|e| InputError::new(&name, None, e))?;
+        let file = open_regular(path).map_err(|e| InputError::new(&name, None, e))?;
         let read = std::rc::Rc::new(std::cell::Cell::new(0u64));
         if *gzip {
             let inner = flate2::read::GzDecoder::new(BufReader::with_capacity(1 << 20, file));

@@ -30,6 +30,21 @@ pub struct DiffReport {
     pub duplicate_keys: SideCounts<Vec<KeyedEntry>>,
     /// What went wrong reading each dump (truncation, error lines).
     pub problems: SideCounts<Vec<String>>,
+    /// Entries counted but not listed above: text output keeps only the
+    /// first [`TEXT_CAP`] of each kind (JSON lists them all). A kind's
+    /// total is its list's length plus this.
+    #[serde(skip)]
+    pub unlisted: Unlisted,
+}
+
+/// Entries of each kind a [`DiffReport`] counted but does not list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unlisted {
+    pub added: usize,
+    pub removed: usize,
+    pub changed: usize,
+    pub duplicates_old: usize,
+    pub duplicates_new: usize,
 }
 
 /// One value per side.
@@ -137,6 +152,7 @@ fn write_keyed(
     title: &str,
     mark: char,
     entries: &[KeyedEntry],
+    unlisted: usize,
 ) -> io::Result<()> {
     if entries.is_empty() {
         return Ok(());
@@ -150,7 +166,7 @@ fn write_keyed(
             key_text(&e.key, &e.key_decoded)
         )?;
     }
-    more(out, entries.len())
+    more(out, entries.len() + unlisted)
 }
 
 /// Writes the summary line, then up to [`TEXT_CAP`] entries of each kind.
@@ -158,21 +174,31 @@ pub fn write_text(out: &mut impl Write, r: &DiffReport) -> io::Result<()> {
     writeln!(
         out,
         "{} added, {} removed, {} changed, {} unchanged",
-        r.added.len(),
-        r.removed.len(),
-        r.changed.len(),
+        r.added.len() + r.unlisted.added,
+        r.removed.len() + r.unlisted.removed,
+        r.changed.len() + r.unlisted.changed,
         r.unchanged
     )?;
-    for (side, path, dups) in [
-        ("old", &r.old, &r.duplicate_keys.old),
-        ("new", &r.new, &r.duplicate_keys.new),
+    for (side, path, dups, unlisted) in [
+        (
+            "old",
+            &r.old,
+            &r.duplicate_keys.old,
+            r.unlisted.duplicates_old,
+        ),
+        (
+            "new",
+            &r.new,
+            &r.duplicate_keys.new,
+            r.unlisted.duplicates_new,
+        ),
     ] {
         let path = terminal(path);
         if !dups.is_empty() {
             writeln!(
                 out,
                 "{side} ({path}): {} entries repeat a key seen earlier in the same dump; the diff compares the first occurrence",
-                dups.len()
+                dups.len() + unlisted
             )?;
             for e in dups.iter().take(TEXT_CAP) {
                 writeln!(
@@ -182,7 +208,7 @@ pub fn write_text(out: &mut impl Write, r: &DiffReport) -> io::Result<()> {
                     key_text(&e.key, &e.key_decoded)
                 )?;
             }
-            more(out, dups.len())?;
+            more(out, dups.len() + unlisted)?;
         }
     }
     for (side, path, problems) in [
@@ -193,8 +219,8 @@ pub fn write_text(out: &mut impl Write, r: &DiffReport) -> io::Result<()> {
             writeln!(out, "{side} ({}): {}", terminal(path), terminal(p))?;
         }
     }
-    write_keyed(out, "added", '+', &r.added)?;
-    write_keyed(out, "removed", '-', &r.removed)?;
+    write_keyed(out, "added", '+', &r.added, r.unlisted.added)?;
+    write_keyed(out, "removed", '-', &r.removed, r.unlisted.removed)?;
     if !r.changed.is_empty() {
         writeln!(out, "changed:")?;
         for c in r.changed.iter().take(TEXT_CAP) {
@@ -229,7 +255,7 @@ pub fn write_text(out: &mut impl Write, r: &DiffReport) -> io::Result<()> {
                 )?;
             }
         }
-        more(out, r.changed.len())?;
+        more(out, r.changed.len() + r.unlisted.changed)?;
     }
     Ok(())
 }
@@ -364,6 +390,7 @@ mod tests {
                 old: Vec::new(),
                 new: Vec::new(),
             },
+            unlisted: Unlisted::default(),
         };
         let mut out = Vec::new();
         write_text(&mut out, &r).unwrap();

@@ -647,8 +647,14 @@ fn load_bundle(case: &mut LoadedCase, path: &Path, other_inputs: bool) -> Result
         .filter_map(|r| r.dump.as_deref().map(|d| (d, r.id)))
         .collect();
     let mut blobs: HashMap<String, Vec<u8>> = HashMap::new();
-    let prog_maps: HashMap<u32, Vec<u32>> =
-        m.progs.iter().map(|p| (p.id, p.map_ids.clone())).collect();
+    // Programs by the maps they use, and map records by id: each map is
+    // tied to its programs and each dump to its map through an index, so
+    // the work follows the number of maps and programs, not their product.
+    let prog_maps = programs_by_map(&m.progs);
+    let mut records: HashMap<u32, &crate::bundle::MapRecord> = HashMap::new();
+    for r in &m.maps {
+        records.entry(r.id).or_insert(r);
+    }
     // Maps built while their dump streamed by, with their BTF's errors.
     let mut instances: HashMap<u32, (MapInstance, Vec<InputError>, bool)> = HashMap::new();
     let order = bundle.member_order();
@@ -673,7 +679,7 @@ fn load_bundle(case: &mut LoadedCase, path: &Path, other_inputs: bool) -> Result
             // it streams out of the bundle (and through the SHA-256 check)
             // and only findings and keys stay. Else it is parsed whole and
             // checked by the passes.
-            let rec = m.maps.iter().find(|r| r.id == id);
+            let rec = records.get(&id).copied();
             let inst = rec.and_then(|rec| {
                 if !instances.contains_key(&id) && !btf_to_come(&m, &blobs, rec, &order, p) {
                     let built = map_instance(&m, &blobs, rec, &prog_maps, &name);
@@ -820,6 +826,17 @@ fn load_bundle(case: &mut LoadedCase, path: &Path, other_inputs: bool) -> Result
     Ok(())
 }
 
+/// The programs using each map (from the programs' `map_ids`), by map id.
+fn programs_by_map(progs: &[crate::bundle::ProgRecord]) -> HashMap<u32, Vec<u32>> {
+    let mut by_map: HashMap<u32, Vec<u32>> = HashMap::new();
+    for p in progs {
+        for &map in &p.map_ids {
+            by_map.entry(map).or_default().push(p.id);
+        }
+    }
+    by_map
+}
+
 /// Whether a BTF file map `rec`'s types need is still to be read: not read
 /// yet, and a member the bundle holds after `now` (collect writes BTF
 /// before dumps; one that is absent or refused never comes).
@@ -857,12 +874,11 @@ fn map_instance(
         prog_ids: rec.prog_ids.clone(),
         ..Default::default()
     };
-    for (pid, ids) in prog_maps {
-        if ids.contains(&rec.id) && !inst.prog_ids.contains(pid) {
-            inst.prog_ids.push(*pid);
-        }
+    if let Some(progs) = prog_maps.get(&rec.id) {
+        inst.prog_ids.extend_from_slice(progs);
     }
     inst.prog_ids.sort_unstable();
+    inst.prog_ids.dedup();
     let mut errors = Vec::new();
     if rec.btf_id == 0 {
         return (inst, errors, false);

@@ -282,6 +282,14 @@ struct PairState {
 }
 
 impl PairState {
+    /// A pair not compared yet, whose report keeps `keep` changes of each kind.
+    fn new(keep: usize) -> Self {
+        PairState {
+            collected: PairCollector::keeping(keep),
+            ..PairState::default()
+        }
+    }
+
     /// Takes what OLD's index still has to report (removed and repeated
     /// entries) once NEW is through, and frees the index.
     fn settle(&mut self) {
@@ -345,9 +353,9 @@ fn rounds(sizes: &[u64]) -> Vec<Vec<usize>> {
 /// Compares every planned pair; the results in plan order. First in
 /// [`lockstep`] (one walk of each bundle), then what that left, a round at
 /// a time.
-fn diff_pairs(sides: &mut [BundleSide], plans: &[PairPlan]) -> Result<Vec<PairOut>> {
+fn diff_pairs(sides: &mut [BundleSide], plans: &[PairPlan], keep: usize) -> Result<Vec<PairOut>> {
     let mut outs: Vec<Option<PairOut>> = plans.iter().map(|_| None).collect();
-    let left = lockstep(sides, plans, &mut outs)?;
+    let left = lockstep(sides, plans, &mut outs, keep)?;
     let sizes: Vec<u64> = left
         .iter()
         .map(|&i| {
@@ -359,7 +367,7 @@ fn diff_pairs(sides: &mut [BundleSide], plans: &[PairPlan]) -> Result<Vec<PairOu
         .collect();
     for round in rounds(&sizes) {
         let round: Vec<usize> = round.into_iter().map(|k| left[k]).collect();
-        let mut states: Vec<PairState> = round.iter().map(|_| PairState::default()).collect();
+        let mut states: Vec<PairState> = round.iter().map(|_| PairState::new(keep)).collect();
         for old in [true, false] {
             let end = |i: usize| if old { &plans[i].old } else { &plans[i].new };
             // A round's pairs have their OLD (and NEW) ends on one side.
@@ -451,6 +459,7 @@ fn lockstep(
     sides: &mut [BundleSide],
     plans: &[PairPlan],
     outs: &mut [Option<PairOut>],
+    keep: usize,
 ) -> Result<Vec<usize>> {
     let two_sides = plans.iter().all(|p| p.old.side == 0 && p.new.side == 1);
     let [old_side, new_side] = sides else {
@@ -495,7 +504,7 @@ fn lockstep(
                     return;
                 }
                 drop(h);
-                let mut state = [PairState::default()];
+                let mut state = [PairState::new(keep)];
                 stream_member(r, &mut state, &[0], true);
                 let [state] = state;
                 let mut h = lock(&hand);
@@ -555,7 +564,7 @@ fn lockstep(
         let new_err = new_why.get(p.new.dump.as_str()).cloned();
         let state = match done.remove(&i) {
             Some(state) => state,
-            None if old_err.is_some() || new_err.is_some() => PairState::default(),
+            None if old_err.is_some() || new_err.is_some() => PairState::new(keep),
             None => {
                 left.push(i);
                 continue;
@@ -633,7 +642,7 @@ fn side_types<'a>(
 
 /// `diff BUNDLE`: each map's consecutive snapshots (seq 0 → 1, 1 → 2, …;
 /// a missing seq is skipped over, and the labels say which were compared).
-pub fn diff_snapshots(path: &Path) -> Result<BundleDiffReport> {
+pub fn diff_snapshots(path: &Path, keep: usize) -> Result<BundleDiffReport> {
     let bundle = Bundle::open(path)?;
     if bundle.manifest.snapshots.is_empty() {
         return Err(miette::miette!(
@@ -695,7 +704,7 @@ pub fn diff_snapshots(path: &Path) -> Result<BundleDiffReport> {
     // snapshot while the other compares the later one.
     let again = Bundle::open(path)?;
     let mut sides = [BundleSide::new(bundle, &ids), BundleSide::new(again, &ids)];
-    let pairs = diff_pairs(&mut sides, &plans)?;
+    let pairs = diff_pairs(&mut sides, &plans, keep)?;
     let [side, _] = sides;
     Ok(BundleDiffReport {
         old: side.name,
@@ -711,7 +720,7 @@ fn as_refs(v: &[(u32, String)]) -> Vec<(u32, &str)> {
 
 /// `diff OLD NEW` of two bundles: each map's main dump, the maps paired by
 /// [`match_maps`] (same id and name, else a name alone on each side).
-pub fn diff_bundles(old_path: &Path, new_path: &Path) -> Result<BundleDiffReport> {
+pub fn diff_bundles(old_path: &Path, new_path: &Path, keep: usize) -> Result<BundleDiffReport> {
     let old = Bundle::open(old_path)?;
     let new = Bundle::open(new_path)?;
     let dumped = |b: &Bundle| -> Vec<(u32, String, String)> {
@@ -820,7 +829,7 @@ pub fn diff_bundles(old_path: &Path, new_path: &Path) -> Result<BundleDiffReport
         BundleSide::new(old, &old_ids),
         BundleSide::new(new, &new_ids),
     ];
-    let pairs = diff_pairs(&mut sides, &plans)?;
+    let pairs = diff_pairs(&mut sides, &plans, keep)?;
     let [old_side, new_side] = sides;
     Ok(BundleDiffReport {
         old: old_side.name,

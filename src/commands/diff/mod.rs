@@ -26,7 +26,8 @@ use crate::model::dump::{hex_bytes, DumpForm, DumpProblem, EntryValue, MapDump};
 use crate::model::finding::Position;
 use crate::model::layout::{ByteOrder, FieldType};
 use crate::report::dump_diff::{
-    self as render, ChangedOut, DiffReport, FieldChange, KeyedEntry, SideCounts, ValueDiffOut,
+    self as render, ChangedOut, DiffReport, FieldChange, KeyedEntry, SideCounts, Unlisted,
+    ValueDiffOut,
 };
 
 /// Output of `diff`.
@@ -87,11 +88,11 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode> {
     }
     match &args.new {
         None if old_bundle => {
-            let report = bundles::diff_snapshots(&args.old)?;
+            let report = bundles::diff_snapshots(&args.old, kept_for(format))?;
             write_bundle_report(&args.out, format, &report)
         }
         Some(new) if old_bundle && new_bundle => {
-            let report = bundles::diff_bundles(&args.old, new)?;
+            let report = bundles::diff_bundles(&args.old, new, kept_for(format))?;
             write_bundle_report(&args.out, format, &report)
         }
         // Two dump files; a missing path fails here, naming it, as before
@@ -166,12 +167,13 @@ fn diff_dump_files(args: &DiffArgs, format: DiffFormat, new_path: &Path) -> Resu
         &new,
         types.as_ref(),
         types.as_ref(),
+        kept_for(format),
     );
     let summary = format!(
         "{} added, {} removed, {} changed",
-        report.added.len(),
-        report.removed.len(),
-        report.changed.len()
+        report.added.len() + report.unlisted.added,
+        report.removed.len() + report.unlisted.removed,
+        report.changed.len() + report.unlisted.changed
     );
     write_report(&args.out, &summary, |out| match format {
         DiffFormat::Text => render::write_text(out, &report),
@@ -218,6 +220,7 @@ pub fn pair_report(
     new: &MapDump,
     old_types: Option<&MapTypes>,
     new_types: Option<&MapTypes>,
+    keep: usize,
 ) -> DiffReport {
     // A BTF-formatted text dump has fields, not bytes: match the other
     // side's entries by their decoded fields instead of by key bytes.
@@ -240,7 +243,7 @@ pub fn pair_report(
     };
     let mut stream = DiffStream::new();
     stream.push_old(old);
-    let mut collected = PairCollector::default();
+    let mut collected = PairCollector::keeping(keep);
     stream.push_new(new, &mut |c| collected.take(c));
     collected.finish(&stream);
     let problems = SideCounts {
@@ -259,8 +262,12 @@ pub fn pair_report(
 /// What a [`DiffStream`] reported for one pair of dumps, kept compactly
 /// (entry bytes in [`EntryStore`]s) until the report is shaped: the types
 /// a streamed side decodes with may come later in its bundle than the dump.
-#[derive(Debug, Default)]
+/// Every change is counted; only the first `keep` of each kind are kept
+/// (text output lists [`render::TEXT_CAP`]; JSON lists all), so in text
+/// mode memory does not grow with the number of changes.
+#[derive(Debug)]
 pub(super) struct PairCollector {
+    keep: usize,
     added: Kept,
     removed: Kept,
     duplicates_old: Kept,
@@ -268,20 +275,46 @@ pub(super) struct PairCollector {
     changed_old: EntryStore,
     changed_new: EntryStore,
     changes: Vec<ChangedEntry>,
+    changed_total: usize,
     unchanged: usize,
 }
 
-/// Entries of one kind, and their indices in their dump.
+impl Default for PairCollector {
+    /// Keeps every change.
+    fn default() -> Self {
+        PairCollector::keeping(usize::MAX)
+    }
+}
+
+/// How many changes of each kind a report in `format` lists.
+pub(super) fn kept_for(format: DiffFormat) -> usize {
+    match format {
+        DiffFormat::Text => render::TEXT_CAP,
+        DiffFormat::Json => usize::MAX,
+    }
+}
+
+/// Entries of one kind, and their indices in their dump: the first few
+/// kept, all counted.
 #[derive(Debug, Default)]
 struct Kept {
     entries: EntryStore,
     index: Vec<usize>,
+    total: usize,
 }
 
 impl Kept {
-    fn push(&mut self, e: Entry<'_>) {
-        self.entries.push(&e);
-        self.index.push(e.index);
+    fn push(&mut self, e: Entry<'_>, keep: usize) {
+        self.total += 1;
+        if self.index.len() < keep {
+            self.entries.push(&e);
+            self.index.push(e.index);
+        }
+    }
+
+    /// Counted but not kept.
+    fn unlisted(&self) -> usize {
+        self.total - self.index.len()
     }
 
     fn keyed(&self, types: Option<&MapTypes>) -> Vec<KeyedEntry> {
@@ -299,17 +332,37 @@ impl Kept {
 }
 
 impl PairCollector {
-    /// Keeps one change.
+    /// A collector that keeps the first `keep` changes of each kind.
+    pub(super) fn keeping(keep: usize) -> Self {
+        PairCollector {
+            keep,
+            added: Kept::default(),
+            removed: Kept::default(),
+            duplicates_old: Kept::default(),
+            duplicates_new: Kept::default(),
+            changed_old: EntryStore::default(),
+            changed_new: EntryStore::default(),
+            changes: Vec::new(),
+            changed_total: 0,
+            unchanged: 0,
+        }
+    }
+
+    /// Counts one change, and keeps it while fewer than `keep` of its kind are.
     pub(super) fn take(&mut self, c: Change<'_>) {
+        let keep = self.keep;
         match c {
-            Change::Added(e) => self.added.push(e),
-            Change::Removed(e) => self.removed.push(e),
-            Change::DuplicateOld(e) => self.duplicates_old.push(e),
-            Change::DuplicateNew(e) => self.duplicates_new.push(e),
+            Change::Added(e) => self.added.push(e, keep),
+            Change::Removed(e) => self.removed.push(e, keep),
+            Change::DuplicateOld(e) => self.duplicates_old.push(e, keep),
+            Change::DuplicateNew(e) => self.duplicates_new.push(e, keep),
             Change::Changed { old, new, change } => {
-                self.changed_old.push(&old);
-                self.changed_new.push(&new);
-                self.changes.push(change);
+                self.changed_total += 1;
+                if self.changes.len() < keep {
+                    self.changed_old.push(&old);
+                    self.changed_new.push(&new);
+                    self.changes.push(change);
+                }
             }
         }
     }
@@ -328,6 +381,13 @@ impl PairCollector {
         new_types: Option<&MapTypes>,
         problems: SideCounts<Vec<String>>,
     ) -> DiffReport {
+        let unlisted = Unlisted {
+            added: self.added.unlisted(),
+            removed: self.removed.unlisted(),
+            changed: self.changed_total - self.changes.len(),
+            duplicates_old: self.duplicates_old.unlisted(),
+            duplicates_new: self.duplicates_new.unlisted(),
+        };
         let changed = self
             .changes
             .iter()
@@ -370,6 +430,7 @@ impl PairCollector {
                 new: self.duplicates_new.keyed(new_types),
             },
             problems,
+            unlisted,
         }
     }
 }

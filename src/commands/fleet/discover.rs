@@ -25,6 +25,30 @@ fn has_bundle_name(path: &Path) -> bool {
     name.ends_with(".tar") || name.ends_with(".tar.gz") || name.ends_with(".tgz")
 }
 
+/// Why `path` is not read at all: it is neither a regular file nor a
+/// directory (a FIFO, whose open would wait for a writer forever; a device;
+/// a socket), whatever its name. Bundles are then opened without blocking
+/// and checked again on the open descriptor, so a swap after this check
+/// cannot hang the run either.
+fn not_a_file(path: &Path) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    let ft = std::fs::metadata(path).ok()?.file_type();
+    let kind = if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "not a regular file ({kind}): not read (a bundle is a regular file or a directory)"
+    ))
+}
+
 /// Finds the bundles among `inputs`. A path that does not exist, or a
 /// directory that cannot be listed, is an error (exit 2).
 pub fn discover(inputs: &[PathBuf]) -> Result<Discovered> {
@@ -38,6 +62,13 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Discovered> {
             )
             .into());
         }
+        if let Some(reason) = not_a_file(input) {
+            found.ignored.push(IgnoredPath {
+                path: input.display().to_string(),
+                reason,
+            });
+            continue;
+        }
         if !input.is_dir() || input.join("manifest.json").is_file() {
             found.bundles.push(input.clone());
             continue;
@@ -47,7 +78,12 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Discovered> {
         let mut entries: Vec<PathBuf> = listing.flatten().map(|e| e.path()).collect();
         entries.sort();
         for path in entries {
-            if path.is_dir() {
+            if let Some(reason) = not_a_file(&path) {
+                found.ignored.push(IgnoredPath {
+                    path: path.display().to_string(),
+                    reason,
+                });
+            } else if path.is_dir() {
                 if path.join("manifest.json").is_file() {
                     found.bundles.push(path);
                 } else {
