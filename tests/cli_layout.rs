@@ -588,7 +588,7 @@ mod conventions {
     fn counts_are_in_the_right_number() {
         let out = run_in(
             ROOT,
-            &["analyze", "corpora/cases/lookups/case.tar"],
+            &["analyze", "corpora/cases/lookups/case.tar", "--verbose"],
             &[("COLUMNS", "400")],
             b"",
         );

@@ -427,11 +427,37 @@ fn libbpf_tools_and_bpftrace_node_has_no_false_finding() {
             "map {} id {id}: the bundle's bytes are not bpftool's",
             m["name"]
         );
-        // FIXME(issue 19, globals): `bpfcase decode --format json` of this
-        // dump with its map BTF (a DATASEC value) must equal
-        // `bpftool_rodata[&id][0]["formatted"]` (`{"value": {".rodata": [{"targ_tgid": 0}, …]}}`).
-        // The DATASEC decoding is being built on branch `globals`; add the
-        // comparison through its interface once merged.
+        // Decoded variable by variable, it is bpftool's `formatted` of
+        // that moment (`{"value": {".rodata": [{"targ_tgid": 0}, …]}}`).
+        let btf_id = m["btf_id"].as_u64().unwrap();
+        let btf_path = manifest["btf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["id"].as_u64() == Some(btf_id))
+            .and_then(|b| b["path"].as_str())
+            .unwrap_or_else(|| panic!("map {} id {id}: no BTF {btf_id} in the bundle", m["name"]));
+        let out = bpfcase()
+            .args(["decode", "--format", "json", "--dump"])
+            .arg(unpacked.join(path))
+            .arg("--btf")
+            .arg(unpacked.join(btf_path))
+            .args(["--map", m["name"].as_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "decode of map {} id {id}: {}",
+            m["name"],
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let decoded: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            decoded[0],
+            bpftool_rodata[&id][0]["formatted"],
+            "map {} id {id}: our decoding is not bpftool's formatted",
+            m["name"]
+        );
     }
 
     let elapsed = started.elapsed();
@@ -461,10 +487,8 @@ fn tracefs_mount_points_are_read_from_mountinfo() {
 /// code, map and title of each. None of the evidence rules' false findings
 /// (`maps/duplicate-name` on tools' shared names, `dump/map-full` on
 /// cpudist's one-entry `hists`, `layout/key-padding` as a warning) and no
-/// error. FIXME(issue 19, globals): until DATASEC values are decoded, each
-/// global-data map (`.rodata`, `.bss`, `.kconfig`) still gives an
-/// `input/unreadable` warning here; they go once that work is merged (the
-/// snapshot then holds no warning).
+/// error, and no warning: global data maps (`.rodata`, `.bss`, `.kconfig`)
+/// are decoded variable by variable, not unreadable.
 #[test]
 fn node_corpus_findings() {
     // Relative to the crate, so the titles name the same path everywhere.
@@ -505,4 +529,47 @@ fn node_corpus_findings() {
         })).collect::<Vec<_>>(),
     });
     insta::assert_json_snapshot!("node_corpus_findings", summary);
+}
+
+/// The report a reader of a healthy node gets, in text (100 columns), Markdown
+/// and HTML: no finding, the maps under the processes and programs that own
+/// them, the frozen `.rodata` configurations. The text fits 80 lines.
+#[test]
+fn node_corpus_grouped_reports() {
+    let run = |args: &[&str]| {
+        let out = bpfcase()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("COLUMNS", "100")
+            .args(["analyze", "corpora/cases/node/case.tar", "--fail-on", "warning"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run(&[]);
+    assert!(
+        text.lines().count() <= 80,
+        "{} lines at 100 columns:\n{text}",
+        text.lines().count()
+    );
+    assert!(text.lines().all(|l| l.chars().count() <= 100));
+    for tool in ["execsnoop (pid", "runqlat (pid", "bpftrace (pid"] {
+        assert!(text.contains(tool), "no group for {tool}");
+    }
+    insta::assert_snapshot!("node_corpus_text", text);
+    // Every map is still on its own line with --verbose.
+    let verbose = run(&["--verbose"]);
+    assert!(verbose.lines().filter(|l| l.contains("max_entries")).count() >= 69);
+    insta::assert_snapshot!("node_corpus_md", run(&["--format", "md"]));
+    let html = run(&["--format", "html"]);
+    // One collapsible section per process or program group, closed when healthy.
+    let groups = text.lines().filter(|l| l.starts_with("  ") && l.contains(" (pid ")).count();
+    assert!(groups >= 17, "{groups} process groups in the text");
+    assert_eq!(html.matches("<details><summary><span class=\"mono\">").count(), groups);
+    insta::assert_snapshot!("node_corpus_html", html);
 }

@@ -143,13 +143,15 @@ fn write_owners<W: Write>(
         .filter_map(|f| f.map.as_ref().and_then(|m| m.id))
         .collect();
     let maps_total = report.maps.len();
-    writeln!(
-        out,
-        "{} {}, {}; (--verbose: every map on its own line)",
-        paint(style.color, BOLD, "maps under their owners:"),
+    let lead = format!("{} ", paint(style.color, BOLD, "maps under their owners:"));
+    let text = format!(
+        "{}, {} (--verbose: a line per map)",
         plural(report.programs.len() as u64, "program", "programs"),
         plural(maps_total as u64, "map", "maps"),
-    )?;
+    );
+    for line in wrap_after(&lead, 2, &text, w) {
+        writeln!(out, "{line}")?;
+    }
     for g in groups {
         let head = match g.owner {
             Owner::Process { pid, comm } => format!("{} (pid {pid})", terminal(comm)),

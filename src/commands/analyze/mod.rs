@@ -105,13 +105,15 @@ fn parse_goarch(s: &str) -> std::result::Result<crate::ingest::gosrc::GoArch, St
 pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let format = args.out.format(args.format)?;
     let report = analyze(args)?;
-    let mut buf = Vec::new();
     let style = TextStyle {
         verbose: args.verbose,
         ..args.out.style()
     };
-    render(&mut buf, &report, format, style).out()?;
-    args.out.write_all(&buf)?;
+    // Rendered straight into the output (a temporary renamed into place on
+    // finish): a node's JSON report can be tens of MB, not held twice.
+    let mut out = args.out.open()?;
+    render(&mut out, &report, format, style).out()?;
+    out.finish().out()?;
     let s = &report.summary;
     args.out.done(&findings_summary(s.error, s.warning, s.info));
     Ok(args
@@ -189,8 +191,8 @@ impl ReportFormatName for ReportFormat {
 }
 
 /// Renders `report` in `format`; `style` lays out terminal text.
-pub fn render(
-    out: &mut Vec<u8>,
+pub fn render<W: std::io::Write>(
+    out: &mut W,
     report: &Report,
     format: ReportFormat,
     style: TextStyle,
