@@ -453,8 +453,7 @@ fn libbpf_tools_and_bpftrace_node_has_no_false_finding() {
         );
         let decoded: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(
-            decoded[0],
-            bpftool_rodata[&id][0]["formatted"],
+            decoded[0], bpftool_rodata[&id][0]["formatted"],
             "map {} id {id}: our decoding is not bpftool's formatted",
             m["name"]
         );
@@ -540,7 +539,12 @@ fn node_corpus_grouped_reports() {
         let out = bpfcase()
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("COLUMNS", "100")
-            .args(["analyze", "corpora/cases/node/case.tar", "--fail-on", "warning"])
+            .args([
+                "analyze",
+                "corpora/cases/node/case.tar",
+                "--fail-on",
+                "warning",
+            ])
             .args(args)
             .output()
             .unwrap();
@@ -564,12 +568,25 @@ fn node_corpus_grouped_reports() {
     insta::assert_snapshot!("node_corpus_text", text);
     // Every map is still on its own line with --verbose.
     let verbose = run(&["--verbose"]);
-    assert!(verbose.lines().filter(|l| l.contains("max_entries")).count() >= 69);
+    assert!(
+        verbose
+            .lines()
+            .filter(|l| l.contains("max_entries"))
+            .count()
+            >= 69
+    );
     insta::assert_snapshot!("node_corpus_md", run(&["--format", "md"]));
     let html = run(&["--format", "html"]);
     // One collapsible section per process or program group, closed when healthy.
-    let groups = text.lines().filter(|l| l.starts_with("  ") && l.contains(" (pid ")).count();
+    let groups = text
+        .lines()
+        .filter(|l| l.starts_with("  ") && l.contains(" (pid "))
+        .count();
     assert!(groups >= 17, "{groups} process groups in the text");
-    assert_eq!(html.matches("<details><summary><span class=\"mono\">").count(), groups);
+    assert_eq!(
+        html.matches("<details><summary><span class=\"mono\">")
+            .count(),
+        groups
+    );
     insta::assert_snapshot!("node_corpus_html", html);
 }
