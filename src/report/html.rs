@@ -568,11 +568,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
             out,
             "<section class=\"card\"><h2>Maps under their owners</h2>"
         )?;
-        let with_findings: std::collections::BTreeSet<u32> = report
-            .findings
-            .iter()
-            .filter_map(|f| f.map.as_ref().and_then(|m| m.id))
-            .collect();
+        let with_findings = super::owners::maps_with_findings(report);
         for g in &groups {
             // A group with a finding on one of its maps is open; healthy
             // ones are one line until clicked.

@@ -137,11 +137,7 @@ fn write_owners<W: Write>(
 ) -> io::Result<()> {
     use super::owners::{fill, program_types, Owner};
     let w = style.width;
-    let with_findings: std::collections::BTreeSet<u32> = report
-        .findings
-        .iter()
-        .filter_map(|f| f.map.as_ref().and_then(|m| m.id))
-        .collect();
+    let with_findings = super::owners::maps_with_findings(report);
     let maps_total = report.maps.len();
     let lead = format!("{} ", paint(style.color, BOLD, "maps under their owners:"));
     let text = format!(

@@ -112,6 +112,16 @@ pub fn groups(report: &Report) -> Vec<OwnerGroup<'_>> {
     out
 }
 
+/// The ids of the maps some finding of `report` concerns (marked in the
+/// groups: "(finding above)", an open HTML section).
+pub fn maps_with_findings(report: &Report) -> BTreeSet<u32> {
+    report
+        .findings
+        .iter()
+        .filter_map(|f| f.map.as_ref().and_then(|m| m.id))
+        .collect()
+}
+
 /// The program types of `programs`, each once, in order of appearance.
 pub fn program_types<'a>(programs: &[&'a ProgramSummary]) -> Vec<&'a str> {
     let mut seen = Vec::new();
