@@ -192,8 +192,11 @@ fn duplicate_keys_are_reported_and_counted() {
 #[test]
 fn a_truncated_dump_is_reported_and_its_entries_still_compared() {
     let v = diff_json("corpora/dumps/broken/flows.truncated.json", FLOWS, &[]);
-    // One complete entry before the cut; the other five show as added.
-    assert_eq!(counts(&v), (5, 0, 0, 1));
+    // One complete entry before the cut. The other five are not compared
+    // (they used to show as added, although OLD may have held them past
+    // where its dump stops).
+    assert_eq!(counts(&v), (0, 0, 0, 1));
+    assert_eq!(v["not_compared"]["new"].as_array().map(Vec::len), Some(5));
     let problems = v["problems"]["old"].as_array().unwrap();
     assert_eq!(problems.len(), 1);
     assert!(
@@ -210,7 +213,8 @@ fn a_truncated_dump_is_reported_and_its_entries_still_compared() {
         "corpora/dumps/raw/rawflows.txt",
         &[],
     );
-    assert_eq!(counts(&v), (4, 0, 0, 1));
+    assert_eq!(counts(&v), (0, 0, 0, 1));
+    assert_eq!(v["not_compared"]["new"].as_array().map(Vec::len), Some(4));
     let text = bpfcase(&[
         "diff",
         "corpora/dumps/broken/rawflows.truncated.txt",
@@ -223,8 +227,11 @@ fn a_truncated_dump_is_reported_and_its_entries_still_compared() {
 #[test]
 fn an_unparseable_entry_stops_reading_and_is_reported() {
     let v = diff_json(FLOWS, "corpora/dumps/derived/flows.badhex.json", &[]);
-    // Two entries read before the bad byte; the other four are "removed".
-    assert_eq!(counts(&v), (0, 4, 0, 2));
+    // Two entries read before the bad byte; the other four were never
+    // compared (NEW stops there): not "removed", which used to be said.
+    assert_eq!(counts(&v), (0, 0, 0, 2));
+    assert_eq!(v["not_compared"]["old"].as_array().map(Vec::len), Some(4));
+    assert_eq!(v["not_compared"]["new"].as_array().map(Vec::len), Some(0));
     let p = v["problems"]["new"][0].as_str().unwrap();
     assert!(p.starts_with("unreadable at byte offset"), "{p}");
 }

@@ -30,6 +30,12 @@ pub struct DiffReport {
     pub duplicate_keys: SideCounts<Vec<KeyedEntry>>,
     /// What went wrong reading each dump (truncation, error lines).
     pub problems: SideCounts<Vec<String>>,
+    /// Entries of one side whose key the other side does not show, where
+    /// that other side stops early or lost entries (a truncated dump, an
+    /// error part way): neither added nor removed, since whether the other
+    /// side held them is unknown. `old`: keys only OLD shows (NEW
+    /// incomplete); `new`: keys only NEW shows (OLD incomplete).
+    pub not_compared: SideCounts<Vec<KeyedEntry>>,
     /// Entries counted but not listed above: text output keeps only the
     /// first [`TEXT_CAP`] of each kind (JSON lists them all). A kind's
     /// total is its list's length plus this.
@@ -45,6 +51,8 @@ pub struct Unlisted {
     pub changed: usize,
     pub duplicates_old: usize,
     pub duplicates_new: usize,
+    pub not_compared_old: usize,
+    pub not_compared_new: usize,
 }
 
 /// One value per side.
@@ -171,13 +179,22 @@ fn write_keyed(
 
 /// Writes the summary line, then up to [`TEXT_CAP`] entries of each kind.
 pub fn write_text(out: &mut impl Write, r: &DiffReport) -> io::Result<()> {
+    let not_compared = r.not_compared.old.len()
+        + r.unlisted.not_compared_old
+        + r.not_compared.new.len()
+        + r.unlisted.not_compared_new;
     writeln!(
         out,
-        "{} added, {} removed, {} changed, {} unchanged",
+        "{} added, {} removed, {} changed, {} unchanged{}",
         r.added.len() + r.unlisted.added,
         r.removed.len() + r.unlisted.removed,
         r.changed.len() + r.unlisted.changed,
-        r.unchanged
+        r.unchanged,
+        if not_compared > 0 {
+            format!(", {not_compared} not compared")
+        } else {
+            String::new()
+        }
     )?;
     for (side, path, dups, unlisted) in [
         (
@@ -221,6 +238,20 @@ pub fn write_text(out: &mut impl Write, r: &DiffReport) -> io::Result<()> {
     }
     write_keyed(out, "added", '+', &r.added, r.unlisted.added)?;
     write_keyed(out, "removed", '-', &r.removed, r.unlisted.removed)?;
+    write_keyed(
+        out,
+        "not compared (only old shows these keys, and new stops early or lost entries: removed or not, unknown)",
+        '?',
+        &r.not_compared.old,
+        r.unlisted.not_compared_old,
+    )?;
+    write_keyed(
+        out,
+        "not compared (only new shows these keys, and old stops early or lost entries: added or not, unknown)",
+        '?',
+        &r.not_compared.new,
+        r.unlisted.not_compared_new,
+    )?;
     if !r.changed.is_empty() {
         writeln!(out, "changed:")?;
         for c in r.changed.iter().take(TEXT_CAP) {
@@ -387,6 +418,10 @@ mod tests {
                 new: Vec::new(),
             },
             problems: SideCounts {
+                old: Vec::new(),
+                new: Vec::new(),
+            },
+            not_compared: SideCounts {
                 old: Vec::new(),
                 new: Vec::new(),
             },

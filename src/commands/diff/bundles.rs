@@ -600,6 +600,10 @@ fn pair_out(sides: &[BundleSide], plan: &PairPlan, mut state: PairState) -> Pair
                     old: problems(&state.old_problems),
                     new: problems(&state.new_problems),
                 },
+                SideCounts {
+                    old: !state.old_problems.is_empty(),
+                    new: !state.new_problems.is_empty(),
+                },
             ))
         }
         (o, n) => {

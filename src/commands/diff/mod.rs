@@ -256,7 +256,13 @@ pub fn pair_report(
             .chain(note.filter(|n| !n.0).map(|n| n.1.to_string()))
             .collect(),
     };
-    collected.report(old_name, new_name, old_types, new_types, problems)
+    let incomplete = SideCounts {
+        old: !old.problems.is_empty(),
+        new: !new.problems.is_empty(),
+    };
+    collected.report(
+        old_name, new_name, old_types, new_types, problems, incomplete,
+    )
 }
 
 /// What a [`DiffStream`] reported for one pair of dumps, kept compactly
@@ -380,10 +386,18 @@ impl PairCollector {
         old_types: Option<&MapTypes>,
         new_types: Option<&MapTypes>,
         problems: SideCounts<Vec<String>>,
+        incomplete: SideCounts<bool>,
     ) -> DiffReport {
+        // A key one side lacks is added or removed only if that side was
+        // read whole; past a truncation or an error it was not compared.
+        let pick = |incomplete: bool, n: usize| if incomplete { (0, n) } else { (n, 0) };
+        let (added_unlisted, new_unlisted) = pick(incomplete.old, self.added.unlisted());
+        let (removed_unlisted, old_unlisted) = pick(incomplete.new, self.removed.unlisted());
         let unlisted = Unlisted {
-            added: self.added.unlisted(),
-            removed: self.removed.unlisted(),
+            added: added_unlisted,
+            removed: removed_unlisted,
+            not_compared_old: old_unlisted,
+            not_compared_new: new_unlisted,
             changed: self.changed_total - self.changes.len(),
             duplicates_old: self.duplicates_old.unlisted(),
             duplicates_new: self.duplicates_new.unlisted(),
@@ -418,11 +432,24 @@ impl PairCollector {
                 })
             })
             .collect();
+        let split = |incomplete: bool, list: Vec<KeyedEntry>| {
+            if incomplete {
+                (Vec::new(), list)
+            } else {
+                (list, Vec::new())
+            }
+        };
+        let (added, not_compared_new) = split(incomplete.old, self.added.keyed(new_types));
+        let (removed, not_compared_old) = split(incomplete.new, self.removed.keyed(old_types));
         DiffReport {
             old: old_name,
             new: new_name,
-            added: self.added.keyed(new_types),
-            removed: self.removed.keyed(old_types),
+            added,
+            removed,
+            not_compared: SideCounts {
+                old: not_compared_old,
+                new: not_compared_new,
+            },
             changed,
             unchanged: self.unchanged,
             duplicate_keys: SideCounts {
