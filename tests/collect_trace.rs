@@ -696,11 +696,18 @@ fn static_binary_works_in_an_empty_root_without_tracefs() {
         stderr.contains("2 cycles collected, 0 skipped, 0 failed"),
         "{stderr}"
     );
-    let bundles: Vec<_> = std::fs::read_dir(out.join("w"))
+    let entries: Vec<_> = std::fs::read_dir(out.join("w"))
         .unwrap()
         .filter_map(Result::ok)
         .collect();
-    assert_eq!(bundles.len(), 2, "{bundles:?}");
+    // Two bundles and the agent's ledger of them, nothing else.
+    let bundles = entries
+        .iter()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tar"))
+        .count();
+    assert_eq!(bundles, 2, "{entries:?}");
+    assert!(out.join("w/.bpfcase-watch-ledger").is_file(), "{entries:?}");
+    assert_eq!(entries.len(), 3, "{entries:?}");
     let metrics = std::fs::read_to_string(out.join("bpfcase.prom")).unwrap();
     assert!(
         metrics.contains(&format!(
