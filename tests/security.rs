@@ -90,9 +90,16 @@ impl Attacker {
     }
 
     /// A fresh world-writable sticky directory (like `/tmp`) for the attack,
-    /// under the system temp dir.
+    /// in `/tmp` itself: the attacker must be able to reach it, and
+    /// `$TMPDIR` may be a private directory (mode 0700) it cannot enter.
     pub fn shared_dir(&self, test: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("bpfcase-sec-{test}-{}", std::process::id()));
+        use std::os::unix::fs::MetadataExt;
+        let tmp = Path::new("/tmp");
+        let base = match std::fs::metadata(tmp) {
+            Ok(m) if m.is_dir() && m.mode() & 0o1777 == 0o1777 => tmp.to_path_buf(),
+            _ => panic!("{test}: needs /tmp as a world-writable sticky directory (mode 1777)"),
+        };
+        let dir = base.join(format!("bpfcase-sec-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         chmod(&dir, 0o1777);
