@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use support::{bpfcase, corpus};
+use support::{bpfcase, corpus, push_json_hex};
 
 /// A fresh scratch directory for one test.
 fn scratch(test: &str) -> PathBuf {
@@ -862,19 +862,6 @@ fn dump_entries(n: u32) -> Vec<u8> {
 
 /// [`dump_entries`] with the value of the entries `changed` one higher.
 fn dump_entries_changed(n: u32, changed: &[u32]) -> Vec<u8> {
-    // Written byte by byte: a million entries are 280 MB of text.
-    fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        for (j, x) in bytes.iter().enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"\"0x");
-            out.push(DIGITS[usize::from(x >> 4)]);
-            out.push(DIGITS[usize::from(x & 15)]);
-            out.push(b'"');
-        }
-    }
     let mut out = Vec::with_capacity(n as usize * 290 + 2);
     out.push(b'[');
     for i in 0..n {
@@ -887,9 +874,9 @@ fn dump_entries_changed(n: u32, changed: &[u32]) -> Vec<u8> {
             out.push(b',');
         }
         out.extend_from_slice(b"{\"key\":[");
-        hex(&mut out, &k);
+        push_json_hex(&mut out, &k);
         out.extend_from_slice(b"],\"value\":[");
-        hex(&mut out, &v);
+        push_json_hex(&mut out, &v);
         out.extend_from_slice(b"]}");
     }
     out.push(b']');

@@ -7,6 +7,10 @@
 
 mod support;
 
+/// The collect tests' helpers (`run_ok`), shared rather than copied.
+#[path = "collect_support/mod.rs"]
+mod collect_support;
+
 #[path = "security/bounds.rs"]
 mod bounds;
 #[path = "security/opener.rs"]

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::push_json_hex;
 use bpfcase::limits::{MAX_MANIFEST_ENTRIES, MAX_STREAM_BYTES};
 
 /// Address space every run here gets (`ulimit -v`): the binary, its stacks
@@ -460,18 +461,6 @@ fn manifest_of_600k_entries_is_refused() {
 /// `n` entries in bpftool `-j` form, key and value 4 bytes: key `i`, value
 /// `i + bump`.
 fn small_dump(n: u32, bump: u32) -> Vec<u8> {
-    fn hex(out: &mut Vec<u8>, bytes: [u8; 4]) {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        for (j, x) in bytes.iter().enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"\"0x");
-            out.push(DIGITS[usize::from(x >> 4)]);
-            out.push(DIGITS[usize::from(x & 15)]);
-            out.push(b'"');
-        }
-    }
     let mut out = Vec::with_capacity(n as usize * 80 + 2);
     out.push(b'[');
     for i in 0..n {
@@ -479,9 +468,9 @@ fn small_dump(n: u32, bump: u32) -> Vec<u8> {
             out.push(b',');
         }
         out.extend_from_slice(b"{\"key\":[");
-        hex(&mut out, i.to_le_bytes());
+        push_json_hex(&mut out, &i.to_le_bytes());
         out.extend_from_slice(b"],\"value\":[");
-        hex(&mut out, i.wrapping_add(bump).to_le_bytes());
+        push_json_hex(&mut out, &i.wrapping_add(bump).to_le_bytes());
         out.extend_from_slice(b"]}");
     }
     out.push(b']');

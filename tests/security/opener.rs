@@ -256,18 +256,22 @@ fn collect_and_watch_never_write_through_planted_paths() {
     assert_regular_0600_of_root(&bundle, "collect");
 
     // watch --out a world-writable directory: refused before collecting.
-    let out = bpfcase()
-        .args(["watch", "--cycles", "1", "--interval", "1s", "--out"])
-        .arg(&shared)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "watch into a world-writable dir: {err}"
-    );
-    assert!(err.contains("writable by everyone"), "{err}");
+    let watch_refused = |out_dir: &Path, why: &str| {
+        let out = bpfcase()
+            .args(["watch", "--cycles", "1", "--interval", "1s", "--out"])
+            .arg(out_dir)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "watch --out {}: {err}",
+            out_dir.display()
+        );
+        assert!(err.contains(why), "{err}");
+    };
+    watch_refused(&shared, "writable by everyone");
 
     // watch --out a directory owned by the attacker: refused too.
     let theirs = shared.join("theirs");
@@ -279,18 +283,7 @@ fn collect_and_watch_never_write_through_planted_paths() {
         .status()
         .unwrap();
     assert!(st.success());
-    let out = bpfcase()
-        .args(["watch", "--cycles", "1", "--interval", "1s", "--out"])
-        .arg(&theirs)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "watch into the attacker's dir: {err}"
-    );
-    assert!(err.contains("not by the agent's user"), "{err}");
+    watch_refused(&theirs, "not by the agent's user");
 
     // watch --metrics a planted link, in a directory of root's own.
     let own = shared.join("own");

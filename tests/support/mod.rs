@@ -78,3 +78,18 @@ pub fn require_bpf(test: &str) -> bool {
     eprintln!("SKIPPED {test}: needs {missing} (this test runs for real in CI)");
     false
 }
+
+/// Appends `bytes` as bpftool `-j` writes them: `"0x01","0xab",…`. Written
+/// byte by byte: dumps of a million entries are hundreds of MB of text.
+pub fn push_json_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (j, x) in bytes.iter().enumerate() {
+        if j > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"0x");
+        out.push(DIGITS[usize::from(x >> 4)]);
+        out.push(DIGITS[usize::from(x & 15)]);
+        out.push(b'"');
+    }
+}
