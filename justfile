@@ -24,6 +24,7 @@ test:
     cargo fmt --check
     cargo clippy --all-targets -- -D warnings
     just image
+    just alerts-test
     cargo test --release
 
 # Rebuild the --trace-pid tracepoint program (checked in, embedded with
