@@ -81,6 +81,11 @@ pub struct Manifest {
     pub links: Vec<LinkRecord>,
     #[serde(default)]
     pub processes: Vec<ProcessRecord>,
+    /// Every thread id alive at the end of the collection (a process's pid
+    /// is its main thread's), so that a map key naming a pid can be told
+    /// stale (`dump/growing`). Empty when unknown (older bundles).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub live_pids: Vec<u32>,
     /// BPF objects given with `--elf`, by bundle path.
     #[serde(default)]
     pub elfs: Vec<ElfRecord>,
@@ -582,6 +587,62 @@ mod count {
         errors: List<IgnoredAny>,
         trace: Option<TraceShape>,
     });
+}
+
+/// A manifest time (`2026-11-26T01:56:07.836Z`, UTC, as collect writes it)
+/// as whole seconds since the epoch and the digits of its fraction (`836`).
+/// `None` for any other shape.
+pub fn unix_time(s: &str) -> Option<(i64, &str)> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let rest = &s[19..];
+    let (frac, zone) = match rest.strip_prefix('.') {
+        Some(r) => {
+            let n = r.bytes().take_while(u8::is_ascii_digit).count();
+            (&r[..n], &r[n..])
+        }
+        None => ("", rest),
+    };
+    if zone != "Z" {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm), the inverse of collect's.
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec;
+    Some((secs, frac))
+}
+
+/// A manifest time as Unix milliseconds.
+pub fn unix_ms(s: &str) -> Option<i64> {
+    let (secs, frac) = unix_time(s)?;
+    let ms: i64 = format!("{frac:0<3}").get(..3)?.parse().ok()?;
+    secs.checked_mul(1000)?.checked_add(ms)
 }
 
 #[cfg(test)]

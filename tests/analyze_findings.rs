@@ -1726,3 +1726,70 @@ mod fleet {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// `dump/growing` on `corpora/cases/growing/case.tar` (4 snapshots 1 s
+/// apart of a workload that leaks `tasks` entries two ways, keeps
+/// `sessions` level and runs the LRU map `recent` near its size).
+mod growing {
+    use super::*;
+
+    const CASE: &str = "corpora/cases/growing/case.tar";
+
+    #[test]
+    fn growing_case_findings() {
+        let (code, report) = analyze(&[CASE]);
+        assert_eq!(
+            code, 1,
+            "an error finding: the leak fills tasks within a day"
+        );
+        let found = findings(&report, "dump/growing");
+        let maps: Vec<&str> = found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["map"]["name"].as_str().unwrap())
+            .collect();
+        // `sessions` has the same churn and stays level: no finding.
+        assert_eq!(maps, ["tasks", "recent"], "{found:#}");
+        let tasks = &found[0]["evidence"];
+        assert_eq!(found[0]["severity"], "error");
+        assert_eq!(tasks["keys_removed"], 0);
+        assert!(
+            tasks["dead_pid_keys"]["keys"].as_u64().unwrap() > 0,
+            "{tasks:#}"
+        );
+        assert!(
+            tasks["padding_garbage_keys"].as_u64().unwrap() > 0,
+            "{tasks:#}"
+        );
+        assert_eq!(found[1]["severity"], "info");
+        insta::assert_json_snapshot!("growing_case_dump_growing", found);
+    }
+
+    /// `--full-within` moves the line between error and warning; the
+    /// metrics carry the projection for the growing map only.
+    #[test]
+    fn full_within_and_the_seconds_to_full_gauge() {
+        let (_, report) = analyze(&[CASE, "--full-within", "30s"]);
+        let found = findings(&report, "dump/growing");
+        assert_eq!(found[0]["severity"], "warning", "{found:#}");
+        let out = bpfcase()
+            .args([
+                "analyze",
+                CASE,
+                "--format",
+                "openmetrics",
+                "--fail-on",
+                "never",
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let gauges: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("bpfcase_map_seconds_to_full{"))
+            .collect();
+        assert_eq!(gauges.len(), 1, "{gauges:?}");
+        assert!(gauges[0].contains("map_name=\"tasks\""), "{gauges:?}");
+    }
+}

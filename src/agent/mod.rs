@@ -13,7 +13,7 @@
 
 pub mod rotate;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -64,13 +64,18 @@ pub struct AgentOutcome {
     pub signalled: bool,
 }
 
+/// Bundles handed to `analyze` each cycle at most: the new one and the
+/// newest kept before it (the samples of `dump/growing`).
+pub const SERIES_BUNDLES: usize = 8;
+
 /// Runs the loop until `stop` is set or `opts.cycles` cycles have run.
-/// `analyze` turns a bundle into a report; `log` receives one line per
-/// event worth telling (skips, failures, interruptions).
+/// `analyze` turns bundles of this node (oldest first, the new one last)
+/// into the new one's report; `log` receives one line per event worth
+/// telling (skips, failures, interruptions).
 pub fn run(
     opts: &AgentOptions,
     stop: &AtomicBool,
-    analyze: &mut dyn FnMut(&Path) -> Result<Report, String>,
+    analyze: &mut dyn FnMut(&[PathBuf]) -> Result<Report, String>,
     log: &mut dyn FnMut(&str),
 ) -> Result<AgentOutcome, AgentError> {
     let dir = &opts.out_dir;
@@ -152,7 +157,18 @@ pub fn run(
                         signalled = true;
                         break;
                     }
-                    match analyze(&outcome.path) {
+                    // The kept bundles before it (the ledger's, oldest
+                    // first) give the maps' growth over time.
+                    let mut series: Vec<PathBuf> = ledger
+                        .bundles()
+                        .into_iter()
+                        .map(|(p, _)| p)
+                        .filter(|p| *p != outcome.path)
+                        .collect();
+                    let skip = series.len().saturating_sub(SERIES_BUNDLES - 1);
+                    series.drain(..skip);
+                    series.push(outcome.path.clone());
+                    match analyze(&series) {
                         Ok(report) => {
                             stats.cycles_collected += 1;
                             last_report_metrics = openmetrics::render(&report);

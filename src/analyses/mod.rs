@@ -6,6 +6,7 @@ pub mod dump_checks;
 pub mod dump_diff;
 pub mod dump_padding;
 pub mod dump_walk;
+pub mod growth;
 pub mod key_padding;
 pub mod layout_check;
 pub mod lookups;

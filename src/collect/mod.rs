@@ -383,6 +383,7 @@ pub fn collect(opts: &CollectOptions, stop: &AtomicBool) -> Result<CollectOutcom
     write_btf(&mut run)?;
     dump_maps(&mut run, &chosen)?;
     take_snapshots(&mut run, &chosen)?;
+    run.manifest.live_pids = walkers::live_thread_ids();
     write_processes(&mut run, procs)?;
     write_elfs(&mut run)?;
     if opts.bpftool {

@@ -96,6 +96,28 @@ pub struct ProcessScan {
 /// Most fds looked at per process.
 const MAX_FDS_PER_PROCESS: usize = 1 << 20;
 
+/// Every thread id alive now, ascending: `/proc/PID/task/TID` of each
+/// process (a key field named `pid` often holds a thread id). Bounded by
+/// the kernel's thread count; a process that exits meanwhile is skipped.
+pub fn live_thread_ids() -> Vec<u32> {
+    let ids = |dir: &str| -> Vec<u32> {
+        std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out: Vec<u32> = ids("/proc")
+        .into_iter()
+        .flat_map(|pid| ids(&format!("/proc/{pid}/task")))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// Scans `/proc/*/fd` (or only `pids`) for BPF object fds. Our own process is
 /// left out: its fds are the collector's.
 pub fn scan_processes(pids: &[u32]) -> (Vec<ProcessScan>, Vec<(String, String)>) {

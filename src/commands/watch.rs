@@ -2,7 +2,7 @@
 //! [`AgentOptions`] and runs [`crate::agent::run`], analysing each bundle
 //! as `analyze BUNDLE` would.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -69,8 +69,13 @@ struct AnalyzeOne {
     args: AnalyzeArgs,
 }
 
-fn analyze_bundle(path: &Path) -> std::result::Result<crate::report::Report, String> {
-    let args = AnalyzeOne::try_parse_from([std::ffi::OsStr::new("analyze"), path.as_os_str()])
+/// The newest of `bundles` analysed as the case, the earlier ones (the
+/// same node's kept bundles) as its maps' samples over time.
+fn analyze_bundle(bundles: &[PathBuf]) -> std::result::Result<crate::report::Report, String> {
+    let argv = [std::ffi::OsStr::new("analyze"), std::ffi::OsStr::new("--")]
+        .into_iter()
+        .chain(bundles.iter().map(|p| p.as_os_str()));
+    let args = AnalyzeOne::try_parse_from(argv)
         .map_err(|e| e.to_string())?
         .args;
     analyze::analyze(&args).map_err(|e| format!("{e:?}"))

@@ -242,7 +242,31 @@ fn maps(fams: &mut Families, report: &Report) {
         }
         dups.sample(&labels, duplicates.get(&r).copied().unwrap_or(0));
     }
-    for f in [max_entries, entries, fill, garbage, dups] {
+    // Present only for a map `dump/growing` projects full at its rate.
+    let mut to_full = Family::new(
+        "bpfcase_map_seconds_to_full",
+        "gauge",
+        "Seconds until the map reaches max_entries at the rate its keys came in and stayed across snapshots or kept bundles (dump/growing); only for growing maps.",
+    );
+    for f in &report.findings {
+        let (Code::DumpGrowing, Some(map)) = (f.code, &f.map) else {
+            continue;
+        };
+        let Some(secs) = f.evidence.get("seconds_to_full").and_then(|v| v.as_u64()) else {
+            continue;
+        };
+        let ty = f.evidence["map_type"].as_str().unwrap_or_default();
+        let id = map.id.map(|i| i.to_string()).unwrap_or_default();
+        to_full.sample(
+            &[
+                ("map_id", id.as_str()),
+                ("map_name", map.name.as_str()),
+                ("map_type", ty),
+            ],
+            secs,
+        );
+    }
+    for f in [max_entries, entries, fill, garbage, dups, to_full] {
         fams.push(f);
     }
 }
@@ -433,48 +457,7 @@ fn escape_help(v: &str) -> String {
 /// epoch, milliseconds kept exactly: `1795658167.836`. `None` for any other
 /// shape.
 fn rfc3339_unix(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        t.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| t.parse().ok())
-            .flatten()
-    };
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let rest = &s[19..];
-    let (frac, zone) = match rest.strip_prefix('.') {
-        Some(r) => {
-            let n = r.bytes().take_while(u8::is_ascii_digit).count();
-            (&r[..n], &r[n..])
-        }
-        None => ("", rest),
-    };
-    if zone != "Z" {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm), the inverse of collect's.
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + mi * 60 + sec;
+    let (secs, frac) = crate::bundle::unix_time(s)?;
     Some(if frac.is_empty() {
         secs.to_string()
     } else {

@@ -11,6 +11,7 @@ use miette::Result;
 
 use super::{users, AnalyzeArgs};
 use crate::analyses::dump_checks::{CheckedDump, DumpChecker, DumpContext};
+use crate::analyses::growth::KeySample;
 use crate::error::{read_file, InputError};
 use crate::ingest::btf::{Btf, BtfError, BtfKind, TypeId};
 use crate::ingest::bundle::{self, Bundle};
@@ -64,6 +65,14 @@ pub struct LoadedCase {
     pub redactions: super::redaction::Redactions,
     /// The frozen `.rodata` sections of the bundles' maps, decoded.
     pub configs: Vec<crate::report::config::MapConfig>,
+    /// Each map's dumps over time, by map id: a bundle's snapshots, and the
+    /// dumps of earlier bundles of the same node (`dump/growing`).
+    pub growth: std::collections::BTreeMap<u32, Vec<KeySample>>,
+    /// Thread ids alive at the end of the (latest) bundle's collection.
+    pub live_pids: Option<std::collections::HashSet<u32>>,
+    /// Earlier bundles of the node are among the inputs: every map's main
+    /// dump is a sample over time, snapshots or not.
+    series: bool,
     /// The first input that could not be read: the error when none could.
     first_unreadable: Option<InputError>,
 }
@@ -341,7 +350,13 @@ fn is_go_source(path: &Path) -> bool {
 pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
     let mut case = LoadedCase::default();
     let tied = dump_specs(args)?;
-    for path in &args.inputs {
+    let inputs = expand_bundle_dirs(&args.inputs);
+    let earlier = earlier_bundles(&inputs);
+    case.series = !earlier.is_empty();
+    for path in &inputs {
+        if earlier.contains(path) {
+            continue;
+        }
         // A dump tied with `--dump MAP=FILE` is read once, as tied.
         if tied.iter().any(|(_, f)| f == path) {
             continue;
@@ -370,6 +385,9 @@ pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
             continue;
         }
         load_one(&mut case, path, args);
+    }
+    for path in &earlier {
+        load_earlier_bundle(&mut case, path);
     }
     for (map, path) in &tied {
         load_tied_dump(&mut case, map, path);
@@ -664,8 +682,17 @@ fn load_bundle(case: &mut LoadedCase, path: &Path, other_inputs: bool) -> Result
     let keep_keys = other_inputs || trace_path.is_some();
     let mut trace_calls = None;
     let mut configs = Vec::new();
+    let mut snapshots = snapshot_members(&m);
+    if case.series {
+        main_dump_members(&m, &mut snapshots);
+    }
+    let mut samples: Vec<(u32, KeySample)> = Vec::new();
     let (mismatches, missing) = bundle.for_each_file(&mut |p, r| {
-        if trace_path.as_deref() == Some(p) {
+        let snapshot = snapshots.get(p);
+        if let Some(s) = snapshot.filter(|s| s.seq > 0) {
+            // A later snapshot: only its keys are kept, for the growth.
+            samples.push((s.map_id, sample_dump(r, s, &name, p)));
+        } else if trace_path.as_deref() == Some(p) {
             let r = std::io::BufReader::with_capacity(1 << 16, r.take(MAX_ARTIFACT));
             trace_calls = Some(crate::ingest::trace::parse_calls_from(r)?);
         } else if btf_paths.contains_key(p) {
@@ -705,12 +732,21 @@ fn load_bundle(case: &mut LoadedCase, path: &Path, other_inputs: bool) -> Result
                 }
                 Some(inst) => {
                     let mut checked = check_streamed(r, inst, &file);
+                    if let Some(s) = snapshot {
+                        samples.push((id, sample_checked(&checked, s, &file)));
+                    }
                     if !keep_keys {
                         checked.keys = KeyLog::new(checked.keys.form());
                     }
                     DumpBody::Checked(checked)
                 }
-                None => DumpBody::Parsed(crate::ingest::bpftool_json::read_dump_here(r)),
+                None => {
+                    let dump = crate::ingest::bpftool_json::read_dump_here(r);
+                    if let Some(s) = snapshot {
+                        samples.push((id, sample_parsed(&dump, s, &file)));
+                    }
+                    DumpBody::Parsed(dump)
+                }
             };
             dumps.push(LoadedDump {
                 file,
@@ -724,6 +760,12 @@ fn load_bundle(case: &mut LoadedCase, path: &Path, other_inputs: bool) -> Result
     })?;
     case.dumps.append(&mut dumps);
     case.configs.append(&mut configs);
+    for (id, sample) in samples {
+        case.growth.entry(id).or_default().push(sample);
+    }
+    if !m.live_pids.is_empty() {
+        case.live_pids = Some(m.live_pids.iter().copied().collect());
+    }
     if let (Some(rec), Some(parsed)) = (&m.trace, trace_calls) {
         let file = format!("{name}!{}", rec.path);
         push_trace_problems(case, &file, &parsed.problems, parsed.bad_lines);
@@ -1070,4 +1112,211 @@ fn skipped_attributes(file: &str, d: &crate::model::map::MapDef) -> Vec<Finding>
             .with_fix(fix)
         })
         .collect()
+}
+
+/// A bundle member that is one dump of a map over time: a snapshot
+/// (`manifest.snapshots`), or the main dump of an earlier bundle.
+struct SampleMember {
+    map_id: u32,
+    map_name: String,
+    seq: u32,
+    time_ms: Option<i64>,
+    key_size: usize,
+    /// `--redact keys` zeroed the key bytes: only the counts compare.
+    keys_masked: bool,
+}
+
+impl SampleMember {
+    fn sample(&self, source: String) -> KeySample {
+        let mut s = KeySample::new(self.time_ms, source, self.key_size);
+        s.map_name = self.map_name.clone();
+        if self.keys_masked {
+            s.keys_kept = false;
+        }
+        s
+    }
+}
+
+/// The dumps of `m` that are snapshots of a map, by member path (seq 0 is
+/// the map's main dump). Empty without `collect --snapshots`.
+fn snapshot_members(m: &crate::bundle::Manifest) -> HashMap<String, SampleMember> {
+    m.snapshots
+        .iter()
+        .filter_map(|s| {
+            let rec = m.maps.iter().find(|r| r.id == s.map_id)?;
+            Some((
+                s.dump.clone(),
+                SampleMember {
+                    map_id: s.map_id,
+                    map_name: rec.name.clone(),
+                    seq: s.seq,
+                    time_ms: crate::bundle::unix_ms(&s.time),
+                    key_size: rec.key_size as usize,
+                    keys_masked: m.map_redaction(rec).key.is_masked(),
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Adds each map's main dump to `members` as its sample at the bundle's
+/// time, where the snapshots do not list it already.
+fn main_dump_members(m: &crate::bundle::Manifest, members: &mut HashMap<String, SampleMember>) {
+    for rec in &m.maps {
+        if let Some(d) = &rec.dump {
+            members.entry(d.clone()).or_insert_with(|| SampleMember {
+                map_id: rec.id,
+                map_name: rec.name.clone(),
+                seq: 0,
+                time_ms: crate::bundle::unix_ms(&m.created),
+                key_size: rec.key_size as usize,
+                keys_masked: m.map_redaction(rec).key.is_masked(),
+            });
+        }
+    }
+}
+
+/// The keys of a dump streamed from `r` (a later snapshot, or a dump of an
+/// earlier bundle), without checking it.
+fn sample_dump(r: &mut dyn Read, s: &SampleMember, bundle: &str, path: &str) -> KeySample {
+    let mut sample = s.sample(format!("{bundle}!{path}"));
+    crate::ingest::bpftool_json::read_dump_batches(
+        r,
+        crate::ingest::bpftool_json::BATCH_ENTRIES,
+        &mut |batch| {
+            if !batch.problems.is_empty() {
+                sample.truncated = true;
+            }
+            for e in batch.entries() {
+                if e.formatted {
+                    sample.push_unknown();
+                } else {
+                    sample.push(e.key);
+                }
+            }
+        },
+    );
+    sample
+}
+
+/// The keys of a main dump the checks already read.
+fn sample_checked(checked: &CheckedDump, s: &SampleMember, file: &str) -> KeySample {
+    use crate::model::finding::Code;
+    let mut sample = s.sample(file.to_string());
+    for i in 0..checked.keys.len() {
+        if checked.keys.is_formatted(i) {
+            sample.push_unknown();
+        } else {
+            sample.push(checked.keys.key(i));
+        }
+    }
+    sample.truncated = checked.entries != checked.keys.len()
+        || checked
+            .findings
+            .iter()
+            .any(|f| matches!(f.code, Code::DumpTruncated | Code::InputUnreadable));
+    sample
+}
+
+/// The keys of a main dump parsed whole.
+fn sample_parsed(dump: &MapDump, s: &SampleMember, file: &str) -> KeySample {
+    let mut sample = s.sample(file.to_string());
+    for e in dump.entries() {
+        if e.formatted {
+            sample.push_unknown();
+        } else {
+            sample.push(e.key);
+        }
+    }
+    sample.truncated = !dump.problems.is_empty();
+    sample
+}
+
+/// A bundle file by its name (`.tar`, `.tar.gz`, `.tgz`), as collect and
+/// the agent write them; dot files (temporaries) are not.
+fn is_bundle_name(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    !name.starts_with('.')
+        && (name.ends_with(".tar") || name.ends_with(".tar.gz") || name.ends_with(".tgz"))
+}
+
+/// Inputs with each directory of bundles (the agent's `--out`) replaced by
+/// its bundle files in name order. A directory without bundle files (a Go
+/// package, an unpacked bundle) stays as given.
+fn expand_bundle_dirs(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in inputs {
+        let listed: Vec<PathBuf> = if p.is_dir() && !bundle::is_bundle(p) {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+                .map(|rd| {
+                    rd.filter_map(Result::ok)
+                        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                        .map(|e| e.path())
+                        .filter(|p| is_bundle_name(p))
+                        .take(crate::limits::MAX_MANIFEST_ENTRIES as usize)
+                        .collect()
+                })
+                .unwrap_or_default();
+            v.sort();
+            v
+        } else {
+            Vec::new()
+        };
+        if listed.is_empty() {
+            out.push(p.clone());
+        } else {
+            out.extend(listed);
+        }
+    }
+    out
+}
+
+/// Among several bundles of one node (same hostname), all but the latest
+/// (by `created`): their dumps become earlier samples of the latest's maps
+/// for `dump/growing`, and the latest is the case. Bundles of different
+/// nodes are each a case of their own (none is earlier).
+fn earlier_bundles(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut bundles: Vec<(i64, &PathBuf, String)> = inputs
+        .iter()
+        .filter(|p| !crate::error::is_stdin(p) && bundle::is_bundle(p))
+        .filter_map(|p| {
+            let m = Bundle::open(p).ok()?.manifest;
+            Some((crate::bundle::unix_ms(&m.created)?, p, m.host.hostname))
+        })
+        .collect();
+    if bundles.len() < 2 || bundles.iter().any(|b| b.2 != bundles[0].2) {
+        return Vec::new();
+    }
+    bundles.sort_by_key(|b| b.0);
+    bundles.pop();
+    bundles.into_iter().map(|b| b.1.clone()).collect()
+}
+
+/// An earlier bundle of the case's node: only its maps' dumps are read,
+/// as samples over time. One that cannot be read costs only its samples.
+fn load_earlier_bundle(case: &mut LoadedCase, path: &Path) {
+    let mut bundle = match Bundle::open(path) {
+        Ok(b) => b,
+        Err(e) => return case.unreadable("bundle (earlier)", &e),
+    };
+    let name = bundle.name.clone();
+    let m = bundle.manifest.clone();
+    let mut members = snapshot_members(&m);
+    main_dump_members(&m, &mut members);
+    let mut samples = Vec::new();
+    let read = bundle.for_each_file(&mut |p, r| {
+        if let Some(s) = members.get(p) {
+            samples.push((s.map_id, sample_dump(r, s, &name, p)));
+        }
+        Ok(())
+    });
+    match read {
+        Ok(_) => {
+            for (id, s) in samples {
+                case.growth.entry(id).or_default().push(s);
+            }
+            case.read(&name, "bundle (earlier)");
+        }
+        Err(e) => case.unreadable("bundle (earlier)", &e),
+    }
 }

@@ -92,6 +92,10 @@ pub struct AnalyzeArgs {
     /// (`DIR/.build-id/xx/rest.debug`, `DIR/<debuglink name>`).
     #[arg(long, value_name = "DIR")]
     pub debug_dir: Option<PathBuf>,
+    /// A map growing across snapshots or bundles of one node is an error
+    /// when its projected time to full is within this (`dump/growing`).
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::collect::host::parse_duration)]
+    pub full_within: std::time::Duration,
     /// GOARCH for laying out Go source: amd64, arm64, 386, arm.
     #[arg(long, default_value = "amd64", value_parser = parse_goarch)]
     pub goarch: crate::ingest::gosrc::GoArch,

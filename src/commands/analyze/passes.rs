@@ -81,6 +81,7 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     let entries = dump_findings(args, &mut case, &mut findings);
     findings.extend(percpu_buffer_findings(args, &case)?);
     findings.extend(trace_and_map_findings(args, &case));
+    findings.extend(growth_findings(args, &case));
     // No finding rests on bytes `collect --redact` zeroed; the accounting
     // says which comparisons that left out.
     case.redactions.withhold(&mut findings);
@@ -103,6 +104,21 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     report.configuration = case.configs;
     report.collection = case.collection;
     Ok(report)
+}
+
+/// `dump/growing` over each selected map's dumps in time order.
+fn growth_findings(args: &AnalyzeArgs, case: &LoadedCase) -> Vec<Finding> {
+    let selected: Vec<MapInstance> = case
+        .maps
+        .iter()
+        .filter(|m| is_selected(args, m))
+        .cloned()
+        .collect();
+    let opts = crate::analyses::growth::GrowthOptions {
+        full_within_secs: args.full_within.as_secs(),
+        live_pids: case.live_pids.clone(),
+    };
+    crate::analyses::growth::findings(&selected, &case.growth, &opts)
 }
 
 /// Whether `m` is one of the maps `--map` names (all maps without `--map`).
