@@ -1727,7 +1727,7 @@ mod fleet {
     }
 }
 
-/// `dump/growing` on `corpora/cases/growing/case.tar` (4 snapshots 1 s
+/// `dump/growing` on `corpora/cases/growing/case.tar` (4 snapshots 2 s
 /// apart of a workload that leaks `tasks` entries two ways, keeps
 /// `sessions` level and runs the LRU map `recent` near its size).
 mod growing {
@@ -1770,7 +1770,7 @@ mod growing {
     /// metrics carry the projection for the growing map only.
     #[test]
     fn full_within_and_the_seconds_to_full_gauge() {
-        let (_, report) = analyze(&[CASE, "--full-within", "30s"]);
+        let (_, report) = analyze(&[CASE, "--full-within", "10s"]);
         let found = findings(&report, "dump/growing");
         assert_eq!(found[0]["severity"], "warning", "{found:#}");
         let out = bpfcase()

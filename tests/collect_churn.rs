@@ -223,10 +223,9 @@ fn dump_growing_from_snapshots_and_from_the_agents_bundles() {
         );
         let f = &found[0];
         assert_eq!(f["map"]["name"], "leaky", "{source}: {f:#?}");
-        assert_eq!(
-            f["severity"], "error",
-            "{source}: full within a day: {f:#?}"
-        );
+        // Full in ~3 min seen over a few seconds and no leak signature
+        // (plain u64 keys): a warning; the projection alone is no error.
+        assert_eq!(f["severity"], "warning", "{source}: {f:#?}");
         let e = &f["evidence"];
         let samples = e["samples"].as_array().unwrap();
         let last = samples.last().unwrap()["entries"].as_u64().unwrap();

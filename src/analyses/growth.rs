@@ -30,6 +30,10 @@ pub const DEFAULT_FULL_WITHIN_SECS: u64 = 24 * 3600;
 /// with more is kept as a count only: its keys cannot be matched.
 pub const MAX_SAMPLE_KEYS: usize = 4 << 20;
 
+/// How far past its window a projection may reach and still make an
+/// error: the window must cover a tenth of the time to full.
+const MAX_EXTRAPOLATION: f64 = 10.0;
+
 /// Kept keys decoded into the evidence.
 const EXAMPLE_KEYS: usize = 5;
 
@@ -245,12 +249,6 @@ fn map_finding(map: &MapInstance, series: &[&KeySample], opts: &GrowthOptions) -
 
     let seconds_to_full =
         (max_entries > 0 && !full && !lru).then(|| (max_entries - last.entries) as f64 / rate);
-    let severity = match seconds_to_full {
-        _ if level_now || full => Severity::Info,
-        Some(s) if s <= opts.full_within_secs as f64 => Severity::Error,
-        _ => Severity::Warning,
-    };
-
     // The keys that came in during the window and are all still there.
     let kept_new: Vec<(&[u8], usize)> = if keyed {
         last.keys()
@@ -349,6 +347,20 @@ fn map_finding(map: &MapInstance, series: &[&KeySample], opts: &GrowthOptions) -
         );
     }
     evidence["signatures"] = json!(signatures);
+    // An error needs the projection within --full-within and a window of
+    // dumps that covers a tenth of the time to full: a few seconds of
+    // snapshots do not tell a leak from a map that fills and is read and
+    // cleared later (aggregation maps), and leak signatures do not either
+    // (an aggregation map keyed by pid keeps exited pids by design), so
+    // they stay evidence.
+    let severity = match seconds_to_full {
+        _ if level_now || full => Severity::Info,
+        Some(s) if s <= opts.full_within_secs as f64 && s <= MAX_EXTRAPOLATION * span_s => {
+            Severity::Error
+        }
+        _ => Severity::Warning,
+    };
+    evidence["extrapolation"] = json!(seconds_to_full.map(|s| round3(s / span_s)));
 
     let name = &map.name;
     let mut title = format!(
@@ -560,7 +572,7 @@ mod tests {
 
     #[test]
     fn a_map_that_keeps_every_key_it_gains_is_growing_with_its_time_to_full() {
-        let m = map("hash", 8, 10_000, None);
+        let m = map("hash", 8, 400, None);
         // 100 keys, +50 a second for 3 s, none removed.
         let s: Vec<KeySample> = (0..4).map(|t| sample(t, 0..100 + 50 * t as u64)).collect();
         let f = run(&m, s, &GrowthOptions::default());
@@ -568,18 +580,25 @@ mod tests {
         let e = &f[0].evidence;
         assert_eq!(f[0].severity, Severity::Error);
         assert_eq!(e["rate_per_second"], 50.0);
-        // (10000 - 250) / 50
-        assert_eq!(e["seconds_to_full"], 195);
+        // (400 - 250) / 50 = 3 s, within 10x the 3 s window.
+        assert_eq!(e["seconds_to_full"], 3);
         assert_eq!(e["kept_new_keys"], 150);
         assert_eq!(e["keys_removed"], 0);
         assert_eq!(e["oldest_kept_seconds"], 2.0);
         // Beyond the threshold it is a warning.
         let slow = GrowthOptions {
-            full_within_secs: 60,
+            full_within_secs: 2,
             ..Default::default()
         };
         let s: Vec<KeySample> = (0..4).map(|t| sample(t, 0..100 + 50 * t as u64)).collect();
         assert_eq!(run(&m, s, &slow)[0].severity, Severity::Warning);
+        // Full in 195 s seen over 3 s, no leak signature: too far a
+        // projection for an error.
+        let big = map("hash", 8, 10_000, None);
+        let s: Vec<KeySample> = (0..4).map(|t| sample(t, 0..100 + 50 * t as u64)).collect();
+        let f = run(&big, s, &GrowthOptions::default());
+        assert_eq!(f[0].evidence["seconds_to_full"], 195);
+        assert_eq!(f[0].severity, Severity::Warning);
     }
 
     #[test]

@@ -19,7 +19,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct task_key);
 	__type(value, __u64);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 2048);
 } tasks SEC(".maps");
 
 /* The same churn, removed correctly: stays level. */
@@ -27,7 +27,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct task_key);
 	__type(value, __u64);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 2048);
 } sessions SEC(".maps");
 
 /* Small on purpose: full, evicting. */

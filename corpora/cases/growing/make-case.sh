@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds corpora/cases/growing/case.tar, a real bundle written by
-# `bpfcase collect --snapshots 4 --interval 1s` on this machine while
+# `bpfcase collect --snapshots 4 --interval 2s` on this machine while
 # workload.c leaked entries of `tasks` (see README.md). Needs root, bpffs,
 # clang, cc and libbpf-dev; leaves /sys/fs/bpf as it found it.
 # Run from anywhere: `just corpora-growing`.
@@ -32,5 +32,5 @@ for _ in $(seq 100); do grep -q ready "$W/ready" 2>/dev/null && break; sleep 0.1
 grep -q "^$pid ready" "$W/ready" || { echo "make-case.sh: workload did not start" >&2; exit 1; }
 # Let the LRU map fill and the leak build up before the first snapshot.
 sleep 4
-"$B" collect --snapshots 4 --interval 1s --pinned "$D" --elf $C/growing.bpf.o -o "$OUT"
+"$B" collect --snapshots 4 --interval 2s --pinned "$D" --elf $C/growing.bpf.o -o "$OUT"
 ls -l "$OUT"
