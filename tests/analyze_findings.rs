@@ -1739,15 +1739,15 @@ mod prog {
         analyze(&[obj.to_str().unwrap()])
     }
 
-    /// The inputs row the pass adds: what was checked and what not.
+    /// The object's inputs row: read, and what its code checked and what not.
     fn accounting(report: &serde_json::Value) -> String {
         report["inputs"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|i| i["kind"] == "bpf-program-code")
+            .find(|i| i["kind"] == "bpf-object")
             .map(|i| i["status"].as_str().unwrap().to_string())
-            .expect("a bpf-program-code inputs row")
+            .expect("a bpf-object inputs row")
     }
 
     #[test]
@@ -1787,7 +1787,7 @@ mod prog {
         insta::assert_json_snapshot!("prog_value_uninit", f);
         assert_eq!(
             accounting(&report),
-            "program code: 4 program(s), 6 map call(s) checked"
+            "read; program code: 4 program(s), 6 map call(s) checked"
         );
     }
 
@@ -1810,14 +1810,14 @@ mod prog {
         assert_eq!(findings(&report, "input/unreadable"), serde_json::json!([]));
         let status = accounting(&report);
         assert!(
-            status.starts_with("program code: 6 program(s), "),
+            status.starts_with("read; program code: 6 program(s), "),
             "{status}"
         );
         let row = report["inputs"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|i| i["kind"] == "bpf-program-code")
+            .find(|i| i["kind"] == "bpf-object")
             .unwrap();
         assert!(row["path"]
             .as_str()
@@ -1837,7 +1837,7 @@ mod prog {
         }
         assert_eq!(
             accounting(&report),
-            "program code: 5 program(s), 9 map call(s) checked; 1 not analysed: 1 call(s) through a pointer not on the stack"
+            "read; program code: 5 program(s), 9 map call(s) checked; 1 not analysed: 1 call(s) through a pointer not on the stack"
         );
     }
 }

@@ -94,6 +94,10 @@ enum Val {
     /// Nothing known; not a stack pointer as far as the analysis can tell.
     Unknown,
     Const(i64),
+    /// One of several constants, between these bounds (the meet of two
+    /// constants: a size set differently on two paths). Only constants
+    /// meet into it, so it cannot grow without bound in a loop.
+    Range(i64, i64),
     /// `r10 + off` of frame `frame` (0 = the program's own).
     Fp {
         frame: u8,
@@ -116,6 +120,8 @@ fn meet_val(a: Val, b: Val) -> Val {
         (StackVar(f), Fp { frame: g, .. }) | (Fp { frame: g, .. }, StackVar(f)) if f == g => {
             StackVar(f)
         }
+        (Const(x), Const(y)) => Range(x.min(y), x.max(y)),
+        (Range(l, h), Const(c)) | (Const(c), Range(l, h)) if (l..=h).contains(&c) => Range(l, h),
         (Fp { .. } | StackVar(_), _) | (_, Fp { .. } | StackVar(_)) => StackVar(ANY_FRAME),
         _ => Unknown,
     }
@@ -162,6 +168,16 @@ impl Frame {
                 self.slots.insert(at, (off, v));
             }
         }
+    }
+
+    /// Bytes written on some paths only: a helper's size that differs by path.
+    fn write_may(&mut self, off: i64, len: u64) {
+        let end = off.saturating_add(len as i64);
+        for b in off.max(-STACK)..end.min(0) {
+            let i = (b + STACK) as usize;
+            self.may[i / 64] |= 1 << (i % 64);
+        }
+        self.slots.retain(|(o, _)| *o + 8 <= off || *o >= end);
     }
 
     fn slot(&self, off: i64) -> Val {
@@ -632,13 +648,16 @@ impl Pass<'_, '_> {
                         }
                         Arg::Writes(p, n) => {
                             let len = match s.regs[n] {
-                                Val::Const(c) if c >= 0 => Some(c as u64),
+                                Val::Const(c) if c >= 0 => Some((c as u64, c as u64)),
+                                Val::Range(l, h) if l >= 0 => Some((l as u64, h as u64)),
                                 _ => None,
                             };
                             write_through(s, s.regs[p], len);
                         }
                         Arg::WritesValue(p) => {
-                            let len = map.and_then(|m| self.maps[m as usize].value_size);
+                            let len = map
+                                .and_then(|m| self.maps[m as usize].value_size)
+                                .map(|v| (v, v));
                             write_through(s, s.regs[p], len);
                         }
                         _ => {}
@@ -686,6 +705,9 @@ impl Pass<'_, '_> {
         };
         let (frame, off) = match ptr {
             Val::Fp { frame, off } => (frame as usize, off),
+            Val::StackVar(ANY_FRAME) => {
+                return self.skip("through a pointer on the stack on some paths only")
+            }
             Val::StackVar(_) => return self.skip("through a stack pointer of unknown offset"),
             _ => return self.skip("through a pointer not on the stack"),
         };
@@ -728,9 +750,14 @@ impl Pass<'_, '_> {
     }
 }
 
-fn write_through(s: &mut State, ptr: Val, len: Option<u64>) {
+/// A helper writes `len` bytes (at least, at most) at `ptr`.
+fn write_through(s: &mut State, ptr: Val, len: Option<(u64, u64)>) {
     match (ptr, len) {
-        (Val::Fp { frame, off }, Some(len)) => s.frames[frame as usize].write(off, len, None),
+        (Val::Fp { frame, off }, Some((lo, hi))) => {
+            let f = &mut s.frames[frame as usize];
+            f.write_may(off, hi);
+            f.write(off, lo, None);
+        }
         (Val::Fp { frame, .. } | Val::StackVar(frame), _) => s.mark_var(frame, VAR_STORE),
         _ => {}
     }
@@ -807,10 +834,10 @@ fn alu(op: u8, a: Val, b: Val, wide: bool, off: i16) -> Val {
     }
 }
 
-/// The `analyze` pass: every object's program code checked, one inputs row
-/// per object saying what was checked and what not (`kind`
-/// `bpf-program-code`), findings on the maps `selected` names (all when
-/// empty).
+/// The `analyze` pass: every object's program code checked; the object's
+/// inputs row (`bpf-object`) gets what was checked and what not appended
+/// to its status (`read; program code: …`); findings on the maps
+/// `selected` names (all when empty).
 pub fn pass(
     inputs: &mut Vec<crate::report::InputSummary>,
     objects: &[(String, Vec<u8>)],
@@ -821,11 +848,18 @@ pub fn pass(
     for (name, data) in objects {
         match check_file(name, data, maps) {
             Ok(out) => {
-                inputs.push(crate::report::InputSummary {
-                    path: name.clone(),
-                    kind: "bpf-program-code".into(),
-                    status: out.accounting(),
-                });
+                // The object's own inputs row says what its code gave.
+                match inputs
+                    .iter_mut()
+                    .find(|i| i.path == *name && i.kind == "bpf-object")
+                {
+                    Some(row) => row.status = format!("{}; {}", row.status, out.accounting()),
+                    None => inputs.push(crate::report::InputSummary {
+                        path: name.clone(),
+                        kind: "bpf-object".into(),
+                        status: out.accounting(),
+                    }),
+                }
                 findings.extend(out.findings.into_iter().filter(|f| {
                     selected.is_empty()
                         || f.map.as_ref().is_some_and(|m| selected.contains(&m.name))
@@ -1133,7 +1167,10 @@ mod tests {
         let b = Val::Fp { frame: 0, off: -16 };
         assert_eq!(meet_val(a, b), Val::StackVar(0));
         assert_eq!(meet_val(a, Val::Const(1)), Val::StackVar(ANY_FRAME));
-        assert_eq!(meet_val(Val::Const(1), Val::Const(2)), Val::Unknown);
+        assert_eq!(meet_val(Val::Const(1), Val::Const(4)), Val::Range(1, 4));
+        assert_eq!(meet_val(Val::Range(1, 4), Val::Const(2)), Val::Range(1, 4));
+        assert_eq!(meet_val(Val::Range(1, 4), Val::Const(5)), Val::Unknown);
+        assert_eq!(meet_val(Val::Const(1), Val::Unknown), Val::Unknown);
     }
 
     #[test]
