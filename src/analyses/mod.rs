@@ -11,4 +11,5 @@ pub mod key_padding;
 pub mod layout_check;
 pub mod lookups;
 pub mod maps;
+pub mod prog_uninit;
 pub mod unused_inputs;

@@ -2,6 +2,7 @@
 //! borrow their input, keep offsets for errors, and never abort a whole
 //! analysis: the caller turns their errors into `input/unreadable` findings.
 
+pub mod bpf_prog;
 pub mod bpftool_json;
 pub mod bpftool_text;
 pub mod btf;
@@ -9,6 +10,7 @@ pub mod bundle;
 pub mod cursor;
 pub mod dwarf;
 pub mod elf;
+pub mod embedded;
 pub mod gosrc;
 pub mod schema;
 pub mod strace;

@@ -35,6 +35,8 @@ pub enum Code {
     SyscallSizeMismatch,
     MapsStalePin,
     MapsDuplicateName,
+    ProgKeyUninit,
+    ProgValueUninit,
     InputUnreadable,
     InputUnused,
 }
@@ -68,6 +70,8 @@ impl Code {
         Code::SyscallSizeMismatch,
         Code::MapsStalePin,
         Code::MapsDuplicateName,
+        Code::ProgKeyUninit,
+        Code::ProgValueUninit,
         Code::InputUnreadable,
         Code::InputUnused,
     ];
@@ -102,6 +106,8 @@ impl Code {
             SyscallSizeMismatch => "syscall/size-mismatch",
             MapsStalePin => "maps/stale-pin",
             MapsDuplicateName => "maps/duplicate-name",
+            ProgKeyUninit => "prog/key-uninit",
+            ProgValueUninit => "prog/value-uninit",
             InputUnreadable => "input/unreadable",
             InputUnused => "input/unused",
         }

@@ -6,6 +6,7 @@ pub mod decode;
 pub mod dump;
 pub mod finding;
 pub mod from_btf;
+pub mod insn;
 pub mod layout;
 pub mod map;
 pub mod trace;

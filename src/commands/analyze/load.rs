@@ -73,6 +73,9 @@ pub struct LoadedCase {
     /// Earlier bundles of the node are among the inputs: every map's main
     /// dump is a sample over time, snapshots or not.
     series: bool,
+    /// BPF ELF objects given directly (name, bytes): their program code is
+    /// checked by the `prog/*` pass.
+    pub prog_objects: Vec<(String, Vec<u8>)>,
     /// The first input that could not be read: the error when none could.
     first_unreadable: Option<InputError>,
 }
@@ -456,17 +459,39 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
     if data.starts_with(b"\x7fELF") {
         match BpfObject::parse(&data) {
             Ok(obj) if obj.is_bpf_machine || obj.btf_data.is_some() => {
-                if let Err(e) = load_object(case, &name, &obj) {
-                    case.unreadable("bpf-object", &e);
+                let code = obj.is_bpf_machine && !obj.programs.is_empty();
+                match load_object(case, &name, &obj) {
+                    Err(e) => case.unreadable("bpf-object", &e),
+                    Ok(()) if code => case.prog_objects.push((name, data.clone())),
+                    Ok(()) => {}
                 }
             }
-            Ok(_) => match users::DwarfBinary::load(path, args.debug_dir.as_deref()) {
-                Ok(bin) => {
-                    case.read(&name, "dwarf");
-                    case.users.push(Box::new(bin));
+            Ok(_) => {
+                // A loader's embedded BPF objects (a libbpf skeleton): their
+                // maps and program code, each named `binary@0xOFFSET`.
+                let embedded = crate::ingest::embedded::bpf_objects(&data);
+                for (off, img) in &embedded {
+                    let at = format!("{name}@0x{off:x}");
+                    match BpfObject::parse(img)
+                        .map_err(|e| InputError::at_offset(&at, e.file_offset(), e))
+                    {
+                        Ok(obj) => match load_object(case, &at, &obj) {
+                            Ok(()) => case.prog_objects.push((at, img.to_vec())),
+                            Err(e) => case.unreadable("bpf-object", &e),
+                        },
+                        Err(e) => case.unreadable("bpf-object", &e),
+                    }
                 }
-                Err(e) => case.unreadable("dwarf", &e),
-            },
+                match users::DwarfBinary::load(path, args.debug_dir.as_deref()) {
+                    Ok(bin) => {
+                        case.read(&name, "dwarf");
+                        case.users.push(Box::new(bin));
+                    }
+                    // A stripped loader is read for its embedded objects.
+                    Err(_) if !embedded.is_empty() => {}
+                    Err(e) => case.unreadable("dwarf", &e),
+                }
+            }
             Err(e) => case.unreadable("elf", &InputError::at_offset(&name, e.file_offset(), e)),
         }
         return;

@@ -82,6 +82,12 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     findings.extend(percpu_buffer_findings(args, &case)?);
     findings.extend(trace_and_map_findings(args, &case));
     findings.extend(growth_findings(args, &case));
+    findings.extend(crate::analyses::prog_uninit::pass(
+        &mut case.inputs,
+        &case.prog_objects,
+        &case.maps,
+        &args.maps,
+    ));
     // No finding rests on bytes `collect --redact` zeroed; the accounting
     // says which comparisons that left out.
     case.redactions.withhold(&mut findings);

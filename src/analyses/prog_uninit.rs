@@ -1,0 +1,1277 @@
+//! `prog/key-uninit`, `prog/value-uninit`: a BPF program hands a map helper
+//! key or value bytes (or sends user space record bytes) that it never wrote,
+//! found from the program's own instructions.
+//!
+//! For each program (entry function) of an object: a control-flow graph per
+//! function, then a forward must-written dataflow over the stack bytes of
+//! every frame, with calls into subprograms followed in the caller's
+//! context. At each map helper that reads a key or value through a pointer
+//! `r10 + k`, the bytes it reads (`key_size`/`value_size`, or the record
+//! size) are compared with the bytes written on every path (must) and on
+//! some path (may): bytes written on no path are unwritten on all paths,
+//! bytes written on some but not all are unwritten on some paths.
+//!
+//! Where the analysis cannot know (the map is not a known map, the pointer
+//! is not on the stack, the stack was written at a variable offset, a
+//! helper outside the table got a stack pointer, the work budget ran out),
+//! it stays silent for that call and counts it, by reason.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::ingest::bpf_prog::{ProgObject, Reloc};
+use crate::model::finding::{Code, Finding, MapRef, Severity, SourceRef};
+use crate::model::insn::{self, Insn};
+use crate::model::layout::Layout;
+
+/// Stack bytes of one frame.
+const STACK: i64 = 512;
+/// Frames deep a BPF-to-BPF call chain is followed (the kernel allows 8).
+const MAX_DEPTH: usize = 8;
+/// Instructions stepped per program, fixed-point iterations and calls
+/// included: past it the program is "not analysed".
+const MAX_STEPS: u64 = 4_000_000;
+/// Times one block is visited in one function run before the run gives up.
+const MAX_VISITS_PER_BLOCK: u32 = 4096;
+
+/// What the pass knows about one map of the object.
+#[derive(Debug, Clone, Default)]
+pub struct MapInfo {
+    pub name: String,
+    pub key_size: Option<u64>,
+    pub value_size: Option<u64>,
+    pub key_layout: Option<Arc<Layout>>,
+    pub value_layout: Option<Arc<Layout>>,
+    /// The key/value type's name (`struct task_key`, `__u32`).
+    pub key_type: Option<String>,
+    pub value_type: Option<String>,
+}
+
+/// What the pass concluded for one object.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    /// Helper calls whose read bytes were compared.
+    pub checked: usize,
+    /// Calls not analysed, by reason.
+    pub not_analysed: BTreeMap<String, usize>,
+    /// Programs not analysed at all, by reason (`on_fork: ...`).
+    pub programs_not_analysed: Vec<String>,
+    pub programs: usize,
+}
+
+impl Outcome {
+    /// One line: what was checked and what not, for the inputs table.
+    pub fn accounting(&self) -> String {
+        let mut s = format!(
+            "program code: {} program(s), {} map call(s) checked",
+            self.programs, self.checked
+        );
+        let n: usize = self.not_analysed.values().sum();
+        if n > 0 {
+            let why: Vec<String> = self
+                .not_analysed
+                .iter()
+                .map(|(r, c)| format!("{c} {r}"))
+                .collect();
+            s.push_str(&format!("; {n} not analysed: {}", why.join(", ")));
+        }
+        if !self.programs_not_analysed.is_empty() {
+            s.push_str(&format!(
+                "; program(s) not analysed: {}",
+                self.programs_not_analysed.join(", ")
+            ));
+        }
+        s
+    }
+}
+
+/// An abstract register (or spilled stack slot) value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Val {
+    /// Nothing known; not a stack pointer as far as the analysis can tell.
+    Unknown,
+    Const(i64),
+    /// One of several constants, between these bounds (the meet of two
+    /// constants: a size set differently on two paths). Only constants
+    /// meet into it, so it cannot grow without bound in a loop.
+    Range(i64, i64),
+    /// `r10 + off` of frame `frame` (0 = the program's own).
+    Fp {
+        frame: u8,
+        off: i64,
+    },
+    /// A pointer into the stack of `frame` (or of any frame: [`ANY_FRAME`])
+    /// at an offset not known.
+    StackVar(u8),
+    /// A map (index into the pass's map list).
+    Map(u32),
+}
+
+const ANY_FRAME: u8 = u8::MAX;
+
+fn meet_val(a: Val, b: Val) -> Val {
+    use Val::*;
+    match (a, b) {
+        _ if a == b => a,
+        (Fp { frame: f, .. }, Fp { frame: g, .. }) if f == g => StackVar(f),
+        (StackVar(f), Fp { frame: g, .. }) | (Fp { frame: g, .. }, StackVar(f)) if f == g => {
+            StackVar(f)
+        }
+        (Const(x), Const(y)) => Range(x.min(y), x.max(y)),
+        (Range(l, h), Const(c)) | (Const(c), Range(l, h)) if (l..=h).contains(&c) => Range(l, h),
+        (Fp { .. } | StackVar(_), _) | (_, Fp { .. } | StackVar(_)) => StackVar(ANY_FRAME),
+        _ => Unknown,
+    }
+}
+
+/// Why a frame's must-written set cannot be trusted to say "unwritten".
+const VAR_STORE: u8 = 1;
+const VAR_HELPER: u8 = 2;
+
+/// One stack frame: bytes written on every path (`must`) and on some path
+/// (`may`), bit `i` for byte `r10 - 512 + i`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Frame {
+    must: [u64; 8],
+    may: [u64; 8],
+    /// [`VAR_STORE`] / [`VAR_HELPER`]: the frame may have been written
+    /// where the analysis cannot see.
+    var: u8,
+    /// 8-byte spills at 8-aligned offsets, sorted by offset.
+    slots: Vec<(i64, Val)>,
+}
+
+impl Frame {
+    fn new() -> Self {
+        Frame {
+            must: [0; 8],
+            may: [0; 8],
+            var: 0,
+            slots: Vec::new(),
+        }
+    }
+
+    fn write(&mut self, off: i64, len: u64, spill: Option<Val>) {
+        let end = off.saturating_add(len as i64);
+        for b in off.max(-STACK)..end.min(0) {
+            let i = (b + STACK) as usize;
+            self.must[i / 64] |= 1 << (i % 64);
+            self.may[i / 64] |= 1 << (i % 64);
+        }
+        self.slots.retain(|(o, _)| *o + 8 <= off || *o >= end);
+        if let Some(v) = spill {
+            if len == 8 && off % 8 == 0 {
+                let at = self.slots.partition_point(|(o, _)| *o < off);
+                self.slots.insert(at, (off, v));
+            }
+        }
+    }
+
+    /// Bytes written on some paths only: a helper's size that differs by path.
+    fn write_may(&mut self, off: i64, len: u64) {
+        let end = off.saturating_add(len as i64);
+        for b in off.max(-STACK)..end.min(0) {
+            let i = (b + STACK) as usize;
+            self.may[i / 64] |= 1 << (i % 64);
+        }
+        self.slots.retain(|(o, _)| *o + 8 <= off || *o >= end);
+    }
+
+    fn slot(&self, off: i64) -> Val {
+        self.slots
+            .iter()
+            .find(|(o, _)| *o == off)
+            .map_or(Val::Unknown, |(_, v)| *v)
+    }
+
+    fn is(&self, set: &[u64; 8], b: i64) -> bool {
+        let i = (b + STACK) as usize;
+        set[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    fn meet(&mut self, o: &Frame) {
+        for i in 0..8 {
+            self.must[i] &= o.must[i];
+            self.may[i] |= o.may[i];
+        }
+        self.var |= o.var;
+        self.slots.retain(|s| o.slots.contains(s));
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct State {
+    regs: [Val; 11],
+    frames: Vec<Frame>,
+}
+
+impl State {
+    fn meet(&mut self, o: &State) {
+        for (a, b) in self.regs.iter_mut().zip(o.regs.iter()) {
+            *a = meet_val(*a, *b);
+        }
+        for (a, b) in self.frames.iter_mut().zip(o.frames.iter()) {
+            a.meet(b);
+        }
+    }
+
+    fn mark_var(&mut self, frame: u8, why: u8) {
+        for (i, f) in self.frames.iter_mut().enumerate() {
+            if frame == ANY_FRAME || i == frame as usize {
+                f.var |= why;
+                f.slots.clear();
+            }
+        }
+    }
+
+    fn clobber_call(&mut self) {
+        for r in 0..=5 {
+            self.regs[r] = Val::Unknown;
+        }
+    }
+}
+
+/// How a helper uses its arguments' memory (the kernel's `bpf_func_proto`s).
+#[derive(Debug, Clone, Copy)]
+enum Arg {
+    /// Reads the map's key (`ARG_PTR_TO_MAP_KEY`) at this register.
+    Key(usize),
+    /// Reads the map's value (`ARG_PTR_TO_MAP_VALUE`).
+    Value(usize),
+    /// Writes `value_size` bytes (`ARG_PTR_TO_MAP_VALUE | MEM_UNINIT`).
+    WritesValue(usize),
+    /// Reads a record of the size in the second register (`ARG_PTR_TO_MEM`
+    /// + `ARG_CONST_SIZE`), sent to user space.
+    Record(usize, usize),
+    /// Reads memory only (not checked): no write to account for.
+    Reads,
+    /// Writes memory of the size in the second register
+    /// (`ARG_PTR_TO_UNINIT_MEM` + `ARG_CONST_SIZE`).
+    Writes(usize, usize),
+}
+
+/// Helpers by id (`___BPF_FUNC_MAPPER` order in include/uapi/linux/bpf.h)
+/// and the memory their arguments read or write, from their
+/// `bpf_func_proto` in kernel/bpf/helpers.c, kernel/trace/bpf_trace.c,
+/// kernel/bpf/ringbuf.c, kernel/bpf/queue_stack_maps.c and net/core/filter.c.
+/// A helper not listed here that is given a stack pointer may write it: the
+/// frame's unwritten bytes are then not trusted.
+const HELPERS: &[(i32, &str, &[Arg])] = &[
+    (1, "map_lookup_elem", &[Arg::Key(2)]),
+    (2, "map_update_elem", &[Arg::Key(2), Arg::Value(3)]),
+    (3, "map_delete_elem", &[Arg::Key(2)]),
+    (4, "probe_read", &[Arg::Writes(1, 2)]),
+    (6, "trace_printk", &[Arg::Reads]),
+    (9, "skb_store_bytes", &[Arg::Reads]),
+    (16, "get_current_comm", &[Arg::Writes(1, 2)]),
+    (25, "perf_event_output", &[Arg::Record(4, 5)]),
+    (26, "skb_load_bytes", &[Arg::Writes(3, 4)]),
+    (28, "csum_diff", &[Arg::Reads, Arg::Reads]),
+    (36, "probe_write_user", &[Arg::Reads]),
+    (45, "probe_read_str", &[Arg::Writes(1, 2)]),
+    (67, "get_stack", &[Arg::Writes(2, 3)]),
+    (68, "skb_load_bytes_relative", &[Arg::Writes(3, 4)]),
+    (87, "map_push_elem", &[Arg::Value(2)]),
+    (88, "map_pop_elem", &[Arg::WritesValue(2)]),
+    (89, "map_peek_elem", &[Arg::WritesValue(2)]),
+    (112, "probe_read_user", &[Arg::Writes(1, 2)]),
+    (113, "probe_read_kernel", &[Arg::Writes(1, 2)]),
+    (114, "probe_read_user_str", &[Arg::Writes(1, 2)]),
+    (115, "probe_read_kernel_str", &[Arg::Writes(1, 2)]),
+    (130, "ringbuf_output", &[Arg::Record(2, 3)]),
+    (141, "get_task_stack", &[Arg::Writes(2, 3)]),
+    (147, "d_path", &[Arg::Writes(2, 3)]),
+    (148, "copy_from_user", &[Arg::Writes(1, 2)]),
+    (149, "snprintf_btf", &[Arg::Writes(1, 2)]),
+    (165, "snprintf", &[Arg::Writes(1, 2), Arg::Reads]),
+    (177, "trace_vprintk", &[Arg::Reads, Arg::Reads]),
+    (182, "strncmp", &[Arg::Reads]),
+    (191, "copy_from_user_task", &[Arg::Writes(1, 2)]),
+    (195, "map_lookup_percpu_elem", &[Arg::Key(2)]),
+];
+
+/// The name and argument use of helper `id`, when the table has it.
+fn helper(id: i32) -> Option<(&'static str, &'static [Arg])> {
+    HELPERS
+        .iter()
+        .find(|(i, _, _)| *i == id)
+        .map(|(_, n, a)| (*n, *a))
+}
+
+/// One function's control-flow graph.
+struct Cfg {
+    insns: Vec<(usize, Insn)>,
+    /// Blocks: (first, last) positions in `insns`, and successor blocks.
+    blocks: Vec<(usize, usize, Vec<usize>)>,
+}
+
+fn build_cfg(
+    obj: &ProgObject<'_>,
+    section: usize,
+    start: usize,
+    len: usize,
+) -> Result<Cfg, String> {
+    let s = &obj.sections[section];
+    let end = (start + len).min(s.code.len() / 8);
+    let code = &s.code[start * 8..end * 8];
+    let little = obj.endian == crate::ingest::cursor::Endian::Little;
+    let mut insns = insn::decode(code, little).map_err(|e| e.to_string())?;
+    for (slot, _) in &mut insns {
+        *slot += start;
+    }
+    let pos: HashMap<usize, usize> = insns
+        .iter()
+        .enumerate()
+        .map(|(p, (s, _))| (*s, p))
+        .collect();
+    let target = |p: usize| -> Result<usize, String> {
+        let (slot, i) = insns[p];
+        let t = i.jump_target(slot);
+        usize::try_from(t)
+            .ok()
+            .and_then(|t| pos.get(&t).copied())
+            .ok_or_else(|| format!("jump at instruction {slot} to {t}, outside its function"))
+    };
+    let mut leader = vec![false; insns.len() + 1];
+    if !insns.is_empty() {
+        leader[0] = true;
+    }
+    for p in 0..insns.len() {
+        let i = insns[p].1;
+        if i.is_jump() {
+            leader[target(p)?] = true;
+            leader[p + 1] = true;
+        } else if i.class() == insn::CLASS_JMP && i.op() == insn::JMP_EXIT {
+            leader[p + 1] = true;
+        }
+    }
+    let mut block_of = vec![0usize; insns.len()];
+    let mut firsts = Vec::new();
+    for p in 0..insns.len() {
+        if leader[p] {
+            firsts.push(p);
+        }
+        block_of[p] = firsts.len() - 1;
+    }
+    let mut blocks = Vec::with_capacity(firsts.len());
+    for (b, &first) in firsts.iter().enumerate() {
+        let last = firsts.get(b + 1).map_or(insns.len(), |n| *n) - 1;
+        let i = insns[last].1;
+        let mut succs = Vec::new();
+        let falls = !(i.is_ja() || (i.class() == insn::CLASS_JMP && i.op() == insn::JMP_EXIT));
+        if i.is_jump() {
+            succs.push(block_of[target(last)?]);
+        }
+        if falls {
+            if last + 1 >= insns.len() {
+                return Err(format!(
+                    "instruction {} falls through past the end of its function",
+                    insns[last].0
+                ));
+            }
+            succs.push(block_of[last + 1]);
+        }
+        blocks.push((first, last, succs));
+    }
+    Ok(Cfg { insns, blocks })
+}
+
+/// An unwritten read found at a helper call.
+struct Hit {
+    prog: usize,
+    section: usize,
+    slot: usize,
+    helper: &'static str,
+    map: u32,
+    role: &'static str,
+    len: u64,
+    /// Per byte of the read: `Some(true)` unwritten on all paths,
+    /// `Some(false)` on some, `None` written.
+    bytes: Vec<Option<bool>>,
+}
+
+struct Pass<'o, 'a> {
+    obj: &'o ProgObject<'a>,
+    maps: Vec<MapInfo>,
+    map_index: HashMap<String, u32>,
+    cfgs: HashMap<(usize, usize), Result<Arc<Cfg>, String>>,
+    memo: HashMap<((usize, usize), State), Option<State>>,
+    steps: u64,
+    prog: usize,
+    hits: Vec<Hit>,
+    checked: usize,
+    not_analysed: BTreeMap<String, usize>,
+}
+
+enum Stop {
+    Budget,
+    Bad(String),
+}
+
+impl Pass<'_, '_> {
+    fn cfg(&mut self, key: (usize, usize)) -> Result<Arc<Cfg>, Stop> {
+        let obj = self.obj;
+        let r = self.cfgs.entry(key).or_insert_with(|| {
+            let len = obj
+                .func_at(key.0, key.1)
+                .filter(|f| f.start == key.1)
+                .map(|f| f.len)
+                .ok_or_else(|| format!("no function starts at instruction {}", key.1))?;
+            build_cfg(obj, key.0, key.1, len).map(Arc::new)
+        });
+        r.clone().map_err(Stop::Bad)
+    }
+
+    /// Runs function `key` from `entry` to a fixed point; the meet of its
+    /// exit states (None: no exit reached). With `report`, the helper
+    /// calls of every reached block are checked on the final states.
+    fn run(
+        &mut self,
+        key: (usize, usize),
+        entry: State,
+        report: bool,
+    ) -> Result<Option<State>, Stop> {
+        if !report {
+            if let Some(r) = self.memo.get(&(key, entry.clone())) {
+                return Ok(r.clone());
+            }
+        }
+        if entry.frames.len() > MAX_DEPTH {
+            return Err(Stop::Bad(format!(
+                "calls nest deeper than {MAX_DEPTH} frames"
+            )));
+        }
+        let cfg = self.cfg(key)?;
+        let n = cfg.blocks.len();
+        let mut ins: Vec<Option<State>> = vec![None; n];
+        let mut visits = vec![0u32; n];
+        let mut queued = vec![false; n];
+        let mut work = VecDeque::new();
+        if n > 0 {
+            ins[0] = Some(entry.clone());
+            work.push_back(0);
+            queued[0] = true;
+        }
+        let mut exit: Option<State> = None;
+        while let Some(b) = work.pop_front() {
+            queued[b] = false;
+            visits[b] += 1;
+            if visits[b] > MAX_VISITS_PER_BLOCK {
+                return Err(Stop::Bad("no fixed point within the iteration cap".into()));
+            }
+            let mut s = ins[b].clone().expect("queued blocks have a state");
+            let (first, last, ref succs) = cfg.blocks[b];
+            for p in first..=last {
+                self.step(&cfg.insns[p], key.0, &mut s, false)?;
+            }
+            if succs.is_empty() {
+                meet_into(&mut exit, &s);
+            }
+            for &t in succs {
+                if meet_into(&mut ins[t], &s) && !queued[t] {
+                    queued[t] = true;
+                    work.push_back(t);
+                }
+            }
+        }
+        if report {
+            for (b, state) in ins.iter().enumerate() {
+                let Some(mut s) = state.clone() else {
+                    continue;
+                };
+                let (first, last, _) = cfg.blocks[b];
+                for p in first..=last {
+                    self.step(&cfg.insns[p], key.0, &mut s, true)?;
+                }
+            }
+        } else {
+            self.memo.insert((key, entry), exit.clone());
+        }
+        Ok(exit)
+    }
+
+    /// The transfer function of one instruction.
+    fn step(
+        &mut self,
+        &(slot, i): &(usize, Insn),
+        section: usize,
+        s: &mut State,
+        report: bool,
+    ) -> Result<(), Stop> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return Err(Stop::Budget);
+        }
+        let dst = i.dst as usize;
+        let src = (i.src as usize).min(10);
+        match i.class() {
+            insn::CLASS_LD if i.is_ld_imm64() => {
+                s.regs[dst] = match self.obj.sections[section].relocs.get(&slot) {
+                    Some(Reloc::Map(name)) => self
+                        .map_index
+                        .get(name)
+                        .map_or(Val::Unknown, |&m| Val::Map(m)),
+                    Some(_) => Val::Unknown,
+                    None if i.src == 0 => Val::Const(i.imm64()),
+                    None => Val::Unknown,
+                };
+            }
+            insn::CLASS_LD => {
+                // LD_ABS / LD_IND: r0 is the packet data; r1-r5 are scratched.
+                s.clobber_call();
+            }
+            insn::CLASS_LDX => {
+                s.regs[dst] = match s.regs[src] {
+                    Val::Fp { frame, off } if i.size() == 8 && i.mode() == insn::MODE_MEM => {
+                        s.frames[frame as usize].slot(off + i.off as i64)
+                    }
+                    _ => Val::Unknown,
+                };
+            }
+            insn::CLASS_ST | insn::CLASS_STX => {
+                let atomic = i.class() == insn::CLASS_STX && i.mode() == insn::MODE_ATOMIC;
+                let spill = (i.class() == insn::CLASS_STX && !atomic).then(|| s.regs[src]);
+                let spill = if i.class() == insn::CLASS_ST {
+                    Some(Val::Const(i.imm as i64))
+                } else {
+                    spill
+                };
+                match s.regs[dst] {
+                    Val::Fp { frame, off } => {
+                        s.frames[frame as usize].write(off + i.off as i64, i.size() as u64, spill)
+                    }
+                    Val::StackVar(f) => s.mark_var(f, VAR_STORE),
+                    _ => {}
+                }
+                if atomic && i.imm & insn::ATOMIC_FETCH != 0 {
+                    if i.imm == insn::ATOMIC_CMPXCHG {
+                        s.regs[0] = Val::Unknown;
+                    } else {
+                        s.regs[src] = Val::Unknown;
+                    }
+                }
+            }
+            insn::CLASS_ALU | insn::CLASS_ALU64 => {
+                let wide = i.class() == insn::CLASS_ALU64;
+                let rhs = if i.src_is_reg() {
+                    s.regs[src]
+                } else {
+                    Val::Const(i.imm as i64)
+                };
+                s.regs[dst] = alu(i.op(), s.regs[dst], rhs, wide, i.off);
+            }
+            insn::CLASS_JMP if i.op() == insn::JMP_CALL => {
+                self.call(i, slot, section, s, report)?
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn call(
+        &mut self,
+        i: Insn,
+        slot: usize,
+        section: usize,
+        s: &mut State,
+        report: bool,
+    ) -> Result<(), Stop> {
+        match i.src {
+            insn::PSEUDO_CALL => {
+                let callee = match self.obj.sections[section].relocs.get(&slot) {
+                    Some(Reloc::Func { section, insn }) => (*section, *insn),
+                    _ => {
+                        let t = slot as i64 + i.imm as i64 + 1;
+                        let t = usize::try_from(t)
+                            .map_err(|_| Stop::Bad(format!("call at instruction {slot} to {t}")))?;
+                        (section, t)
+                    }
+                };
+                let mut entry = s.clone();
+                entry.frames.push(Frame::new());
+                entry.regs[10] = Val::Fp {
+                    frame: (entry.frames.len() - 1) as u8,
+                    off: 0,
+                };
+                for r in 0..=9 {
+                    if r == 0 || r > 5 {
+                        entry.regs[r] = Val::Unknown;
+                    }
+                }
+                // A callee that never returns leaves the state as it was
+                // (the verifier would reject such a program).
+                if let Some(mut out) = self.run(callee, entry, report)? {
+                    out.frames.pop();
+                    s.frames = out.frames;
+                }
+                s.clobber_call();
+            }
+            insn::PSEUDO_HELPER => {
+                let Some((name, args)) = helper(i.imm) else {
+                    self.unknown_pointers(s);
+                    s.clobber_call();
+                    return Ok(());
+                };
+                // The map is r1, except perf_event_output(ctx, map, flags,
+                // data, size).
+                let map_reg = if i.imm == 25 { 2 } else { 1 };
+                let map = match s.regs[map_reg] {
+                    Val::Map(m) => Some(m),
+                    _ => None,
+                };
+                for a in args {
+                    match *a {
+                        Arg::Key(r) | Arg::Value(r) if report => {
+                            let (role, len) = match (a, map) {
+                                (Arg::Key(_), Some(m)) => ("key", self.maps[m as usize].key_size),
+                                (_, Some(m)) => ("value", self.maps[m as usize].value_size),
+                                _ => {
+                                    self.skip("with a map the object does not define");
+                                    continue;
+                                }
+                            };
+                            self.check(s, s.regs[r], len, role, name, map, section, slot);
+                        }
+                        Arg::Record(p, n) if report => {
+                            let len = match s.regs[n] {
+                                Val::Const(c) if c >= 0 => Some(c as u64),
+                                _ => None,
+                            };
+                            match map {
+                                Some(_) => self
+                                    .check(s, s.regs[p], len, "record", name, map, section, slot),
+                                None => self.skip("with a map the object does not define"),
+                            }
+                        }
+                        Arg::Writes(p, n) => {
+                            let len = match s.regs[n] {
+                                Val::Const(c) if c >= 0 => Some((c as u64, c as u64)),
+                                Val::Range(l, h) if l >= 0 => Some((l as u64, h as u64)),
+                                _ => None,
+                            };
+                            write_through(s, s.regs[p], len);
+                        }
+                        Arg::WritesValue(p) => {
+                            let len = map
+                                .and_then(|m| self.maps[m as usize].value_size)
+                                .map(|v| (v, v));
+                            write_through(s, s.regs[p], len);
+                        }
+                        _ => {}
+                    }
+                }
+                s.clobber_call();
+            }
+            _ => {
+                // kfuncs: their BTF prototypes are not read here.
+                self.unknown_pointers(s);
+                s.clobber_call();
+            }
+        }
+        Ok(())
+    }
+
+    /// A call that may write through any stack pointer among r1-r5.
+    fn unknown_pointers(&self, s: &mut State) {
+        for r in 1..=5 {
+            match s.regs[r] {
+                Val::Fp { frame, .. } | Val::StackVar(frame) => s.mark_var(frame, VAR_HELPER),
+                _ => {}
+            }
+        }
+    }
+
+    fn skip(&mut self, why: &str) {
+        *self.not_analysed.entry(why.to_string()).or_default() += 1;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &mut self,
+        s: &State,
+        ptr: Val,
+        len: Option<u64>,
+        role: &'static str,
+        helper: &'static str,
+        map: Option<u32>,
+        section: usize,
+        slot: usize,
+    ) {
+        let Some(len) = len.filter(|&l| l > 0 && l <= STACK as u64) else {
+            return self.skip("whose size is not known");
+        };
+        let (frame, off) = match ptr {
+            Val::Fp { frame, off } => (frame as usize, off),
+            Val::StackVar(ANY_FRAME) => {
+                return self.skip("through a pointer on the stack on some paths only")
+            }
+            Val::StackVar(_) => return self.skip("through a stack pointer of unknown offset"),
+            _ => return self.skip("through a pointer not on the stack"),
+        };
+        if off < -STACK || off + len as i64 > 0 {
+            return self.skip("reading outside the stack frame");
+        }
+        let f = &s.frames[frame];
+        let bytes: Vec<Option<bool>> = (0..len as i64)
+            .map(|k| {
+                let b = off + k;
+                if f.is(&f.must, b) {
+                    None
+                } else {
+                    Some(!f.is(&f.may, b))
+                }
+            })
+            .collect();
+        if bytes.iter().all(Option::is_none) {
+            self.checked += 1;
+            return;
+        }
+        if f.var & VAR_STORE != 0 {
+            return self.skip("after a stack store at a variable offset");
+        }
+        if f.var & VAR_HELPER != 0 {
+            return self
+                .skip("after a helper or kfunc the table does not know got a stack pointer");
+        }
+        self.checked += 1;
+        self.hits.push(Hit {
+            prog: self.prog,
+            section,
+            slot,
+            helper,
+            map: map.unwrap_or(0),
+            role,
+            len,
+            bytes,
+        });
+    }
+}
+
+/// A helper writes `len` bytes (at least, at most) at `ptr`.
+fn write_through(s: &mut State, ptr: Val, len: Option<(u64, u64)>) {
+    match (ptr, len) {
+        (Val::Fp { frame, off }, Some((lo, hi))) => {
+            let f = &mut s.frames[frame as usize];
+            f.write_may(off, hi);
+            f.write(off, lo, None);
+        }
+        (Val::Fp { frame, .. } | Val::StackVar(frame), _) => s.mark_var(frame, VAR_STORE),
+        _ => {}
+    }
+}
+
+/// Meets `s` into `slot`; whether `slot` changed.
+fn meet_into(slot: &mut Option<State>, s: &State) -> bool {
+    match slot {
+        None => {
+            *slot = Some(s.clone());
+            true
+        }
+        Some(old) => {
+            let mut new = old.clone();
+            new.meet(s);
+            if new != *old {
+                *old = new;
+                true
+            } else {
+                false
+            }
+        }
+    }
+}
+
+/// An ALU operation on abstract values: constants fold, `r10 + k` moves
+/// through add and sub of constants; anything else on a stack pointer gives
+/// a stack pointer of unknown offset.
+fn alu(op: u8, a: Val, b: Val, wide: bool, off: i16) -> Val {
+    use Val::*;
+    let fold = |x: i64| {
+        if wide {
+            Const(x)
+        } else {
+            Const(x as u32 as i64)
+        }
+    };
+    match (op, a, b) {
+        (insn::ALU_MOV, _, Const(c)) if off == 0 => fold(c),
+        (insn::ALU_MOV, _, v) if wide && off == 0 => v,
+        (insn::ALU_MOV, _, _) => Unknown,
+        (insn::ALU_ADD, Fp { frame, off }, Const(c))
+        | (insn::ALU_ADD, Const(c), Fp { frame, off })
+            if wide =>
+        {
+            Fp {
+                frame,
+                off: off.wrapping_add(c),
+            }
+        }
+        (insn::ALU_SUB, Fp { frame, off }, Const(c)) if wide => Fp {
+            frame,
+            off: off.wrapping_sub(c),
+        },
+        (_, Fp { frame, .. } | StackVar(frame), _) => StackVar(frame),
+        (_, Const(x), Const(y)) => match op {
+            insn::ALU_ADD => fold(x.wrapping_add(y)),
+            insn::ALU_SUB => fold(x.wrapping_sub(y)),
+            insn::ALU_MUL => fold(x.wrapping_mul(y)),
+            insn::ALU_OR => fold(x | y),
+            insn::ALU_AND => fold(x & y),
+            insn::ALU_XOR => fold(x ^ y),
+            insn::ALU_LSH if (0..64).contains(&y) => fold(x.wrapping_shl(y as u32)),
+            insn::ALU_RSH if (0..64).contains(&y) => {
+                if wide {
+                    Const(((x as u64) >> y) as i64)
+                } else {
+                    Const(((x as u32) >> (y as u32 % 32)) as i64)
+                }
+            }
+            _ => Unknown,
+        },
+        _ => Unknown,
+    }
+}
+
+/// The `analyze` pass: every object's program code checked; the object's
+/// inputs row (`bpf-object`) gets what was checked and what not appended
+/// to its status (`read; program code: …`); findings on the maps
+/// `selected` names (all when empty).
+pub fn pass(
+    inputs: &mut Vec<crate::report::InputSummary>,
+    objects: &[(String, Vec<u8>)],
+    maps: &[crate::model::case::MapInstance],
+    selected: &[String],
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (name, data) in objects {
+        match check_file(name, data, maps) {
+            Ok(out) => {
+                // The object's own inputs row says what its code gave.
+                match inputs
+                    .iter_mut()
+                    .find(|i| i.path == *name && i.kind == "bpf-object")
+                {
+                    Some(row) => row.status = format!("{}; {}", row.status, out.accounting()),
+                    None => inputs.push(crate::report::InputSummary {
+                        path: name.clone(),
+                        kind: "bpf-object".into(),
+                        status: out.accounting(),
+                    }),
+                }
+                findings.extend(out.findings.into_iter().filter(|f| {
+                    selected.is_empty()
+                        || f.map.as_ref().is_some_and(|m| selected.contains(&m.name))
+                }));
+            }
+            Err(e) => findings.push(
+                crate::error::InputError::at_offset(name.as_str(), e.file_offset(), &e)
+                    .to_finding(),
+            ),
+        }
+    }
+    findings
+}
+
+/// Runs the pass over the programs of the BPF ELF object `data` (named
+/// `file`), with key/value sizes and layouts from `maps` (the case's maps:
+/// an object's maps are there by name).
+pub fn check_file(
+    file: &str,
+    data: &[u8],
+    maps: &[crate::model::case::MapInstance],
+) -> Result<Outcome, crate::ingest::bpf_prog::ProgError> {
+    let obj = ProgObject::parse(data)?;
+    let mut infos: Vec<MapInfo> = Vec::new();
+    for m in maps {
+        if infos.iter().any(|i| i.name == m.name) {
+            continue;
+        }
+        infos.push(MapInfo {
+            name: m.name.clone(),
+            key_size: m.key_size,
+            value_size: m.value_size,
+            key_layout: m.key_layout.clone(),
+            value_layout: m.value_layout.clone(),
+            key_type: m
+                .key_layout
+                .as_ref()
+                .map(|l| l.display_name())
+                .or_else(|| m.key_scalar.as_ref().map(|s| s.name.clone())),
+            value_type: m
+                .value_layout
+                .as_ref()
+                .map(|l| l.display_name())
+                .or_else(|| m.value_scalar.as_ref().map(|s| s.name.clone())),
+        });
+    }
+    Ok(check(file, &obj, infos))
+}
+
+/// Runs the pass over every program of `obj`.
+pub fn check(file: &str, obj: &ProgObject<'_>, maps: Vec<MapInfo>) -> Outcome {
+    let map_index = maps
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.name.clone(), i as u32))
+        .collect();
+    let mut pass = Pass {
+        obj,
+        maps,
+        map_index,
+        cfgs: HashMap::new(),
+        memo: HashMap::new(),
+        steps: 0,
+        prog: 0,
+        hits: Vec::new(),
+        checked: 0,
+        not_analysed: BTreeMap::new(),
+    };
+    let mut out = Outcome::default();
+    for (pi, f) in obj.funcs.iter().enumerate().filter(|(_, f)| f.entry) {
+        out.programs += 1;
+        pass.prog = pi;
+        pass.steps = 0;
+        pass.memo.clear();
+        let (hits, checked, skipped) = (pass.hits.len(), pass.checked, pass.not_analysed.clone());
+        let mut entry = State {
+            regs: [Val::Unknown; 11],
+            frames: vec![Frame::new()],
+        };
+        entry.regs[10] = Val::Fp { frame: 0, off: 0 };
+        if let Err(stop) = pass.run((f.section, f.start), entry, true) {
+            // Nothing of a program cut short is reported.
+            pass.hits.truncate(hits);
+            pass.checked = checked;
+            pass.not_analysed = skipped;
+            out.programs_not_analysed.push(match stop {
+                Stop::Budget => format!("{} (more than {MAX_STEPS} steps)", f.name),
+                Stop::Bad(why) => format!("{} ({why})", f.name),
+            });
+        }
+    }
+    out.checked = pass.checked;
+    out.not_analysed = pass
+        .not_analysed
+        .iter()
+        .map(|(k, v)| (format!("call(s) {k}"), *v))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    for h in &pass.hits {
+        if seen.insert((h.prog, h.section, h.slot, h.role)) {
+            out.findings.push(finding(file, obj, &pass.maps, h));
+        }
+    }
+    out
+}
+
+/// `[a, b)` runs of the unwritten bytes, with whether each is unwritten on
+/// all paths and what it covers in `layout`.
+fn runs(h: &Hit, layout: Option<&Layout>) -> Vec<(u64, u64, bool, String)> {
+    let label = |b: u64| -> String {
+        let Some(l) = layout else {
+            return String::new();
+        };
+        let mut prev: Option<&str> = None;
+        for m in &l.members {
+            let end = m.offset + m.size.max(1);
+            if (m.offset..end).contains(&b) {
+                return format!("`{}`", m.name);
+            }
+            if m.offset + m.size <= b {
+                prev = Some(m.name.as_str());
+            }
+        }
+        let after = l.members.iter().any(|m| m.offset > b);
+        match (prev, after) {
+            (Some(p), true) => format!("the hole after `{p}`"),
+            (Some(p), false) => format!("the tail padding after `{p}`"),
+            (None, _) => "padding before the first field".to_string(),
+        }
+    };
+    let mut out: Vec<(u64, u64, bool, String)> = Vec::new();
+    for (k, b) in h.bytes.iter().enumerate() {
+        let Some(all) = *b else { continue };
+        let k = k as u64;
+        let what = label(k);
+        match out.last_mut() {
+            Some((_, end, a, w)) if *end == k && *a == all && *w == what => *end += 1,
+            _ => out.push((k, k + 1, all, what)),
+        }
+    }
+    out
+}
+
+fn finding(file: &str, obj: &ProgObject<'_>, maps: &[MapInfo], h: &Hit) -> Finding {
+    let prog = &obj.funcs[h.prog];
+    let func = obj.func_at(h.section, h.slot);
+    let map = &maps[h.map as usize];
+    let (layout, type_name) = match h.role {
+        "key" => (map.key_layout.as_deref(), map.key_type.clone()),
+        "value" => (map.value_layout.as_deref(), map.value_type.clone()),
+        _ => (None, None),
+    };
+    let runs = runs(h, layout);
+    let all = runs.iter().all(|r| r.2);
+    let line = obj.line_of(h.section, h.slot);
+    let place = match line {
+        Some((f, l)) => format!(" ({}:{l})", f.rsplit('/').next().unwrap_or(f)),
+        None => String::new(),
+    };
+    let bytes_text: Vec<String> = runs
+        .iter()
+        .map(|(a, b, _, what)| {
+            let span = if b - a == 1 {
+                format!("{a}")
+            } else {
+                format!("{a}..{}", b - 1)
+            };
+            if what.is_empty() {
+                span
+            } else {
+                format!("{span} ({what})")
+            }
+        })
+        .collect();
+    let verb = match h.helper {
+        "map_lookup_elem" | "map_lookup_percpu_elem" => "looks up",
+        "map_update_elem" => "updates",
+        "map_delete_elem" => "deletes from",
+        "map_push_elem" => "pushes to",
+        _ => "sends to user space through",
+    };
+    let role = if h.role == "record" { "record" } else { h.role };
+    let paths = if all {
+        "that no path writes"
+    } else {
+        "that some paths leave unwritten"
+    };
+    let in_func = match func {
+        Some(f) if f.name != prog.name => format!(" in `{}`", f.name),
+        _ => String::new(),
+    };
+    let title = format!(
+        "{}{place}{in_func} {verb} map `{}` with {role} bytes {} {paths}",
+        prog.name,
+        map.name,
+        bytes_text.join(", ")
+    );
+    let (code, severity, fix) = if h.role == "key" {
+        (
+            Code::ProgKeyUninit,
+            Severity::Error,
+            "Zero the whole key before filling its fields: `struct … key = {};` or `__builtin_memset(&key, 0, sizeof(key))`; the kernel hashes and compares all key_size bytes, so garbage padding makes lookups and deletes of the same key miss.",
+        )
+    } else {
+        (
+            Code::ProgValueUninit,
+            Severity::Warning,
+            "Zero the whole value or record before filling it (`= {}` or `__builtin_memset`): the unwritten bytes carry kernel stack contents into the map or to user space.",
+        )
+    };
+    let func_start = func.map_or(0, |f| f.start);
+    let mut f = Finding::new(code, severity, title)
+        .with_map(Some(MapRef {
+            id: None,
+            name: map.name.clone(),
+        }))
+        .with_evidence(json!({
+            "object": file,
+            "program": prog.name,
+            "section": obj.sections[h.section].name,
+            "function": func.map(|f| f.name.as_str()),
+            "insn": h.slot - func_start,
+            "helper": format!("bpf_{}", h.helper),
+            "role": h.role,
+            "type": type_name,
+            "size": h.len,
+            "paths": if all { "all" } else { "some" },
+            "source": line.map(|(f, l)| json!({"file": f, "line": l})),
+            "unwritten": runs.iter().map(|(a, b, all, what)| json!({
+                "offset": a,
+                "len": b - a,
+                "covers": (!what.is_empty()).then_some(what),
+                "paths": if *all { "all" } else { "some" },
+            })).collect::<Vec<_>>(),
+        }))
+        .with_fix(fix);
+    if let Some((lf, l)) = line {
+        f = f.with_source(SourceRef {
+            file: lf.to_string(),
+            line: Some(l),
+            offset: None,
+            label: format!("bpf_{} reads the {role} here", h.helper),
+            text: None,
+        });
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(state: &mut State, off: i64, len: u64) {
+        state.frames[0].write(off, len, None);
+    }
+
+    fn fresh() -> State {
+        let mut s = State {
+            regs: [Val::Unknown; 11],
+            frames: vec![Frame::new()],
+        };
+        s.regs[10] = Val::Fp { frame: 0, off: 0 };
+        s
+    }
+
+    #[test]
+    fn meet_keeps_bytes_written_on_both_paths_only() {
+        let mut a = fresh();
+        let mut b = fresh();
+        st(&mut a, -16, 8);
+        st(&mut b, -16, 4);
+        a.meet(&b);
+        let f = &a.frames[0];
+        assert!(f.is(&f.must, -16) && f.is(&f.must, -13));
+        assert!(!f.is(&f.must, -12) && f.is(&f.may, -12));
+        assert!(!f.is(&f.may, -20));
+    }
+
+    #[test]
+    fn pointers_move_through_add_and_sub() {
+        let p = alu(
+            insn::ALU_MOV,
+            Val::Unknown,
+            Val::Fp { frame: 0, off: 0 },
+            true,
+            0,
+        );
+        let p = alu(insn::ALU_ADD, p, Val::Const(-16), true, 0);
+        assert_eq!(p, Val::Fp { frame: 0, off: -16 });
+        let p = alu(insn::ALU_SUB, p, Val::Const(8), true, 0);
+        assert_eq!(p, Val::Fp { frame: 0, off: -24 });
+        assert_eq!(
+            alu(insn::ALU_ADD, p, Val::Unknown, true, 0),
+            Val::StackVar(0)
+        );
+        assert_eq!(
+            alu(insn::ALU_RSH, Val::Const(-1), Val::Const(32), true, 0),
+            Val::Const(0xffff_ffff)
+        );
+    }
+
+    #[test]
+    fn meet_of_two_stack_offsets_is_a_variable_pointer() {
+        let a = Val::Fp { frame: 0, off: -8 };
+        let b = Val::Fp { frame: 0, off: -16 };
+        assert_eq!(meet_val(a, b), Val::StackVar(0));
+        assert_eq!(meet_val(a, Val::Const(1)), Val::StackVar(ANY_FRAME));
+        assert_eq!(meet_val(Val::Const(1), Val::Const(4)), Val::Range(1, 4));
+        assert_eq!(meet_val(Val::Range(1, 4), Val::Const(2)), Val::Range(1, 4));
+        assert_eq!(meet_val(Val::Range(1, 4), Val::Const(5)), Val::Unknown);
+        assert_eq!(meet_val(Val::Const(1), Val::Unknown), Val::Unknown);
+    }
+
+    #[test]
+    fn partial_overwrite_drops_a_spill() {
+        let mut f = Frame::new();
+        f.write(-8, 8, Some(Val::Map(3)));
+        assert_eq!(f.slot(-8), Val::Map(3));
+        f.write(-4, 1, None);
+        assert_eq!(f.slot(-8), Val::Unknown);
+    }
+
+    /// Builds a one-section object from raw instructions.
+    fn object(code: &[u8]) -> ProgObject<'_> {
+        ProgObject {
+            endian: crate::ingest::cursor::Endian::Little,
+            sections: vec![crate::ingest::bpf_prog::CodeSection {
+                name: "xdp".into(),
+                code,
+                file_offset: 0,
+                relocs: [(3usize, Reloc::Map("m".into()))].into_iter().collect(),
+                lines: Vec::new(),
+            }],
+            funcs: vec![crate::ingest::bpf_prog::Func {
+                name: "prog".into(),
+                section: 0,
+                start: 0,
+                len: code.len() / 8,
+                entry: true,
+            }],
+        }
+    }
+
+    fn map() -> Vec<MapInfo> {
+        vec![MapInfo {
+            name: "m".into(),
+            key_size: Some(8),
+            value_size: Some(8),
+            ..Default::default()
+        }]
+    }
+
+    #[rustfmt::skip]
+    const LOOP: [u8; 96] = [
+        0xb7, 0x01, 0, 0, 0, 0, 0, 0,             // 0: r1 = 0
+        0x63, 0x1a, 0xf8, 0xff, 0, 0, 0, 0,       // 1: *(u32 *)(r10 - 8) = r1
+        0xbf, 0xa2, 0, 0, 0, 0, 0, 0,             // 2: r2 = r10
+        0x18, 0x01, 0, 0, 0, 0, 0, 0,             // 3: r1 = map m ll
+        0, 0, 0, 0, 0, 0, 0, 0,                   //    (second slot)
+        0x07, 0x02, 0, 0, 0xf8, 0xff, 0xff, 0xff, // 5: r2 += -8
+        0x85, 0, 0, 0, 1, 0, 0, 0,                // 6: call map_lookup_elem
+        0x15, 0x00, 0x02, 0, 0, 0, 0, 0,          // 7: if r0 == 0 goto +2
+        0x62, 0x0a, 0xfc, 0xff, 0, 0, 0, 0,       // 8: *(u32 *)(r10 - 4) = 0
+        0x05, 0x00, 0xf8, 0xff, 0, 0, 0, 0,       // 9: goto -8 (to 2)
+        0xb7, 0x00, 0, 0, 0, 0, 0, 0,             // 10: r0 = 0
+        0x95, 0, 0, 0, 0, 0, 0, 0,                // 11: exit
+    ];
+
+    #[test]
+    fn loop_writes_half_the_key_on_some_paths() {
+        let obj = object(&LOOP);
+        let out = check("t.o", &obj, map());
+        assert_eq!(out.programs_not_analysed, Vec::<String>::new());
+        assert_eq!(out.findings.len(), 1, "{:?}", out.findings);
+        let f = &out.findings[0];
+        assert_eq!(f.code, Code::ProgKeyUninit);
+        assert_eq!(f.evidence["paths"], "some");
+        assert_eq!(f.evidence["unwritten"][0]["offset"], 4);
+        assert_eq!(f.evidence["unwritten"][0]["len"], 4);
+        assert_eq!(f.evidence["insn"], 6);
+    }
+
+    #[test]
+    fn written_key_is_silent() {
+        let mut code = LOOP;
+        code[8] = 0x7b; // 1: *(u64 *)(r10 - 8) = r1
+        let obj = object(&code);
+        let out = check("t.o", &obj, map());
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        assert_eq!(out.checked, 1);
+    }
+
+    #[test]
+    fn jump_out_of_range_is_not_analysed() {
+        let mut code = LOOP;
+        code[74] = 0x7f; // 9: goto +127
+        let obj = object(&code);
+        let out = check("t.o", &obj, map());
+        assert!(out.findings.is_empty());
+        assert_eq!(out.programs_not_analysed.len(), 1);
+        assert!(
+            out.programs_not_analysed[0].contains("outside its function"),
+            "{:?}",
+            out.programs_not_analysed
+        );
+    }
+
+    #[test]
+    fn unknown_map_is_counted_not_guessed() {
+        let obj = object(&LOOP);
+        let out = check("t.o", &obj, Vec::new());
+        assert!(out.findings.is_empty());
+        assert_eq!(out.not_analysed.values().sum::<usize>(), 1);
+    }
+}
