@@ -178,8 +178,12 @@ impl LoadedCase {
             status: "unreadable".into(),
         });
         self.findings.push(err.to_finding());
-        self.first_unreadable
-            .get_or_insert_with(|| InputError::new(&err.path, err.position, &err.reason));
+        self.first_unreadable.get_or_insert_with(|| InputError {
+            path: err.path.clone(),
+            position: err.position,
+            reason: err.reason.clone(),
+            help: err.help.clone(),
+        });
     }
 
     /// Adds an object's map, or fills in what a live map of the same name lacks.
@@ -346,13 +350,14 @@ pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
         if tied.iter().any(|(_, f)| f == path) {
             continue;
         }
-        // Standard input is read once, by content; probing it for a bundle
-        // would consume it.
-        if crate::error::is_stdin(path) {
+        // Standard input is told by its first bytes (kept for whoever reads
+        // it next): a tar header or gzip is a bundle, read into memory up
+        // to `limits::MAX_STREAM_BYTES`; anything else is read by content.
+        if crate::error::is_stdin(path) && !bundle::is_bundle(path) {
             load_one(&mut case, path, args);
             continue;
         }
-        if !path.exists() {
+        if !path.exists() && !crate::error::is_stdin(path) {
             return Err(InputError::new(
                 path.display().to_string(),
                 None,
@@ -399,6 +404,27 @@ pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
     Ok(case)
 }
 
+/// How many bundles a directory holds directly (`.tar`, `.tar.gz`, `.tgz`
+/// files, directories with a manifest.json); the first 10,000 entries are
+/// looked at.
+fn bundles_in(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .take(10_000)
+        .filter(|e| {
+            let p = e.path();
+            let n = e.file_name().to_string_lossy().to_ascii_lowercase();
+            n.ends_with(".tar")
+                || n.ends_with(".tar.gz")
+                || n.ends_with(".tgz")
+                || p.join("manifest.json").is_file()
+        })
+        .count()
+}
+
 /// Loads one input that is not a bundle (bundles are loaded by [`load`]).
 fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
     let name = path.display().to_string();
@@ -423,11 +449,27 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
         return;
     }
     if path.is_dir() {
-        let e = InputError::new(
-            &name,
-            None,
-            "a directory that is neither a bundle (no manifest.json) nor a Go package",
-        );
+        let bundles = bundles_in(path);
+        let e = if bundles > 0 {
+            InputError::new(
+                &name,
+                None,
+                format!(
+                    "a directory of {}, not one bundle: analyze reads one case",
+                    crate::report::plural(bundles as u64, "bundle", "bundles")
+                ),
+            )
+            .with_help(format!(
+                "use `bpfcase fleet {name}` for one report over them all, or give one bundle"
+            ))
+        } else {
+            InputError::new(
+                &name,
+                None,
+                "a directory that is neither a bundle (no manifest.json) nor a Go package",
+            )
+            .with_help("give a bundle (.tar, .tar.gz, a directory with manifest.json), a Go package, or files")
+        };
         case.unreadable("directory", &e);
         return;
     }
