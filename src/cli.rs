@@ -156,7 +156,9 @@ fn apply_convention(sub: clap::Command, conv: &Convention, width: usize) -> clap
     sub
 }
 
-/// A `--format` parser offering only `names` of enum `E`.
+/// A `--format` parser offering only `names` of enum `E`: the others are
+/// hidden from help and completions, and still parsed, so that the command
+/// can say why it does not write them (fleet: metrics are per node).
 fn only<E>(names: &[&'static str]) -> clap::builder::ValueParser
 where
     E: clap::ValueEnum + Clone + Send + Sync + 'static,
@@ -165,7 +167,10 @@ where
     let values = E::value_variants()
         .iter()
         .filter_map(|v| v.to_possible_value())
-        .filter(|p| names.contains(&p.get_name()));
+        .map(|p| {
+            let offered = names.contains(&p.get_name());
+            p.hide(!offered)
+        });
     clap::builder::PossibleValuesParser::new(values)
         .try_map(|s| E::from_str(&s, true))
         .into()

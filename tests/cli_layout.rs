@@ -611,7 +611,7 @@ mod conventions {
 /// added later is held to the same rules (and fails here until its row of
 /// the table and its fixtures below exist).
 mod convention_table {
-    use super::support::{bpfcase, require_bpf};
+    use super::support::{bpfcase, require_bpf, require_tool};
     use bpfcase::cli::conventions::{self, Convention};
     use std::io::Write;
     use std::path::PathBuf;
@@ -1137,6 +1137,19 @@ mod convention_table {
             let want: Vec<String> = c.examples.iter().map(|e| e.to_string()).collect();
             assert_eq!(shown, want, "{file}");
             assert!(page.contains(".SH \"EXIT STATUS\""), "{file}");
+            // As man shows it: each example on a line of its own, unchanged.
+            if require_tool("groff", "every_man_page_has_the_examples_verbatim") {
+                let shown = Command::new("groff")
+                    .args(["-man", "-Tutf8", "-P-cbou", "-rLL=200n"])
+                    .arg(dir.join(&file))
+                    .output()
+                    .unwrap();
+                let shown = text(&shown.stdout);
+                let lines: Vec<&str> = shown.lines().map(str::trim).collect();
+                for e in c.examples {
+                    assert!(lines.contains(e), "{file}: {e:?} not as typed:\n{shown}");
+                }
+            }
         }
         // `bpfcase man` alone prints the top page.
         let top = text(&run(&["man"]).stdout);
