@@ -3,7 +3,7 @@
 
 use crate::model::finding::{Finding, Position};
 
-/// An input that could not be read, with the place in it.
+/// An input that could not be read, with the place in it, and what to do.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("{path}{}: {reason}", position_suffix(.position))]
 #[diagnostic(code(bpfcase::input))]
@@ -11,6 +11,51 @@ pub struct InputError {
     pub path: String,
     pub position: Option<Position>,
     pub reason: String,
+    /// The `help:` line; [`InputError::new`] gives the common ones (a
+    /// missing file, no permission) and `crate::cli` a general one to the rest.
+    #[help]
+    pub help: Option<String>,
+}
+
+/// A usage error (exit 2) that is not clap's: the message, and the `help:`
+/// line saying what to give instead. Rendered as every error is, with the
+/// code `bpfcase::usage`.
+pub fn usage(message: impl Into<String>, help: impl Into<String>) -> miette::Report {
+    miette::Report::new(
+        miette::MietteDiagnostic::new(message.into())
+            .with_code("bpfcase::usage")
+            .with_help(help.into()),
+    )
+}
+
+/// The operating system's wording of an I/O failure, said plainly and
+/// without `(os error N)`, with the help line that goes with it.
+fn plain_io(reason: &str) -> (String, Option<&'static str>) {
+    let bare = match reason.rfind(" (os error ") {
+        Some(i) if reason.ends_with(')') => &reason[..i],
+        _ => reason,
+    };
+    match bare {
+        "No such file or directory" | "no such file or directory" | "entity not found" => (
+            "no such file".to_string(),
+            Some("check the path (relative to the current directory); `-` reads standard input"),
+        ),
+        "Permission denied" => (
+            "permission denied".to_string(),
+            Some("run as a user who can read it (collected files are 0600; sudo may be needed)"),
+        ),
+        "Is a directory" => ("a directory, not a file".to_string(), None),
+        "Not a directory" => (
+            "a path through something that is not a directory".to_string(),
+            Some("check the path"),
+        ),
+        _ if bare.len() != reason.len() => {
+            let mut c = bare.chars();
+            let first = c.next().map(|f| f.to_lowercase().collect::<String>());
+            (first.unwrap_or_default() + c.as_str(), None)
+        }
+        _ => (reason.to_string(), None),
+    }
 }
 
 fn position_suffix(p: &Option<Position>) -> String {
@@ -23,13 +68,21 @@ fn position_suffix(p: &Option<Position>) -> String {
 
 impl InputError {
     pub fn new(path: impl Into<String>, position: Option<Position>, reason: impl ToString) -> Self {
+        let (reason, help) = plain_io(&reason.to_string());
         InputError {
             path: path.into(),
             position,
             // Reasons quote input text; a junk file's control bytes must
             // not reach the terminal raw.
-            reason: printable(&reason.to_string()).into_owned(),
+            reason: printable(&reason).into_owned(),
+            help: help.map(str::to_string),
         }
+    }
+
+    /// With this `help:` line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
     }
 
     /// At a byte offset.
@@ -89,10 +142,13 @@ pub fn stream_over_limit(name: &str, limit: u64) -> InputError {
 /// than once (to tell its kind, then to parse it), and a pipe gives its
 /// bytes only once. At most [`crate::limits::MAX_STREAM_BYTES`] are read
 /// (one more byte tells that it goes on); over `limit` is refused.
-fn stdin_bytes(limit: u64) -> Result<&'static [u8], InputError> {
-    static STDIN: std::sync::OnceLock<Result<Vec<u8>, String>> = std::sync::OnceLock::new();
+pub fn stdin_bytes(limit: u64) -> Result<&'static [u8], InputError> {
     let read = STDIN.get_or_init(|| {
-        read_capped(std::io::stdin().lock(), MAX_STREAM + 1, 0).map_err(|e| e.to_string())
+        let head = stdin_head().map_err(|e| e.to_string())?;
+        let rest = MAX_STREAM + 1 - head.len() as u64;
+        let mut all = head.to_vec();
+        all.extend(read_capped(std::io::stdin().lock(), rest, 0).map_err(|e| e.to_string())?);
+        Ok(all)
     });
     match read {
         Ok(b) if b.len() as u64 > MAX_STREAM => Err(stream_over_limit("-", MAX_STREAM)),
@@ -107,6 +163,33 @@ fn stdin_bytes(limit: u64) -> Result<&'static [u8], InputError> {
 }
 
 const MAX_STREAM: u64 = crate::limits::MAX_STREAM_BYTES;
+
+/// Standard input, whole, once read by [`stdin_bytes`].
+static STDIN: std::sync::OnceLock<Result<Vec<u8>, String>> = std::sync::OnceLock::new();
+
+/// How much of standard input [`stdin_head`] looks at: a tar's `ustar`
+/// magic ends at byte 262.
+pub const STDIN_HEAD: usize = 512;
+
+/// The first [`STDIN_HEAD`] bytes of standard input (fewer if it ends
+/// sooner), read once and kept: enough to tell a bundle (a tar by its
+/// header, gzip by its magic) from a dump or an object without consuming
+/// the stream; [`stdin_bytes`] and [`open_once`] give them back first.
+pub fn stdin_head() -> std::io::Result<&'static [u8]> {
+    static HEAD: std::sync::OnceLock<Result<Vec<u8>, String>> = std::sync::OnceLock::new();
+    let head = HEAD.get_or_init(|| {
+        read_capped(
+            std::io::stdin().lock(),
+            STDIN_HEAD as u64,
+            STDIN_HEAD as u64,
+        )
+        .map_err(|e| e.to_string())
+    });
+    match head {
+        Ok(h) => Ok(h),
+        Err(e) => Err(std::io::Error::other(e.clone())),
+    }
+}
 
 /// Reads `r` to its end or to `most` bytes, whichever comes first. The
 /// buffer starts at `hint` (bounded by `most`) and grows by doubling but
@@ -238,7 +321,14 @@ pub fn open_once(
         })
     };
     let reader = if is_stdin(path) {
-        capped(Box::new(std::io::stdin()))
+        match STDIN.get() {
+            // Already read whole: its bytes again (they are within the cap).
+            Some(Ok(all)) => Box::new(std::io::Cursor::new(all.as_slice())),
+            _ => {
+                let head = stdin_head().map_err(|e| InputError::new(&name, None, e))?;
+                capped(Box::new(std::io::Read::chain(head, std::io::stdin())))
+            }
+        }
     } else {
         let (file, meta) = open_input(path).map_err(|e| InputError::new(&name, None, e))?;
         if meta.is_dir() {

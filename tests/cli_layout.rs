@@ -392,7 +392,7 @@ mod conventions {
             path.to_str().unwrap(),
         ]);
         assert_eq!(out.status.code(), Some(2));
-        assert!(text(&out.stderr).contains("cannot infer the format from `.html`"));
+        assert!(text(&out.stderr).contains("cannot write `.html` files"));
         // layout, decode and diff infer JSON too.
         let path = dir.join("l.json");
         run(&[
@@ -518,8 +518,9 @@ mod conventions {
                 "{cmd}: {h}"
             );
         }
+        let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(
-            help.contains("from Go source, BTF, or a binary's DWARF"),
+            flat.contains("from Go source, BTF, or a binary's DWARF"),
             "{help}"
         );
     }
@@ -602,6 +603,657 @@ mod conventions {
         for wrong in ["1 entries", "1 maps", "1 calls", "error(s)"] {
             assert!(!out.contains(wrong), "{wrong}");
         }
+    }
+}
+
+/// Issue 23: the convention table (`bpfcase::cli::conventions`) applied by
+/// every command. Each test walks the clap command tree, so a subcommand
+/// added later is held to the same rules (and fails here until its row of
+/// the table and its fixtures below exist).
+mod convention_table {
+    use super::support::{bpfcase, require_bpf, require_tool};
+    use bpfcase::cli::conventions::{self, Convention};
+    use std::io::Write;
+    use std::path::PathBuf;
+    use std::process::{Command, Output, Stdio};
+
+    const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+    const OBJ: &str = "corpora/bpf/flows.bpf.o";
+    const DUMP: &str = "corpora/dumps/flows/flows.json";
+    const CHANGED: &str = "corpora/dumps/derived/flows.changed.json";
+
+    fn run_with(args: &[String], env: &[(&str, &str)], stdin: &[u8]) -> Output {
+        let mut cmd: Command = bpfcase();
+        cmd.current_dir(ROOT)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("run bpfcase");
+        let mut pipe = child.stdin.take().unwrap();
+        // A command may stop reading early (or never start).
+        let _ = pipe.write_all(stdin);
+        drop(pipe);
+        child.wait_with_output().unwrap()
+    }
+
+    fn run(args: &[&str]) -> Output {
+        run_with(&strings(args), &[], b"")
+    }
+
+    fn strings(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn text(b: &[u8]) -> String {
+        String::from_utf8_lossy(b).into_owned()
+    }
+
+    fn read(rel: &str) -> Vec<u8> {
+        std::fs::read(std::path::Path::new(ROOT).join(rel)).unwrap()
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("bpfcase-conv-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// Every subcommand of the real command line (clap's own `help` aside).
+    fn subcommands() -> Vec<clap::Command> {
+        bpfcase::cli::command()
+            .get_subcommands()
+            .filter(|s| s.get_name() != "help")
+            .cloned()
+            .collect()
+    }
+
+    fn row(name: &str) -> &'static Convention {
+        conventions::of(name).unwrap_or_else(|| panic!("no row for `{name}` in the table"))
+    }
+
+    /// A schema holding the corpus map's key and value types, as `bpfcase
+    /// schema` writes them.
+    fn flows_schema() -> Vec<u8> {
+        let mut doc = String::from("types:\n");
+        for t in ["flow_key", "flow_value"] {
+            let out = run(&["schema", "--btf", OBJ, "--type", t]);
+            for (i, line) in text(&out.stdout).lines().enumerate() {
+                doc.push_str(if i == 0 { "  - " } else { "    " });
+                doc.push_str(line);
+                doc.push('\n');
+            }
+        }
+        doc.into_bytes()
+    }
+
+    /// For an input `-` may stand for: a command line with `-` there, and
+    /// what goes on standard input.
+    fn dash_fixture(cmd: &str, arg: &str) -> Option<(Vec<&'static str>, Vec<u8>)> {
+        let decode = |source: &[&'static str]| {
+            [
+                &["decode", "--dump", DUMP, "--fail-on", "never"][..],
+                source,
+            ]
+            .concat()
+        };
+        let kv = ["--key-type", "flow_key", "--value-type", "flow_value"];
+        Some(match (cmd, arg) {
+            ("analyze", "inputs") => (
+                vec!["analyze", "-", "--fail-on", "never"],
+                read("corpora/cases/lookups/case.tar"),
+            ),
+            ("analyze", "dumps") => (
+                vec!["analyze", OBJ, "--dump", "flows=-", "--fail-on", "never"],
+                read(DUMP),
+            ),
+            ("layout", "file") => (vec!["layout", "-", "flow_key"], read(OBJ)),
+            ("layout", "base") => (
+                vec!["layout", "corpora/vmlinux/demo_module.btf", "--base", "-"],
+                read("corpora/vmlinux/vmlinux.btf"),
+            ),
+            ("schema", "btf") => (
+                vec!["schema", "--btf", "-", "--type", "flow_key"],
+                read(OBJ),
+            ),
+            ("schema", "dwarf") => (
+                vec!["schema", "--dwarf", "-", "--type", "flow_key"],
+                read("corpora/c/layouts.x86_64"),
+            ),
+            ("schema", "base") => (
+                vec![
+                    "schema",
+                    "--btf",
+                    "corpora/vmlinux/demo_module.btf",
+                    "--base",
+                    "-",
+                    "--type",
+                    "split_demo",
+                ],
+                read("corpora/vmlinux/vmlinux.btf"),
+            ),
+            ("decode", "dump") => (
+                vec!["decode", "--dump", "-", "--btf", OBJ, "--map", "flows"],
+                read(DUMP),
+            ),
+            ("decode", "btf") => (decode(&["--btf", "-", "--map", "flows"]), read(OBJ)),
+            ("decode", "dwarf") => (
+                decode(&[&["--dwarf", "-"][..], &kv].concat()),
+                read("corpora/c/layouts.x86_64"),
+            ),
+            ("decode", "schema") => (
+                decode(&[&["--schema", "-"][..], &kv].concat()),
+                flows_schema(),
+            ),
+            ("decode", "show") => (
+                decode(&["--btf", OBJ, "--map", "flows", "--show", "-"]),
+                read("corpora/dumps/flows/flows.show.json"),
+            ),
+            ("diff", "old") => (vec!["diff", "-", DUMP], read(CHANGED)),
+            ("diff", "new") => (vec!["diff", CHANGED, "-"], read(DUMP)),
+            ("diff", "btf") => (
+                vec!["diff", CHANGED, DUMP, "--btf", "-", "--map", "flows"],
+                read(OBJ),
+            ),
+            _ => return None,
+        })
+    }
+
+    /// For an input `-` may not stand for: a command line with `-` there.
+    fn dash_refused(cmd: &str, arg: &str) -> Option<Vec<&'static str>> {
+        Some(match (cmd, arg) {
+            ("analyze", "debug_dir") => vec!["analyze", OBJ, "--debug-dir", "-"],
+            ("schema", "go_src") => vec!["schema", "--go-src", "-", "--type", "FlowKey"],
+            ("schema", "debug_dir") => vec![
+                "schema",
+                "--dwarf",
+                "corpora/c/layouts.x86_64",
+                "--debug-dir",
+                "-",
+                "--type",
+                "flow_key",
+            ],
+            ("collect", "pinned") => vec!["collect", "--pinned", "-"],
+            ("collect", "elfs") => vec!["collect", "--elf", "-"],
+            ("watch", "pinned") => vec!["watch", "--out", "/nonexistent/w", "--pinned", "-"],
+            ("watch", "bpffs") => vec!["watch", "--out", "/nonexistent/w", "--bpffs", "-"],
+            ("fleet", "inputs") => vec!["fleet", "-"],
+            _ => return None,
+        })
+    }
+
+    /// A command line that writes what `-o` (or `--metrics`) names, and
+    /// whether it needs BPF privileges.
+    fn writer(cmd: &str, dir: &std::path::Path) -> Option<(Vec<String>, bool)> {
+        let v = |a: &[&str]| strings(a);
+        Some(match cmd {
+            "analyze" => (
+                v(&[
+                    "analyze",
+                    "corpora/cases/lookups/case.tar",
+                    "--fail-on",
+                    "never",
+                ]),
+                false,
+            ),
+            "layout" => (v(&["layout", OBJ, "flow_key"]), false),
+            "schema" => (v(&["schema", "--btf", OBJ, "--type", "flow_key"]), false),
+            "decode" => (
+                v(&[
+                    "decode",
+                    "--dump",
+                    DUMP,
+                    "--btf",
+                    OBJ,
+                    "--map",
+                    "flows",
+                    "--fail-on",
+                    "never",
+                ]),
+                false,
+            ),
+            "diff" => (v(&["diff", CHANGED, DUMP]), false),
+            "fleet" => (
+                v(&["fleet", "corpora/fleet/bundles", "--fail-on", "never"]),
+                false,
+            ),
+            "collect" => (
+                v(&[
+                    "collect",
+                    "--no-bpftool",
+                    "--no-kernel-btf",
+                    "--map",
+                    "bpfcase_conv_none",
+                ]),
+                true,
+            ),
+            "watch" => {
+                let out = dir.join("watch");
+                (
+                    [
+                        v(&["watch", "--out"]),
+                        vec![out.display().to_string()],
+                        v(&["--cycles", "1", "--interval", "0ms", "--min-free", "1M"]),
+                        v(&["--map", "bpfcase_conv_none"]),
+                    ]
+                    .concat(),
+                    true,
+                )
+            }
+            _ => return None,
+        })
+    }
+
+    /// What a file of format `name` looks like.
+    fn looks_like(name: &str, bytes: &[u8]) -> bool {
+        let s = text(bytes);
+        match name {
+            "json" => serde_json::from_slice::<serde_json::Value>(bytes).is_ok(),
+            "md" => s.starts_with('#'),
+            "html" => s.starts_with("<!DOCTYPE html>"),
+            "openmetrics" => s.contains("# TYPE "),
+            "yaml" => {
+                serde_yaml::from_slice::<serde_yaml::Value>(bytes).is_ok() && !s.starts_with('{')
+            }
+            "bundle" => bytes.get(257..262) == Some(b"ustar".as_slice()),
+            "text" => {
+                !s.is_empty()
+                    && serde_json::from_slice::<serde_json::Value>(bytes).is_err()
+                    && !s.starts_with('<')
+                    && !s.starts_with('#')
+            }
+            other => panic!("no check for format {other}"),
+        }
+    }
+
+    #[test]
+    fn every_subcommand_has_a_row_naming_its_real_arguments() {
+        let subs = subcommands();
+        for sub in &subs {
+            let c = row(sub.get_name());
+            let ids: Vec<&str> = sub.get_arguments().map(|a| a.get_id().as_str()).collect();
+            for id in c
+                .inputs
+                .iter()
+                .map(|i| i.arg)
+                .chain(c.output_arg)
+                .chain(c.output_dirs.iter().copied())
+            {
+                assert!(
+                    ids.contains(&id),
+                    "{}: the table names `{id}`, not an argument",
+                    c.command
+                );
+            }
+            // Every path argument is an input, the output or a directory written.
+            for a in sub.get_arguments() {
+                let id = a.get_id().as_str();
+                if a.get_value_parser().type_id() == std::any::TypeId::of::<PathBuf>() {
+                    let listed = c.inputs.iter().any(|i| i.arg == id)
+                        || c.output_arg == Some(id)
+                        || c.output_dirs.contains(&id);
+                    assert!(
+                        listed,
+                        "{}: path argument `{id}` is not in the table",
+                        c.command
+                    );
+                }
+            }
+            // --format offers exactly what the command writes.
+            if let Some(f) = sub.get_arguments().find(|a| a.get_id() == "format") {
+                let offered: Vec<String> = f
+                    .get_possible_values()
+                    .iter()
+                    .filter(|p| !p.is_hide_set())
+                    .map(|p| p.get_name().to_string())
+                    .collect();
+                let writes: Vec<String> = c.writes.iter().map(|f| f.name.to_string()).collect();
+                assert_eq!(offered, writes, "{}: --format", c.command);
+            }
+        }
+        for c in conventions::TABLE {
+            assert!(
+                c.command == "bpfcase" || subs.iter().any(|s| s.get_name() == c.command),
+                "row `{}` names no subcommand",
+                c.command
+            );
+        }
+    }
+
+    #[test]
+    fn every_input_takes_dash_where_the_table_says_and_refuses_it_elsewhere() {
+        for sub in subcommands() {
+            let c = row(sub.get_name());
+            for input in c.inputs {
+                let what = format!("{} {}", c.command, input.arg);
+                match input.stdin {
+                    None => {
+                        let (args, stdin) =
+                            dash_fixture(c.command, input.arg).unwrap_or_else(|| {
+                                panic!("{what}: takes `-`, but has no fixture here")
+                            });
+                        let out = run_with(&strings(&args), &[], &stdin);
+                        let err = text(&out.stderr);
+                        assert!(
+                            matches!(out.status.code(), Some(0) | Some(1)),
+                            "{what}: {args:?}\n{err}"
+                        );
+                        assert!(!out.stdout.is_empty(), "{what}: nothing written\n{err}");
+                        assert!(!err.contains("bpfcase::"), "{what}: {err}");
+                    }
+                    Some(why) => {
+                        let args = dash_refused(c.command, input.arg).unwrap_or_else(|| {
+                            panic!("{what}: refuses `-`, but has no fixture here")
+                        });
+                        let out = run(&args);
+                        let err = text(&out.stderr);
+                        assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+                        assert!(err.starts_with("bpfcase::usage"), "{what}: {err}");
+                        assert!(
+                            err.contains("cannot be `-` (standard input)"),
+                            "{what}: {err}"
+                        );
+                        assert!(err.contains(why), "{what}: {err}");
+                    }
+                }
+            }
+        }
+        // A bundle on stdin is the same case as the bundle by path.
+        let case = "corpora/cases/lookups/case.tar";
+        let by_path = run(&["analyze", case, "--format", "json"]);
+        let by_stdin = run_with(
+            &strings(&["analyze", "-", "--format", "json"]),
+            &[],
+            &read(case),
+        );
+        let findings = |o: &Output| {
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            v["findings"].as_array().unwrap().len()
+        };
+        assert_eq!(
+            by_stdin.status.code(),
+            Some(1),
+            "{}",
+            text(&by_stdin.stderr)
+        );
+        assert_eq!(findings(&by_stdin), findings(&by_path));
+        assert!(findings(&by_path) > 0);
+        // Standard input is read once: `-` for two inputs is refused.
+        let out = run(&["layout", "-", "--base", "-"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("standard input can be read once"));
+    }
+
+    #[test]
+    fn every_written_extension_works_and_any_other_exits_2_naming_it() {
+        let dir = scratch("ext");
+        for sub in subcommands() {
+            let c = row(sub.get_name());
+            let Some(out_arg) = c.output_arg else {
+                continue;
+            };
+            let flag = match out_arg {
+                "output" => "-o".to_string(),
+                id => format!("--{}", id.replace('_', "-")),
+            };
+            let (args, needs_bpf) = writer(c.command, &dir)
+                .unwrap_or_else(|| panic!("{}: no writer fixture", c.command));
+            // Refused before anything runs, so no privilege is needed.
+            let bad = dir.join(format!("{}.pdf", c.command));
+            let o = run_with(
+                &[args.clone(), vec![flag.clone(), bad.display().to_string()]].concat(),
+                &[],
+                b"",
+            );
+            let err = text(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{}: {err}", c.command);
+            assert!(
+                err.contains("cannot write `.pdf` files"),
+                "{}: {err}",
+                c.command
+            );
+            assert!(err.contains(&c.writes_list()), "{}: {err}", c.command);
+            assert!(err.contains("help:"), "{}: {err}", c.command);
+            assert!(!bad.exists(), "{}: wrote {}", c.command, bad.display());
+            if needs_bpf && !require_bpf(&format!("every_written_extension_works ({})", c.command))
+            {
+                continue;
+            }
+            for f in c.writes {
+                for ext in f.extensions {
+                    let path = dir.join(format!("{}-out.{ext}", c.command));
+                    let o = run_with(
+                        &[args.clone(), vec![flag.clone(), path.display().to_string()]].concat(),
+                        &[],
+                        b"",
+                    );
+                    let err = text(&o.stderr);
+                    assert!(
+                        matches!(o.status.code(), Some(0) | Some(1)),
+                        "{} .{ext}: {err}",
+                        c.command
+                    );
+                    let bytes = std::fs::read(&path)
+                        .unwrap_or_else(|e| panic!("{} .{ext}: {e}: {err}", c.command));
+                    assert!(
+                        looks_like(f.name, &bytes),
+                        "{} .{ext} is not {}",
+                        c.command,
+                        f.name
+                    );
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn every_help_has_its_examples_and_exit_codes_within_80_columns() {
+        let mut pages: Vec<(String, Vec<String>)> = vec![("bpfcase".into(), strings(&["--help"]))];
+        for sub in subcommands() {
+            pages.push((
+                sub.get_name().to_string(),
+                strings(&[sub.get_name(), "--help"]),
+            ));
+        }
+        for (name, args) in pages {
+            let c = row(&name);
+            let o = run_with(&args, &[("COLUMNS", "80")], b"");
+            let help = text(&o.stdout);
+            assert_eq!(o.status.code(), Some(0), "{name}");
+            let lines: Vec<&str> = help.lines().collect();
+            for l in &lines {
+                assert!(l.chars().count() <= 80, "{name}: over 80 columns: {l:?}");
+            }
+            assert!(
+                lines.contains(&"Examples:") && lines.contains(&"Exit codes:"),
+                "{name}"
+            );
+            for e in c.examples {
+                assert!(
+                    lines.contains(&format!("  {e}").as_str()),
+                    "{name}: example {e:?} not verbatim\n{help}"
+                );
+            }
+            for (code, what) in c.exit_codes {
+                assert!(
+                    lines.contains(&format!("  {code}  {what}").as_str()),
+                    "{name}: exit {code}\n{help}"
+                );
+            }
+            if let Some(out_arg) = c.output_arg {
+                let flat: String = help.split_whitespace().collect::<Vec<_>>().join(" ");
+                let said = format!("It writes {}", c.writes_list());
+                assert!(
+                    flat.contains(&said),
+                    "{name}: --{out_arg} does not say {said:?}"
+                );
+            }
+        }
+        // Wider terminals get wider help, up to 100 columns.
+        let wide =
+            text(&run_with(&strings(&["analyze", "--help"]), &[("COLUMNS", "200")], b"").stdout);
+        let longest = wide.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!((81..=100).contains(&longest), "{longest}");
+    }
+
+    /// The text roff prints for a line written by `roff_verbatim`.
+    fn unroff(line: &str) -> String {
+        line.strip_prefix("\\&")
+            .unwrap_or(line)
+            .replace("\\-", "-")
+            .replace("\\(aq", "'")
+            .replace("\\(ga", "`")
+            .replace("\\(ti", "~")
+            .replace("\\(ha", "^")
+            .replace("\\e", "\\")
+    }
+
+    #[test]
+    fn every_man_page_has_the_examples_verbatim_under_examples() {
+        let dir = scratch("man");
+        let o = run_with(&strings(&["man", "--dir", dir.to_str().unwrap()]), &[], b"");
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let mut pages = vec![("bpfcase".to_string(), "bpfcase.1".to_string())];
+        for sub in subcommands() {
+            pages.push((
+                sub.get_name().into(),
+                format!("bpfcase-{}.1", sub.get_name()),
+            ));
+        }
+        for (name, file) in pages {
+            let c = row(&name);
+            let page = std::fs::read_to_string(dir.join(&file)).unwrap();
+            assert!(!page.contains(".SH EXTRA"), "{file}");
+            let start = page
+                .find(".SH EXAMPLES\n.nf\n")
+                .unwrap_or_else(|| panic!("{file}: no EXAMPLES section"))
+                + ".SH EXAMPLES\n.nf\n".len();
+            let end = start + page[start..].find("\n.fi\n").expect(".fi");
+            let shown: Vec<String> = page[start..end].lines().map(unroff).collect();
+            let want: Vec<String> = c.examples.iter().map(|e| e.to_string()).collect();
+            assert_eq!(shown, want, "{file}");
+            assert!(page.contains(".SH \"EXIT STATUS\""), "{file}");
+            // As man shows it: each example on a line of its own, unchanged.
+            if require_tool("groff", "every_man_page_has_the_examples_verbatim") {
+                let shown = Command::new("groff")
+                    .args(["-man", "-Tutf8", "-P-cbou", "-rLL=200n"])
+                    .arg(dir.join(&file))
+                    .output()
+                    .unwrap();
+                let shown = text(&shown.stdout);
+                let lines: Vec<&str> = shown.lines().map(str::trim).collect();
+                for e in c.examples {
+                    assert!(lines.contains(e), "{file}: {e:?} not as typed:\n{shown}");
+                }
+            }
+        }
+        // `bpfcase man` alone prints the top page.
+        let top = text(&run(&["man"]).stdout);
+        assert!(top.contains(".SH EXAMPLES"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn every_value_list_is_completed_in_bash() {
+        let script = text(&run(&["completions", "bash"]).stdout);
+        let mut checked = 0;
+        for sub in subcommands() {
+            let name = sub.get_name();
+            let head = format!("        bpfcase__subcmd__{name})\n");
+            let start = script
+                .find(&head)
+                .unwrap_or_else(|| panic!("{name}: no block"));
+            let rest = &script[start + head.len()..];
+            let block = &rest[..rest.find("\n        bpfcase__").unwrap_or(rest.len())];
+            for a in sub.get_arguments() {
+                let values: Vec<String> = a
+                    .get_possible_values()
+                    .iter()
+                    .filter(|p| !p.is_hide_set())
+                    .map(|p| p.get_name().to_string())
+                    .collect();
+                if values.is_empty() || !a.get_action().takes_values() {
+                    continue;
+                }
+                let list = values.join(" ");
+                match a.get_long() {
+                    Some(long) => {
+                        let at = block
+                            .find(&format!("--{long})\n"))
+                            .unwrap_or_else(|| panic!("{name} --{long}: no case"));
+                        let next = block[at..].lines().nth(1).unwrap_or_default();
+                        assert!(
+                            next.contains(&format!("compgen -W \"{list}\"")),
+                            "{name} --{long} completes {next:?}, not {list}"
+                        );
+                    }
+                    None => assert!(block.contains(&list), "{name} {}: {list}", a.get_id()),
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 10, "{checked}");
+        assert!(script.contains("compgen -W \"amd64 arm64 386 arm\""));
+    }
+
+    /// A failing command line for each subcommand.
+    fn failing(cmd: &str) -> Vec<&'static str> {
+        match cmd {
+            "analyze" => vec!["analyze", "no/such/case.tar"],
+            "layout" => vec!["layout", "no/such.o"],
+            "schema" => vec!["schema", "--btf", "no/such.o", "--type", "x"],
+            "decode" => vec![
+                "decode",
+                "--dump",
+                "no/such.json",
+                "--btf",
+                OBJ,
+                "--map",
+                "flows",
+            ],
+            "diff" => vec!["diff", "no/such.json", DUMP],
+            "fleet" => vec!["fleet", "no/such/dir"],
+            "collect" => vec!["collect", "-o", "case.tar.gz"],
+            "watch" => vec!["watch", "--out", "/nonexistent/w", "--metrics", "m.txt"],
+            "completions" => vec!["completions", "tcsh"],
+            "man" => vec!["man", "--dir", "/proc/version/man"],
+            other => panic!("{other}: no failing command line here"),
+        }
+    }
+
+    #[test]
+    fn every_command_errors_one_way_with_a_help_line() {
+        for sub in subcommands() {
+            let name = sub.get_name();
+            for args in [failing(name), vec![name, "--frobnicate"]] {
+                let o = run(&args);
+                let err = text(&o.stderr);
+                assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+                let first = err.lines().next().unwrap_or_default();
+                assert!(first.starts_with("bpfcase::"), "{args:?}: {err}");
+                assert!(err.contains("\n  × "), "{args:?}: {err}");
+                assert!(
+                    err.contains("\n  help: "),
+                    "{args:?} has no help line: {err}"
+                );
+                assert!(!err.contains("(os error"), "{args:?}: {err}");
+            }
+        }
+        // A missing file is said plainly, with its name.
+        let err = text(&run(&["layout", "no/such.o"]).stderr);
+        assert!(err.contains("no/such.o: no such file"), "{err}");
+        // A directory of bundles given to analyze points to fleet.
+        let o = run(&["analyze", "corpora/fleet/bundles"]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("use `bpfcase fleet corpora/fleet/bundles`"),
+            "{err}"
+        );
     }
 }
 

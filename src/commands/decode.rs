@@ -680,8 +680,9 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
             value_type: args.value_type.as_deref(),
         },
         (None, None) => {
-            return Err(miette::miette!(
-                "give --btf FILE, --dwarf BIN or --schema FILE"
+            return Err(crate::error::usage(
+                "no types to decode with",
+                "give --btf FILE, --dwarf BIN or --schema FILE",
             ));
         }
     };

@@ -17,7 +17,7 @@ pub use crate::report::{findings_summary, plural, TextStyle};
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct OutputArgs {
     /// Write the report to FILE (`-` is standard output). Without --format,
-    /// the format follows FILE's extension: .json, .md, .html, .txt.
+    /// the format follows FILE's extension.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Print nothing on stderr when the report goes to a file (no summary line).
@@ -113,18 +113,6 @@ pub trait ReportFormatName: clap::ValueEnum + Copy {
     const DEFAULT: Self;
 }
 
-/// Extensions that name a format, and the format's name (`--format NAME`).
-const EXTENSIONS: &[(&str, &str)] = &[
-    ("json", "json"),
-    ("md", "md"),
-    ("markdown", "md"),
-    ("html", "html"),
-    ("htm", "html"),
-    ("txt", "text"),
-    ("prom", "openmetrics"),
-    ("text", "text"),
-];
-
 impl OutputArgs {
     /// The file to write, `None` for a stream (no `-o`, `-o -`,
     /// `/dev/stdout`, `/dev/stderr`, `/dev/null`).
@@ -140,26 +128,33 @@ impl OutputArgs {
         if let Some(f) = given {
             return Ok(f);
         }
-        let Some(ext) = self
-            .file()
-            .and_then(|p| p.extension())
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-        else {
+        let Some(file) = self.file() else {
             return Ok(F::DEFAULT);
         };
-        let Some((_, name)) = EXTENSIONS.iter().find(|(e, _)| *e == ext) else {
+        let lower = file.to_string_lossy().to_ascii_lowercase();
+        let named = crate::cli::conventions::FORMATS.iter().find(|f| {
+            f.extensions
+                .iter()
+                .any(|e| lower.ends_with(&format!(".{e}")))
+        });
+        let Some(format) = named else {
+            // No extension (`crate::cli` refused any other before the
+            // command ran): the default.
             return Ok(F::DEFAULT);
         };
-        F::from_str(name, true).map_err(|_| {
+        F::from_str(format.name, true).map_err(|_| {
             let names: Vec<String> = F::value_variants()
                 .iter()
                 .filter_map(|v| v.to_possible_value())
                 .map(|v| v.get_name().to_string())
                 .collect();
-            miette::miette!(
-                "cannot infer the format from `.{ext}`: this command writes {}; give --format",
-                names.join(", ")
+            crate::error::usage(
+                format!(
+                    "{}: this command cannot write {}",
+                    file.display(),
+                    format.name
+                ),
+                format!("it writes {}; give --format", names.join(", ")),
             )
         })
     }

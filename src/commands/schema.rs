@@ -87,15 +87,24 @@ pub fn run(args: &SchemaArgs) -> Result<ExitCode> {
     let layout = match args.source.source() {
         Some(SchemaSource::GoSrc(path)) => {
             let goarch = args.goarch.as_deref().unwrap_or("amd64");
-            let arch = GoArch::from_goarch(goarch)
-                .ok_or_else(|| miette::miette!("unknown --goarch {goarch}"))?;
+            let arch = GoArch::from_goarch(goarch).ok_or_else(|| {
+                crate::error::usage(
+                    format!("unknown --goarch {goarch}"),
+                    "give amd64, arm64, 386 or arm",
+                )
+            })?;
             go_layout(path, arch, &args.type_name)?
         }
         Some(SchemaSource::Btf(path)) => btf_layout(path, args.base.as_deref(), &args.type_name)?,
         Some(SchemaSource::Dwarf(path)) => {
             dwarf_layout(path, args.debug_dir.as_deref(), &args.type_name)?
         }
-        None => return Err(miette::miette!("give --go-src, --btf or --dwarf")),
+        None => {
+            return Err(crate::error::usage(
+                "no source for the type",
+                "give --go-src, --btf or --dwarf",
+            ))
+        }
     };
     let text = to_yaml(&layout);
     let out = OutputArgs {

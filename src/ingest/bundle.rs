@@ -31,7 +31,26 @@ const MAX_MANIFEST: u64 = 64 << 20;
 #[derive(Debug, Clone)]
 enum Store {
     Dir(PathBuf),
-    Tar { path: PathBuf, gzip: bool },
+    Tar {
+        path: PathBuf,
+        gzip: bool,
+    },
+    /// `-`: a tar (or `.tar.gz`) on standard input, read once into memory,
+    /// no more than `limits::MAX_STREAM_BYTES` (`error::stdin_bytes`).
+    Stdin {
+        bytes: &'static [u8],
+        gzip: bool,
+    },
+}
+
+impl Store {
+    /// A compressed archive: members passed over are still inflated.
+    fn gzip(&self) -> bool {
+        matches!(
+            self,
+            Store::Tar { gzip: true, .. } | Store::Stdin { gzip: true, .. }
+        )
+    }
 }
 
 /// An opened bundle with its manifest.
@@ -68,6 +87,11 @@ impl MemberOrder {
 /// Whether `path` looks like a bundle: a directory with `manifest.json`, or a
 /// tar (optionally gzip-compressed).
 pub fn is_bundle(path: &Path) -> bool {
+    if crate::error::is_stdin(path) {
+        // Told by the first bytes, which stay available to whatever reads
+        // standard input next.
+        return crate::error::stdin_head().is_ok_and(looks_like_tar);
+    }
     if path.is_dir() {
         return path.join("manifest.json").is_file();
     }
@@ -78,10 +102,12 @@ pub fn is_bundle(path: &Path) -> bool {
         return false;
     };
     let n = read_up_to(&mut f, &mut head).unwrap_or(0);
-    if n >= 2 && head[0] == 0x1f && head[1] == 0x8b {
-        return true;
-    }
-    n >= 262 && &head[257..262] == b"ustar"
+    looks_like_tar(&head[..n])
+}
+
+/// A gzip stream (`.tar.gz`), or a tar header: `ustar` at offset 257.
+fn looks_like_tar(head: &[u8]) -> bool {
+    head.starts_with(&[0x1f, 0x8b]) || head.get(257..262) == Some(b"ustar".as_slice())
 }
 
 /// Opens a tar bundle: a regular file only, opened without blocking
@@ -313,7 +339,13 @@ impl Bundle {
     /// Opens a bundle and reads its manifest.
     pub fn open(path: &Path) -> Result<Bundle, InputError> {
         let name = path.display().to_string();
-        let store = if path.is_dir() {
+        let store = if crate::error::is_stdin(path) {
+            let bytes = crate::error::stdin_bytes(limits::MAX_STREAM_BYTES)?;
+            Store::Stdin {
+                bytes,
+                gzip: bytes.starts_with(&[0x1f, 0x8b]),
+            }
+        } else if path.is_dir() {
             Store::Dir(path.to_path_buf())
         } else {
             let mut magic = [0u8; 2];
@@ -344,7 +376,7 @@ impl Bundle {
                 }
                 buf
             }
-            Store::Tar { .. } => {
+            Store::Tar { .. } | Store::Stdin { .. } => {
                 let mut found = None;
                 // Every manifest member's offset: collect writes it last, so
                 // reading on to the end to look for a second costs nothing
@@ -364,7 +396,7 @@ impl Bundle {
                 // it; `for_each_file` reports it). Before the manifest only
                 // `limits::MAX_BUNDLE_BYTES` bounds what is inflated.
                 let mut declared: Option<HashMap<String, u64>> = None;
-                let gzip = matches!(store, Store::Tar { gzip: true, .. });
+                let gzip = store.gzip();
                 // The last member: an uncompressed tar is walked by seeking,
                 // and the tar reader takes an end of file where a header
                 // should be for the end of the archive, so a truncated
@@ -416,6 +448,7 @@ impl Bundle {
                     Store::Tar { path, gzip: false } => {
                         std::fs::metadata(path).ok().map(|m| m.len())
                     }
+                    Store::Stdin { bytes, gzip: false } => Some(bytes.len() as u64),
                     _ => None,
                 };
                 found.ok_or_else(|| match (furthest, file_len) {
@@ -494,7 +527,7 @@ impl Bundle {
                     .map(|(i, p)| (p.clone(), i))
                     .collect()
             }
-            Store::Tar { .. } => tar_members,
+            Store::Tar { .. } | Store::Stdin { .. } => tar_members,
         };
         Ok(Bundle {
             store,
@@ -512,12 +545,29 @@ impl Bundle {
     /// members `f` does not read by seeking; the tar stream (decompressed)
     /// read is counted against [`limits::MAX_BUNDLE_BYTES`].
     fn walk_tar(&mut self, f: &mut MemberVisitor<'_>) -> Result<(), InputError> {
-        let Store::Tar { path, gzip } = &self.store else {
-            return Ok(());
-        };
         let name = self.name.clone();
-        let file = open_regular(path).map_err(|e| InputError::new(&name, None, e))?;
         let read = std::rc::Rc::new(std::cell::Cell::new(0u64));
+        let (path, gzip) = match &self.store {
+            Store::Dir(_) => return Ok(()),
+            Store::Tar { path, gzip } => (path, gzip),
+            Store::Stdin { bytes, gzip: true } => {
+                let inner = flate2::read::GzDecoder::new(*bytes);
+                let mut archive = tar::Archive::new(Counted { inner, read });
+                let entries = archive
+                    .entries()
+                    .map_err(|e| InputError::new(&name, None, format!("tar: {e}")))?;
+                return visit_entries(&name, entries, f);
+            }
+            Store::Stdin { bytes, gzip: false } => {
+                let inner = io::Cursor::new(*bytes);
+                let mut archive = tar::Archive::new(Counted { inner, read });
+                let entries = archive
+                    .entries_with_seek()
+                    .map_err(|e| InputError::new(&name, None, format!("tar: {e}")))?;
+                return visit_entries(&name, entries, f);
+            }
+        };
+        let file = open_regular(path).map_err(|e| InputError::new(&name, None, e))?;
         if *gzip {
             let inner = flate2::read::GzDecoder::new(BufReader::with_capacity(1 << 20, file));
             let mut archive = tar::Archive::new(Counted { inner, read });
@@ -557,7 +607,7 @@ impl Bundle {
             .iter()
             .map(|e| (e.path.clone(), (e.sha256.clone(), e.size)))
             .collect();
-        let gzip = matches!(self.store, Store::Tar { gzip: true, .. });
+        let gzip = self.store.gzip();
         let mut seen: HashMap<String, bool> = HashMap::new();
         let mut mismatches = Vec::new();
         let mut refused: HashMap<String, String> = HashMap::new();
@@ -667,7 +717,7 @@ impl Bundle {
                         .map_err(|e| InputError::new(format!("{}/{p}", self.name), None, e))?;
                 }
             }
-            Store::Tar { .. } => self.walk_tar(&mut visit)?,
+            Store::Tar { .. } | Store::Stdin { .. } => self.walk_tar(&mut visit)?,
         }
         let stopped = over.iter().any(|o| o.stopped_bundle);
         let mut not_reached = Vec::new();

@@ -69,6 +69,17 @@ fn writers() -> Vec<(&'static str, Vec<String>)> {
     ]
 }
 
+/// `CMD-WHAT.EXT`, EXT an extension the command writes: any other is
+/// refused (the convention table, `bpfcase::cli::conventions`) before
+/// anything is opened, which is not what these tests are about.
+fn target_name(cmd: &str, what: &str) -> String {
+    let ext = bpfcase::cli::conventions::of(cmd)
+        .and_then(|c| c.writes.iter().find_map(|f| f.extensions.first()))
+        .copied()
+        .unwrap_or("out");
+    format!("{cmd}-{what}.{ext}")
+}
+
 /// Runs bpfcase as root with `args` and `-o target`, killed after 60 s (a
 /// FIFO opened for writing would block for ever).
 fn run_root(args: &[String], target: &Path) -> Output {
@@ -131,7 +142,7 @@ fn a_symlink_planted_at_every_dash_o_is_replaced_never_followed() {
     let shared = attacker.shared_dir("symlink");
     let v = victim(&shared);
     for (cmd, args) in writers() {
-        let target = shared.join(format!("{cmd}-report.txt"));
+        let target = shared.join(target_name(cmd, "report"));
         attacker.symlink(&v, &target);
         let out = run_root(&args, &target);
         assert!(
@@ -163,7 +174,7 @@ fn a_fifo_or_device_at_every_dash_o_is_refused() {
     for (cmd, args) in writers() {
         // A FIFO the attacker made: nobody reads it, so writing in place
         // would hang; the report would reach whoever opens it.
-        let fifo = shared.join(format!("{cmd}.fifo"));
+        let fifo = shared.join(target_name(cmd, "fifo"));
         attacker.fifo(&fifo);
         let out = run_root(&args, &fifo);
         let err = String::from_utf8_lossy(&out.stderr);
@@ -176,7 +187,7 @@ fn a_fifo_or_device_at_every_dash_o_is_refused() {
 
         // A device node (made by root here: the attacker cannot mknod, but
         // a link to one is the same attack, covered by the symlink test).
-        let dev = shared.join(format!("{cmd}.dev"));
+        let dev = shared.join(target_name(cmd, "dev"));
         let st = Command::new("mknod")
             .arg(&dev)
             .args(["c", "1", "3"])
@@ -192,7 +203,7 @@ fn a_fifo_or_device_at_every_dash_o_is_refused() {
         );
 
         // A directory at the target.
-        let d = shared.join(format!("{cmd}.d"));
+        let d = shared.join(target_name(cmd, "d"));
         std::fs::create_dir(&d).unwrap();
         let out = run_root(&args, &d);
         assert_eq!(out.status.code(), Some(2), "{cmd} onto a directory");

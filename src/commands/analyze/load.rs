@@ -190,8 +190,12 @@ impl LoadedCase {
             status: "unreadable".into(),
         });
         self.findings.push(err.to_finding());
-        self.first_unreadable
-            .get_or_insert_with(|| InputError::new(&err.path, err.position, &err.reason));
+        self.first_unreadable.get_or_insert_with(|| InputError {
+            path: err.path.clone(),
+            position: err.position,
+            reason: err.reason.clone(),
+            help: err.help.clone(),
+        });
     }
 
     /// Adds an object's map, or fills in what a live map of the same name lacks.
@@ -364,13 +368,14 @@ pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
         if tied.iter().any(|(_, f)| f == path) {
             continue;
         }
-        // Standard input is read once, by content; probing it for a bundle
-        // would consume it.
-        if crate::error::is_stdin(path) {
+        // Standard input is told by its first bytes (kept for whoever reads
+        // it next): a tar header or gzip is a bundle, read into memory up
+        // to `limits::MAX_STREAM_BYTES`; anything else is read by content.
+        if crate::error::is_stdin(path) && !bundle::is_bundle(path) {
             load_one(&mut case, path, args);
             continue;
         }
-        if !path.exists() {
+        if !path.exists() && !crate::error::is_stdin(path) {
             return Err(InputError::new(
                 path.display().to_string(),
                 None,
@@ -420,6 +425,27 @@ pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
     Ok(case)
 }
 
+/// How many bundles a directory holds directly (`.tar`, `.tar.gz`, `.tgz`
+/// files, directories with a manifest.json); the first 10,000 entries are
+/// looked at.
+fn bundles_in(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .take(10_000)
+        .filter(|e| {
+            let p = e.path();
+            let n = e.file_name().to_string_lossy().to_ascii_lowercase();
+            n.ends_with(".tar")
+                || n.ends_with(".tar.gz")
+                || n.ends_with(".tgz")
+                || p.join("manifest.json").is_file()
+        })
+        .count()
+}
+
 /// Loads one input that is not a bundle (bundles are loaded by [`load`]).
 fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
     let name = path.display().to_string();
@@ -444,11 +470,27 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
         return;
     }
     if path.is_dir() {
-        let e = InputError::new(
-            &name,
-            None,
-            "a directory that is neither a bundle (no manifest.json) nor a Go package",
-        );
+        let bundles = bundles_in(path);
+        let e = if bundles > 0 {
+            InputError::new(
+                &name,
+                None,
+                format!(
+                    "a directory of {}, not one bundle: analyze reads one case",
+                    crate::report::plural(bundles as u64, "bundle", "bundles")
+                ),
+            )
+            .with_help(format!(
+                "use `bpfcase fleet {name}` for one report over them all, or give one bundle"
+            ))
+        } else {
+            InputError::new(
+                &name,
+                None,
+                "a directory that is neither a bundle (no manifest.json) nor a Go package",
+            )
+            .with_help("give a bundle (.tar, .tar.gz, a directory with manifest.json), a Go package, or files")
+        };
         case.unreadable("directory", &e);
         return;
     }
@@ -1265,9 +1307,10 @@ fn is_bundle_name(p: &Path) -> bool {
         && (name.ends_with(".tar") || name.ends_with(".tar.gz") || name.ends_with(".tgz"))
 }
 
-/// Inputs with each directory of bundles (the agent's `--out`) replaced by
-/// its bundle files in name order. A directory without bundle files (a Go
-/// package, an unpacked bundle) stays as given.
+/// Inputs with each directory of bundles of one node (the agent's `--out`)
+/// replaced by its bundle files in name order. A directory without bundle
+/// files (a Go package, an unpacked bundle), or with bundles of several
+/// nodes, stays as given.
 fn expand_bundle_dirs(inputs: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for p in inputs {
@@ -1287,13 +1330,27 @@ fn expand_bundle_dirs(inputs: &[PathBuf]) -> Vec<PathBuf> {
         } else {
             Vec::new()
         };
-        if listed.is_empty() {
+        // Bundles of several nodes are a fleet, not a case over time: the
+        // directory stays as given, and is refused with a hint to `fleet`.
+        if listed.is_empty() || !one_node(&listed) {
             out.push(p.clone());
         } else {
             out.extend(listed);
         }
     }
     out
+}
+
+/// Whether every one of `bundles` was collected on one node (same hostname).
+fn one_node(bundles: &[PathBuf]) -> bool {
+    let mut host = None;
+    bundles.iter().all(|p| match Bundle::open(p) {
+        Ok(b) => {
+            *host.get_or_insert_with(|| b.manifest.host.hostname.clone())
+                == b.manifest.host.hostname
+        }
+        Err(_) => false,
+    })
 }
 
 /// Among several bundles of one node (same hostname), all but the latest

@@ -97,13 +97,18 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::collect::host::parse_duration)]
     pub full_within: std::time::Duration,
     /// GOARCH for laying out Go source: amd64, arm64, 386, arm.
-    #[arg(long, default_value = "amd64", value_parser = parse_goarch)]
+    #[arg(long, default_value = "amd64", value_parser = goarch_parser())]
     pub goarch: crate::ingest::gosrc::GoArch,
 }
 
-fn parse_goarch(s: &str) -> std::result::Result<crate::ingest::gosrc::GoArch, String> {
-    crate::ingest::gosrc::GoArch::from_goarch(s)
-        .ok_or_else(|| format!("unknown GOARCH {s:?} (amd64, arm64, 386, arm)"))
+/// `--goarch`: a list of values (so shells complete them), each turned
+/// into its [`GoArch`](crate::ingest::gosrc::GoArch).
+fn goarch_parser() -> impl clap::builder::TypedValueParser<Value = crate::ingest::gosrc::GoArch> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["amd64", "arm64", "386", "arm"]).try_map(|s| {
+        crate::ingest::gosrc::GoArch::from_goarch(&s)
+            .ok_or_else(|| format!("unknown GOARCH {s:?} (amd64, arm64, 386, arm)"))
+    })
 }
 
 pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {

@@ -77,13 +77,15 @@ impl ReportFormatName for DiffFormat {
 /// (exit 2); differences are not.
 pub fn run(args: &DiffArgs) -> Result<ExitCode> {
     let format = args.out.format(args.format)?;
-    // Standard input is read as a dump: telling a bundle would consume it.
-    let is_bundle = |p: &Path| !crate::error::is_stdin(p) && is_bundle(p);
+    // Standard input is told by its first bytes (a tar header or gzip is a
+    // bundle), which stay there for the reader.
+    let is_bundle = |p: &Path| is_bundle(p);
     let old_bundle = is_bundle(&args.old);
     let new_bundle = args.new.as_deref().is_some_and(is_bundle);
     if (old_bundle || new_bundle) && args.btf.is_some() {
-        return Err(miette::miette!(
-            "--btf/--map/--key-type/--value-type are for dump files; a bundle carries each map's BTF"
+        return Err(crate::error::usage(
+            "--btf/--map/--key-type/--value-type are for dump files; a bundle carries each map's BTF",
+            "leave them out when diffing bundles",
         ));
     }
     match &args.new {
@@ -105,24 +107,34 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode> {
                 (new, &args.old)
             };
             must_exist(other)?;
-            Err(miette::miette!(
-                "{} is a bundle and {} is not: give two dumps of one map, two bundles, or one bundle with snapshots",
-                bundle.display(),
-                other.display()
+            Err(crate::error::usage(
+                format!(
+                    "{} is a bundle and {} is not: give two dumps of one map, two bundles, or one bundle with snapshots",
+                    bundle.display(),
+                    other.display()
+                ),
+                DIFF_FORMS,
             ))
         }
         None => {
             must_exist(&args.old)?;
-            Err(miette::miette!(
-                "{} is not a bundle: give NEW too (only a bundle is diffed alone, through its snapshots)",
-                args.old.display()
+            Err(crate::error::usage(
+                format!(
+                    "{} is not a bundle: give NEW too (only a bundle is diffed alone, through its snapshots)",
+                    args.old.display()
+                ),
+                DIFF_FORMS,
             ))
         }
     }
 }
 
+/// The forms `diff` takes, for the help line of a usage error.
+const DIFF_FORMS: &str =
+    "`bpfcase diff OLD NEW` (two dumps of one map or two bundles), `bpfcase diff BUNDLE` (its snapshots)";
+
 fn must_exist(path: &Path) -> Result<(), InputError> {
-    if path.exists() {
+    if path.exists() || crate::error::is_stdin(path) {
         return Ok(());
     }
     Err(InputError::new(
@@ -153,10 +165,13 @@ fn diff_dump_files(args: &DiffArgs, format: DiffFormat, new_path: &Path) -> Resu
                 (new_path, args.old.as_path())
             }
         }) {
-            return Err(miette::miette!(
-                "{} is a BTF-formatted text dump (fields, no bytes) and {} holds bytes: give --btf FILE with --map NAME (or --key-type/--value-type) so its bytes decode and entries match by their fields",
-                text.display(),
-                bytes.display()
+            return Err(crate::error::usage(
+                format!(
+                    "{} is a BTF-formatted text dump (fields, no bytes) and {} holds bytes: give --btf FILE with --map NAME (or --key-type/--value-type) so its bytes decode and entries match by their fields",
+                    text.display(),
+                    bytes.display()
+                ),
+                "`bpfcase diff --help` has examples of each form",
             ));
         }
     }
