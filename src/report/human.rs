@@ -1,6 +1,10 @@
-//! The terminal rendering: one miette diagnostic per finding (with the source
-//! line where one exists: Go file:line, DWARF decl_file:line, dump line), its
-//! evidence, and both layouts side by side for layout findings.
+//! The terminal rendering: the header, the index of root causes
+//! (`causes.rs`), then one section per cause: its head finding as a miette
+//! diagnostic (with the source line where one exists: Go file:line, DWARF
+//! decl_file:line, dump line), a few evidence lines (the raw trees with
+//! `--verbose`), both layouts side by side for layout findings, and the
+//! findings folded under it. bpfcase wraps the text itself, at spaces only
+//! ([`wrap_after`]); miette only indents it.
 //!
 //! Every string from an input (names, paths, host, titles, evidence, the
 //! source snippet) goes through [`escape::terminal`] (or
@@ -673,9 +677,10 @@ fn write_cause<W: Write>(
         )
     )?;
     if style.verbose {
-        for &i in cause.folded() {
+        for (k, &i) in cause.folded().iter().enumerate() {
             let f = &report.findings[i];
-            writeln!(out, "  {} {}", severity_mark(f.severity), f.code.as_str())?;
+            let heading = format!("{n}.{} {}", k + 1, f.code.as_str());
+            writeln!(out, "\n  {}", paint(style.color, BOLD, &heading))?;
             out.write_all(render_finding(handler, report, f, show(i), style).as_bytes())?;
         }
         return Ok(());
@@ -711,7 +716,7 @@ fn write_cause<W: Write>(
             format!(" [map {}]", maps.join(", "))
         };
         let lead = format!("    {} ", severity_mark(f.severity));
-        let text = format!("{} {}{on}", f.code.as_str(), terminal(&f.title));
+        let text = format!("{}: {}{on}", f.code.as_str(), terminal(&f.title));
         for line in wrap_after(&lead, 6, &text, w) {
             writeln!(out, "{line}")?;
         }
