@@ -679,7 +679,7 @@ fn write_cause<W: Write>(
     if style.verbose {
         for (k, &i) in cause.folded().iter().enumerate() {
             let f = &report.findings[i];
-            let heading = format!("{n}.{} {}", k + 1, f.code.as_str());
+            let heading = format!("{n}.{}. {}", k + 1, f.code.as_str());
             writeln!(out, "\n  {}", paint(style.color, BOLD, &heading))?;
             out.write_all(render_finding(handler, report, f, show(i), style).as_bytes())?;
         }
