@@ -20,7 +20,8 @@
 //! - **consequences**: `update/map-full` under the `dump/map-full` of the
 //!   same map; a `layout/key-padding` under each finding its `shown_by`
 //!   names on the same map (`lookup/padding-miss`,
-//!   `dump/key-padding-garbage`).
+//!   `dump/key-padding-garbage`); the later differences of a compared pair
+//!   (same `layouts`) under its first divergence (`root_cause`).
 //!
 //! Each group's head (the cause) is its member that is no consequence,
 //! most severe, `lookup/wrong-map` before `maps/stale-pin` before the rest,
@@ -132,6 +133,20 @@ pub fn build(findings: &[Finding]) -> (Vec<FindingLink>, Vec<Cause>) {
             if j != i && causes.contains(&g.code) && same_map(f.map.as_ref(), g.map.as_ref()) {
                 uf.union(i, j);
                 consequence[i] = true;
+            }
+        }
+    }
+
+    // The later differences of a compared pair under its first divergence
+    // (the analysis marks it `root_cause`; the pair is its `layouts`).
+    for (i, f) in findings.iter().enumerate() {
+        let Some(pair) = f.evidence.get("layouts").filter(|_| f.root_cause) else {
+            continue;
+        };
+        for (j, g) in findings.iter().enumerate() {
+            if j != i && !g.root_cause && g.evidence.get("layouts") == Some(pair) {
+                uf.union(i, j);
+                consequence[j] = true;
             }
         }
     }
@@ -527,6 +542,28 @@ mod tests {
         assert_eq!(causes[0].members, vec![0, 1]);
         assert_eq!(causes[0].maps.len(), 2);
         assert_ne!(links[0].id, links[1].id);
+    }
+
+    #[test]
+    fn a_pairs_later_differences_fold_under_its_first_divergence() {
+        let pair = json!({"layouts": {"btf": {"name": "bits"}, "user": {"name": "b"}}});
+        let other = json!({"layouts": {"btf": {"name": "x"}, "user": {"name": "y"}}});
+        let mut root = f(
+            Code::LayoutBitfield,
+            Severity::Error,
+            ("m", 1),
+            pair.clone(),
+        );
+        root.root_cause = true;
+        let fs = vec![
+            root,
+            f(Code::LayoutBitfield, Severity::Error, ("m", 1), pair),
+            f(Code::LayoutBitfield, Severity::Error, ("m", 1), other),
+        ];
+        let (links, causes) = build(&fs);
+        assert_eq!(causes.len(), 2);
+        assert_eq!(causes[0].members, vec![0, 1]);
+        assert_eq!(links[2].caused_by, None);
     }
 
     #[test]
