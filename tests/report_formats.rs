@@ -322,7 +322,14 @@ fn html_reports_lay_out_in_chromium_at_desktop_and_phone_width() {
         let json: serde_json::Value = serde_json::from_str(&report(args, "json")).unwrap();
         let want = byte_findings(&json);
         assert!(!want.is_empty(), "{name}: no byte finding");
-        wanted.push((want, json["findings"].as_array().unwrap().len()));
+        // Cards are anchored by finding id: the JSON's order numbers them.
+        let ids: Vec<String> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect();
+        wanted.push((want, ids));
         reports.push((*name, html));
     }
     let verdicts = chromium_verdicts(&reports, &widths, &dir);
@@ -342,9 +349,12 @@ fn html_reports_lay_out_in_chromium_at_desktop_and_phone_width() {
             assert_eq!(v["titles"], 0, "{at}: meaning in title tooltips");
             assert_eq!(v["scripts"], 0, "{at}: the report has a script");
             let maps = v["maps"].as_object().unwrap();
-            assert_eq!(maps.len(), *findings, "{at}");
+            assert_eq!(maps.len(), findings.len(), "{at}");
             for (id, figures) in maps {
-                let n: usize = id.trim_start_matches('f').parse().unwrap();
+                let n = 1 + findings
+                    .iter()
+                    .position(|f| f == id)
+                    .unwrap_or_else(|| panic!("{at}: card {id} is no finding"));
                 let figures = figures.as_array().unwrap();
                 assert_eq!(
                     !figures.is_empty(),
@@ -365,7 +375,7 @@ fn html_reports_lay_out_in_chromium_at_desktop_and_phone_width() {
             if *name == "lookups" {
                 // Field names are drawn whole: `conn_key`'s, for the padding miss.
                 assert_eq!(
-                    v["maps"]["f2"][0]["fields"],
+                    v["maps"][&findings[1]][0]["fields"],
                     serde_json::json!(["daddr", "dport", "proto", "ifindex"]),
                     "{at}"
                 );
@@ -378,4 +388,198 @@ fn html_reports_lay_out_in_chromium_at_desktop_and_phone_width() {
         started.elapsed().as_secs_f64()
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The two shipped cases as `just demo` and `just demo-reload` run them.
+const DEMO_CASES: &[(&str, &[&str])] = &[
+    ("lookups", &["corpora/cases/lookups/case.tar"]),
+    ("reload", &["corpora/cases/reload/case.tar", "corpora/go"]),
+];
+
+/// Every format opens with the index of root causes, and the findings
+/// follow in its order with the folded ones under their cause: text,
+/// Markdown, HTML (its body, without the style sheet) and JSON.
+#[test]
+fn every_format_opens_with_the_index_of_root_causes() {
+    for (name, args) in DEMO_CASES {
+        let json: serde_json::Value = serde_json::from_str(&report(args, "json")).unwrap();
+        let causes = json["causes"].as_array().unwrap();
+        let findings = json["findings"].as_array().unwrap();
+        let parts: usize = causes
+            .iter()
+            .map(|c| c["parts"].as_array().unwrap().len())
+            .sum();
+        assert_eq!(
+            parts,
+            findings.len(),
+            "{name}: every finding is in one cause"
+        );
+        let text = report(args, "text");
+        let md = report(args, "md");
+        let html = report(args, "html");
+        // The index comes before the first finding, in every format.
+        let first = findings[0]["code"].as_str().unwrap();
+        for (fmt, doc, index) in [
+            ("text", &text, "index: "),
+            ("md", &md, "## Index"),
+            ("html", &html, "<h2>Index</h2>"),
+        ] {
+            let at = doc
+                .find(index)
+                .unwrap_or_else(|| panic!("{name} {fmt}: no index"));
+            assert!(
+                at < doc.find(first).unwrap(),
+                "{name} {fmt}: index after a finding"
+            );
+            // One index line per cause, in the causes' order.
+            let mut from = at;
+            for c in causes {
+                let title = c["title"].as_str().unwrap();
+                let word = title.split(' ').take(3).collect::<Vec<_>>().join(" ");
+                let code = c["code"].as_str().unwrap();
+                let next = doc[from..]
+                    .find(code)
+                    .unwrap_or_else(|| panic!("{name} {fmt}: {code} out of order"));
+                from += next;
+                assert!(doc[from..].contains(&word), "{name} {fmt}: {word:?}");
+            }
+        }
+        insta::assert_snapshot!(format!("index_{name}_text"), text);
+        insta::assert_snapshot!(format!("index_{name}_md"), md);
+        let body = html.split_once("</style>").map(|(_, b)| b).unwrap_or(&html);
+        // Each index entry links to its cause's card.
+        for c in causes {
+            let id = c["id"].as_str().unwrap();
+            assert!(
+                body.contains(&format!("href=\"#{id}\"")),
+                "{name}: no link to {id}"
+            );
+            assert!(
+                body.contains(&format!(" id=\"{id}\"")),
+                "{name}: no card {id}"
+            );
+        }
+        insta::assert_snapshot!(format!("index_{name}_html"), body);
+        let index = serde_json::json!({
+            "causes": causes,
+            "links": findings.iter().map(|f| serde_json::json!({
+                "id": f["id"], "code": f["code"], "map": f["map"], "caused_by": f["caused_by"],
+            })).collect::<Vec<_>>(),
+        });
+        insta::assert_json_snapshot!(format!("index_{name}_json"), index);
+    }
+}
+
+/// `just demo-reload`: the reload (three stale pins, three duplicate
+/// names) is one cause; `just demo`'s reload adds the wrong-map call.
+#[test]
+fn one_reload_is_one_cause() {
+    for (name, args, want) in [
+        ("reload", DEMO_CASES[1].1, 6),
+        ("lookups", DEMO_CASES[0].1, 7),
+    ] {
+        let json: serde_json::Value = serde_json::from_str(&report(args, "json")).unwrap();
+        let reload: Vec<&serde_json::Value> =
+            json["causes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| {
+                    c["parts"].as_array().unwrap().iter().any(|p| {
+                        json["findings"].as_array().unwrap().iter().any(|f| {
+                            f["id"] == *p && f["code"].as_str().unwrap().starts_with("maps/")
+                        })
+                    })
+                })
+                .collect();
+        assert_eq!(reload.len(), 1, "{name}: {reload:#?}");
+        assert_eq!(reload[0]["parts"].as_array().unwrap().len(), want, "{name}");
+    }
+}
+
+/// Over every corpus case: each finding has an id, unique in its report,
+/// every `caused_by` names a finding of the report, and each cause's id is
+/// its first part's (a head, itself caused by nothing).
+#[test]
+fn finding_ids_are_unique_and_every_caused_by_points_at_one() {
+    let mut cases: Vec<Vec<String>> = Vec::new();
+    for dir in ["corpora/cases", "corpora/fleet/bundles"] {
+        let mut found: Vec<String> = std::fs::read_dir(root().join(dir))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter_map(|p| {
+                let tar = if p.is_dir() { p.join("case.tar") } else { p };
+                (tar.extension().is_some_and(|x| x == "tar") && tar.exists())
+                    .then(|| tar.strip_prefix(root()).unwrap().display().to_string())
+            })
+            .collect();
+        found.sort();
+        assert!(!found.is_empty(), "no bundle in {dir}");
+        cases.extend(found.into_iter().map(|t| vec![t]));
+    }
+    for (_, args) in CASES.iter().chain(DEMO_CASES) {
+        cases.push(args.iter().map(|a| a.to_string()).collect());
+    }
+    for dump in [
+        "flows=corpora/dumps/flows/flows.json",
+        "flows_small=corpora/dumps/flows/flows_small.json",
+        "flows=corpora/dumps/derived/flows.duplicate.json",
+        "flows=corpora/dumps/broken/flows.truncated.json",
+    ] {
+        cases.push(
+            ["corpora/bpf/flows.bpf.o", "--dump", dump]
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
+        );
+    }
+    let (mut with_causes, mut refused) = (0, 0);
+    for args in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = bpfcase()
+            .current_dir(root())
+            .arg("analyze")
+            .args(&args)
+            .args(["--format", "json", "--fail-on", "never"])
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            // A bundle analyze refuses (the fleet's truncated one) has no
+            // report; the refusal names it.
+            assert_eq!(out.status.code(), Some(2), "{args:?}");
+            assert!(String::from_utf8_lossy(&out.stderr).contains(args[0]));
+            refused += 1;
+            continue;
+        }
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let findings = json["findings"].as_array().unwrap();
+        let ids: HashSet<&str> = findings.iter().map(|f| f["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), findings.len(), "{args:?}: ids not unique");
+        for f in findings {
+            if let Some(c) = f["caused_by"].as_str() {
+                assert!(ids.contains(c), "{args:?}: caused_by {c} is no finding");
+                let head = findings.iter().find(|g| g["id"] == c).unwrap();
+                assert!(
+                    head["caused_by"].is_null(),
+                    "{args:?}: {c} is itself folded"
+                );
+            }
+        }
+        let causes = json["causes"].as_array().unwrap();
+        let mut parts = 0;
+        for c in causes {
+            let p = c["parts"].as_array().unwrap();
+            assert_eq!(c["id"], p[0], "{args:?}: a cause's id is its head's");
+            parts += p.len();
+        }
+        assert_eq!(
+            parts,
+            findings.len(),
+            "{args:?}: every finding in one cause"
+        );
+        with_causes += usize::from(causes.len() < findings.len());
+    }
+    assert!(with_causes >= 2, "no case folds anything");
+    assert!(refused <= 1, "{refused} cases refused");
 }

@@ -14,7 +14,6 @@ use std::io::{self, Write};
 
 use super::bytemap::{self, ByteMap, FieldLayout, Lane, Region};
 use super::Report;
-use crate::model::finding::Finding;
 
 /// HTML-escapes text for element content and attribute values; text with
 /// backtick spans as `<code>` ([`super::escape`], the one rule for HTML).
@@ -28,6 +27,7 @@ code{background:#eef0f3;padding:0 .2em;border-radius:3px}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f7f9;padding:4px 8px;margin:.3em 0}
 .card{background:#fff;border:1px solid #d5d9df;border-radius:6px;padding:10px 14px;margin:12px 0;overflow-wrap:anywhere;min-width:0}
 .finding{border-left:6px solid #888}.finding.error{border-left-color:#c0392b}.finding.warning{border-left-color:#d35400}.finding.info{border-left-color:#2471a3}
+pre.cmd{white-space:pre;overflow-wrap:normal;overflow-x:auto}.finding.part{margin-left:18px}.index ol{padding-left:1.6em;margin:4px 0}.index li{margin:3px 0}
 .sev{font-weight:700;text-transform:uppercase;letter-spacing:.03em}.error .sev{color:#a93226}.warning .sev{color:#a04000}.info .sev{color:#1f618d}
 table{border-collapse:collapse;margin:.4em 0;max-width:100%}
 th,td{border:1px solid #d5d9df;padding:3px 7px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
@@ -490,12 +490,25 @@ fn write_map_table<W: Write>(out: &mut W, maps: &[&super::MapSummary]) -> io::Re
     )
 }
 
-/// One finding's card.
-fn write_finding<W: Write>(out: &mut W, report: &Report, n: usize, f: &Finding) -> io::Result<()> {
+/// One finding's card, numbered `label` (`2` for a cause's head, `2.1`
+/// for a finding folded under it); its anchor is the finding's id.
+fn write_finding<W: Write>(out: &mut W, report: &Report, label: &str, i: usize) -> io::Result<()> {
+    let f = &report.findings[i];
     let sev = f.severity.as_str();
+    let link = report.links.get(i);
+    let id = link.map_or(String::new(), |l| format!(" id=\"{}\"", esc(&l.id)));
+    let under = match link.and_then(|l| l.caused_by.as_deref()) {
+        Some(c) => format!(
+            " — folded under <a href=\"#{}\"><code>{}</code></a>",
+            esc(c),
+            esc(c)
+        ),
+        None => String::new(),
+    };
     writeln!(
         out,
-        "<section class=\"card finding {sev}\" id=\"f{n}\"><div>{n}. <span class=\"sev\">{sev}</span> <code>{}</code>{}</div><h3>{}</h3>",
+        "<section class=\"card finding {sev}{}\"{id}><div>{label}. <span class=\"sev\">{sev}</span> <code>{}</code>{}{under}</div><h3>{}</h3>",
+        if under.is_empty() { "" } else { " part" },
         f.code.as_str(),
         if f.root_cause { " — <b>root cause</b>" } else { "" },
         inline_md(&f.title)
@@ -521,7 +534,12 @@ fn write_finding<W: Write>(out: &mut W, report: &Report, n: usize, f: &Finding) 
         write_byte_map(out, &map)?;
     }
     if let Some(fix) = &f.fix {
-        writeln!(out, "<p><b>Fix:</b> {}</p>", inline_md(fix))?;
+        // A suggested command is a line of its own, never wrapped.
+        let (prose, commands) = super::human::split_commands(fix);
+        writeln!(out, "<p><b>Fix:</b> {}</p>", inline_md(&prose))?;
+        for c in commands {
+            writeln!(out, "<pre class=\"cmd\">{}</pre>", esc(&c))?;
+        }
     }
     if let Some(o) = f.evidence.as_object().filter(|o| !o.is_empty()) {
         // Short evidence is shown; long evidence (a byte map already shows
@@ -541,6 +559,47 @@ fn write_finding<W: Write>(out: &mut W, report: &Report, n: usize, f: &Finding) 
     writeln!(out, "</section>")
 }
 
+/// The index: one line per root cause (severity, code, maps, title,
+/// findings folded), each a link to its cause's card.
+fn write_index<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
+    if report.causes.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "<section class=\"card index\"><h2>Index</h2><p>{} of {}</p><ol>",
+        esc(&super::plural(
+            report.causes.len() as u64,
+            "root cause",
+            "root causes"
+        )),
+        esc(&super::plural(
+            report.findings.len() as u64,
+            "finding",
+            "findings"
+        ))
+    )?;
+    for c in &report.causes {
+        let sev = c.severity.as_str();
+        let maps: Vec<String> = c.map_names().iter().map(|m| mono(m)).collect();
+        writeln!(
+            out,
+            "<li class=\"{sev}\"><span class=\"sev\">{sev}</span> <a href=\"#{}\"><code>{}</code></a>{}{}: {}{}</li>",
+            esc(&c.id),
+            c.code.as_str(),
+            if maps.is_empty() { "" } else { " " },
+            maps.join(", "),
+            inline_md(&c.title),
+            if c.members.len() > 1 {
+                format!(" ({} findings)", c.members.len())
+            } else {
+                String::new()
+            }
+        )?;
+    }
+    writeln!(out, "</ol></section>")
+}
+
 /// Writes the report as one HTML page.
 pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     let s = &report.summary;
@@ -554,12 +613,17 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
         "<p><b>{}</b></p>",
         esc(&super::findings_summary(s.error, s.warning, s.info))
     )?;
+    write_index(out, report)?;
     writeln!(out, "<h2>Findings</h2>")?;
     if report.findings.is_empty() {
         writeln!(out, "<section class=\"card\"><p>No findings.</p></section>")?;
     }
-    for (i, f) in report.findings.iter().enumerate() {
-        write_finding(out, report, i + 1, f)?;
+    // In the index's order, each cause's folded findings under it.
+    for (n, c) in report.causes.iter().enumerate() {
+        write_finding(out, report, &(n + 1).to_string(), c.head())?;
+        for (k, &i) in c.folded().iter().enumerate() {
+            write_finding(out, report, &format!("{}.{}", n + 1, k + 1), i)?;
+        }
     }
     write_compared(out, report)?;
     let groups = super::owners::groups(report);

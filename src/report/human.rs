@@ -1,6 +1,10 @@
-//! The terminal rendering: one miette diagnostic per finding (with the source
-//! line where one exists: Go file:line, DWARF decl_file:line, dump line), its
-//! evidence, and both layouts side by side for layout findings.
+//! The terminal rendering: the header, the index of root causes
+//! (`causes.rs`), then one section per cause: its head finding as a miette
+//! diagnostic (with the source line where one exists: Go file:line, DWARF
+//! decl_file:line, dump line), a few evidence lines (the raw trees with
+//! `--verbose`), both layouts side by side for layout findings, and the
+//! findings folded under it. bpfcase wraps the text itself, at spaces only
+//! ([`wrap_after`]); miette only indents it.
 //!
 //! Every string from an input (names, paths, host, titles, evidence, the
 //! source snippet) goes through [`escape::terminal`] (or
@@ -26,7 +30,11 @@ pub fn write<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> io::Re
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width);
+    // Text is wrapped here ([`wrap_after`]: at spaces only, never inside a
+    // path, a code span or a command); miette only indents it.
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_wrap_lines(false);
     let w = style.width;
     let bold = |t: &str| paint(style.color, BOLD, t);
     // The header: version, inputs, and where and when each bundle was taken.
@@ -45,13 +53,15 @@ pub fn write<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> io::Re
             writeln!(out, "{line}")?;
         }
     }
-    for (i, f) in report.findings.iter().enumerate() {
-        writeln!(out)?;
-        let show_layouts = !super::repeats_previous_layouts(&report.findings, i);
-        out.write_all(render_finding(&handler, f, show_layouts, style).as_bytes())?;
-    }
     if report.findings.is_empty() {
         writeln!(out, "\nno findings")?;
+    } else {
+        writeln!(out)?;
+        write_index(out, report, style)?;
+    }
+    for (n, cause) in report.causes.iter().enumerate() {
+        writeln!(out)?;
+        write_cause(out, &handler, report, n + 1, cause, style)?;
     }
     // What was checked comes after what was found (as in Markdown and
     // HTML): the findings, root cause first, are what a reader wants first.
@@ -232,17 +242,18 @@ fn write_wrapped<W: Write>(
     Ok(())
 }
 
-/// `text` after `lead` (which may hold colour codes), wrapped at word
-/// boundaries to `width` columns; continuation lines are indented by
-/// `indent` spaces. A word longer than a line stays whole (a path, a hex
-/// run): never cut mid-word.
+/// `text` after `lead` (which may hold colour codes), wrapped to `width`
+/// columns at spaces only; continuation lines are indented by `indent`
+/// spaces. A word is never cut: not at a hyphen, not in a path, an
+/// identifier or a hex run, and a backtick code span (a command, a type
+/// name with spaces) is one word. A word longer than the line overflows it.
 pub(crate) fn wrap_after(lead: &str, indent: usize, text: &str, width: usize) -> Vec<String> {
     let visible = |s: &str| strip_ansi(s).chars().count();
     let mut lines = Vec::new();
     let mut line = lead.to_string();
     let mut len = visible(lead);
     let mut at_start = true;
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
+    for word in words(text) {
         let wl = word.chars().count();
         if !at_start && len + 1 + wl > width {
             lines.push(std::mem::replace(&mut line, " ".repeat(indent)));
@@ -259,6 +270,51 @@ pub(crate) fn wrap_after(lead: &str, indent: usize, text: &str, width: usize) ->
     }
     lines.push(line.trim_end().to_string());
     lines
+}
+
+/// The words of `text`: split at spaces, except inside a backtick code
+/// span (a run of n backticks up to the next run of exactly n), which stays
+/// with the word around it. Empty words (double spaces) are dropped.
+fn words(text: &str) -> Vec<&str> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b' ' => {
+                if start < i {
+                    out.push(&text[start..i]);
+                }
+                i += 1;
+                start = i;
+            }
+            b'`' => {
+                let n = b[i..].iter().take_while(|&&c| c == b'`').count();
+                let mut j = i + n;
+                let mut close = None;
+                while j < b.len() {
+                    if b[j] == b'`' {
+                        let m = b[j..].iter().take_while(|&&c| c == b'`').count();
+                        if m == n {
+                            close = Some(j + m);
+                            break;
+                        }
+                        j += m;
+                    } else {
+                        j += 1;
+                    }
+                }
+                // An unmatched run is an ordinary character.
+                i = close.unwrap_or(i + n);
+            }
+            _ => i += 1,
+        }
+    }
+    if start < b.len() {
+        out.push(&text[start..]);
+    }
+    out
 }
 
 /// `s` without ANSI escape sequences (for measuring).
@@ -385,8 +441,12 @@ fn opt(v: Option<u64>, unit: &str) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// A finding as a miette diagnostic (no code line: the caller heads it),
+/// its other sources (`↳`), its byte map, its evidence (the raw trees with
+/// `--verbose`, else [`short_evidence`]) and its layouts.
 fn render_finding(
     handler: &GraphicalReportHandler,
+    report: &Report,
     f: &Finding,
     show_layouts: bool,
     style: TextStyle,
@@ -397,15 +457,21 @@ fn render_finding(
         .map(|m| format!(" [map {}]", map_name(m)))
         .unwrap_or_default();
     let title = terminal(&f.title);
-    let mut diag = MietteDiagnostic::new(format!("{title}{map}"))
-        .with_code(f.code.as_str())
-        .with_severity(match f.severity {
-            Severity::Error => miette::Severity::Error,
-            Severity::Warning => miette::Severity::Warning,
-            Severity::Info => miette::Severity::Advice,
-        });
+    // Wrapped here, at spaces only: miette indents (`  × `, `  │ `).
+    let head = wrap_after(
+        "",
+        0,
+        &format!("{title}{map}"),
+        style.width.saturating_sub(4),
+    )
+    .join("\n");
+    let mut diag = MietteDiagnostic::new(head).with_severity(match f.severity {
+        Severity::Error => miette::Severity::Error,
+        Severity::Warning => miette::Severity::Warning,
+        Severity::Info => miette::Severity::Advice,
+    });
     if let Some(fix) = &f.fix {
-        diag = diag.with_help(terminal(fix).into_owned());
+        diag = diag.with_help(help_text(&terminal(fix), style.width));
     }
     let mut text = String::new();
     // The first source with text becomes the miette snippet; others are listed.
@@ -441,14 +507,27 @@ fn render_finding(
             let _ = writeln!(text, "{line}");
         }
     }
-    if let Some(obj) = f.evidence.as_object() {
-        let _ = writeln!(text, "  {}", paint(style.color, BOLD, "evidence:"));
-        let shown: serde_json::Map<String, serde_json::Value> = obj
-            .iter()
-            .filter(|(k, _)| k.as_str() != "layouts")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        for line in super::evidence_lines(&shown, 4, style.width) {
+    for line in super::bytemap::text_lines(report, f, style.width) {
+        let _ = writeln!(text, "{line}");
+    }
+    let (label, shown) = match f.evidence.as_object() {
+        Some(obj) if style.verbose => (
+            "evidence:",
+            obj.iter()
+                .filter(|(k, _)| k.as_str() != "layouts")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        _ => ("", short_evidence(f)),
+    };
+    if !shown.is_empty() {
+        let indent = if label.is_empty() {
+            2
+        } else {
+            let _ = writeln!(text, "  {}", paint(style.color, BOLD, label));
+            4
+        };
+        for line in super::evidence_lines(&shown, indent, style.width) {
             let line = if style.color && line.trim_start().starts_with('^') {
                 paint(true, RED, &line)
             } else {
@@ -495,6 +574,269 @@ fn render_finding(
         }
     }
     text
+}
+
+/// The severity's mark, as miette draws it.
+fn severity_mark(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "×",
+        Severity::Warning => "⚠",
+        Severity::Info => "☞",
+    }
+}
+
+/// `(7 findings)` after a cause that folds others, else nothing.
+fn folded_count(cause: &super::causes::Cause) -> String {
+    if cause.members.len() > 1 {
+        format!(
+            " ({})",
+            plural(cause.members.len() as u64, "finding", "findings")
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// The index: one line per root cause (number, severity, code, maps,
+/// title, how many findings it folds), in the order of the sections below.
+fn write_index<W: Write>(out: &mut W, report: &Report, style: TextStyle) -> io::Result<()> {
+    let head = format!(
+        "{} {} of {}",
+        paint(style.color, BOLD, "index:"),
+        plural(report.causes.len() as u64, "root cause", "root causes"),
+        plural(report.findings.len() as u64, "finding", "findings"),
+    );
+    writeln!(out, "{head}")?;
+    let digits = report.causes.len().to_string().len();
+    for (n, c) in report.causes.iter().enumerate() {
+        let sev = c.severity.as_str();
+        let lead = format!("  {:>digits$}. {sev:<7}  ", n + 1);
+        let maps: Vec<String> = c
+            .map_names()
+            .iter()
+            .map(|m| terminal(m).into_owned())
+            .collect();
+        let text = format!(
+            "{}{}{}: {}{}",
+            c.code.as_str(),
+            if maps.is_empty() { "" } else { "  " },
+            maps.join(", "),
+            terminal(&c.title),
+            folded_count(c)
+        );
+        for line in wrap_after(&lead, 6 + digits, &text, style.width) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// One cause: a heading line (number, code, maps, findings folded), its
+/// head finding in full, then the findings folded under it: in full with
+/// `--verbose`, else one line per distinct title (its maps listed), with
+/// their sources and the commands their fixes suggest.
+fn write_cause<W: Write>(
+    out: &mut W,
+    handler: &GraphicalReportHandler,
+    report: &Report,
+    n: usize,
+    cause: &super::causes::Cause,
+    style: TextStyle,
+) -> io::Result<()> {
+    let w = style.width;
+    let maps: Vec<String> = cause.maps.iter().map(map_name).collect();
+    let heading = format!(
+        "{n}. {}{}{}",
+        cause.code.as_str(),
+        if maps.is_empty() { "" } else { " · " },
+        maps.join(", ")
+    );
+    let heading = format!("{heading}{}", folded_count(cause));
+    for line in wrap_after("", 3, &heading, w) {
+        writeln!(out, "{}", paint(style.color, BOLD, &line))?;
+    }
+    // A reload's title (what the parts say together) is the index's.
+    let head = &report.findings[cause.head()];
+    let show = |i: usize| !super::repeats_previous_layouts(&report.findings, i);
+    out.write_all(render_finding(handler, report, head, show(cause.head()), style).as_bytes())?;
+    if cause.folded().is_empty() {
+        return Ok(());
+    }
+    let mut commands: Vec<String> = head
+        .fix
+        .as_deref()
+        .map(|f| split_commands(f).1)
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "  {}",
+        paint(
+            style.color,
+            BOLD,
+            &format!("folded here ({}):", cause.folded().len())
+        )
+    )?;
+    if style.verbose {
+        for (k, &i) in cause.folded().iter().enumerate() {
+            let f = &report.findings[i];
+            let heading = format!("{n}.{}. {}", k + 1, f.code.as_str());
+            writeln!(out, "\n  {}", paint(style.color, BOLD, &heading))?;
+            out.write_all(render_finding(handler, report, f, show(i), style).as_bytes())?;
+        }
+        return Ok(());
+    }
+    // Parts with one code, severity and title are one line listing their maps.
+    let mut lines: Vec<(&Finding, Vec<&Finding>)> = Vec::new();
+    for &i in cause.folded() {
+        let f = &report.findings[i];
+        match lines
+            .iter_mut()
+            .find(|(g, _)| g.code == f.code && g.severity == f.severity && g.title == f.title)
+        {
+            Some((_, all)) => all.push(f),
+            None => lines.push((f, vec![f])),
+        }
+    }
+    for (f, all) in lines {
+        let maps: Vec<String> = all
+            .iter()
+            .filter_map(|g| g.map.as_ref())
+            .map(map_name)
+            .collect();
+        // Where the title names the map (`map id 34521 (`conns`)`), the
+        // `[map …]` would say it twice.
+        let named = all.len() == 1
+            && f.map.as_ref().is_some_and(|m| {
+                m.id.is_some_and(|id| f.title.contains(&id.to_string()))
+                    && f.title.contains(&format!("`{}`", m.name))
+            });
+        let on = if maps.is_empty() || named {
+            String::new()
+        } else {
+            format!(" [map {}]", maps.join(", "))
+        };
+        let lead = format!("    {} ", severity_mark(f.severity));
+        let text = format!("{}: {}{on}", f.code.as_str(), terminal(&f.title));
+        for line in wrap_after(&lead, 6, &text, w) {
+            writeln!(out, "{line}")?;
+        }
+        for g in &all {
+            for src in &g.sources {
+                let at = terminal(&super::source_location(src)).into_owned();
+                let text = format!("{at}: {}", terminal(&src.label));
+                for line in wrap_after("      ↳ ", 8, &text, w) {
+                    writeln!(out, "{line}")?;
+                }
+            }
+            for c in g
+                .fix
+                .as_deref()
+                .map(|f| split_commands(f).1)
+                .unwrap_or_default()
+            {
+                if !commands.contains(&c) {
+                    writeln!(out, "      $ {}", terminal(&c))?;
+                    commands.push(c);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A fix as miette's help: the prose wrapped at spaces to `width` (less
+/// the `  help: ` indent), each suggested command on its own line after it,
+/// whole, prefixed `$ `.
+fn help_text(fix: &str, width: usize) -> String {
+    let (prose, commands) = split_commands(fix);
+    let mut lines = wrap_after("", 0, &prose, width.saturating_sub(8));
+    lines.extend(commands.iter().map(|c| format!("$ {c}")));
+    lines.join("\n")
+}
+
+/// The commands a text suggests in parentheses, `(bpftool map pin id 5
+/// /sys/fs/bpf/x)`, taken out (the sentence says `(command below)`) to be
+/// shown on lines of their own. Commands in backticks stay in the sentence:
+/// [`wrap_after`] never breaks inside a code span.
+pub(crate) fn split_commands(text: &str) -> (String, Vec<String>) {
+    const TOOLS: &[&str] = &["(bpftool ", "(bpfcase "];
+    let mut prose = String::new();
+    let mut commands = Vec::new();
+    let mut rest = text;
+    while let Some(at) = TOOLS.iter().filter_map(|t| rest.find(t)).min() {
+        let Some(len) = rest[at..].find(')') else {
+            break;
+        };
+        // A template (`bpftool map pin id ID PATH`) is no command to paste:
+        // it stays in the sentence.
+        let cmd = &rest[at + 1..at + len];
+        if cmd
+            .split(' ')
+            .any(|w| w.len() > 1 && w.chars().all(|c| c.is_ascii_uppercase()))
+        {
+            prose.push_str(&rest[..at + len + 1]);
+            rest = &rest[at + len + 1..];
+            continue;
+        }
+        prose.push_str(&rest[..at]);
+        prose.push_str("(command below)");
+        commands.push(rest[at + 1..at + len].to_string());
+        rest = &rest[at + len + 1..];
+    }
+    prose.push_str(rest);
+    (prose, commands)
+}
+
+/// The few evidence lines a person reads by default: the first example's
+/// key beside the present (or nearest) key, `^^` under the bytes that
+/// differ; a dumped entry's bytes with its garbage marked; who deleted a
+/// key. The raw evidence trees are `--verbose`.
+fn short_evidence(f: &Finding) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value;
+    let mut out = serde_json::Map::new();
+    let ev = &f.evidence;
+    let Some(ex) = ev
+        .get("examples")
+        .and_then(|e| e.get(0))
+        .filter(|e| e.is_object())
+    else {
+        return out;
+    };
+    let at_line = |e: &Value| e.get("line").and_then(|l| l.as_u64());
+    if let Some(key) = ex.get("key").filter(|k| k.is_string()) {
+        let label = match at_line(ex) {
+            Some(l) => format!("key (line {l})"),
+            None => "key".to_string(),
+        };
+        out.insert(label, key.clone());
+        for other in ["present_key", "nearest_present_key"] {
+            if let Some(k) = ex.get(other).filter(|k| k.is_string()) {
+                out.insert(other.replace('_', " "), k.clone());
+            }
+        }
+    }
+    if let (Some(hex), Some(offs)) = (ex.get("hex"), ex.get("garbage_offsets")) {
+        let label = match ex.get("index").and_then(|i| i.as_u64()) {
+            Some(i) => format!("entry {i}"),
+            None => "entry".to_string(),
+        };
+        out.insert(label, hex.clone());
+        out.insert("garbage_offsets".to_string(), offs.clone());
+    }
+    if let Some(d) = ex.get("deleted_by").filter(|d| d.is_object()) {
+        let s = |k: &str| d.get(k).map(super::evidence_scalar).unwrap_or_default();
+        out.insert(
+            "deleted by".to_string(),
+            Value::String(format!(
+                "{} by {} (pid {}) at line {}",
+                s("cmd"),
+                s("comm"),
+                s("pid"),
+                s("line")
+            )),
+        );
+    }
+    out
 }
 
 /// `s` cut to `n` characters, with `…` when cut.
@@ -549,12 +891,14 @@ mod tests {
         let style = super::TextStyle {
             width: 100,
             color: false,
-            verbose: false,
+            verbose: true,
         };
         let handler =
             miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-                .with_width(100);
-        let text = super::render_finding(&handler, &f, true, style);
+                .with_width(100)
+                .with_wrap_lines(false);
+        let report = super::Report::new(Vec::new(), Vec::new(), vec![f.clone()]);
+        let text = super::render_finding(&handler, &report, &f, true, style);
         for c in text.chars() {
             assert!(!c.is_control() || c == '\n', "{c:?} in:\n{text}");
         }
@@ -570,6 +914,77 @@ mod tests {
                 text.contains(&format!("{what}x\\x0d\\x0a\\x1b]52;c;aGk=\\x07")),
                 "{what} not shown escaped:\n{text}"
             );
+        }
+    }
+
+    /// Wrapping breaks at spaces only: a path, an identifier with hyphens
+    /// or a hex run longer than the line overflows it whole.
+    #[test]
+    fn wrap_never_splits_a_path_a_hyphenated_word_or_a_hex_run() {
+        let path = "/sys/fs/bpf/bpfcase-case-reload/v1_maps/flows_lru";
+        let text = format!("re-pin the live map at {path} with 0a00000101bb06a5 then re-open it");
+        for width in 8..60 {
+            let lines = super::wrap_after("", 2, &text, width);
+            let words: Vec<&str> = lines.iter().flat_map(|l| l.split_whitespace()).collect();
+            assert_eq!(
+                words,
+                text.split(' ').collect::<Vec<_>>(),
+                "width {width}: {lines:?}"
+            );
+            for l in &lines {
+                let t = l.trim();
+                assert!(
+                    l.chars().count() <= width || !t.contains(' '),
+                    "width {width}: {l:?} is too long and holds a space"
+                );
+            }
+        }
+        // "re-" never ends a line.
+        let lines = super::wrap_after("", 0, "Readers see the old map: re-pin the live map", 27);
+        assert_eq!(lines, ["Readers see the old map:", "re-pin the live map"]);
+    }
+
+    /// A backtick code span is one word even with spaces in it.
+    #[test]
+    fn wrap_keeps_a_code_span_whole() {
+        let text = "Dump it again with `bpftool -j map dump` (hex bytes) and compare";
+        for width in 10..70 {
+            let lines = super::wrap_after("  ", 4, text, width);
+            assert!(
+                lines.iter().any(|l| l.contains("`bpftool -j map dump`")),
+                "width {width}: {lines:?}"
+            );
+        }
+        assert_eq!(
+            super::words("a `b c` d ``e ` f`` `g"),
+            ["a", "`b c`", "d", "``e ` f``", "`g"]
+        );
+    }
+
+    /// A suggested command leaves the sentence and is its own line, whole,
+    /// however narrow the help.
+    #[test]
+    fn commands_go_on_their_own_line_unwrapped() {
+        let fix = "Readers that open /sys/fs/bpf/x/v1_maps/flows_lru see the old map: re-pin \
+                   the live map (bpftool map pin id 16277 /sys/fs/bpf/x/v1_maps/flows_lru) or \
+                   have the loader reuse the pin.";
+        let (prose, cmds) = super::split_commands(fix);
+        assert_eq!(
+            cmds,
+            ["bpftool map pin id 16277 /sys/fs/bpf/x/v1_maps/flows_lru"]
+        );
+        assert!(
+            prose.contains("re-pin the live map (command below) or have"),
+            "{prose}"
+        );
+        for width in [20, 40, 80] {
+            let help = super::help_text(fix, width);
+            let last = help.lines().last().unwrap();
+            assert_eq!(
+                last,
+                "$ bpftool map pin id 16277 /sys/fs/bpf/x/v1_maps/flows_lru"
+            );
+            assert_eq!(help.matches("bpftool").count(), 1, "{help}");
         }
     }
 

@@ -21,7 +21,6 @@ use super::escape::{
     md_text as escape_text, terminal,
 };
 use super::Report;
-use crate::model::finding::Finding;
 
 /// `flows`, or `flows` (id 52) for a live map, in a table cell.
 fn map_name(m: &crate::model::finding::MapRef) -> String {
@@ -401,14 +400,29 @@ fn write_map_table<W: Write>(out: &mut W, maps: &[&super::MapSummary]) -> io::Re
 /// Evidence lines up to which the list is shown open.
 const OPEN_EVIDENCE_LINES: usize = 8;
 
-fn write_finding<W: Write>(out: &mut W, report: &Report, n: usize, f: &Finding) -> io::Result<()> {
+/// One finding under a heading of `level` (`###` for a cause's head,
+/// `####` for a finding folded under it), numbered `label` (`2`, `2.1`).
+fn write_finding<W: Write>(
+    out: &mut W,
+    report: &Report,
+    level: &str,
+    label: &str,
+    i: usize,
+) -> io::Result<()> {
+    let f = &report.findings[i];
     writeln!(
         out,
-        "### {n}. {} `{}` — {}\n",
+        "{level} {label}. {} `{}` — {}\n",
         f.severity.as_str(),
         f.code.as_str(),
         text(&f.title)
     )?;
+    if let Some(l) = report.links.get(i) {
+        match &l.caused_by {
+            Some(c) => writeln!(out, "Id: {}, folded under {}.\n", code(&l.id), code(c))?,
+            None => writeln!(out, "Id: {}\n", code(&l.id))?,
+        }
+    }
     if f.root_cause {
         writeln!(out, "Root cause: fix this first.\n")?;
     }
@@ -423,7 +437,16 @@ fn write_finding<W: Write>(out: &mut W, report: &Report, n: usize, f: &Finding) 
         write_byte_map(out, &map)?;
     }
     if let Some(fix) = &f.fix {
-        writeln!(out, "\n**Fix:** {}", text(fix))?;
+        // A suggested command is a block of its own, whole, to paste.
+        let (prose, commands) = super::human::split_commands(fix);
+        writeln!(out, "\n**Fix:** {}", text(&prose))?;
+        if !commands.is_empty() {
+            let body: Vec<String> = commands.iter().map(|c| terminal(c).into_owned()).collect();
+            let body = body.join("\n");
+            let run = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+            let fence = "`".repeat(run.max(2) + 1);
+            writeln!(out, "\n{fence}sh\n{body}\n{fence}")?;
+        }
     }
     let mut ev = String::new();
     if f.evidence.is_object() {
@@ -443,6 +466,39 @@ fn write_finding<W: Write>(out: &mut W, report: &Report, n: usize, f: &Finding) 
     writeln!(out)
 }
 
+/// The index: one numbered line per root cause (severity, code, maps,
+/// title, findings folded), in the order of the sections below.
+fn write_index<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
+    if report.causes.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "## Index\n\n{} of {}:\n",
+        super::plural(report.causes.len() as u64, "root cause", "root causes"),
+        super::plural(report.findings.len() as u64, "finding", "findings")
+    )?;
+    for (n, c) in report.causes.iter().enumerate() {
+        let maps: Vec<String> = c.map_names().iter().map(|m| code(m)).collect();
+        writeln!(
+            out,
+            "{}. **{}** `{}`{}{}: {}{}",
+            n + 1,
+            c.severity.as_str(),
+            c.code.as_str(),
+            if maps.is_empty() { "" } else { " — " },
+            maps.join(", "),
+            text(&c.title),
+            if c.members.len() > 1 {
+                format!(" ({} findings)", c.members.len())
+            } else {
+                String::new()
+            }
+        )?;
+    }
+    writeln!(out)
+}
+
 /// Writes the report as GitHub-flavoured Markdown.
 pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     let s = &report.summary;
@@ -454,12 +510,17 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
         "**{}**\n",
         super::findings_summary(s.error, s.warning, s.info)
     )?;
+    write_index(out, report)?;
     writeln!(out, "## Findings\n")?;
     if report.findings.is_empty() {
         writeln!(out, "No findings.")?;
     }
-    for (n, f) in report.findings.iter().enumerate() {
-        write_finding(out, report, n + 1, f)?;
+    // In the index's order, each cause's folded findings under it.
+    for (n, c) in report.causes.iter().enumerate() {
+        write_finding(out, report, "###", &(n + 1).to_string(), c.head())?;
+        for (k, &i) in c.folded().iter().enumerate() {
+            write_finding(out, report, "####", &format!("{}.{}", n + 1, k + 1), i)?;
+        }
     }
     write_compared(out, report)?;
     let groups = super::owners::groups(report);

@@ -3,6 +3,7 @@
 //! function of it, so the same input gives the same bytes.
 
 pub mod bytemap;
+pub mod causes;
 pub mod config;
 pub mod dump;
 pub mod dump_diff;
@@ -166,6 +167,14 @@ pub struct Report {
     /// report header, with the version and inputs).
     pub bundles: Vec<header::BundleContext>,
     pub findings: Vec<Finding>,
+    /// Each finding's id and the cause it is folded under, in the order of
+    /// `findings` (`causes::build`). The JSON report writes them into each
+    /// finding (`json.rs`).
+    #[serde(skip)]
+    pub links: Vec<causes::FindingLink>,
+    /// The root causes, in index order: what every format opens with.
+    #[serde(skip)]
+    pub causes: Vec<causes::Cause>,
     pub summary: Summary,
     /// The frozen `.rodata` sections of the programs, decoded: what each
     /// was loaded with (`config::MapConfig`). Left out when there is none.
@@ -244,6 +253,7 @@ impl Report {
                 Severity::Info => summary.info += 1,
             }
         }
+        let (links, causes) = causes::build(&findings);
         Report {
             tool: "bpfcase",
             report_version: REPORT_VERSION,
@@ -256,6 +266,8 @@ impl Report {
             traces: Vec::new(),
             bundles: Vec::new(),
             findings,
+            links,
+            causes,
             summary,
             configuration: Vec::new(),
             collection: None,
