@@ -379,3 +379,6 @@ fn html_reports_lay_out_in_chromium_at_desktop_and_phone_width() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[path = "report_formats/marks.rs"]
+mod marks;

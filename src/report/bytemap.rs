@@ -356,7 +356,8 @@ impl ByteMap {
                 cuts.insert(layout.size);
                 for f in &layout.fields {
                     cuts.insert(f.offset);
-                    cuts.insert(f.offset + f.size);
+                    // A zero-size field (a flexible array) is drawn on one byte.
+                    cuts.insert(f.offset + f.size.max(1));
                 }
             }
         }
