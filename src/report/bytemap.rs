@@ -878,16 +878,24 @@ fn table_lines(map: &ByteMap, most: u64, kinds: &[Mark]) -> Vec<String> {
 
 /// A byte map as plain text lines (the Markdown code block and the text
 /// report draw this): the table (rows of 8 bytes, or 4, 2, 1 when that is
-/// what fits `width`), then one legend line per kind of mark (`[..] padding
+/// what fits `width`, or narrows it where nothing fits), then one legend line per kind of mark (`[..] padding
 /// that is not zero`). Names are terminal text ([`terminal`]); the block's
 /// own characters are ASCII.
 pub fn block_lines(map: &ByteMap, width: usize) -> Vec<String> {
     let kinds = map.kinds();
-    let mut lines = Vec::new();
-    for most in [ROW_BYTES, 4, 2, 1] {
-        lines = table_lines(map, most, &kinds);
-        if lines.iter().all(|l| l.chars().count() <= width) {
-            break;
+    let widest = |t: &[String]| t.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    // The longest rows that fit; where none fits (long names), the narrowest
+    // table with the longest rows among equals.
+    let mut lines = table_lines(map, ROW_BYTES, &kinds);
+    if widest(&lines) > width {
+        for most in [4, 2, 1] {
+            let t = table_lines(map, most, &kinds);
+            if widest(&t) < widest(&lines) {
+                lines = t;
+            }
+            if widest(&lines) <= width {
+                break;
+            }
         }
     }
     for &k in &kinds {
@@ -1005,5 +1013,105 @@ mod tests {
         assert_eq!(l.region_at(4), Region::Hole);
         assert_eq!(l.region_at(9), Region::Padding);
         assert_eq!(l.region_at(12), Region::Beyond);
+    }
+
+    fn report() -> Report {
+        Report::new(Vec::new(), Vec::new(), Vec::new())
+    }
+
+    /// The bug of issue 23: a dumped entry's zero padding was marked because
+    /// another entry's padding at that offset is not zero. Each entry marks
+    /// only its own non-zero padding bytes.
+    #[test]
+    fn dump_garbage_marks_each_entry_own_dirty_padding_only() {
+        let f = Finding::new(Code::DumpKeyPaddingGarbage, crate::model::finding::Severity::Error, "t")
+            .with_evidence(serde_json::json!({
+                "type": "struct flow_key", "size": 16,
+                "padding": [{"offset": 6, "size": 2}, {"offset": 13, "size": 3}],
+                "garbage_offsets": [6, 7, 13, 14, 15],
+                "examples": [
+                    {"index": 1, "hex": "01 00 00 0a d2 04 de ad 03 00 00 0a 11 00 00 00", "garbage_offsets": [6, 7]},
+                    {"index": 5, "hex": "01 00 00 0a d2 04 00 00 04 00 00 0a 06 be ef 99", "garbage_offsets": [13, 14, 15]},
+                ],
+            }));
+        let maps = for_finding(&report(), &f);
+        assert_eq!(maps.len(), 1);
+        let m = &maps[0];
+        let marked = |lane: usize| m.marks[lane].keys().copied().collect::<Vec<_>>();
+        assert_eq!(
+            marked(0),
+            Vec::<u64>::new(),
+            "the type lane holds no values"
+        );
+        assert_eq!(marked(1), [6, 7]);
+        assert_eq!(marked(2), [13, 14, 15]);
+        assert!(m
+            .marks
+            .iter()
+            .flat_map(|l| l.values())
+            .all(|k| *k == Mark::NonZeroPadding));
+        let text = block_lines(m, 80).join("\n");
+        assert!(
+            text.contains("\n6-7    (hole)                [de ad]             00 00\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n13-15  (padding)              00 00 00          [be ef 99]\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("\n[..] padding that is not zero"), "{text}");
+    }
+
+    /// A layout finding marks each side's own field on its own lane: the
+    /// BTF `saddr` (4 bytes) and the user `Saddr` (Go `int`, 8 bytes).
+    #[test]
+    fn layout_finding_marks_each_side_on_its_own_lane() {
+        let side = |name: &str, size: u64, fields: serde_json::Value| serde_json::json!({"name": name, "size": size, "fields": fields});
+        let f = Finding::new(
+            Code::LayoutTypeMismatch,
+            crate::model::finding::Severity::Error,
+            "t",
+        )
+        .with_evidence(serde_json::json!({
+            "field": "saddr", "user_field": "Saddr",
+            "btf_offset": 0, "btf_size": 4, "user_offset": 0, "user_size": 8,
+            "layouts": {
+                "btf": side("flow_key", 16, serde_json::json!([
+                    {"name": "saddr", "offset": 0, "size": 4, "type": "__u32"},
+                    {"name": "sport", "offset": 4, "size": 2, "type": "__u16"}])),
+                "user": side("FlowKeyGoInt", 32, serde_json::json!([
+                    {"name": "Saddr", "offset": 0, "size": 8, "type": "int"}])),
+            },
+        }));
+        let m = &for_finding(&report(), &f)[0];
+        assert_eq!(m.marks[0].keys().copied().collect::<Vec<_>>(), [0, 1, 2, 3]);
+        assert_eq!(
+            m.marks[1].keys().copied().collect::<Vec<_>>(),
+            (0..8).collect::<Vec<_>>()
+        );
+        let text = block_lines(m, 80).join("\n");
+        assert!(text.contains("\n4-5    sport __u16    [|]\n"), "{text}");
+    }
+
+    /// Where no row length fits the width, the narrowest table is kept,
+    /// with the longest rows among equals.
+    #[test]
+    fn text_block_fits_the_width_or_is_as_narrow_as_it_gets() {
+        let bytes = |t: &str| Lane::Bytes {
+            title: t.into(),
+            bytes: vec!["00".into(); 16],
+        };
+        let m = ByteMap::new(
+            "c".into(),
+            vec![
+                bytes("a fairly long lane title"),
+                bytes("another long lane title"),
+            ],
+            [(0, 3, Mark::Differs), (1, 3, Mark::Differs)],
+        );
+        let rows = |w: usize| block_lines(&m, w).len();
+        assert_eq!(rows(200), 2 + 3 + 1, "8-byte rows, split at the mark");
+        assert!(block_lines(&m, 40).iter().all(|l| l.chars().count() <= 60));
+        assert!(rows(10) < 16, "not one line per byte for nothing");
     }
 }
