@@ -222,17 +222,17 @@ fn html_shows_the_two_keys_byte_by_byte() {
         .unwrap_or(section.len())];
     assert!(section.contains(">looked-up key</div>"), "{section}");
     assert!(section.contains(">present key</div>"), "{section}");
-    // Row 7 (the hole after `proto`) is marked, its two bytes in <mark>.
+    // Row 7 (the hole after `proto`) is marked, its two bytes in <mark> (why: they differ).
     assert!(
         section.contains("<div class=\"off mk\" style=\"grid-area:5/1;min-height:21px\">7 ✱</div>"),
         "{section}"
     );
     assert!(
-        section.contains("grid-area:5/3\"><mark>a5</mark></div>"),
+        section.contains("grid-area:5/3\"><mark class=\"m-differs\">a5</mark></div>"),
         "{section}"
     );
     assert!(
-        section.contains("grid-area:5/4\"><mark>00</mark></div>"),
+        section.contains("grid-area:5/4\"><mark class=\"m-differs\">00</mark></div>"),
         "{section}"
     );
     assert!(section.contains("grid-area:4/3\">06</div>"), "{section}");

@@ -583,3 +583,6 @@ fn finding_ids_are_unique_and_every_caused_by_points_at_one() {
     assert!(with_causes >= 2, "no case folds anything");
     assert!(refused <= 1, "{refused} cases refused");
 }
+
+#[path = "report_formats/marks.rs"]
+mod marks;

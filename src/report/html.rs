@@ -45,6 +45,7 @@ figure.bm{margin:.6em 0 .9em}figure.bm figcaption{font-weight:600;margin:.2em 0}
 .bmg>.fld .ty{color:#3d4450;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}.bmg>.fld .sz{color:#5d6470;font-size:.88em;white-space:nowrap}
 .bmg>.gap{background:repeating-linear-gradient(135deg,#fff 0 5px,#cfd3d9 5px 7px);font-style:italic;color:#3d4450}
 .bmg>.gap span{background:#fff;padding:0 .2em}
+.bmg>.fld.mk,.bmg>.gap.mk{box-shadow:inset 0 0 0 3px #c0392b}.bmg>.gap.mk span{color:#641e16;font-weight:700}
 .bmg>.hex{font-family:ui-monospace,Menlo,Consolas,monospace}
 mark{background:#f5b7b1;color:#641e16;font-weight:700;box-shadow:inset 0 -2px 0 #c0392b}
 .legend{display:flex;flex-wrap:wrap;gap:.3em 1.2em;font-size:13px;margin:.35em 0}
@@ -98,6 +99,9 @@ fn mono(s: &str) -> String {
 
 /// One byte map: a grid whose rows are byte ranges and whose columns are
 /// the map's lanes, then its legend and a sentence naming the marked bytes.
+/// A marked byte value is a `<mark class="m-KIND">`, a marked stretch of a
+/// fields lane a block of its own with class `mk m-KIND` and a `✱`; the
+/// legend names each kind the map uses (`<span class="lg m-KIND">`).
 fn write_byte_map<W: Write>(out: &mut W, map: &ByteMap) -> io::Result<()> {
     let rows = map.rows();
     writeln!(
@@ -133,25 +137,25 @@ fn write_byte_map<W: Write>(out: &mut W, map: &ByteMap) -> io::Result<()> {
         writeln!(
             out,
             "<div class=\"off{}\" style=\"grid-area:{}/1;min-height:{}px\">{}{}</div>",
-            if row.marked { " mk" } else { "" },
+            if row.marked() { " mk" } else { "" },
             r + 2,
             18 + 3 * n.min(8),
             bytemap::range_text(row.start, row.end),
-            if row.marked { " ✱" } else { "" }
+            if row.marked() { " ✱" } else { "" }
         )?;
     }
     for (c, lane) in map.lanes.iter().enumerate() {
         match lane {
-            Lane::Fields { layout, .. } => write_field_lane(out, layout, &rows, c + 2)?,
+            Lane::Fields { layout, .. } => write_field_lane(out, layout, &rows, c)?,
             Lane::Bytes { bytes, .. } => {
                 for (r, row) in rows.iter().enumerate() {
                     let cells: Vec<String> = (row.start..row.end)
-                        .map(|b| match bytes.get(b as usize) {
-                            Some(x) if map.marked.contains(&b) => {
-                                format!("<mark>{}</mark>", esc(x))
+                        .map(|b| match (bytes.get(b as usize), map.mark(c, b)) {
+                            (Some(x), Some(m)) => {
+                                format!("<mark class=\"m-{}\">{}</mark>", m.class(), esc(x))
                             }
-                            Some(x) => esc(x),
-                            None => "·".into(),
+                            (Some(x), None) => esc(x),
+                            (None, _) => "·".into(),
                         })
                         .collect();
                     writeln!(
@@ -166,10 +170,20 @@ fn write_byte_map<W: Write>(out: &mut W, map: &ByteMap) -> io::Result<()> {
         }
     }
     writeln!(out, "</div>")?;
+    let marks: String = map
+        .kinds()
+        .iter()
+        .map(|k| {
+            format!(
+                "<span class=\"lg m-{}\"><span class=\"sw mk\"></span>✱ {}</span>",
+                k.class(),
+                esc(k.legend())
+            )
+        })
+        .collect();
     writeln!(
         out,
-        "<div class=\"legend\"><span><span class=\"sw fld\"></span>a field (outlined; name, type, size, offset)</span><span><span class=\"sw gap\"></span>hole or padding: no field covers these bytes</span><span><span class=\"sw mk\"></span>✱ {}</span></div>",
-        esc(&map.mark_meaning)
+        "<div class=\"legend\"><span><span class=\"sw fld\"></span>a field (outlined; name, type, size, offset)</span><span><span class=\"sw gap\"></span>hole or padding: no field covers these bytes</span>{marks}</div>",
     )?;
     writeln!(out, "<p class=\"bmt\">{}</p>", esc(&marked_sentence(map)))?;
     if map.cut > 0 {
@@ -182,66 +196,116 @@ fn write_byte_map<W: Write>(out: &mut W, map: &ByteMap) -> io::Result<()> {
     writeln!(out, "</figure>")
 }
 
-/// The text equivalent of the marks: each marked range, what each field
-/// lane has there, and each byte lane's values.
+/// The text equivalent of the marks: each stretch of bytes with the same
+/// marks, what the unmarked fields lanes have there, and each marked lane
+/// (a field's name, or the byte values); the legend of each stretch when
+/// the map uses more than one kind of mark.
 fn marked_sentence(map: &ByteMap) -> String {
-    let ranges = map.marked_ranges();
-    if ranges.is_empty() {
+    let kinds = map.kinds();
+    if kinds.is_empty() {
         return "No byte is marked.".into();
     }
-    let parts: Vec<String> = ranges
+    // Stretches: rows with the same marks and the same region in each fields lane.
+    let rows = map.rows();
+    let region = |l: &Lane, b: u64| match l {
+        Lane::Fields { layout, .. } => Some(layout.region_at(b)),
+        Lane::Bytes { .. } => None,
+    };
+    let mut stretches: Vec<(u64, u64, &bytemap::Row)> = Vec::new();
+    for row in &rows {
+        match stretches.last_mut() {
+            Some((_, end, first))
+                if first.marks == row.marks
+                    && map
+                        .lanes
+                        .iter()
+                        .all(|l| region(l, first.start) == region(l, row.start)) =>
+            {
+                *end = row.end
+            }
+            _ => stretches.push((row.start, row.end, row)),
+        }
+    }
+    let parts: Vec<String> = stretches
         .iter()
-        .map(|&(s, e)| {
-            let mut what = Vec::new();
-            for lane in &map.lanes {
-                match lane {
-                    Lane::Fields { title, layout } => what.push(format!(
-                        "{title}: {}",
-                        layout.region_name(layout.region_at(s))
-                    )),
+        .filter(|(_, _, row)| row.marked())
+        .map(|&(s, e, row)| {
+            let mut context = Vec::new();
+            let mut marked = Vec::new();
+            let mut why = Vec::new();
+            for (i, lane) in map.lanes.iter().enumerate() {
+                let what = match lane {
+                    Lane::Fields { title, layout } => {
+                        (title, layout.region_name(layout.region_at(s)))
+                    }
                     Lane::Bytes { title, bytes } => {
                         let v: Vec<&str> = (s..e)
                             .filter_map(|b| bytes.get(b as usize).map(String::as_str))
                             .collect();
-                        if !v.is_empty() {
-                            what.push(format!("{title}: {}", v.join(" ")));
+                        (title, v.join(" "))
+                    }
+                };
+                match row.marks[i] {
+                    Some(m) => {
+                        marked.push(format!("{} ({})", what.0, what.1));
+                        if !why.contains(&m.legend()) {
+                            why.push(m.legend());
                         }
                     }
+                    None if matches!(lane, Lane::Fields { .. }) => {
+                        context.push(format!("{}: {}", what.0, what.1))
+                    }
+                    None => {}
                 }
             }
             let label = if e > s + 1 { "bytes" } else { "byte" };
-            format!(
-                "{label} {} ({})",
-                bytemap::range_text(s, e),
-                what.join("; ")
-            )
+            let mut part = format!("{label} {}", bytemap::range_text(s, e));
+            if !context.is_empty() {
+                part.push_str(&format!(" ({})", context.join("; ")));
+            }
+            part.push_str(&format!(", in {}", marked.join(" and ")));
+            if kinds.len() > 1 {
+                part.push_str(&format!(" — {}", why.join(", ")));
+            }
+            part
         })
         .collect();
     format!("Marked ✱: {}.", parts.join("; "))
 }
 
-/// A fields lane: each field, hole or padding one block over its rows.
+/// Fields lane `lane` of `map`: each field, hole or padding one block over
+/// its rows; a stretch of it that is marked is a block of its own (class
+/// `mk` and the kind's class, with a `✱`).
 fn write_field_lane<W: Write>(
     out: &mut W,
     layout: &FieldLayout,
     rows: &[bytemap::Row],
-    col: usize,
+    lane: usize,
 ) -> io::Result<()> {
+    let col = lane + 2;
     let mut r = 0;
     while r < rows.len() {
         let region = layout.region_at(rows[r].start);
+        let mark = rows[r].marks[lane];
         let mut end = r + 1;
-        while end < rows.len() && layout.region_at(rows[end].start) == region {
+        while end < rows.len()
+            && layout.region_at(rows[end].start) == region
+            && rows[end].marks[lane] == mark
+        {
             end += 1;
         }
         let (start_b, end_b) = (rows[r].start, rows[end - 1].end);
         let area = format!("grid-area:{}/{col}/{}/{}", r + 2, end + 2, col + 1);
+        let (mk, star) = match mark {
+            Some(m) => (format!(" mk m-{}", m.class()), "✱ "),
+            None => (String::new(), ""),
+        };
         match region {
             Region::Field(i) => {
                 let f = &layout.fields[i];
                 writeln!(
                     out,
-                    "<div class=\"fld\" style=\"{area};background:{}\"><b>{}</b> <span class=\"ty\">{}</span> <span class=\"sz\">{} B @{}</span></div>",
+                    "<div class=\"fld{mk}\" style=\"{area};background:{}\">{star}<b>{}</b> <span class=\"ty\">{}</span> <span class=\"sz\">{} B @{}</span></div>",
                     color(&f.name),
                     esc(&f.name),
                     esc(&f.type_name),
@@ -251,13 +315,13 @@ fn write_field_lane<W: Write>(
             }
             Region::Hole | Region::Padding => writeln!(
                 out,
-                "<div class=\"gap\" style=\"{area}\"><span>{} ({} B)</span></div>",
+                "<div class=\"gap{mk}\" style=\"{area}\"><span>{star}{} ({} B)</span></div>",
                 layout.region_name(region),
                 end_b - start_b
             )?,
             Region::Beyond => writeln!(
                 out,
-                "<div class=\"gap\" style=\"{area}\"><span>— (type ends at {})</span></div>",
+                "<div class=\"gap{mk}\" style=\"{area}\"><span>— (type ends at {})</span></div>",
                 layout.size
             )?,
         }

@@ -507,8 +507,12 @@ fn render_finding(
             let _ = writeln!(text, "{line}");
         }
     }
-    for line in super::bytemap::text_lines(report, f, style.width) {
-        let _ = writeln!(text, "{line}");
+    // The byte map, indented under the finding; when it is drawn, it shows
+    // the keys or entry the short evidence would repeat.
+    let byte_map = super::bytemap::text_lines(report, f, style.width.saturating_sub(2));
+    let drawn = !byte_map.is_empty();
+    for line in byte_map {
+        let _ = writeln!(text, "  {line}");
     }
     let (label, shown) = match f.evidence.as_object() {
         Some(obj) if style.verbose => (
@@ -518,7 +522,7 @@ fn render_finding(
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         ),
-        _ => ("", short_evidence(f)),
+        _ => ("", short_evidence(f, drawn)),
     };
     if !shown.is_empty() {
         let indent = if label.is_empty() {
@@ -791,7 +795,7 @@ pub(crate) fn split_commands(text: &str) -> (String, Vec<String>) {
 /// key beside the present (or nearest) key, `^^` under the bytes that
 /// differ; a dumped entry's bytes with its garbage marked; who deleted a
 /// key. The raw evidence trees are `--verbose`.
-fn short_evidence(f: &Finding) -> serde_json::Map<String, serde_json::Value> {
+fn short_evidence(f: &Finding, byte_map: bool) -> serde_json::Map<String, serde_json::Value> {
     use serde_json::Value;
     let mut out = serde_json::Map::new();
     let ev = &f.evidence;
@@ -803,7 +807,7 @@ fn short_evidence(f: &Finding) -> serde_json::Map<String, serde_json::Value> {
         return out;
     };
     let at_line = |e: &Value| e.get("line").and_then(|l| l.as_u64());
-    if let Some(key) = ex.get("key").filter(|k| k.is_string()) {
+    if let Some(key) = ex.get("key").filter(|k| k.is_string() && !byte_map) {
         let label = match at_line(ex) {
             Some(l) => format!("key (line {l})"),
             None => "key".to_string(),
@@ -815,7 +819,7 @@ fn short_evidence(f: &Finding) -> serde_json::Map<String, serde_json::Value> {
             }
         }
     }
-    if let (Some(hex), Some(offs)) = (ex.get("hex"), ex.get("garbage_offsets")) {
+    if let (Some(hex), Some(offs), false) = (ex.get("hex"), ex.get("garbage_offsets"), byte_map) {
         let label = match ex.get("index").and_then(|i| i.as_u64()) {
             Some(i) => format!("entry {i}"),
             None => "entry".to_string(),

@@ -15,7 +15,7 @@
 
 use std::io::{self, Write};
 
-use super::bytemap::{self, ByteMap, Lane, Region};
+use super::bytemap::{self, ByteMap};
 use super::escape::{
     md_code as code, md_code_cell as code_cell, md_prose as text, md_prose_cell as text_cell,
     md_text as escape_text, terminal,
@@ -122,18 +122,12 @@ fn write_compared<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     Ok(())
 }
 
-/// Pads `s` to `w` characters (by chars, for `–`).
-fn pad(s: &str, w: usize) -> String {
-    let n = s.chars().count();
-    format!("{s}{}", " ".repeat(w.saturating_sub(n)))
-}
-
-/// A byte map as a fenced text block. Byte lanes first as hex lines, 16
-/// bytes a line, with a caret line under the marked bytes; then one line per
-/// row, like pahole's annotated struct: the bytes, what each fields lane has
-/// there (named on its first row), the byte values, `^` on marked rows.
-/// Names in the block are terminal text ([`terminal`]: no line of their
-/// own), and the fence is longer than any backtick run in the block.
+/// A byte map as a fenced text block: the text report's byte map
+/// ([`bytemap::block_lines`]: one line per row with each side's field and
+/// the byte values, marked cells in brackets, a legend line per kind of
+/// mark), so Markdown and text draw the same marks. Names in the block are
+/// terminal text ([`super::escape::terminal`]: no line of their own), and the fence is
+/// longer than any backtick run in the block.
 fn write_byte_map<W: Write>(out: &mut W, map: &ByteMap) -> io::Result<()> {
     let mut block = Vec::new();
     write_byte_map_block(&mut block, map)?;
@@ -148,140 +142,8 @@ fn write_byte_map<W: Write>(out: &mut W, map: &ByteMap) -> io::Result<()> {
 
 /// The inside of [`write_byte_map`]'s code block.
 fn write_byte_map_block<W: Write>(out: &mut W, map: &ByteMap) -> io::Result<()> {
-    let byte_lanes: Vec<(std::borrow::Cow<str>, &[String])> = map
-        .lanes
-        .iter()
-        .filter_map(|l| match l {
-            Lane::Bytes { title, bytes } => Some((terminal(title), bytes.as_slice())),
-            Lane::Fields { .. } => None,
-        })
-        .collect();
-    if !byte_lanes.is_empty() {
-        let label_w = byte_lanes
-            .iter()
-            .map(|(t, _)| t.chars().count())
-            .max()
-            .unwrap_or(0)
-            .max(6);
-        let mut start = 0u64;
-        while start < map.size {
-            let end = (start + 16).min(map.size);
-            let offs: Vec<String> = (start..end).map(|b| format!("{b:>2}")).collect();
-            writeln!(out, "{} {}", pad("offset", label_w), offs.join(" "))?;
-            for (title, bytes) in &byte_lanes {
-                let hex: Vec<String> = (start..end)
-                    .map(|b| {
-                        bytes
-                            .get(b as usize)
-                            .map(|x| format!("{x:>2}"))
-                            .unwrap_or_else(|| " .".into())
-                    })
-                    .collect();
-                writeln!(out, "{} {}", pad(title, label_w), hex.join(" "))?;
-            }
-            let carets: String = (start..end)
-                .map(|b| {
-                    if map.marked.contains(&b) {
-                        "^^ "
-                    } else {
-                        "   "
-                    }
-                })
-                .collect();
-            if carets.contains('^') {
-                writeln!(out, "{} {}", pad("", label_w), carets.trim_end())?;
-            }
-            start = end;
-        }
-        writeln!(out)?;
-    }
-    // The per-row listing.
-    let rows = map.rows();
-    let mut header = vec!["bytes".to_string()];
-    let mut cols: Vec<Vec<String>> = vec![rows
-        .iter()
-        .map(|r| bytemap::range_text(r.start, r.end))
-        .collect()];
-    for lane in &map.lanes {
-        match lane {
-            Lane::Fields { title, layout } => {
-                header.push(format!("{} ({})", terminal(title), terminal(&layout.name)));
-                let mut prev: Option<Region> = None;
-                cols.push(
-                    rows.iter()
-                        .map(|r| {
-                            let region = layout.region_at(r.start);
-                            let first = prev != Some(region);
-                            prev = Some(region);
-                            if !first {
-                                return "  ⋮".to_string();
-                            }
-                            match region {
-                                Region::Field(i) => {
-                                    let f = &layout.fields[i];
-                                    let (name, ty) = (terminal(&f.name), terminal(&f.type_name));
-                                    format!("{name} {ty}").trim_end().to_string()
-                                }
-                                Region::Beyond => "—".to_string(),
-                                other => format!("({})", terminal(&layout.region_name(other))),
-                            }
-                        })
-                        .collect(),
-                );
-            }
-            Lane::Bytes { title, bytes } => {
-                header.push(terminal(title).into_owned());
-                cols.push(
-                    rows.iter()
-                        .map(|r| {
-                            (r.start..r.end)
-                                .filter_map(|b| bytes.get(b as usize).cloned())
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                        })
-                        .collect(),
-                );
-            }
-        }
-    }
-    let widths: Vec<usize> = header
-        .iter()
-        .zip(&cols)
-        .map(|(h, c)| {
-            c.iter()
-                .map(|s| s.chars().count())
-                .chain([h.chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<&str>, mark: bool| {
-        let mut l: String = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| pad(c, *w + 2))
-            .collect();
-        if mark {
-            l.push_str("^ ");
-            l.push_str(&terminal(&map.mark_meaning));
-        }
-        l.trim_end().to_string()
-    };
-    writeln!(
-        out,
-        "{}",
-        line(header.iter().map(String::as_str).collect(), false)
-    )?;
-    for (r, row) in rows.iter().enumerate() {
-        let cells: Vec<&str> = cols.iter().map(|c| c[r].as_str()).collect();
-        writeln!(out, "{}", line(cells, row.marked))?;
-    }
-    if map.cut > 0 {
-        writeln!(
-            out,
-            "(first {} bytes; {} more not shown)",
-            map.size, map.cut
-        )?;
+    for line in bytemap::block_lines(map, bytemap::MARKDOWN_WIDTH) {
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }
@@ -554,7 +416,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::bytemap::{ByteMap, Field, FieldLayout, Lane};
+    use super::bytemap::{ByteMap, Field, FieldLayout, Lane, Mark};
 
     /// A BTF member name holding a fence and a line feed neither closes the
     /// byte map's code block nor starts a line of its own.
@@ -578,8 +440,7 @@ mod tests {
                     }],
                 },
             }],
-            marked: [0].into(),
-            mark_meaning: "marked".into(),
+            marks: vec![[(0, Mark::KeyPadding)].into()],
         };
         let mut out = Vec::new();
         super::write_byte_map(&mut out, &map).unwrap();
@@ -587,7 +448,7 @@ mod tests {
         assert!(md.contains("\n````text\n"), "{md}");
         assert!(md.ends_with("\n````\n"), "{md}");
         assert!(
-            md.contains("\n0      a\\x0a```\\x0a# forged __u32 "),
+            md.contains("\n0     [a\\x0a```\\x0a# forged __u32]\n"),
             "{md}"
         );
         assert_eq!(md.matches("````").count(), 2, "{md}");
