@@ -548,3 +548,18 @@ pub(crate) fn finding_groups(report: &FleetReport, f: &FleetFinding, shown: usiz
         parts.len() - shown
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::fold;
+
+    #[test]
+    fn fold_names_a_few_and_counts_the_rest() {
+        let names: Vec<String> = (1..=5).map(|i| format!("n{i}")).collect();
+        assert_eq!(fold(&names[..1], 3), "n1");
+        // Hiding one name would take as much room as naming it.
+        assert_eq!(fold(&names[..4], 3), "n1, n2, n3, n4");
+        assert_eq!(fold(&names, 3), "n1, n2, n3 and 2 more");
+        assert_eq!(fold(&[], 3), "");
+    }
+}

@@ -432,7 +432,108 @@ pub fn build_report(mut summaries: Vec<BundleSummary>, ignored: Vec<IgnoredPath>
 
 #[cfg(test)]
 mod tests {
-    use super::label;
+    use super::super::summary::{BundleSummary, CodeCount, NodeMap, NodeSummary};
+    use super::{build_report, label};
+    use crate::model::finding::{Code, Severity};
+    use crate::report::fleet::TypeShape;
+
+    fn shape(name: &str, size: u64) -> Option<TypeShape> {
+        Some(TypeShape {
+            fingerprint: format!("{name}-{size}"),
+            name: format!("struct {name} ({size} B)"),
+            summary: format!("struct {name} ({size} B)"),
+        })
+    }
+
+    fn map(id: u32, value_size: u64, max_entries: u32, used: bool, tag: &str) -> NodeMap {
+        NodeMap {
+            id: Some(id),
+            name: "flows".into(),
+            map_type: Some("hash".into()),
+            key_size: Some(16),
+            value_size: Some(value_size),
+            max_entries: Some(max_entries),
+            key: shape("flow_key", 16),
+            value: shape("flow_value", value_size),
+            prog_tags: if used { vec![tag.into()] } else { Vec::new() },
+            used,
+        }
+    }
+
+    fn node(host: &str, maps: Vec<NodeMap>, findings: Vec<CodeCount>) -> BundleSummary {
+        BundleSummary {
+            path: format!("b/{host}.tar"),
+            outcome: Ok(NodeSummary {
+                host: host.into(),
+                maps,
+                findings,
+                ..NodeSummary::default()
+            }),
+        }
+    }
+
+    /// Layouts make variants; max_entries and program tags do not; an
+    /// unused instance beside a used one is stale, apart; nodes with the
+    /// same findings and layouts are one group.
+    #[test]
+    fn variants_are_layouts_and_stale_instances_are_apart() {
+        let full = CodeCount {
+            code: Code::DumpMapFull,
+            count: 1,
+            severity: Severity::Warning,
+            maps: vec!["flows".into()],
+            title: "full".into(),
+        };
+        let report = build_report(
+            vec![
+                node("n1", vec![map(1, 24, 64, true, "aa")], Vec::new()),
+                node("n2", vec![map(2, 24, 128, true, "bb")], Vec::new()),
+                node("n3", vec![map(3, 24, 64, true, "aa")], Vec::new()),
+                node("n4", vec![map(4, 32, 64, true, "cc")], Vec::new()),
+                node(
+                    "n5",
+                    vec![map(5, 24, 64, false, ""), map(6, 24, 64, true, "aa")],
+                    vec![full.clone()],
+                ),
+                // Used by no program, and nothing of its name is: a variant.
+                node("n6", vec![map(7, 40, 64, false, "")], Vec::new()),
+            ],
+            Vec::new(),
+        );
+        let flows = &report.maps[0];
+        let v: Vec<(&str, Option<u64>, usize, &[u32])> = flows
+            .variants
+            .iter()
+            .map(|v| {
+                (
+                    v.label.as_str(),
+                    v.value_size,
+                    v.nodes,
+                    v.max_entries.as_slice(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            v,
+            [
+                ("A", Some(24), 4, &[64, 128][..]),
+                ("B", Some(32), 1, &[64][..]),
+                ("C", Some(40), 1, &[64][..])
+            ]
+        );
+        assert_eq!(flows.variants[1].differs_from_a, ["value_size", "value"]);
+        assert_eq!(flows.stale.len(), 1);
+        assert_eq!(flows.stale[0].same_as.as_deref(), Some("A"));
+        assert_eq!(flows.stale[0].seen_in[0].map_id, Some(5));
+        let groups: Vec<(&str, usize)> = report
+            .groups
+            .iter()
+            .map(|g| (g.label.as_str(), g.nodes.len()))
+            .collect();
+        assert_eq!(groups, [("n1", 3), ("n4", 1), ("n5", 1), ("n6", 1)]);
+        assert_eq!(report.summary.stale_instances, 1);
+        assert_eq!(report.findings[0].groups, ["n5"]);
+    }
 
     #[test]
     fn labels_run_past_z() {
