@@ -1593,72 +1593,470 @@ mod fleet {
         let (code, human, _) = fleet(&[BUNDLES]);
         assert_eq!(code, 1);
         insta::assert_snapshot!("fleet_corpus_human", human);
+        let (_, md, _) = fleet(&[BUNDLES, "--format", "md"]);
+        insta::assert_snapshot!("fleet_corpus_md", md);
+        let (_, html, _) = fleet(&[BUNDLES, "--format", "html"]);
+        insta::assert_snapshot!("fleet_corpus_html", html);
     }
 
+    /// Host names of a variant's (or stale group's) instances, each once.
+    fn hosts(v: &serde_json::Value) -> Vec<String> {
+        let mut h: Vec<String> = v["seen_in"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["host"].as_str().unwrap().to_string())
+            .collect();
+        h.dedup();
+        h
+    }
+
+    fn node_names(ns: &[u32]) -> Vec<String> {
+        ns.iter().map(|n| format!("node-{n:02}")).collect()
+    }
+
+    fn map<'a>(json: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+        json["maps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap_or_else(|| panic!("map {name}"))
+    }
+
+    /// Variants are layouts only: the canary (value 24 → 32 B on six
+    /// nodes) is the one second variant of each `flows*` map, and the
+    /// reload's leftover instances (used by no program beside a used one)
+    /// are stale, apart, not a third variant.
     #[test]
-    fn fleet_canary_shows_both_layouts_with_their_nodes() {
+    fn fleet_canary_is_the_only_variant_and_stale_instances_are_apart() {
         let (_, json) = fleet_json(&[BUNDLES]);
-        let flows = json["maps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["name"] == "flows")
-            .expect("map flows");
-        let hosts = |v: &serde_json::Value| -> Vec<String> {
-            v["seen_in"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|n| n["host"].as_str().unwrap().to_string())
-                .collect()
-        };
-        let variants = flows["variants"].as_array().unwrap();
-        let old: Vec<&serde_json::Value> =
-            variants.iter().filter(|v| v["value_size"] == 24).collect();
-        let new: Vec<&serde_json::Value> =
-            variants.iter().filter(|v| v["value_size"] == 32).collect();
-        assert_eq!(new.len(), 1, "{flows:#}");
+        assert_eq!(json["fleet_report_version"], 2);
         assert_eq!(
-            hosts(new[0]),
-            ["node-06", "node-07", "node-08", "node-09", "node-10", "node-11"]
+            json["summary"]["maps_with_variants"], 3,
+            "{:#}",
+            json["summary"]
         );
-        assert!(new[0]["value"]["summary"]
-            .as_str()
-            .unwrap()
-            .contains("last_seen_ns __u64 @24"));
-        // The old layout: on the old release's nodes, loaded or left pinned.
-        let mut old_hosts: Vec<String> = old.iter().flat_map(|v| hosts(v)).collect();
-        old_hosts.sort();
-        old_hosts.dedup();
-        let want: Vec<String> = [1, 2, 3, 4, 5, 12, 13, 14, 15, 16, 17]
-            .iter()
-            .map(|n| format!("node-{n:02}"))
-            .collect();
-        assert_eq!(old_hosts, want);
-        // One old layout (one fingerprint), not the new one.
-        let old_fp: Vec<&str> = old
-            .iter()
-            .map(|v| v["value"]["fingerprint"].as_str().unwrap())
-            .collect();
-        assert!(old_fp.windows(2).all(|w| w[0] == w[1]), "{old_fp:?}");
-        assert_ne!(old_fp[0], new[0]["value"]["fingerprint"]);
-        // The key layout is the same everywhere.
-        let keys: Vec<&serde_json::Value> = variants.iter().map(|v| &v["key"]).collect();
-        assert!(keys.windows(2).all(|w| w[0] == w[1]));
-        let differs: Vec<&str> = flows["differs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d.as_str().unwrap())
-            .collect();
-        assert_eq!(differs, ["value_size", "value", "prog_tags"]);
-        // The HTML page marks the map and names the canary's nodes.
+        for name in ["flows", "flows_lru", "flows_small"] {
+            let m = map(&json, name);
+            let variants = m["variants"].as_array().unwrap();
+            assert_eq!(variants.len(), 2, "{name}: {m:#}");
+            let (a, b) = (&variants[0], &variants[1]);
+            assert_eq!(a["label"], "A");
+            assert_eq!(a["value_size"], 24);
+            assert_eq!(a["differs_from_a"], serde_json::json!([]));
+            assert_eq!(
+                hosts(a),
+                node_names(&[1, 2, 3, 4, 5, 12, 13, 14, 15, 16, 17])
+            );
+            assert_eq!(b["value_size"], 32);
+            assert_eq!(b["nodes"], 6);
+            assert_eq!(hosts(b), node_names(&[6, 7, 8, 9, 10, 11]));
+            assert_eq!(
+                b["differs_from_a"],
+                serde_json::json!(["value_size", "value"])
+            );
+            assert!(b["value"]["summary"]
+                .as_str()
+                .unwrap()
+                .contains("last_seen_ns __u64 @24"));
+            assert_eq!(a["key"], b["key"], "the key layout is the same everywhere");
+            assert_eq!(m["differs"], serde_json::json!(["value_size", "value"]));
+            let stale = m["stale"].as_array().unwrap();
+            assert_eq!(stale.len(), 1, "{m:#}");
+            assert_eq!(stale[0]["same_as"], "A");
+            assert_eq!(hosts(&stale[0]), node_names(&[16, 17]));
+        }
+        // v1's maps on the traced nodes: one layout, the old pin stale.
+        for name in ["conns", "slots", "tiny"] {
+            let m = map(&json, name);
+            assert_eq!(m["variants"].as_array().unwrap().len(), 1, "{m:#}");
+            assert_eq!(m["differs"], serde_json::json!([]));
+            assert_eq!(hosts(&m["stale"][0]), node_names(&[18, 19, 20]));
+        }
+        // The page tints only the rows that differ from the majority.
         let (_, html, _) = fleet(&[BUNDLES, "--format", "html"]);
         assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
-        assert!(html.contains(
-            "<tr class=\"differs\"><td><code>flows</code></td><td>B (differs in value_size, value, prog_tags)</td>"
-        ), "{html}");
-        assert!(html.contains("node-06, node-07, node-08, node-09, node-10, node-11"));
+        assert_eq!(html.matches("<tr class=\"differs\">").count(), 3, "{html}");
+        let row = html
+            .split("<tr class=\"differs\">")
+            .nth(1)
+            .and_then(|r| r.split("</tr>").next())
+            .unwrap();
+        assert!(
+            row.contains("<code>flows</code>") && row.contains("value 24 → 32 B"),
+            "{row}"
+        );
+        assert!(
+            row.contains("node-06, node-07, node-08, node-09, node-10, node-11"),
+            "{row}"
+        );
+    }
+
+    /// Nodes with the same findings and the same layouts are one group,
+    /// the largest first; every bundle names its group; a finding names the
+    /// groups its nodes make up.
+    #[test]
+    fn fleet_folds_identical_nodes_into_groups() {
+        let (_, json) = fleet_json(&[BUNDLES]);
+        let groups = json["groups"].as_array().unwrap();
+        let got: Vec<(String, Vec<String>)> = groups
+            .iter()
+            .map(|g| {
+                let nodes = g["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| n["host"].as_str().unwrap_or("-").to_string())
+                    .collect();
+                (g["label"].as_str().unwrap().to_string(), nodes)
+            })
+            .collect();
+        let want: Vec<(String, Vec<String>)> = [
+            ("node-01", vec![1, 2, 3, 4, 5]),
+            ("node-06", vec![6, 7, 8, 9, 10]),
+            ("node-18", vec![18, 19, 20]),
+            ("node-12", vec![12, 13]),
+            ("node-14", vec![14, 15]),
+            ("node-16", vec![16, 17]),
+            ("node-11", vec![11]),
+        ]
+        .into_iter()
+        .map(|(l, ns)| (l.to_string(), node_names(&ns)))
+        .chain([(
+            format!("{BUNDLES}/node-21-truncated.tar"),
+            vec!["-".to_string()],
+        )])
+        .collect();
+        assert_eq!(got, want);
+        assert_eq!(json["summary"]["groups"], 8);
+        assert_eq!(groups[7]["status"], "unreadable");
+        // The canary's group: its maps on variant B, nothing stale.
+        let canary = &groups[1];
+        assert!(canary["layouts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["variant"] == "B" && l["stale"] == false));
+        let b16 = json["bundles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["host"] == "node-17")
+            .unwrap();
+        assert_eq!(b16["group"], "node-16");
+        let full = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "dump/map-full")
+            .unwrap();
+        assert_eq!(full["nodes"], 5);
+        assert_eq!(full["groups"], serde_json::json!(["node-18", "node-14"]));
+        // Full lists are kept in JSON.
+        assert_eq!(full["bundles"].as_array().unwrap().len(), 5);
+        // The text says it the same way, each node list folded.
+        let (_, text, _) = fleet(&[BUNDLES]);
+        assert!(
+            text.contains("  5 nodes like node-01: node-01, node-02, node-03 and 2 more\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("error dump/map-full on 5 nodes: 3 like node-18, 2 like node-14\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "1 unreadable bundle: {BUNDLES}/node-21-truncated.tar"
+            )),
+            "{text}"
+        );
+    }
+
+    /// Every format opens with the totals and the findings; the per-node
+    /// listing (groups, then bundles) comes after them.
+    #[test]
+    fn fleet_findings_come_first_in_every_format() {
+        let (_, text, _) = fleet(&[BUNDLES]);
+        let at = |hay: &str, needle: &str| {
+            hay.find(needle)
+                .unwrap_or_else(|| panic!("no {needle:?} in {hay}"))
+        };
+        assert!(at(&text, "\nfindings") < at(&text, "\nmap layouts"));
+        assert!(at(&text, "\nmap layouts") < at(&text, "\nnodes in 8 groups"));
+        let (_, md, _) = fleet(&[BUNDLES, "--format", "md"]);
+        assert!(at(&md, "## Findings") < at(&md, "## Map layouts"));
+        assert!(at(&md, "## Map layouts") < at(&md, "## Nodes in 8 groups"));
+        assert!(at(&md, "## Nodes in 8 groups") < at(&md, "## Bundles"));
+        let (_, html, _) = fleet(&[BUNDLES, "--format", "html"]);
+        assert!(at(&html, "<h2>Findings</h2>") < at(&html, "<h2>Map layouts</h2>"));
+        assert!(at(&html, "<h2>Map layouts</h2>") < at(&html, "<h2>Nodes in 8 groups</h2>"));
+        assert!(at(&html, "<h2>Nodes in 8 groups</h2>") < at(&html, "<h2>Bundles</h2>"));
+        let (_, json, _) = fleet(&[BUNDLES, "--format", "json"]);
+        // Top-level keys (two spaces in): in the renderings' order.
+        let keys = [
+            "summary",
+            "findings",
+            "maps",
+            "groups",
+            "partial_maps",
+            "bundles",
+        ];
+        let pos: Vec<usize> = keys
+            .iter()
+            .map(|k| at(&json, &format!("\n  \"{k}\": ")))
+            .collect();
+        assert!(pos.windows(2).all(|w| w[0] < w[1]), "{pos:?}");
+    }
+
+    /// The HTML is analyze's kind of page: a viewport, code spans where
+    /// titles have backticks (no raw backtick left), every input string
+    /// escaped.
+    #[test]
+    fn fleet_html_has_a_viewport_and_code_spans() {
+        let (_, html, _) = fleet(&[BUNDLES, "--format", "html"]);
+        assert!(html
+            .contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"));
+        assert!(!html.contains('`'), "raw backticks in the page");
+        assert!(html.contains("padding after <code>proto</code>"), "{html}");
+        // An input string with markup is escaped (a bundle named so).
+        let dir = scratch("fleet-escape");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLES);
+        std::fs::copy(root.join("node-01.tar"), dir.join("<b>x&y.tar")).unwrap();
+        let (_, html, _) = fleet(&[dir.to_str().unwrap(), "--format", "html"]);
+        assert!(html.contains("&lt;b&gt;x&amp;y.tar"), "{html}");
+        assert!(!html.contains("<b>x&y"), "{html}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Text is laid out for `COLUMNS` as analyze's is: no line longer,
+    /// except a single word longer than a line (a path), which is never cut.
+    #[test]
+    fn fleet_text_respects_columns() {
+        for width in [60usize, 100, 140] {
+            let out = bpfcase()
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .args(["fleet", BUNDLES])
+                .env("COLUMNS", width.to_string())
+                .output()
+                .unwrap();
+            let text = String::from_utf8(out.stdout).unwrap();
+            assert!(text.lines().count() > 20, "{text}");
+            for l in text.lines() {
+                assert!(
+                    l.chars().count() <= width || !l.trim().contains(' '),
+                    "COLUMNS={width}: {} chars: {l}",
+                    l.chars().count()
+                );
+            }
+        }
+    }
+
+    /// The corpus bundle a synthetic node `i` is a copy of, out of every
+    /// 100: six on the canary (node-06 … node-11), two with a reload's stale
+    /// instances (16, 17), three traced with missed lookups (18–20), two
+    /// with padding garbage (12, 13), two with a full map (14, 15), and 85
+    /// on the old release, clean (01–05).
+    fn synthetic_source(i: usize) -> usize {
+        match i % 100 {
+            k @ 0..=5 => 6 + k,
+            k @ 6..=7 => 16 + (k - 6),
+            k @ 8..=10 => 18 + (k - 8),
+            k @ 11..=12 => 12 + (k - 11),
+            k @ 13..=14 => 14 + (k - 13),
+            k => 1 + (k - 15) % 5,
+        }
+    }
+
+    /// Writes `n` bundles `sim-NNNN.tar` into `dir`, each a copy of a real
+    /// corpus bundle ([`synthetic_source`]) whose manifest names its own
+    /// host (`sim-NNNN`; the manifest lists the other members' digests,
+    /// not its own), members in the original order; plus the corpus's cut
+    /// bundle as `sim-cut.tar`. Deterministic.
+    fn synthetic_fleet(dir: &std::path::Path, n: usize) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLES);
+        let mut sources: Vec<Vec<(String, Vec<u8>)>> = Vec::new();
+        for k in 1..=20 {
+            let file = std::fs::File::open(root.join(format!("node-{k:02}.tar"))).unwrap();
+            let mut members = Vec::new();
+            for e in tar::Archive::new(file).entries().unwrap() {
+                let mut e = e.unwrap();
+                let name = e.path().unwrap().to_string_lossy().into_owned();
+                let mut data = Vec::new();
+                std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+                members.push((name, data));
+            }
+            sources.push(members);
+        }
+        for i in 0..n {
+            let host = format!("sim-{i:04}");
+            let out = std::fs::File::create(dir.join(format!("{host}.tar"))).unwrap();
+            let mut b = tar::Builder::new(std::io::BufWriter::new(out));
+            for (name, data) in &sources[synthetic_source(i) - 1] {
+                let data = if name == "manifest.json" {
+                    let mut m: serde_json::Value = serde_json::from_slice(data).unwrap();
+                    m["host"]["hostname"] = serde_json::Value::String(host.clone());
+                    serde_json::to_vec_pretty(&m).unwrap()
+                } else {
+                    data.clone()
+                };
+                let mut h = tar::Header::new_ustar();
+                h.set_size(data.len() as u64);
+                h.set_mode(0o600);
+                h.set_cksum();
+                b.append_data(&mut h, name, data.as_slice()).unwrap();
+            }
+            b.into_inner().unwrap();
+        }
+        std::fs::copy(root.join("node-21-truncated.tar"), dir.join("sim-cut.tar")).unwrap();
+    }
+
+    /// `scrollWidth clientWidth` of the report's page drawn `width` px wide
+    /// in headless Chromium: the page is put in an iframe of that width (a
+    /// headless window is at least 500 px wide) with a script added that
+    /// posts its root's widths to the frame, which writes them into its DOM;
+    /// `--dump-dom` prints it.
+    fn chromium_widths(dir: &std::path::Path, html: &str, width: u32) -> (u32, u32) {
+        let probe = html.replace(
+            "</body></html>",
+            "<script>addEventListener('load',function(){var d=document.documentElement;parent.postMessage(d.scrollWidth+' '+d.clientWidth,'*')})</script></body></html>",
+        );
+        std::fs::write(dir.join("probe.html"), probe).unwrap();
+        let frame = format!(
+            "<!DOCTYPE html><html><body style=\"margin:0\"><iframe src=\"probe.html\" style=\"border:0;width:{width}px;height:2000px\"></iframe><pre id=\"out\">none</pre><script>addEventListener('message',function(e){{document.getElementById('out').textContent='widths '+e.data}})</script></body></html>"
+        );
+        let page = dir.join(format!("frame-{width}.html"));
+        std::fs::write(&page, frame).unwrap();
+        let out = std::process::Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--virtual-time-budget=20000",
+                "--dump-dom",
+            ])
+            .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+            .arg(format!("--window-size={},2100", width.max(500) + 40))
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .expect("run chromium");
+        let dom = String::from_utf8_lossy(&out.stdout);
+        let at = dom
+            .find("widths ")
+            .unwrap_or_else(|| panic!("no widths in the page (chromium: {:?}): {dom}", out.status));
+        let nums: Vec<u32> = dom[at + 7..]
+            .split(|c: char| !c.is_ascii_digit())
+            .take(2)
+            .map(|n| n.parse().unwrap())
+            .collect();
+        (nums[0], nums[1])
+    }
+
+    /// A fleet of 1,000 nodes (copies of the corpus's real bundles, a few
+    /// on the canary, a few with stale instances, some with findings, one
+    /// cut short): the text stays under 100 lines, the groups and variants
+    /// are the synthetic fleet's own, and the HTML fits a 390 px phone and
+    /// a 1400 px screen in Chromium with no horizontal overflow.
+    #[test]
+    fn fleet_of_1000_nodes_stays_short_and_fits_a_phone() {
+        let dir = scratch("fleet-1000");
+        let bundles = dir.join("bundles");
+        std::fs::create_dir_all(&bundles).unwrap();
+        synthetic_fleet(&bundles, 1000);
+        let b = bundles.to_str().unwrap();
+
+        let (code, text, err) = fleet(&[b]);
+        assert_eq!(code, 1, "{err}");
+        let lines = text.lines().count();
+        assert!(lines < 100, "{lines} lines:\n{text}");
+        assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+        // The findings come before the first group.
+        assert!(text.find("\nfindings").unwrap() < text.find("\nnodes in").unwrap());
+        assert!(
+            text.contains("850 nodes like sim-0015: sim-0015, sim-0016, sim-0017 and 847 more"),
+            "{text}"
+        );
+
+        let (_, json) = fleet_json(&[b]);
+        assert_eq!(json["summary"]["bundles"], 1001);
+        assert_eq!(json["summary"]["unreadable"], 1);
+        let groups: Vec<(String, usize)> = json["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["label"].as_str().unwrap().to_string(),
+                    g["nodes"].as_array().unwrap().len(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, usize)> = [
+            ("sim-0015", 850),
+            ("sim-0000", 50),
+            ("sim-0008", 30),
+            ("sim-0006", 20),
+            ("sim-0011", 20),
+            ("sim-0013", 20),
+            ("sim-0005", 10),
+        ]
+        .into_iter()
+        .map(|(l, n)| (l.to_string(), n))
+        .chain([(format!("{b}/sim-cut.tar"), 1)])
+        .collect();
+        assert_eq!(groups, want);
+        let flows = map(&json, "flows");
+        let variants = flows["variants"].as_array().unwrap();
+        assert_eq!(variants.len(), 2, "{flows:#}");
+        assert_eq!(
+            (
+                variants[0]["value_size"].clone(),
+                variants[0]["nodes"].clone()
+            ),
+            (24.into(), 910.into())
+        );
+        assert_eq!(
+            (
+                variants[1]["value_size"].clone(),
+                variants[1]["nodes"].clone()
+            ),
+            (32.into(), 60.into())
+        );
+        let canary: Vec<String> = hosts(&variants[1]);
+        let want: Vec<String> = (0..1000)
+            .filter(|i| (6..=11).contains(&synthetic_source(*i)))
+            .map(|i| format!("sim-{i:04}"))
+            .collect();
+        assert_eq!(canary, want, "JSON keeps every node");
+        assert_eq!(flows["stale"][0]["same_as"], "A");
+        assert_eq!(flows["stale"][0]["nodes"], 20);
+
+        if !super::support::require_tool(
+            "chromium",
+            "fleet_of_1000_nodes_stays_short_and_fits_a_phone",
+        ) {
+            std::fs::remove_dir_all(&dir).unwrap();
+            return;
+        }
+        let page = dir.join("fleet.html");
+        let (_, _, err) = fleet(&[b, "-o", page.to_str().unwrap()]);
+        let html = std::fs::read_to_string(&page).unwrap_or_else(|e| panic!("{e}: {err}"));
+        for width in [1400, 390] {
+            let (scroll, client) = chromium_widths(&dir, &html, width);
+            assert!(
+                client <= width && client + 40 >= width,
+                "the page was drawn {client} px wide, not {width}"
+            );
+            assert!(
+                scroll <= client,
+                "at {width} px the page is {scroll} px wide: it overflows its {client} px"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -1732,7 +2130,7 @@ mod fleet {
         // The human report names it too.
         let (_, human, _) = fleet(&[d]);
         assert!(
-            human.contains(&format!("{d}/node-02.tar  UNREADABLE: ")),
+            human.contains(&format!("1 unreadable bundle: {d}/node-02.tar")),
             "{human}"
         );
         // A clean node alone (info only: key padding no evidence shows to

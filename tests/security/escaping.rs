@@ -483,16 +483,19 @@ fn fleet_of_crafted_bundles_and_file_names_is_inert() {
     for (level, h) in &shape.headings {
         let own = match level {
             HeadingLevel::H1 => h == "bpfcase fleet report",
-            HeadingLevel::H2 => [
-                "Bundles",
-                "Findings by code",
-                "Maps",
-                "Maps on some nodes only",
-                "Not bundles (ignored)",
-            ]
-            .contains(&h.as_str()),
-            // `code` (severity, N bundles)
-            HeadingLevel::H3 => h.contains('/') && h.ends_with(" bundles)"),
+            HeadingLevel::H2 => {
+                [
+                    "Findings",
+                    "Map layouts",
+                    "Maps on some nodes only",
+                    "Bundles",
+                    "Not bundles (ignored)",
+                ]
+                .contains(&h.as_str())
+                    // Nodes in N groups
+                    || (h.starts_with("Nodes in ")
+                        && (h.ends_with(" groups") || h.ends_with(" group")))
+            }
             _ => false,
         };
         assert!(

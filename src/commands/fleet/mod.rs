@@ -80,13 +80,14 @@ pub fn run(args: &FleetArgs) -> Result<ExitCode> {
     }
     let report = build_report(summaries, found.ignored);
     let mut buf = Vec::new();
-    render(&mut buf, &report, format, args.out.style().color).out()?;
+    render(&mut buf, &report, format, args.out.style()).out()?;
     args.out.write_all(&buf)?;
     let s = &report.summary;
     args.out.done(&format!(
-        "{} ({} unreadable), {} with errors, {} with warnings",
+        "{} ({} unreadable) in {}, {} with errors, {} with warnings",
         super::output::plural(s.bundles as u64, "bundle", "bundles"),
         s.unreadable,
+        super::output::plural(s.groups as u64, "group", "groups"),
         s.bundles_with_errors,
         s.bundles_with_warnings
     ));
@@ -98,11 +99,11 @@ pub fn render(
     out: &mut Vec<u8>,
     report: &FleetReport,
     format: ReportFormat,
-    color: bool,
+    style: crate::report::TextStyle,
 ) -> std::io::Result<()> {
     use crate::report::{fleet_html, fleet_human, fleet_json, fleet_markdown};
     match format {
-        ReportFormat::Human => fleet_human::write(out, report, color),
+        ReportFormat::Human => fleet_human::write(out, report, style),
         ReportFormat::Json => fleet_json::write(out, report),
         ReportFormat::Md => fleet_markdown::write(out, report),
         ReportFormat::Html => fleet_html::write(out, report),

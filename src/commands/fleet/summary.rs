@@ -56,6 +56,8 @@ pub struct NodeMap {
     pub value: Option<TypeShape>,
     /// Tags of the programs using it, sorted, each once.
     pub prog_tags: Vec<String>,
+    /// Whether a loaded program uses it.
+    pub used: bool,
 }
 
 /// One finding code in one bundle.
@@ -200,6 +202,7 @@ fn node_map(m: &MapInstance, tags: &HashMap<u32, &str>) -> NodeMap {
         key: shape(m.key_layout.as_deref(), m.key_scalar.as_ref()),
         value: shape(m.value_layout.as_deref(), m.value_scalar.as_ref()),
         prog_tags,
+        used: !m.prog_ids.is_empty(),
     }
 }
 
@@ -211,6 +214,7 @@ fn shape(layout: Option<&Layout>, scalar: Option<&ScalarType>) -> Option<TypeSha
         canonical(&mut canon, l, 0, &mut budget);
         return Some(TypeShape {
             fingerprint: fingerprint(&canon),
+            name: format!("{} ({} B)", l.display_name(), l.size),
             summary: layout_summary(l),
         });
     }
@@ -221,6 +225,7 @@ fn shape(layout: Option<&Layout>, scalar: Option<&ScalarType>) -> Option<TypeSha
     let canon = format!("scalar {} {}", s.name, canon);
     Some(TypeShape {
         fingerprint: fingerprint(&canon),
+        name: format!("{} ({} B)", s.name, s.ty.size()),
         summary: format!("{} ({} B)", s.name, s.ty.size()),
     })
 }
