@@ -195,7 +195,7 @@ fn map_finding(map: &MapInstance, series: &[&KeySample], opts: &GrowthOptions) -
     // First sample each key of the last dump has been in continuously.
     let mut since: HashMap<u64, usize> = HashMap::new();
     let mut removed_masked: HashSet<u64> = HashSet::new();
-    let mask = map.key_layout.as_deref().map(padding_mask);
+    let mask = map.key_layout.as_deref().map(|l| l.padding_mask(1 << 16));
     if keyed {
         let mut prev: HashSet<u64> = first.keys().map(fingerprint).collect();
         since = prev.iter().map(|k| (*k, 0)).collect();
@@ -455,21 +455,6 @@ fn slope(series: &[&KeySample]) -> f64 {
     } else {
         0.0
     }
-}
-
-/// Bit mask of the key's padding (bits no member covers), per byte.
-fn padding_mask(layout: &Layout) -> Vec<u8> {
-    let size = usize::try_from(layout.size).unwrap_or(0).min(1 << 16);
-    let mut mask = vec![0u8; size];
-    for (start, bits) in layout.uncovered_bits() {
-        for bit in start..start.saturating_add(bits) {
-            match mask.get_mut((bit / 8) as usize) {
-                Some(m) => *m |= 1 << (bit % 8),
-                None => break,
-            }
-        }
-    }
-    mask
 }
 
 fn masked(key: &[u8], mask: &[u8]) -> Vec<u8> {

@@ -308,7 +308,9 @@ impl<'a> MapReplay<'a> {
         dump: Option<&'a KeyLog>,
     ) -> Self {
         let key_layout = map.and_then(|m| m.key_layout.as_deref());
-        let padding = key_layout.map(padding_mask).unwrap_or_default();
+        let padding = key_layout
+            .map(|l| l.padding_mask(1 << 16))
+            .unwrap_or_default();
         let swappable = match key_layout {
             Some(l) => l
                 .members
@@ -983,21 +985,6 @@ fn caller(c: &MapCall) -> String {
         (true, pid) => format!("pid {pid}"),
         (false, pid) => format!("{} (pid {pid})", c.comm),
     }
-}
-
-/// Padding bits per byte of `layout` (bits no member covers).
-fn padding_mask(layout: &Layout) -> Vec<u8> {
-    let size = usize::try_from(layout.size).unwrap_or(0).min(1 << 16);
-    let mut mask = vec![0u8; size];
-    for (start, bits) in layout.uncovered_bits() {
-        for bit in start..start.saturating_add(bits) {
-            match mask.get_mut((bit / 8) as usize) {
-                Some(m) => *m |= 1 << (bit % 8),
-                None => break,
-            }
-        }
-    }
-    mask
 }
 
 #[cfg(test)]

@@ -368,6 +368,20 @@ impl Layout {
         self
     }
 
+    /// For each of the first `max_bytes` bytes, its padding bits (bits no
+    /// member covers, at any depth, per [`Layout::uncovered_bits`]): the
+    /// mask key and value bytes are tested against, or cleared with.
+    pub fn padding_mask(&self, max_bytes: u64) -> Vec<u8> {
+        let size = self.size.min(max_bytes);
+        let mut mask = vec![0u8; size as usize];
+        for (start, bits) in self.uncovered_bits() {
+            for bit in start.min(size * 8)..start.saturating_add(bits).min(size * 8) {
+                mask[(bit / 8) as usize] |= 1 << (bit % 8);
+            }
+        }
+        mask
+    }
+
     /// Every bit range of the type, at any depth, that no member covers: the
     /// bytes (and bits) user space must zero in a key. Ranges are
     /// `(bit_offset, bits)` from the start of this type, sorted and merged.

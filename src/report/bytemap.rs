@@ -459,19 +459,6 @@ fn type_lane(model: Option<&Layout>, name: &str, size: u64, padding: &[(u64, u64
         .unwrap_or_else(|| FieldLayout::from_padding(name.to_string(), size, padding))
 }
 
-/// For each byte of `layout`, its padding bits (bits no member covers, at
-/// any depth): the mask `dump/*-padding-garbage` tests bytes against.
-fn padding_mask(layout: &Layout) -> Vec<u8> {
-    let size = layout.size.min(MAX_BYTES);
-    let mut mask = vec![0u8; size as usize];
-    for (start, bits) in layout.uncovered_bits() {
-        for bit in start.min(size * 8)..start.saturating_add(bits).min(size * 8) {
-            mask[(bit / 8) as usize] |= 1 << (bit % 8);
-        }
-    }
-    mask
-}
-
 fn hex_bytes(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_string).collect()
 }
@@ -658,7 +645,7 @@ fn dump_garbage(report: &Report, f: &Finding) -> Vec<ByteMap> {
     // The padding bits of each byte: from the map's layout where it agrees
     // with the evidence, else whole bytes of the evidence's ranges.
     let pad_bytes: BTreeSet<u64> = padding.iter().flat_map(|&(o, s)| o..o + s).collect();
-    let mask = model.map(padding_mask).filter(|m| {
+    let mask = model.map(|l| l.padding_mask(MAX_BYTES)).filter(|m| {
         let from_mask: BTreeSet<u64> = (0..m.len() as u64)
             .filter(|&b| m[b as usize] != 0)
             .collect();
