@@ -97,7 +97,11 @@ pub fn check(map: Option<MapRef>, key: &Layout, origin: &str) -> Option<Finding>
 /// The codes whose findings show that a map's key padding matters: garbage
 /// in the padding of dumped keys, a traced lookup that missed only because
 /// of padding bytes.
-const SHOWN_BY: &[Code] = &[Code::DumpKeyPaddingGarbage, Code::LookupPaddingMiss];
+const SHOWN_BY: &[Code] = &[
+    Code::DumpKeyPaddingGarbage,
+    Code::LookupPaddingMiss,
+    Code::ProgKeyUninit,
+];
 
 /// Raises each `layout/key-padding` to a `warning` when another finding on
 /// the same map shows its padding matters ([`SHOWN_BY`]); the evidence then
@@ -125,6 +129,62 @@ pub fn weigh(findings: &mut [Finding]) {
         f.severity = Severity::Warning;
         f.title = format!("{} ({} shows these bytes matter)", f.title, by.join(", "));
         f.evidence["shown_by"] = json!(by);
+    }
+}
+
+/// Ties the two sides of a padding problem on one map: each
+/// `dump/key-padding-garbage` or `lookup/padding-miss` names, in
+/// `evidence.unwritten_by` and its fix, the programs whose own instructions
+/// leave key bytes unwritten (`prog/key-uninit` on the same map).
+pub fn tie_program_side(findings: &mut [Finding]) {
+    let programs: Vec<(Option<MapRef>, serde_json::Value, String)> = findings
+        .iter()
+        .filter(|f| f.code == Code::ProgKeyUninit)
+        .map(|f| {
+            let e = &f.evidence;
+            let at = match (e["source"]["file"].as_str(), e["source"]["line"].as_u64()) {
+                (Some(file), Some(line)) => format!(" ({file}:{line})"),
+                _ => String::new(),
+            };
+            let name = format!("{}{at}", e["program"].as_str().unwrap_or("a program"));
+            let entry = json!({
+                "program": e["program"],
+                "object": e["object"],
+                "source": e["source"],
+                "paths": e["paths"],
+                "unwritten": e["unwritten"],
+            });
+            (f.map.clone(), entry, name)
+        })
+        .collect();
+    if programs.is_empty() {
+        return;
+    }
+    for f in findings.iter_mut().filter(|f| {
+        matches!(
+            f.code,
+            Code::DumpKeyPaddingGarbage | Code::LookupPaddingMiss
+        )
+    }) {
+        let by: Vec<&(Option<MapRef>, serde_json::Value, String)> = programs
+            .iter()
+            .filter(|(m, _, _)| {
+                crate::analyses::dump_capacity::same_map(m.as_ref(), f.map.as_ref())
+            })
+            .collect();
+        if by.is_empty() {
+            continue;
+        }
+        f.evidence["unwritten_by"] = json!(by.iter().map(|p| p.1.clone()).collect::<Vec<_>>());
+        let names: Vec<&str> = by.iter().map(|p| p.2.as_str()).collect();
+        let said = format!(
+            "{} leaves key bytes unwritten (prog/key-uninit): zero the key there too",
+            names.join(", ")
+        );
+        f.fix = Some(match f.fix.take() {
+            Some(fix) => format!("{fix} In the BPF program, {said}."),
+            None => format!("In the BPF program, {said}."),
+        });
     }
 }
 
@@ -198,5 +258,59 @@ mod tests {
         let (whole, partial) = padding_ranges(&l);
         assert_eq!(whole, vec![(1, 3), (5, 3)]);
         assert_eq!(partial, vec![(0, 0xf8)]);
+    }
+
+    /// The program side and the dump or trace side of one map's padding:
+    /// `layout/key-padding` is raised by a `prog/key-uninit`, and the
+    /// garbage and the missed lookup name the program that leaves the
+    /// bytes unwritten; another map's findings are left as they are.
+    #[test]
+    fn the_program_side_is_tied_to_the_dump_and_trace_side() {
+        let map = |id: Option<u32>, name: &str| {
+            Some(MapRef {
+                id,
+                name: name.into(),
+            })
+        };
+        let prog = Finding::new(Code::ProgKeyUninit, Severity::Error, "on_fork …")
+            .with_map(map(None, "tasks"))
+            .with_evidence(json!({
+                "program": "on_fork", "object": "sched.bpf.o",
+                "source": {"file": "./sched.bpf.c", "line": 41}, "paths": "all",
+                "unwritten": [{"offset": 4, "len": 4, "covers": "the hole after `pid`", "paths": "all"}],
+            }));
+        let mut findings = vec![
+            Finding::new(
+                Code::LayoutKeyPadding,
+                Severity::Info,
+                "key type `task_key`",
+            )
+            .with_map(map(Some(7), "tasks")),
+            Finding::new(Code::DumpKeyPaddingGarbage, Severity::Error, "garbage")
+                .with_map(map(Some(7), "tasks"))
+                .with_fix("Zero the whole key."),
+            Finding::new(Code::LookupPaddingMiss, Severity::Error, "missed")
+                .with_map(map(Some(9), "other")),
+            prog,
+        ];
+        weigh(&mut findings);
+        tie_program_side(&mut findings);
+        assert_eq!(findings[0].severity, Severity::Warning);
+        assert_eq!(
+            findings[0].evidence["shown_by"],
+            json!(["dump/key-padding-garbage", "prog/key-uninit"])
+        );
+        let tied = &findings[1];
+        assert_eq!(tied.evidence["unwritten_by"][0]["program"], "on_fork");
+        assert_eq!(
+            tied.evidence["unwritten_by"][0]["unwritten"][0]["offset"],
+            4
+        );
+        assert_eq!(
+            tied.fix.as_deref(),
+            Some("Zero the whole key. In the BPF program, on_fork (./sched.bpf.c:41) leaves key bytes unwritten (prog/key-uninit): zero the key there too.")
+        );
+        assert!(findings[2].evidence.get("unwritten_by").is_none());
+        assert!(findings[2].fix.is_none());
     }
 }

@@ -94,6 +94,7 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     // Severities that depend on evidence found by other passes.
     dump_capacity::confirm_full(&mut findings);
     key_padding::weigh(&mut findings);
+    key_padding::tie_program_side(&mut findings);
     // Every input contributed, or an `input/unused` finding says why not.
     let accounted = super::accounting::account(args, &case, &checks);
     findings.extend(accounted.findings);
