@@ -357,8 +357,8 @@ fn is_go_source(path: &Path) -> bool {
 pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
     let mut case = LoadedCase::default();
     let tied = dump_specs(args)?;
-    let inputs = expand_bundle_dirs(&args.inputs);
-    let earlier = earlier_bundles(&inputs);
+    let (inputs, heads) = expand_bundle_dirs(&args.inputs);
+    let earlier = earlier_bundles(&inputs, heads);
     case.series = !earlier.is_empty();
     for path in &inputs {
         if earlier.contains(path) {
@@ -1307,12 +1307,29 @@ fn is_bundle_name(p: &Path) -> bool {
         && (name.ends_with(".tar") || name.ends_with(".tar.gz") || name.ends_with(".tgz"))
 }
 
+/// Where and when a bundle among the inputs was collected, from its
+/// manifest: read once per bundle, for both [`expand_bundle_dirs`] and
+/// [`earlier_bundles`] (opening a tar reads up to its manifest).
+struct BundleHead {
+    host: String,
+    created_ms: Option<i64>,
+}
+
+fn bundle_head(p: &Path) -> Option<BundleHead> {
+    let m = Bundle::open(p).ok()?.manifest;
+    Some(BundleHead {
+        created_ms: crate::bundle::unix_ms(&m.created),
+        host: m.host.hostname,
+    })
+}
+
 /// Inputs with each directory of bundles of one node (the agent's `--out`)
-/// replaced by its bundle files in name order. A directory without bundle
-/// files (a Go package, an unpacked bundle), or with bundles of several
-/// nodes, stays as given.
-fn expand_bundle_dirs(inputs: &[PathBuf]) -> Vec<PathBuf> {
+/// replaced by its bundle files in name order, and the heads read on the
+/// way. A directory without bundle files (a Go package, an unpacked
+/// bundle), or with bundles of several nodes, stays as given.
+fn expand_bundle_dirs(inputs: &[PathBuf]) -> (Vec<PathBuf>, HashMap<PathBuf, BundleHead>) {
     let mut out = Vec::new();
+    let mut heads = HashMap::new();
     for p in inputs {
         let listed: Vec<PathBuf> = if p.is_dir() && !bundle::is_bundle(p) {
             let mut v: Vec<PathBuf> = std::fs::read_dir(p)
@@ -1330,40 +1347,41 @@ fn expand_bundle_dirs(inputs: &[PathBuf]) -> Vec<PathBuf> {
         } else {
             Vec::new()
         };
-        // Bundles of several nodes are a fleet, not a case over time: the
-        // directory stays as given, and is refused with a hint to `fleet`.
-        if listed.is_empty() || !one_node(&listed) {
+        let listed_heads: Vec<Option<BundleHead>> = listed.iter().map(|b| bundle_head(b)).collect();
+        // Bundles of several nodes (or one that cannot be read) are a
+        // fleet, not a case over time: the directory stays as given, and
+        // is refused with a hint to `fleet`.
+        let first_host = listed_heads
+            .first()
+            .and_then(|h| h.as_ref())
+            .map(|h| &h.host);
+        let one_node = listed_heads
+            .iter()
+            .all(|h| matches!((h, first_host), (Some(h), Some(f)) if h.host == *f));
+        if listed.is_empty() || !one_node {
             out.push(p.clone());
         } else {
+            for (b, h) in listed.iter().zip(listed_heads) {
+                heads.extend(h.map(|h| (b.clone(), h)));
+            }
             out.extend(listed);
         }
     }
-    out
-}
-
-/// Whether every one of `bundles` was collected on one node (same hostname).
-fn one_node(bundles: &[PathBuf]) -> bool {
-    let mut host = None;
-    bundles.iter().all(|p| match Bundle::open(p) {
-        Ok(b) => {
-            *host.get_or_insert_with(|| b.manifest.host.hostname.clone())
-                == b.manifest.host.hostname
-        }
-        Err(_) => false,
-    })
+    (out, heads)
 }
 
 /// Among several bundles of one node (same hostname), all but the latest
 /// (by `created`): their dumps become earlier samples of the latest's maps
 /// for `dump/growing`, and the latest is the case. Bundles of different
-/// nodes are each a case of their own (none is earlier).
-fn earlier_bundles(inputs: &[PathBuf]) -> Vec<PathBuf> {
+/// nodes are each a case of their own (none is earlier). `heads` are the
+/// bundles already read by [`expand_bundle_dirs`].
+fn earlier_bundles(inputs: &[PathBuf], mut heads: HashMap<PathBuf, BundleHead>) -> Vec<PathBuf> {
     let mut bundles: Vec<(i64, &PathBuf, String)> = inputs
         .iter()
         .filter(|p| !crate::error::is_stdin(p) && bundle::is_bundle(p))
         .filter_map(|p| {
-            let m = Bundle::open(p).ok()?.manifest;
-            Some((crate::bundle::unix_ms(&m.created)?, p, m.host.hostname))
+            let h = heads.remove(p).or_else(|| bundle_head(p))?;
+            Some((h.created_ms?, p, h.host))
         })
         .collect();
     if bundles.len() < 2 || bundles.iter().any(|b| b.2 != bundles[0].2) {
