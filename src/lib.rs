@@ -12,6 +12,7 @@ pub mod bundle;
 pub mod cli;
 pub mod collect;
 pub mod commands;
+pub mod engine;
 pub mod error;
 pub mod ingest;
 pub mod limits;

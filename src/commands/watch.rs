@@ -6,12 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
 use miette::Result;
 
 use crate::agent::{self, AgentOptions};
 use crate::collect::{self, host, CollectOptions, Redact};
-use crate::commands::analyze::{self, AnalyzeArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct WatchArgs {
@@ -61,24 +59,12 @@ pub struct WatchArgs {
     pub bpffs: PathBuf,
 }
 
-/// `analyze BUNDLE` with every other option at its default, built by clap
-/// so options added to `analyze` later take their documented defaults.
-#[derive(Parser)]
-struct AnalyzeOne {
-    #[command(flatten)]
-    args: AnalyzeArgs,
-}
-
 /// The newest of `bundles` analysed as the case, the earlier ones (the
-/// same node's kept bundles) as its maps' samples over time.
+/// same node's kept bundles) as its maps' samples over time: `analyze
+/// BUNDLE..` with every other option at its default.
 fn analyze_bundle(bundles: &[PathBuf]) -> std::result::Result<crate::report::Report, String> {
-    let argv = [std::ffi::OsStr::new("analyze"), std::ffi::OsStr::new("--")]
-        .into_iter()
-        .chain(bundles.iter().map(|p| p.as_os_str()));
-    let args = AnalyzeOne::try_parse_from(argv)
-        .map_err(|e| e.to_string())?
-        .args;
-    analyze::analyze(&args).map_err(|e| format!("{e:?}"))
+    let opts = crate::engine::AnalyzeOptions::for_inputs(bundles.iter().cloned());
+    crate::engine::analyze(&opts).map_err(|e| format!("{e:?}"))
 }
 
 pub fn run(args: &WatchArgs) -> Result<ExitCode> {

@@ -112,7 +112,7 @@ fn analyze(args: &[&str]) -> Report {
     let bpfcase::cli::Command::Analyze(a) = cli.command else {
         unreachable!()
     };
-    bpfcase::commands::analyze::analyze(&a).unwrap_or_else(|e| panic!("{args:?}: {e:?}"))
+    bpfcase::engine::analyze(&a.options()).unwrap_or_else(|e| panic!("{args:?}: {e:?}"))
 }
 
 /// What a lane draws at one byte.

@@ -1,13 +1,7 @@
 //! `bpfcase analyze BUNDLE|DIR|FILES..`: loads everything into a case, runs
 //! every analysis, and renders the report.
 
-mod accounting;
-mod load;
-mod passes;
-mod redaction;
-mod users;
-
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use miette::Result;
@@ -75,16 +69,16 @@ pub struct AnalyzeArgs {
     pub value_type: Option<String>,
     /// Compare user type USER with BTF type BTF, map or no map (repeatable).
     #[arg(long, value_name = "USER=BTF")]
-    pub pair: Vec<String>,
+    pub pair: Vec<crate::engine::TypePair>,
     /// Ties the bpftool dump FILE to map MAP (a name, or an id where several
     /// maps share a name), whatever the file is called (`dump.json`,
     /// `/dev/stdin`); FILE need not be among the inputs too (repeatable).
     #[arg(long = "dump", value_name = "MAP=FILE")]
-    pub dumps: Vec<String>,
+    pub dumps: Vec<crate::engine::DumpTie>,
     /// How many bytes a reader passes for one per-CPU lookup of map MAP
     /// (checked against possible_cpus × round_up(value_size, 8)).
     #[arg(long, value_name = "MAP=BYTES")]
-    pub percpu_buffer: Vec<String>,
+    pub percpu_buffer: Vec<crate::engine::PercpuBuffer>,
     /// Possible CPUs of the node (bundles record it; needed for loose files).
     #[arg(long, value_name = "N")]
     pub possible_cpus: Option<u32>,
@@ -113,7 +107,7 @@ fn goarch_parser() -> impl clap::builder::TypedValueParser<Value = crate::ingest
 
 pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let format = args.out.format(args.format)?;
-    let report = analyze(args)?;
+    let report = crate::engine::analyze(&args.options())?;
     let style = TextStyle {
         verbose: args.verbose,
         ..args.out.style()
@@ -130,51 +124,23 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         .exit_code(report.findings.iter().map(|f| f.severity)))
 }
 
-/// Loads the inputs and runs every analysis: the report, not yet rendered
-/// (`watch` renders each cycle's bundle with it).
-pub fn analyze(args: &AnalyzeArgs) -> Result<Report> {
-    let mut case = load::load(args)?;
-    let bundles = std::mem::take(&mut case.bundles);
-    let mut report = passes::run(args, case)?;
-    report.bundles = bundles;
-    Ok(report)
-}
-
-/// One bundle analysed exactly as `bpfcase analyze BUNDLE` would, with the
-/// maps (layouts, programs) and the manifest the report is built from: what
-/// `fleet` summarises for each node.
-pub struct BundleAnalysis {
-    pub report: Report,
-    pub maps: Vec<crate::model::case::MapInstance>,
-    pub manifest: Option<crate::bundle::Manifest>,
-}
-
-/// Runs the analyze pipeline (load, then every pass) on one bundle with the
-/// default options. Errors as `analyze` would exit 2 on (a bundle whose
-/// manifest or archive cannot be read).
-pub fn analyze_bundle(path: &Path) -> Result<BundleAnalysis> {
-    // Parsed rather than built field by field, so options added to
-    // `analyze` keep their defaults here.
-    #[derive(clap::Parser)]
-    struct Defaults {
-        #[command(flatten)]
-        args: AnalyzeArgs,
+impl AnalyzeArgs {
+    /// The engine's options: what the flags ask for, as plain values.
+    pub fn options(&self) -> crate::engine::AnalyzeOptions {
+        crate::engine::AnalyzeOptions {
+            inputs: self.inputs.clone(),
+            maps: self.maps.clone(),
+            key_type: self.key_type.clone(),
+            value_type: self.value_type.clone(),
+            pairs: self.pair.clone(),
+            dumps: self.dumps.clone(),
+            percpu_buffers: self.percpu_buffer.clone(),
+            possible_cpus: self.possible_cpus,
+            debug_dir: self.debug_dir.clone(),
+            full_within: self.full_within,
+            goarch: self.goarch,
+        }
     }
-    let Defaults { args } = <Defaults as clap::Parser>::try_parse_from([
-        std::ffi::OsStr::new("analyze"),
-        std::ffi::OsStr::new("--"),
-        path.as_os_str(),
-    ])
-    .map_err(|e| miette::miette!("{e}"))?;
-    let mut case = load::load(&args)?;
-    let maps = case.maps.clone();
-    let manifest = case.manifest.take();
-    let report = passes::run(&args, case)?;
-    Ok(BundleAnalysis {
-        report,
-        maps,
-        manifest,
-    })
 }
 
 impl FailOn {

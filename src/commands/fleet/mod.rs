@@ -4,10 +4,6 @@
 //! summaries into the fleet report (`aggregate`); renderers are
 //! `report::fleet_*`.
 
-mod aggregate;
-mod discover;
-mod summary;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -17,8 +13,7 @@ use super::analyze::{FailOn, ReportFormat};
 use crate::error::{InputError, WriteOutput};
 use crate::report::fleet::FleetReport;
 
-pub use aggregate::build_report;
-pub use summary::{summarise, BundleSummary};
+use crate::engine::fleet::{build_report, discover, summary};
 
 #[derive(Debug, clap::Args)]
 pub struct FleetArgs {

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::load::LoadedCase;
-use super::passes::names_map;
-use super::AnalyzeArgs;
+use super::case::LoadedCase;
+use super::names_map;
+use super::AnalyzeOptions;
 use crate::analyses::layout_check::{PairCheck, Role};
 use crate::analyses::unused_inputs::{
     self, BtfUse, DumpUse, InputUse, TraceUse, UncomparedMap, UserSourceUse,
@@ -23,7 +23,7 @@ pub struct Accounting {
 }
 
 /// Accounts for every input of `case`, given the comparisons made.
-pub fn account(args: &AnalyzeArgs, case: &LoadedCase, checks: &[PairCheck]) -> Accounting {
+pub fn account(args: &AnalyzeOptions, case: &LoadedCase, checks: &[PairCheck]) -> Accounting {
     let in_selection = |m: &MapInstance| {
         args.maps.is_empty() || args.maps.iter().any(|w| names_map(w, &m.name, m.id))
     };

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use miette::Result;
 
-use super::load::{DumpBody, LoadedCase};
-use super::AnalyzeArgs;
+use super::case::{DumpBody, LoadedCase};
+use super::AnalyzeOptions;
 use crate::analyses::dump_capacity::{self, check_percpu_buffer};
 use crate::analyses::dump_checks::{DumpChecker, DumpContext};
 use crate::analyses::layout_check::{check_pair, check_pair_size, LayoutPair, PairCheck, Role};
@@ -22,11 +22,7 @@ use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::{FieldType, Layout};
 use crate::report::{CheckSummary, Holder, MapSummary, ProgramRef, ProgramSummary, Report};
 
-/// Whether `--map W` names the map `name` with `id` (by name, or by id
-/// where a reload left several maps of one name).
-pub(super) fn names_map(w: &str, name: &str, id: Option<u32>) -> bool {
-    name == w || id.is_some_and(|id| id.to_string() == w)
-}
+use super::names_map;
 
 /// A user type ready to compare: its layout, origin and field aliases.
 struct UserType {
@@ -60,7 +56,7 @@ fn find_user(users: &[Box<dyn UserTypes>], name: &str) -> Result<Option<UserType
 type Texts = HashMap<String, Arc<str>>;
 
 /// Runs every analysis and builds the report.
-pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
+pub fn run(args: &AnalyzeOptions, mut case: LoadedCase) -> Result<Report> {
     let mut findings = std::mem::take(&mut case.findings);
     let mut checks = {
         let selected = selected_maps(args, &case.maps)?;
@@ -114,7 +110,7 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
 }
 
 /// `dump/growing` over each selected map's dumps in time order.
-fn growth_findings(args: &AnalyzeArgs, case: &LoadedCase) -> Vec<Finding> {
+fn growth_findings(args: &AnalyzeOptions, case: &LoadedCase) -> Vec<Finding> {
     let selected: Vec<MapInstance> = case
         .maps
         .iter()
@@ -129,13 +125,16 @@ fn growth_findings(args: &AnalyzeArgs, case: &LoadedCase) -> Vec<Finding> {
 }
 
 /// Whether `m` is one of the maps `--map` names (all maps without `--map`).
-fn is_selected(args: &AnalyzeArgs, m: &MapInstance) -> bool {
+fn is_selected(args: &AnalyzeOptions, m: &MapInstance) -> bool {
     args.maps.is_empty() || args.maps.iter().any(|w| names_map(w, &m.name, m.id))
 }
 
 /// The maps `--map` chooses (a name or, where a reload left several maps
 /// of one name, an id); a `--map` naming no map of the inputs is an error.
-fn selected_maps<'c>(args: &AnalyzeArgs, maps: &'c [MapInstance]) -> Result<Vec<&'c MapInstance>> {
+fn selected_maps<'c>(
+    args: &AnalyzeOptions,
+    maps: &'c [MapInstance],
+) -> Result<Vec<&'c MapInstance>> {
     for want in &args.maps {
         if !maps.iter().any(|m| names_map(want, &m.name, m.id)) {
             return Err(InputError::new(want, None, "no map of this name in the inputs").into());
@@ -163,7 +162,7 @@ fn key_padding_findings(selected: &[&MapInstance]) -> Vec<Finding> {
 /// chosen (an explicit `--map` naming one map is the map, whatever its
 /// types). A name no input defines is an error.
 fn explicit_checks(
-    args: &AnalyzeArgs,
+    args: &AnalyzeOptions,
     selected: &[&MapInstance],
     users: &[Box<dyn UserTypes>],
     texts: &mut Texts,
@@ -279,12 +278,10 @@ fn automatic_checks(
 }
 
 /// `--pair USER=BTF`: a user type against a BTF type of any input, by name.
-fn pair_checks(args: &AnalyzeArgs, case: &mut LoadedCase) -> Result<Vec<PairCheck>> {
+fn pair_checks(args: &AnalyzeOptions, case: &mut LoadedCase) -> Result<Vec<PairCheck>> {
     let mut checks = Vec::new();
-    for spec in &args.pair {
-        let (user_name, btf_name) = spec
-            .split_once('=')
-            .ok_or_else(|| InputError::new("--pair", None, format!("{spec:?} is not USER=BTF")))?;
+    for spec in &args.pairs {
+        let (user_name, btf_name) = (spec.user.as_str(), spec.btf.as_str());
         let Some(user) = find_user(&case.users, user_name)? else {
             return Err(no_user_type_in(user_name, &case.users));
         };
@@ -302,7 +299,7 @@ fn pair_checks(args: &AnalyzeArgs, case: &mut LoadedCase) -> Result<Vec<PairChec
 /// leaves only its findings and keys. Returns the entries per map for the
 /// summary; with several dumps of one map, the first counts.
 fn dump_findings(
-    args: &AnalyzeArgs,
+    args: &AnalyzeOptions,
     case: &mut LoadedCase,
     findings: &mut Vec<Finding>,
 ) -> HashMap<(Option<u32>, String), u64> {
@@ -343,19 +340,10 @@ fn dump_findings(
 
 /// `--percpu-buffer MAP=BYTES`: a user-space per-CPU value buffer against
 /// `possible_cpus × round_up(value_size, 8)`.
-fn percpu_buffer_findings(args: &AnalyzeArgs, case: &LoadedCase) -> Result<Vec<Finding>> {
+fn percpu_buffer_findings(args: &AnalyzeOptions, case: &LoadedCase) -> Result<Vec<Finding>> {
     let mut findings = Vec::new();
-    for spec in &args.percpu_buffer {
-        let (name, bytes) = spec
-            .split_once('=')
-            .and_then(|(n, b)| Some((n, b.parse::<u64>().ok()?)))
-            .ok_or_else(|| {
-                InputError::new(
-                    "--percpu-buffer",
-                    None,
-                    format!("{spec:?} is not MAP=BYTES"),
-                )
-            })?;
+    for spec in &args.percpu_buffers {
+        let (name, bytes) = (spec.map.as_str(), spec.bytes);
         let m = case
             .maps
             .iter()
@@ -384,7 +372,7 @@ fn percpu_buffer_findings(args: &AnalyzeArgs, case: &LoadedCase) -> Result<Vec<F
 /// Why traced calls failed (against the dumps taken right after the trace),
 /// and which map instance is which (duplicate names, stale pins); findings
 /// about a map outside `--map` are left out.
-fn trace_and_map_findings(args: &AnalyzeArgs, case: &LoadedCase) -> Vec<Finding> {
+fn trace_and_map_findings(args: &AnalyzeOptions, case: &LoadedCase) -> Vec<Finding> {
     let selected_map = |f: &Finding| match &f.map {
         Some(m) if !args.maps.is_empty() => args.maps.iter().any(|w| names_map(w, &m.name, m.id)),
         _ => true,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use miette::Result;
 
-use super::{users, AnalyzeArgs};
+use super::{user_types as users, AnalyzeOptions};
 use crate::analyses::dump_checks::{CheckedDump, DumpChecker, DumpContext};
 use crate::analyses::growth::KeySample;
 use crate::error::{read_file, InputError};
@@ -168,7 +168,7 @@ impl LoadedDump {
     pub fn map_in<'m>(&self, maps: &'m [MapInstance]) -> Option<&'m MapInstance> {
         maps.iter().find(|m| match (self.map_id, &self.map_name) {
             (Some(id), _) => m.id == Some(id),
-            (None, Some(n)) => super::passes::names_map(n, &m.name, m.id),
+            (None, Some(n)) => super::names_map(n, &m.name, m.id),
             _ => false,
         })
     }
@@ -354,7 +354,7 @@ fn is_go_source(path: &Path) -> bool {
     path.extension().is_some_and(|x| x == "go")
 }
 
-pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
+pub fn load(args: &AnalyzeOptions) -> Result<LoadedCase> {
     let mut case = LoadedCase::default();
     let tied = dump_specs(args)?;
     let (inputs, heads) = expand_bundle_dirs(&args.inputs);
@@ -402,7 +402,7 @@ pub fn load(args: &AnalyzeArgs) -> Result<LoadedCase> {
         let known = case
             .maps
             .iter()
-            .any(|m| super::passes::names_map(map, &m.name, m.id));
+            .any(|m| super::names_map(map, &m.name, m.id));
         // With no map at all in the inputs the dump still gets the checks
         // that need no layout, and `input/unused` says what is missing.
         if !known && !case.maps.is_empty() {
@@ -447,7 +447,7 @@ fn bundles_in(dir: &Path) -> usize {
 }
 
 /// Loads one input that is not a bundle (bundles are loaded by [`load`]).
-fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeArgs) {
+fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeOptions) {
     let name = path.display().to_string();
     if is_go_source(path) {
         match users::GoSource::load(path, args.goarch) {
@@ -625,18 +625,19 @@ fn push_dump(
 }
 
 /// `--dump MAP=FILE`, checked: the file must exist.
-fn dump_specs(args: &AnalyzeArgs) -> Result<Vec<(String, PathBuf)>> {
+fn dump_specs(args: &AnalyzeOptions) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     for spec in &args.dumps {
-        let (map, file) = spec
-            .split_once('=')
-            .filter(|(m, f)| !m.is_empty() && !f.is_empty())
-            .ok_or_else(|| InputError::new("--dump", None, format!("{spec:?} is not MAP=FILE")))?;
-        let path = PathBuf::from(file);
+        let path = spec.file.clone();
         if !path.exists() && !crate::error::is_stdin(&path) {
-            return Err(InputError::new(file, None, "no such file or directory").into());
+            return Err(InputError::new(
+                path.display().to_string(),
+                None,
+                "no such file or directory",
+            )
+            .into());
         }
-        out.push((map.to_string(), path));
+        out.push((spec.map.clone(), path));
     }
     Ok(out)
 }

@@ -2,7 +2,7 @@
 //! findings counted per code, and each live map's definition (type, sizes,
 //! max_entries, key and value layouts fingerprinted, program tags).
 //! Bundles are analysed by the analyze pipeline itself
-//! ([`crate::commands::analyze::analyze_bundle`]) on a bounded pool of
+//! ([`crate::engine::analyze_bundle`]) on a bounded pool of
 //! threads; each worker holds one bundle's analysis at a time and keeps only
 //! this summary, so memory grows with the workers, not with the fleet.
 
@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
-use crate::commands::analyze::analyze_bundle;
+use crate::engine::analyze_bundle;
 use crate::model::case::{MapInstance, ScalarType};
 use crate::model::finding::{Code, Severity};
 use crate::model::layout::{FieldType, Layout};
@@ -136,7 +136,7 @@ fn error_text(e: &miette::Report) -> String {
     out.join(": ")
 }
 
-fn node_summary(a: &crate::commands::analyze::BundleAnalysis) -> NodeSummary {
+fn node_summary(a: &crate::engine::BundleAnalysis) -> NodeSummary {
     let m = a.manifest.as_ref();
     let tags: HashMap<u32, &str> = m
         .map(|m| {
