@@ -22,9 +22,8 @@ use std::path::{Path, PathBuf};
 mod support;
 
 use bpfcase::collect::sys;
-use bpfcase::commands::decode::{
-    decode_entry, read_dump_file, resolve_types, MapTypes, TypeSource,
-};
+use bpfcase::engine::dumps::{decode_entry, read_dump_file};
+use bpfcase::engine::types::{resolve_types, MapTypes, TypeSource};
 use bpfcase::model::dump::{DumpForm, EntryValue};
 use bpfcase::model::layout::{ByteOrder, FieldType};
 use serde_json::Value;

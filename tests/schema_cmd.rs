@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bpfcase::commands::inputs::parse_btf;
+use bpfcase::engine::inputs::parse_btf;
 use bpfcase::ingest::btf::BtfKind;
 use bpfcase::ingest::gosrc::{GoArch, GoLayouts, GoPackage};
 use bpfcase::ingest::schema::{to_yaml, Schema};

@@ -1085,7 +1085,7 @@ fn write_elfs(run: &mut Run) -> Result<(), CollectFailure> {
 }
 
 fn inputs_limit() -> u64 {
-    crate::commands::inputs::MAX_INPUT
+    crate::engine::inputs::MAX_INPUT
 }
 
 /// `bpftool -j map show` and `prog show`, when a trusted bpftool is on

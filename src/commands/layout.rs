@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use miette::{IntoDiagnostic, Result};
 
-use super::inputs::{parse_btf, read_btf_file};
 use super::output::{OutputArgs, ReportFormatName};
+use crate::engine::inputs::{parse_btf, read_btf_file};
 use crate::error::{InputError, WriteOutput};
 use crate::ingest::btf::{BtfError, BtfKind, TypeId};
 use crate::model::from_btf::BtfLayouts;

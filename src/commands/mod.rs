@@ -6,7 +6,6 @@ pub mod completions;
 pub mod decode;
 pub mod diff;
 pub mod fleet;
-pub mod inputs;
 pub mod layout;
 pub mod output;
 pub mod schema;

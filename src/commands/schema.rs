@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use miette::Result;
 
-use super::inputs::{parse_btf, read_btf_file};
 use super::output::OutputArgs;
+use crate::engine::inputs::{parse_btf, read_btf_file};
 use crate::error::InputError;
 use crate::error::{map_file, read_file};
 use crate::ingest::btf::BtfKind;

@@ -8,10 +8,13 @@
 
 pub mod accounting;
 pub mod case;
+pub mod dumps;
 pub mod fleet;
+pub mod inputs;
 pub mod options;
 pub mod passes;
 pub mod redaction;
+pub mod types;
 pub mod user_types;
 
 use std::path::Path;

@@ -31,7 +31,7 @@ use miette::Result;
 use super::{problems, PairCollector};
 use crate::analyses::dump_diff::{match_maps, DiffStream, Unpaired};
 use crate::bundle::{MapRecord, SnapshotRecord};
-use crate::commands::decode::{types_by_id, MapTypes};
+use crate::engine::types::{types_by_id, MapTypes};
 use crate::ingest::bpftool_json::{read_dump_batches, BATCH_ENTRIES};
 use crate::ingest::btf::TypeId;
 use crate::ingest::bundle::{btf_files, with_btf, Bundle};

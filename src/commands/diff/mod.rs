@@ -16,9 +16,10 @@ use std::sync::Arc;
 
 use miette::Result;
 
-use super::decode::{decode_entry, read_primary_dump, resolve_types, MapTypes, TypeSource};
 use super::output::{plural, Output, OutputArgs, ReportFormatName};
 use crate::analyses::dump_diff::{Change, ChangedEntry, DiffStream, Entry, EntryStore};
+use crate::engine::dumps::{decode_entry, read_primary_dump};
+use crate::engine::types::{resolve_types, MapTypes, TypeSource};
 use crate::error::{InputError, WriteOutput};
 use crate::ingest::bundle::is_bundle;
 use crate::model::decode::{decode, Decoded};
