@@ -168,7 +168,7 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
         DecodeFormat::Text => Sink::Text(&mut out),
         DecodeFormat::Summary => Sink::Summary,
     };
-    stream_dump(&args.dump, &mut |batch| {
+    stream_dump::<miette::Report>(&args.dump, &mut |batch| {
         let base = checker.entries();
         for e in batch.entries() {
             let index = base + e.index;

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use miette::Result;
+use crate::engine::error::Result;
 
 use super::{user_types as users, AnalyzeOptions};
 use crate::analyses::dump_checks::{CheckedDump, DumpChecker, DumpContext};

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use miette::Result;
+use crate::engine::error::Result;
 
 use super::types::{MapTypes, ResolvedType};
 use crate::error::InputError;
@@ -57,7 +57,10 @@ impl<R: Read> Read for Stoppable<R> {
 /// held whole. The first batch is checked as [`read_primary_dump`] checks
 /// a whole dump. A stream cut at its limit is an error once read; so is an
 /// error `each` returns, which stops the reading.
-pub fn stream_dump(path: &Path, each: &mut dyn FnMut(MapDump) -> Result<()>) -> Result<()> {
+pub fn stream_dump<E: From<InputError>>(
+    path: &Path,
+    each: &mut dyn FnMut(MapDump) -> Result<(), E>,
+) -> Result<(), E> {
     let name = path.display().to_string();
     let (r, guard) = crate::error::open_once(path)?;
     let stop = Arc::new(AtomicBool::new(false));

@@ -9,6 +9,7 @@
 pub mod accounting;
 pub mod case;
 pub mod dumps;
+pub mod error;
 pub mod fleet;
 pub mod inputs;
 pub mod options;
@@ -19,8 +20,7 @@ pub mod user_types;
 
 use std::path::Path;
 
-use miette::Result;
-
+pub use error::{EngineError, Result};
 pub use options::{names_map, AnalyzeOptions, DumpTie, PercpuBuffer, TypePair};
 
 use crate::report::Report;

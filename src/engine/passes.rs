@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use miette::Result;
+use crate::engine::error::Result;
 
 use super::case::{DumpBody, LoadedCase};
 use super::AnalyzeOptions;
@@ -576,7 +576,7 @@ impl Owners {
 }
 
 /// The unknown-type error, naming every user-type source that was searched.
-fn no_user_type_in(name: &str, users: &[Box<dyn UserTypes>]) -> miette::Report {
+fn no_user_type_in(name: &str, users: &[Box<dyn UserTypes>]) -> crate::engine::error::EngineError {
     let looked = if users.is_empty() {
         "no user-type source (Go source, DWARF binary, schema) was given".to_string()
     } else {

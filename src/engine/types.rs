@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use miette::Result;
+use crate::engine::error::Result;
 
 use crate::engine::inputs::{parse_btf, read_btf_file};
 use crate::error::InputError;

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use miette::Result;
+use crate::engine::error::Result;
 
 use crate::error::InputError;
 use crate::ingest::bundle::is_bundle;

@@ -124,8 +124,13 @@ pub fn summarise(path: &Path) -> BundleSummary {
 }
 
 /// The error and its causes on one line.
-fn error_text(e: &miette::Report) -> String {
-    let parts: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+fn error_text(e: &crate::engine::EngineError) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut source = std::error::Error::source(e);
+    while let Some(c) = source {
+        parts.push(c.to_string());
+        source = c.source();
+    }
     let mut out: Vec<String> = Vec::new();
     for p in parts {
         // Wrappers often repeat their source's text.
