@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::case::LoadedCase;
+use super::case::Case;
 use super::names_map;
 use super::AnalyzeOptions;
 use crate::analyses::layout_check::{PairCheck, Role};
@@ -16,6 +16,7 @@ use crate::model::finding::{Finding, MapRef};
 use crate::report::{DumpSummary, TraceSummary};
 
 /// The accounting's part of the report.
+#[derive(Default)]
 pub struct Accounting {
     pub dumps: Vec<DumpSummary>,
     pub traces: Vec<TraceSummary>,
@@ -23,7 +24,7 @@ pub struct Accounting {
 }
 
 /// Accounts for every input of `case`, given the comparisons made.
-pub fn account(args: &AnalyzeOptions, case: &LoadedCase, checks: &[PairCheck]) -> Accounting {
+pub fn account(args: &AnalyzeOptions, case: &Case, checks: &[PairCheck]) -> Accounting {
     let in_selection = |m: &MapInstance| {
         args.maps.is_empty() || args.maps.iter().any(|w| names_map(w, &m.name, m.id))
     };
@@ -102,7 +103,7 @@ pub fn account(args: &AnalyzeOptions, case: &LoadedCase, checks: &[PairCheck]) -
 
 /// What `collect --redact` left uncompared: the maps with a dump or traced
 /// calls whose masked bytes a check would have compared.
-fn redacted(case: &LoadedCase, in_selection: &dyn Fn(&MapInstance) -> bool) -> Vec<Finding> {
+fn redacted(case: &Case, in_selection: &dyn Fn(&MapInstance) -> bool) -> Vec<Finding> {
     if case.redactions.is_empty() {
         return Vec::new();
     }
@@ -119,7 +120,7 @@ fn redacted(case: &LoadedCase, in_selection: &dyn Fn(&MapInstance) -> bool) -> V
 
 /// Each dump, the map it was checked as, and what the pass needs.
 fn dumps(
-    case: &LoadedCase,
+    case: &Case,
     in_selection: &dyn Fn(&MapInstance) -> bool,
 ) -> (Vec<DumpSummary>, Vec<DumpUse>) {
     let mut summaries = Vec::new();
@@ -152,7 +153,7 @@ fn dumps(
 }
 
 /// Each trace, its calls, and how many went to a map of the inputs.
-fn traces(case: &LoadedCase) -> (Vec<TraceSummary>, Vec<TraceUse>) {
+fn traces(case: &Case) -> (Vec<TraceSummary>, Vec<TraceUse>) {
     let mut summaries = Vec::new();
     let mut uses = Vec::new();
     for t in &case.traces {
@@ -226,7 +227,7 @@ fn uncompared_maps(selected: &[&MapInstance], checks: &[PairCheck]) -> Vec<Uncom
 
 /// Every traced call counted by map, command and result (the errno's name
 /// for a failed call), in a stable order.
-pub fn call_counts(case: &LoadedCase) -> Vec<crate::report::CallCount> {
+pub fn call_counts(case: &Case) -> Vec<crate::report::CallCount> {
     use std::collections::BTreeMap;
     let mut counts: BTreeMap<(Option<MapRef>, &'static str, Option<String>), u64> = BTreeMap::new();
     for c in case.traces.iter().flat_map(|t| &t.calls) {

@@ -40,7 +40,7 @@ pub struct BtfSource {
 
 /// Everything read from the inputs.
 #[derive(Default)]
-pub struct LoadedCase {
+pub struct Case {
     pub inputs: Vec<InputSummary>,
     pub findings: Vec<Finding>,
     pub maps: Vec<MapInstance>,
@@ -89,7 +89,7 @@ pub struct LoadedTrace {
     pub pin_fds: Vec<(u32, i32, String)>,
 }
 
-impl LoadedCase {
+impl Case {
     /// Gives calls without a map id the map their fd referred to: from the
     /// fdinfo of a bundle's processes, or from the pin the fd was opened
     /// from. A log without pids (strace without `-f`) matches an fd only
@@ -174,7 +174,7 @@ impl LoadedDump {
     }
 }
 
-impl LoadedCase {
+impl Case {
     fn read(&mut self, path: &str, kind: &str) {
         self.inputs.push(InputSummary {
             path: path.to_string(),
@@ -228,7 +228,7 @@ impl LoadedCase {
 
 /// `input/unreadable` findings for a trace's bad lines.
 fn push_trace_problems(
-    case: &mut LoadedCase,
+    case: &mut Case,
     file: &str,
     problems: &[crate::ingest::trace::TraceProblem],
     bad_lines: u64,
@@ -354,10 +354,76 @@ fn is_go_source(path: &Path) -> bool {
     path.extension().is_some_and(|x| x == "go")
 }
 
-pub fn load(args: &AnalyzeOptions) -> Result<LoadedCase> {
-    let mut case = LoadedCase::default();
+impl Case {
+    /// Starts a case over the inputs given to the builder, read with
+    /// `opts` (type sources' GOARCH and debug directory, tied dumps).
+    pub fn builder(opts: &AnalyzeOptions) -> CaseBuilder<'_> {
+        CaseBuilder {
+            opts,
+            paths: Vec::new(),
+        }
+    }
+}
+
+/// Builds a [`Case`]: the inputs are named first (each checked to exist,
+/// nothing read), then [`CaseBuilder::build`] reads them all. A bundle of a
+/// node given with earlier bundles of the same node is the case, the
+/// earlier ones its maps' samples over time.
+pub struct CaseBuilder<'o> {
+    opts: &'o AnalyzeOptions,
+    paths: Vec<PathBuf>,
+}
+
+impl<'o> CaseBuilder<'o> {
+    /// Any input `analyze` reads: a bundle, a directory of one node's
+    /// bundles, or a loose file (`-` is standard input).
+    pub fn path(mut self, path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if !path.exists() && !crate::error::is_stdin(path) {
+            return Err(InputError::new(
+                path.display().to_string(),
+                None,
+                "no such file or directory",
+            )
+            .into());
+        }
+        self.paths.push(path.to_path_buf());
+        Ok(self)
+    }
+
+    /// A bundle: a `.tar`, `.tar.gz`, `.tgz` or a directory with
+    /// `manifest.json`; anything else is an error naming it.
+    pub fn bundle(self, path: impl AsRef<Path>) -> Result<Self> {
+        let p = path.as_ref();
+        if p.exists() && !bundle::is_bundle(p) {
+            return Err(InputError::new(
+                p.display().to_string(),
+                None,
+                "not a bundle (.tar, .tar.gz, .tgz, or a directory with manifest.json)",
+            )
+            .into());
+        }
+        self.path(p)
+    }
+
+    /// Every path of `paths`, as [`CaseBuilder::path`].
+    pub fn paths<P: AsRef<Path>>(self, paths: impl IntoIterator<Item = P>) -> Result<Self> {
+        paths.into_iter().try_fold(self, |b, p| b.path(p))
+    }
+
+    /// Reads every input into the case. Fails (a command exits 2) when a
+    /// bundle's manifest or archive cannot be read, a tied dump names no
+    /// map, or nothing given could be read; any other unreadable input is
+    /// a finding of the case.
+    pub fn build(self) -> Result<Case> {
+        load(self.opts, &self.paths)
+    }
+}
+
+fn load(args: &AnalyzeOptions, given: &[PathBuf]) -> Result<Case> {
+    let mut case = Case::default();
     let tied = dump_specs(args)?;
-    let (inputs, heads) = expand_bundle_dirs(&args.inputs);
+    let (inputs, heads) = expand_bundle_dirs(given);
     let earlier = earlier_bundles(&inputs, heads);
     case.series = !earlier.is_empty();
     for path in &inputs {
@@ -388,7 +454,7 @@ pub fn load(args: &AnalyzeOptions) -> Result<LoadedCase> {
             // cannot be read leaves nothing to analyze (exit 2, as in diff).
             // Only a trace needs a dump's keys once it is checked: the
             // bundle's own, or one among the other inputs.
-            let other_inputs = args.inputs.len() + args.dumps.len() > 1;
+            let other_inputs = given.len() + args.dumps.len() > 1;
             load_bundle(&mut case, path, other_inputs)?;
             continue;
         }
@@ -447,7 +513,7 @@ fn bundles_in(dir: &Path) -> usize {
 }
 
 /// Loads one input that is not a bundle (bundles are loaded by [`load`]).
-fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeOptions) {
+fn load_one(case: &mut Case, path: &Path, args: &AnalyzeOptions) {
     let name = path.display().to_string();
     if is_go_source(path) {
         match users::GoSource::load(path, args.goarch) {
@@ -598,7 +664,7 @@ fn load_one(case: &mut LoadedCase, path: &Path, args: &AnalyzeOptions) {
 
 /// Parses a dump and adds it, tied to map `tie` (a name or id).
 fn push_dump(
-    case: &mut LoadedCase,
+    case: &mut Case,
     name: String,
     data: &[u8],
     form: DumpForm,
@@ -645,7 +711,7 @@ fn dump_specs(args: &AnalyzeOptions) -> Result<Vec<(String, PathBuf)>> {
 /// Reads a dump tied by `--dump MAP=FILE`. Its form is recognised as for
 /// any dump; a file of no recognisable form is read as text, whose parser
 /// says where it stops making sense.
-fn load_tied_dump(case: &mut LoadedCase, map: &str, path: &Path) {
+fn load_tied_dump(case: &mut Case, map: &str, path: &Path) {
     let name = path.display().to_string();
     let data = match read_file(path, MAX_ARTIFACT) {
         Ok(d) => d,
@@ -661,7 +727,7 @@ fn load_tied_dump(case: &mut LoadedCase, map: &str, path: &Path) {
     push_dump(case, name, &data, form, Some(map.to_string()), true);
 }
 
-fn load_object(case: &mut LoadedCase, name: &str, obj: &BpfObject<'_>) -> Result<(), InputError> {
+fn load_object(case: &mut Case, name: &str, obj: &BpfObject<'_>) -> Result<(), InputError> {
     let btf = obj
         .btf()
         .map_err(|e| InputError::at_offset(name, e.file_offset(), e))?;
@@ -705,7 +771,7 @@ fn load_object(case: &mut LoadedCase, name: &str, obj: &BpfObject<'_>) -> Result
     Ok(())
 }
 
-fn load_bundle(case: &mut LoadedCase, path: &Path, other_inputs: bool) -> Result<(), InputError> {
+fn load_bundle(case: &mut Case, path: &Path, other_inputs: bool) -> Result<(), InputError> {
     let mut bundle = Bundle::open(path)?;
     let name = bundle.name.clone();
     let m = bundle.manifest.clone();
@@ -1395,7 +1461,7 @@ fn earlier_bundles(inputs: &[PathBuf], mut heads: HashMap<PathBuf, BundleHead>) 
 
 /// An earlier bundle of the case's node: only its maps' dumps are read,
 /// as samples over time. One that cannot be read costs only its samples.
-fn load_earlier_bundle(case: &mut LoadedCase, path: &Path) {
+fn load_earlier_bundle(case: &mut Case, path: &Path) {
     let mut bundle = match Bundle::open(path) {
         Ok(b) => b,
         Err(e) => return case.unreadable("bundle (earlier)", &e),

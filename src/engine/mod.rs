@@ -1,10 +1,29 @@
 //! The engine: what the commands drive, with no flag parsing in it.
 //!
-//! A case is built from plain [`AnalyzeOptions`], the passes run over it in
-//! order, and a [`Report`] comes out for a renderer in [`crate::report`].
-//! `diff` and `fleet` engines sit beside it. The command layer
-//! (`crate::commands`) only turns flags into these options, calls the
-//! engine and writes what a renderer makes of the result.
+//! A [`Case`] is built from plain [`AnalyzeOptions`] and the inputs, the
+//! [`passes::PASSES`] run over it in order, and a [`Report`] comes out for
+//! a renderer in [`crate::report`]. `diff` and `fleet` engines sit beside
+//! it. The command layer (`crate::commands`) only turns flags into these
+//! options, calls the engine and writes what a renderer makes of the
+//! result.
+//!
+//! A library user analysing a bundle and rendering the report as Markdown:
+//!
+//! ```
+//! use bpfcase::engine::{self, AnalyzeOptions, Case};
+//!
+//! let opts = AnalyzeOptions::default();
+//! let case = Case::builder(&opts)
+//!     .bundle("corpora/cases/lookups/case.tar")?
+//!     .build()?;
+//! let report = engine::run(&opts, case)?;
+//! assert!(report.findings.iter().any(|f| f.code.as_str() == "lookup/padding-miss"));
+//!
+//! let mut markdown = Vec::new();
+//! bpfcase::report::markdown::write(&mut markdown, &report)?;
+//! assert!(String::from_utf8(markdown)?.contains("lookup/padding-miss"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod accounting;
 pub mod case;
@@ -20,18 +39,18 @@ pub mod user_types;
 
 use std::path::Path;
 
+pub use case::{Case, CaseBuilder};
 pub use error::{EngineError, Result};
 pub use options::{names_map, AnalyzeOptions, DumpTie, PercpuBuffer, TypePair};
+pub use passes::run;
 
 use crate::report::Report;
 
-/// Loads the inputs and runs every analysis: the report, not yet rendered.
+/// Builds the case from `opts.inputs` and runs every pass: the report, not
+/// yet rendered.
 pub fn analyze(opts: &AnalyzeOptions) -> Result<Report> {
-    let mut case = case::load(opts)?;
-    let bundles = std::mem::take(&mut case.bundles);
-    let mut report = passes::run(opts, case)?;
-    report.bundles = bundles;
-    Ok(report)
+    let case = Case::builder(opts).paths(&opts.inputs)?.build()?;
+    run(opts, case)
 }
 
 /// One bundle analysed exactly as `bpfcase analyze BUNDLE` would, with the
@@ -47,11 +66,11 @@ pub struct BundleAnalysis {
 /// default options. Errors as `analyze` would exit 2 on (a bundle whose
 /// manifest or archive cannot be read).
 pub fn analyze_bundle(path: &Path) -> Result<BundleAnalysis> {
-    let opts = AnalyzeOptions::for_inputs([path]);
-    let mut case = case::load(&opts)?;
+    let opts = AnalyzeOptions::default();
+    let mut case = Case::builder(&opts).bundle(path)?.build()?;
     let maps = case.maps.clone();
     let manifest = case.manifest.take();
-    let report = passes::run(&opts, case)?;
+    let report = run(&opts, case)?;
     Ok(BundleAnalysis {
         report,
         maps,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::engine::error::Result;
 
-use super::case::{DumpBody, LoadedCase};
+use super::case::{Case, DumpBody};
 use super::AnalyzeOptions;
 use crate::analyses::dump_capacity::{self, check_percpu_buffer};
 use crate::analyses::dump_checks::{DumpChecker, DumpContext};
@@ -52,49 +52,164 @@ fn find_user(users: &[Box<dyn UserTypes>], name: &str) -> Result<Option<UserType
     Ok(None)
 }
 
-/// Text spellings shared by the layouts of a case (`LoadedCase::texts`).
+/// Text spellings shared by the layouts of a case (`Case::texts`).
 type Texts = HashMap<String, Arc<str>>;
 
-/// Runs every analysis and builds the report.
-pub fn run(args: &AnalyzeOptions, mut case: LoadedCase) -> Result<Report> {
-    let mut findings = std::mem::take(&mut case.findings);
+/// The state the passes share: the case, the findings so far, the layout
+/// comparisons made and the entries counted per map.
+pub struct Run<'o> {
+    pub opts: &'o AnalyzeOptions,
+    pub case: Case,
+    pub findings: Vec<Finding>,
+    pub checks: Vec<PairCheck>,
+    /// Entries per map (id, name), from its first dump.
+    pub entries: HashMap<(Option<u32>, String), u64>,
+    /// What the accounting pass found unused or not compared, for the report.
+    accounted: Option<super::accounting::Accounting>,
+}
+
+/// One analysis over the case: it adds findings (or weighs those of the
+/// passes before it).
+pub struct Pass {
+    /// What it does, as the architecture document names it.
+    pub name: &'static str,
+    pub run: fn(&mut Run<'_>) -> Result<()>,
+}
+
+/// Every pass, in order. Passes that weigh evidence found by others come
+/// after them; the accounting (every input used or said unused, every map
+/// compared or said not compared) is last, so it sees everything.
+pub const PASSES: &[Pass] = &[
+    Pass {
+        name: "layouts: key padding, user types against the maps' BTF, --pair",
+        run: layout_pass,
+    },
+    Pass {
+        name: "dumps: each dump's bytes against its map's layouts",
+        run: |r| {
+            let mut findings = std::mem::take(&mut r.findings);
+            r.entries = dump_findings(r.opts, &mut r.case, &mut findings);
+            r.findings = findings;
+            Ok(())
+        },
+    },
+    Pass {
+        name: "per-CPU buffers given with --percpu-buffer",
+        run: |r| {
+            let found = percpu_buffer_findings(r.opts, &r.case)?;
+            r.findings.extend(found);
+            Ok(())
+        },
+    },
+    Pass {
+        name: "traced calls and map instances (lookups, duplicate names, stale pins)",
+        run: |r| {
+            let found = trace_and_map_findings(r.opts, &r.case);
+            r.findings.extend(found);
+            Ok(())
+        },
+    },
+    Pass {
+        name: "growth over snapshots and earlier bundles",
+        run: |r| {
+            let found = growth_findings(r.opts, &r.case);
+            r.findings.extend(found);
+            Ok(())
+        },
+    },
+    Pass {
+        name: "program code: bytes a BPF program never writes",
+        run: |r| {
+            let found = crate::analyses::prog_uninit::pass(
+                &mut r.case.inputs,
+                &r.case.prog_objects,
+                &r.case.maps,
+                &r.opts.maps,
+            );
+            r.findings.extend(found);
+            Ok(())
+        },
+    },
+    Pass {
+        name: "redaction: no finding rests on bytes collect --redact zeroed",
+        run: |r| {
+            r.case.redactions.withhold(&mut r.findings);
+            Ok(())
+        },
+    },
+    Pass {
+        name: "weighing: severities that depend on other passes' evidence",
+        run: |r| {
+            dump_capacity::confirm_full(&mut r.findings);
+            key_padding::weigh(&mut r.findings);
+            key_padding::tie_program_side(&mut r.findings);
+            Ok(())
+        },
+    },
+    Pass {
+        name: "accounting: every input used, every map compared, or said why not",
+        run: |r| {
+            let mut accounted = super::accounting::account(r.opts, &r.case, &r.checks);
+            r.findings.append(&mut accounted.findings);
+            r.accounted = Some(accounted);
+            Ok(())
+        },
+    },
+];
+
+/// Runs every pass of [`PASSES`] in order and builds the report.
+pub fn run(opts: &AnalyzeOptions, mut case: Case) -> Result<Report> {
+    let findings = std::mem::take(&mut case.findings);
+    let mut run = Run {
+        opts,
+        case,
+        findings,
+        checks: Vec::new(),
+        entries: HashMap::new(),
+        accounted: None,
+    };
+    for pass in PASSES {
+        (pass.run)(&mut run)?;
+    }
+    Ok(report(run))
+}
+
+/// The layout pass: padding in key types, then the user types compared
+/// with the maps' types (named with --key-type/--value-type, or found by
+/// name), generated types without a map, and `--pair`s.
+fn layout_pass(r: &mut Run<'_>) -> Result<()> {
+    let (args, case, findings) = (r.opts, &mut r.case, &mut r.findings);
     let mut checks = {
         let selected = selected_maps(args, &case.maps)?;
         findings.extend(key_padding_findings(&selected));
         if args.key_type.is_some() || args.value_type.is_some() {
             explicit_checks(args, &selected, &case.users, &mut case.texts)?
         } else {
-            automatic_checks(&selected, &case.users, &mut case.texts, &mut findings)
+            automatic_checks(&selected, &case.users, &mut case.texts, findings)
         }
     };
     if args.key_type.is_none() && args.value_type.is_none() && args.maps.is_empty() {
-        checks.extend(unmapped_generated(&mut case, &checks, &mut findings));
+        checks.extend(unmapped_generated(case, &checks, findings));
     }
-    checks.extend(pair_checks(args, &mut case)?);
+    checks.extend(pair_checks(args, case)?);
     for c in &mut checks {
         findings.append(&mut c.findings);
     }
-    let entries = dump_findings(args, &mut case, &mut findings);
-    findings.extend(percpu_buffer_findings(args, &case)?);
-    findings.extend(trace_and_map_findings(args, &case));
-    findings.extend(growth_findings(args, &case));
-    findings.extend(crate::analyses::prog_uninit::pass(
-        &mut case.inputs,
-        &case.prog_objects,
-        &case.maps,
-        &args.maps,
-    ));
-    // No finding rests on bytes `collect --redact` zeroed; the accounting
-    // says which comparisons that left out.
-    case.redactions.withhold(&mut findings);
-    // Severities that depend on evidence found by other passes.
-    dump_capacity::confirm_full(&mut findings);
-    key_padding::weigh(&mut findings);
-    key_padding::tie_program_side(&mut findings);
-    // Every input contributed, or an `input/unused` finding says why not.
-    let accounted = super::accounting::account(args, &case, &checks);
-    findings.extend(accounted.findings);
+    r.checks.extend(checks);
+    Ok(())
+}
 
+/// The report from what the passes found.
+fn report(run: Run<'_>) -> Report {
+    let Run {
+        case,
+        findings,
+        checks,
+        entries,
+        accounted,
+        ..
+    } = run;
+    let accounted = accounted.unwrap_or_default();
     let owners = Owners::of(case.manifest.as_ref());
     let map_summaries = map_summaries(&case.maps, &entries, &owners);
     let calls = super::accounting::call_counts(&case);
@@ -106,11 +221,12 @@ pub fn run(args: &AnalyzeOptions, mut case: LoadedCase) -> Result<Report> {
     report.calls = calls;
     report.configuration = case.configs;
     report.collection = case.collection;
-    Ok(report)
+    report.bundles = case.bundles;
+    report
 }
 
 /// `dump/growing` over each selected map's dumps in time order.
-fn growth_findings(args: &AnalyzeOptions, case: &LoadedCase) -> Vec<Finding> {
+fn growth_findings(args: &AnalyzeOptions, case: &Case) -> Vec<Finding> {
     let selected: Vec<MapInstance> = case
         .maps
         .iter()
@@ -278,7 +394,7 @@ fn automatic_checks(
 }
 
 /// `--pair USER=BTF`: a user type against a BTF type of any input, by name.
-fn pair_checks(args: &AnalyzeOptions, case: &mut LoadedCase) -> Result<Vec<PairCheck>> {
+fn pair_checks(args: &AnalyzeOptions, case: &mut Case) -> Result<Vec<PairCheck>> {
     let mut checks = Vec::new();
     for spec in &args.pairs {
         let (user_name, btf_name) = (spec.user.as_str(), spec.btf.as_str());
@@ -300,7 +416,7 @@ fn pair_checks(args: &AnalyzeOptions, case: &mut LoadedCase) -> Result<Vec<PairC
 /// summary; with several dumps of one map, the first counts.
 fn dump_findings(
     args: &AnalyzeOptions,
-    case: &mut LoadedCase,
+    case: &mut Case,
     findings: &mut Vec<Finding>,
 ) -> HashMap<(Option<u32>, String), u64> {
     let mut entries = HashMap::new();
@@ -340,7 +456,7 @@ fn dump_findings(
 
 /// `--percpu-buffer MAP=BYTES`: a user-space per-CPU value buffer against
 /// `possible_cpus × round_up(value_size, 8)`.
-fn percpu_buffer_findings(args: &AnalyzeOptions, case: &LoadedCase) -> Result<Vec<Finding>> {
+fn percpu_buffer_findings(args: &AnalyzeOptions, case: &Case) -> Result<Vec<Finding>> {
     let mut findings = Vec::new();
     for spec in &args.percpu_buffers {
         let (name, bytes) = (spec.map.as_str(), spec.bytes);
@@ -372,7 +488,7 @@ fn percpu_buffer_findings(args: &AnalyzeOptions, case: &LoadedCase) -> Result<Ve
 /// Why traced calls failed (against the dumps taken right after the trace),
 /// and which map instance is which (duplicate names, stale pins); findings
 /// about a map outside `--map` are left out.
-fn trace_and_map_findings(args: &AnalyzeOptions, case: &LoadedCase) -> Vec<Finding> {
+fn trace_and_map_findings(args: &AnalyzeOptions, case: &Case) -> Vec<Finding> {
     let selected_map = |f: &Finding| match &f.map {
         Some(m) if !args.maps.is_empty() => args.maps.iter().any(|w| names_map(w, &m.name, m.id)),
         _ => true,
@@ -706,7 +822,7 @@ fn pair_with(
 }
 
 /// Lays out the struct or union `name` from the first BTF input that has it.
-fn btf_type_by_name(case: &LoadedCase, name: &str) -> Result<(Arc<Layout>, String)> {
+fn btf_type_by_name(case: &Case, name: &str) -> Result<(Arc<Layout>, String)> {
     let bare = name
         .trim_start_matches("struct ")
         .trim_start_matches("union ");
@@ -760,7 +876,7 @@ fn generated_name(g: &Generated, btf_name: &str) -> String {
 /// `-type NAME`, e.g. a ring-buffer event only declared through a pointer),
 /// compared with the BTF struct or union they were generated from.
 fn unmapped_generated(
-    case: &mut LoadedCase,
+    case: &mut Case,
     done: &[PairCheck],
     findings: &mut Vec<Finding>,
 ) -> Vec<PairCheck> {
@@ -853,4 +969,22 @@ fn unmapped_generated(
         );
     }
     out
+}
+
+#[cfg(test)]
+mod pass_order {
+    use super::PASSES;
+
+    /// The accounting sees every other pass's work; weighing comes after
+    /// the passes whose findings it weighs.
+    #[test]
+    fn accounting_is_last_and_weighing_follows_the_finders() {
+        let names: Vec<&str> = PASSES.iter().map(|p| p.name).collect();
+        assert!(names.last().unwrap().starts_with("accounting"), "{names:?}");
+        let at = |prefix: &str| names.iter().position(|n| n.starts_with(prefix)).unwrap();
+        for finder in ["layouts", "dumps", "traced", "growth", "program code"] {
+            assert!(at(finder) < at("weighing"), "{finder} after weighing");
+        }
+        assert!(at("redaction") < at("weighing"));
+    }
 }
