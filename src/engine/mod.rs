@@ -3,7 +3,7 @@
 //! A [`Case`] is built from plain [`AnalyzeOptions`] and the inputs, the
 //! [`passes::PASSES`] run over it in order, and a [`Report`] comes out for
 //! a renderer in [`crate::report`]. `diff` and `fleet` engines sit beside
-//! it. The command layer (`crate::commands`) only turns flags into these
+//! it. The command layer (`src/commands`) only turns flags into these
 //! options, calls the engine and writes what a renderer makes of the
 //! result.
 //!
