@@ -1443,9 +1443,17 @@ fn expand_bundle_dirs(inputs: &[PathBuf]) -> (Vec<PathBuf>, HashMap<PathBuf, Bun
 /// nodes are each a case of their own (none is earlier). `heads` are the
 /// bundles already read by [`expand_bundle_dirs`].
 fn earlier_bundles(inputs: &[PathBuf], mut heads: HashMap<PathBuf, BundleHead>) -> Vec<PathBuf> {
-    let mut bundles: Vec<(i64, &PathBuf, String)> = inputs
+    let candidates: Vec<&PathBuf> = inputs
         .iter()
         .filter(|p| !crate::error::is_stdin(p) && bundle::is_bundle(p))
+        .collect();
+    // One bundle is a case of its own: its manifest is read once, by the
+    // loading, not here too (a fleet worker holds one manifest at a time).
+    if candidates.len() < 2 {
+        return Vec::new();
+    }
+    let mut bundles: Vec<(i64, &PathBuf, String)> = candidates
+        .into_iter()
         .filter_map(|p| {
             let h = heads.remove(p).or_else(|| bundle_head(p))?;
             Some((h.created_ms?, p, h.host))
