@@ -1,27 +1,25 @@
 //! `bpfcase decode --dump DUMP ...`: decodes every entry of a bpftool map dump
 //! with key and value types from BTF, and runs the dump checks.
 //!
-//! Type sources are one match arm each in [`resolve_types`]: `--btf` (an
+//! The work is the engine's ([`crate::engine::decode`]); this turns the
+//! flags into its options and writes the entries as they stream out.
+//! Type sources are one match arm each in `engine::types::resolve_types`: `--btf` (an
 //! object or raw BTF; `--map NAME` takes the key/value types of that map's
 //! `.maps` definition, or `--key-type`/`--value-type` name them) and
 //! `--dwarf` (structs/unions by name from a user-space binary's DWARF) and
 //! `--schema` (a YAML layout schema, docs/schema.md).
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use miette::{IntoDiagnostic, Result};
 
 use super::analyze::FailOn;
 use super::output::{findings_summary, plural, OutputArgs, ReportFormatName, TextStyle};
-use crate::analyses::dump_checks::{DumpChecker, DumpContext};
-use crate::engine::dumps::*;
-use crate::engine::types::*;
-use crate::error::{InputError, WriteOutput};
-use crate::ingest::bpftool_json;
-use crate::model::dump::{DumpEntry, EntryValue};
-use crate::model::finding::{Finding, MapRef, Position};
+use crate::engine::decode::{DecodeOptions, DecodedEntry, Decoder, TypeOptions};
+use crate::error::WriteOutput;
+use crate::model::finding::Finding;
 use crate::report::dump as render;
 
 /// Output of `decode`.
@@ -88,76 +86,12 @@ impl ReportFormatName for DecodeFormat {
 }
 
 pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
-    let source = match (&args.btf, &args.dwarf) {
-        _ if args.schema.is_some() => TypeSource::Schema {
-            file: args.schema.as_deref().unwrap_or(Path::new("")),
-            key_type: args.key_type.as_deref().unwrap_or_default(),
-            value_type: args.value_type.as_deref().unwrap_or_default(),
-        },
-        (_, Some(file)) => TypeSource::Dwarf {
-            file,
-            key_type: args.key_type.as_deref().unwrap_or_default(),
-            value_type: args.value_type.as_deref().unwrap_or_default(),
-        },
-        (Some(file), None) => TypeSource::Btf {
-            file,
-            map: args.map.as_deref(),
-            key_type: args.key_type.as_deref(),
-            value_type: args.value_type.as_deref(),
-        },
-        (None, None) => {
-            return Err(crate::error::usage(
-                "no types to decode with",
-                "give --btf FILE, --dwarf BIN or --schema FILE",
-            ));
-        }
-    };
-    let types = resolve_types(source)?;
-    let mut types = types;
-    if let Some(show) = &args.show {
-        let name = show.display().to_string();
-        let bytes = crate::error::read_file(show, 64 << 20)?;
-        let infos =
-            bpftool_json::parse_map_show(&bytes).map_err(|e| InputError::new(&name, None, e))?;
-        let info = match (&types.map_name, infos.len()) {
-            (_, 1) => infos.first(),
-            (Some(n), _) => infos.iter().find(|i| &i.name == n),
-            _ => None,
-        };
-        if let Some(i) = info {
-            types.map_type = i.map_type().or(types.map_type);
-            types.max_entries = Some(i.max_entries);
-            types.map_name.get_or_insert(i.name.clone());
-        }
-    }
-    let dump_name = args.dump.display().to_string();
+    // Every option is checked before any input is read.
     let format = args.out.format(args.format)?;
     let style = args.out.style();
-    let map = types.map_name.clone().map(|name| MapRef { id: None, name });
-    let mut checker = DumpChecker::new(DumpContext {
-        file: &dump_name,
-        map,
-        key: types.key.layout(),
-        value: types.value.layout(),
-        map_type: types.map_type,
-        max_entries: types.max_entries,
-    });
+    let decoder = Decoder::open(&args.options(format)?)?;
     let mut out = args.out.open()?;
-    let mut decoded = 0usize;
-    let mut undecodable: Vec<Finding> = Vec::new();
-    let mut bad = 0usize;
-    let mut note_bad = |index: usize, at: Position, e: &dyn std::fmt::Display| {
-        bad += 1;
-        if undecodable.len() < 3 {
-            undecodable.push(Finding::unreadable(
-                &dump_name,
-                Some(at),
-                &format!("entry {index} does not match the types: {e}"),
-            ));
-        }
-    };
-    // Entries are written as each batch is parsed, and the batch goes on to
-    // the checks, which keep counts, first examples and the keys.
+    // Entries are written as each batch is parsed.
     enum Sink<W: Write> {
         Json(render::JsonEntries<W>),
         Text(W),
@@ -168,58 +102,29 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
         DecodeFormat::Text => Sink::Text(&mut out),
         DecodeFormat::Summary => Sink::Summary,
     };
-    stream_dump::<miette::Report>(&args.dump, &mut |batch| {
-        let base = checker.entries();
-        for e in batch.entries() {
-            let index = base + e.index;
-            if e.formatted {
-                match &mut sink {
-                    Sink::Json(w) => w.raw(&formatted_text(&e)).out()?,
-                    Sink::Text(out) => {
-                        render::write_text_entry(out, index, &formatted_text(&e)).out()?
-                    }
-                    Sink::Summary => {}
-                }
-                decoded += 1;
-                continue;
+    let done = decoder.stream::<miette::Report>(&mut |index, entry| {
+        match (&mut sink, entry) {
+            (Sink::Json(w), DecodedEntry::Formatted(text)) => w.raw(&text).out()?,
+            (Sink::Json(w), DecodedEntry::Decoded(d)) => w.entry(&d).out()?,
+            (Sink::Text(out), DecodedEntry::Formatted(text)) => {
+                render::write_text_entry(out, index, &text).out()?
             }
-            match &mut sink {
-                Sink::Json(w) => match decode_entry(&types, e.key, e.value) {
-                    Ok(d) => {
-                        w.entry(&d).out()?;
-                        decoded += 1;
-                    }
-                    Err(err) => note_bad(index, e.position, &err),
-                },
-                Sink::Text(out) => match decode_entry(&types, e.key, e.value) {
-                    Ok(d) => {
-                        let text = serde_json::to_string(&d).into_diagnostic()?;
-                        render::write_text_entry(out, index, &text).out()?;
-                        decoded += 1;
-                    }
-                    Err(err) => note_bad(index, e.position, &err),
-                },
-                // Decoding cannot fail once the sizes match (see
-                // `model::decode`), so the summary checks sizes instead of
-                // building every entry's tree.
-                Sink::Summary => match check_sizes(&types, e.key, e.value) {
-                    Ok(()) => decoded += 1,
-                    Err(err) => note_bad(index, e.position, &err),
-                },
+            (Sink::Text(out), DecodedEntry::Decoded(d)) => {
+                let text = serde_json::to_string(&d).into_diagnostic()?;
+                render::write_text_entry(out, index, &text).out()?
             }
+            (Sink::Summary, _) => {}
         }
-        checker.feed(&batch);
         Ok(())
     })?;
     if let Sink::Json(w) = sink {
         w.end().out()?;
     }
-    let checked = checker.finish();
-    let mut findings = undecodable;
-    findings.extend(checked.findings);
+    let (findings, bad) = (&done.findings, done.undecodable);
     match format {
         DecodeFormat::Summary => {
-            render::write_summary_json(&mut out, checked.entries, decoded, bad, &findings).out()?;
+            render::write_summary_json(&mut out, done.entries, done.decoded, bad, findings)
+                .out()?;
         }
         DecodeFormat::Json => {
             out.flush().out()?;
@@ -232,7 +137,7 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
                     .resolve(std::io::stderr().is_terminal(), |v| std::env::var(v).ok()),
                 verbose: style.verbose,
             };
-            render::write_findings_text(&mut err, &findings, err_style).out()?;
+            render::write_findings_text(&mut err, findings, err_style).out()?;
         }
         DecodeFormat::Text => {
             if bad > 0 {
@@ -240,31 +145,54 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
                 let verb = if bad == 1 { "does" } else { "do" };
                 writeln!(out, "{n} {verb} not match the types").out()?;
             }
-            render::write_findings_text(&mut out, &findings, style).out()?;
+            render::write_findings_text(&mut out, findings, style).out()?;
         }
     }
     out.finish().out()?;
-    let (e, w, i) = severity_counts(&findings);
+    let (e, w, i) = severity_counts(findings);
     args.out.done(&format!(
         "{} decoded, {}",
-        plural(decoded as u64, "entry", "entries"),
+        plural(done.decoded as u64, "entry", "entries"),
         findings_summary(e, w, i)
     ));
     Ok(args.fail_on.exit_code(findings.iter().map(|f| f.severity)))
 }
 
-/// A formatted-text entry (bpftool already decoded it) as one JSON object.
-fn formatted_text(e: &DumpEntry<'_>) -> String {
-    let (field, v) = match e.value {
-        EntryValue::PerCpu { bytes, .. } => ("values", bytes),
-        EntryValue::Single(v) => ("value", v),
-        EntryValue::Missing => ("value", &b"null"[..]),
-    };
-    format!(
-        "{{\"key\":{},\"{field}\":{}}}",
-        String::from_utf8_lossy(e.key),
-        String::from_utf8_lossy(v)
-    )
+impl DecodeArgs {
+    /// The engine's options (the types from whichever source is given).
+    fn options(&self, format: DecodeFormat) -> Result<DecodeOptions> {
+        let (key_type, value_type) = (self.key_type.clone(), self.value_type.clone());
+        let types = match (&self.btf, &self.dwarf, &self.schema) {
+            (_, _, Some(file)) => TypeOptions::Schema {
+                file: file.clone(),
+                key_type: key_type.unwrap_or_default(),
+                value_type: value_type.unwrap_or_default(),
+            },
+            (_, Some(file), None) => TypeOptions::Dwarf {
+                file: file.clone(),
+                key_type: key_type.unwrap_or_default(),
+                value_type: value_type.unwrap_or_default(),
+            },
+            (Some(file), None, None) => TypeOptions::Btf {
+                file: file.clone(),
+                map: self.map.clone(),
+                key_type,
+                value_type,
+            },
+            (None, None, None) => {
+                return Err(crate::error::usage(
+                    "no types to decode with",
+                    "give --btf FILE, --dwarf BIN or --schema FILE",
+                ));
+            }
+        };
+        Ok(DecodeOptions {
+            dump: self.dump.clone(),
+            types,
+            show: self.show.clone(),
+            count_only: format == DecodeFormat::Summary,
+        })
+    }
 }
 
 /// Findings by severity: (errors, warnings, info).

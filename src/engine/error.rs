@@ -22,6 +22,21 @@ pub enum EngineError {
         #[help]
         help: Option<String>,
     },
+    /// The options do not fit the inputs given (a bundle where a dump
+    /// file is expected, a dump without the types it needs): bad usage,
+    /// with what to give instead.
+    #[error("{message}")]
+    #[diagnostic(code(bpfcase::usage))]
+    Usage {
+        message: String,
+        #[help]
+        help: String,
+    },
+    /// The run could not be made, for the reason said (a bundle with no
+    /// snapshots to compare, none of a fleet's bundles readable, a worker
+    /// that stopped); no code of its own.
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// The engine's result.
@@ -33,6 +48,14 @@ impl EngineError {
         EngineError::Nothing {
             message: message.into(),
             help: None,
+        }
+    }
+
+    /// Bad usage, and what to give instead.
+    pub fn usage(message: impl Into<String>, help: impl Into<String>) -> Self {
+        EngineError::Usage {
+            message: message.into(),
+            help: help.into(),
         }
     }
 }

@@ -27,6 +27,8 @@
 
 pub mod accounting;
 pub mod case;
+pub mod decode;
+pub mod diff;
 pub mod dumps;
 pub mod error;
 pub mod fleet;

@@ -1,8 +1,7 @@
 //! `bpfcase fleet BUNDLE..|DIR`: many nodes' bundles in, one report out.
-//! Finds the bundles (`discover`), analyses them on a bounded pool of
-//! workers keeping a small summary of each (`summary`), and joins the
-//! summaries into the fleet report (`aggregate`); renderers are
-//! `report::fleet_*`.
+//! The engine ([`crate::engine::fleet::run`]) finds the bundles, summarises
+//! each on a bounded pool of workers and joins the summaries; this renders
+//! the report (`report::fleet_*`) and writes it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,10 +9,9 @@ use std::process::ExitCode;
 use miette::Result;
 
 use super::analyze::{FailOn, ReportFormat};
-use crate::error::{InputError, WriteOutput};
+use crate::engine::fleet::{self, FleetOptions};
+use crate::error::WriteOutput;
 use crate::report::fleet::FleetReport;
-
-use crate::engine::fleet::{build_report, discover, summary};
 
 #[derive(Debug, clap::Args)]
 pub struct FleetArgs {
@@ -45,35 +43,10 @@ pub fn run(args: &FleetArgs) -> Result<ExitCode> {
             "--format openmetrics is written per node (`analyze`, `watch --metrics`); fleet renders human, json, md or html"
         ));
     }
-    let found = discover::discover(&args.inputs)?;
-    if found.bundles.is_empty() {
-        let what = args
-            .inputs
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        return Err(InputError::new(
-            what,
-            None,
-            "no bundle found (.tar, .tar.gz, .tgz, or a directory with manifest.json)",
-        )
-        .into());
-    }
-    let jobs = args
-        .jobs
-        .map(|n| n as usize)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let summaries = summary::summarise_all(&found.bundles, jobs);
-    // Nothing could be read: the command could not run (exit 2), as analyze.
-    if let Some(first) = summaries.iter().find_map(|s| s.outcome.as_ref().err()) {
-        if summaries.iter().all(|s| s.outcome.is_err()) {
-            return Err(miette::miette!(
-                "no bundle could be read; the first: {first}"
-            ));
-        }
-    }
-    let report = build_report(summaries, found.ignored);
+    let report = fleet::run(&FleetOptions {
+        inputs: args.inputs.clone(),
+        jobs: args.jobs.map_or_else(crate::cores, |n| n as usize),
+    })?;
     let mut buf = Vec::new();
     render(&mut buf, &report, format, args.out.style()).out()?;
     args.out.write_all(&buf)?;

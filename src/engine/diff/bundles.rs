@@ -26,11 +26,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
-use miette::Result;
-
-use super::{problems, PairCollector};
+use super::pair::{problems, PairCollector};
 use crate::analyses::dump_diff::{match_maps, DiffStream, Unpaired};
 use crate::bundle::{MapRecord, SnapshotRecord};
+use crate::engine::error::{EngineError, Result};
 use crate::engine::types::{types_by_id, MapTypes};
 use crate::ingest::bpftool_json::{read_dump_batches, BATCH_ENTRIES};
 use crate::ingest::btf::TypeId;
@@ -551,8 +550,8 @@ fn lockstep(
             })
         };
         let old_result = old_walker.join().unwrap_or_else(|_| {
-            Err(miette::miette!(
-                "the OLD bundle's walk stopped unexpectedly"
+            Err(EngineError::Failed(
+                "the OLD bundle's walk stopped unexpectedly".into(),
             ))
         });
         (old_result, new_result)
@@ -649,10 +648,10 @@ fn side_types<'a>(
 pub fn diff_snapshots(path: &Path, keep: usize) -> Result<BundleDiffReport> {
     let bundle = Bundle::open(path)?;
     if bundle.manifest.snapshots.is_empty() {
-        return Err(miette::miette!(
+        return Err(EngineError::Failed(format!(
             "{} has no snapshots (collect --snapshots N); give two bundles or two dumps",
             bundle.name
-        ));
+        )));
     }
     let mut by_map: BTreeMap<u32, Vec<&SnapshotRecord>> = BTreeMap::new();
     for s in &bundle.manifest.snapshots {
