@@ -78,3 +78,33 @@ pub const MAX_MANIFEST_ENTRIES: u64 = 1 << 18;
 /// `prog_ids`, programs' `map_ids`, the trace's pids and own ids), all
 /// together: 4 bytes each once read.
 pub const MAX_MANIFEST_IDS: u64 = 1 << 21;
+
+// --- Type sources (`engine::type_source`) ----------------------------------
+//
+// One cap per kind of file a named type is read from, the same whichever
+// command reads it (`layout`, `schema`, `decode`, `analyze`, `diff`). A
+// regular file over its cap is refused from its size, before any byte is
+// read; a stream is read up to [`MAX_STREAM_BYTES`] at most in any case.
+
+/// Largest file read for BTF: raw BTF (vmlinux's is ~6 MB; the BTF
+/// header's 32-bit lengths allow up to 4 GiB) or an ELF file carrying a
+/// `.BTF` section (a BPF object; a vmlinux or module ELF with its DWARF,
+/// up to ~1 GiB). Memory-mapped, so it bounds address space, not memory;
+/// the larger of the two caps that applied before (1 GiB read, 2 GiB
+/// mapped), so no file read before is refused now.
+pub const MAX_BTF_FILE: u64 = 2 << 30;
+
+/// Largest binary read for its DWARF, and largest split debug file found
+/// for it (`--debug-dir`, build-id, `.gnu_debuglink`). Unstripped C++ and
+/// Go binaries reach 1–3 GiB; memory-mapped like BTF, so this bounds
+/// address space, not memory. The larger of the caps that applied before
+/// (4 GiB mapped for `schema`/`analyze`, 2 GiB read for `decode`).
+pub const MAX_DWARF_FILE: u64 = 4 << 30;
+
+/// Largest Go source file read (generated files reach a few MB). Read
+/// into memory: the parser borrows it.
+pub const MAX_GO_FILE: u64 = 64 << 20;
+
+/// Largest YAML layout schema read (one a type is a few KB). Read into
+/// memory: the YAML parser needs it whole.
+pub const MAX_SCHEMA_FILE: u64 = 64 << 20;

@@ -368,3 +368,81 @@ fn decode_with_a_schema_needs_no_btf() {
     assert_eq!(code, 2);
     assert!(err.contains("cannot be used with"), "{err}");
 }
+
+/// Regression: `decode --schema` read a schema lossily (a bad byte became
+/// U+FFFD and the file was taken), where `schema` and `analyze` refuse it.
+/// Every command reads a schema or Go file as strict UTF-8 now, naming the
+/// line and column of the first bad byte (`engine::type_source`).
+#[test]
+fn non_utf8_schema_and_go_source_are_refused_at_their_line_and_column() {
+    let dir = std::env::temp_dir().join(format!("bpfcase-not-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let yaml = dir.join("bad.yaml");
+    std::fs::write(&yaml, b"types:\n  - name: k # caf\xe9\n".as_slice()).unwrap();
+    let (code, _, err) = bpfcase(&[
+        "decode",
+        "--dump",
+        "corpora/dumps/flows/flows.json",
+        "--schema",
+        yaml.to_str().unwrap(),
+        "--key-type",
+        "k",
+        "--value-type",
+        "k",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("bad.yaml:2: column 18: not UTF-8 (byte offset 24)"),
+        "{err}"
+    );
+    let go = dir.join("bad.go");
+    std::fs::write(
+        &go,
+        b"package p\n// caf\xe9\ntype K struct{ A uint32 }\n".as_slice(),
+    )
+    .unwrap();
+    let (code, _, err) = bpfcase(&["schema", "--go-src", go.to_str().unwrap(), "--type", "K"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("bad.go:2: column 7: not UTF-8 (byte offset 16)"),
+        "{err}"
+    );
+}
+
+/// A type source over its kind's cap (`limits::MAX_BTF_FILE`,
+/// `MAX_DWARF_FILE`) is refused from its size, before a byte is read: the
+/// files here are sparse, and reading them would take seconds and gigabytes.
+#[test]
+fn type_sources_over_their_cap_are_refused_unread() {
+    let dir = std::env::temp_dir().join(format!("bpfcase-over-cap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sparse = |name: &str, len: u64| {
+        let p = dir.join(name);
+        std::fs::File::create(&p).unwrap().set_len(len).unwrap();
+        p
+    };
+    let btf = sparse("big.btf", bpfcase::limits::MAX_BTF_FILE + 1);
+    let bin = sparse("big.bin", bpfcase::limits::MAX_DWARF_FILE + 1);
+    let started = std::time::Instant::now();
+    let (code, _, err_btf) = bpfcase(&["layout", btf.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err_btf}");
+    let (code, _, err_dwarf) =
+        bpfcase(&["schema", "--dwarf", bin.to_str().unwrap(), "--type", "k"]);
+    assert_eq!(code, 2, "{err_dwarf}");
+    let took = started.elapsed();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        err_btf.contains(&format!(
+            "big.btf: file is {} bytes, over the {}-byte limit for this input (limits::MAX_BTF_FILE); not read",
+            bpfcase::limits::MAX_BTF_FILE + 1,
+            bpfcase::limits::MAX_BTF_FILE
+        )),
+        "{err_btf}"
+    );
+    assert!(
+        err_dwarf.contains("(limits::MAX_DWARF_FILE); not read"),
+        "{err_dwarf}"
+    );
+    assert!(took.as_secs() < 10, "{took:?}");
+}

@@ -1,14 +1,15 @@
-//! Loading the common inputs of commands: BTF from a raw blob or an ELF object.
+//! BTF from a raw blob or an ELF object: the bytes under the BTF cap, and
+//! the parse (as base, or split over one). `engine::type_source::BtfFile`
+//! is the BTF type source built on these.
 
 use std::path::Path;
 
-use crate::error::{map_file, FileBytes, InputError};
+use crate::error::{FileBytes, InputError};
 use crate::ingest::btf::{Btf, BtfError};
 use crate::ingest::elf::BpfObject;
 
-/// Largest BTF or ELF input we read whole (vmlinux BTF is ~6 MB; big Go
-/// binaries are a few hundred MB).
-pub const MAX_INPUT: u64 = 2 << 30;
+/// Largest BTF-bearing file read: [`crate::limits::MAX_BTF_FILE`].
+pub const MAX_INPUT: u64 = crate::limits::MAX_BTF_FILE;
 
 /// What a BTF-bearing file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,9 +18,11 @@ pub enum BtfSource {
     Elf { section_offset: u64 },
 }
 
-/// Reads a file that holds BTF: raw BTF or an ELF file with a `.BTF` section.
+/// Reads a file that holds BTF: raw BTF or an ELF file with a `.BTF`
+/// section, mapped, under [`crate::limits::MAX_BTF_FILE`] (a larger file
+/// is refused from its size, unread).
 pub fn read_btf_file(path: &Path) -> Result<FileBytes, InputError> {
-    map_file(path, MAX_INPUT)
+    super::type_source::map_capped(path, crate::limits::MAX_BTF_FILE, "MAX_BTF_FILE")
 }
 
 /// Finds the BTF bytes in `data` (raw, or the `.BTF` section of an ELF).

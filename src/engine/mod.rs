@@ -33,9 +33,12 @@ pub mod dumps;
 pub mod error;
 pub mod fleet;
 pub mod inputs;
+pub mod layouts;
 pub mod options;
 pub mod passes;
+pub mod pool;
 pub mod redaction;
+pub mod type_source;
 pub mod types;
 pub mod user_types;
 

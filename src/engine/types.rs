@@ -1,17 +1,19 @@
-//! One resolver of named types for decoding: a map's key and value types
-//! from BTF (by map or by name), DWARF, a YAML schema or a bare scalar.
+//! Key and value types for decoding: a map's key and value types from BTF
+//! (by map or by name), DWARF, a YAML schema or a bare scalar. The sources
+//! are read and searched by [`crate::engine::type_source`]; this turns what
+//! they find into the types a decoder walks.
 
 use std::path::Path;
 
 use crate::engine::error::Result;
 
-use crate::engine::inputs::{parse_btf, read_btf_file};
+use crate::engine::type_source::{self, BtfFile, DwarfBinary, SchemaTypes};
 use crate::error::InputError;
-use crate::ingest::btf::{Btf, BtfKind, TypeId};
-use crate::ingest::elf::btf_map_defs;
+use crate::ingest::btf::{Btf, TypeId};
 use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::{FieldType, Layout};
 use crate::model::map::MapType;
+use std::sync::Arc;
 
 /// A key or value type, ready to decode with.
 #[derive(Debug, Clone)]
@@ -64,41 +66,6 @@ pub struct MapTypes {
     pub max_entries: Option<u32>,
 }
 
-fn find_type(
-    btf: &Btf<'_>,
-    engine: &mut BtfLayouts<'_, '_>,
-    file: &str,
-    wanted: &str,
-) -> Result<ResolvedType, InputError> {
-    let bare = ["struct ", "union ", "enum "]
-        .iter()
-        .find_map(|p| wanted.strip_prefix(p))
-        .unwrap_or(wanted)
-        .trim();
-    let id = btf
-        .find_by_name(bare)
-        .into_iter()
-        .find(|&id| {
-            btf.type_by_id(id).is_ok_and(|t| {
-                matches!(
-                    t.kind,
-                    BtfKind::Struct
-                        | BtfKind::Union
-                        | BtfKind::Typedef
-                        | BtfKind::Int
-                        | BtfKind::Enum
-                        | BtfKind::Enum64
-                        | BtfKind::Float
-                        | BtfKind::Datasec
-                )
-            })
-        })
-        .ok_or_else(|| {
-            InputError::new(file, None, format!("no type named `{wanted}` in the BTF"))
-        })?;
-    resolve_id(engine, file, id)
-}
-
 fn resolve_id(
     engine: &mut BtfLayouts<'_, '_>,
     file: &str,
@@ -141,34 +108,6 @@ pub fn types_by_id(
     })
 }
 
-/// The types of libbpf's global data map `map` (`runqlat_.rodata`,
-/// `.rodata`, `.data.custom`): its key an array index, its value the
-/// DATASEC the map's name ends with; `None` when `map` is no such name or
-/// the BTF has no such section.
-fn global_data_types(
-    btf: &Btf<'_>,
-    engine: &mut BtfLayouts<'_, '_>,
-    file: &str,
-    map: &str,
-) -> Result<Option<MapTypes>, InputError> {
-    let Some(section) = crate::model::from_btf::global_data_section(map) else {
-        return Ok(None);
-    };
-    let found = btf.all_types().find(|t| {
-        t.kind == BtfKind::Datasec && crate::model::from_btf::section_matches(map, section, t.name)
-    });
-    let Some(t) = found else {
-        return Ok(None);
-    };
-    Ok(Some(MapTypes {
-        key: ResolvedType::array_index(),
-        value: resolve_id(engine, file, t.id)?,
-        map_name: Some(map.to_string()),
-        map_type: Some(MapType::ARRAY),
-        max_entries: Some(1),
-    }))
-}
-
 /// Where the key/value types come from (one arm per source).
 pub enum TypeSource<'a> {
     Btf {
@@ -207,32 +146,6 @@ fn scalar_or_bare(wanted: &str) -> Result<ResolvedType, &str> {
         .trim())
 }
 
-fn schema_type(
-    schema: &crate::ingest::schema::Schema,
-    file: &str,
-    wanted: &str,
-) -> Result<ResolvedType, InputError> {
-    let bare = match scalar_or_bare(wanted) {
-        Ok(scalar) => return Ok(scalar),
-        Err(bare) => bare,
-    };
-    let layout = schema.get(bare).ok_or_else(|| {
-        let names: Vec<_> = schema.types.iter().map(|(n, _)| n.as_str()).collect();
-        InputError::new(
-            file,
-            None,
-            format!(
-                "no type `{wanted}` in the schema (types: {})",
-                names.join(", ")
-            ),
-        )
-    })?;
-    Ok(ResolvedType {
-        ty: FieldType::Aggregate(layout.clone()),
-        name: layout.display_name(),
-    })
-}
-
 /// C and Go scalar spellings a key or value may be declared as, for
 /// sources that only describe aggregates (DWARF lookups by name).
 pub fn scalar_type(name: &str) -> Option<FieldType> {
@@ -263,32 +176,36 @@ pub fn scalar_type(name: &str) -> Option<FieldType> {
     })
 }
 
-fn dwarf_type(
-    dwarf: &crate::ingest::dwarf::DwarfFile<'_>,
-    file: &str,
+/// A key or value type by name from a source that describes aggregates
+/// only: a scalar spelling resolves at once, anything else is looked up.
+fn aggregate_or_scalar(
     wanted: &str,
+    lookup: impl FnOnce(&str) -> Result<Arc<Layout>, InputError>,
 ) -> Result<ResolvedType, InputError> {
     let bare = match scalar_or_bare(wanted) {
         Ok(scalar) => return Ok(scalar),
         Err(bare) => bare,
     };
-    let layout = dwarf
-        .layout(bare)
-        .map_err(|e| InputError::at_offset(file, e.file_offset(), e))?
-        .ok_or_else(|| {
-            InputError::new(
-                file,
-                None,
-                format!("no struct or union named `{wanted}` in the DWARF"),
-            )
-        })?;
-    let name = layout.display_name();
+    let layout = lookup(bare)?;
     Ok(ResolvedType {
-        ty: FieldType::Aggregate(std::sync::Arc::new(layout)),
-        name,
+        name: layout.display_name(),
+        ty: FieldType::Aggregate(layout),
     })
 }
 
+/// Just the key and value types, nothing known of the map.
+fn key_value(key: ResolvedType, value: ResolvedType) -> MapTypes {
+    MapTypes {
+        key,
+        value,
+        map_name: None,
+        map_type: None,
+        max_entries: None,
+    }
+}
+
+/// Resolves the key and value types from their source, read as every
+/// command reads it ([`crate::engine::type_source`]).
 pub fn resolve_types(source: TypeSource<'_>) -> Result<MapTypes> {
     match source {
         TypeSource::Schema {
@@ -296,40 +213,23 @@ pub fn resolve_types(source: TypeSource<'_>) -> Result<MapTypes> {
             key_type,
             value_type,
         } => {
-            let name = file.display().to_string();
-            let bytes = crate::error::read_file(file, 64 << 20)?;
-            let text = String::from_utf8_lossy(&bytes);
-            let schema = crate::ingest::schema::Schema::parse(&text).map_err(|e| {
-                InputError::new(
-                    &name,
-                    e.line().map(crate::model::finding::Position::Line),
-                    e,
-                )
-            })?;
-            Ok(MapTypes {
-                key: schema_type(&schema, &name, key_type)?,
-                value: schema_type(&schema, &name, value_type)?,
-                map_name: None,
-                map_type: None,
-                max_entries: None,
-            })
+            let schema = SchemaTypes::open(file)?;
+            Ok(key_value(
+                aggregate_or_scalar(key_type, |n| schema.require(n))?,
+                aggregate_or_scalar(value_type, |n| schema.require(n))?,
+            ))
         }
         TypeSource::Dwarf {
             file,
             key_type,
             value_type,
         } => {
-            let name = file.display().to_string();
-            let data = crate::error::read_file(file, crate::engine::inputs::MAX_INPUT)?;
-            let dwarf = crate::ingest::dwarf::DwarfFile::load(file, &data)
-                .map_err(|e| InputError::at_offset(&name, e.file_offset(), e))?;
-            Ok(MapTypes {
-                key: dwarf_type(&dwarf, &name, key_type)?,
-                value: dwarf_type(&dwarf, &name, value_type)?,
-                map_name: None,
-                map_type: None,
-                max_entries: None,
-            })
+            let binary = DwarfBinary::open(file, None)?;
+            let dwarf = binary.types()?;
+            Ok(key_value(
+                aggregate_or_scalar(key_type, |n| dwarf.require(n))?,
+                aggregate_or_scalar(value_type, |n| dwarf.require(n))?,
+            ))
         }
         TypeSource::Btf {
             file,
@@ -337,57 +237,48 @@ pub fn resolve_types(source: TypeSource<'_>) -> Result<MapTypes> {
             key_type,
             value_type,
         } => {
-            let data = read_btf_file(file)?;
-            let btf = parse_btf(file, &data, None)?;
-            let name = file.display().to_string();
-            let mut engine = BtfLayouts::new(&btf);
-            if let Some(map) = map {
-                let defs = btf_map_defs(&btf)
-                    .map_err(|e| InputError::at_offset(&name, e.file_offset(), e))?;
-                if !defs.iter().any(|d| d.name == map) {
-                    if let Some(types) = global_data_types(&btf, &mut engine, &name, map)? {
-                        return Ok(types);
-                    }
-                }
-                let def = defs.iter().find(|d| d.name == map).ok_or_else(|| {
-                    let names: Vec<_> = defs.iter().map(|d| d.name.as_str()).collect();
-                    InputError::new(
-                        &name,
-                        None,
-                        format!("no map `{map}` in .maps (maps: {})", names.join(", ")),
-                    )
-                })?;
-                let (Some(k), Some(v)) = (def.key_type_id, def.value_type_id) else {
-                    return Err(InputError::new(
-                        &name,
-                        None,
-                        format!("map `{map}` declares no __type(key)/__type(value) (sizes only); use --key-type/--value-type"),
-                    )
-                    .into());
-                };
-                return Ok(MapTypes {
-                    key: resolve_id(&mut engine, &name, TypeId(k))?,
-                    value: resolve_id(&mut engine, &name, TypeId(v))?,
-                    map_name: Some(def.name.clone()),
-                    map_type: def.map_type,
-                    max_entries: def.max_entries,
-                });
-            }
-            let (Some(k), Some(v)) = (key_type, value_type) else {
-                return Err(InputError::new(
-                    &name,
-                    None,
-                    "give --map NAME or --key-type T --value-type T",
-                )
-                .into());
-            };
-            Ok(MapTypes {
-                key: find_type(&btf, &mut engine, &name, k)?,
-                value: find_type(&btf, &mut engine, &name, v)?,
-                map_name: None,
-                map_type: None,
-                max_entries: None,
-            })
+            let btf = BtfFile::open(file, None)?;
+            let name = btf.name();
+            Ok(btf.with_btf(|btf| btf_types(btf, name, map, key_type, value_type))??)
         }
     }
+}
+
+/// Decode's BTF lookups: the map's declared key and value, or the types
+/// named.
+fn btf_types(
+    btf: &Btf<'_>,
+    name: &str,
+    map: Option<&str>,
+    key_type: Option<&str>,
+    value_type: Option<&str>,
+) -> Result<MapTypes, InputError> {
+    let mut engine = BtfLayouts::new(btf);
+    if let Some(map) = map {
+        let m = type_source::btf::map_types(btf, name, map)?;
+        return Ok(MapTypes {
+            key: match m.key {
+                Some(k) => resolve_id(&mut engine, name, k)?,
+                None => ResolvedType::array_index(),
+            },
+            value: resolve_id(&mut engine, name, m.value)?,
+            map_name: Some(m.name),
+            map_type: m.map_type,
+            max_entries: m.max_entries,
+        });
+    }
+    let (Some(k), Some(v)) = (key_type, value_type) else {
+        return Err(InputError::new(
+            name,
+            None,
+            "give --map NAME or --key-type T --value-type T",
+        ));
+    };
+    let mut find = |wanted: &str| {
+        let id = type_source::btf::find_named(btf, wanted).ok_or_else(|| {
+            InputError::new(name, None, format!("no type named `{wanted}` in the BTF"))
+        })?;
+        resolve_id(&mut engine, name, id)
+    };
+    Ok(key_value(find(k)?, find(v)?))
 }

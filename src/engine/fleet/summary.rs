@@ -9,12 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
 use crate::engine::analyze_bundle;
+use crate::engine::pool::Pool;
 use crate::model::case::{MapInstance, ScalarType};
 use crate::model::finding::{Code, Severity};
 use crate::model::layout::{FieldType, Layout};
@@ -70,42 +69,28 @@ pub struct CodeCount {
     pub title: String,
 }
 
-/// Summarises every bundle on at most `jobs` threads; results in the order
-/// of `paths`.
+/// Summarises every bundle on at most `jobs` threads (the engine's
+/// [`Pool`]); results in the order of `paths`.
 pub fn summarise_all(paths: &[PathBuf], jobs: usize) -> Vec<BundleSummary> {
-    let workers = jobs.clamp(1, paths.len().max(1));
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<BundleSummary>>> = Mutex::new(vec![None; paths.len()]);
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            // The main thread's stack size: an analysis walks nested types.
-            let spawned = std::thread::Builder::new()
-                .name("fleet-worker".into())
-                .stack_size(8 << 20)
-                .spawn_scoped(s, || loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = paths.get(i) else { break };
-                    let summary = summarise(path);
-                    if let Ok(mut r) = results.lock() {
-                        r[i] = Some(summary);
-                    }
-                });
-            if spawned.is_err() {
-                // No thread to be had: the ones already running (or the
-                // loop below) do the work.
-                break;
-            }
-        }
-    });
-    let mut results = results.into_inner().unwrap_or_default();
-    // Bundles no worker got to (no thread could be spawned) run here.
-    for (i, r) in results.iter_mut().enumerate() {
-        if r.is_none() {
-            *r = Some(summarise(&paths[i]));
-        }
-    }
-    results.into_iter().flatten().collect()
+    Pool::new(jobs)
+        .name("fleet-worker")
+        // The main thread's stack size: an analysis walks nested types.
+        .stack_size(8 << 20)
+        .map(paths, |path| summarise(path))
+        .into_iter()
+        .zip(paths)
+        .map(|(r, path)| {
+            // `summarise` contains its own panics; this is for any other.
+            r.unwrap_or_else(|_| BundleSummary {
+                path: path.display().to_string(),
+                outcome: Err(INTERNAL.into()),
+            })
+        })
+        .collect()
 }
+
+/// What a bundle the analysis panicked on says.
+const INTERNAL: &str = "bpfcase failed on this bundle (internal error); please report it";
 
 /// Analyses one bundle and keeps its summary. A bundle the pipeline cannot
 /// read, or (a bug) panics on, becomes an unreadable bundle; the fleet goes on.
@@ -115,7 +100,7 @@ pub fn summarise(path: &Path) -> BundleSummary {
     let outcome = match run {
         Ok(Ok(analysis)) => Ok(node_summary(&analysis)),
         Ok(Err(e)) => Err(error_text(&e)),
-        Err(_) => Err("bpfcase failed on this bundle (internal error); please report it".into()),
+        Err(_) => Err(INTERNAL.into()),
     };
     BundleSummary {
         path: name,

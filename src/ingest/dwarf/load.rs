@@ -15,8 +15,9 @@ use super::{DwarfError, DwarfFile, LazyLine};
 /// refuse to allocate for it.
 const MAX_ZLIB_RATIO: u64 = 1032;
 
-/// Largest split debug file we read into memory.
-const MAX_DEBUG_FILE: u64 = 4 << 30;
+/// Largest split debug file we read into memory: the cap of the binaries
+/// themselves.
+const MAX_DEBUG_FILE: u64 = crate::limits::MAX_DWARF_FILE;
 
 /// Where to look for split debug files.
 #[derive(Debug, Clone)]

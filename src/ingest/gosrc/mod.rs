@@ -26,8 +26,8 @@ use crate::model::layout::{
 use parse::{build_constraint_holds, file_name_matches, parse_file, ConstSpec};
 pub use parse::{Expr, FieldDecl, GoFile, StructType, TypeExpr, TypeSpec};
 
-/// Largest Go file we read (generated files reach a few MB).
-const MAX_FILE: u64 = 64 << 20;
+/// Largest Go file we read.
+const MAX_FILE: u64 = crate::limits::MAX_GO_FILE;
 /// Most `.go` files we read from one directory.
 const MAX_FILES: usize = 10_000;
 /// Longest chain of named types naming named types we follow.
@@ -100,6 +100,9 @@ pub enum GoSrcError {
     SizeOverflow { pos: Pos, what: String },
     #[error("{path}: {reason}")]
     Io { path: String, reason: String },
+    /// A file that is not UTF-8: where its first bad byte is.
+    #[error("{pos}: not UTF-8 (byte offset {offset})")]
+    NotUtf8 { pos: Pos, offset: usize },
     #[error("{path}: no .go files to read for linux/{goarch} (test files are skipped)")]
     NoGoFiles { path: String, goarch: &'static str },
 }
@@ -117,7 +120,8 @@ impl GoSrcError {
             | GoSrcError::Redeclared { pos, .. }
             | GoSrcError::MixedPackages { pos, .. }
             | GoSrcError::NotAStruct { pos, .. }
-            | GoSrcError::SizeOverflow { pos, .. } => Some(pos),
+            | GoSrcError::SizeOverflow { pos, .. }
+            | GoSrcError::NotUtf8 { pos, .. } => Some(pos),
             GoSrcError::NoSuchType { .. }
             | GoSrcError::Io { .. }
             | GoSrcError::NoGoFiles { .. } => None,
@@ -315,8 +319,21 @@ fn read_go_file(path: &Path) -> Result<String, GoSrcError> {
         reason,
     };
     let bytes = crate::error::read_file(path, MAX_FILE).map_err(|e| io(e.reason))?;
-    String::from_utf8(bytes)
-        .map_err(|e| io(format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to())))
+    String::from_utf8(bytes).map_err(|e| {
+        // The line and byte column of the first bad byte, as positions are.
+        let offset = e.utf8_error().valid_up_to();
+        let head = &e.as_bytes()[..offset];
+        let line = head.iter().filter(|&&b| b == b'\n').count() + 1;
+        let start = head.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        GoSrcError::NotUtf8 {
+            pos: Pos {
+                file: path.display().to_string().into(),
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                col: u32::try_from(offset - start + 1).unwrap_or(u32::MAX),
+            },
+            offset,
+        }
+    })
 }
 
 /// A resolved Go type: what the model needs plus gc's size and alignment.
