@@ -583,6 +583,15 @@ impl Pass<'_, '_> {
             insn::PSEUDO_CALL => {
                 let callee = match self.obj.sections[section].relocs.get(&slot) {
                     Some(Reloc::Func { section, insn }) => (*section, *insn),
+                    // Relocated against a symbol outside the object's code
+                    // (`extern ... __ksym`): a kfunc, which clang emits as
+                    // a pseudo call and libbpf turns into
+                    // BPF_PSEUDO_KFUNC_CALL at load. Not a subprogram.
+                    Some(Reloc::Other(_)) => {
+                        self.unknown_pointers(s);
+                        s.clobber_call();
+                        return Ok(());
+                    }
                     _ => {
                         let t = slot as i64 + i.imm as i64 + 1;
                         let t = usize::try_from(t)
@@ -1264,6 +1273,49 @@ mod tests {
             out.programs_not_analysed[0].contains("outside its function"),
             "{:?}",
             out.programs_not_analysed
+        );
+    }
+
+    #[rustfmt::skip]
+    const KFUNC: [u8; 96] = [
+        0xb7, 0x01, 0, 0, 0, 0, 0, 0,             // 0: r1 = 0
+        0x63, 0x1a, 0xf8, 0xff, 0, 0, 0, 0,       // 1: *(u32 *)(r10 - 8) = r1
+        0xbf, 0xa1, 0, 0, 0, 0, 0, 0,             // 2: r1 = r10
+        0x07, 0x01, 0, 0, 0xf8, 0xff, 0xff, 0xff, // 3: r1 += -8
+        0x85, 0x10, 0, 0, 0xff, 0xff, 0xff, 0xff, // 4: call -1 (kfunc, by relocation)
+        0xbf, 0xa2, 0, 0, 0, 0, 0, 0,             // 5: r2 = r10
+        0x07, 0x02, 0, 0, 0xf8, 0xff, 0xff, 0xff, // 6: r2 += -8
+        0x18, 0x01, 0, 0, 0, 0, 0, 0,             // 7: r1 = map m ll
+        0, 0, 0, 0, 0, 0, 0, 0,                   //    (second slot)
+        0x85, 0, 0, 0, 1, 0, 0, 0,                // 9: call map_lookup_elem
+        0xb7, 0x00, 0, 0, 0, 0, 0, 0,             // 10: r0 = 0
+        0x95, 0, 0, 0, 0, 0, 0, 0,                // 11: exit
+    ];
+
+    /// clang emits a call of an `extern __ksym` function (sigsnoop's
+    /// `bpf_task_from_pid`) as `call -1` with src 1 and a relocation against
+    /// the undefined symbol: a kfunc, not a call to instruction `slot`. It
+    /// was followed as a subprogram ("no function starts at instruction
+    /// 4") and the whole program was not analysed.
+    #[test]
+    fn kfunc_call_by_relocation_is_not_a_subprogram() {
+        let mut obj = object(&KFUNC);
+        obj.sections[0].relocs = [
+            (4usize, Reloc::Other("bpf_task_from_pid".into())),
+            (7usize, Reloc::Map("m".into())),
+        ]
+        .into_iter()
+        .collect();
+        let out = check("t.o", &obj, map());
+        assert_eq!(out.programs_not_analysed, Vec::<String>::new());
+        // The kfunc got a pointer to the key: bytes 4..7 may be its.
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        assert_eq!(
+            out.not_analysed
+                .get("call(s) after a helper or kfunc the table does not know got a stack pointer"),
+            Some(&1),
+            "{:?}",
+            out.not_analysed
         );
     }
 
