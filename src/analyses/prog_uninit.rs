@@ -709,9 +709,8 @@ impl Pass<'_, '_> {
         section: usize,
         slot: usize,
     ) {
-        let Some(len) = len.filter(|&l| l > 0 && l <= STACK as u64) else {
-            return self.skip("whose size is not known");
-        };
+        // Where the pointer goes first: a record of 8,232 bytes in a
+        // per-CPU heap map is "not on the stack", not "size not known".
         let (frame, off) = match ptr {
             Val::Fp { frame, off } => (frame as usize, off),
             Val::StackVar(ANY_FRAME) => {
@@ -720,7 +719,10 @@ impl Pass<'_, '_> {
             Val::StackVar(_) => return self.skip("through a stack pointer of unknown offset"),
             _ => return self.skip("through a pointer not on the stack"),
         };
-        if off < -STACK || off + len as i64 > 0 {
+        let Some(len) = len.filter(|&l| l > 0) else {
+            return self.skip("whose size is not known");
+        };
+        if len > STACK as u64 || off < -STACK || off + len as i64 > 0 {
             return self.skip("reading outside the stack frame");
         }
         let f = &s.frames[frame];
@@ -1314,6 +1316,44 @@ mod tests {
             out.not_analysed
                 .get("call(s) after a helper or kfunc the table does not know got a stack pointer"),
             Some(&1),
+            "{:?}",
+            out.not_analysed
+        );
+    }
+
+    /// bcc's compat.bpf.h sends an 8,232-byte event from a per-CPU heap
+    /// map (`perf_event_output(ctx, &events, ..., heap_value, 8232)`), and
+    /// filetop updates a 4,160-byte value from a global: the reason counted
+    /// was "whose size is not known" (the size, larger than a stack frame,
+    /// was tested first); the pointer is what keeps the call unchecked.
+    #[test]
+    fn large_value_in_map_memory_is_counted_as_not_on_the_stack() {
+        let mut code = LOOP;
+        code[16..24].copy_from_slice(&[0xb7, 0x02, 0, 0, 0, 0, 0, 0]); // 2: r2 = 0
+        code[40..48].copy_from_slice(&[0xb7, 0x00, 0, 0, 0, 0, 0, 0]); // 5: r0 = 0
+        let obj = object(&code);
+        let mut maps = map();
+        maps[0].key_size = Some(8232);
+        let out = check("t.o", &obj, maps);
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        assert_eq!(
+            out.not_analysed
+                .get("call(s) through a pointer not on the stack")
+                .copied(),
+            Some(1),
+            "{:?}",
+            out.not_analysed
+        );
+        // A stack pointer with a size past the frame is still refused.
+        let obj = object(&LOOP);
+        let mut maps = map();
+        maps[0].key_size = Some(8232);
+        let out = check("t.o", &obj, maps);
+        assert_eq!(
+            out.not_analysed
+                .get("call(s) reading outside the stack frame")
+                .copied(),
+            Some(1),
             "{:?}",
             out.not_analysed
         );
