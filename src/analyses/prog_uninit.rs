@@ -267,11 +267,17 @@ const HELPERS: &[(i32, &str, &[Arg])] = &[
     (6, "trace_printk", &[Arg::Reads]),
     (9, "skb_store_bytes", &[Arg::Reads]),
     (16, "get_current_comm", &[Arg::Writes(1, 2)]),
+    (20, "skb_get_tunnel_key", &[Arg::Writes(2, 3)]),
     (25, "perf_event_output", &[Arg::Record(4, 5)]),
     (26, "skb_load_bytes", &[Arg::Writes(3, 4)]),
     (28, "csum_diff", &[Arg::Reads, Arg::Reads]),
+    (29, "skb_get_tunnel_opt", &[Arg::Writes(2, 3)]),
     (36, "probe_write_user", &[Arg::Reads]),
     (45, "probe_read_str", &[Arg::Writes(1, 2)]),
+    (55, "perf_event_read_value", &[Arg::Writes(3, 4)]),
+    (56, "perf_prog_read_value", &[Arg::Writes(2, 3)]),
+    (57, "getsockopt", &[Arg::Writes(4, 5)]),
+    (66, "skb_get_xfrm_state", &[Arg::Writes(3, 4)]),
     (67, "get_stack", &[Arg::Writes(2, 3)]),
     (68, "skb_load_bytes_relative", &[Arg::Writes(3, 4)]),
     (87, "map_push_elem", &[Arg::Value(2)]),
@@ -281,6 +287,7 @@ const HELPERS: &[(i32, &str, &[Arg])] = &[
     (113, "probe_read_kernel", &[Arg::Writes(1, 2)]),
     (114, "probe_read_user_str", &[Arg::Writes(1, 2)]),
     (115, "probe_read_kernel_str", &[Arg::Writes(1, 2)]),
+    (120, "get_ns_current_pid_tgid", &[Arg::Writes(3, 4)]),
     (130, "ringbuf_output", &[Arg::Record(2, 3)]),
     (141, "get_task_stack", &[Arg::Writes(2, 3)]),
     (147, "d_path", &[Arg::Writes(2, 3)]),
@@ -289,8 +296,10 @@ const HELPERS: &[(i32, &str, &[Arg])] = &[
     (165, "snprintf", &[Arg::Writes(1, 2), Arg::Reads]),
     (177, "trace_vprintk", &[Arg::Reads, Arg::Reads]),
     (182, "strncmp", &[Arg::Reads]),
+    (189, "xdp_load_bytes", &[Arg::Writes(3, 4)]),
     (191, "copy_from_user_task", &[Arg::Writes(1, 2)]),
     (195, "map_lookup_percpu_elem", &[Arg::Key(2)]),
+    (201, "dynptr_read", &[Arg::Writes(1, 2)]),
 ];
 
 /// The name and argument use of helper `id`, when the table has it.
@@ -1357,6 +1366,42 @@ mod tests {
             "{:?}",
             out.not_analysed
         );
+    }
+
+    #[rustfmt::skip]
+    const TUNNEL_KEY: [u8; 96] = [
+        0xbf, 0xa2, 0, 0, 0, 0, 0, 0,             // 0: r2 = r10
+        0x07, 0x02, 0, 0, 0xf8, 0xff, 0xff, 0xff, // 1: r2 += -8
+        0xb7, 0x03, 0, 0, 8, 0, 0, 0,             // 2: r3 = 8
+        0xb7, 0x04, 0, 0, 0, 0, 0, 0,             // 3: r4 = 0
+        0x85, 0, 0, 0, 20, 0, 0, 0,               // 4: call skb_get_tunnel_key
+        0xbf, 0xa2, 0, 0, 0, 0, 0, 0,             // 5: r2 = r10
+        0x07, 0x02, 0, 0, 0xf8, 0xff, 0xff, 0xff, // 6: r2 += -8
+        0x18, 0x01, 0, 0, 0, 0, 0, 0,             // 7: r1 = map m ll
+        0, 0, 0, 0, 0, 0, 0, 0,                   //    (second slot)
+        0x85, 0, 0, 0, 1, 0, 0, 0,                // 9: call map_lookup_elem
+        0xb7, 0x00, 0, 0, 0, 0, 0, 0,             // 10: r0 = 0
+        0x95, 0, 0, 0, 0, 0, 0, 0,                // 11: exit
+    ];
+
+    /// Helpers whose prototype takes `ARG_PTR_TO_UNINIT_MEM` + a constant
+    /// size (skb_get_tunnel_key, getsockopt, xdp_load_bytes,
+    /// get_ns_current_pid_tgid, ...) write the buffer: a key filled by one
+    /// is checked and clean, not "not analysed" after an unknown helper.
+    #[test]
+    fn key_filled_by_skb_get_tunnel_key_is_checked_and_clean() {
+        let mut obj = object(&TUNNEL_KEY);
+        obj.sections[0].relocs = [(7usize, Reloc::Map("m".into()))].into_iter().collect();
+        let out = check("t.o", &obj, map());
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        assert!(out.not_analysed.is_empty(), "{:?}", out.not_analysed);
+        assert_eq!(out.checked, 1);
+        for id in [20, 29, 55, 56, 57, 66, 120, 189, 201] {
+            assert!(
+                helper(id).is_some_and(|(_, a)| a.iter().any(|a| matches!(a, Arg::Writes(..)))),
+                "{id}"
+            );
+        }
     }
 
     #[test]
