@@ -993,20 +993,27 @@ fn runs(h: &Hit, layout: Option<&Layout>) -> Vec<(u64, u64, bool, String)> {
         let Some(l) = layout else {
             return String::new();
         };
-        let mut prev: Option<&str> = None;
+        let mut prev: Option<&crate::model::layout::Member> = None;
         for m in &l.members {
             let end = m.offset + m.size.max(1);
             if (m.offset..end).contains(&b) {
-                return format!("`{}`", m.name);
+                return member_label(m, b - m.offset);
             }
             if m.offset + m.size <= b {
-                prev = Some(m.name.as_str());
+                prev = Some(m);
             }
         }
+        let prev = prev.map(|m| match &m.ty {
+            _ if !m.name.is_empty() => format!("`{}`", m.name),
+            crate::model::layout::FieldType::Aggregate(inner) => {
+                format!("the anonymous {} at byte {}", inner.kind.as_str(), m.offset)
+            }
+            _ => format!("the unnamed member at byte {}", m.offset),
+        });
         let after = l.members.iter().any(|m| m.offset > b);
         match (prev, after) {
-            (Some(p), true) => format!("the hole after `{p}`"),
-            (Some(p), false) => format!("the tail padding after `{p}`"),
+            (Some(p), true) => format!("the hole after {p}"),
+            (Some(p), false) => format!("the tail padding after {p}"),
             (None, _) => "padding before the first field".to_string(),
         }
     };
@@ -1021,6 +1028,30 @@ fn runs(h: &Hit, layout: Option<&Layout>) -> Vec<(u64, u64, bool, String)> {
         }
     }
     out
+}
+
+/// The member holding byte `b` (from the member's start): its name, or for
+/// an anonymous struct or union the names of its members at that byte
+/// (bcc's tcptracer key: `union { __u32 saddr_v4; __int128 saddr_v6; }`,
+/// bytes 4..15 are `saddr_v6`'s), so no run is labelled with an empty name.
+fn member_label(m: &crate::model::layout::Member, b: u64) -> String {
+    if !m.name.is_empty() {
+        return format!("`{}`", m.name);
+    }
+    let crate::model::layout::FieldType::Aggregate(inner) = &m.ty else {
+        return format!("the unnamed member at byte {}", m.offset);
+    };
+    let names: Vec<String> = inner
+        .members
+        .iter()
+        .filter(|i| (i.offset..i.offset + i.size.max(1)).contains(&b))
+        .map(|i| member_label(i, b - i.offset))
+        .collect();
+    if names.is_empty() {
+        format!("padding inside the anonymous {}", inner.kind.as_str())
+    } else {
+        names.join(" / ")
+    }
 }
 
 fn finding(file: &str, obj: &ProgObject<'_>, maps: &[MapInfo], h: &Hit) -> Finding {
@@ -1402,6 +1433,82 @@ mod tests {
                 "{id}"
             );
         }
+    }
+
+    /// A key with anonymous unions (bcc's tcptracer `tuple_key_t`, filled
+    /// for IPv4 through `saddr_v4`): the unwritten bytes 4..15 were
+    /// labelled "``" (the anonymous member's empty name).
+    #[test]
+    fn unwritten_bytes_in_an_anonymous_union_name_its_members() {
+        use crate::model::layout::{AggregateKind, ByteOrder, FieldType, IntEncoding, Member};
+        let m = |name: &str, offset: u64, size: u64, ty: FieldType| Member {
+            name: name.into(),
+            offset,
+            bit_offset: offset * 8,
+            size,
+            bit_size: None,
+            type_name: "t".into(),
+            ty,
+            source: None,
+        };
+        let int = |size| FieldType::Int {
+            size,
+            signed: false,
+            encoding: IntEncoding::Plain,
+            byte_order: ByteOrder::Host,
+        };
+        let union = Layout::new(
+            "",
+            AggregateKind::Union,
+            16,
+            vec![m("saddr_v4", 0, 4, int(4)), m("saddr_v6", 0, 16, int(16))],
+        );
+        let key = Layout::new(
+            "tuple_key_t",
+            AggregateKind::Struct,
+            24,
+            vec![
+                m("", 0, 16, FieldType::Aggregate(Arc::new(union))),
+                m("sport", 16, 2, int(2)),
+            ],
+        );
+        let mut bytes = vec![None; 24];
+        for b in (4..16).chain(18..24) {
+            bytes[b] = Some(true);
+        }
+        let h = Hit {
+            prog: 0,
+            section: 0,
+            slot: 0,
+            helper: "map_update_elem",
+            map: 0,
+            role: "key",
+            len: 24,
+            bytes,
+        };
+        let r = runs(&h, Some(&key));
+        assert_eq!(
+            r,
+            vec![
+                (4, 16, true, "`saddr_v6`".to_string()),
+                (18, 24, true, "the tail padding after `sport`".to_string()),
+            ]
+        );
+        assert_eq!(member_label(&key.members[0], 0), "`saddr_v4` / `saddr_v6`");
+        let mut tail = h;
+        tail.bytes = vec![None; 24];
+        tail.bytes[16] = Some(false);
+        let mut k2 = key.clone();
+        k2.members.pop();
+        assert_eq!(
+            runs(&tail, Some(&k2)),
+            vec![(
+                16,
+                17,
+                false,
+                "the tail padding after the anonymous union at byte 0".to_string()
+            )]
+        );
     }
 
     #[test]
