@@ -267,11 +267,17 @@ const HELPERS: &[(i32, &str, &[Arg])] = &[
     (6, "trace_printk", &[Arg::Reads]),
     (9, "skb_store_bytes", &[Arg::Reads]),
     (16, "get_current_comm", &[Arg::Writes(1, 2)]),
+    (20, "skb_get_tunnel_key", &[Arg::Writes(2, 3)]),
     (25, "perf_event_output", &[Arg::Record(4, 5)]),
     (26, "skb_load_bytes", &[Arg::Writes(3, 4)]),
     (28, "csum_diff", &[Arg::Reads, Arg::Reads]),
+    (29, "skb_get_tunnel_opt", &[Arg::Writes(2, 3)]),
     (36, "probe_write_user", &[Arg::Reads]),
     (45, "probe_read_str", &[Arg::Writes(1, 2)]),
+    (55, "perf_event_read_value", &[Arg::Writes(3, 4)]),
+    (56, "perf_prog_read_value", &[Arg::Writes(2, 3)]),
+    (57, "getsockopt", &[Arg::Writes(4, 5)]),
+    (66, "skb_get_xfrm_state", &[Arg::Writes(3, 4)]),
     (67, "get_stack", &[Arg::Writes(2, 3)]),
     (68, "skb_load_bytes_relative", &[Arg::Writes(3, 4)]),
     (87, "map_push_elem", &[Arg::Value(2)]),
@@ -281,6 +287,7 @@ const HELPERS: &[(i32, &str, &[Arg])] = &[
     (113, "probe_read_kernel", &[Arg::Writes(1, 2)]),
     (114, "probe_read_user_str", &[Arg::Writes(1, 2)]),
     (115, "probe_read_kernel_str", &[Arg::Writes(1, 2)]),
+    (120, "get_ns_current_pid_tgid", &[Arg::Writes(3, 4)]),
     (130, "ringbuf_output", &[Arg::Record(2, 3)]),
     (141, "get_task_stack", &[Arg::Writes(2, 3)]),
     (147, "d_path", &[Arg::Writes(2, 3)]),
@@ -289,8 +296,10 @@ const HELPERS: &[(i32, &str, &[Arg])] = &[
     (165, "snprintf", &[Arg::Writes(1, 2), Arg::Reads]),
     (177, "trace_vprintk", &[Arg::Reads, Arg::Reads]),
     (182, "strncmp", &[Arg::Reads]),
+    (189, "xdp_load_bytes", &[Arg::Writes(3, 4)]),
     (191, "copy_from_user_task", &[Arg::Writes(1, 2)]),
     (195, "map_lookup_percpu_elem", &[Arg::Key(2)]),
+    (201, "dynptr_read", &[Arg::Writes(1, 2)]),
 ];
 
 /// The name and argument use of helper `id`, when the table has it.
@@ -583,6 +592,15 @@ impl Pass<'_, '_> {
             insn::PSEUDO_CALL => {
                 let callee = match self.obj.sections[section].relocs.get(&slot) {
                     Some(Reloc::Func { section, insn }) => (*section, *insn),
+                    // Relocated against a symbol outside the object's code
+                    // (`extern ... __ksym`): a kfunc, which clang emits as
+                    // a pseudo call and libbpf turns into
+                    // BPF_PSEUDO_KFUNC_CALL at load. Not a subprogram.
+                    Some(Reloc::Other(_)) => {
+                        self.unknown_pointers(s);
+                        s.clobber_call();
+                        return Ok(());
+                    }
                     _ => {
                         let t = slot as i64 + i.imm as i64 + 1;
                         let t = usize::try_from(t)
@@ -700,9 +718,8 @@ impl Pass<'_, '_> {
         section: usize,
         slot: usize,
     ) {
-        let Some(len) = len.filter(|&l| l > 0 && l <= STACK as u64) else {
-            return self.skip("whose size is not known");
-        };
+        // Where the pointer goes first: a record of 8,232 bytes in a
+        // per-CPU heap map is "not on the stack", not "size not known".
         let (frame, off) = match ptr {
             Val::Fp { frame, off } => (frame as usize, off),
             Val::StackVar(ANY_FRAME) => {
@@ -711,7 +728,10 @@ impl Pass<'_, '_> {
             Val::StackVar(_) => return self.skip("through a stack pointer of unknown offset"),
             _ => return self.skip("through a pointer not on the stack"),
         };
-        if off < -STACK || off + len as i64 > 0 {
+        let Some(len) = len.filter(|&l| l > 0) else {
+            return self.skip("whose size is not known");
+        };
+        if len > STACK as u64 || off < -STACK || off + len as i64 > 0 {
             return self.skip("reading outside the stack frame");
         }
         let f = &s.frames[frame];
@@ -973,20 +993,27 @@ fn runs(h: &Hit, layout: Option<&Layout>) -> Vec<(u64, u64, bool, String)> {
         let Some(l) = layout else {
             return String::new();
         };
-        let mut prev: Option<&str> = None;
+        let mut prev: Option<&crate::model::layout::Member> = None;
         for m in &l.members {
             let end = m.offset + m.size.max(1);
             if (m.offset..end).contains(&b) {
-                return format!("`{}`", m.name);
+                return member_label(m, b - m.offset);
             }
             if m.offset + m.size <= b {
-                prev = Some(m.name.as_str());
+                prev = Some(m);
             }
         }
+        let prev = prev.map(|m| match &m.ty {
+            _ if !m.name.is_empty() => format!("`{}`", m.name),
+            crate::model::layout::FieldType::Aggregate(inner) => {
+                format!("the anonymous {} at byte {}", inner.kind.as_str(), m.offset)
+            }
+            _ => format!("the unnamed member at byte {}", m.offset),
+        });
         let after = l.members.iter().any(|m| m.offset > b);
         match (prev, after) {
-            (Some(p), true) => format!("the hole after `{p}`"),
-            (Some(p), false) => format!("the tail padding after `{p}`"),
+            (Some(p), true) => format!("the hole after {p}"),
+            (Some(p), false) => format!("the tail padding after {p}"),
             (None, _) => "padding before the first field".to_string(),
         }
     };
@@ -1001,6 +1028,30 @@ fn runs(h: &Hit, layout: Option<&Layout>) -> Vec<(u64, u64, bool, String)> {
         }
     }
     out
+}
+
+/// The member holding byte `b` (from the member's start): its name, or for
+/// an anonymous struct or union the names of its members at that byte
+/// (bcc's tcptracer key: `union { __u32 saddr_v4; __int128 saddr_v6; }`,
+/// bytes 4..15 are `saddr_v6`'s), so no run is labelled with an empty name.
+fn member_label(m: &crate::model::layout::Member, b: u64) -> String {
+    if !m.name.is_empty() {
+        return format!("`{}`", m.name);
+    }
+    let crate::model::layout::FieldType::Aggregate(inner) = &m.ty else {
+        return format!("the unnamed member at byte {}", m.offset);
+    };
+    let names: Vec<String> = inner
+        .members
+        .iter()
+        .filter(|i| (i.offset..i.offset + i.size.max(1)).contains(&b))
+        .map(|i| member_label(i, b - i.offset))
+        .collect();
+    if names.is_empty() {
+        format!("padding inside the anonymous {}", inner.kind.as_str())
+    } else {
+        names.join(" / ")
+    }
 }
 
 fn finding(file: &str, obj: &ProgObject<'_>, maps: &[MapInfo], h: &Hit) -> Finding {
@@ -1264,6 +1315,199 @@ mod tests {
             out.programs_not_analysed[0].contains("outside its function"),
             "{:?}",
             out.programs_not_analysed
+        );
+    }
+
+    #[rustfmt::skip]
+    const KFUNC: [u8; 96] = [
+        0xb7, 0x01, 0, 0, 0, 0, 0, 0,             // 0: r1 = 0
+        0x63, 0x1a, 0xf8, 0xff, 0, 0, 0, 0,       // 1: *(u32 *)(r10 - 8) = r1
+        0xbf, 0xa1, 0, 0, 0, 0, 0, 0,             // 2: r1 = r10
+        0x07, 0x01, 0, 0, 0xf8, 0xff, 0xff, 0xff, // 3: r1 += -8
+        0x85, 0x10, 0, 0, 0xff, 0xff, 0xff, 0xff, // 4: call -1 (kfunc, by relocation)
+        0xbf, 0xa2, 0, 0, 0, 0, 0, 0,             // 5: r2 = r10
+        0x07, 0x02, 0, 0, 0xf8, 0xff, 0xff, 0xff, // 6: r2 += -8
+        0x18, 0x01, 0, 0, 0, 0, 0, 0,             // 7: r1 = map m ll
+        0, 0, 0, 0, 0, 0, 0, 0,                   //    (second slot)
+        0x85, 0, 0, 0, 1, 0, 0, 0,                // 9: call map_lookup_elem
+        0xb7, 0x00, 0, 0, 0, 0, 0, 0,             // 10: r0 = 0
+        0x95, 0, 0, 0, 0, 0, 0, 0,                // 11: exit
+    ];
+
+    /// clang emits a call of an `extern __ksym` function (sigsnoop's
+    /// `bpf_task_from_pid`) as `call -1` with src 1 and a relocation against
+    /// the undefined symbol: a kfunc, not a call to instruction `slot`. It
+    /// was followed as a subprogram ("no function starts at instruction
+    /// 4") and the whole program was not analysed.
+    #[test]
+    fn kfunc_call_by_relocation_is_not_a_subprogram() {
+        let mut obj = object(&KFUNC);
+        obj.sections[0].relocs = [
+            (4usize, Reloc::Other("bpf_task_from_pid".into())),
+            (7usize, Reloc::Map("m".into())),
+        ]
+        .into_iter()
+        .collect();
+        let out = check("t.o", &obj, map());
+        assert_eq!(out.programs_not_analysed, Vec::<String>::new());
+        // The kfunc got a pointer to the key: bytes 4..7 may be its.
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        assert_eq!(
+            out.not_analysed
+                .get("call(s) after a helper or kfunc the table does not know got a stack pointer"),
+            Some(&1),
+            "{:?}",
+            out.not_analysed
+        );
+    }
+
+    /// bcc's compat.bpf.h sends an 8,232-byte event from a per-CPU heap
+    /// map (`perf_event_output(ctx, &events, ..., heap_value, 8232)`), and
+    /// filetop updates a 4,160-byte value from a global: the reason counted
+    /// was "whose size is not known" (the size, larger than a stack frame,
+    /// was tested first); the pointer is what keeps the call unchecked.
+    #[test]
+    fn large_value_in_map_memory_is_counted_as_not_on_the_stack() {
+        let mut code = LOOP;
+        code[16..24].copy_from_slice(&[0xb7, 0x02, 0, 0, 0, 0, 0, 0]); // 2: r2 = 0
+        code[40..48].copy_from_slice(&[0xb7, 0x00, 0, 0, 0, 0, 0, 0]); // 5: r0 = 0
+        let obj = object(&code);
+        let mut maps = map();
+        maps[0].key_size = Some(8232);
+        let out = check("t.o", &obj, maps);
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        assert_eq!(
+            out.not_analysed
+                .get("call(s) through a pointer not on the stack")
+                .copied(),
+            Some(1),
+            "{:?}",
+            out.not_analysed
+        );
+        // A stack pointer with a size past the frame is still refused.
+        let obj = object(&LOOP);
+        let mut maps = map();
+        maps[0].key_size = Some(8232);
+        let out = check("t.o", &obj, maps);
+        assert_eq!(
+            out.not_analysed
+                .get("call(s) reading outside the stack frame")
+                .copied(),
+            Some(1),
+            "{:?}",
+            out.not_analysed
+        );
+    }
+
+    #[rustfmt::skip]
+    const TUNNEL_KEY: [u8; 96] = [
+        0xbf, 0xa2, 0, 0, 0, 0, 0, 0,             // 0: r2 = r10
+        0x07, 0x02, 0, 0, 0xf8, 0xff, 0xff, 0xff, // 1: r2 += -8
+        0xb7, 0x03, 0, 0, 8, 0, 0, 0,             // 2: r3 = 8
+        0xb7, 0x04, 0, 0, 0, 0, 0, 0,             // 3: r4 = 0
+        0x85, 0, 0, 0, 20, 0, 0, 0,               // 4: call skb_get_tunnel_key
+        0xbf, 0xa2, 0, 0, 0, 0, 0, 0,             // 5: r2 = r10
+        0x07, 0x02, 0, 0, 0xf8, 0xff, 0xff, 0xff, // 6: r2 += -8
+        0x18, 0x01, 0, 0, 0, 0, 0, 0,             // 7: r1 = map m ll
+        0, 0, 0, 0, 0, 0, 0, 0,                   //    (second slot)
+        0x85, 0, 0, 0, 1, 0, 0, 0,                // 9: call map_lookup_elem
+        0xb7, 0x00, 0, 0, 0, 0, 0, 0,             // 10: r0 = 0
+        0x95, 0, 0, 0, 0, 0, 0, 0,                // 11: exit
+    ];
+
+    /// Helpers whose prototype takes `ARG_PTR_TO_UNINIT_MEM` + a constant
+    /// size (skb_get_tunnel_key, getsockopt, xdp_load_bytes,
+    /// get_ns_current_pid_tgid, ...) write the buffer: a key filled by one
+    /// is checked and clean, not "not analysed" after an unknown helper.
+    #[test]
+    fn key_filled_by_skb_get_tunnel_key_is_checked_and_clean() {
+        let mut obj = object(&TUNNEL_KEY);
+        obj.sections[0].relocs = [(7usize, Reloc::Map("m".into()))].into_iter().collect();
+        let out = check("t.o", &obj, map());
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        assert!(out.not_analysed.is_empty(), "{:?}", out.not_analysed);
+        assert_eq!(out.checked, 1);
+        for id in [20, 29, 55, 56, 57, 66, 120, 189, 201] {
+            assert!(
+                helper(id).is_some_and(|(_, a)| a.iter().any(|a| matches!(a, Arg::Writes(..)))),
+                "{id}"
+            );
+        }
+    }
+
+    /// A key with anonymous unions (bcc's tcptracer `tuple_key_t`, filled
+    /// for IPv4 through `saddr_v4`): the unwritten bytes 4..15 were
+    /// labelled "``" (the anonymous member's empty name).
+    #[test]
+    fn unwritten_bytes_in_an_anonymous_union_name_its_members() {
+        use crate::model::layout::{AggregateKind, ByteOrder, FieldType, IntEncoding, Member};
+        let m = |name: &str, offset: u64, size: u64, ty: FieldType| Member {
+            name: name.into(),
+            offset,
+            bit_offset: offset * 8,
+            size,
+            bit_size: None,
+            type_name: "t".into(),
+            ty,
+            source: None,
+        };
+        let int = |size| FieldType::Int {
+            size,
+            signed: false,
+            encoding: IntEncoding::Plain,
+            byte_order: ByteOrder::Host,
+        };
+        let union = Layout::new(
+            "",
+            AggregateKind::Union,
+            16,
+            vec![m("saddr_v4", 0, 4, int(4)), m("saddr_v6", 0, 16, int(16))],
+        );
+        let key = Layout::new(
+            "tuple_key_t",
+            AggregateKind::Struct,
+            24,
+            vec![
+                m("", 0, 16, FieldType::Aggregate(Arc::new(union))),
+                m("sport", 16, 2, int(2)),
+            ],
+        );
+        let mut bytes = vec![None; 24];
+        for b in (4..16).chain(18..24) {
+            bytes[b] = Some(true);
+        }
+        let h = Hit {
+            prog: 0,
+            section: 0,
+            slot: 0,
+            helper: "map_update_elem",
+            map: 0,
+            role: "key",
+            len: 24,
+            bytes,
+        };
+        let r = runs(&h, Some(&key));
+        assert_eq!(
+            r,
+            vec![
+                (4, 16, true, "`saddr_v6`".to_string()),
+                (18, 24, true, "the tail padding after `sport`".to_string()),
+            ]
+        );
+        assert_eq!(member_label(&key.members[0], 0), "`saddr_v4` / `saddr_v6`");
+        let mut tail = h;
+        tail.bytes = vec![None; 24];
+        tail.bytes[16] = Some(false);
+        let mut k2 = key.clone();
+        k2.members.pop();
+        assert_eq!(
+            runs(&tail, Some(&k2)),
+            vec![(
+                16,
+                17,
+                false,
+                "the tail padding after the anonymous union at byte 0".to_string()
+            )]
         );
     }
 
