@@ -13,6 +13,7 @@
 pub mod archive;
 pub mod dump;
 pub mod host;
+mod progcode;
 pub mod redact;
 pub mod sys;
 pub mod trace;
@@ -375,7 +376,7 @@ pub fn collect(opts: &CollectOptions, stop: &AtomicBool) -> Result<CollectOutcom
         run.deadline = Instant::now() + opts.time_budget;
     }
     list_maps(&mut run, &map_ids);
-    list_progs(&mut run);
+    list_progs(&mut run)?;
     list_links(&mut run);
     list_pins(&mut run);
     let procs = list_processes(&mut run);
@@ -528,17 +529,23 @@ fn list_maps(run: &mut Run, ids: &[u32]) {
     }
 }
 
-fn list_progs(run: &mut Run) {
+/// Every program's record, and its translated code (`progcode`).
+fn list_progs(run: &mut Run) -> Result<(), CollectFailure> {
     let ids = match sys::all_ids(ObjKind::Prog) {
         Ok(ids) => ids,
-        Err(e) => return run.error("programs", e),
+        Err(e) => {
+            run.error("programs", e);
+            return Ok(());
+        }
     };
+    let mut pending = Vec::new();
     for id in ids {
         if run.own_progs.contains(&id) {
             continue;
         }
-        let res = sys::fd_by_id(ObjKind::Prog, id).and_then(|fd| sys::prog_info(&fd));
-        let (info, map_ids) = match res {
+        let res = sys::fd_by_id(ObjKind::Prog, id)
+            .and_then(|fd| sys::prog_info(&fd).map(|(info, ids)| (fd, info, ids)));
+        let (fd, info, map_ids) = match res {
             Ok(r) => r,
             Err(e) => {
                 run.error(format!("prog {id}"), e);
@@ -558,8 +565,15 @@ fn list_progs(run: &mut Run) {
             map_ids,
             btf_id: info.btf_id,
             load_time_ns: info.load_time,
+            code: None,
         });
+        if !run.stopped() {
+            let index = run.manifest.progs.len() - 1;
+            pending.extend(progcode::save(run, index, &fd, &info)?);
+        }
     }
+    progcode::resolve(run, pending);
+    Ok(())
 }
 
 fn list_links(run: &mut Run) {
@@ -693,12 +707,20 @@ fn write_btf(run: &mut Run) -> Result<(), CollectFailure> {
         Some(Err(e)) => run.error("/sys/kernel/btf/vmlinux", e),
     }
     // Every listed map's BTF (not only the dumped ones'): analyze lays out
-    // each map it is told about, and BTF objects are small and shared.
+    // each map it is told about, and BTF objects are small and shared. And
+    // each saved program's: its func/line info names and lines are there.
     let ids: BTreeSet<u32> = run
         .manifest
         .maps
         .iter()
         .map(|m| m.btf_id)
+        .chain(
+            run.manifest
+                .progs
+                .iter()
+                .filter(|p| p.code.is_some())
+                .map(|p| p.btf_id),
+        )
         .filter(|&id| id != 0)
         .collect();
     for id in ids {

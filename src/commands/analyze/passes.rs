@@ -88,6 +88,13 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
         &case.maps,
         &args.maps,
     ));
+    findings.extend(crate::analyses::prog_live::pass(
+        &mut case.inputs,
+        &case.live_progs,
+        &case.prog_objects,
+        &case.maps,
+        &args.maps,
+    ));
     // No finding rests on bytes `collect --redact` zeroed; the accounting
     // says which comparisons that left out.
     case.redactions.withhold(&mut findings);
