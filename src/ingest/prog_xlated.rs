@@ -875,3 +875,302 @@ impl BundleCode {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIVE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/prog/live");
+
+    fn member(path: &str) -> Vec<u8> {
+        std::fs::read(format!("{LIVE}/{path}")).unwrap()
+    }
+
+    /// The capture's manifest and the record of program `name`.
+    fn live(name: &str) -> (Manifest, ProgRecord) {
+        let m = Manifest::parse(&member("manifest.json")).unwrap();
+        let rec = m.progs.iter().find(|p| p.name == name).unwrap().clone();
+        (m, rec)
+    }
+
+    fn read_live(name: &str) -> LiveProg {
+        let (m, rec) = live(name);
+        let code = rec.code.clone().unwrap();
+        let btf = m.btf.iter().find(|b| b.id == rec.btf_id).unwrap();
+        read_prog(
+            "live",
+            &rec,
+            &member(&code.xlated),
+            code.func_info.as_deref().map(member).as_deref(),
+            code.line_info.as_deref().map(member).as_deref(),
+            Some(&member(&btf.path)),
+            endian_of(&m),
+        )
+        .unwrap()
+    }
+
+    /// The helper id the pass sees at instruction `insn`.
+    fn imm_at(p: &LiveProg, insn: usize) -> i32 {
+        let b = &p.code[insn * 8 + 4..insn * 8 + 8];
+        i32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    #[test]
+    fn reads_a_real_capture_with_a_subprogram() {
+        let p = read_live("on_exit");
+        let names: Vec<&str> = p.funcs.iter().map(|f| f.1.as_str()).collect();
+        assert_eq!(names, ["on_exit", "fill_key"]);
+        // The BPF-to-BPF call goes to fill_key's first instruction.
+        assert_eq!(p.calls.len(), 1);
+        assert_eq!(p.calls[0].1, p.funcs[1].0);
+        // The map load carries the map's id, `tasks` in the manifest.
+        let (m, _) = live("on_exit");
+        let tasks = m.maps.iter().find(|r| r.name == "tasks").unwrap().id;
+        assert_eq!(p.map_loads.len(), 1);
+        assert_eq!((p.map_loads[0].1, p.map_loads[0].2), (tasks, false));
+        // htab_map_delete_elem is map_delete_elem (3) again; nothing was
+        // left unknown.
+        let calls: Vec<i32> = (0..p.code.len() / 8)
+            .filter(|&i| p.code[i * 8] == 0x85 && p.code[i * 8 + 1] >> 4 == 0)
+            .map(|i| imm_at(&p, i))
+            .collect();
+        assert!(calls.contains(&3), "{calls:?}");
+        assert!(p.not_analysed.is_empty(), "{:?}", p.not_analysed);
+        // Lines from the program's BTF strings.
+        assert!(p
+            .lines
+            .iter()
+            .any(|l| l.1 == "./uninit.bpf.c" && l.2 == 115));
+        let obj = p.object(&[(tasks, "tasks".to_string())].into());
+        assert_eq!(obj.funcs.iter().filter(|f| f.entry).count(), 1);
+        assert_eq!(
+            obj.line_of(0, p.map_loads[0].0).map(|l| l.0),
+            Some("./uninit.bpf.c")
+        );
+    }
+
+    #[test]
+    fn ringbuf_output_and_probe_read_get_their_helper_ids_back() {
+        let p = read_live("on_exec");
+        let calls: Vec<i32> = (0..p.code.len() / 8)
+            .filter(|&i| p.code[i * 8] == 0x85 && p.code[i * 8 + 1] >> 4 == 0)
+            .map(|i| imm_at(&p, i))
+            .collect();
+        assert!(calls.contains(&130) && calls.contains(&113), "{calls:?}");
+    }
+
+    #[test]
+    fn kernel_symbols_map_back_to_helpers() {
+        for (sym, id) in [
+            ("htab_map_update_elem", 2),
+            ("__htab_map_lookup_elem", 1),
+            ("htab_lru_map_delete_elem", 3),
+            ("array_map_lookup_elem", 1),
+            ("htab_percpu_map_lookup_percpu_elem", 195),
+            ("queue_stack_map_push_elem", 87),
+            ("trie_lookup_elem", 1),
+            ("bpf_map_lookup_elem", 1),
+            ("bpf_ringbuf_output", 130),
+            ("bpf_perf_event_output_tp", 25),
+            ("bpf_perf_event_output_raw_tp", 25),
+            ("bpf_skb_event_output", 25),
+            ("bpf_probe_read_kernel", 113),
+            ("bpf_probe_read_compat", 4),
+            ("bpf_probe_read_compat_str", 45),
+            ("bpf_get_current_comm", 16),
+            ("bpf_get_current_comm.cold", 16),
+        ] {
+            assert_eq!(helper_for_symbol(sym), Some(id), "{sym}");
+        }
+        // Not a helper: left unknown, never guessed.
+        for sym in [
+            "dev_map_redirect",
+            "bpf_for_each_hash_elem",
+            "lookup_elem",
+            "unspec",
+            "",
+        ] {
+            assert_eq!(helper_for_symbol(sym), None, "{sym}");
+        }
+    }
+
+    #[test]
+    fn unnamed_and_rewritten_calls_are_counted_not_guessed() {
+        let (_, mut rec) = live("on_fork");
+        let (m, _) = live("on_fork");
+        let code = rec.code.clone().unwrap();
+        let xlated = member(&code.xlated);
+        // Without the call targets, every helper call is counted.
+        rec.code.as_mut().unwrap().call_targets.clear();
+        rec.code.as_mut().unwrap().call_targets_note = Some("kptr_restrict".into());
+        let p = read_prog("live", &rec, &xlated, None, None, None, endian_of(&m)).unwrap();
+        assert_eq!(p.funcs, [(0, "on_fork".to_string())]);
+        let (why, n) = p.not_analysed.iter().next().unwrap();
+        assert!(why.contains("does not name (kptr_restrict)"), "{why}");
+        assert_eq!(*n, 3);
+        // A symbol that implements no helper.
+        rec.code.as_mut().unwrap().call_targets = code
+            .call_targets
+            .iter()
+            .map(|t| crate::bundle::CallTarget {
+                imm: t.imm,
+                symbol: if t.symbol.ends_with("update_elem") {
+                    "dev_map_redirect".into()
+                } else {
+                    t.symbol.clone()
+                },
+            })
+            .collect();
+        let p = read_prog("live", &rec, &xlated, None, None, None, endian_of(&m)).unwrap();
+        assert_eq!(
+            p.not_analysed.keys().collect::<Vec<_>>(),
+            ["call(s) rewritten by the kernel (dev_map_redirect)"]
+        );
+    }
+
+    #[rustfmt::skip]
+    const INLINED_ARRAY_LOOKUP: [u8; 48] = [
+        0x18, 0x11, 0, 0, 7, 0, 0, 0,   // 0: r1 = map[id:7] (BPF_PSEUDO_MAP_FD)
+        0, 0, 0, 0, 0, 0, 0, 0,         //    (second slot)
+        0x07, 0x01, 0, 0, 0xf8, 0, 0, 0, // 2: r1 += 248 (offsetof(struct bpf_array, value))
+        0x61, 0x20, 0, 0, 0, 0, 0, 0,   // 3: r0 = *(u32 *)(r2 + 0)
+        0xb7, 0x00, 0, 0, 0, 0, 0, 0,   // 4: r0 = 0
+        0x95, 0, 0, 0, 0, 0, 0, 0,      // 5: exit
+    ];
+
+    #[test]
+    fn an_inlined_array_lookup_is_counted() {
+        let rec = ProgRecord {
+            name: "p".into(),
+            ..Default::default()
+        };
+        let p = read_prog(
+            "b",
+            &rec,
+            &INLINED_ARRAY_LOOKUP,
+            None,
+            None,
+            None,
+            Endian::Little,
+        )
+        .unwrap();
+        assert_eq!(p.map_loads, [(0, 7, false)]);
+        assert_eq!(
+            p.not_analysed.keys().collect::<Vec<_>>(),
+            ["map lookup(s) inlined by the kernel (array map)"]
+        );
+    }
+
+    fn read_raw(
+        xlated: &[u8],
+        finfo: Option<(&[u8], u32)>,
+        linfo: Option<(&[u8], u32)>,
+    ) -> Result<LiveProg, (&'static str, XlatedError)> {
+        let rec = ProgRecord {
+            name: "p".into(),
+            code: Some(crate::bundle::ProgCode {
+                func_info_rec_size: finfo.map_or(0, |f| f.1),
+                line_info_rec_size: linfo.map_or(0, |l| l.1),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        read_prog(
+            "b",
+            &rec,
+            xlated,
+            finfo.map(|f| f.0),
+            linfo.map(|l| l.0),
+            None,
+            Endian::Little,
+        )
+    }
+
+    #[test]
+    fn partial_instruction_is_an_error_at_its_offset() {
+        let e = read_raw(&INLINED_ARRAY_LOOKUP[..45], None, None).unwrap_err();
+        assert_eq!(e.0, "xlated");
+        assert_eq!(e.1.offset(), Some(40));
+        assert!(
+            e.1.to_string().contains("45 bytes are not whole"),
+            "{}",
+            e.1
+        );
+    }
+
+    #[test]
+    fn truncated_ld_imm64_is_an_error_at_its_offset() {
+        let e = read_raw(&INLINED_ARRAY_LOOKUP[..8], None, None).unwrap_err();
+        assert_eq!(e.1, XlatedError::TruncatedLdImm64 { insn: 0, offset: 0 });
+    }
+
+    #[test]
+    fn bad_func_info_is_an_error_at_its_record() {
+        // Second record before the first.
+        #[rustfmt::skip]
+        let finfo = [
+            0, 0, 0, 0, 1, 0, 0, 0, // insn 0, type 1
+            0, 0, 0, 0, 2, 0, 0, 0, // insn 0 again
+        ];
+        let e = read_raw(&INLINED_ARRAY_LOOKUP, Some((&finfo, 8)), None).unwrap_err();
+        assert_eq!(e.0, "func_info");
+        assert_eq!(e.1.offset(), Some(8));
+        // Past the program's end.
+        let finfo = [0, 0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 2, 0, 0, 0];
+        let e = read_raw(&INLINED_ARRAY_LOOKUP, Some((&finfo, 8)), None).unwrap_err();
+        assert!(
+            matches!(e.1, XlatedError::BadFunc { insn: 9, .. }),
+            "{:?}",
+            e.1
+        );
+        // Not whole records.
+        let e = read_raw(&INLINED_ARRAY_LOOKUP, Some((&finfo[..12], 8)), None).unwrap_err();
+        assert_eq!(e.1.offset(), Some(8));
+        // A record size too small to hold the fields.
+        let e = read_raw(&INLINED_ARRAY_LOOKUP, Some((&finfo, 4)), None).unwrap_err();
+        assert!(
+            matches!(e.1, XlatedError::RecordSize { size: 4, .. }),
+            "{:?}",
+            e.1
+        );
+    }
+
+    #[test]
+    fn bad_line_info_is_an_error() {
+        let e = read_raw(&INLINED_ARRAY_LOOKUP, None, Some((&[0; 20], 16))).unwrap_err();
+        assert_eq!(e.0, "line_info");
+        assert_eq!(e.1.offset(), Some(16));
+        let e = read_raw(&INLINED_ARRAY_LOOKUP, None, Some((&[0; 16], 1 << 20))).unwrap_err();
+        assert!(matches!(e.1, XlatedError::RecordSize { .. }));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        // A fixed pseudo-random stream (xorshift), cut at every length, as
+        // code, func info and line info.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let bytes: Vec<u8> = (0..512)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        for n in 0..bytes.len() {
+            let d = &bytes[..n];
+            // Whatever reads is handed to the pass, which must not panic
+            // on it either.
+            for p in [
+                read_raw(d, Some((d, 8)), Some((d, 16))),
+                read_raw(d, None, None),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let obj = p.object(&HashMap::new());
+                let _ = crate::analyses::prog_uninit::check("g", &obj, Vec::new());
+            }
+        }
+    }
+}
