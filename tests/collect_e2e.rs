@@ -644,7 +644,11 @@ fn analyze_json(inputs: &[&std::path::Path]) -> serde_json::Value {
 
 /// The `prog/key-uninit` findings as (program, map, unwritten byte runs,
 /// paths), sorted: what must agree whatever the program code came from.
-fn key_uninit(report: &serde_json::Value) -> Vec<(String, String, Vec<(u64, u64)>, String)> {
+/// One `prog/key-uninit` as compared: program, map, unwritten (offset,
+/// len) runs, paths.
+type KeyUninit = (String, String, Vec<(u64, u64)>, String);
+
+fn key_uninit(report: &serde_json::Value) -> Vec<KeyUninit> {
     let mut v: Vec<_> = report["findings"]
         .as_array()
         .unwrap()
