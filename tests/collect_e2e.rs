@@ -692,6 +692,15 @@ fn key_uninit_from_the_object_the_collected_binary_and_translated_code() {
     if !can_run("key_uninit_from_the_object_the_collected_binary_and_translated_code") {
         return;
     }
+    // The loader carries the corpus object as it is now.
+    let embedded = bpfcase::ingest::embedded::bpf_objects(
+        &std::fs::read(repo().join("corpora/prog/uninit_loader")).unwrap(),
+    );
+    assert!(
+        embedded.len() == 1
+            && embedded[0].1 == std::fs::read(repo().join("corpora/prog/uninit.bpf.o")).unwrap(),
+        "corpora/prog/uninit_loader does not embed corpora/prog/uninit.bpf.o: rebuild it (`just corpora-prog`)"
+    );
     let loader = Loader::start();
     let pid = loader.0.id().to_string();
     let dir = scratch("xlated");

@@ -563,6 +563,11 @@ pub fn read_prog(
 /// Checks the instruction stream's shape: whole instructions, within the
 /// limit, every `ld_imm64` with its second slot. Returns the slot count.
 fn check_insns(xlated: &[u8]) -> Result<usize, XlatedError> {
+    if xlated.len() as u64 > MAX_PROG_INSNS * 8 {
+        return Err(XlatedError::TooManyInsns {
+            offset: MAX_PROG_INSNS as usize * 8,
+        });
+    }
     if xlated.len() % 8 != 0 {
         return Err(XlatedError::PartialInsn {
             len: xlated.len(),
@@ -570,11 +575,6 @@ fn check_insns(xlated: &[u8]) -> Result<usize, XlatedError> {
         });
     }
     let slots = xlated.len() / 8;
-    if slots as u64 > MAX_PROG_INSNS {
-        return Err(XlatedError::TooManyInsns {
-            offset: MAX_PROG_INSNS as usize * 8,
-        });
-    }
     let mut i = 0;
     while i < slots {
         if xlated[i * 8] == 0x18 {
@@ -1096,6 +1096,20 @@ mod tests {
             "{}",
             e.1
         );
+    }
+
+    #[test]
+    fn code_over_the_limit_is_an_error_not_read() {
+        // What `BundleCode::take` keeps of a longer member: one byte over.
+        let big = vec![0u8; MAX_PROG_INSNS as usize * 8 + 1];
+        let e = read_raw(&big, None, None).unwrap_err();
+        assert_eq!(
+            e.1,
+            XlatedError::TooManyInsns {
+                offset: MAX_PROG_INSNS as usize * 8
+            }
+        );
+        assert!(e.1.to_string().contains("limits::MAX_PROG_INSNS"));
     }
 
     #[test]
