@@ -376,11 +376,12 @@ pub fn collect(opts: &CollectOptions, stop: &AtomicBool) -> Result<CollectOutcom
         run.deadline = Instant::now() + opts.time_budget;
     }
     list_maps(&mut run, &map_ids);
-    list_progs(&mut run)?;
+    list_progs(&mut run);
     list_links(&mut run);
     list_pins(&mut run);
     let procs = list_processes(&mut run);
     let chosen = choose_maps(&mut run, &procs);
+    save_prog_code(&mut run, &chosen)?;
     write_btf(&mut run)?;
     dump_maps(&mut run, &chosen)?;
     take_snapshots(&mut run, &chosen)?;
@@ -529,23 +530,17 @@ fn list_maps(run: &mut Run, ids: &[u32]) {
     }
 }
 
-/// Every program's record, and its translated code (`progcode`).
-fn list_progs(run: &mut Run) -> Result<(), CollectFailure> {
+fn list_progs(run: &mut Run) {
     let ids = match sys::all_ids(ObjKind::Prog) {
         Ok(ids) => ids,
-        Err(e) => {
-            run.error("programs", e);
-            return Ok(());
-        }
+        Err(e) => return run.error("programs", e),
     };
-    let mut pending = Vec::new();
     for id in ids {
         if run.own_progs.contains(&id) {
             continue;
         }
-        let res = sys::fd_by_id(ObjKind::Prog, id)
-            .and_then(|fd| sys::prog_info(&fd).map(|(info, ids)| (fd, info, ids)));
-        let (fd, info, map_ids) = match res {
+        let res = sys::fd_by_id(ObjKind::Prog, id).and_then(|fd| sys::prog_info(&fd));
+        let (info, map_ids) = match res {
             Ok(r) => r,
             Err(e) => {
                 run.error(format!("prog {id}"), e);
@@ -567,9 +562,29 @@ fn list_progs(run: &mut Run) -> Result<(), CollectFailure> {
             load_time_ns: info.load_time,
             code: None,
         });
-        if !run.stopped() {
-            let index = run.manifest.progs.len() - 1;
-            pending.extend(progcode::save(run, index, &fd, &info)?);
+    }
+}
+
+/// The translated code (`progcode`) of every program that uses a map the
+/// collection dumps: every map by default; `--map`, `--pinned` and `--pid`
+/// narrow it to the programs of what was asked for.
+fn save_prog_code(run: &mut Run, chosen: &[usize]) -> Result<(), CollectFailure> {
+    let maps: BTreeSet<u32> = chosen.iter().map(|&i| run.manifest.maps[i].id).collect();
+    let mut pending = Vec::new();
+    for index in 0..run.manifest.progs.len() {
+        if run.stopped() {
+            break;
+        }
+        let p = &run.manifest.progs[index];
+        if !p.map_ids.iter().any(|m| maps.contains(m)) {
+            continue;
+        }
+        let id = p.id;
+        let res = sys::fd_by_id(ObjKind::Prog, id)
+            .and_then(|fd| sys::prog_info(&fd).map(|(info, _)| (fd, info)));
+        match res {
+            Ok((fd, info)) => pending.extend(progcode::save(run, index, &fd, &info)?),
+            Err(e) => run.error(format!("prog {id} code"), e),
         }
     }
     progcode::resolve(run, pending);
