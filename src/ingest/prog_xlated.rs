@@ -757,6 +757,9 @@ pub fn endian_of(m: &Manifest) -> Endian {
 pub struct BundleCode {
     /// Code member paths wanted, and the bytes read.
     code: HashMap<String, Option<Vec<u8>>>,
+    /// The most bytes read of each code member: one past what its limit
+    /// allows, so an over-long member is reported as such.
+    caps: HashMap<String, u64>,
     /// Binary and `--elf` member paths.
     binaries: std::collections::HashSet<String>,
     /// Embedded objects found: (name, image).
@@ -778,11 +781,23 @@ impl BundleCode {
         let mut c = BundleCode::default();
         for p in &m.progs {
             if let Some(code) = &p.code {
-                for path in std::iter::once(&code.xlated)
-                    .chain(&code.func_info)
-                    .chain(&code.line_info)
-                {
-                    c.code.insert(path.clone(), None);
+                let rec = |size: u32| u64::from(size.min(MAX_PROG_INFO_REC_SIZE));
+                let members = [
+                    (Some(&code.xlated), MAX_PROG_INSNS * 8),
+                    (
+                        code.func_info.as_ref(),
+                        MAX_PROG_FUNC_INFO * rec(code.func_info_rec_size),
+                    ),
+                    (
+                        code.line_info.as_ref(),
+                        MAX_PROG_LINE_INFO * rec(code.line_info_rec_size),
+                    ),
+                ];
+                for (path, cap) in members {
+                    if let Some(path) = path {
+                        c.code.insert(path.clone(), None);
+                        c.caps.insert(path.clone(), cap + 1);
+                    }
                 }
             }
         }
@@ -797,13 +812,18 @@ impl BundleCode {
         self.code.contains_key(path) || self.binaries.contains(path)
     }
 
-    /// Reads member `path`: code is kept (bounded by `MAX_PROG_INSNS`), a
+    /// Reads member `path`: code is kept (bounded by `limits::MAX_PROG_*`), a
     /// binary is searched for embedded objects at once and only they are
     /// kept (one copy of an object several processes' binaries carry).
     pub fn take(&mut self, bundle: &str, path: &str, r: &mut dyn Read) -> std::io::Result<()> {
         if let Some(slot) = self.code.get_mut(path) {
             let mut buf = Vec::new();
-            r.take(MAX_PROG_INSNS * 8 + 1).read_to_end(&mut buf)?;
+            let cap = self
+                .caps
+                .get(path)
+                .copied()
+                .unwrap_or(MAX_PROG_INSNS * 8 + 1);
+            r.take(cap).read_to_end(&mut buf)?;
             *slot = Some(buf);
         } else if self.binaries.contains(path) {
             let mut buf = Vec::new();
