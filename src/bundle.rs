@@ -310,6 +310,53 @@ pub struct ProgRecord {
     pub btf_id: u32,
     #[serde(default)]
     pub load_time_ns: u64,
+    /// The program's code as the kernel translated it, saved by collect
+    /// (`docs/bundle.md`, "Program code"); absent in older bundles and when
+    /// it could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<ProgCode>,
+}
+
+/// Where a program's translated code is in the bundle
+/// (`BPF_OBJ_GET_INFO_BY_FD`: `xlated_prog_insns`, `func_info`, `line_info`),
+/// and what its helper calls go to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProgCode {
+    /// `progs/ID.xlated`: the instructions, 8 bytes each in the node's byte
+    /// order, map loads carrying map ids.
+    pub xlated: String,
+    /// `progs/ID.func_info`: `struct bpf_func_info` records
+    /// (`insn_off`, `type_id` in the program's BTF), `func_info_rec_size`
+    /// bytes each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub func_info: Option<String>,
+    #[serde(default)]
+    pub func_info_rec_size: u32,
+    /// `progs/ID.line_info`: `struct bpf_line_info` records (`insn_off` in
+    /// instructions, file and line string offsets in the program's BTF,
+    /// `line_col`), `line_info_rec_size` bytes each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_info: Option<String>,
+    #[serde(default)]
+    pub line_info_rec_size: u32,
+    /// Each distinct helper-call `imm` (target minus `__bpf_call_base`) with
+    /// the kernel symbol at that address, from `/proc/kallsyms`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub call_targets: Vec<CallTarget>,
+    /// Why call targets are missing, when they are: the kernel withheld the
+    /// addresses (`imm` 0), or kallsyms shows zero addresses
+    /// (`kptr_restrict`), or could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_targets_note: Option<String>,
+}
+
+/// One helper-call target of a program: `imm` as in the instruction, and the
+/// kernel function at `__bpf_call_base + imm` (`htab_map_update_elem`,
+/// `bpf_probe_read_kernel`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallTarget {
+    pub imm: i32,
+    pub symbol: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -566,7 +613,13 @@ mod count {
     }
 
     shape!(MapShape { prog_ids: Ids });
-    shape!(ProgShape { map_ids: Ids });
+    shape!(ProgShape {
+        map_ids: Ids,
+        code: Option<ProgCodeShape>,
+    });
+    shape!(ProgCodeShape {
+        call_targets: List<IgnoredAny>,
+    });
     shape!(ProcessShape { fds: List<IgnoredAny> });
     shape!(TraceShape {
         pids: Ids,

@@ -108,3 +108,23 @@ pub const MAX_GO_FILE: u64 = 64 << 20;
 /// Largest YAML layout schema read (one a type is a few KB). Read into
 /// memory: the YAML parser needs it whole.
 pub const MAX_SCHEMA_FILE: u64 = 64 << 20;
+
+// --- Program code (`collect`, `ingest::prog_xlated`) -----------------------
+
+/// Most translated instructions `collect` saves for one program (the
+/// verifier's own limit is 1M, `BPF_COMPLEXITY_LIMIT_INSNS`), and
+/// `analyze` reads from one `progs/ID.xlated`: 8 MiB.
+pub const MAX_PROG_INSNS: u64 = 1 << 20;
+
+/// Most `func_info` records saved and read for one program (the kernel
+/// allows 256 subprograms, `BPF_MAX_SUBPROGS`).
+pub const MAX_PROG_FUNC_INFO: u64 = 4096;
+
+/// Most `line_info` records saved and read for one program (at most one
+/// per instruction).
+pub const MAX_PROG_LINE_INFO: u64 = MAX_PROG_INSNS;
+
+/// Largest `func_info`/`line_info` record size taken from the kernel or a
+/// bundle (today 8 and 16 bytes; a larger one would be a newer layout with
+/// the same first fields).
+pub const MAX_PROG_INFO_REC_SIZE: u32 = 256;

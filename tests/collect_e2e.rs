@@ -597,3 +597,227 @@ fn no_kernel_btf_leaves_vmlinux_out_and_keeps_the_maps_btf() {
     assert_eq!(flows["key_type"], "struct flow_key", "{flows:#}");
     assert_eq!(flows["value_type"], "struct flow_value");
 }
+
+/// `corpora/prog/uninit_loader` (a libbpf skeleton of `uninit.bpf.o`), run
+/// until dropped; killed by its own pid.
+struct Loader(std::process::Child);
+
+impl Loader {
+    fn start() -> Loader {
+        use std::io::BufRead;
+        let mut child = Command::new(repo().join("corpora/prog/uninit_loader"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("corpora/prog/uninit_loader runs (libbpf installed)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "loaded\n", "the loader loaded uninit.bpf.o");
+        Loader(child)
+    }
+}
+
+impl Drop for Loader {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// analyze's JSON report of `inputs` (run from the repository, so paths
+/// in it are as given).
+fn analyze_json(inputs: &[&std::path::Path]) -> serde_json::Value {
+    let out = bpfcase()
+        .current_dir(repo())
+        .args(["analyze", "--format", "json", "--fail-on", "never"])
+        .args(inputs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The `prog/key-uninit` findings as (program, map, unwritten byte runs,
+/// paths), sorted: what must agree whatever the program code came from.
+/// One `prog/key-uninit` as compared: program, map, unwritten (offset,
+/// len) runs, paths.
+type KeyUninit = (String, String, Vec<(u64, u64)>, String);
+
+fn key_uninit(report: &serde_json::Value) -> Vec<KeyUninit> {
+    let mut v: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "prog/key-uninit")
+        .map(|f| {
+            let e = &f["evidence"];
+            (
+                e["program"].as_str().unwrap().to_string(),
+                f["map"]["name"].as_str().unwrap().to_string(),
+                e["unwritten"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|u| (u["offset"].as_u64().unwrap(), u["len"].as_u64().unwrap()))
+                    .collect(),
+                e["paths"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn inputs_row<'a>(report: &'a serde_json::Value, kind: &str) -> &'a str {
+    report["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == kind)
+        .and_then(|i| i["status"].as_str())
+        .unwrap_or_else(|| panic!("no {kind} inputs row: {report:#}"))
+}
+
+/// Issue 21's acceptance: the same `prog/key-uninit` from the object given
+/// directly, from the object embedded in the loader `collect --binaries`
+/// copied, and from the translated instructions of a bundle without the
+/// binary.
+#[test]
+fn key_uninit_from_the_object_the_collected_binary_and_translated_code() {
+    if !can_run("key_uninit_from_the_object_the_collected_binary_and_translated_code") {
+        return;
+    }
+    // The loader carries the corpus object as it is now.
+    let embedded = bpfcase::ingest::embedded::bpf_objects(
+        &std::fs::read(repo().join("corpora/prog/uninit_loader")).unwrap(),
+    );
+    assert!(
+        embedded.len() == 1
+            && embedded[0].1 == std::fs::read(repo().join("corpora/prog/uninit.bpf.o")).unwrap(),
+        "corpora/prog/uninit_loader does not embed corpora/prog/uninit.bpf.o: rebuild it (`just corpora-prog`)"
+    );
+    let loader = Loader::start();
+    let pid = loader.0.id().to_string();
+    let dir = scratch("xlated");
+    let with = dir.join("with-binary.tar");
+    let without = dir.join("code-only.tar");
+    for (out, binaries) in [(&with, true), (&without, false)] {
+        let mut c = bpfcase();
+        c.args(["collect", "--no-bpftool", "--no-kernel-btf", "--pid", &pid]);
+        if binaries {
+            c.arg("--binaries");
+        }
+        run_ok(c.arg("-o").arg(out));
+    }
+    drop(loader);
+
+    // Each of the loader's programs has its code saved, with the helper
+    // calls the verifier rewrote named.
+    let files = read_bundle(&without);
+    let m = checked_manifest(&files);
+    let mut names = Vec::new();
+    for p in m.progs.iter().filter(|p| p.name.starts_with("on_")) {
+        names.push(p.name.as_str());
+        let code = p
+            .code
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has code", p.name));
+        let xlated = &files[&code.xlated];
+        assert!(!xlated.is_empty() && xlated.len() % 8 == 0);
+        assert_eq!(files[code.func_info.as_ref().unwrap()].len() % 8, 0);
+        assert_eq!(files[code.line_info.as_ref().unwrap()].len() % 16, 0);
+        assert!(m.btf.iter().any(|b| b.id == p.btf_id), "the program's BTF");
+        assert!(
+            code.call_targets_note.is_none(),
+            "{:?}",
+            code.call_targets_note
+        );
+        if p.name == "on_fork" {
+            assert!(
+                code.call_targets
+                    .iter()
+                    .any(|t| t.symbol == "htab_map_update_elem"),
+                "{:?}",
+                code.call_targets
+            );
+        }
+    }
+    names.sort();
+    assert_eq!(names, ["on_exec", "on_exit", "on_fork", "on_switch"]);
+    assert!(m.processes.iter().all(|p| p.binary.is_none()));
+
+    let object = analyze_json(&[&repo().join("corpora/prog/uninit.bpf.o")]);
+    let binary = analyze_json(&[&with]);
+    let code = analyze_json(&[&without]);
+    let expected = key_uninit(&object);
+    assert_eq!(expected.len(), 3, "{expected:?}");
+    assert_eq!(key_uninit(&binary), expected, "from the collected binary");
+    assert_eq!(key_uninit(&code), expected, "from the translated code");
+
+    // Each came from where it should: the binary's embedded object (the
+    // live programs left to it), and the saved code.
+    let from = |r: &serde_json::Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "prog/key-uninit")
+            .map(|f| f["evidence"]["object"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        from(&binary)
+            .iter()
+            .all(|o| o.contains("!procs/") && o.contains("/exe@0x")),
+        "{:?}",
+        from(&binary)
+    );
+    assert!(
+        inputs_row(&binary, "program-code")
+            .contains("4 live program(s) analysed from their object instead"),
+        "{}",
+        inputs_row(&binary, "program-code")
+    );
+    assert!(
+        from(&code)
+            .iter()
+            .all(|o| o.contains("!progs/") && o.ends_with(".xlated")),
+        "{:?}",
+        from(&code)
+    );
+    assert_eq!(
+        inputs_row(&code, "program-code"),
+        "live program code: 4 program(s), 6 map call(s) checked"
+    );
+    // The map ids of the live maps are named in the findings.
+    let tasks = m.maps.iter().find(|r| r.name == "tasks").unwrap().id;
+    assert!(code["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "prog/key-uninit" && f["map"]["name"] == "tasks")
+        .all(|f| f["map"]["id"] == tasks));
+}
+
+/// The checked-in capture `corpora/prog/live` (a bundle of the loader's
+/// programs, no binary): the `prog/*` findings from translated code alone.
+#[test]
+fn prog_findings_from_a_captured_bundle_of_translated_code() {
+    let report = analyze_json(&[std::path::Path::new("corpora/prog/live")]);
+    let prog: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"].as_str().unwrap().starts_with("prog/"))
+        .collect();
+    assert_eq!(
+        inputs_row(&report, "program-code"),
+        "live program code: 4 program(s), 6 map call(s) checked"
+    );
+    insta::assert_json_snapshot!("live_code_prog_findings", prog);
+}

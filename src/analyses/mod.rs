@@ -11,5 +11,6 @@ pub mod key_padding;
 pub mod layout_check;
 pub mod lookups;
 pub mod maps;
+pub mod prog_live;
 pub mod prog_uninit;
 pub mod unused_inputs;

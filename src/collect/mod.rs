@@ -13,6 +13,7 @@
 pub mod archive;
 pub mod dump;
 pub mod host;
+mod progcode;
 pub mod redact;
 pub mod sys;
 pub mod trace;
@@ -380,6 +381,7 @@ pub fn collect(opts: &CollectOptions, stop: &AtomicBool) -> Result<CollectOutcom
     list_pins(&mut run);
     let procs = list_processes(&mut run);
     let chosen = choose_maps(&mut run, &procs);
+    save_prog_code(&mut run, &chosen)?;
     write_btf(&mut run)?;
     dump_maps(&mut run, &chosen)?;
     take_snapshots(&mut run, &chosen)?;
@@ -558,8 +560,35 @@ fn list_progs(run: &mut Run) {
             map_ids,
             btf_id: info.btf_id,
             load_time_ns: info.load_time,
+            code: None,
         });
     }
+}
+
+/// The translated code (`progcode`) of every program that uses a map the
+/// collection dumps: every map by default; `--map`, `--pinned` and `--pid`
+/// narrow it to the programs of what was asked for.
+fn save_prog_code(run: &mut Run, chosen: &[usize]) -> Result<(), CollectFailure> {
+    let maps: BTreeSet<u32> = chosen.iter().map(|&i| run.manifest.maps[i].id).collect();
+    let mut pending = Vec::new();
+    for index in 0..run.manifest.progs.len() {
+        if run.stopped() {
+            break;
+        }
+        let p = &run.manifest.progs[index];
+        if !p.map_ids.iter().any(|m| maps.contains(m)) {
+            continue;
+        }
+        let id = p.id;
+        let res = sys::fd_by_id(ObjKind::Prog, id)
+            .and_then(|fd| sys::prog_info(&fd).map(|(info, _)| (fd, info)));
+        match res {
+            Ok((fd, info)) => pending.extend(progcode::save(run, index, &fd, &info)?),
+            Err(e) => run.error(format!("prog {id} code"), e),
+        }
+    }
+    progcode::resolve(run, pending);
+    Ok(())
 }
 
 fn list_links(run: &mut Run) {
@@ -693,12 +722,20 @@ fn write_btf(run: &mut Run) -> Result<(), CollectFailure> {
         Some(Err(e)) => run.error("/sys/kernel/btf/vmlinux", e),
     }
     // Every listed map's BTF (not only the dumped ones'): analyze lays out
-    // each map it is told about, and BTF objects are small and shared.
+    // each map it is told about, and BTF objects are small and shared. And
+    // each saved program's: its func/line info names and lines are there.
     let ids: BTreeSet<u32> = run
         .manifest
         .maps
         .iter()
         .map(|m| m.btf_id)
+        .chain(
+            run.manifest
+                .progs
+                .iter()
+                .filter(|p| p.code.is_some())
+                .map(|p| p.btf_id),
+        )
         .filter(|&id| id != 0)
         .collect();
     for id in ids {

@@ -374,6 +374,98 @@ pub fn prog_info(fd: &OwnedFd) -> io::Result<(ProgInfo, Vec<u32>)> {
     Ok((second, ids))
 }
 
+/// A program's translated code, as `BPF_OBJ_GET_INFO_BY_FD` returns it:
+/// the instructions (`xlated_prog_insns`, map loads rewritten to map ids,
+/// helper calls to kernel-relative addresses) and the raw `func_info` and
+/// `line_info` records with their record sizes.
+#[derive(Debug, Clone, Default)]
+pub struct ProgCode {
+    pub xlated: Vec<u8>,
+    pub func_info: Vec<u8>,
+    pub func_info_rec_size: u32,
+    pub line_info: Vec<u8>,
+    pub line_info_rec_size: u32,
+    /// What a cap (`limits::MAX_PROG_*`) left out, one line each.
+    pub cut: Vec<String>,
+}
+
+/// A program's translated code, by a second `BPF_OBJ_GET_INFO_BY_FD` with
+/// buffers sized from the first call's counts (`first`), each capped by
+/// `limits::MAX_PROG_*`: code over the cap is not read at all, func/line
+/// info over theirs is read up to the cap. Read-only.
+pub fn prog_code(fd: &OwnedFd, first: &ProgInfo) -> io::Result<ProgCode> {
+    use crate::limits::{
+        MAX_PROG_FUNC_INFO, MAX_PROG_INFO_REC_SIZE, MAX_PROG_INSNS, MAX_PROG_LINE_INFO,
+    };
+    let mut code = ProgCode::default();
+    let xlated_len = if u64::from(first.xlated_prog_len) > MAX_PROG_INSNS * 8 {
+        code.cut.push(format!(
+            "{} bytes of translated code, over {} instructions (limits::MAX_PROG_INSNS): not saved",
+            first.xlated_prog_len, MAX_PROG_INSNS
+        ));
+        0
+    } else {
+        first.xlated_prog_len
+    };
+    // The kernel takes a record size only if it is its own (EINVAL else);
+    // one past our cap is not asked for.
+    let records = |n: u32, size: u32, cap: u64, what: &str, cut: &mut Vec<String>| {
+        if n == 0 || size == 0 || size > MAX_PROG_INFO_REC_SIZE {
+            return (0, 0);
+        }
+        if u64::from(n) > cap {
+            cut.push(format!(
+                "{n} {what} records, cut at {cap} (limits::MAX_PROG_{})",
+                what.to_uppercase()
+            ));
+        }
+        (n.min(cap as u32), size)
+    };
+    let (nf, fsize) = records(
+        first.nr_func_info,
+        first.func_info_rec_size,
+        MAX_PROG_FUNC_INFO,
+        "func_info",
+        &mut code.cut,
+    );
+    let (nl, lsize) = records(
+        first.nr_line_info,
+        first.line_info_rec_size,
+        MAX_PROG_LINE_INFO,
+        "line_info",
+        &mut code.cut,
+    );
+    let mut xlated = vec![0u8; xlated_len as usize];
+    let mut finfo = vec![0u8; nf as usize * fsize as usize];
+    let mut linfo = vec![0u8; nl as usize * lsize as usize];
+    let mut second = ProgInfo {
+        xlated_prog_len: xlated_len,
+        xlated_prog_insns: if xlated_len > 0 {
+            xlated.as_mut_ptr() as u64
+        } else {
+            0
+        },
+        nr_func_info: nf,
+        func_info_rec_size: fsize,
+        func_info: if nf > 0 { finfo.as_mut_ptr() as u64 } else { 0 },
+        nr_line_info: nl,
+        line_info_rec_size: lsize,
+        line_info: if nl > 0 { linfo.as_mut_ptr() as u64 } else { 0 },
+        ..Default::default()
+    };
+    info_by_fd(fd, &mut second)?;
+    // The program cannot change, but never trust a count past our buffers.
+    xlated.truncate(second.xlated_prog_len.min(xlated_len) as usize);
+    finfo.truncate(second.nr_func_info.min(nf) as usize * fsize as usize);
+    linfo.truncate(second.nr_line_info.min(nl) as usize * lsize as usize);
+    code.xlated = xlated;
+    code.func_info = finfo;
+    code.func_info_rec_size = fsize;
+    code.line_info = linfo;
+    code.line_info_rec_size = lsize;
+    Ok(code)
+}
+
 /// Largest BTF blob we copy out of the kernel (vmlinux is ~6 MB).
 pub const MAX_BTF_BYTES: u32 = 256 << 20;
 

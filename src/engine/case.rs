@@ -76,6 +76,8 @@ pub struct Case {
     /// BPF ELF objects given directly (name, bytes): their program code is
     /// checked by the `prog/*` pass.
     pub prog_objects: Vec<(String, Vec<u8>)>,
+    /// Live programs' translated code from bundles (`ingest::prog_xlated`).
+    pub live_progs: Vec<crate::ingest::prog_xlated::LiveProg>,
     /// The first input that could not be read: the error when none could.
     first_unreadable: Option<InputError>,
 }
@@ -821,6 +823,7 @@ fn load_bundle(case: &mut Case, path: &Path, other_inputs: bool) -> Result<(), I
         main_dump_members(&m, &mut snapshots);
     }
     let mut samples: Vec<(u32, KeySample)> = Vec::new();
+    let mut code = crate::ingest::prog_xlated::BundleCode::of(&m);
     let (mismatches, missing) = bundle.for_each_file(&mut |p, r| {
         let snapshot = snapshots.get(p);
         if let Some(s) = snapshot.filter(|s| s.seq > 0) {
@@ -889,9 +892,15 @@ fn load_bundle(case: &mut Case, path: &Path, other_inputs: bool) -> Result<(), I
                 explicit: false,
                 body,
             });
+        } else if code.wants(p) {
+            code.take(&name, p, r)?;
         }
         Ok(())
     })?;
+    let code = code.finish(&name, &m, &blobs);
+    case.live_progs.extend(code.progs);
+    case.prog_objects.extend(code.objects);
+    read_errors.extend(code.errors);
     case.dumps.append(&mut dumps);
     case.configs.append(&mut configs);
     for (id, sample) in samples {

@@ -131,6 +131,20 @@ pub const PASSES: &[Pass] = &[
         },
     },
     Pass {
+        name: "live program code: translated instructions of programs no object covers",
+        run: |r| {
+            let found = crate::analyses::prog_live::pass(
+                &mut r.case.inputs,
+                &r.case.live_progs,
+                &r.case.prog_objects,
+                &r.case.maps,
+                &r.opts.maps,
+            );
+            r.findings.extend(found);
+            Ok(())
+        },
+    },
+    Pass {
         name: "redaction: no finding rests on bytes collect --redact zeroed",
         run: |r| {
             r.case.redactions.withhold(&mut r.findings);

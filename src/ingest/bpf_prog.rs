@@ -374,7 +374,7 @@ fn read_imm(code: &[u8], insn: usize, endian: Endian) -> Option<i32> {
 
 /// The string section of a `.BTF` blob: header { magic u16, version u8,
 /// flags u8, hdr_len u32, type_off, type_len, str_off, str_len }.
-fn btf_strings(btf: &[u8], endian: Endian) -> Result<&[u8], String> {
+pub(crate) fn btf_strings(btf: &[u8], endian: Endian) -> Result<&[u8], String> {
     let mut c = Cursor::new(btf, 0, endian);
     let t = |t: Truncated| format!("header truncated at byte {}", t.offset);
     c.u32().map_err(t)?;
@@ -391,7 +391,7 @@ fn btf_strings(btf: &[u8], endian: Endian) -> Result<&[u8], String> {
 }
 
 /// The NUL-terminated string at `off` (empty when out of range or not UTF-8).
-fn str_at(strings: &[u8], off: u32) -> &str {
+pub(crate) fn str_at(strings: &[u8], off: u32) -> &str {
     let Some(rest) = strings.get(off as usize..) else {
         return "";
     };

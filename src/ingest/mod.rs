@@ -12,6 +12,7 @@ pub mod dwarf;
 pub mod elf;
 pub mod embedded;
 pub mod gosrc;
+pub mod prog_xlated;
 pub mod schema;
 pub mod strace;
 pub mod trace;
