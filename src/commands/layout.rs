@@ -12,7 +12,7 @@ use super::output::{OutputArgs, ReportFormatName};
 use crate::engine::inputs::{parse_btf, read_btf_file};
 use crate::error::{InputError, WriteOutput};
 use crate::ingest::btf::{BtfError, BtfKind, TypeId};
-use crate::model::from_btf::BtfLayouts;
+use crate::ingest::btf_layout::BtfLayouts;
 use crate::report::escape::terminal;
 use crate::report::layout as render;
 

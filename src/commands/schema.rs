@@ -11,12 +11,12 @@ use miette::Result;
 use super::output::OutputArgs;
 use crate::engine::inputs::{parse_btf, read_btf_file};
 use crate::error::InputError;
-use crate::error::{map_file, read_file};
 use crate::ingest::btf::BtfKind;
+use crate::ingest::btf_layout::BtfLayouts;
 use crate::ingest::dwarf::{DebugSearch, DwarfError, DwarfFile};
 use crate::ingest::gosrc::{GoArch, GoLayouts, GoPackage, GoSrcError};
+use crate::ingest::read::{map_file, read_file};
 use crate::ingest::schema::{to_yaml, Schema, SchemaError};
-use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::Layout;
 
 /// Where the type comes from: exactly one of these.

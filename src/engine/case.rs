@@ -12,14 +12,15 @@ use crate::engine::error::Result;
 use super::{user_types as users, AnalyzeOptions};
 use crate::analyses::dump_checks::{CheckedDump, DumpChecker, DumpContext};
 use crate::analyses::growth::KeySample;
-use crate::error::{read_file, InputError};
+use crate::bundle::reader::{self as bundle, Bundle};
+use crate::error::InputError;
 use crate::ingest::btf::{Btf, BtfError, BtfKind, TypeId};
-use crate::ingest::bundle::{self, Bundle};
+use crate::ingest::btf_layout::BtfLayouts;
 use crate::ingest::elf::{btf_map_defs, BpfObject};
+use crate::ingest::read::read_file;
 use crate::model::case::{MapInstance, Pin, ScalarType, UserTypes};
 use crate::model::dump::{DumpForm, KeyLog, MapDump};
 use crate::model::finding::{Finding, Severity};
-use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::Layout;
 use crate::model::map::MapType;
 use crate::report::InputSummary;
@@ -371,11 +372,11 @@ pub fn load(args: &AnalyzeOptions) -> Result<LoadedCase> {
         // Standard input is told by its first bytes (kept for whoever reads
         // it next): a tar header or gzip is a bundle, read into memory up
         // to `limits::MAX_STREAM_BYTES`; anything else is read by content.
-        if crate::error::is_stdin(path) && !bundle::is_bundle(path) {
+        if crate::ingest::read::is_stdin(path) && !bundle::is_bundle(path) {
             load_one(&mut case, path, args);
             continue;
         }
-        if !path.exists() && !crate::error::is_stdin(path) {
+        if !path.exists() && !crate::ingest::read::is_stdin(path) {
             return Err(InputError::new(
                 path.display().to_string(),
                 None,
@@ -629,7 +630,7 @@ fn dump_specs(args: &AnalyzeOptions) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     for spec in &args.dumps {
         let path = spec.file.clone();
-        if !path.exists() && !crate::error::is_stdin(&path) {
+        if !path.exists() && !crate::ingest::read::is_stdin(&path) {
             return Err(InputError::new(
                 path.display().to_string(),
                 None,
@@ -1379,7 +1380,7 @@ fn expand_bundle_dirs(inputs: &[PathBuf]) -> (Vec<PathBuf>, HashMap<PathBuf, Bun
 fn earlier_bundles(inputs: &[PathBuf], mut heads: HashMap<PathBuf, BundleHead>) -> Vec<PathBuf> {
     let mut bundles: Vec<(i64, &PathBuf, String)> = inputs
         .iter()
-        .filter(|p| !crate::error::is_stdin(p) && bundle::is_bundle(p))
+        .filter(|p| !crate::ingest::read::is_stdin(p) && bundle::is_bundle(p))
         .filter_map(|p| {
             let h = heads.remove(p).or_else(|| bundle_head(p))?;
             Some((h.created_ms?, p, h.host))

@@ -2,9 +2,10 @@
 
 use std::path::Path;
 
-use crate::error::{map_file, FileBytes, InputError};
+use crate::error::InputError;
 use crate::ingest::btf::{Btf, BtfError};
 use crate::ingest::elf::BpfObject;
+use crate::ingest::read::{map_file, FileBytes};
 
 /// Largest BTF or ELF input we read whole (vmlinux BTF is ~6 MB; big Go
 /// binaries are a few hundred MB).

@@ -1,5 +1,5 @@
 //! What an analysis is asked to do, as plain values: the command layer
-//! turns flags into these once (clap value parsers check each spec's
+//! turns flags into these once (its value parsers check each spec's
 //! syntax before any input is read), and a library user fills them in
 //! directly, starting from [`Default`].
 

@@ -8,8 +8,8 @@ use crate::engine::error::Result;
 use crate::engine::inputs::{parse_btf, read_btf_file};
 use crate::error::InputError;
 use crate::ingest::btf::{Btf, BtfKind, TypeId};
+use crate::ingest::btf_layout::BtfLayouts;
 use crate::ingest::elf::btf_map_defs;
-use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::{FieldType, Layout};
 use crate::model::map::MapType;
 
@@ -151,11 +151,12 @@ fn global_data_types(
     file: &str,
     map: &str,
 ) -> Result<Option<MapTypes>, InputError> {
-    let Some(section) = crate::model::from_btf::global_data_section(map) else {
+    let Some(section) = crate::ingest::btf_layout::global_data_section(map) else {
         return Ok(None);
     };
     let found = btf.all_types().find(|t| {
-        t.kind == BtfKind::Datasec && crate::model::from_btf::section_matches(map, section, t.name)
+        t.kind == BtfKind::Datasec
+            && crate::ingest::btf_layout::section_matches(map, section, t.name)
     });
     let Some(t) = found else {
         return Ok(None);
@@ -297,7 +298,7 @@ pub fn resolve_types(source: TypeSource<'_>) -> Result<MapTypes> {
             value_type,
         } => {
             let name = file.display().to_string();
-            let bytes = crate::error::read_file(file, 64 << 20)?;
+            let bytes = crate::ingest::read::read_file(file, 64 << 20)?;
             let text = String::from_utf8_lossy(&bytes);
             let schema = crate::ingest::schema::Schema::parse(&text).map_err(|e| {
                 InputError::new(
@@ -320,7 +321,7 @@ pub fn resolve_types(source: TypeSource<'_>) -> Result<MapTypes> {
             value_type,
         } => {
             let name = file.display().to_string();
-            let data = crate::error::read_file(file, crate::engine::inputs::MAX_INPUT)?;
+            let data = crate::ingest::read::read_file(file, crate::engine::inputs::MAX_INPUT)?;
             let dwarf = crate::ingest::dwarf::DwarfFile::load(file, &data)
                 .map_err(|e| InputError::at_offset(&name, e.file_offset(), e))?;
             Ok(MapTypes {

@@ -3,10 +3,11 @@
 
 use std::path::Path;
 
-use crate::error::{map_file, InputError};
+use crate::error::InputError;
 use crate::ingest::dwarf::{DebugSearch, DwarfFile};
 use crate::ingest::gosrc::bpf2go::{self, ebpf_tag, Bpf2GoFile};
 use crate::ingest::gosrc::{GoArch, GoLayouts, GoPackage, GoSrcError};
+use crate::ingest::read::map_file;
 use crate::model::case::{Generated, UserTypes};
 use crate::model::finding::Position;
 use crate::model::layout::Layout;

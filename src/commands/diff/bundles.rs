@@ -30,11 +30,11 @@ use miette::Result;
 
 use super::{problems, PairCollector};
 use crate::analyses::dump_diff::{match_maps, DiffStream, Unpaired};
+use crate::bundle::reader::{btf_files, with_btf, Bundle};
 use crate::bundle::{MapRecord, SnapshotRecord};
 use crate::engine::types::{types_by_id, MapTypes};
 use crate::ingest::bpftool_json::{read_dump_batches, BATCH_ENTRIES};
 use crate::ingest::btf::TypeId;
-use crate::ingest::bundle::{btf_files, with_btf, Bundle};
 use crate::model::dump::{DumpProblem, MapDump, PROBLEMS_KEPT};
 use crate::model::map::MapType;
 use crate::report::dump_diff::{BundleDiffReport, PairMap, PairOut, SideCounts, UnmatchedOut};

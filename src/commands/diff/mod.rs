@@ -18,10 +18,10 @@ use miette::Result;
 
 use super::output::{plural, Output, OutputArgs, ReportFormatName};
 use crate::analyses::dump_diff::{Change, ChangedEntry, DiffStream, Entry, EntryStore};
+use crate::bundle::reader::is_bundle;
 use crate::engine::dumps::{decode_entry, read_primary_dump};
 use crate::engine::types::{resolve_types, MapTypes, TypeSource};
 use crate::error::{InputError, WriteOutput};
-use crate::ingest::bundle::is_bundle;
 use crate::model::decode::{decode, Decoded};
 use crate::model::dump::{hex_bytes, DumpForm, DumpProblem, EntryValue, MapDump};
 use crate::model::finding::Position;
@@ -135,7 +135,7 @@ const DIFF_FORMS: &str =
     "`bpfcase diff OLD NEW` (two dumps of one map or two bundles), `bpfcase diff BUNDLE` (its snapshots)";
 
 fn must_exist(path: &Path) -> Result<(), InputError> {
-    if path.exists() || crate::error::is_stdin(path) {
+    if path.exists() || crate::ingest::read::is_stdin(path) {
         return Ok(());
     }
     Err(InputError::new(

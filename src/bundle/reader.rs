@@ -1,4 +1,4 @@
-//! Reading a bundle: a `.tar`, a `.tar.gz`, or an unpacked directory holding
+//! The bundle reader: a `.tar`, a `.tar.gz`, or an unpacked directory holding
 //! `manifest.json` and the files it lists.
 //!
 //! The manifest is found first; then [`Bundle::for_each_file`] streams every
@@ -36,7 +36,7 @@ enum Store {
         gzip: bool,
     },
     /// `-`: a tar (or `.tar.gz`) on standard input, read once into memory,
-    /// no more than `limits::MAX_STREAM_BYTES` (`error::stdin_bytes`).
+    /// no more than `limits::MAX_STREAM_BYTES` (`read::stdin_bytes`).
     Stdin {
         bytes: &'static [u8],
         gzip: bool,
@@ -87,10 +87,10 @@ impl MemberOrder {
 /// Whether `path` looks like a bundle: a directory with `manifest.json`, or a
 /// tar (optionally gzip-compressed).
 pub fn is_bundle(path: &Path) -> bool {
-    if crate::error::is_stdin(path) {
+    if crate::ingest::read::is_stdin(path) {
         // Told by the first bytes, which stay available to whatever reads
         // standard input next.
-        return crate::error::stdin_head().is_ok_and(looks_like_tar);
+        return crate::ingest::read::stdin_head().is_ok_and(looks_like_tar);
     }
     if path.is_dir() {
         return path.join("manifest.json").is_file();
@@ -114,7 +114,7 @@ fn looks_like_tar(head: &[u8]) -> bool {
 /// (`O_NONBLOCK`: a FIFO named like a bundle would otherwise hang the open)
 /// and checked on the open descriptor (`fstat`).
 fn open_regular(path: &Path) -> io::Result<File> {
-    let (file, meta) = crate::error::open_input(path)?;
+    let (file, meta) = crate::ingest::read::open_input(path)?;
     if meta.is_file() {
         return Ok(file);
     }
@@ -339,8 +339,8 @@ impl Bundle {
     /// Opens a bundle and reads its manifest.
     pub fn open(path: &Path) -> Result<Bundle, InputError> {
         let name = path.display().to_string();
-        let store = if crate::error::is_stdin(path) {
-            let bytes = crate::error::stdin_bytes(limits::MAX_STREAM_BYTES)?;
+        let store = if crate::ingest::read::is_stdin(path) {
+            let bytes = crate::ingest::read::stdin_bytes(limits::MAX_STREAM_BYTES)?;
             Store::Stdin {
                 bytes,
                 gzip: bytes.starts_with(&[0x1f, 0x8b]),
