@@ -4,8 +4,11 @@
 //! format (manifest, records, member names); [`reader`] reads a bundle
 //! (`analyze`, `diff`, `fleet`) and [`writer`] writes one (`collect`).
 
+pub mod members;
 pub mod reader;
 pub mod writer;
+
+pub use members::MemberKind;
 
 use serde::{Deserialize, Serialize};
 

@@ -106,7 +106,7 @@ impl Default for CollectOptions {
             pinned: Vec::new(),
             elfs: Vec::new(),
             binaries: false,
-            max_binary_bytes: 256 << 20,
+            max_binary_bytes: crate::limits::COLLECT_BINARY_BYTES,
             max_entries: None,
             max_bytes: None,
             time_budget: Duration::from_secs(60),

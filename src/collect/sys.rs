@@ -375,7 +375,7 @@ pub fn prog_info(fd: &OwnedFd) -> io::Result<(ProgInfo, Vec<u32>)> {
 }
 
 /// Largest BTF blob we copy out of the kernel (vmlinux is ~6 MB).
-pub const MAX_BTF_BYTES: u32 = 256 << 20;
+pub use crate::limits::COLLECT_BTF_BYTES as MAX_BTF_BYTES;
 
 /// A BTF object's info, its name (for kernel BTF: `vmlinux` or the module),
 /// and its raw blob, by the two-call pattern.

@@ -116,7 +116,7 @@ pub fn run(args: &DecodeArgs) -> Result<ExitCode> {
     let mut types = types;
     if let Some(show) = &args.show {
         let name = show.display().to_string();
-        let bytes = crate::ingest::read::read_file(show, 64 << 20)?;
+        let bytes = crate::ingest::read::read_file(show, crate::limits::MAX_TEXT_BYTES)?;
         let infos =
             bpftool_json::parse_map_show(&bytes).map_err(|e| InputError::new(&name, None, e))?;
         let info = match (&types.map_name, infos.len()) {

@@ -134,7 +134,7 @@ fn go_layout(path: &Path, arch: GoArch, name: &str) -> Result<Arc<Layout>, Input
 }
 
 /// Largest binary `--dwarf` maps.
-const MAX_BINARY: u64 = 4 << 30;
+use crate::limits::MAX_DWARF_BYTES as MAX_BINARY;
 
 fn dwarf_layout(
     path: &Path,
@@ -196,7 +196,7 @@ pub fn go_error(path: &Path, e: GoSrcError) -> InputError {
 }
 
 /// Largest schema file we read.
-const MAX_SCHEMA: u64 = 64 << 20;
+use crate::limits::MAX_TEXT_BYTES as MAX_SCHEMA;
 
 /// Reads and validates a schema file (for `decode --schema` and friends);
 /// errors name the file and the line.

@@ -25,8 +25,7 @@ use crate::model::layout::Layout;
 use crate::model::map::MapType;
 use crate::report::InputSummary;
 
-/// Largest single artifact read into memory (BTF, ELF objects, binaries).
-const MAX_ARTIFACT: u64 = 1 << 30;
+use crate::limits::MAX_FILE_BYTES as MAX_ARTIFACT;
 
 /// BTF kept whole so `--pair` can lay out any type by name.
 pub struct BtfSource {

@@ -7,9 +7,9 @@ use crate::ingest::btf::{Btf, BtfError};
 use crate::ingest::elf::BpfObject;
 use crate::ingest::read::{map_file, FileBytes};
 
-/// Largest BTF or ELF input we read whole (vmlinux BTF is ~6 MB; big Go
-/// binaries are a few hundred MB).
-pub const MAX_INPUT: u64 = 2 << 30;
+/// Largest BTF-bearing ELF input mapped ([`crate::limits::MAX_ELF_BYTES`];
+/// raw BTF is held to [`crate::limits::MAX_BTF_BYTES`]).
+pub use crate::limits::MAX_ELF_BYTES as MAX_INPUT;
 
 /// What a BTF-bearing file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +41,16 @@ pub fn btf_bytes<'a>(path: &Path, data: &'a [u8]) -> Result<(&'a [u8], BtfSource
             BtfSource::Elf {
                 section_offset: obj.btf_file_offset,
             },
+        ))
+    } else if data.len() as u64 > crate::limits::MAX_BTF_BYTES {
+        Err(InputError::new(
+            &name,
+            None,
+            format!(
+                "{} bytes of raw BTF, over the {}-byte limit for BTF (limits::MAX_BTF_BYTES)",
+                data.len(),
+                crate::limits::MAX_BTF_BYTES
+            ),
         ))
     } else {
         Ok((data, BtfSource::Raw))

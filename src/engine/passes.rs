@@ -649,7 +649,10 @@ fn load_texts(layout: &Layout, texts: &mut HashMap<String, Arc<str>>) {
         if texts.contains_key(f) {
             continue;
         }
-        if let Ok(bytes) = crate::ingest::read::read_file(std::path::Path::new(f), 1 << 20) {
+        if let Ok(bytes) = crate::ingest::read::read_file(
+            std::path::Path::new(f),
+            crate::limits::MAX_SNIPPET_SOURCE_BYTES,
+        ) {
             if let Ok(text) = String::from_utf8(bytes) {
                 texts.insert(f.to_string(), text.into());
             }

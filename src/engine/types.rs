@@ -298,7 +298,7 @@ pub fn resolve_types(source: TypeSource<'_>) -> Result<MapTypes> {
             value_type,
         } => {
             let name = file.display().to_string();
-            let bytes = crate::ingest::read::read_file(file, 64 << 20)?;
+            let bytes = crate::ingest::read::read_file(file, crate::limits::MAX_TEXT_BYTES)?;
             let text = String::from_utf8_lossy(&bytes);
             let schema = crate::ingest::schema::Schema::parse(&text).map_err(|e| {
                 InputError::new(
@@ -321,7 +321,7 @@ pub fn resolve_types(source: TypeSource<'_>) -> Result<MapTypes> {
             value_type,
         } => {
             let name = file.display().to_string();
-            let data = crate::ingest::read::read_file(file, crate::engine::inputs::MAX_INPUT)?;
+            let data = crate::ingest::read::map_file(file, crate::limits::MAX_DWARF_BYTES)?;
             let dwarf = crate::ingest::dwarf::DwarfFile::load(file, &data)
                 .map_err(|e| InputError::at_offset(&name, e.file_offset(), e))?;
             Ok(MapTypes {

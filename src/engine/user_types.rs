@@ -97,7 +97,7 @@ pub struct DwarfBinary {
 impl DwarfBinary {
     pub fn load(path: &Path, debug_dir: Option<&Path>) -> Result<DwarfBinary, InputError> {
         let name = path.display().to_string();
-        let bytes = map_file(path, 4 << 30)?;
+        let bytes = map_file(path, crate::limits::MAX_DWARF_BYTES)?;
         // The analysis reads this binary until the process exits; leaking the
         // mapping gives the DWARF reader a 'static borrow without copying.
         let data: &'static [u8] = Box::leak(Box::new(bytes));

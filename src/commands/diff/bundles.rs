@@ -40,7 +40,7 @@ use crate::model::map::MapType;
 use crate::report::dump_diff::{BundleDiffReport, PairMap, PairOut, SideCounts, UnmatchedOut};
 
 /// Largest BTF member read into memory (as `analyze` allows).
-const MAX_MEMBER: u64 = 1 << 30;
+use crate::limits::MAX_BTF_BYTES as MAX_MEMBER;
 
 /// Bytes of OLD dumps (as the manifest declares them) one round of pairs
 /// indexes at once, past its first pair: a 128 MiB `-j` dump is ~470k

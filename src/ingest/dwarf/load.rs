@@ -10,13 +10,7 @@ use object::{CompressionFormat, Object, ObjectSection};
 
 use super::{DwarfError, DwarfFile, LazyLine};
 
-/// The most a zlib stream can expand: deflate's best ratio is about
-/// 1032:1. A compressed section header claiming more is lying, and we
-/// refuse to allocate for it.
-const MAX_ZLIB_RATIO: u64 = 1032;
-
-/// Largest split debug file we read into memory.
-const MAX_DEBUG_FILE: u64 = 4 << 30;
+use crate::limits::{MAX_DWARF_BYTES as MAX_DEBUG_FILE, MAX_ZLIB_RATIO};
 
 /// Where to look for split debug files.
 #[derive(Debug, Clone)]

@@ -27,7 +27,7 @@ use parse::{build_constraint_holds, file_name_matches, parse_file, ConstSpec};
 pub use parse::{Expr, FieldDecl, GoFile, StructType, TypeExpr, TypeSpec};
 
 /// Largest Go file we read (generated files reach a few MB).
-const MAX_FILE: u64 = 64 << 20;
+use crate::limits::MAX_TEXT_BYTES as MAX_FILE;
 /// Most `.go` files we read from one directory.
 const MAX_FILES: usize = 10_000;
 /// Longest chain of named types naming named types we follow.
