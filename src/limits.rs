@@ -192,5 +192,6 @@ pub const MAX_STRACE_PENDING_BYTES: usize = 64 << 10;
 pub const COLLECT_BTF_BYTES: u32 = 256 << 20;
 
 /// Default for `collect --max-binary-bytes`: the largest user binary copied
-/// into a bundle for its DWARF (`--binaries`).
+/// into a bundle for its DWARF (`--binaries`); longer ones are cut there.
+/// The flag's declared default (`256M`, shown by `--help`) says the same.
 pub const COLLECT_BINARY_BYTES: u64 = 256 << 20;
