@@ -1,5 +1,15 @@
-//! Bounds on how far and how much any type walk goes, shared by every reader
-//! (BTF, DWARF, Go source, YAML schemas) and by the decoder.
+//! Every size cap in the crate, in one table: how far and how much a type
+//! walk goes, how many bytes of each kind of input are read, what a bundle
+//! may hold, and what `collect` copies off a node. A cap on bytes is applied
+//! from the size an input declares before it is read (a file's length, a
+//! tar header's member size, the manifest's recorded size, a compressed
+//! section's header), so an input over its cap costs nothing but its
+//! error. The file is in sections, one per concern (type walks, bundles,
+//! inputs by kind, records inside an input, collect); add a cap to its
+//! section with a doc comment saying what it bounds and why that value.
+//!
+//! Type walks: how far and how much any type walk goes, shared by every
+//! reader (BTF, DWARF, Go source, YAML schemas) and by the decoder.
 //!
 //! Inputs come from nodes that may be broken or compromised: a type nested
 //! thousands deep must not overflow the stack, a type whose size doubles per
@@ -38,6 +48,10 @@ pub fn decode_node_budget(len: usize) -> u64 {
 /// covered, so padding may be under-reported for such a type, never invented.
 pub const MAX_LAYOUT_WALK: usize = 1 << 20;
 
+// ---------------------------------------------------------------------------
+// Bundles: what one bundle, its manifest and each kind of member may hold.
+// ---------------------------------------------------------------------------
+
 /// Most bytes read from one bundle, whatever its manifest declares: the tar
 /// stream after decompression (a `.tar.gz` of 16 MB can expand to terabytes),
 /// or a directory bundle's files. Real bundles are far smaller (a 5M-entry
@@ -57,14 +71,11 @@ pub fn bundle_member_allowance(declared: u64) -> u64 {
         .saturating_add(BUNDLE_MEMBER_SLACK)
 }
 
-/// Most bytes read from a stream: standard input (`-`), a pipe or FIFO
-/// given by path (`<(cat dump)`), a device. A stream has no size to check
-/// before reading and may never end (`yes`-like generators, `/dev/zero`);
-/// past this the command stops with an error naming the input and the byte
-/// offset reached. Regular files are not capped here (their size is known
-/// and each reader bounds what it keeps). A 64 MiB stream is a ~230k-entry
-/// `bpftool -j` dump; larger ones are saved to a file first.
-pub const MAX_STREAM_BYTES: u64 = 64 << 20;
+/// Most bytes of a bundle's `manifest.json`: refused from its size (the tar
+/// header's, or the directory entry's) before it is read, as the bundle's
+/// error. A manifest lists ~350 bytes a record, so this is ~190k records,
+/// within [`MAX_MANIFEST_ENTRIES`]; real ones are under 1 MiB.
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
 
 /// Most records a bundle manifest may list, all lists together (files,
 /// maps, programs, BTF, pins, links, processes and their fds, objects,
@@ -92,22 +103,24 @@ pub const MAX_MANIFEST_IDS: u64 = 1 << 21;
 /// up to ~1 GiB). Memory-mapped, so it bounds address space, not memory;
 /// the larger of the two caps that applied before (1 GiB read, 2 GiB
 /// mapped), so no file read before is refused now.
-pub const MAX_BTF_FILE: u64 = 2 << 30;
+/// One value with [`MAX_ELF_BYTES`]: a file carrying BTF is mapped like
+/// any ELF file (a BTF blob inside a bundle is held, [`MAX_BTF_BYTES`]).
+pub const MAX_BTF_FILE: u64 = MAX_ELF_BYTES;
 
 /// Largest binary read for its DWARF, and largest split debug file found
 /// for it (`--debug-dir`, build-id, `.gnu_debuglink`). Unstripped C++ and
 /// Go binaries reach 1–3 GiB; memory-mapped like BTF, so this bounds
 /// address space, not memory. The larger of the caps that applied before
 /// (4 GiB mapped for `schema`/`analyze`, 2 GiB read for `decode`).
-pub const MAX_DWARF_FILE: u64 = 4 << 30;
+pub const MAX_DWARF_FILE: u64 = MAX_DWARF_BYTES;
 
 /// Largest Go source file read (generated files reach a few MB). Read
 /// into memory: the parser borrows it.
-pub const MAX_GO_FILE: u64 = 64 << 20;
+pub const MAX_GO_FILE: u64 = MAX_TEXT_BYTES;
 
 /// Largest YAML layout schema read (one a type is a few KB). Read into
 /// memory: the YAML parser needs it whole.
-pub const MAX_SCHEMA_FILE: u64 = 64 << 20;
+pub const MAX_SCHEMA_FILE: u64 = MAX_TEXT_BYTES;
 
 // --- Program code (`collect`, `ingest::prog_xlated`) -----------------------
 
@@ -128,3 +141,108 @@ pub const MAX_PROG_LINE_INFO: u64 = MAX_PROG_INSNS;
 /// bundle (today 8 and 16 bytes; a larger one would be a newer layout with
 /// the same first fields).
 pub const MAX_PROG_INFO_REC_SIZE: u32 = 256;
+// Bundle members, each capped by kind from the tar header's size (and the
+// manifest's recorded size) before it is read, see
+// `bundle::MemberKind::cap`: `btf/` blobs by [`MAX_BTF_BYTES`], the trace
+// by [`MAX_FILE_BYTES`], dumps and snapshots (streamed, never held whole)
+// and other members by [`MAX_BUNDLE_BYTES`]. A member over its cap is not
+// read: it is reported as unreadable, naming it and its declared size.
+
+// ---------------------------------------------------------------------------
+// Inputs read whole or from a stream, by kind. One cap per kind, whichever
+// path reads it (analyze, layout, schema, decode, diff, a bundle member).
+// ---------------------------------------------------------------------------
+
+/// Most bytes read from a stream: standard input (`-`), a pipe or FIFO
+/// given by path (`<(cat dump)`), a device. A stream has no size to check
+/// before reading and may never end (`yes`-like generators, `/dev/zero`);
+/// past this the command stops with an error naming the input and the byte
+/// offset reached. Regular files are not capped here (their size is known
+/// and each reader bounds what it keeps). A 64 MiB stream is a ~230k-entry
+/// `bpftool -j` dump; larger ones are saved to a file first.
+pub const MAX_STREAM_BYTES: u64 = 64 << 20;
+
+/// Most bytes of an input read whole before its kind is told from its
+/// bytes: `analyze`'s positional files (a dump, a BTF blob, an ELF object,
+/// a trace) and `--dump MAP=FILE`; and the bundle members parsed in one
+/// piece (the trace, a program's configuration dump). 1 GiB is a ~3.5M-entry
+/// `bpftool -j` dump read as a file; larger dumps stream out of a bundle.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// Most bytes of a raw BTF blob, by every path: a bundle's `btf/` member
+/// (refused from its tar header's size before reading, so a gzip bomb
+/// declaring a 6 GB `btf/vmlinux.btf` costs nothing), a BTF file given by
+/// path (read or mapped). vmlinux's BTF is ~6 MB and collect copies at most
+/// [`COLLECT_BTF_BYTES`]. Two paths used to differ (1 GiB read for
+/// `analyze`, 2 GiB mapped for `layout`/`schema`/`decode`); this is the
+/// smaller, since a bundle's BTF is read into memory.
+pub const MAX_BTF_BYTES: u64 = 1 << 30;
+
+/// Most bytes of an ELF file mapped for its `.BTF` section or its maps (a
+/// BPF object, a binary built with BTF, vmlinux), and of an ELF `--elf`
+/// file `collect` copies. Mapped, not read: the pages touched are those of
+/// the sections parsed, each bounded by its section header against the
+/// file. Big Go binaries are a few hundred MB.
+pub const MAX_ELF_BYTES: u64 = 2 << 30;
+
+/// Most bytes of a binary read for its DWARF, or of its split debug file
+/// (`.gnu_debuglink`, build-id): mapped by `schema --dwarf`, `decode
+/// --dwarf` and `analyze --types`, read for a split debug file. Debug
+/// builds of large C++ or Go programs reach a few GiB. Two paths used to
+/// differ (4 GiB mapped, 2 GiB read for `decode --dwarf`); this is the
+/// larger, since mapping costs only the pages the DWARF reader touches.
+pub const MAX_DWARF_BYTES: u64 = 4 << 30;
+
+/// How far a compressed ELF section (`SHF_COMPRESSED`, zlib) may claim to
+/// expand: deflate's best ratio is about 1032:1, so a section header
+/// claiming more is lying and nothing is allocated for it. Checked from the
+/// compression header before decompressing.
+pub const MAX_ZLIB_RATIO: u64 = 1032;
+
+/// Most bytes of a text input read whole: a YAML schema, one Go source
+/// file, `decode --show`'s `bpftool map show` output. Real ones are a few
+/// KB; 64 MiB keeps a wrong path (a disk image) out.
+pub const MAX_TEXT_BYTES: u64 = 64 << 20;
+
+/// Most bytes of a source file read for the snippets a report quotes
+/// around a user type's declaration; a larger file is quoted without them.
+pub const MAX_SNIPPET_SOURCE_BYTES: u64 = 1 << 20;
+
+// ---------------------------------------------------------------------------
+// Records inside an input: one entry, one line, one pending call.
+// ---------------------------------------------------------------------------
+
+/// Longest single entry of a `bpftool -j` dump (a per-CPU value on a
+/// 4096-CPU machine with a 4 KiB value is ~100 MB of hex text; that is far
+/// beyond real use).
+pub const MAX_JSON_ENTRY_BYTES: usize = 64 << 20;
+
+/// Longest line of a `bpftool` plain-text dump (bpftool lines are under
+/// 100 bytes; a formatted entry of a huge struct may be long, not this long).
+pub const MAX_TEXT_LINE_BYTES: usize = 16 << 20;
+
+/// Longest `bpftool` plain-text formatted (BTF) entry, over all its lines.
+pub const MAX_TEXT_ENTRY_BYTES: usize = 64 << 20;
+
+/// Longest line of a bpf() call trace (`TraceEvent` JSON lines); a longer
+/// one is reported and skipped (a traced call is a few hundred bytes:
+/// 256-byte keys and values in hex are ~1.2 KB).
+pub const MAX_TRACE_LINE_BYTES: usize = 64 << 10;
+
+/// Longest unfinished call text an strace log keeps while it waits for the
+/// call's resumption.
+pub const MAX_STRACE_PENDING_BYTES: usize = 64 << 10;
+
+// ---------------------------------------------------------------------------
+// Collect: what is copied off a live node.
+// ---------------------------------------------------------------------------
+
+/// Largest BTF blob `collect` copies out of the kernel, and the most read
+/// of `/sys/kernel/btf/vmlinux` to place the tracer's syscall arguments.
+/// vmlinux's BTF is ~6 MB; module BTF is smaller.
+pub const COLLECT_BTF_BYTES: u32 = 256 << 20;
+
+/// Default for `collect --max-binary-bytes`: the largest user binary copied
+/// into a bundle for its DWARF (`--binaries`); longer ones are cut there.
+/// The flag's declared default (`256M`, shown by `--help`) says the same.
+pub const COLLECT_BINARY_BYTES: u64 = 256 << 20;

@@ -284,6 +284,11 @@ fn tar_with_two_manifests_is_refused() {
 /// Runs `bpfcase analyze DUMP --format json` under GNU time, killing it past
 /// 20 s; returns the output, the wall time and the child's peak RSS in KB.
 fn analyze_measured(dump: &Path, rss_file: &Path) -> (Output, Duration, u64) {
+    analyze_measured_within(dump, rss_file, 20)
+}
+
+/// [`analyze_measured`], killing it past `secs` seconds.
+fn analyze_measured_within(dump: &Path, rss_file: &Path, secs: u64) -> (Output, Duration, u64) {
     let start = Instant::now();
     let mut child = Command::new("/usr/bin/time")
         .arg("-f")
@@ -305,12 +310,12 @@ fn analyze_measured(dump: &Path, rss_file: &Path) -> (Output, Duration, u64) {
         std::io::Read::read_to_end(&mut stdout, &mut buf).unwrap();
         buf
     });
-    let deadline = start + Duration::from_secs(20);
+    let deadline = start + Duration::from_secs(secs);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("analyze {} still running after 20 s", dump.display());
+            panic!("analyze {} still running after {secs} s", dump.display());
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -884,38 +889,51 @@ fn dump_entries_changed(n: u32, changed: &[u32]) -> Vec<u8> {
 }
 
 /// Writes `dir/bomb.tar.gz`, a gzip bomb: a 6 GB member of zeros in a `.tar.gz` of a few MB (the
-/// manifest first, so its declared sizes are known before the bomb). The
-/// zeros go through flate2 once, as one 1 MiB block ended by a full flush
-/// (self-contained and byte-aligned), repeated: a reader that inflated the
-/// whole member would produce 6 GB. The gzip trailer's CRC is not that of
-/// the contents; a reader that got that far has already failed the test.
+/// manifest first, so its declared sizes are known before the bomb), the
+/// manifest declaring 100 bytes for it.
 fn gzip_bomb(dir: &Path) -> PathBuf {
-    use flate2::{Compress, Compression, FlushCompress};
-    use std::io::Write as _;
     const BOMB: u64 = 6 << 30;
-    const BLOCK: usize = 1 << 20;
     let dump = dump_entries(10);
     let btf_declared = 100u64;
     let manifest = bundle_manifest(&[
         ("btf/1.btf", btf_declared, "00".repeat(32)),
         ("maps/1-m.json", dump.len() as u64, sha256_hex(&dump)),
     ]);
-    // The tar stream up to the bomb's data: manifest member, bomb header.
+    let gz = dir.join("bomb.tar.gz");
+    write_zeros_tar_gz(&gz, Some(&manifest), "btf/1.btf", BOMB);
+    gz
+}
+
+/// Writes `gz`: a `.tar.gz` holding `manifest` (when given) as
+/// `manifest.json`, then a member `member` of `size` zero bytes (a multiple
+/// of 1 MiB), then the end of the archive; a few MB for gigabytes of
+/// zeros. The zeros go through flate2 once, as one 1 MiB block ended by a
+/// full flush (self-contained and byte-aligned), repeated; the gzip
+/// trailer's CRC is combined from the block's, so the stream is valid to
+/// its end: a reader that inflated the member would produce `size` bytes.
+fn write_zeros_tar_gz(gz: &Path, manifest: Option<&[u8]>, member: &str, size: u64) {
+    use flate2::{Compress, Compression, Crc, FlushCompress};
+    use std::io::Write as _;
+    const BLOCK: usize = 1 << 20;
+    assert_eq!(size % BLOCK as u64, 0);
+    // The tar stream up to the member's data: manifest member, member header.
     let mut head = Vec::new();
     {
         let mut b = tar::Builder::new(&mut head);
-        b.append(
-            &member_header("manifest.json", manifest.len() as u64),
-            &manifest[..],
-        )
-        .unwrap();
-        b.append(&member_header("btf/1.btf", BOMB), std::io::empty())
+        if let Some(manifest) = manifest {
+            b.append(
+                &member_header("manifest.json", manifest.len() as u64),
+                manifest,
+            )
+            .unwrap();
+        }
+        b.append(&member_header(member, size), std::io::empty())
             .unwrap_or(());
         b.into_inner().unwrap();
     }
     // `append` above wrote the header and padded an empty body: cut back
-    // to the end of the bomb's header (the body follows as zeros).
-    let manifest_blocks = 512 + (manifest.len() as u64).div_ceil(512) * 512;
+    // to the end of the member's header (the body follows as zeros).
+    let manifest_blocks = manifest.map_or(0, |m| 512 + (m.len() as u64).div_ceil(512) * 512);
     head.truncate(manifest_blocks as usize + 512);
     let deflate = |c: &mut Compress, input: &[u8], flush: FlushCompress| -> Vec<u8> {
         let mut out = Vec::with_capacity(input.len() / 2 + 1024);
@@ -931,26 +949,30 @@ fn gzip_bomb(dir: &Path) -> PathBuf {
         }
     };
     let mut c = Compress::new(Compression::fast(), false);
-    let gz = dir.join("bomb.tar.gz");
+    let mut crc = Crc::new();
+    let mut block_crc = Crc::new();
+    block_crc.update(&vec![0u8; BLOCK]);
     {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&gz).unwrap());
+        let mut w = std::io::BufWriter::new(std::fs::File::create(gz).unwrap());
         w.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])
             .unwrap();
         w.write_all(&deflate(&mut c, &head, FlushCompress::Full))
             .unwrap();
+        crc.update(&head);
         let zeros = deflate(&mut c, &vec![0u8; BLOCK], FlushCompress::Full);
-        for _ in 0..BOMB / BLOCK as u64 {
+        for _ in 0..size / BLOCK as u64 {
             w.write_all(&zeros).unwrap();
+            crc.combine(&block_crc);
         }
         w.write_all(&deflate(&mut c, &[0u8; 1024], FlushCompress::Finish))
             .unwrap();
-        w.write_all(&[0; 8]).unwrap();
+        crc.update(&[0u8; 1024]);
+        w.write_all(&crc.sum().to_le_bytes()).unwrap();
+        w.write_all(&crc.amount().to_le_bytes()).unwrap();
         w.flush().unwrap();
     }
-    let compressed = std::fs::metadata(&gz).unwrap().len();
+    let compressed = std::fs::metadata(gz).unwrap().len();
     assert!(compressed < 64 << 20, "the bomb is {compressed} bytes");
-
-    gz
 }
 
 /// The bomb in `analyze`: one finding naming the member, its declared and
@@ -985,6 +1007,97 @@ fn gzip_bomb_in_a_bundle_is_one_finding_in_bounded_time_and_memory() {
     assert_eq!(u.len(), 1, "one finding for the bomb: {u:#?}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
     assert!(rss_kb < 100_000, "peak RSS {rss_kb} KB");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 20: a `.tar.gz` whose tar header (and manifest) declare a 6 GB
+/// `btf/vmlinux.btf`, over the cap for a BTF blob
+/// (`limits::MAX_BTF_BYTES`, 1 GiB): the member is refused from its
+/// declared size without being read (it was read up to 1 GiB into memory
+/// before), one finding names it and its size, and the rest of the bundle
+/// is read. The `.tar.gz` is streamed past the member (inflating it costs
+/// time, not memory): peak RSS stays under 64 MB.
+#[test]
+fn tar_member_declared_over_its_cap_is_refused_unread() {
+    if !support::require_tool("/usr/bin/time", "tar_member_over_its_cap") {
+        return;
+    }
+    const BOMB: u64 = 6 << 30;
+    let dir = scratch("overcap");
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "format": "bpfcase-bundle", "version": 1, "bpfcase_version": "0.1.0",
+        "host": {"hostname": "h", "kernel_release": "6", "machine": "x86_64",
+                 "possible_cpus": 2, "possible": "0-1", "online": "0-1"},
+        "created": "2026-01-01T00:00:00Z",
+        "files": [{"path": "btf/vmlinux.btf", "size": BOMB, "sha256": "00".repeat(32)}],
+        "btf": [{"id": 1, "name": "vmlinux", "path": "btf/vmlinux.btf"}],
+    }))
+    .unwrap();
+    let gz = dir.join("overcap.tar.gz");
+    let built = Instant::now();
+    write_zeros_tar_gz(&gz, Some(&manifest), "btf/vmlinux.btf", BOMB);
+    let built = built.elapsed();
+    let (out, took, rss_kb) = analyze_measured_within(&gz, &dir.join("rss"), 120);
+    let u = unreadable(&out);
+    assert!(
+        any_contains(
+            &u,
+            &[
+                "btf/vmlinux.btf",
+                &BOMB.to_string(),
+                "its tar header declares",
+                &(1u64 << 30).to_string(),
+                "limits::MAX_BTF_BYTES",
+                "not read"
+            ]
+        ),
+        "{u:#?}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(u.len(), 1, "one finding for the member: {u:#?}");
+    assert!(
+        rss_kb < 64 << 10,
+        "peak RSS {rss_kb} KB (bound 64 MB), took {took:?}"
+    );
+    eprintln!(
+        "6 GB btf/vmlinux.btf declared in a {} KB .tar.gz (built in {built:?}): refused in {took:?}, peak RSS {} KB: {}",
+        std::fs::metadata(&gz).unwrap().len() >> 10,
+        rss_kb,
+        u[0]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 20: a `manifest.json` whose tar header declares more than
+/// `limits::MAX_MANIFEST_BYTES` is the bundle's error, naming it and its
+/// size, and none of it is read.
+#[test]
+fn manifest_declared_over_its_cap_is_the_bundles_error() {
+    const SIZE: u64 = 128 << 20;
+    let dir = scratch("bigmanifest");
+    let gz = dir.join("bigmanifest.tar.gz");
+    write_zeros_tar_gz(&gz, None, "manifest.json", SIZE);
+    let out = bpfcase()
+        .arg("analyze")
+        .arg(&gz)
+        .args(["--format", "json", "--fail-on", "never"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "manifest.json",
+        &SIZE.to_string(),
+        "limits::MAX_MANIFEST_BYTES",
+        "not read",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in {text}");
+    }
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr).trim());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

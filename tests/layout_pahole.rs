@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::process::Command;
 
 use bpfcase::ingest::btf::{Btf, BtfKind};
+use bpfcase::ingest::btf_layout::BtfLayouts;
 use bpfcase::ingest::elf::BpfObject;
-use bpfcase::model::from_btf::BtfLayouts;
 use bpfcase::model::layout::Layout;
 use support::pahole::{self, PaMember, PaType};
 

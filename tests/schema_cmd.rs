@@ -8,9 +8,9 @@ use std::process::Command;
 
 use bpfcase::engine::inputs::parse_btf;
 use bpfcase::ingest::btf::BtfKind;
+use bpfcase::ingest::btf_layout::BtfLayouts;
 use bpfcase::ingest::gosrc::{GoArch, GoLayouts, GoPackage};
 use bpfcase::ingest::schema::{to_yaml, Schema};
-use bpfcase::model::from_btf::BtfLayouts;
 use bpfcase::model::layout::{FieldType, Layout};
 
 fn root() -> PathBuf {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::collect::archive::PARTIAL_MARKER;
+use crate::bundle::writer::PARTIAL_MARKER;
 use crate::collect::host;
 use crate::output_file::{temp_pid, TMP_MARKER};
 

@@ -357,9 +357,9 @@ mod tests {
     use super::*;
     use crate::analyses::layout_check::Role;
     use crate::ingest::btf::Btf;
+    use crate::ingest::btf_layout::BtfLayouts;
     use crate::ingest::elf::BpfObject;
     use crate::ingest::gosrc::{GoArch, GoLayouts, GoPackage};
-    use crate::model::from_btf::BtfLayouts;
 
     /// A struct of the corpus object `layouts.bpf.o` (bitfields, unions).
     fn btf_struct(name: &str) -> Arc<Layout> {

@@ -509,8 +509,8 @@ mod tests {
 
     use super::*;
     use crate::ingest::btf::Btf;
+    use crate::ingest::btf_layout::BtfLayouts;
     use crate::ingest::elf::BpfObject;
-    use crate::model::from_btf::BtfLayouts;
 
     /// `struct task_key` of corpora/cases/growing (pid, state, 3-byte hole, start_ns).
     fn task_key() -> Arc<Layout> {

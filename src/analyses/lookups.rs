@@ -993,8 +993,8 @@ mod tests {
 
     use super::*;
     use crate::ingest::btf::Btf;
+    use crate::ingest::btf_layout::BtfLayouts;
     use crate::ingest::elf::BpfObject;
-    use crate::model::from_btf::BtfLayouts;
     use crate::model::map::MapType;
 
     /// `struct conn_key` of the corpus object behind `corpora/cases/lookups`.

@@ -3,14 +3,13 @@
 //!
 //! [`collect`] lists every map, program, link and BTF object through bpf(2)
 //! ([`sys`]), walks pins and process fds ([`walkers`]), dumps the chosen maps
-//! ([`dump`]) and streams it all into a tar ([`archive`]) whose manifest is
+//! ([`dump`]) and streams it all into a tar ([`crate::bundle::writer`]) whose manifest is
 //! [`crate::bundle::Manifest`]. It is read-only: maps are opened with
 //! `BPF_F_RDONLY` and no update, delete, pin or unpin is ever issued.
 //! With `--trace-pid` it first traces bpf() map calls ([`trace`]): the one
 //! time it loads and attaches a program of its own, detached before the
 //! rest runs.
 
-pub mod archive;
 pub mod dump;
 pub mod host;
 mod progcode;
@@ -25,19 +24,19 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::bundle::writer::BundleWriter;
 use crate::bundle::{
     self, BtfRecord, CollectError, ElfRecord, LimitHit, LinkRecord, Manifest, MapRecord,
     ProgRecord, SnapshotRecord,
 };
 use crate::ingest::btf::Btf;
 use crate::model::map::MapType;
-use archive::BundleWriter;
 use dump::{DumpLimits, DumpSpec};
 use sys::ObjKind;
 
 /// What `--redact` leaves out, in every member carrying map bytes: dumps,
 /// snapshots and the trace ([`redact`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Redact {
     /// Nothing: bytes as read.
     #[default]
@@ -108,7 +107,7 @@ impl Default for CollectOptions {
             pinned: Vec::new(),
             elfs: Vec::new(),
             binaries: false,
-            max_binary_bytes: 256 << 20,
+            max_binary_bytes: crate::limits::COLLECT_BINARY_BYTES,
             max_entries: None,
             max_bytes: None,
             time_budget: Duration::from_secs(60),

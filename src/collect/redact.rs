@@ -9,7 +9,7 @@
 use super::Redact;
 use crate::bundle::{Masked, Redacted};
 use crate::ingest::btf::{Btf, TypeId};
-use crate::model::from_btf::BtfLayouts;
+use crate::ingest::btf_layout::BtfLayouts;
 use crate::model::layout::FieldType;
 
 /// A per-byte AND mask and a sentence saying how it was derived.

@@ -467,7 +467,7 @@ pub fn prog_code(fd: &OwnedFd, first: &ProgInfo) -> io::Result<ProgCode> {
 }
 
 /// Largest BTF blob we copy out of the kernel (vmlinux is ~6 MB).
-pub const MAX_BTF_BYTES: u32 = 256 << 20;
+pub use crate::limits::COLLECT_BTF_BYTES as MAX_BTF_BYTES;
 
 /// A BTF object's info, its name (for kernel BTF: `vmlinux` or the module),
 /// and its raw blob, by the two-call pattern.

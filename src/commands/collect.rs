@@ -46,7 +46,7 @@ pub struct CollectArgs {
     pub time_budget: std::time::Duration,
     /// Leave out payload bytes, keeping sizes and padding bytes: `values` (default) or `keys` (keys and values).
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "values", value_name = "WHAT")]
-    pub redact: Option<Redact>,
+    pub redact: Option<RedactArg>,
     /// Take N dumps of each chosen map, --interval apart.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub snapshots: u32,
@@ -117,7 +117,7 @@ pub fn run(args: &CollectArgs) -> Result<ExitCode> {
         max_entries: args.max_entries,
         max_bytes: args.max_bytes,
         time_budget: args.time_budget,
-        redact: args.redact.unwrap_or_default(),
+        redact: args.redact.map(Redact::from).unwrap_or_default(),
         snapshots: args.snapshots.max(1),
         interval: args.interval,
         bpftool: !args.no_bpftool,
@@ -184,5 +184,27 @@ fn exit_code(m: &crate::bundle::Manifest) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `--redact`'s values, as clap parses them; the collector takes the
+/// plain [`Redact`] they map to (clap stays in the command layer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RedactArg {
+    /// Nothing: bytes as read.
+    None,
+    /// Value payload bytes, also in the trace (padding kept).
+    Values,
+    /// Key and value payload bytes, also in the trace (padding kept).
+    Keys,
+}
+
+impl From<RedactArg> for Redact {
+    fn from(r: RedactArg) -> Redact {
+        match r {
+            RedactArg::None => Redact::None,
+            RedactArg::Values => Redact::Values,
+            RedactArg::Keys => Redact::Keys,
+        }
     }
 }

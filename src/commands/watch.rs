@@ -53,7 +53,7 @@ pub struct WatchArgs {
     pub time_budget: Duration,
     /// Leave out payload bytes, keeping sizes and padding bytes: `values` (default) or `keys`.
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "values", value_name = "WHAT")]
-    pub redact: Option<Redact>,
+    pub redact: Option<super::collect::RedactArg>,
     /// Where bpffs is mounted.
     #[arg(long, value_name = "DIR", default_value = "/sys/fs/bpf")]
     pub bpffs: PathBuf,
@@ -83,7 +83,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
             pinned: args.pinned.clone(),
             max_entries: args.max_entries,
             time_budget: args.time_budget,
-            redact: args.redact.unwrap_or_default(),
+            redact: args.redact.map(Redact::from).unwrap_or_default(),
             bpffs: args.bpffs.clone(),
             // One bpftool run per cycle is a second opinion nobody reads here
             // (and the image has no bpftool).

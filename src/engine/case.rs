@@ -12,20 +12,20 @@ use crate::engine::error::Result;
 use super::{user_types as users, AnalyzeOptions};
 use crate::analyses::dump_checks::{CheckedDump, DumpChecker, DumpContext};
 use crate::analyses::growth::KeySample;
-use crate::error::{read_file, InputError};
+use crate::bundle::reader::{self as bundle, Bundle};
+use crate::error::InputError;
 use crate::ingest::btf::{Btf, BtfError, BtfKind, TypeId};
-use crate::ingest::bundle::{self, Bundle};
+use crate::ingest::btf_layout::BtfLayouts;
 use crate::ingest::elf::{btf_map_defs, BpfObject};
+use crate::ingest::read::read_file;
 use crate::model::case::{MapInstance, Pin, ScalarType, UserTypes};
 use crate::model::dump::{DumpForm, KeyLog, MapDump};
 use crate::model::finding::{Finding, Severity};
-use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::Layout;
 use crate::model::map::MapType;
 use crate::report::InputSummary;
 
-/// Largest single artifact read into memory (BTF, ELF objects, binaries).
-const MAX_ARTIFACT: u64 = 1 << 30;
+use crate::limits::MAX_FILE_BYTES as MAX_ARTIFACT;
 
 /// BTF kept whole so `--pair` can lay out any type by name.
 pub struct BtfSource {
@@ -381,7 +381,7 @@ impl<'o> CaseBuilder<'o> {
     /// bundles, or a loose file (`-` is standard input).
     pub fn path(mut self, path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        if !path.exists() && !crate::error::is_stdin(path) {
+        if !path.exists() && !crate::ingest::read::is_stdin(path) {
             return Err(InputError::new(
                 path.display().to_string(),
                 None,
@@ -439,11 +439,11 @@ fn load(args: &AnalyzeOptions, given: &[PathBuf]) -> Result<Case> {
         // Standard input is told by its first bytes (kept for whoever reads
         // it next): a tar header or gzip is a bundle, read into memory up
         // to `limits::MAX_STREAM_BYTES`; anything else is read by content.
-        if crate::error::is_stdin(path) && !bundle::is_bundle(path) {
+        if crate::ingest::read::is_stdin(path) && !bundle::is_bundle(path) {
             load_one(&mut case, path, args);
             continue;
         }
-        if !path.exists() && !crate::error::is_stdin(path) {
+        if !path.exists() && !crate::ingest::read::is_stdin(path) {
             return Err(InputError::new(
                 path.display().to_string(),
                 None,
@@ -697,7 +697,7 @@ fn dump_specs(args: &AnalyzeOptions) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     for spec in &args.dumps {
         let path = spec.file.clone();
-        if !path.exists() && !crate::error::is_stdin(&path) {
+        if !path.exists() && !crate::ingest::read::is_stdin(&path) {
             return Err(InputError::new(
                 path.display().to_string(),
                 None,
@@ -1454,7 +1454,7 @@ fn expand_bundle_dirs(inputs: &[PathBuf]) -> (Vec<PathBuf>, HashMap<PathBuf, Bun
 fn earlier_bundles(inputs: &[PathBuf], mut heads: HashMap<PathBuf, BundleHead>) -> Vec<PathBuf> {
     let candidates: Vec<&PathBuf> = inputs
         .iter()
-        .filter(|p| !crate::error::is_stdin(p) && bundle::is_bundle(p))
+        .filter(|p| !crate::ingest::read::is_stdin(p) && bundle::is_bundle(p))
         .collect();
     // One bundle is a case of its own: its manifest is read once, by the
     // loading, not here too (a fleet worker holds one manifest at a time).

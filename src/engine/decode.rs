@@ -252,7 +252,7 @@ impl Decoder {
 /// listed, or the one named as the types' map).
 fn apply_show(types: &mut MapTypes, show: &Path) -> Result<(), InputError> {
     let name = show.display().to_string();
-    let bytes = crate::error::read_file(show, 64 << 20)?;
+    let bytes = crate::ingest::read::read_file(show, 64 << 20)?;
     let infos =
         bpftool_json::parse_map_show(&bytes).map_err(|e| InputError::new(&name, None, e))?;
     let info = match (&types.map_name, infos.len()) {

@@ -19,7 +19,7 @@ use crate::model::dump::{EntryValue, MapDump, ProblemKind};
 /// [`crate::limits::MAX_STREAM_BYTES`] is an error naming it and the offset.
 pub fn read_dump_file(path: &Path) -> Result<MapDump, InputError> {
     let name = path.display().to_string();
-    let (r, guard) = crate::error::open_once(path)?;
+    let (r, guard) = crate::ingest::read::open_once(path)?;
     let dump = read_dump_from(&name, BufReader::with_capacity(1 << 16, r))?;
     guard.check()?;
     Ok(dump)
@@ -62,7 +62,7 @@ pub fn stream_dump<E: From<InputError>>(
     each: &mut dyn FnMut(MapDump) -> Result<(), E>,
 ) -> Result<(), E> {
     let name = path.display().to_string();
-    let (r, guard) = crate::error::open_once(path)?;
+    let (r, guard) = crate::ingest::read::open_once(path)?;
     let stop = Arc::new(AtomicBool::new(false));
     let mut r = BufReader::with_capacity(
         1 << 16,

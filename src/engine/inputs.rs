@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use crate::error::{FileBytes, InputError};
+use crate::error::InputError;
+use crate::ingest::read::FileBytes;
 use crate::ingest::btf::{Btf, BtfError};
 use crate::ingest::elf::BpfObject;
 
@@ -43,6 +44,16 @@ pub fn btf_bytes<'a>(path: &Path, data: &'a [u8]) -> Result<(&'a [u8], BtfSource
             BtfSource::Elf {
                 section_offset: obj.btf_file_offset,
             },
+        ))
+    } else if data.len() as u64 > crate::limits::MAX_BTF_BYTES {
+        Err(InputError::new(
+            &name,
+            None,
+            format!(
+                "{} bytes of raw BTF, over the {}-byte limit for BTF (limits::MAX_BTF_BYTES)",
+                data.len(),
+                crate::limits::MAX_BTF_BYTES
+            ),
         ))
     } else {
         Ok((data, BtfSource::Raw))

@@ -9,7 +9,7 @@ use super::pool::Pool;
 use super::type_source::btf::{aggregate_ids, type_error};
 use crate::error::InputError;
 use crate::ingest::btf::{Btf, BtfKind, TypeId};
-use crate::model::from_btf::BtfLayouts;
+use crate::ingest::btf_layout::BtfLayouts;
 use crate::model::layout::Layout;
 
 /// Named types per piece of work handed to a worker.

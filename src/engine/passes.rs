@@ -14,11 +14,11 @@ use crate::analyses::lookups::{self, TraceContext};
 use crate::analyses::{bpf2go, key_padding, maps};
 use crate::error::InputError;
 use crate::ingest::btf::{Btf, BtfKind};
+use crate::ingest::btf_layout::BtfLayouts;
 use crate::ingest::gosrc::bpf2go as gosrc_bpf2go;
 use crate::model::case::type_key;
 use crate::model::case::{Generated, MapInstance, ScalarType, UserTypes};
 use crate::model::finding::{Code, Finding, MapRef, Severity};
-use crate::model::from_btf::BtfLayouts;
 use crate::model::layout::{FieldType, Layout};
 use crate::report::{CheckSummary, Holder, MapSummary, ProgramRef, ProgramSummary, Report};
 
@@ -779,7 +779,10 @@ fn load_texts(layout: &Layout, texts: &mut HashMap<String, Arc<str>>) {
         if texts.contains_key(f) {
             continue;
         }
-        if let Ok(bytes) = crate::error::read_file(std::path::Path::new(f), 1 << 20) {
+        if let Ok(bytes) = crate::ingest::read::read_file(
+            std::path::Path::new(f),
+            crate::limits::MAX_SNIPPET_SOURCE_BYTES,
+        ) {
             if let Ok(text) = String::from_utf8(bytes) {
                 texts.insert(f.to_string(), text.into());
             }

@@ -10,7 +10,7 @@ use crate::engine::error::Result;
 use crate::engine::type_source::{self, BtfFile, DwarfBinary, SchemaTypes};
 use crate::error::InputError;
 use crate::ingest::btf::{Btf, TypeId};
-use crate::model::from_btf::BtfLayouts;
+use crate::ingest::btf_layout::BtfLayouts;
 use crate::model::layout::{FieldType, Layout};
 use crate::model::map::MapType;
 use std::sync::Arc;

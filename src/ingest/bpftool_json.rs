@@ -50,9 +50,8 @@ impl JsonDumpError {
     }
 }
 
-/// Largest single entry accepted (a per-CPU value on a 4096-CPU machine with
-/// a 4 KiB value is ~100 MB of hex text; that is far beyond real use).
-pub const MAX_ENTRY: usize = 64 << 20;
+/// Largest single entry accepted: [`crate::limits::MAX_JSON_ENTRY_BYTES`].
+pub use crate::limits::MAX_JSON_ENTRY_BYTES as MAX_ENTRY;
 /// Nesting limit when skipping `formatted` and unknown fields.
 const MAX_DEPTH: usize = 256;
 /// Read buffer size.

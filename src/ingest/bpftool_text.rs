@@ -21,11 +21,11 @@ use std::io::BufRead;
 use crate::model::dump::{DumpForm, EntryValue, MapDump, ProblemKind};
 use crate::model::finding::Position;
 
-/// Longest line accepted (bpftool lines are under 100 bytes; a formatted
-/// entry of a huge struct may be long, but not this long).
-pub const MAX_LINE: usize = 16 << 20;
-/// Largest formatted entry accepted, in bytes of text.
-pub const MAX_FORMATTED_ENTRY: usize = 64 << 20;
+/// Largest formatted entry accepted, in bytes of text:
+/// [`crate::limits::MAX_TEXT_ENTRY_BYTES`].
+pub use crate::limits::MAX_TEXT_ENTRY_BYTES as MAX_FORMATTED_ENTRY;
+/// Longest line accepted: [`crate::limits::MAX_TEXT_LINE_BYTES`].
+pub use crate::limits::MAX_TEXT_LINE_BYTES as MAX_LINE;
 
 /// Why a line of a text dump could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

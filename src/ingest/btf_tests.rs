@@ -294,7 +294,7 @@ fn error_reference_cycle_through_typedefs() {
         btf.size_of(TypeId(1)),
         Err(BtfError::ReferenceCycle { id: 1, .. })
     ));
-    let engine = crate::model::from_btf::BtfLayouts::new(&btf);
+    let engine = crate::ingest::btf_layout::BtfLayouts::new(&btf);
     assert!(matches!(
         engine.resolve(TypeId(1)),
         Err(BtfError::ReferenceCycle { .. })
@@ -316,7 +316,7 @@ fn error_array_size_overflow() {
         btf.size_of(TypeId(3)),
         Err(BtfError::SizeOverflow { id: 3, .. })
     ));
-    let mut engine = crate::model::from_btf::BtfLayouts::new(&btf);
+    let mut engine = crate::ingest::btf_layout::BtfLayouts::new(&btf);
     assert!(matches!(
         engine.field_type(TypeId(3)),
         Err(BtfError::SizeOverflow { .. })
@@ -346,7 +346,7 @@ fn struct_containing_itself_by_value_is_a_cycle_not_a_stack_overflow() {
         7, 1, 0,
     ], STRINGS);
     let btf = Btf::parse(&data).unwrap();
-    let mut engine = crate::model::from_btf::BtfLayouts::new(&btf);
+    let mut engine = crate::ingest::btf_layout::BtfLayouts::new(&btf);
     assert!(matches!(
         engine.layout(TypeId(1)),
         Err(BtfError::ReferenceCycle { id: 1, .. })
@@ -407,7 +407,7 @@ fn array_whose_element_leads_back_to_itself_is_a_cycle() {
         9, 3, 0,
     ], STRINGS);
     let btf = Btf::parse(&data).unwrap();
-    let mut engine = crate::model::from_btf::BtfLayouts::new(&btf);
+    let mut engine = crate::ingest::btf_layout::BtfLayouts::new(&btf);
     assert!(matches!(
         engine.field_type(TypeId(3)),
         Err(BtfError::ReferenceCycle { id: 3, .. })
@@ -439,13 +439,13 @@ fn nesting_past_the_depth_limit_is_too_deep_whatever_was_laid_out_first() {
     let fits = TypeId(MAX_TYPE_DEPTH as u32 + 1);
     // Cold cache, and again after the inner types were laid out and cached:
     // the same answer either way.
-    let mut cold = crate::model::from_btf::BtfLayouts::new(&btf);
+    let mut cold = crate::ingest::btf_layout::BtfLayouts::new(&btf);
     let e = cold.layout(top).unwrap_err();
     assert!(
         matches!(e, BtfError::TooDeep { id, limit, .. } if id == top.0 && limit == MAX_TYPE_DEPTH),
         "{e}"
     );
-    let mut warm = crate::model::from_btf::BtfLayouts::new(&btf);
+    let mut warm = crate::ingest::btf_layout::BtfLayouts::new(&btf);
     assert!(warm.layout(fits).is_ok());
     assert!(matches!(
         warm.layout(TypeId(fits.0 + 1)),
@@ -464,7 +464,7 @@ fn long_typedef_chain_is_too_long_not_a_cycle() {
     }
     let data = blob(&words, STRINGS);
     let btf = Btf::parse(&data).unwrap();
-    let engine = crate::model::from_btf::BtfLayouts::new(&btf);
+    let engine = crate::ingest::btf_layout::BtfLayouts::new(&btf);
     let last = TypeId(MAX_CHAIN as u32 + 6);
     assert!(matches!(
         engine.resolve(last),
@@ -504,7 +504,7 @@ fn datasec_lays_out_its_variables_at_their_offsets_with_holes() {
     use crate::model::decode::{decode_layout, Decoded};
     let data = bss(true);
     let btf = Btf::parse(&data).unwrap();
-    let mut engine = crate::model::from_btf::BtfLayouts::new(&btf);
+    let mut engine = crate::ingest::btf_layout::BtfLayouts::new(&btf);
     let l = engine.layout(TypeId(5)).unwrap();
     assert!(l.is_datasec());
     assert_eq!(l.display_name(), "datasec .bss");
@@ -538,7 +538,7 @@ fn datasec_lays_out_its_variables_at_their_offsets_with_holes() {
 fn error_unplaced_datasec() {
     let data = bss(false);
     let btf = Btf::parse(&data).unwrap();
-    let mut engine = crate::model::from_btf::BtfLayouts::new(&btf);
+    let mut engine = crate::ingest::btf_layout::BtfLayouts::new(&btf);
     let e = engine.layout(TypeId(5)).unwrap_err();
     assert!(
         matches!(&e, BtfError::UnplacedDatasec { id: 5, vars: 2, name, .. } if name == ".bss"),
@@ -559,7 +559,7 @@ fn datasec_variable_past_the_end_is_out_of_bounds_when_decoded() {
     let at = data.len() - SEC_STRINGS.len() - 6 * 4 + 4;
     data[at..at + 4].copy_from_slice(&100u32.to_le_bytes());
     let btf = Btf::parse(&data).unwrap();
-    let mut engine = crate::model::from_btf::BtfLayouts::new(&btf);
+    let mut engine = crate::ingest::btf_layout::BtfLayouts::new(&btf);
     let l = engine.layout(TypeId(5)).unwrap();
     assert_eq!(l.members[1].offset, 100);
     assert!(matches!(

@@ -20,7 +20,7 @@ use crate::model::trace::{MapCall, MapCmd};
 /// Problems kept per file; past this only the count goes up.
 const MAX_PROBLEMS: usize = 20;
 /// Longest unfinished call text kept while waiting for its resumption.
-const MAX_PENDING: usize = 64 * 1024;
+use crate::limits::MAX_STRACE_PENDING_BYTES as MAX_PENDING;
 
 /// What an strace log held.
 #[derive(Debug, Default)]

@@ -29,9 +29,8 @@ pub struct TraceCalls {
     pub bad_lines: u64,
 }
 
-/// Longest line read; a longer one is reported and skipped (a traced call
-/// is a few hundred bytes: 256-byte keys and values in hex are ~1.2 KB).
-const MAX_LINE: usize = 64 * 1024;
+/// Longest line read; a longer one is reported and skipped.
+use crate::limits::MAX_TRACE_LINE_BYTES as MAX_LINE;
 
 /// Reads a trace file's bytes.
 pub fn parse_calls(data: &[u8]) -> TraceCalls {

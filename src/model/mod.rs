@@ -5,7 +5,6 @@ pub mod case;
 pub mod decode;
 pub mod dump;
 pub mod finding;
-pub mod from_btf;
 pub mod insn;
 pub mod layout;
 pub mod map;

@@ -15,7 +15,7 @@ use bpfcase::cli::{Cli, Command};
 use bpfcase::commands;
 use bpfcase::ingest::btf::{Btf, BtfKind};
 use bpfcase::model::decode::{decode, decode_layout};
-use bpfcase::model::from_btf::BtfLayouts;
+use bpfcase::ingest::btf_layout::BtfLayouts;
 use bpfcase::model::layout::Layout;
 use clap::Parser;
 

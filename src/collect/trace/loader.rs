@@ -147,12 +147,15 @@ impl SyscallRegs {
     /// architecture bpfcase does not know.
     pub fn for_this_kernel() -> Option<SyscallRegs> {
         // vmlinux BTF is ~5 MB; the bound only keeps a wrong file out.
-        let from_kernel = crate::error::read_file(Path::new("/sys/kernel/btf/vmlinux"), 256 << 20)
-            .ok()
-            .and_then(|bytes| {
-                let btf = crate::ingest::btf::Btf::parse(&bytes).ok()?;
-                Self::from_btf(&btf)
-            });
+        let from_kernel = crate::ingest::read::read_file(
+            Path::new("/sys/kernel/btf/vmlinux"),
+            crate::limits::COLLECT_BTF_BYTES.into(),
+        )
+        .ok()
+        .and_then(|bytes| {
+            let btf = crate::ingest::btf::Btf::parse(&bytes).ok()?;
+            Self::from_btf(&btf)
+        });
         from_kernel.or_else(Self::builtin)
     }
 

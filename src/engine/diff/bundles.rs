@@ -28,18 +28,18 @@ use std::path::Path;
 
 use super::pair::{problems, PairCollector};
 use crate::analyses::dump_diff::{match_maps, DiffStream, Unpaired};
+use crate::bundle::reader::{btf_files, with_btf, Bundle};
 use crate::bundle::{MapRecord, SnapshotRecord};
 use crate::engine::error::{EngineError, Result};
 use crate::engine::types::{types_by_id, MapTypes};
 use crate::ingest::bpftool_json::{read_dump_batches, BATCH_ENTRIES};
 use crate::ingest::btf::TypeId;
-use crate::ingest::bundle::{btf_files, with_btf, Bundle};
 use crate::model::dump::{DumpProblem, MapDump, PROBLEMS_KEPT};
 use crate::model::map::MapType;
 use crate::report::dump_diff::{BundleDiffReport, PairMap, PairOut, SideCounts, UnmatchedOut};
 
 /// Largest BTF member read into memory (as `analyze` allows).
-const MAX_MEMBER: u64 = 1 << 30;
+use crate::limits::MAX_BTF_BYTES as MAX_MEMBER;
 
 /// Bytes of OLD dumps (as the manifest declares them) one round of pairs
 /// indexes at once, past its first pair: a 128 MiB `-j` dump is ~470k

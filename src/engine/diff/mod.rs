@@ -21,7 +21,7 @@ use super::decode::TypeOptions;
 use super::dumps::read_primary_dump;
 use super::error::{EngineError, Result};
 use crate::error::InputError;
-use crate::ingest::bundle::is_bundle;
+use crate::bundle::reader::is_bundle;
 use crate::report::dump_diff::{BundleDiffReport, DiffReport};
 
 /// What `diff` compares, as plain values.
@@ -120,7 +120,7 @@ const DIFF_FORMS: &str =
     "`bpfcase diff OLD NEW` (two dumps of one map or two bundles), `bpfcase diff BUNDLE` (its snapshots)";
 
 fn must_exist(path: &Path) -> Result<(), InputError> {
-    if path.exists() || crate::error::is_stdin(path) {
+    if path.exists() || crate::ingest::read::is_stdin(path) {
         return Ok(());
     }
     Err(InputError::new(

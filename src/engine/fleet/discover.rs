@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::error::Result;
 
+use crate::bundle::reader::is_bundle;
 use crate::error::InputError;
-use crate::ingest::bundle::is_bundle;
 use crate::report::fleet::IgnoredPath;
 
 /// Bundles to read, and directory entries that are not bundles.

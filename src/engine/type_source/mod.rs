@@ -110,7 +110,7 @@ impl Source {
 /// Refuses a regular file over `cap` bytes from its size, before reading
 /// it (the readers in [`crate::error`] would read `cap` bytes first).
 fn check_size(path: &Path, cap: u64, cap_name: &str) -> Result<(), InputError> {
-    if crate::error::is_stdin(path) {
+    if crate::ingest::read::is_stdin(path) {
         return Ok(());
     }
     match std::fs::metadata(path) {
@@ -132,9 +132,9 @@ pub(crate) fn map_capped(
     path: &Path,
     cap: u64,
     cap_name: &str,
-) -> Result<crate::error::FileBytes, InputError> {
+) -> Result<crate::ingest::read::FileBytes, InputError> {
     check_size(path, cap, cap_name)?;
-    crate::error::map_file(path, cap)
+    crate::ingest::read::map_file(path, cap)
 }
 
 /// The text of a Go or YAML file, under `cap`: strict UTF-8, a bad byte
@@ -142,7 +142,7 @@ pub(crate) fn map_capped(
 /// Go's and the schema's own positions do).
 pub fn read_text(path: &Path, cap: u64, cap_name: &str) -> Result<String, InputError> {
     check_size(path, cap, cap_name)?;
-    let bytes = crate::error::read_file(path, cap)?;
+    let bytes = crate::ingest::read::read_file(path, cap)?;
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let (line, column) = line_column(e.as_bytes(), at);

@@ -318,7 +318,7 @@ fn read_go_file(path: &Path) -> Result<String, GoSrcError> {
         path: path.display().to_string(),
         reason,
     };
-    let bytes = crate::error::read_file(path, MAX_FILE).map_err(|e| io(e.reason))?;
+    let bytes = crate::ingest::read::read_file(path, MAX_FILE).map_err(|e| io(e.reason))?;
     String::from_utf8(bytes).map_err(|e| {
         // The line and byte column of the first bad byte, as positions are.
         let offset = e.utf8_error().valid_up_to();

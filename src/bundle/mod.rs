@@ -1,6 +1,14 @@
 //! The bundle format shared by `collect` (writer) and `analyze` (reader):
 //! a tar (optionally gzipped) or a directory holding `manifest.json` and the
-//! files it lists. Documented in `docs/bundle.md`.
+//! files it lists. Documented in `docs/bundle.md`. This module is the
+//! format (manifest, records, member names); [`reader`] reads a bundle
+//! (`analyze`, `diff`, `fleet`) and [`writer`] writes one (`collect`).
+
+pub mod members;
+pub mod reader;
+pub mod writer;
+
+pub use members::MemberKind;
 
 use serde::{Deserialize, Serialize};
 

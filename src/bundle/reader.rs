@@ -1,4 +1,4 @@
-//! Reading a bundle: a `.tar`, a `.tar.gz`, or an unpacked directory holding
+//! The bundle reader: a `.tar`, a `.tar.gz`, or an unpacked directory holding
 //! `manifest.json` and the files it lists.
 //!
 //! The manifest is found first; then [`Bundle::for_each_file`] streams every
@@ -19,13 +19,13 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::bundle::members::{member_kinds, MemberKind};
 use crate::bundle::{Manifest, FORMAT};
 use crate::error::InputError;
 use crate::ingest::btf::Btf;
 use crate::limits;
 
-/// Largest manifest we read (a manifest lists files and maps; 64 MiB is far beyond real ones).
-const MAX_MANIFEST: u64 = 64 << 20;
+use crate::limits::MAX_MANIFEST_BYTES as MAX_MANIFEST;
 
 /// Where a bundle's files are.
 #[derive(Debug, Clone)]
@@ -36,7 +36,7 @@ enum Store {
         gzip: bool,
     },
     /// `-`: a tar (or `.tar.gz`) on standard input, read once into memory,
-    /// no more than `limits::MAX_STREAM_BYTES` (`error::stdin_bytes`).
+    /// no more than `limits::MAX_STREAM_BYTES` (`read::stdin_bytes`).
     Stdin {
         bytes: &'static [u8],
         gzip: bool,
@@ -87,10 +87,10 @@ impl MemberOrder {
 /// Whether `path` looks like a bundle: a directory with `manifest.json`, or a
 /// tar (optionally gzip-compressed).
 pub fn is_bundle(path: &Path) -> bool {
-    if crate::error::is_stdin(path) {
+    if crate::ingest::read::is_stdin(path) {
         // Told by the first bytes, which stay available to whatever reads
         // standard input next.
-        return crate::error::stdin_head().is_ok_and(looks_like_tar);
+        return crate::ingest::read::stdin_head().is_ok_and(looks_like_tar);
     }
     if path.is_dir() {
         return path.join("manifest.json").is_file();
@@ -114,7 +114,7 @@ fn looks_like_tar(head: &[u8]) -> bool {
 /// (`O_NONBLOCK`: a FIFO named like a bundle would otherwise hang the open)
 /// and checked on the open descriptor (`fstat`).
 fn open_regular(path: &Path) -> io::Result<File> {
-    let (file, meta) = crate::error::open_input(path)?;
+    let (file, meta) = crate::ingest::read::open_input(path)?;
     if meta.is_file() {
         return Ok(file);
     }
@@ -339,8 +339,8 @@ impl Bundle {
     /// Opens a bundle and reads its manifest.
     pub fn open(path: &Path) -> Result<Bundle, InputError> {
         let name = path.display().to_string();
-        let store = if crate::error::is_stdin(path) {
-            let bytes = crate::error::stdin_bytes(limits::MAX_STREAM_BYTES)?;
+        let store = if crate::ingest::read::is_stdin(path) {
+            let bytes = crate::ingest::read::stdin_bytes(limits::MAX_STREAM_BYTES)?;
             Store::Stdin {
                 bytes,
                 gzip: bytes.starts_with(&[0x1f, 0x8b]),
@@ -362,6 +362,13 @@ impl Bundle {
                 let at = format!("{name}/manifest.json");
                 let mut f = open_member(dir, "manifest.json")
                     .map_err(|why| InputError::new(&at, None, why))?;
+                let len = f
+                    .metadata()
+                    .map_err(|e| InputError::new(&at, None, e))?
+                    .len();
+                if let Some(why) = MemberKind::Manifest.over_cap(len, "the file holds") {
+                    return Err(InputError::new(&at, None, why));
+                }
                 let mut buf = Vec::new();
                 f.by_ref()
                     .take(MAX_MANIFEST + 1)
@@ -396,6 +403,8 @@ impl Bundle {
                 // it; `for_each_file` reports it). Before the manifest only
                 // `limits::MAX_BUNDLE_BYTES` bounds what is inflated.
                 let mut declared: Option<HashMap<String, u64>> = None;
+                // Each listed member's kind, for its cap (`MemberKind::cap`).
+                let mut kinds: HashMap<String, MemberKind> = HashMap::new();
                 let gzip = store.gzip();
                 // The last member: an uncompressed tar is walked by seeking,
                 // and the tar reader takes an end of file where a header
@@ -411,7 +420,8 @@ impl Bundle {
                             None if p == "manifest.json" => MAX_MANIFEST,
                             None => limits::BUNDLE_MEMBER_SLACK,
                         };
-                        if size > allowed {
+                        let kind = kinds.get(p).copied().unwrap_or(MemberKind::Other);
+                        if size > allowed || size > kind.cap().0 {
                             return Ok(false);
                         }
                     }
@@ -421,11 +431,20 @@ impl Bundle {
                     if p == "manifest.json" {
                         offsets.push(offset);
                         if found.is_none() {
+                            // Refused from the size its header declares,
+                            // before any of it is read.
+                            if let Some(why) =
+                                MemberKind::Manifest.over_cap(size, "its tar header declares")
+                            {
+                                return Err(io::Error::other(why));
+                            }
                             let mut buf = Vec::new();
                             r.take(MAX_MANIFEST).read_to_end(&mut buf)?;
-                            declared = Manifest::parse(&buf)
-                                .ok()
-                                .map(|m| m.files.into_iter().map(|f| (f.path, f.size)).collect());
+                            if let Ok(m) = Manifest::parse(&buf) {
+                                kinds = member_kinds(&m);
+                                declared =
+                                    Some(m.files.into_iter().map(|f| (f.path, f.size)).collect());
+                            }
                             found = Some(buf);
                         }
                     }
@@ -596,7 +615,12 @@ impl Bundle {
     /// (in a `.tar.gz`, reading stops there, since skipping it would mean
     /// decompressing it; the files not reached are named in that one
     /// message, not listed again), and no more than
-    /// [`limits::MAX_BUNDLE_BYTES`] are read per bundle.
+    /// [`limits::MAX_BUNDLE_BYTES`] are read per bundle. A member whose size
+    /// (its tar header's, its file's, or the manifest's) is over the cap
+    /// for its kind ([`MemberKind::cap`]: a BTF blob
+    /// [`limits::MAX_BTF_BYTES`], the trace [`limits::MAX_FILE_BYTES`]) is
+    /// not read either: it is listed as unread, naming that size and the
+    /// cap, and the other members are read (a `.tar.gz` streams past it).
     pub fn for_each_file(
         &mut self,
         f: &mut dyn FnMut(&str, &mut dyn Read) -> io::Result<()>,
@@ -607,11 +631,15 @@ impl Bundle {
             .iter()
             .map(|e| (e.path.clone(), (e.sha256.clone(), e.size)))
             .collect();
+        let kinds = member_kinds(&self.manifest);
         let gzip = self.store.gzip();
         let mut seen: HashMap<String, bool> = HashMap::new();
         let mut mismatches = Vec::new();
         let mut refused: HashMap<String, String> = HashMap::new();
         let mut over: Vec<OverBound> = Vec::new();
+        // Members over their kind's cap: not read, each its own finding.
+        let mut capped: Vec<Unread> = Vec::new();
+        let dir = matches!(self.store, Store::Dir(_));
         // Bytes read from a directory bundle (a tar's are counted on its stream).
         let mut total: u64 = 0;
         let mut visit = |p: &str,
@@ -661,6 +689,26 @@ impl Bundle {
                     not_reached: Vec::new(),
                 });
                 return Ok(!gzip);
+            }
+            // Each kind's cap, from the size the member and the manifest
+            // declare, before reading: a member over it is skipped (a
+            // `.tar.gz` streams past it, costing time, not memory).
+            let kind = kinds.get(p).copied().unwrap_or(MemberKind::Other);
+            let from = if dir {
+                "the file holds"
+            } else {
+                "its tar header declares"
+            };
+            let why = kind
+                .over_cap(size, from)
+                .or_else(|| kind.over_cap(*declared, "the manifest declares"));
+            if let Some(why) = why {
+                seen.insert(p.to_string(), true);
+                capped.push(Unread {
+                    path: p.to_string(),
+                    why,
+                });
+                return Ok(true);
             }
             total += size;
             let mut hashing = HashingReader {
@@ -737,6 +785,7 @@ impl Bundle {
             }
         }
         not_reached.sort();
+        unread.append(&mut capped);
         for mut o in over {
             if o.stopped_bundle {
                 o.not_reached = std::mem::take(&mut not_reached);
