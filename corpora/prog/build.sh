@@ -6,7 +6,7 @@
 set -eu
 cd "$(dirname "$0")"
 CLANG=${CLANG:-clang}
-for src in ${*:-uninit clean}; do
+for src in ${*:-uninit clean ringbuf}; do
 	"$CLANG" -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu \
 		-fdebug-prefix-map="$PWD=." -c "$src.bpf.c" -o "$src.bpf.o"
 	llvm-objdump -d -l --no-show-raw-insn "$src.bpf.o" > "$src.bpf.objdump.txt"

@@ -13,10 +13,7 @@ use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget, SectionKind}
 
 use super::cursor::{Cursor, Endian, Truncated};
 
-/// Most code sections read from one object.
-const MAX_CODE_SECTIONS: usize = 4096;
-/// Most line-info records read from one object.
-const MAX_LINE_RECORDS: usize = 1 << 22;
+use crate::limits::{MAX_CODE_SECTIONS, MAX_LINE_RECORDS};
 
 /// What went wrong reading an object's program code.
 #[derive(Debug, thiserror::Error)]

@@ -82,12 +82,13 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     findings.extend(percpu_buffer_findings(args, &case)?);
     findings.extend(trace_and_map_findings(args, &case));
     findings.extend(growth_findings(args, &case));
-    findings.extend(crate::analyses::prog_uninit::pass(
+    let prog_side = crate::analyses::prog_uninit::pass(
         &mut case.inputs,
         &case.prog_objects,
         &case.maps,
         &args.maps,
-    ));
+    );
+    findings.extend(prog_side.findings);
     // No finding rests on bytes `collect --redact` zeroed; the accounting
     // says which comparisons that left out.
     case.redactions.withhold(&mut findings);
@@ -95,6 +96,7 @@ pub fn run(args: &AnalyzeArgs, mut case: LoadedCase) -> Result<Report> {
     dump_capacity::confirm_full(&mut findings);
     key_padding::weigh(&mut findings);
     key_padding::tie_program_side(&mut findings);
+    key_padding::state_program_writers(&mut findings, &prog_side.writers);
     // Every input contributed, or an `input/unused` finding says why not.
     let accounted = super::accounting::account(args, &case, &checks);
     findings.extend(accounted.findings);
