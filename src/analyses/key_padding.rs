@@ -199,14 +199,32 @@ pub fn tie_program_side(findings: &mut [Finding]) {
 /// unwritten, `prog/key-uninit` says which and `weigh` raised this one.
 pub fn state_program_writers(
     findings: &mut [Finding],
-    writers: &std::collections::BTreeMap<String, crate::analyses::prog_uninit::MapWriters>,
+    writers: &crate::analyses::prog_uninit::Writers,
 ) {
     for f in findings
         .iter_mut()
         .filter(|f| f.code == Code::LayoutKeyPadding)
     {
-        let Some(w) = f.map.as_ref().and_then(|m| writers.get(&m.name)) else {
+        let Some(by_object) = f.map.as_ref().and_then(|m| writers.get(&m.name)) else {
             continue;
+        };
+        // A map laid out from an object's own BTF is that object's map
+        // (another object may have one of the same name); any other (a
+        // bundle's live map) is the map every object names.
+        let origin = f.evidence["origin"].as_str().unwrap_or("");
+        let w = match origin
+            .strip_prefix("BTF of ")
+            .and_then(|o| by_object.get(o))
+        {
+            Some(w) => w.clone(),
+            None if origin.starts_with("BTF of ") => continue,
+            None => {
+                let mut all = crate::analyses::prog_uninit::MapWriters::default();
+                for w in by_object.values() {
+                    all.merge(w);
+                }
+                all
+            }
         };
         if w.programs.is_empty() && w.not_analysed == 0 && w.objects_not_analysed == 0 {
             continue;

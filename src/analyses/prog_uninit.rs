@@ -1380,7 +1380,7 @@ pub fn pass(
     selected: &[String],
 ) -> ProgSide {
     let mut findings = Vec::new();
-    let mut writers: BTreeMap<String, MapWriters> = BTreeMap::new();
+    let mut writers: Writers = BTreeMap::new();
     for (name, data) in objects {
         match check_file(name, data, maps) {
             Ok(out) => {
@@ -1400,8 +1400,8 @@ pub fn pass(
                     selected.is_empty()
                         || f.map.as_ref().is_some_and(|m| selected.contains(&m.name))
                 }));
-                for (name, w) in &out.writers {
-                    writers.entry(name.clone()).or_default().merge(w);
+                for (map, w) in out.writers {
+                    writers.entry(map).or_default().insert(name.clone(), w);
                 }
             }
             Err(e) => findings.push(
@@ -1413,13 +1413,16 @@ pub fn pass(
     ProgSide { findings, writers }
 }
 
-/// What the program code of a case gave: its findings, and per map name
-/// the programs that update it and whether every update writes every key
-/// byte (for `layout/key-padding`, `key_padding::state_program_writers`).
+/// Per map name, per object: the programs that update it and whether
+/// every update writes every key byte.
+pub type Writers = BTreeMap<String, BTreeMap<String, MapWriters>>;
+
+/// What the program code of a case gave: its findings, and its map
+/// writers (for `layout/key-padding`, `key_padding::state_program_writers`).
 #[derive(Debug, Default)]
 pub struct ProgSide {
     pub findings: Vec<Finding>,
-    pub writers: BTreeMap<String, MapWriters>,
+    pub writers: Writers,
 }
 
 /// Runs the pass over the programs of the BPF ELF object `data` (named
@@ -1432,7 +1435,15 @@ pub fn check_file(
 ) -> Result<Outcome, crate::ingest::bpf_prog::ProgError> {
     let obj = ProgObject::parse(data)?;
     let mut infos: Vec<MapInfo> = Vec::new();
-    for m in maps {
+    // The object's own maps first (laid out from its own BTF): another
+    // object of the case may define a map of the same name with other
+    // sizes (`start` is in a dozen libbpf-tools). Then the case's other
+    // maps (a bundle's live maps) for names the object does not define.
+    let own = format!("BTF of {file}");
+    let (mine, others): (Vec<_>, Vec<_>) = maps
+        .iter()
+        .partition(|m| m.btf_origin.as_deref() == Some(own.as_str()));
+    for m in mine.into_iter().chain(others) {
         if infos.iter().any(|i| i.name == m.name) {
             continue;
         }
