@@ -129,6 +129,13 @@ pub const MAX_CALL_DEPTH: usize = 8;
 /// size; real programs have a few thousand blocks.
 pub const MAX_LIVE_BLOCKS: usize = 1 << 17;
 
+/// Most bytes of states kept at once by the function runs in progress
+/// (each block's entry state, and in the reporting run its exit state):
+/// with up to 8 frames and [`MAX_RING_RECORDS`] records a state can take
+/// several KB, so [`MAX_LIVE_BLOCKS`] alone would not bound memory. Real
+/// programs stay under a few MB.
+pub const MAX_LIVE_STATE_BYTES: usize = 128 << 20;
+
 /// Largest `bpf_ringbuf_reserve` record followed, in bytes (its written
 /// bytes are a bit set in every state that holds the pointer): event
 /// structs are tens to hundreds of bytes; larger records are counted as

@@ -1487,3 +1487,53 @@ fn bpf_program_of_a_million_instructions_loops_and_bad_jumps() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A loader binary whose data holds 20,000 headers that look like EM_BPF
+/// ELF images, each claiming the rest of the file, none of which parses:
+/// finding the embedded objects copies at most about the file's size for
+/// such candidates (once per header it was ~20 GB), so `analyze` ends,
+/// with nothing embedded taken and the binary still read for its DWARF.
+#[test]
+fn binary_full_of_fake_embedded_bpf_headers_is_scanned_once() {
+    let mut bin = std::fs::read(corpus("c/layouts.x86_64")).unwrap();
+    let n = 20_000;
+    let start = bin.len();
+    let total = start + n * 64 + (1 << 20);
+    for k in 0..n {
+        let at = start + k * 64;
+        let mut h = [0u8; 64];
+        h[..4].copy_from_slice(b"\x7fELF");
+        h[4] = 2;
+        h[5] = 1;
+        h[6] = 1;
+        h[16..18].copy_from_slice(&1u16.to_le_bytes());
+        h[18..20].copy_from_slice(&247u16.to_le_bytes());
+        // The section table at the end of the file: the image is all of it.
+        let shoff = (total - at - 64) as u64;
+        h[40..48].copy_from_slice(&shoff.to_le_bytes());
+        h[58..60].copy_from_slice(&64u16.to_le_bytes());
+        h[60..62].copy_from_slice(&1u16.to_le_bytes());
+        // A section-name table index past the one section: not parseable.
+        h[62..64].copy_from_slice(&7u16.to_le_bytes());
+        bin.extend_from_slice(&h);
+    }
+    bin.resize(total, 0xff);
+    let dir = scratch("fake-embedded");
+    let path = dir.join("loader");
+    std::fs::write(&path, &bin).unwrap();
+    let p = path.to_str().unwrap();
+    let args = ["analyze", p, "--format", "json", "--fail-on", "never"];
+    let (out, took, text) = run_capped(&dir, &args);
+    eprintln!("{n} fake headers in {} bytes: {took:?}", bin.len());
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !report["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["kind"] == "bpf-object"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

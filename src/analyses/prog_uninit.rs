@@ -27,8 +27,8 @@ use crate::model::insn::{self, Insn};
 use crate::model::layout::Layout;
 
 use crate::limits::{
-    MAX_BLOCK_VISITS, MAX_CALL_DEPTH, MAX_LIVE_BLOCKS, MAX_OBJECT_STEPS, MAX_PROG_STEPS,
-    MAX_RING_RECORD, MAX_RING_RECORDS,
+    MAX_BLOCK_VISITS, MAX_CALL_DEPTH, MAX_LIVE_BLOCKS, MAX_LIVE_STATE_BYTES, MAX_OBJECT_STEPS,
+    MAX_PROG_STEPS, MAX_RING_RECORD, MAX_RING_RECORDS,
 };
 
 /// Stack bytes of one frame (the BPF ABI's `MAX_BPF_STACK`).
@@ -368,6 +368,21 @@ impl State {
         }
     }
 
+    /// About the bytes this state takes in memory.
+    fn weight(&self) -> usize {
+        std::mem::size_of::<State>()
+            + self
+                .frames
+                .iter()
+                .map(|f| std::mem::size_of::<Frame>() + f.slots.len() * 24)
+                .sum::<usize>()
+            + self
+                .recs
+                .iter()
+                .map(|(_, r)| 32 + 16 * r.must.len())
+                .sum::<usize>()
+    }
+
     fn rec(&mut self, site: u16) -> Option<&mut Rec> {
         let i = self.recs.binary_search_by_key(&site, |(s, _)| *s).ok()?;
         Some(&mut self.recs[i].1)
@@ -620,6 +635,8 @@ struct Pass<'o, 'a> {
     object_steps: u64,
     /// Blocks of the function runs in progress ([`MAX_LIVE_BLOCKS`]).
     live_blocks: usize,
+    /// Bytes of the states those runs keep ([`MAX_LIVE_STATE_BYTES`]).
+    live_bytes: usize,
     prog: usize,
     hits: Vec<Hit>,
     checked: usize,
@@ -697,6 +714,9 @@ impl Pass<'_, '_> {
             queued[0] = true;
         }
         let mut exit: Option<State> = None;
+        let mut memo_bytes = 0;
+        let bytes_before = self.live_bytes;
+        self.live_bytes += entry.weight();
         while let Some(b) = work.pop_front() {
             queued[b] = false;
             visits[b] += 1;
@@ -712,6 +732,9 @@ impl Pass<'_, '_> {
                 meet_into(&mut exit, &s);
             }
             for &t in succs {
+                if ins[t].is_none() {
+                    self.charge(s.weight())?;
+                }
                 if meet_into(&mut ins[t], &s) && !queued[t] {
                     queued[t] = true;
                     work.push_back(t);
@@ -731,6 +754,7 @@ impl Pass<'_, '_> {
                 for p in first..=last {
                     self.step(&cfg.insns[p], key.0, &mut s, true)?;
                 }
+                self.charge(s.weight())?;
                 outs[b] = Some(s);
             }
             self.cur = saved;
@@ -745,10 +769,26 @@ impl Pass<'_, '_> {
                 }
             }
         } else {
+            memo_bytes = entry.weight() + exit.as_ref().map_or(0, State::weight);
             self.memo.insert((key, entry), exit.clone());
         }
         self.live_blocks -= n;
+        // The memo's states stay (charged for the rest of the program).
+        self.live_bytes = bytes_before;
+        self.charge(memo_bytes)?;
         Ok(exit)
+    }
+
+    /// Counts a state kept by a run in progress ([`MAX_LIVE_STATE_BYTES`]).
+    fn charge(&mut self, bytes: usize) -> Result<(), Stop> {
+        self.live_bytes += bytes;
+        if self.live_bytes > MAX_LIVE_STATE_BYTES {
+            return Err(Stop::Bad(format!(
+                "its states would take more than {} MiB",
+                MAX_LIVE_STATE_BYTES >> 20
+            )));
+        }
+        Ok(())
     }
 
     /// The transfer function of one instruction.
@@ -1484,6 +1524,7 @@ pub fn check(file: &str, obj: &ProgObject<'_>, maps: Vec<MapInfo>) -> Outcome {
         steps: 0,
         object_steps: 0,
         live_blocks: 0,
+        live_bytes: 0,
         prog: 0,
         hits: Vec::new(),
         checked: 0,
@@ -1499,6 +1540,7 @@ pub fn check(file: &str, obj: &ProgObject<'_>, maps: Vec<MapInfo>) -> Outcome {
         pass.prog = pi;
         pass.steps = 0;
         pass.live_blocks = 0;
+        pass.live_bytes = 0;
         pass.ring_sites.clear();
         pass.memo.clear();
         let (hits, checked, skipped) = (pass.hits.len(), pass.checked, pass.not_analysed.clone());
