@@ -12,6 +12,7 @@ import 'deploy/deploy.just'
 import 'benches/fleet.just'
 import 'docs/screenshots.just'
 import 'benches/analyze.just'
+import 'benches/prog.just'
 import 'fuzz/fuzz.just'
 import 'install.just'
 
@@ -56,3 +57,4 @@ bench:
     just bench-dumps
     just bench-collect
     just bench-trace
+    just bench-prog

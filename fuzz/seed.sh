@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 c=fuzz/corpus
-mkdir -p "$c"/{btf,btf_structured,elf_maps,dwarf,go_src,yaml_schema,dump_json,dump_text,trace_jsonl,strace,manifest,bundle}
+mkdir -p "$c"/{btf,btf_structured,elf_maps,dwarf,go_src,yaml_schema,dump_json,dump_text,trace_jsonl,strace,manifest,bundle,prog_object}
 seed() { # TARGET FILE..: copy each file in under a name that keeps its origin
     local t=$1; shift
     for f in "$@"; do
@@ -21,6 +21,7 @@ seed go_src corpora/go/*.go corpora/go-scalar/*.go corpora/bpf2go/**/*.go
 seed dump_json corpora/dumps/**/*.json
 seed dump_text corpora/dumps/**/*.txt
 seed strace corpora/cases/lookups/workload.strace
+seed prog_object corpora/prog/*.bpf.o
 
 # Bundle members and small bundles: the shipped cases without vmlinux's
 # 5 MB of BTF (the manifest still lists it; analyze reports it absent).

@@ -246,3 +246,70 @@ pub const COLLECT_BTF_BYTES: u32 = 256 << 20;
 /// into a bundle for its DWARF (`--binaries`); longer ones are cut there.
 /// The flag's declared default (`256M`, shown by `--help`) says the same.
 pub const COLLECT_BINARY_BYTES: u64 = 256 << 20;
+
+// Program code (`ingest/bpf_prog.rs`, `ingest/embedded.rs`,
+// `analyses/prog_uninit.rs`). A BPF object comes from a node or a binary
+// that may be hostile: these bound what reading it and following its
+// instructions may cost, so time and memory follow the instructions
+// (and, per state kept, the 512-byte stack), never the paths through them.
+// Past each limit the program (or object) is "not analysed" and the
+// object's inputs row says why; nothing is guessed.
+
+/// Most executable sections read from one BPF object. libbpf-tools objects
+/// have 1–40 (one per program plus `.text`); Cilium's largest ~100.
+pub const MAX_CODE_SECTIONS: usize = 4096;
+
+/// Most `.BTF.ext` line-info records read from one object: one per source
+/// line of every program (the kernel's own limit on a program is 1M
+/// instructions, so 4M records covers four such programs); each costs a
+/// `(slot, file, line)` kept for the findings' source lines.
+pub const MAX_LINE_RECORDS: usize = 1 << 22;
+
+/// Most embedded BPF objects taken from one binary (a loader embeds one
+/// skeleton per tool; bpf2go and aya loaders a few).
+pub const MAX_EMBEDDED_OBJECTS: usize = 256;
+
+/// Most instructions stepped for one program, fixed-point iterations and
+/// followed calls included. A real program converges in a few times its
+/// length (the largest libbpf-tools program takes ~40k steps); past it the
+/// program is not analysed.
+pub const MAX_PROG_STEPS: u64 = 4_000_000;
+
+/// Most instructions stepped for one object, all its programs together:
+/// many entry points calling one large subprogram would otherwise cost
+/// programs × subprogram. ~0.2 s of work in a release build.
+pub const MAX_OBJECT_STEPS: u64 = 16_000_000;
+
+/// Times one basic block is visited in one function run before the run
+/// gives up: the meet only loses information (constants widen to ranges,
+/// then to unknown; written bytes shrink), so real loops settle within a
+/// few visits; this stops one that would not.
+pub const MAX_BLOCK_VISITS: u32 = 4096;
+
+/// Frames deep a BPF-to-BPF call chain is followed: the kernel's own limit
+/// (`MAX_CALL_FRAMES`).
+pub const MAX_CALL_DEPTH: usize = 8;
+
+/// Most basic blocks with a state kept at once, over every function run
+/// in progress (a caller's run stays live while its callee runs). A state
+/// is the registers and up to 8 frames of 512-byte bit sets (~0.3–1.5 KB),
+/// so this keeps the states of one program under ~200 MB whatever its
+/// size; real programs have a few thousand blocks.
+pub const MAX_LIVE_BLOCKS: usize = 1 << 17;
+
+/// Most bytes of states kept at once by the function runs in progress
+/// (each block's entry state, and in the reporting run its exit state):
+/// with up to 8 frames and [`MAX_RING_RECORDS`] records a state can take
+/// several KB, so [`MAX_LIVE_BLOCKS`] alone would not bound memory. Real
+/// programs stay under a few MB.
+pub const MAX_LIVE_STATE_BYTES: usize = 128 << 20;
+
+/// Largest `bpf_ringbuf_reserve` record followed, in bytes (its written
+/// bytes are a bit set in every state that holds the pointer): event
+/// structs are tens to hundreds of bytes; larger records are counted as
+/// not analysed.
+pub const MAX_RING_RECORD: u64 = 4096;
+
+/// Most reserved ring-buffer records (reserve call sites) one program's
+/// states follow at once; a later reserve is counted as not analysed.
+pub const MAX_RING_RECORDS: usize = 16;

@@ -2331,4 +2331,99 @@ mod prog {
             "read; program code: 5 program(s), 9 map call(s) checked; 1 not analysed: 1 call(s) through a pointer not on the stack"
         );
     }
+
+    /// Records reserved with `bpf_ringbuf_reserve`, filled through the
+    /// pointer and submitted: the one filled field by field sends its hole
+    /// and tail padding (bytes only: a ring buffer has no value type); the
+    /// ones zeroed with `memset` or `= {}`, and one discarded unwritten on
+    /// a path, are checked and silent.
+    #[test]
+    fn value_uninit_reserved_ringbuf_record() {
+        let (code, report) = run("ringbuf.bpf.o");
+        assert_eq!(code, 0, "prog/value-uninit is a warning");
+        let f = findings(&report, "prog/value-uninit");
+        let progs: Vec<&str> = f
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["evidence"]["program"].as_str().unwrap())
+            .collect();
+        assert_eq!(progs, ["on_exec"]);
+        assert_eq!(f[0]["evidence"]["helper"], "bpf_ringbuf_submit");
+        assert_eq!(f[0]["evidence"]["reserved"]["source"]["line"], 34);
+        insta::assert_json_snapshot!("prog_value_uninit_ringbuf_reserve", f);
+        assert_eq!(
+            accounting(&report),
+            "read; program code: 4 program(s), 4 map call(s) checked"
+        );
+    }
+
+    /// Bytes unwritten on some paths name the branch where such a path
+    /// splits off: `on_switch` zeroes its key under `if` (line 80) only.
+    #[test]
+    fn some_paths_name_the_branch() {
+        let (_, report) = run("uninit.bpf.o");
+        let f = findings(&report, "prog/key-uninit");
+        let some = f
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["evidence"]["paths"] == "some")
+            .unwrap();
+        assert_eq!(some["evidence"]["branch"]["source"]["line"], 80);
+        assert!(
+            some["title"]
+                .as_str()
+                .unwrap()
+                .ends_with("that the path through the branch at uninit.bpf.c:80 leaves unwritten"),
+            "{}",
+            some["title"]
+        );
+    }
+
+    /// `layout/key-padding` on a map whose every program-side update writes
+    /// every key byte says so (`clean.bpf.o`'s `tasks`, updated by
+    /// `on_fork` with a `= {}` key); on one updated with its hole unwritten
+    /// (`uninit.bpf.o`) the evidence says not all bytes are written.
+    #[test]
+    fn key_padding_states_the_program_side() {
+        let (_, report) = run("clean.bpf.o");
+        let f = findings(&report, "layout/key-padding");
+        let tasks = f
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["map"]["name"] == "tasks")
+            .unwrap();
+        insta::assert_json_snapshot!("prog_key_padding_all_written", tasks);
+        assert_eq!(tasks["evidence"]["program_side"]["all_bytes_written"], true);
+        // `links` is only looked up: no writer, nothing stated.
+        let links = f
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["map"]["name"] == "links")
+            .unwrap();
+        assert!(links["evidence"].get("program_side").is_none());
+
+        let (_, report) = run("uninit.bpf.o");
+        let f = findings(&report, "layout/key-padding");
+        let tasks = f
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["map"]["name"] == "tasks")
+            .unwrap();
+        assert_eq!(
+            tasks["evidence"]["program_side"],
+            serde_json::json!({
+                "writers": ["on_fork"],
+                "checked_calls": 1,
+                "unwritten_calls": 1,
+                "not_analysed_calls": 0,
+                "objects_with_programs_not_analysed": 0,
+                "all_bytes_written": false,
+            })
+        );
+    }
 }

@@ -1410,3 +1410,243 @@ fn bundles_carrying_hostile_btf_are_analysed_and_diffed_quickly() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// One BPF instruction, little-endian: opcode, dst and src registers, off, imm.
+fn bpf_insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
+    let mut b = [0u8; 8];
+    b[0] = code;
+    b[1] = dst | (src << 4);
+    b[2..4].copy_from_slice(&off.to_le_bytes());
+    b[4..8].copy_from_slice(&imm.to_le_bytes());
+    b
+}
+
+/// One section of [`bpf_elf`]: name offset, type, flags, data, link, info,
+/// entry size.
+type ElfSection = (u32, u32, u64, Vec<u8>, u32, u32, u64);
+
+/// A little-endian ELF64 relocatable object for EM_BPF, built by hand:
+/// each program its own executable section with one global function
+/// symbol over the whole section, a minimal `.BTF` (no types), `.symtab`,
+/// `.strtab` and `.shstrtab`.
+fn bpf_elf(programs: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut shstr = b"\0.symtab\0.strtab\0.shstrtab\0.BTF\0".to_vec();
+    let mut strtab = b"\0".to_vec();
+    let mut sections: Vec<ElfSection> = Vec::new();
+    let mut syms: Vec<u8> = vec![0; 24];
+    for (i, (name, code)) in programs.iter().enumerate() {
+        let sec_name = shstr.len() as u32;
+        shstr.extend_from_slice(format!("xdp/{name}\0").as_bytes());
+        // SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR.
+        sections.push((sec_name, 1, 0x6, code.clone(), 0, 0, 0));
+        let sym_name = strtab.len() as u32;
+        strtab.extend_from_slice(format!("{name}\0").as_bytes());
+        let mut sym = Vec::new();
+        sym.extend_from_slice(&sym_name.to_le_bytes());
+        sym.push(0x12); // STB_GLOBAL, STT_FUNC
+        sym.push(0);
+        sym.extend_from_slice(&(i as u16 + 1).to_le_bytes());
+        sym.extend_from_slice(&0u64.to_le_bytes());
+        sym.extend_from_slice(&(code.len() as u64).to_le_bytes());
+        syms.extend_from_slice(&sym);
+    }
+    let n = programs.len() as u32;
+    let mut btf = Vec::new();
+    for w in [0x0001_eb9fu32, 24, 0, 0, 0, 1] {
+        btf.extend_from_slice(&w.to_le_bytes());
+    }
+    btf.push(0);
+    // .BTF, .symtab (link .strtab, info = first global), .strtab, .shstrtab.
+    sections.push((27, 1, 0, btf, 0, 0, 0));
+    sections.push((1, 2, 0, syms, n + 3, 1, 24));
+    sections.push((9, 3, 0, strtab, 0, 0, 0));
+    sections.push((17, 3, 0, shstr, 0, 0, 0));
+    let mut out = vec![0u8; 64];
+    let mut headers = vec![0u8; 64];
+    for (name, ty, flags, data, link, info, entsize) in &sections {
+        while out.len() % 8 != 0 {
+            out.push(0);
+        }
+        let off = out.len() as u64;
+        out.extend_from_slice(data);
+        let mut h = Vec::new();
+        h.extend_from_slice(&name.to_le_bytes());
+        h.extend_from_slice(&ty.to_le_bytes());
+        h.extend_from_slice(&flags.to_le_bytes());
+        h.extend_from_slice(&0u64.to_le_bytes());
+        h.extend_from_slice(&off.to_le_bytes());
+        h.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        h.extend_from_slice(&link.to_le_bytes());
+        h.extend_from_slice(&info.to_le_bytes());
+        h.extend_from_slice(&8u64.to_le_bytes());
+        h.extend_from_slice(&entsize.to_le_bytes());
+        headers.extend_from_slice(&h);
+    }
+    while out.len() % 8 != 0 {
+        out.push(0);
+    }
+    let shoff = out.len() as u64;
+    out.extend_from_slice(&headers);
+    let shnum = sections.len() as u16 + 1;
+    let e = &mut out[..64];
+    e[..4].copy_from_slice(b"\x7fELF");
+    e[4] = 2; // ELFCLASS64
+    e[5] = 1; // little-endian
+    e[6] = 1;
+    e[16..18].copy_from_slice(&1u16.to_le_bytes()); // ET_REL
+    e[18..20].copy_from_slice(&247u16.to_le_bytes()); // EM_BPF
+    e[20..24].copy_from_slice(&1u32.to_le_bytes());
+    e[40..48].copy_from_slice(&shoff.to_le_bytes());
+    e[52..54].copy_from_slice(&64u16.to_le_bytes());
+    e[58..60].copy_from_slice(&64u16.to_le_bytes());
+    e[60..62].copy_from_slice(&shnum.to_le_bytes());
+    e[62..64].copy_from_slice(&(shnum - 1).to_le_bytes());
+    out
+}
+
+/// A hostile BPF object: a program of 1M instructions that is one small
+/// loop after another (500k basic blocks), one of 1M instructions with a
+/// loop around all of it (each turn 1M steps), a jump out of its
+/// function, and an `ld_imm64` cut in half at the section's end. `analyze`
+/// ends with every program accounted for by name in the object's inputs
+/// row, no finding guessed, exit 0, within the memory cap; time and peak
+/// memory are printed (benchmarks measure time, this test does not).
+#[test]
+fn bpf_program_of_a_million_instructions_loops_and_bad_jumps() {
+    const M: usize = 1 << 20;
+    let mov = |dst, imm| bpf_insn(0xb7, dst, 0, 0, imm);
+    // Many loops: chunks of `r1 += 1; *(u32 *)(r10 - 4) = r1;
+    // if r1 < 100 goto -3; r0 = 0`.
+    let mut loops = Vec::with_capacity(M * 8);
+    while loops.len() < (M - 1) * 8 {
+        loops.extend_from_slice(&bpf_insn(0x07, 1, 0, 0, 1));
+        loops.extend_from_slice(&bpf_insn(0x63, 10, 1, -4, 0));
+        loops.extend_from_slice(&bpf_insn(0xa5, 1, 0, -3, 100));
+        loops.extend_from_slice(&mov(0, 0));
+    }
+    loops.extend_from_slice(&bpf_insn(0x95, 0, 0, 0, 0));
+    // One loop around 1M stores: `r1 = 0; (*(u64 *)(r10 - 8) = r1) × ~1M;
+    // if r1 == 0 goto +1; gotol -(all); exit`.
+    let mut long = Vec::with_capacity(M * 8);
+    long.extend_from_slice(&mov(1, 0));
+    while long.len() < (M - 3) * 8 {
+        long.extend_from_slice(&bpf_insn(0x7b, 10, 1, -8, 0));
+    }
+    long.extend_from_slice(&bpf_insn(0x15, 1, 0, 1, 0));
+    let back = -((long.len() / 8) as i32);
+    long.extend_from_slice(&bpf_insn(0x06, 0, 0, 0, back));
+    long.extend_from_slice(&bpf_insn(0x95, 0, 0, 0, 0));
+    // A jump 200 instructions past its function's end.
+    let mut oob = Vec::new();
+    oob.extend_from_slice(&mov(0, 0));
+    oob.extend_from_slice(&bpf_insn(0x05, 0, 0, 200, 0));
+    oob.extend_from_slice(&bpf_insn(0x95, 0, 0, 0, 0));
+    // `r0 = 0; r1 = <64-bit constant>` with the second slot missing.
+    let mut trunc = Vec::new();
+    trunc.extend_from_slice(&mov(0, 0));
+    trunc.extend_from_slice(&bpf_insn(0x18, 1, 0, 0, 7));
+    let obj = bpf_elf(&[
+        ("loops", loops),
+        ("long", long),
+        ("oob", oob),
+        ("trunc", trunc),
+    ]);
+    let dir = scratch("bpf-million");
+    let path = dir.join("hostile.bpf.o");
+    std::fs::write(&path, &obj).unwrap();
+    let p = path.to_str().unwrap();
+    let args = ["analyze", p, "--format", "json", "--fail-on", "never", "-q"];
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
+        .arg(format!(
+            "ulimit -v {ADDRESS_SPACE_KB} && /usr/bin/time -f 'maxrss_kb=%M' \"$0\" \"$@\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_bpfcase"));
+    let (out, took, text) = run_cmd(cmd, &dir, &args);
+    eprintln!(
+        "hostile.bpf.o ({} instructions): {took:?}, {}",
+        obj.len() / 8,
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = report["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "bpf-object")
+        .unwrap_or_else(|| panic!("no bpf-object row: {text}"));
+    assert_eq!(row["path"], p);
+    let status = row["status"].as_str().unwrap();
+    for want in [
+        "program code: 4 program(s), 0 map call(s) checked",
+        "loops (more than 131072 basic blocks in the calls followed at once)",
+        "oob (jump at instruction 1 to 202, outside its function)",
+        "trunc (ld_imm64 at instruction 1 has no second slot)",
+    ] {
+        assert!(status.contains(want), "{want:?} not in {status:?}");
+    }
+    // The long loop is analysed or stopped by the step budget, never
+    // anything else.
+    assert!(
+        !status.contains("long (") || status.contains("long (more than 4000000 steps)"),
+        "{status}"
+    );
+    for f in report["findings"].as_array().unwrap() {
+        assert!(
+            !f["code"].as_str().unwrap().starts_with("prog/"),
+            "a finding guessed: {f}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A loader binary whose data holds 20,000 headers that look like EM_BPF
+/// ELF images, each claiming the rest of the file, none of which parses:
+/// finding the embedded objects copies at most about the file's size for
+/// such candidates (once per header it was ~20 GB), so `analyze` ends,
+/// with nothing embedded taken and the binary still read for its DWARF.
+#[test]
+fn binary_full_of_fake_embedded_bpf_headers_is_scanned_once() {
+    let mut bin = std::fs::read(corpus("c/layouts.x86_64")).unwrap();
+    let n = 20_000;
+    let start = bin.len();
+    let total = start + n * 64 + (1 << 20);
+    for k in 0..n {
+        let at = start + k * 64;
+        let mut h = [0u8; 64];
+        h[..4].copy_from_slice(b"\x7fELF");
+        h[4] = 2;
+        h[5] = 1;
+        h[6] = 1;
+        h[16..18].copy_from_slice(&1u16.to_le_bytes());
+        h[18..20].copy_from_slice(&247u16.to_le_bytes());
+        // The section table at the end of the file: the image is all of it.
+        let shoff = (total - at - 64) as u64;
+        h[40..48].copy_from_slice(&shoff.to_le_bytes());
+        h[58..60].copy_from_slice(&64u16.to_le_bytes());
+        h[60..62].copy_from_slice(&1u16.to_le_bytes());
+        // A section-name table index past the one section: not parseable.
+        h[62..64].copy_from_slice(&7u16.to_le_bytes());
+        bin.extend_from_slice(&h);
+    }
+    bin.resize(total, 0xff);
+    let dir = scratch("fake-embedded");
+    let path = dir.join("loader");
+    std::fs::write(&path, &bin).unwrap();
+    let p = path.to_str().unwrap();
+    let args = ["analyze", p, "--format", "json", "--fail-on", "never"];
+    let (out, took, text) = run_capped(&dir, &args);
+    eprintln!("{n} fake headers in {} bytes: {took:?}", bin.len());
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !report["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["kind"] == "bpf-object"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

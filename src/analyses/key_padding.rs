@@ -188,6 +188,92 @@ pub fn tie_program_side(findings: &mut [Finding]) {
     }
 }
 
+/// States the program side on each `layout/key-padding` whose map the
+/// case's program code updates (`writers`, by map name, from
+/// `prog_uninit::pass`): `evidence.program_side` lists the programs, the
+/// update calls checked and whether every one writes every key byte.
+/// When all do and none was left out, the title says so: the padding is
+/// then a checked statement, not a warning about what might happen. When
+/// some update could not be analysed (or a program naming the map was not
+/// analysed at all) it says that instead; when some leave key bytes
+/// unwritten, `prog/key-uninit` says which and `weigh` raised this one.
+pub fn state_program_writers(
+    findings: &mut [Finding],
+    writers: &crate::analyses::prog_uninit::Writers,
+) {
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.code == Code::LayoutKeyPadding)
+    {
+        let Some(by_object) = f.map.as_ref().and_then(|m| writers.get(&m.name)) else {
+            continue;
+        };
+        // A map laid out from an object's own BTF is that object's map
+        // (another object may have one of the same name); any other (a
+        // bundle's live map) is the map every object names.
+        let origin = f.evidence["origin"].as_str().unwrap_or("");
+        let w = match origin
+            .strip_prefix("BTF of ")
+            .and_then(|o| by_object.get(o))
+        {
+            Some(w) => w.clone(),
+            None if origin.starts_with("BTF of ") => continue,
+            None => {
+                let mut all = crate::analyses::prog_uninit::MapWriters::default();
+                for w in by_object.values() {
+                    all.merge(w);
+                }
+                all
+            }
+        };
+        if w.programs.is_empty() && w.not_analysed == 0 && w.objects_not_analysed == 0 {
+            continue;
+        }
+        let programs: Vec<&str> = w.programs.iter().map(String::as_str).collect();
+        let all = w.all_written();
+        f.evidence["program_side"] = json!({
+            "writers": programs,
+            "checked_calls": w.written + w.unwritten,
+            "unwritten_calls": w.unwritten,
+            "not_analysed_calls": w.not_analysed,
+            "objects_with_programs_not_analysed": w.objects_not_analysed,
+            "all_bytes_written": if w.unwritten > 0 {
+                json!(false)
+            } else if all {
+                json!(true)
+            } else {
+                json!(null)
+            },
+        });
+        if all {
+            f.title = format!(
+                "{}; every program that updates the map ({}) writes every key byte",
+                f.title,
+                programs.join(", ")
+            );
+        } else if w.unwritten == 0 {
+            let mut why = Vec::new();
+            if w.not_analysed > 0 {
+                why.push(format!(
+                    "{} update call(s) in program code could not be analysed",
+                    w.not_analysed
+                ));
+            }
+            if w.objects_not_analysed > 0 {
+                why.push(format!(
+                    "{} object(s) naming it have programs that were not analysed",
+                    w.objects_not_analysed
+                ));
+            }
+            f.title = format!(
+                "{}; {}, so whether every writer writes every key byte is not known",
+                f.title,
+                why.join(" and ")
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@
 //! helper outside the table got a stack pointer, the work budget ran out),
 //! it stays silent for that call and counts it, by reason.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde_json::json;
@@ -26,15 +26,13 @@ use crate::model::finding::{Code, Finding, MapRef, Severity, SourceRef};
 use crate::model::insn::{self, Insn};
 use crate::model::layout::Layout;
 
-/// Stack bytes of one frame.
+use crate::limits::{
+    MAX_BLOCK_VISITS, MAX_CALL_DEPTH, MAX_LIVE_BLOCKS, MAX_LIVE_STATE_BYTES, MAX_OBJECT_STEPS,
+    MAX_PROG_STEPS, MAX_RING_RECORD, MAX_RING_RECORDS,
+};
+
+/// Stack bytes of one frame (the BPF ABI's `MAX_BPF_STACK`).
 const STACK: i64 = 512;
-/// Frames deep a BPF-to-BPF call chain is followed (the kernel allows 8).
-const MAX_DEPTH: usize = 8;
-/// Instructions stepped per program, fixed-point iterations and calls
-/// included: past it the program is "not analysed".
-const MAX_STEPS: u64 = 4_000_000;
-/// Times one block is visited in one function run before the run gives up.
-const MAX_VISITS_PER_BLOCK: u32 = 4096;
 
 /// What the pass knows about one map of the object.
 #[derive(Debug, Clone, Default)]
@@ -60,6 +58,46 @@ pub struct Outcome {
     /// Programs not analysed at all, by reason (`on_fork: ...`).
     pub programs_not_analysed: Vec<String>,
     pub programs: usize,
+    /// Per map name: the `bpf_map_update_elem` calls of the object's
+    /// programs on it and whether each writes every key byte.
+    pub writers: BTreeMap<String, MapWriters>,
+}
+
+/// The program side of one map's keys: every `bpf_map_update_elem` on it
+/// the pass met, by program and call site.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MapWriters {
+    /// The programs (entry points) whose code updates the map.
+    pub programs: BTreeSet<String>,
+    /// Update calls (per program and call site) whose key bytes were all
+    /// written on every path.
+    pub written: usize,
+    /// Update calls that leave key bytes unwritten (`prog/key-uninit`).
+    pub unwritten: usize,
+    /// Update calls the pass could not analyse.
+    pub not_analysed: usize,
+    /// Objects naming the map with a program that was not analysed at
+    /// all (it may update the map).
+    pub objects_not_analysed: usize,
+}
+
+impl MapWriters {
+    /// Adds `o`'s counts (the same map in another object).
+    pub fn merge(&mut self, o: &MapWriters) {
+        self.programs.extend(o.programs.iter().cloned());
+        self.written += o.written;
+        self.unwritten += o.unwritten;
+        self.not_analysed += o.not_analysed;
+        self.objects_not_analysed += o.objects_not_analysed;
+    }
+
+    /// Every update met writes every key byte, and none was left out.
+    pub fn all_written(&self) -> bool {
+        self.written > 0
+            && self.unwritten == 0
+            && self.not_analysed == 0
+            && self.objects_not_analysed == 0
+    }
 }
 
 impl Outcome {
@@ -108,6 +146,15 @@ enum Val {
     StackVar(u8),
     /// A map (index into the pass's map list).
     Map(u32),
+    /// A pointer into the ring-buffer record reserved at site `site` (an
+    /// index into the pass's reserve sites), `off` bytes in; null on the
+    /// path where the reserve failed, which the program must check.
+    Ring {
+        site: u16,
+        off: i64,
+    },
+    /// A pointer into record `site` at an offset not known.
+    RingVar(u16),
 }
 
 const ANY_FRAME: u8 = u8::MAX;
@@ -122,8 +169,35 @@ fn meet_val(a: Val, b: Val) -> Val {
         }
         (Const(x), Const(y)) => Range(x.min(y), x.max(y)),
         (Range(l, h), Const(c)) | (Const(c), Range(l, h)) if (l..=h).contains(&c) => Range(l, h),
-        (Fp { .. } | StackVar(_), _) | (_, Fp { .. } | StackVar(_)) => StackVar(ANY_FRAME),
+        (Ring { site: s, .. }, Ring { site: t, .. })
+        | (RingVar(s), Ring { site: t, .. } | RingVar(t))
+        | (Ring { site: s, .. }, RingVar(t))
+            if s == t =>
+        {
+            RingVar(s)
+        }
+        // A pointer on some paths only: a store through it may write any
+        // frame or record, so it taints them all.
+        (Fp { .. } | StackVar(_) | Ring { .. } | RingVar(_), _)
+        | (_, Fp { .. } | StackVar(_) | Ring { .. } | RingVar(_)) => StackVar(ANY_FRAME),
         _ => Unknown,
+    }
+}
+
+/// Sets bits `lo..hi` of `set`.
+fn set_bits(set: &mut [u64], lo: usize, hi: usize) {
+    let mut i = lo;
+    while i < hi {
+        let w = i / 64;
+        let from = i % 64;
+        let to = (hi - w * 64).min(64);
+        let mask = if to - from == 64 {
+            u64::MAX
+        } else {
+            ((1u64 << (to - from)) - 1) << from
+        };
+        set[w] |= mask;
+        i = w * 64 + to;
     }
 }
 
@@ -155,11 +229,11 @@ impl Frame {
     }
 
     fn write(&mut self, off: i64, len: u64, spill: Option<Val>) {
-        let end = off.saturating_add(len as i64);
-        for b in off.max(-STACK)..end.min(0) {
-            let i = (b + STACK) as usize;
-            self.must[i / 64] |= 1 << (i % 64);
-            self.may[i / 64] |= 1 << (i % 64);
+        let end = off.saturating_add(len.min(i64::MAX as u64) as i64);
+        let (lo, hi) = (off.max(-STACK), end.min(0));
+        if lo < hi {
+            set_bits(&mut self.must, (lo + STACK) as usize, (hi + STACK) as usize);
+            set_bits(&mut self.may, (lo + STACK) as usize, (hi + STACK) as usize);
         }
         self.slots.retain(|(o, _)| *o + 8 <= off || *o >= end);
         if let Some(v) = spill {
@@ -172,10 +246,10 @@ impl Frame {
 
     /// Bytes written on some paths only: a helper's size that differs by path.
     fn write_may(&mut self, off: i64, len: u64) {
-        let end = off.saturating_add(len as i64);
-        for b in off.max(-STACK)..end.min(0) {
-            let i = (b + STACK) as usize;
-            self.may[i / 64] |= 1 << (i % 64);
+        let end = off.saturating_add(len.min(i64::MAX as u64) as i64);
+        let (lo, hi) = (off.max(-STACK), end.min(0));
+        if lo < hi {
+            set_bits(&mut self.may, (lo + STACK) as usize, (hi + STACK) as usize);
         }
         self.slots.retain(|(o, _)| *o + 8 <= off || *o >= end);
     }
@@ -202,10 +276,66 @@ impl Frame {
     }
 }
 
+/// A reserved ring-buffer record: bytes written on every path (`must`) and
+/// on some (`may`), bit `i` for byte `i` of the record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Rec {
+    must: Vec<u64>,
+    may: Vec<u64>,
+    /// [`VAR_STORE`] / [`VAR_HELPER`], as for a frame.
+    var: u8,
+}
+
+impl Rec {
+    /// A fresh record of `size` bytes (0 when its size is not followed).
+    fn new(size: u64) -> Self {
+        let words = size.div_ceil(64) as usize;
+        Rec {
+            must: vec![0; words],
+            may: vec![0; words],
+            var: 0,
+        }
+    }
+
+    fn size(&self) -> i64 {
+        self.must.len() as i64 * 64
+    }
+
+    fn write(&mut self, off: i64, len: u64, may_only: bool) {
+        let end = off.saturating_add(len.min(i64::MAX as u64) as i64);
+        let (lo, hi) = (off.max(0), end.min(self.size()));
+        if lo < hi {
+            if !may_only {
+                set_bits(&mut self.must, lo as usize, hi as usize);
+            }
+            set_bits(&mut self.may, lo as usize, hi as usize);
+        }
+    }
+
+    fn is(set: &[u64], b: i64) -> bool {
+        let i = b as usize;
+        b >= 0 && set.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    fn meet(&mut self, o: &Rec) {
+        for (a, b) in self.must.iter_mut().zip(&o.must) {
+            *a &= b;
+        }
+        for (a, b) in self.may.iter_mut().zip(&o.may) {
+            *a |= b;
+        }
+        self.var |= o.var;
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct State {
     regs: [Val; 11],
     frames: Vec<Frame>,
+    /// Reserved records by site, sorted. A site absent on one path was not
+    /// reserved there, so no pointer to it exists on that path: the meet
+    /// keeps the other path's record.
+    recs: Vec<(u16, Rec)>,
 }
 
 impl State {
@@ -216,6 +346,12 @@ impl State {
         for (a, b) in self.frames.iter_mut().zip(o.frames.iter()) {
             a.meet(b);
         }
+        for (site, r) in &o.recs {
+            match self.recs.binary_search_by_key(site, |(s, _)| *s) {
+                Ok(i) => self.recs[i].1.meet(r),
+                Err(i) => self.recs.insert(i, (*site, r.clone())),
+            }
+        }
     }
 
     fn mark_var(&mut self, frame: u8, why: u8) {
@@ -224,6 +360,54 @@ impl State {
                 f.var |= why;
                 f.slots.clear();
             }
+        }
+        if frame == ANY_FRAME {
+            for (_, r) in &mut self.recs {
+                r.var |= why;
+            }
+        }
+    }
+
+    /// About the bytes this state takes in memory.
+    fn weight(&self) -> usize {
+        std::mem::size_of::<State>()
+            + self
+                .frames
+                .iter()
+                .map(|f| std::mem::size_of::<Frame>() + f.slots.len() * 24)
+                .sum::<usize>()
+            + self
+                .recs
+                .iter()
+                .map(|(_, r)| 32 + 16 * r.must.len())
+                .sum::<usize>()
+    }
+
+    fn rec(&mut self, site: u16) -> Option<&mut Rec> {
+        let i = self.recs.binary_search_by_key(&site, |(s, _)| *s).ok()?;
+        Some(&mut self.recs[i].1)
+    }
+
+    fn mark_rec_var(&mut self, site: u16, why: u8) {
+        if let Some(r) = self.rec(site) {
+            r.var |= why;
+        }
+    }
+
+    /// Byte `loc`: written on every path, on some path.
+    fn written(&self, loc: Loc) -> (bool, bool) {
+        match loc {
+            Loc::Stack { frame, off } => match self.frames.get(frame as usize) {
+                Some(f) => (f.is(&f.must, off), f.is(&f.may, off)),
+                None => (false, false),
+            },
+            Loc::Rec { site, off } => match self.recs.binary_search_by_key(&site, |(s, _)| *s) {
+                Ok(i) => {
+                    let r = &self.recs[i].1;
+                    (Rec::is(&r.must, off), Rec::is(&r.may, off))
+                }
+                Err(_) => (false, false),
+            },
         }
     }
 
@@ -251,7 +435,14 @@ enum Arg {
     /// Writes memory of the size in the second register
     /// (`ARG_PTR_TO_UNINIT_MEM` + `ARG_CONST_SIZE`).
     Writes(usize, usize),
+    /// Sends the whole record `bpf_ringbuf_reserve` returned
+    /// (`ARG_PTR_TO_ALLOC_MEM | OBJ_RELEASE`) to user space.
+    Submit(usize),
 }
+
+/// `bpf_ringbuf_reserve(map, size, flags)`: r0 is a record of `size` bytes
+/// in the ring (or null), written through until submitted or discarded.
+const RINGBUF_RESERVE: i32 = 131;
 
 /// Helpers by id (`___BPF_FUNC_MAPPER` order in include/uapi/linux/bpf.h)
 /// and the memory their arguments read or write, from their
@@ -289,6 +480,9 @@ const HELPERS: &[(i32, &str, &[Arg])] = &[
     (115, "probe_read_kernel_str", &[Arg::Writes(1, 2)]),
     (120, "get_ns_current_pid_tgid", &[Arg::Writes(3, 4)]),
     (130, "ringbuf_output", &[Arg::Record(2, 3)]),
+    (RINGBUF_RESERVE, "ringbuf_reserve", &[]),
+    (132, "ringbuf_submit", &[Arg::Submit(1)]),
+    (133, "ringbuf_discard", &[Arg::Reads]),
     (141, "get_task_stack", &[Arg::Writes(2, 3)]),
     (147, "d_path", &[Arg::Writes(2, 3)]),
     (148, "copy_from_user", &[Arg::Writes(1, 2)]),
@@ -331,17 +525,21 @@ fn build_cfg(
     for (slot, _) in &mut insns {
         *slot += start;
     }
-    let pos: HashMap<usize, usize> = insns
-        .iter()
-        .enumerate()
-        .map(|(p, (s, _))| (*s, p))
-        .collect();
+    // Position in `insns` of each slot of the function (u32::MAX: the
+    // second slot of an ld_imm64).
+    let mut pos = vec![u32::MAX; end.saturating_sub(start)];
+    for (p, (slot, _)) in insns.iter().enumerate() {
+        pos[*slot - start] = p as u32;
+    }
     let target = |p: usize| -> Result<usize, String> {
         let (slot, i) = insns[p];
         let t = i.jump_target(slot);
         usize::try_from(t)
             .ok()
-            .and_then(|t| pos.get(&t).copied())
+            .and_then(|t| t.checked_sub(start))
+            .and_then(|t| pos.get(t).copied())
+            .filter(|&p| p != u32::MAX)
+            .map(|p| p as usize)
             .ok_or_else(|| format!("jump at instruction {slot} to {t}, outside its function"))
     };
     let mut leader = vec![false; insns.len() + 1];
@@ -388,6 +586,14 @@ fn build_cfg(
     Ok(Cfg { insns, blocks })
 }
 
+/// One byte the analysis follows: of a stack frame (`off` from its `r10`)
+/// or of a reserved record (`off` from its start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Loc {
+    Stack { frame: u8, off: i64 },
+    Rec { site: u16, off: i64 },
+}
+
 /// An unwritten read found at a helper call.
 struct Hit {
     prog: usize,
@@ -400,6 +606,31 @@ struct Hit {
     /// Per byte of the read: `Some(true)` unwritten on all paths,
     /// `Some(false)` on some, `None` written.
     bytes: Vec<Option<bool>>,
+    /// For a submitted record: where it was reserved (section, slot).
+    reserved_at: Option<(usize, usize)>,
+    /// Bytes unwritten on some paths: the conditional jump (section, slot)
+    /// where a path that leaves them unwritten splits off, when found.
+    branch: Option<(usize, usize)>,
+    /// Until the function run that found it looks for that branch: the
+    /// run's function, the block of the call and the first such byte.
+    pending: Option<((usize, usize), usize, Loc)>,
+}
+
+/// A `bpf_ringbuf_reserve` call site of the program being analysed.
+struct RingSite {
+    section: usize,
+    slot: usize,
+    map: u32,
+    /// The record's size, or why it is not followed.
+    size: Result<u64, &'static str>,
+}
+
+/// What one map-key update call showed, worst first when met twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum KeyWrite {
+    Written,
+    Unwritten,
+    NotAnalysed,
 }
 
 struct Pass<'o, 'a> {
@@ -409,15 +640,36 @@ struct Pass<'o, 'a> {
     cfgs: HashMap<(usize, usize), Result<Arc<Cfg>, String>>,
     memo: HashMap<((usize, usize), State), Option<State>>,
     steps: u64,
+    /// Steps of every program so far ([`MAX_OBJECT_STEPS`]).
+    object_steps: u64,
+    /// Blocks of the function runs in progress ([`MAX_LIVE_BLOCKS`]).
+    live_blocks: usize,
+    /// Bytes of the states those runs keep ([`MAX_LIVE_STATE_BYTES`]).
+    live_bytes: usize,
     prog: usize,
     hits: Vec<Hit>,
     checked: usize,
     not_analysed: BTreeMap<String, usize>,
+    /// The reserve sites of the program being analysed.
+    ring_sites: Vec<RingSite>,
+    /// The function and block being stepped in a reporting run.
+    cur: ((usize, usize), usize),
+    /// Each map-key update: (map, program, section, slot) → what it showed.
+    updates: BTreeMap<(u32, usize, usize, usize), KeyWrite>,
 }
 
 enum Stop {
     Budget,
+    ObjectBudget,
     Bad(String),
+}
+
+/// What [`Pass::check`] concluded for one read.
+#[derive(PartialEq, Eq)]
+enum Checked {
+    Written,
+    Unwritten,
+    Skipped,
 }
 
 impl Pass<'_, '_> {
@@ -448,13 +700,19 @@ impl Pass<'_, '_> {
                 return Ok(r.clone());
             }
         }
-        if entry.frames.len() > MAX_DEPTH {
+        if entry.frames.len() > MAX_CALL_DEPTH {
             return Err(Stop::Bad(format!(
-                "calls nest deeper than {MAX_DEPTH} frames"
+                "calls nest deeper than {MAX_CALL_DEPTH} frames"
             )));
         }
         let cfg = self.cfg(key)?;
         let n = cfg.blocks.len();
+        self.live_blocks += n;
+        if self.live_blocks > MAX_LIVE_BLOCKS {
+            return Err(Stop::Bad(format!(
+                "more than {MAX_LIVE_BLOCKS} basic blocks in the calls followed at once"
+            )));
+        }
         let mut ins: Vec<Option<State>> = vec![None; n];
         let mut visits = vec![0u32; n];
         let mut queued = vec![false; n];
@@ -465,10 +723,13 @@ impl Pass<'_, '_> {
             queued[0] = true;
         }
         let mut exit: Option<State> = None;
+        let mut memo_bytes = 0;
+        let bytes_before = self.live_bytes;
+        self.live_bytes += entry.weight();
         while let Some(b) = work.pop_front() {
             queued[b] = false;
             visits[b] += 1;
-            if visits[b] > MAX_VISITS_PER_BLOCK {
+            if visits[b] > MAX_BLOCK_VISITS {
                 return Err(Stop::Bad("no fixed point within the iteration cap".into()));
             }
             let mut s = ins[b].clone().expect("queued blocks have a state");
@@ -480,6 +741,9 @@ impl Pass<'_, '_> {
                 meet_into(&mut exit, &s);
             }
             for &t in succs {
+                if ins[t].is_none() {
+                    self.charge(s.weight())?;
+                }
                 if meet_into(&mut ins[t], &s) && !queued[t] {
                     queued[t] = true;
                     work.push_back(t);
@@ -487,19 +751,53 @@ impl Pass<'_, '_> {
             }
         }
         if report {
+            let saved = self.cur;
+            let first_hit = self.hits.len();
+            let mut outs: Vec<Option<State>> = vec![None; n];
             for (b, state) in ins.iter().enumerate() {
                 let Some(mut s) = state.clone() else {
                     continue;
                 };
+                self.cur = (key, b);
                 let (first, last, _) = cfg.blocks[b];
                 for p in first..=last {
                     self.step(&cfg.insns[p], key.0, &mut s, true)?;
                 }
+                self.charge(s.weight())?;
+                outs[b] = Some(s);
+            }
+            self.cur = saved;
+            for h in first_hit..self.hits.len() {
+                match self.hits[h].pending {
+                    Some((k, block, loc)) if k == key => {
+                        self.hits[h].branch =
+                            branch_for(&cfg, &outs, block, loc).map(|slot| (key.0, slot));
+                        self.hits[h].pending = None;
+                    }
+                    _ => {}
+                }
             }
         } else {
+            memo_bytes = entry.weight() + exit.as_ref().map_or(0, State::weight);
             self.memo.insert((key, entry), exit.clone());
         }
+        self.live_blocks -= n;
+        // The memo's states stay (charged for the rest of the program).
+        self.live_bytes = bytes_before;
+        self.charge(memo_bytes)?;
         Ok(exit)
+    }
+
+    /// Counts a state kept by a run in progress ([`MAX_LIVE_STATE_BYTES`]).
+    fn charge(&mut self, bytes: usize) -> Result<(), Stop> {
+        self.live_bytes += bytes;
+        if self.live_bytes > MAX_LIVE_STATE_BYTES {
+            return Err(Stop::Bad(format!(
+                "its states would take more than {} MiB",
+                MAX_LIVE_STATE_BYTES >> 20
+            )));
+        }
+        Ok(())
     }
 
     /// The transfer function of one instruction.
@@ -511,8 +809,12 @@ impl Pass<'_, '_> {
         report: bool,
     ) -> Result<(), Stop> {
         self.steps += 1;
-        if self.steps > MAX_STEPS {
+        self.object_steps += 1;
+        if self.steps > MAX_PROG_STEPS {
             return Err(Stop::Budget);
+        }
+        if self.object_steps > MAX_OBJECT_STEPS {
+            return Err(Stop::ObjectBudget);
         }
         let dst = i.dst as usize;
         let src = (i.src as usize).min(10);
@@ -553,6 +855,12 @@ impl Pass<'_, '_> {
                         s.frames[frame as usize].write(off + i.off as i64, i.size() as u64, spill)
                     }
                     Val::StackVar(f) => s.mark_var(f, VAR_STORE),
+                    Val::Ring { site, off } => {
+                        if let Some(r) = s.rec(site) {
+                            r.write(off + i.off as i64, i.size() as u64, false);
+                        }
+                    }
+                    Val::RingVar(site) => s.mark_rec_var(site, VAR_STORE),
                     _ => {}
                 }
                 if atomic && i.imm & insn::ATOMIC_FETCH != 0 {
@@ -624,6 +932,7 @@ impl Pass<'_, '_> {
                 if let Some(mut out) = self.run(callee, entry, report)? {
                     out.frames.pop();
                     s.frames = out.frames;
+                    s.recs = out.recs;
                 }
                 s.clobber_call();
             }
@@ -651,16 +960,32 @@ impl Pass<'_, '_> {
                                     continue;
                                 }
                             };
-                            self.check(s, s.regs[r], len, role, name, map, section, slot);
+                            let got = self.check(s, s.regs[r], len, role, name, map, section, slot);
+                            if let (Some(m), "key", 2) = (map, role, i.imm) {
+                                let w = match got {
+                                    Checked::Written => KeyWrite::Written,
+                                    Checked::Unwritten => KeyWrite::Unwritten,
+                                    Checked::Skipped => KeyWrite::NotAnalysed,
+                                };
+                                let e = self
+                                    .updates
+                                    .entry((m, self.prog, section, slot))
+                                    .or_insert(w);
+                                *e = (*e).max(w);
+                            }
                         }
+                        Arg::Submit(p) if report => self.submit(s, s.regs[p], section, slot),
                         Arg::Record(p, n) if report => {
                             let len = match s.regs[n] {
                                 Val::Const(c) if c >= 0 => Some(c as u64),
                                 _ => None,
                             };
                             match map {
-                                Some(_) => self
-                                    .check(s, s.regs[p], len, "record", name, map, section, slot),
+                                Some(_) => {
+                                    self.check(
+                                        s, s.regs[p], len, "record", name, map, section, slot,
+                                    );
+                                }
                                 None => self.skip("with a map the object does not define"),
                             }
                         }
@@ -681,7 +1006,12 @@ impl Pass<'_, '_> {
                         _ => {}
                     }
                 }
+                let reserved =
+                    (i.imm == RINGBUF_RESERVE).then(|| self.reserve(s, map, section, slot));
                 s.clobber_call();
+                if let Some(r0) = reserved {
+                    s.regs[0] = r0;
+                }
             }
             _ => {
                 // kfuncs: their BTF prototypes are not read here.
@@ -697,9 +1027,94 @@ impl Pass<'_, '_> {
         for r in 1..=5 {
             match s.regs[r] {
                 Val::Fp { frame, .. } | Val::StackVar(frame) => s.mark_var(frame, VAR_HELPER),
+                Val::Ring { site, .. } | Val::RingVar(site) => s.mark_rec_var(site, VAR_HELPER),
                 _ => {}
             }
         }
+    }
+
+    /// `bpf_ringbuf_reserve` at `slot`: a fresh record at its site (the
+    /// one reserved there before, on a loop's earlier turn, is gone), and
+    /// r0 a pointer to it. A map not known, or past
+    /// [`MAX_RING_RECORDS`] sites, gives a pointer not followed: stores
+    /// through it touch nothing the pass checks.
+    fn reserve(&mut self, s: &mut State, map: Option<u32>, section: usize, slot: usize) -> Val {
+        let Some(map) = map else {
+            return Val::Unknown;
+        };
+        let site = match self
+            .ring_sites
+            .iter()
+            .position(|r| r.section == section && r.slot == slot)
+        {
+            Some(i) => i,
+            None if self.ring_sites.len() < MAX_RING_RECORDS => {
+                let size = match s.regs[2] {
+                    Val::Const(c) if c > 0 && c as u64 <= MAX_RING_RECORD => Ok(c as u64),
+                    Val::Const(c) if c > 0 => {
+                        Err("of a reserved record larger than the analysis follows")
+                    }
+                    _ => Err("of a reserved record whose size is not known"),
+                };
+                self.ring_sites.push(RingSite {
+                    section,
+                    slot,
+                    map,
+                    size,
+                });
+                self.ring_sites.len() - 1
+            }
+            None => return Val::Unknown,
+        };
+        let rec = Rec::new(*self.ring_sites[site].size.as_ref().unwrap_or(&0));
+        let site = site as u16;
+        match s.recs.binary_search_by_key(&site, |(x, _)| *x) {
+            Ok(i) => s.recs[i].1 = rec,
+            Err(i) => s.recs.insert(i, (site, rec)),
+        }
+        Val::Ring { site, off: 0 }
+    }
+
+    /// `bpf_ringbuf_submit(ptr)`: the whole record reserved at `ptr`'s site
+    /// is compared with the bytes written to it on every path.
+    fn submit(&mut self, s: &State, ptr: Val, section: usize, slot: usize) {
+        let Val::Ring { site, off: 0 } = ptr else {
+            return self.skip("submitting a record not followed from its bpf_ringbuf_reserve");
+        };
+        let rs = &self.ring_sites[site as usize];
+        let (map, at) = (rs.map, (rs.section, rs.slot));
+        let len = match rs.size {
+            Ok(l) => l,
+            Err(why) => return self.skip(why),
+        };
+        let Ok(i) = s.recs.binary_search_by_key(&site, |(x, _)| *x) else {
+            return self.skip("submitting a record not followed from its bpf_ringbuf_reserve");
+        };
+        let r = &s.recs[i].1;
+        let bytes: Vec<Option<bool>> = (0..len as i64)
+            .map(|b| {
+                if Rec::is(&r.must, b) {
+                    None
+                } else {
+                    Some(!Rec::is(&r.may, b))
+                }
+            })
+            .collect();
+        let var = r.var;
+        self.found(
+            var,
+            bytes,
+            |off| Loc::Rec { site, off },
+            Read {
+                len,
+                role: "record",
+                helper: "ringbuf_submit",
+                map,
+                section,
+                slot,
+                reserved_at: Some(at),
+            },
+        );
     }
 
     fn skip(&mut self, why: &str) {
@@ -717,24 +1132,33 @@ impl Pass<'_, '_> {
         map: Option<u32>,
         section: usize,
         slot: usize,
-    ) {
+    ) -> Checked {
         // Where the pointer goes first: a record of 8,232 bytes in a
         // per-CPU heap map is "not on the stack", not "size not known".
         let (frame, off) = match ptr {
-            Val::Fp { frame, off } => (frame as usize, off),
+            Val::Fp { frame, off } => (frame, off),
             Val::StackVar(ANY_FRAME) => {
-                return self.skip("through a pointer on the stack on some paths only")
+                self.skip("through a pointer on the stack on some paths only");
+                return Checked::Skipped;
             }
-            Val::StackVar(_) => return self.skip("through a stack pointer of unknown offset"),
-            _ => return self.skip("through a pointer not on the stack"),
+            Val::StackVar(_) => {
+                self.skip("through a stack pointer of unknown offset");
+                return Checked::Skipped;
+            }
+            _ => {
+                self.skip("through a pointer not on the stack");
+                return Checked::Skipped;
+            }
         };
         let Some(len) = len.filter(|&l| l > 0) else {
-            return self.skip("whose size is not known");
+            self.skip("whose size is not known");
+            return Checked::Skipped;
         };
         if len > STACK as u64 || off < -STACK || off + len as i64 > 0 {
-            return self.skip("reading outside the stack frame");
+            self.skip("reading outside the stack frame");
+            return Checked::Skipped;
         }
-        let f = &s.frames[frame];
+        let f = &s.frames[frame as usize];
         let bytes: Vec<Option<bool>> = (0..len as i64)
             .map(|k| {
                 let b = off + k;
@@ -745,29 +1169,159 @@ impl Pass<'_, '_> {
                 }
             })
             .collect();
+        let var = f.var;
+        self.found(
+            var,
+            bytes,
+            |k| Loc::Stack {
+                frame,
+                off: off + k,
+            },
+            Read {
+                len,
+                role,
+                helper,
+                map: map.unwrap_or(0),
+                section,
+                slot,
+                reserved_at: None,
+            },
+        )
+    }
+
+    /// The bytes one read takes, unwritten or not (`bytes`, see [`Hit`]):
+    /// counted as checked, or as not analysed when the memory they sit in
+    /// may have been written where the pass cannot see (`var`), or a hit.
+    fn found(
+        &mut self,
+        var: u8,
+        bytes: Vec<Option<bool>>,
+        loc: impl Fn(i64) -> Loc,
+        r: Read,
+    ) -> Checked {
         if bytes.iter().all(Option::is_none) {
             self.checked += 1;
-            return;
+            return Checked::Written;
         }
-        if f.var & VAR_STORE != 0 {
-            return self.skip("after a stack store at a variable offset");
+        let rec = r.reserved_at.is_some();
+        if var & VAR_STORE != 0 {
+            self.skip(if rec {
+                "after a store into the reserved record at a variable offset"
+            } else {
+                "after a stack store at a variable offset"
+            });
+            return Checked::Skipped;
         }
-        if f.var & VAR_HELPER != 0 {
-            return self
-                .skip("after a helper or kfunc the table does not know got a stack pointer");
+        if var & VAR_HELPER != 0 {
+            self.skip(if rec {
+                "after a helper or kfunc the table does not know got a pointer into the reserved record"
+            } else {
+                "after a helper or kfunc the table does not know got a stack pointer"
+            });
+            return Checked::Skipped;
         }
         self.checked += 1;
+        let pending = bytes
+            .iter()
+            .position(|b| *b == Some(false))
+            .map(|k| (self.cur.0, self.cur.1, loc(k as i64)));
         self.hits.push(Hit {
             prog: self.prog,
-            section,
-            slot,
-            helper,
-            map: map.unwrap_or(0),
-            role,
-            len,
+            section: r.section,
+            slot: r.slot,
+            helper: r.helper,
+            map: r.map,
+            role: r.role,
+            len: r.len,
             bytes,
+            reserved_at: r.reserved_at,
+            branch: None,
+            pending,
         });
+        Checked::Unwritten
     }
+}
+
+/// What a helper reads, and where it is called.
+struct Read {
+    len: u64,
+    role: &'static str,
+    helper: &'static str,
+    map: u32,
+    section: usize,
+    slot: usize,
+    reserved_at: Option<(usize, usize)>,
+}
+
+/// The conditional jump where a path that leaves byte `loc` unwritten at
+/// the read in block `hit` splits off from one that writes it, from the
+/// states at each block's end (`outs`, a reporting run's): a block
+/// ending in a conditional jump, reached by some path that has not
+/// written the byte, with one successor from which some path reaches the
+/// read without writing it and one from which some path writes it on the
+/// way. The one nearest the read (the highest instruction) when several
+/// are; None when none is (a loop's first turn, or a callee whose caller
+/// made the difference).
+fn branch_for(cfg: &Cfg, outs: &[Option<State>], hit: usize, loc: Loc) -> Option<usize> {
+    let n = cfg.blocks.len();
+    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (b, (_, _, succs)) in cfg.blocks.iter().enumerate() {
+        for &t in succs {
+            preds[t].push(b);
+        }
+    }
+    // The blocks from which the read is reached (it ends a path).
+    let mut reaches = vec![false; n];
+    reaches[hit] = true;
+    let mut work = vec![hit];
+    while let Some(b) = work.pop() {
+        for &p in &preds[b] {
+            if !reaches[p] && outs[p].is_some() {
+                reaches[p] = true;
+                work.push(p);
+            }
+        }
+    }
+    let written = |b: usize| outs[b].as_ref().map_or((false, false), |s| s.written(loc));
+    // `unw[b]`: some path from b's start reaches the read without writing
+    // the byte; `wr[b]`: some path from b's start writes it on the way.
+    let mut unw = vec![false; n];
+    let mut wr = vec![false; n];
+    unw[hit] = true;
+    let mut changed = true;
+    let mut rounds = 0;
+    while changed && rounds <= n {
+        changed = false;
+        rounds += 1;
+        for b in (0..n).rev() {
+            if !reaches[b] || b == hit {
+                continue;
+            }
+            let succs = &cfg.blocks[b].2;
+            let w = written(b).0;
+            let u = !w && succs.iter().any(|&t| reaches[t] && unw[t]);
+            let x = w || succs.iter().any(|&t| reaches[t] && t != hit && wr[t]);
+            if u != unw[b] || x != wr[b] {
+                unw[b] |= u;
+                wr[b] |= x;
+                changed = true;
+            }
+        }
+    }
+    (0..n)
+        .filter(|&b| b != hit && reaches[b])
+        .filter(|&b| {
+            let (first, last, ref succs) = cfg.blocks[b];
+            let _ = first;
+            let i = cfg.insns[last].1;
+            i.is_jump()
+                && !i.is_ja()
+                && !written(b).0
+                && succs.iter().any(|&t| reaches[t] && unw[t])
+                && succs.iter().any(|&t| reaches[t] && t != hit && wr[t])
+        })
+        .map(|b| cfg.insns[cfg.blocks[b].1].0)
+        .max()
 }
 
 /// A helper writes `len` bytes (at least, at most) at `ptr`.
@@ -779,6 +1333,13 @@ fn write_through(s: &mut State, ptr: Val, len: Option<(u64, u64)>) {
             f.write(off, lo, None);
         }
         (Val::Fp { frame, .. } | Val::StackVar(frame), _) => s.mark_var(frame, VAR_STORE),
+        (Val::Ring { site, off }, Some((lo, hi))) => {
+            if let Some(r) = s.rec(site) {
+                r.write(off, hi, true);
+                r.write(off, lo, false);
+            }
+        }
+        (Val::Ring { site, .. } | Val::RingVar(site), _) => s.mark_rec_var(site, VAR_STORE),
         _ => {}
     }
 }
@@ -832,7 +1393,21 @@ fn alu(op: u8, a: Val, b: Val, wide: bool, off: i16) -> Val {
             frame,
             off: off.wrapping_sub(c),
         },
+        (insn::ALU_ADD, Ring { site, off }, Const(c))
+        | (insn::ALU_ADD, Const(c), Ring { site, off })
+            if wide =>
+        {
+            Ring {
+                site,
+                off: off.wrapping_add(c),
+            }
+        }
+        (insn::ALU_SUB, Ring { site, off }, Const(c)) if wide => Ring {
+            site,
+            off: off.wrapping_sub(c),
+        },
         (_, Fp { frame, .. } | StackVar(frame), _) => StackVar(frame),
+        (_, Ring { site, .. } | RingVar(site), _) => RingVar(site),
         (_, Const(x), Const(y)) => match op {
             insn::ALU_ADD => fold(x.wrapping_add(y)),
             insn::ALU_SUB => fold(x.wrapping_sub(y)),
@@ -863,8 +1438,9 @@ pub fn pass(
     objects: &[(String, Vec<u8>)],
     maps: &[crate::model::case::MapInstance],
     selected: &[String],
-) -> Vec<Finding> {
+) -> ProgSide {
     let mut findings = Vec::new();
+    let mut writers: Writers = BTreeMap::new();
     for (name, data) in objects {
         match check_file(name, data, maps) {
             Ok(out) => {
@@ -884,6 +1460,9 @@ pub fn pass(
                     selected.is_empty()
                         || f.map.as_ref().is_some_and(|m| selected.contains(&m.name))
                 }));
+                for (map, w) in out.writers {
+                    writers.entry(map).or_default().insert(name.clone(), w);
+                }
             }
             Err(e) => findings.push(
                 crate::error::InputError::at_offset(name.as_str(), e.file_offset(), &e)
@@ -891,7 +1470,19 @@ pub fn pass(
             ),
         }
     }
-    findings
+    ProgSide { findings, writers }
+}
+
+/// Per map name, per object: the programs that update it and whether
+/// every update writes every key byte.
+pub type Writers = BTreeMap<String, BTreeMap<String, MapWriters>>;
+
+/// What the program code of a case gave: its findings, and its map
+/// writers (for `layout/key-padding`, `key_padding::state_program_writers`).
+#[derive(Debug, Default)]
+pub struct ProgSide {
+    pub findings: Vec<Finding>,
+    pub writers: Writers,
 }
 
 /// Runs the pass over the programs of the BPF ELF object `data` (named
@@ -904,7 +1495,15 @@ pub fn check_file(
 ) -> Result<Outcome, crate::ingest::bpf_prog::ProgError> {
     let obj = ProgObject::parse(data)?;
     let mut infos: Vec<MapInfo> = Vec::new();
-    for m in maps {
+    // The object's own maps first (laid out from its own BTF): another
+    // object of the case may define a map of the same name with other
+    // sizes (`start` is in a dozen libbpf-tools). Then the case's other
+    // maps (a bundle's live maps) for names the object does not define.
+    let own = format!("BTF of {file}");
+    let (mine, others): (Vec<_>, Vec<_>) = maps
+        .iter()
+        .partition(|m| m.btf_origin.as_deref() == Some(own.as_str()));
+    for m in mine.into_iter().chain(others) {
         if infos.iter().any(|i| i.name == m.name) {
             continue;
         }
@@ -943,21 +1542,32 @@ pub fn check(file: &str, obj: &ProgObject<'_>, maps: Vec<MapInfo>) -> Outcome {
         cfgs: HashMap::new(),
         memo: HashMap::new(),
         steps: 0,
+        object_steps: 0,
+        live_blocks: 0,
+        live_bytes: 0,
         prog: 0,
         hits: Vec::new(),
         checked: 0,
         not_analysed: BTreeMap::new(),
+        ring_sites: Vec::new(),
+        cur: ((0, 0), 0),
+        updates: BTreeMap::new(),
     };
     let mut out = Outcome::default();
+    let mut unanalysed_writers = false;
     for (pi, f) in obj.funcs.iter().enumerate().filter(|(_, f)| f.entry) {
         out.programs += 1;
         pass.prog = pi;
         pass.steps = 0;
+        pass.live_blocks = 0;
+        pass.live_bytes = 0;
+        pass.ring_sites.clear();
         pass.memo.clear();
         let (hits, checked, skipped) = (pass.hits.len(), pass.checked, pass.not_analysed.clone());
         let mut entry = State {
             regs: [Val::Unknown; 11],
             frames: vec![Frame::new()],
+            recs: Vec::new(),
         };
         entry.regs[10] = Val::Fp { frame: 0, off: 0 };
         if let Err(stop) = pass.run((f.section, f.start), entry, true) {
@@ -965,10 +1575,47 @@ pub fn check(file: &str, obj: &ProgObject<'_>, maps: Vec<MapInfo>) -> Outcome {
             pass.hits.truncate(hits);
             pass.checked = checked;
             pass.not_analysed = skipped;
+            pass.updates.retain(|k, _| k.1 != pi);
+            unanalysed_writers = true;
             out.programs_not_analysed.push(match stop {
-                Stop::Budget => format!("{} (more than {MAX_STEPS} steps)", f.name),
+                Stop::Budget => format!("{} (more than {MAX_PROG_STEPS} steps)", f.name),
+                Stop::ObjectBudget => format!(
+                    "{} (the object's {MAX_OBJECT_STEPS} steps were spent)",
+                    f.name
+                ),
                 Stop::Bad(why) => format!("{} ({why})", f.name),
             });
+        }
+    }
+    for (&(m, prog, _, _), &w) in &pass.updates {
+        let e = out
+            .writers
+            .entry(pass.maps[m as usize].name.clone())
+            .or_default();
+        e.programs.insert(obj.funcs[prog].name.clone());
+        match w {
+            KeyWrite::Written => e.written += 1,
+            KeyWrite::Unwritten => e.unwritten += 1,
+            KeyWrite::NotAnalysed => e.not_analysed += 1,
+        }
+    }
+    if unanalysed_writers {
+        // A program not analysed may update any map the object names:
+        // one unknown writer on each.
+        let named: BTreeSet<&String> = obj
+            .sections
+            .iter()
+            .flat_map(|s| s.relocs.values())
+            .filter_map(|r| match r {
+                Reloc::Map(name) if pass.map_index.contains_key(name) => Some(name),
+                _ => None,
+            })
+            .collect();
+        for name in named {
+            out.writers
+                .entry(name.clone())
+                .or_default()
+                .objects_not_analysed += 1;
         }
     }
     out.checked = pass.checked;
@@ -1093,17 +1740,41 @@ fn finding(file: &str, obj: &ProgObject<'_>, maps: &[MapInfo], h: &Hit) -> Findi
         _ => "sends to user space through",
     };
     let role = if h.role == "record" { "record" } else { h.role };
-    let paths = if all {
-        "that no path writes"
-    } else {
-        "that some paths leave unwritten"
+    let branch = h.branch.map(|(sec, slot)| {
+        let at = obj.line_of(sec, slot);
+        let start = obj.func_at(sec, slot).map_or(0, |f| f.start);
+        (slot - start, at)
+    });
+    let paths = match (all, &branch) {
+        (true, _) => "that no path writes".to_string(),
+        (false, Some((_, Some((f, l))))) => format!(
+            "that the path through the branch at {}:{l} leaves unwritten",
+            f.rsplit('/').next().unwrap_or(f)
+        ),
+        (false, Some((insn, None))) => {
+            format!("that the path through the branch at instruction {insn} leaves unwritten")
+        }
+        (false, None) => "that some paths leave unwritten".to_string(),
+    };
+    let reserved = h.reserved_at.map(|(sec, slot)| {
+        let at = obj.line_of(sec, slot);
+        let start = obj.func_at(sec, slot).map_or(0, |f| f.start);
+        (slot - start, at)
+    });
+    let role = match &reserved {
+        Some((_, Some((f, l)))) => format!(
+            "the record reserved at {}:{l} with bytes",
+            f.rsplit('/').next().unwrap_or(f)
+        ),
+        Some((insn, None)) => format!("the record reserved at instruction {insn} with bytes"),
+        None => format!("with {role} bytes"),
     };
     let in_func = match func {
         Some(f) if f.name != prog.name => format!(" in `{}`", f.name),
         _ => String::new(),
     };
     let title = format!(
-        "{}{place}{in_func} {verb} map `{}` with {role} bytes {} {paths}",
+        "{}{place}{in_func} {verb} map `{}` {role} {} {paths}",
         prog.name,
         map.name,
         bytes_text.join(", ")
@@ -1147,12 +1818,19 @@ fn finding(file: &str, obj: &ProgObject<'_>, maps: &[MapInfo], h: &Hit) -> Findi
             })).collect::<Vec<_>>(),
         }))
         .with_fix(fix);
+    let at = |(insn, at): (usize, Option<(&str, u32)>)| json!({"insn": insn, "source": at.map(|(f, l)| json!({"file": f, "line": l}))});
+    if let Some(b) = branch {
+        f.evidence["branch"] = at(b);
+    }
+    if let Some(r) = reserved {
+        f.evidence["reserved"] = at(r);
+    }
     if let Some((lf, l)) = line {
         f = f.with_source(SourceRef {
             file: lf.to_string(),
             line: Some(l),
             offset: None,
-            label: format!("bpf_{} reads the {role} here", h.helper),
+            label: format!("bpf_{} reads the {} here", h.helper, h.role),
             text: None,
         });
     }
@@ -1171,6 +1849,7 @@ mod tests {
         let mut s = State {
             regs: [Val::Unknown; 11],
             frames: vec![Frame::new()],
+            recs: Vec::new(),
         };
         s.regs[10] = Val::Fp { frame: 0, off: 0 };
         s
@@ -1222,6 +1901,17 @@ mod tests {
         assert_eq!(meet_val(Val::Range(1, 4), Val::Const(2)), Val::Range(1, 4));
         assert_eq!(meet_val(Val::Range(1, 4), Val::Const(5)), Val::Unknown);
         assert_eq!(meet_val(Val::Const(1), Val::Unknown), Val::Unknown);
+    }
+
+    #[test]
+    fn set_bits_spans_words() {
+        let mut w = [0u64; 3];
+        set_bits(&mut w, 60, 130);
+        assert_eq!(w, [0xf << 60, u64::MAX, 0b11]);
+        let mut w = [0u64; 1];
+        set_bits(&mut w, 0, 64);
+        assert_eq!(w, [u64::MAX]);
+        set_bits(&mut w, 5, 5);
     }
 
     #[test]

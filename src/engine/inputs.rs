@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use crate::error::InputError;
-use crate::ingest::read::FileBytes;
 use crate::ingest::btf::{Btf, BtfError};
 use crate::ingest::elf::BpfObject;
+use crate::ingest::read::FileBytes;
 
 /// Largest BTF-bearing file read: [`crate::limits::MAX_BTF_FILE`].
 pub const MAX_INPUT: u64 = crate::limits::MAX_BTF_FILE;

@@ -64,6 +64,9 @@ pub struct Run<'o> {
     pub checks: Vec<PairCheck>,
     /// Entries per map (id, name), from its first dump.
     pub entries: HashMap<(Option<u32>, String), u64>,
+    /// Every map update the program-code pass met, by map: what
+    /// `layout/key-padding` states about the program side.
+    pub prog_writers: crate::analyses::prog_uninit::Writers,
     /// What the accounting pass found unused or not compared, for the report.
     accounted: Option<super::accounting::Accounting>,
 }
@@ -120,13 +123,14 @@ pub const PASSES: &[Pass] = &[
     Pass {
         name: "program code: bytes a BPF program never writes",
         run: |r| {
-            let found = crate::analyses::prog_uninit::pass(
+            let side = crate::analyses::prog_uninit::pass(
                 &mut r.case.inputs,
                 &r.case.prog_objects,
                 &r.case.maps,
                 &r.opts.maps,
             );
-            r.findings.extend(found);
+            r.findings.extend(side.findings);
+            r.prog_writers = side.writers;
             Ok(())
         },
     },
@@ -157,6 +161,7 @@ pub const PASSES: &[Pass] = &[
             dump_capacity::confirm_full(&mut r.findings);
             key_padding::weigh(&mut r.findings);
             key_padding::tie_program_side(&mut r.findings);
+            key_padding::state_program_writers(&mut r.findings, &r.prog_writers);
             Ok(())
         },
     },
@@ -180,6 +185,7 @@ pub fn run(opts: &AnalyzeOptions, mut case: Case) -> Result<Report> {
         findings,
         checks: Vec::new(),
         entries: HashMap::new(),
+        prog_writers: Default::default(),
         accounted: None,
     };
     for pass in PASSES {

@@ -13,10 +13,7 @@ use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget, SectionKind}
 
 use super::cursor::{Cursor, Endian, Truncated};
 
-/// Most code sections read from one object.
-const MAX_CODE_SECTIONS: usize = 4096;
-/// Most line-info records read from one object.
-const MAX_LINE_RECORDS: usize = 1 << 22;
+use crate::limits::{MAX_CODE_SECTIONS, MAX_LINE_RECORDS};
 
 /// What went wrong reading an object's program code.
 #[derive(Debug, thiserror::Error)]
@@ -364,7 +361,9 @@ fn is_global_data(section: &str) -> bool {
 
 /// The imm field of instruction `insn` of `code`.
 fn read_imm(code: &[u8], insn: usize, endian: Endian) -> Option<i32> {
-    let b = code.get(insn * 8 + 4..insn * 8 + 8)?;
+    // A relocation's offset comes from the file: checked, it may be huge.
+    let at = insn.checked_mul(8)?.checked_add(4)?;
+    let b = code.get(at..at.checked_add(4)?)?;
     let a = [b[0], b[1], b[2], b[3]];
     Some(match endian {
         Endian::Little => i32::from_le_bytes(a),

@@ -5,8 +5,7 @@
 //! EM_BPF (247); its length is `e_shoff + e_shnum × e_shentsize` (the
 //! section header table comes last in what clang and libbpf's linker write).
 
-/// Most embedded objects taken from one binary.
-const MAX_EMBEDDED: usize = 256;
+use crate::limits::MAX_EMBEDDED_OBJECTS;
 
 const EM_BPF: u16 = 247;
 
@@ -20,20 +19,57 @@ const EM_BPF: u16 = 247;
 pub fn bpf_objects(data: &[u8]) -> Vec<(usize, Vec<u8>)> {
     let mut out = Vec::new();
     let mut at = 0;
-    while let Some(i) = find(&data[at..], b"\x7fELF").map(|i| i + at) {
+    // Bytes copied for candidates that then did not parse: a binary full
+    // of headers that look like EM_BPF images costs at most its own size
+    // in copies, not its size per header.
+    let mut wasted = 0usize;
+    while let Some(i) = memchr::memmem::find(&data[at..], b"\x7fELF").map(|i| i + at) {
         at = i + 1;
-        if let Some(img) = image_at(data, i) {
-            at = i + img.len();
-            out.push((i, img));
-            if out.len() == MAX_EMBEDDED {
-                break;
+        match image_at(data, i) {
+            Candidate::Image(img) => {
+                at = i + img.len();
+                out.push((i, img));
+                if out.len() == MAX_EMBEDDED_OBJECTS {
+                    break;
+                }
             }
+            Candidate::Unparsed(copied) => {
+                wasted = wasted.saturating_add(copied);
+                if wasted > data.len() {
+                    break;
+                }
+            }
+            Candidate::No => {}
         }
     }
     out
 }
 
-fn image_at(data: &[u8], i: usize) -> Option<Vec<u8>> {
+enum Candidate {
+    /// Not an EM_BPF image (nothing copied).
+    No,
+    /// Copied this many bytes, then did not parse as ELF.
+    Unparsed(usize),
+    Image(Vec<u8>),
+}
+
+fn image_at(data: &[u8], i: usize) -> Candidate {
+    match header_len(data, i) {
+        Some(len) => {
+            let img = data[i..i + len].to_vec();
+            if object::File::parse(&img[..]).is_ok() {
+                Candidate::Image(img)
+            } else {
+                Candidate::Unparsed(len)
+            }
+        }
+        None => Candidate::No,
+    }
+}
+
+/// The length of the EM_BPF ELF64 image whose header is at `i`, when its
+/// section header table lies inside `data`.
+fn header_len(data: &[u8], i: usize) -> Option<usize> {
     let h = data.get(i..i.checked_add(64)?)?;
     // ELFCLASS64, version 1.
     if h[4] != 2 || h[6] != 1 {
@@ -64,13 +100,8 @@ fn image_at(data: &[u8], i: usize) -> Option<Vec<u8>> {
     }
     let len = shoff.checked_add(u64::from(u16_at(60)) * u64::from(u16_at(58)))?;
     let len = usize::try_from(len).ok()?;
-    let img = data.get(i..i.checked_add(len)?)?.to_vec();
-    object::File::parse(&img[..]).ok()?;
-    Some(img)
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    // At least the ELF header, and inside `data`.
+    (len >= 64 && i.checked_add(len)? <= data.len()).then_some(len)
 }
 
 #[cfg(test)]

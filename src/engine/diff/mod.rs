@@ -20,8 +20,8 @@ pub use pair::pair_report;
 use super::decode::TypeOptions;
 use super::dumps::read_primary_dump;
 use super::error::{EngineError, Result};
-use crate::error::InputError;
 use crate::bundle::reader::is_bundle;
+use crate::error::InputError;
 use crate::report::dump_diff::{BundleDiffReport, DiffReport};
 
 /// What `diff` compares, as plain values.

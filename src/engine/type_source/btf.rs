@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use crate::engine::inputs::{parse_btf, read_btf_file};
 use crate::error::InputError;
-use crate::ingest::read::FileBytes;
 use crate::ingest::btf::{Btf, BtfError, BtfKind, TypeId};
-use crate::ingest::elf::btf_map_defs;
 use crate::ingest::btf_layout::{global_data_section, section_matches, BtfLayouts};
+use crate::ingest::elf::btf_map_defs;
+use crate::ingest::read::FileBytes;
 use crate::model::layout::Layout;
 use crate::model::map::MapType;
 

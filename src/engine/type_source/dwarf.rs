@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::InputError;
-use crate::ingest::read::FileBytes;
 use crate::ingest::dwarf::{DebugSearch, DwarfError, DwarfFile};
+use crate::ingest::read::FileBytes;
 use crate::limits::MAX_DWARF_FILE;
 use crate::model::layout::Layout;
 
