@@ -2175,6 +2175,9 @@ mod tests {
             role: "key",
             len: 24,
             bytes,
+            reserved_at: None,
+            branch: None,
+            pending: None,
         };
         let r = runs(&h, Some(&key));
         assert_eq!(
