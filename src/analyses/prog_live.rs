@@ -32,26 +32,6 @@ fn kernel_name(name: &str) -> &str {
     &name[..end]
 }
 
-fn map_info(name: String, m: &MapInstance) -> MapInfo {
-    MapInfo {
-        name,
-        key_size: m.key_size,
-        value_size: m.value_size,
-        key_layout: m.key_layout.clone(),
-        value_layout: m.value_layout.clone(),
-        key_type: m
-            .key_layout
-            .as_ref()
-            .map(|l| l.display_name())
-            .or_else(|| m.key_scalar.as_ref().map(|s| s.name.clone())),
-        value_type: m
-            .value_layout
-            .as_ref()
-            .map(|l| l.display_name())
-            .or_else(|| m.value_scalar.as_ref().map(|s| s.name.clone())),
-    }
-}
-
 /// Checks every live program no object of the case covers; one inputs row
 /// per bundle (`BUNDLE!progs`, kind `program-code`) says what was checked
 /// and which programs were left to their object. Findings on the maps
@@ -102,7 +82,7 @@ pub fn pass(
             };
             ids.insert(name.clone(), id);
             names.insert(id, name.clone());
-            infos.push(map_info(name, m));
+            infos.push(MapInfo::of(name, m));
         }
         let obj = p.object(&names);
         let mut out = prog_uninit::check(&p.file, &obj, infos);

@@ -47,6 +47,29 @@ pub struct MapInfo {
     pub value_type: Option<String>,
 }
 
+impl MapInfo {
+    /// The sizes, layouts and type names of the case's map `m`, under `name`.
+    pub fn of(name: String, m: &crate::model::case::MapInstance) -> MapInfo {
+        MapInfo {
+            name,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            key_layout: m.key_layout.clone(),
+            value_layout: m.value_layout.clone(),
+            key_type: m
+                .key_layout
+                .as_ref()
+                .map(|l| l.display_name())
+                .or_else(|| m.key_scalar.as_ref().map(|s| s.name.clone())),
+            value_type: m
+                .value_layout
+                .as_ref()
+                .map(|l| l.display_name())
+                .or_else(|| m.value_scalar.as_ref().map(|s| s.name.clone())),
+        }
+    }
+}
+
 /// What the pass concluded for one object.
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -1507,23 +1530,7 @@ pub fn check_file(
         if infos.iter().any(|i| i.name == m.name) {
             continue;
         }
-        infos.push(MapInfo {
-            name: m.name.clone(),
-            key_size: m.key_size,
-            value_size: m.value_size,
-            key_layout: m.key_layout.clone(),
-            value_layout: m.value_layout.clone(),
-            key_type: m
-                .key_layout
-                .as_ref()
-                .map(|l| l.display_name())
-                .or_else(|| m.key_scalar.as_ref().map(|s| s.name.clone())),
-            value_type: m
-                .value_layout
-                .as_ref()
-                .map(|l| l.display_name())
-                .or_else(|| m.value_scalar.as_ref().map(|s| s.name.clone())),
-        });
+        infos.push(MapInfo::of(m.name.clone(), m));
     }
     Ok(check(file, &obj, infos))
 }
