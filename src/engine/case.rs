@@ -367,6 +367,19 @@ impl Case {
     }
 }
 
+/// A path given as an input exists, or is standard input.
+fn must_exist(path: &Path) -> Result<()> {
+    if !path.exists() && !crate::ingest::read::is_stdin(path) {
+        return Err(InputError::new(
+            path.display().to_string(),
+            None,
+            "no such file or directory",
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// Builds a [`Case`]: the inputs are named first (each checked to exist,
 /// nothing read), then [`CaseBuilder::build`] reads them all. A bundle of a
 /// node given with earlier bundles of the same node is the case, the
@@ -381,14 +394,7 @@ impl<'o> CaseBuilder<'o> {
     /// bundles, or a loose file (`-` is standard input).
     pub fn path(mut self, path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        if !path.exists() && !crate::ingest::read::is_stdin(path) {
-            return Err(InputError::new(
-                path.display().to_string(),
-                None,
-                "no such file or directory",
-            )
-            .into());
-        }
+        must_exist(path)?;
         self.paths.push(path.to_path_buf());
         Ok(self)
     }
@@ -443,14 +449,7 @@ fn load(args: &AnalyzeOptions, given: &[PathBuf]) -> Result<Case> {
             load_one(&mut case, path, args);
             continue;
         }
-        if !path.exists() && !crate::ingest::read::is_stdin(path) {
-            return Err(InputError::new(
-                path.display().to_string(),
-                None,
-                "no such file or directory",
-            )
-            .into());
-        }
+        must_exist(path)?;
         if bundle::is_bundle(path) {
             // A bundle is the case itself: one whose manifest or archive
             // cannot be read leaves nothing to analyze (exit 2, as in diff).
