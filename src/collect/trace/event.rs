@@ -23,7 +23,8 @@ pub struct RawCall<'a> {
     pub tid: u32,
     pub cmd: u32,
     pub map_fd: i32,
-    pub comm: String,
+    /// The caller's `comm`, up to its NUL (borrowed unless it is not UTF-8).
+    pub comm: std::borrow::Cow<'a, str>,
     /// The captured key bytes, `None` when there was no key pointer or it
     /// could not be read.
     pub key: Option<&'a [u8]>,
@@ -86,7 +87,10 @@ pub fn parse(rec: &[u8]) -> Option<RawCall<'_>> {
         map_fd: u32_at(rec, 36)? as i32,
         key: bytes(44, 40, KEY_AT)?,
         value: bytes(45, 42, VALUE_AT)?,
-        comm: crate::collect::sys::c_name(rec.get(48..64)?),
+        comm: {
+            let c = rec.get(48..64)?;
+            String::from_utf8_lossy(&c[..c.iter().position(|&b| b == 0).unwrap_or(c.len())])
+        },
     })
 }
 

@@ -11,7 +11,7 @@
 //! closed (detached and freed) when the trace ends; nothing is pinned or
 //! mounted. [`loader`] loads it without libbpf, [`ring`] reads its ring buffer,
 //! [`event`] parses the records; this module turns them into
-//! [`crate::bundle::TraceEvent`] lines. With `--redact` the key and value
+//! [`crate::bundle::TraceEvent`] lines (written by [`write_line`]). With `--redact` the key and value
 //! bytes of each line go through the map's masks ([`super::redact`]) before
 //! they are written: the clear bytes never reach the bundle.
 //!
@@ -27,7 +27,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::bundle::{TraceEvent, TraceRedaction};
+use crate::bundle::TraceRedaction;
 use crate::collect::host;
 use crate::collect::redact::{self, MapMasks, MapSides};
 use crate::collect::sys::{self, ObjKind};
@@ -176,45 +176,104 @@ impl LineMasks {
     }
 }
 
-/// Builds one trace line from a record: the map (if resolved) cuts the
-/// captured bytes to its key and value sizes; with fewer bytes captured
-/// than that, what was captured is kept. `masks` then zero what
-/// `--redact` leaves out (lengths are kept).
-pub fn to_event(
+/// One trace line as it is written, borrowed from its record and the
+/// writer's buffers: the fields, names and order of [`TraceEvent`](crate::bundle::TraceEvent) (the
+/// tests read lines back as `TraceEvent` and compare bytes). Nothing is
+/// allocated per call, so the reader keeps up with a process that does
+/// nothing but bpf() calls: what it cannot read in time the ring drops.
+#[derive(serde::Serialize)]
+struct TraceLine<'a> {
+    seq: u64,
+    time_ns: u64,
+    pid: u32,
+    tid: u32,
+    comm: &'a str,
+    cmd: &'a str,
+    map_fd: i32,
+    map_id: Option<u32>,
+    flags: u64,
+    key: Option<&'a str>,
+    value: Option<&'a str>,
+    ret: i64,
+}
+
+/// The line writer's buffers, reused from call to call; `bytes` holds the
+/// last line written by [`write_line`].
+#[derive(Debug, Default)]
+pub struct LineBuf {
+    key: String,
+    value: String,
+    cmd: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Writes one trace line (JSON and a newline) for a record into
+/// `buf.bytes`: the map (if resolved) cuts the captured bytes to its key
+/// and value sizes; with fewer bytes captured than that, what was captured
+/// is kept. `masks` then zero what `--redact` leaves out (lengths are kept).
+pub fn write_line(
     raw: &event::RawCall<'_>,
     seq: u64,
     map_id: Option<u32>,
     shape: Option<MapShape>,
     masks: &LineMasks,
-) -> TraceEvent {
-    let cut = |b: &[u8], len: Option<usize>, mask: Option<&[u8]>| {
-        let b = &b[..len.map_or(b.len(), |l| l.min(b.len()))];
-        match mask {
-            Some(m) => crate::bundle::hex(&redact::apply(b, m)),
-            None => crate::bundle::hex(b),
+    buf: &mut LineBuf,
+) -> serde_json::Result<()> {
+    let is_update = raw.cmd == 2;
+    let key = raw.key.map(|k| {
+        push_hex(
+            &mut buf.key,
+            k,
+            shape.map(|s| s.key_len),
+            masks.key.as_deref(),
+        );
+        buf.key.as_str()
+    });
+    let value = raw.value.filter(|_| is_update).map(|v| {
+        let len = shape.map(|s| s.value_len);
+        push_hex(&mut buf.value, v, len, masks.value.as_deref());
+        buf.value.as_str()
+    });
+    let cmd = match event::cmd_name(raw.cmd) {
+        Some(name) => name,
+        None => {
+            use std::fmt::Write as _;
+            buf.cmd.clear();
+            let _ = write!(buf.cmd, "unknown({})", raw.cmd);
+            buf.cmd.as_str()
         }
     };
-    let is_update = raw.cmd == 2;
-    TraceEvent {
+    let line = TraceLine {
         seq,
         time_ns: raw.time_ns,
         pid: raw.pid,
         tid: raw.tid,
-        comm: raw.comm.clone(),
-        cmd: event::cmd_name(raw.cmd)
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("unknown({})", raw.cmd)),
+        comm: &raw.comm,
+        cmd,
         map_fd: raw.map_fd,
         map_id,
         flags: raw.flags,
-        key: raw
-            .key
-            .map(|k| cut(k, shape.map(|s| s.key_len), masks.key.as_deref())),
-        value: raw
-            .value
-            .filter(|_| is_update)
-            .map(|v| cut(v, shape.map(|s| s.value_len), masks.value.as_deref())),
+        key,
+        value,
         ret: raw.ret,
+    };
+    buf.bytes.clear();
+    serde_json::to_writer(&mut buf.bytes, &line)?;
+    buf.bytes.push(b'\n');
+    Ok(())
+}
+
+/// `bytes` cut to `len` (when known) as lowercase hex into `out`, each
+/// byte ANDed with `mask` when there is one (bytes past its end zeroed,
+/// as [`redact::apply`] does).
+fn push_hex(out: &mut String, bytes: &[u8], len: Option<usize>, mask: Option<&[u8]>) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.clear();
+    let bytes = &bytes[..len.map_or(bytes.len(), |l| l.min(bytes.len()))];
+    for (i, &b) in bytes.iter().enumerate() {
+        let b = mask.map_or(b, |m| b & m.get(i).copied().unwrap_or(0));
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
     }
 }
 
@@ -358,6 +417,7 @@ struct Sink<'a> {
     error: Option<io::Error>,
     /// With `--redact`: the masks used, by map (`None`: map not known).
     redacted: std::collections::BTreeMap<Option<u32>, TraceRedaction>,
+    line: LineBuf,
 }
 
 impl Sink<'_> {
@@ -377,24 +437,27 @@ impl Sink<'_> {
         let map_id = self.resolver.map_id(raw.pid, raw.map_fd);
         let redacting = self.resolver.redact != Redact::None;
         let facts = self.resolver.facts(map_id);
-        let ev = to_event(&raw, self.seq, map_id, facts.shape, &facts.masks);
+        if let Err(e) = write_line(
+            &raw,
+            self.seq,
+            map_id,
+            facts.shape,
+            &facts.masks,
+            &mut self.line,
+        ) {
+            self.error = Some(io::Error::other(e));
+            return;
+        }
         if redacting && !self.redacted.contains_key(&facts.redaction.map_id) {
             self.redacted
                 .insert(facts.redaction.map_id, facts.redaction.clone());
         }
-        let mut line = match serde_json::to_vec(&ev) {
-            Ok(l) => l,
-            Err(e) => {
-                self.error = Some(io::Error::other(e));
-                return;
-            }
-        };
-        line.push(b'\n');
+        let line = &self.line.bytes;
         if self.written + line.len() as u64 > self.byte_limit {
             self.cut = 1;
             return;
         }
-        match self.out.write_all(&line) {
+        match self.out.write_all(line) {
             Ok(()) => {
                 self.written += line.len() as u64;
                 self.seq += 1;
@@ -542,6 +605,7 @@ impl Tracer {
             cut: 0,
             error: None,
             redacted: std::collections::BTreeMap::new(),
+            line: LineBuf::default(),
         };
         let end = self.start + duration;
         let mut outcome = TraceOutcome {
@@ -624,6 +688,43 @@ fn wait_until_freed(maps: &[u32], progs: &[u32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bundle::TraceEvent;
+
+    /// A record's line read back as the bundle's `TraceEvent`; the bytes
+    /// must be exactly `TraceEvent`'s own JSON and one newline, and a
+    /// reused buffer must give what a fresh one gives.
+    fn to_event(
+        raw: &event::RawCall<'_>,
+        seq: u64,
+        map_id: Option<u32>,
+        shape: Option<MapShape>,
+        masks: &LineMasks,
+    ) -> TraceEvent {
+        let mut fresh = LineBuf::default();
+        write_line(raw, seq, map_id, shape, masks, &mut fresh).unwrap();
+        let mut used = LineBuf::default();
+        let long = event::sample_record(2, Some(&[0xff; 200]), Some(&[0xee; 200]), 0);
+        let long = event::parse(&long).unwrap();
+        write_line(&long, u64::MAX, Some(u32::MAX), None, masks, &mut used).unwrap();
+        write_line(raw, seq, map_id, shape, masks, &mut used).unwrap();
+        assert_eq!(used.bytes, fresh.bytes);
+        let (json, nl) = fresh.bytes.split_at(fresh.bytes.len() - 1);
+        assert_eq!(nl, b"\n");
+        let ev: TraceEvent = serde_json::from_slice(json).unwrap();
+        assert_eq!(serde_json::to_vec(&ev).unwrap(), json);
+        ev
+    }
+
+    #[test]
+    fn lines_escape_comm_and_name_unknown_commands() {
+        let mut rec = event::sample_record(99, Some(&[1, 2]), None, -22);
+        rec[48..56].copy_from_slice(b"a\"b\\c\xff\n\0");
+        let raw = event::parse(&rec).unwrap();
+        let ev = to_event(&raw, 0, None, None, &LineMasks::default());
+        assert_eq!(ev.comm, "a\"b\\c\u{fffd}\n");
+        assert_eq!(ev.cmd, "unknown(99)");
+        assert_eq!(ev.key.as_deref(), Some("0102"));
+    }
 
     #[test]
     fn map_id_from_fdinfo() {
