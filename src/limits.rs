@@ -247,6 +247,15 @@ pub const COLLECT_BTF_BYTES: u32 = 256 << 20;
 /// The flag's declared default (`256M`, shown by `--help`) says the same.
 pub const COLLECT_BINARY_BYTES: u64 = 256 << 20;
 
+/// Most bytes of trace lines (`collect --trace-pid`) read from the ring
+/// and queued while the bundle file catches up. A write can stall for tens
+/// of milliseconds (dirty-page throttling after a large dump), and a
+/// process doing nothing but lookups makes ~1M calls a second, ~190 MB of
+/// lines: this holds ~0.3 s of that. When it is full the reader waits and
+/// the ring buffer (4 MiB, ~12k lookups) takes the rest, then the kernel
+/// side counts what it drops as lost.
+pub const TRACE_QUEUE_BYTES: usize = 64 << 20;
+
 // Program code (`ingest/bpf_prog.rs`, `ingest/embedded.rs`,
 // `analyses/prog_uninit.rs`). A BPF object comes from a node or a binary
 // that may be hostile: these bound what reading it and following its

@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::bundle::TraceRedaction;
@@ -33,6 +34,7 @@ use crate::collect::redact::{self, MapMasks, MapSides};
 use crate::collect::sys::{self, ObjKind};
 use crate::collect::Redact;
 use crate::ingest::btf::Btf;
+use crate::limits;
 use crate::model::map::{percpu_stride, MapType};
 use loader::{Attach, Loaded, SyscallRegs};
 use ring::{RingBuffer, RingError};
@@ -407,8 +409,13 @@ pub struct TraceOutcome {
 }
 
 /// Receives records: parses, resolves, writes lines under a byte limit.
-struct Sink<'a> {
-    out: &'a mut dyn Write,
+struct Sink {
+    /// Full chunks of lines go to the thread writing the bundle member;
+    /// `None` once the last one is sent.
+    chunks: Option<mpsc::SyncSender<Vec<u8>>>,
+    /// Chunks the writer is done with, to fill again.
+    spare: mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
     resolver: MapResolver,
     seq: u64,
     written: u64,
@@ -420,7 +427,60 @@ struct Sink<'a> {
     line: LineBuf,
 }
 
-impl Sink<'_> {
+/// The writer's end of a [`Sink`]'s queue of lines.
+struct LineQueue {
+    queued: mpsc::Receiver<Vec<u8>>,
+    done: mpsc::Sender<Vec<u8>>,
+}
+
+impl LineQueue {
+    /// Writes the queued lines to `out` until the sink closes the queue.
+    /// On a write error the queue is dropped, so the sink's next send
+    /// fails and its reading stops; the error is returned.
+    fn write_to(self, out: &mut dyn Write) -> Option<io::Error> {
+        while let Ok(chunk) = self.queued.recv() {
+            if let Err(e) = out.write_all(&chunk) {
+                return Some(e);
+            }
+            let _ = self.done.send(chunk);
+        }
+        None
+    }
+}
+
+impl Sink {
+    /// A sink writing at most `byte_limit` bytes of lines, and the queue
+    /// its lines go out through.
+    fn new(byte_limit: u64, possible_cpus: u32, redact: Redact) -> (Sink, LineQueue) {
+        let unknown = MapMasks::unknown_map(redact);
+        let (chunks, queued) = mpsc::sync_channel(limits::TRACE_QUEUE_BYTES / TRACE_CHUNK_BYTES);
+        let (done, spare) = mpsc::channel();
+        let sink = Sink {
+            chunks: Some(chunks),
+            spare,
+            chunk: Vec::with_capacity(TRACE_CHUNK_BYTES + 1024),
+            resolver: MapResolver {
+                fds: HashMap::new(),
+                shapes: HashMap::new(),
+                possible_cpus: possible_cpus.max(1) as usize,
+                redact,
+                unknown: MapFacts {
+                    shape: None,
+                    masks: LineMasks::of(&unknown, None),
+                    redaction: trace_redaction(None, &unknown),
+                },
+            },
+            seq: 0,
+            written: 0,
+            byte_limit,
+            cut: 0,
+            error: None,
+            redacted: std::collections::BTreeMap::new(),
+            line: LineBuf::default(),
+        };
+        (sink, LineQueue { queued, done })
+    }
+
     fn take(&mut self, rec: &[u8]) {
         if self.error.is_some() {
             return;
@@ -457,15 +517,45 @@ impl Sink<'_> {
             self.cut = 1;
             return;
         }
-        match self.out.write_all(line) {
-            Ok(()) => {
-                self.written += line.len() as u64;
-                self.seq += 1;
-            }
-            Err(e) => self.error = Some(e),
+        self.chunk.extend_from_slice(line);
+        self.written += line.len() as u64;
+        self.seq += 1;
+        if self.chunk.len() >= TRACE_CHUNK_BYTES {
+            self.send_chunk();
         }
     }
+
+    /// Hands the lines gathered so far to the writer; waits while
+    /// [`limits::TRACE_QUEUE_BYTES`] of them are queued (the ring buffer
+    /// then fills and the kernel side counts the calls it drops as lost).
+    fn send_chunk(&mut self) {
+        if self.chunk.is_empty() {
+            return;
+        }
+        let next = match self.spare.try_recv() {
+            Ok(mut done) => {
+                done.clear();
+                done
+            }
+            Err(_) => Vec::with_capacity(TRACE_CHUNK_BYTES + 1024),
+        };
+        let full = std::mem::replace(&mut self.chunk, next);
+        let sent = self.chunks.as_ref().is_some_and(|tx| tx.send(full).is_ok());
+        if !sent && self.error.is_none() {
+            // The writer stopped on an error of its own, which `run` returns.
+            self.error = Some(io::Error::other("the trace's writer stopped"));
+        }
+    }
+
+    /// Sends what is left and tells the writer there is no more.
+    fn close(&mut self) {
+        self.send_chunk();
+        self.chunks = None;
+    }
 }
+
+/// Bytes of lines the reader gathers before handing them to the writer.
+const TRACE_CHUNK_BYTES: usize = 256 << 10;
 
 /// A loaded and attached trace. Dropping it detaches and frees everything.
 pub struct Tracer {
@@ -576,6 +666,12 @@ impl Tracer {
     /// `byte_limit` bytes, key and value bytes masked as `redact` says),
     /// then detaches, reads what is left in the ring and the lost-call
     /// counter, and frees everything.
+    ///
+    /// The ring is read on a thread of its own and `out` written on this
+    /// one, through a bounded queue of lines: a write held up by the disk
+    /// (dirty-page throttling after a large dump stalls writes for tens of
+    /// milliseconds) does not stop the reading, so the 4 MiB ring (~12k
+    /// lookups) does not overflow while it waits.
     pub fn run(
         mut self,
         duration: Duration,
@@ -585,28 +681,40 @@ impl Tracer {
         possible_cpus: u32,
         redact: Redact,
     ) -> io::Result<TraceOutcome> {
-        let unknown = MapMasks::unknown_map(redact);
-        let mut sink = Sink {
-            out,
-            resolver: MapResolver {
-                fds: HashMap::new(),
-                shapes: HashMap::new(),
-                possible_cpus: possible_cpus.max(1) as usize,
-                redact,
-                unknown: MapFacts {
-                    shape: None,
-                    masks: LineMasks::of(&unknown, None),
-                    redaction: trace_redaction(None, &unknown),
-                },
-            },
-            seq: 0,
-            written: 0,
-            byte_limit,
-            cut: 0,
-            error: None,
-            redacted: std::collections::BTreeMap::new(),
-            line: LineBuf::default(),
-        };
+        let (mut sink, queue) = Sink::new(byte_limit, possible_cpus, redact);
+        let mut write_error = None;
+        let read = std::thread::scope(|scope| {
+            let reader = scope.spawn(|| {
+                let outcome = self.read(duration, stop, &mut sink);
+                sink.close();
+                outcome
+            });
+            write_error = queue.write_to(out);
+            reader.join()
+        });
+        let mut outcome = read.map_err(|_| io::Error::other("the trace's ring reader panicked"))?;
+        if let Some(e) = write_error.or(sink.error.take()) {
+            return Err(e);
+        }
+        outcome.lost = self.lost();
+        outcome.events = sink.seq;
+        outcome.cut_by_bytes = sink.cut;
+        outcome.redaction = std::mem::take(&mut sink.redacted).into_values().collect();
+        outcome.own_map_ids = (self.loaded.maps.iter())
+            .filter_map(|m| sys::map_info(&m.fd).ok().map(|i| i.id))
+            .collect();
+        outcome.own_prog_ids = (self.loaded.progs.iter())
+            .filter_map(|p| sys::prog_info(&p.fd).ok().map(|(i, _)| i.id))
+            .collect();
+        drop(self);
+        wait_until_freed(&outcome.own_map_ids, &outcome.own_prog_ids);
+        Ok(outcome)
+    }
+
+    /// The reading half of [`Tracer::run`]: drains the ring into `sink`
+    /// until the end, the stop flag, the byte limit or an error, then
+    /// detaches and reads what the ring still holds.
+    fn read(&mut self, duration: Duration, stop: &AtomicBool, sink: &mut Sink) -> TraceOutcome {
         let end = self.start + duration;
         let mut outcome = TraceOutcome {
             started: self.started.clone(),
@@ -623,7 +731,7 @@ impl Tracer {
             }
             let ms = (end - now).as_millis().clamp(1, WAIT_MS) as i32;
             self.ring.wait(ms);
-            if let Err(e) = self.drain(&mut sink) {
+            if let Err(e) = self.drain(sink) {
                 outcome.ring_error = Some(e.to_string());
                 break;
             }
@@ -632,26 +740,11 @@ impl Tracer {
         self.loaded.detach();
         // Calls that returned before the detach are in the ring: read them.
         if outcome.ring_error.is_none() {
-            if let Err(e) = self.drain(&mut sink) {
+            if let Err(e) = self.drain(sink) {
                 outcome.ring_error = Some(e.to_string());
             }
         }
-        outcome.lost = self.lost();
-        outcome.events = sink.seq;
-        outcome.cut_by_bytes = sink.cut;
-        outcome.redaction = std::mem::take(&mut sink.redacted).into_values().collect();
-        outcome.own_map_ids = (self.loaded.maps.iter())
-            .filter_map(|m| sys::map_info(&m.fd).ok().map(|i| i.id))
-            .collect();
-        outcome.own_prog_ids = (self.loaded.progs.iter())
-            .filter_map(|p| sys::prog_info(&p.fd).ok().map(|(i, _)| i.id))
-            .collect();
-        drop(self);
-        wait_until_freed(&outcome.own_map_ids, &outcome.own_prog_ids);
-        match sink.error {
-            Some(e) => Err(e),
-            None => Ok(outcome),
-        }
+        outcome
     }
 
     fn lost(&self) -> u64 {
@@ -713,6 +806,95 @@ mod tests {
         let ev: TraceEvent = serde_json::from_slice(json).unwrap();
         assert_eq!(serde_json::to_vec(&ev).unwrap(), json);
         ev
+    }
+
+    /// Feeds `n` lookup records (key i as 1–8 little-endian bytes, so line
+    /// lengths vary) through a sink on one thread while `out` is written
+    /// on this one, as `Tracer::run` does; returns the sink and the
+    /// writer's error.
+    fn through_queue(n: u32, byte_limit: u64, out: &mut dyn Write) -> (Sink, Option<io::Error>) {
+        let (mut sink, queue) = Sink::new(byte_limit, 1, Redact::None);
+        let err = std::thread::scope(|scope| {
+            let feeder = scope.spawn(|| {
+                for i in 0..n {
+                    let key = u64::from(i).to_le_bytes();
+                    let rec = event::sample_record(1, Some(&key[..1 + i as usize % 8]), None, -2);
+                    sink.take(&rec);
+                    if sink.error.is_some() {
+                        break;
+                    }
+                }
+                sink.close();
+            });
+            let err = queue.write_to(out);
+            feeder.join().unwrap();
+            err
+        });
+        (sink, err)
+    }
+
+    #[test]
+    fn lines_stay_whole_and_in_order_across_reused_chunks() {
+        let n = 40_000u32;
+        let mut out = Vec::new();
+        let (sink, err) = through_queue(n, u64::MAX, &mut out);
+        assert!(err.is_none() && sink.error.is_none());
+        // Several chunks, so chunks the writer is done with were filled again.
+        assert!(out.len() > 8 * TRACE_CHUNK_BYTES, "{} bytes", out.len());
+        assert_eq!(sink.seq, u64::from(n));
+        let lines: Vec<&[u8]> = out.split(|&b| b == b'\n').collect();
+        assert_eq!(lines.len(), n as usize + 1, "one line a call, then nothing");
+        assert!(lines[n as usize].is_empty());
+        for (i, line) in lines[..n as usize].iter().enumerate() {
+            let ev: TraceEvent = serde_json::from_slice(line).unwrap();
+            let key = (i as u64).to_le_bytes();
+            assert_eq!(ev.seq, i as u64);
+            assert_eq!(ev.key, Some(crate::bundle::hex(&key[..1 + i % 8])));
+        }
+    }
+
+    #[test]
+    fn byte_limit_cuts_whole_lines_and_counts_the_rest() {
+        let mut out = Vec::new();
+        let (sink, err) = through_queue(5_000, 100_000, &mut out);
+        assert!(err.is_none());
+        assert!(out.len() <= 100_000 && out.len() > 99_000, "{}", out.len());
+        assert!(out.ends_with(b"\n"));
+        let lines = out.iter().filter(|&&b| b == b'\n').count() as u64;
+        assert_eq!(lines, sink.seq);
+        assert_eq!(sink.seq + sink.cut, 5_000);
+    }
+
+    /// A bundle file that fails after `room` bytes (a full disk).
+    struct FullDisk {
+        room: usize,
+    }
+
+    impl Write for FullDisk {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            if b.len() > self.room {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            self.room -= b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_write_stops_the_reading_instead_of_blocking_it() {
+        let mut disk = FullDisk {
+            room: 3 * TRACE_CHUNK_BYTES,
+        };
+        // More lines than the queue holds: without the stop the feeder
+        // would block on a queue nobody empties.
+        let n = (limits::TRACE_QUEUE_BYTES / 100) as u32;
+        let (sink, err) = through_queue(n, u64::MAX, &mut disk);
+        assert_eq!(err.unwrap().raw_os_error(), Some(libc::ENOSPC));
+        assert!(sink.error.is_some());
+        assert!(sink.seq < u64::from(n));
     }
 
     #[test]

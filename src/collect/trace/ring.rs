@@ -179,6 +179,11 @@ pub struct RingBuffer {
     producer: *mut libc::c_void,
 }
 
+// SAFETY: the mappings belong to this value alone (nothing else in the
+// process holds the pointers) and stay valid until its drop unmaps them, on
+// whatever thread that happens; the trace moves it to its reading thread.
+unsafe impl Send for RingBuffer {}
+
 fn mmap(fd: i32, len: usize, prot: i32, offset: usize) -> io::Result<*mut libc::c_void> {
     // SAFETY: a fresh shared mapping of the map fd; the kernel checks the
     // offset, length and protection against what the ring allows.
