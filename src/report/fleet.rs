@@ -1,5 +1,5 @@
 //! The fleet report's data: many nodes' bundles summarised into one report
-//! (`bpfcase fleet`). Plain data, built by `commands::fleet`; the renderers
+//! (`bpfcase fleet`). Plain data, built by `engine::fleet::run`; the renderers
 //! are `fleet_human`, `fleet_json`, `fleet_markdown` and `fleet_html`.
 //! Documented in `docs/fleet-report.md`.
 //!
