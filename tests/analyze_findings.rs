@@ -2282,6 +2282,57 @@ mod prog {
         );
     }
 
+    /// An object whose map names are longer than the kernel keeps, with
+    /// the bundle of its maps as libbpf created them
+    /// (corpora/prog/longname-live, capture-longname.sh): the unique
+    /// 15-byte copy is the same map, in either order of the inputs; the
+    /// two names whose copies collide stay apart.
+    #[test]
+    fn long_map_names_tie_to_the_kernels_copy() {
+        let obj = corpus("prog/longname.bpf.o");
+        let live = corpus("prog/longname-live");
+        let (obj, live) = (obj.to_str().unwrap(), live.to_str().unwrap());
+        // Maps are listed in the order of the inputs: compared as a set.
+        let summary = |report: &serde_json::Value| {
+            let mut maps: Vec<String> = (report["maps"].as_array().unwrap().iter())
+                .map(|m| format!("{} {}", m["name"].as_str().unwrap(), m["id"]))
+                .collect();
+            maps.sort();
+            serde_json::json!({
+                "maps": maps,
+                "findings": report["findings"].as_array().unwrap().iter()
+                    .map(|f| serde_json::json!([f["code"], f["title"]]))
+                    .collect::<Vec<_>>(),
+                "object": accounting(report),
+            })
+        };
+        let (code, first) = analyze(&[live, obj]);
+        assert_eq!(code, 0, "{first}");
+        let (_, second) = analyze(&[obj, live]);
+        assert_eq!(summary(&first), summary(&second), "the order of the inputs");
+        let s = summary(&first);
+        let names: Vec<&str> = (s["maps"].as_array().unwrap().iter())
+            .map(|m| m.as_str().unwrap().split(' ').next().unwrap())
+            .collect();
+        assert!(!names.contains(&"established_sessions"), "{names:?}");
+        assert_eq!(names.iter().filter(|n| **n == "established_ses").count(), 1);
+        assert!(
+            names.contains(&"conntrack_flows_by_tuple")
+                && names.contains(&"conntrack_flows_by_tuple6")
+        );
+        assert!(s["object"].as_str().unwrap().contains(
+            "map `established_sessions` is live map `established_ses` (id 24207), the kernel's 15-byte copy of its name"
+        ), "{s}");
+        // The program side still finds the tied map: its one update is checked.
+        let padding = findings(&first, "layout/key-padding");
+        assert_eq!(padding.as_array().unwrap().len(), 1, "{padding}");
+        assert!(padding[0]["title"]
+            .as_str()
+            .unwrap()
+            .ends_with("every program that updates the map (count_getppid) writes every key byte"));
+        insta::assert_json_snapshot!("prog_long_map_names", s);
+    }
+
     /// A stripped libbpf-tools loader (Debian's `runqlat`): its embedded
     /// skeleton object is found in its data and its program code checked;
     /// the missing DWARF is no error.

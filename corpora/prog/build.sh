@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")"
 CLANG=${CLANG:-clang}
 CC=${CC:-cc}
-for src in ${*:-uninit clean ringbuf uninit_loader}; do
+for src in ${*:-uninit clean ringbuf longname uninit_loader}; do
 	if [ "$src" = uninit_loader ]; then
 		bpftool gen skeleton uninit.bpf.o name uninit > uninit.skel.h
 		"$CC" -O2 -g uninit_loader.c -lbpf -o uninit_loader

@@ -17,20 +17,11 @@ use crate::ingest::bpf_prog::ProgObject;
 use crate::ingest::prog_xlated::LiveProg;
 use crate::model::case::MapInstance;
 use crate::model::finding::Finding;
+use crate::model::map::kernel_name;
 use crate::report::InputSummary;
 
 /// Live programs matched to an object named in the inputs row, at most.
 const MAX_NAMED: usize = 8;
-
-/// The kernel's copy of a program name: at most 15 bytes
-/// (`BPF_OBJ_NAME_LEN` with its NUL).
-fn kernel_name(name: &str) -> &str {
-    let mut end = name.len().min(15);
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    &name[..end]
-}
 
 /// Checks every live program no object of the case covers; one inputs row
 /// per bundle (`BUNDLE!progs`, kind `program-code`) says what was checked

@@ -696,6 +696,17 @@ enum Checked {
 }
 
 impl Pass<'_, '_> {
+    /// The map a relocation names: by the object's name, or for a name
+    /// over 15 bytes that the case tied to a live map (`engine::case`
+    /// `tie_object_maps`, which ties only where the cut name means one
+    /// map), by the kernel's 15-byte copy of it.
+    fn map_slot(&self, name: &str) -> Option<u32> {
+        let cut = crate::model::map::kernel_name(name);
+        (self.map_index.get(name))
+            .or_else(|| (cut != name).then(|| self.map_index.get(cut)).flatten())
+            .copied()
+    }
+
     fn cfg(&mut self, key: (usize, usize)) -> Result<Arc<Cfg>, Stop> {
         let obj = self.obj;
         let r = self.cfgs.entry(key).or_insert_with(|| {
@@ -844,10 +855,7 @@ impl Pass<'_, '_> {
         match i.class() {
             insn::CLASS_LD if i.is_ld_imm64() => {
                 s.regs[dst] = match self.obj.sections[section].relocs.get(&slot) {
-                    Some(Reloc::Map(name)) => self
-                        .map_index
-                        .get(name)
-                        .map_or(Val::Unknown, |&m| Val::Map(m)),
+                    Some(Reloc::Map(name)) => self.map_slot(name).map_or(Val::Unknown, Val::Map),
                     Some(_) => Val::Unknown,
                     None if i.src == 0 => Val::Const(i.imm64()),
                     None => Val::Unknown,
@@ -1614,7 +1622,7 @@ pub fn check(file: &str, obj: &ProgObject<'_>, maps: Vec<MapInfo>) -> Outcome {
             .iter()
             .flat_map(|s| s.relocs.values())
             .filter_map(|r| match r {
-                Reloc::Map(name) if pass.map_index.contains_key(name) => Some(name),
+                Reloc::Map(name) => pass.map_slot(name).map(|m| &pass.maps[m as usize].name),
                 _ => None,
             })
             .collect();

@@ -22,7 +22,7 @@ use crate::model::case::{MapInstance, Pin, ScalarType, UserTypes};
 use crate::model::dump::{DumpForm, KeyLog, MapDump};
 use crate::model::finding::{Finding, Severity};
 use crate::model::layout::Layout;
-use crate::model::map::MapType;
+use crate::model::map::{kernel_name, MapType};
 use crate::report::InputSummary;
 
 use crate::limits::MAX_FILE_BYTES as MAX_ARTIFACT;
@@ -198,6 +198,86 @@ impl Case {
             reason: err.reason.clone(),
             help: err.help.clone(),
         });
+    }
+
+    /// Ties each object map still on its own to the live map a bundle
+    /// holds under its name, or under the kernel's copy of a longer name
+    /// (15 bytes: libbpf creates `conntrack_flows_by_tuple` as
+    /// `conntrack_flows`), filling in what the live map lacks; runs once
+    /// every input is read, so the order of the inputs does not matter.
+    /// A tie needs the two to agree on type and sizes, one live map of
+    /// the name to do so, and no other map of the object to have the same
+    /// kernel name (`conntrack_flows_by_tuple` and
+    /// `conntrack_flows_by_tuple6` are both `conntrack_flows`: they stay
+    /// apart); a tie by a cut name is said in the object's inputs row.
+    fn tie_object_maps(&mut self) {
+        /// Unknown on either side agrees.
+        fn agree(l: &MapInstance, m: &MapInstance) -> bool {
+            fn same<T: PartialEq>(a: Option<T>, b: Option<T>) -> bool {
+                a.is_none() || b.is_none() || a == b
+            }
+            same(l.map_type, m.map_type)
+                && same(l.key_size, m.key_size)
+                && same(l.value_size, m.value_size)
+        }
+        let sources: Vec<(String, String)> = (self.btf_sources.iter())
+            .filter(|s| s.maps > 0)
+            .map(|s| (s.origin.clone(), s.file.clone()))
+            .collect();
+        let mut i = 0;
+        while i < self.maps.len() {
+            let m = &self.maps[i];
+            let origin = m.btf_origin.clone().unwrap_or_default();
+            let Some((_, file)) = sources.iter().find(|(o, _)| *o == origin) else {
+                i += 1;
+                continue;
+            };
+            let cut = kernel_name(&m.name);
+            // One live map of the name that agrees with this object map,
+            // and no other map of the object with the same kernel name:
+            // the program side finds a tied map by the cut name, which
+            // must then mean one map.
+            let lives: Vec<usize> = (0..self.maps.len())
+                .filter(|&j| {
+                    let l = &self.maps[j];
+                    l.id.is_some() && l.name == cut && agree(l, m)
+                })
+                .collect();
+            let [at] = lives[..] else {
+                i += 1;
+                continue;
+            };
+            let alike = (self.maps.iter())
+                .filter(|o| o.id.is_none() && o.btf_origin.as_deref() == Some(origin.as_str()))
+                .filter(|o| kernel_name(&o.name) == cut)
+                .count();
+            if alike != 1 || m.id.is_some() {
+                i += 1;
+                continue;
+            }
+            let m = self.maps.remove(i);
+            let at = if at > i { at - 1 } else { at };
+            let live = &mut self.maps[at];
+            if m.name != live.name {
+                let note = format!(
+                    "map `{}` is live map `{}` (id {}), the kernel's 15-byte copy of its name",
+                    m.name,
+                    live.name,
+                    live.id.unwrap_or_default()
+                );
+                if let Some(row) =
+                    (self.inputs.iter_mut()).find(|r| r.path == *file && r.kind == "bpf-object")
+                {
+                    row.status = format!("{}; {note}", row.status);
+                }
+            }
+            let live = &mut self.maps[at];
+            live.key_layout = live.key_layout.take().or(m.key_layout);
+            live.value_layout = live.value_layout.take().or(m.value_layout);
+            live.key_scalar = live.key_scalar.take().or(m.key_scalar);
+            live.value_scalar = live.value_scalar.take().or(m.value_scalar);
+            live.btf_origin = live.btf_origin.take().or(m.btf_origin);
+        }
     }
 
     /// Adds an object's map, or fills in what a live map of the same name lacks.
@@ -488,6 +568,7 @@ fn load(args: &AnalyzeOptions, given: &[PathBuf]) -> Result<Case> {
             return Err(e.into());
         }
     }
+    case.tie_object_maps();
     case.resolve_trace_maps();
     Ok(case)
 }

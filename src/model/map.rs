@@ -145,6 +145,18 @@ pub struct SkippedAttr {
     pub why: String,
 }
 
+/// The kernel's copy of a map or program name: at most 15 bytes
+/// (`BPF_OBJ_NAME_LEN` with its NUL). libbpf creates a map or program
+/// under the first 15 bytes of a longer name, so a live map of an object
+/// whose map is `conntrack_flows_by_tuple` is `conntrack_flows`.
+pub fn kernel_name(name: &str) -> &str {
+    let mut end = name.len().min(15);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
 /// Rounds a per-CPU value size up to the 8-byte stride the kernel copies with.
 pub fn percpu_stride(value_size: u64) -> u64 {
     value_size.div_ceil(8) * 8
