@@ -2282,6 +2282,52 @@ mod prog {
         );
     }
 
+    /// The same object given twice (loose and inside its skeleton loader,
+    /// or the same file twice) is read once: its maps and findings are not
+    /// doubled, and the second's inputs row names the first.
+    #[test]
+    fn an_object_given_twice_is_read_once() {
+        let obj = corpus("prog/uninit.bpf.o");
+        let loader = corpus("prog/uninit_loader");
+        let (obj, loader) = (obj.to_str().unwrap(), loader.to_str().unwrap());
+        let codes = |r: &serde_json::Value| -> Vec<String> {
+            let mut c: Vec<String> = (r["findings"].as_array().unwrap().iter())
+                .map(|f| {
+                    format!(
+                        "{} {}",
+                        f["code"].as_str().unwrap(),
+                        f["title"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            c.sort();
+            c
+        };
+        let rows = |r: &serde_json::Value| -> Vec<String> {
+            (r["inputs"].as_array().unwrap().iter())
+                .filter(|i| i["kind"] == "bpf-object")
+                .map(|i| i["status"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let (_, alone) = analyze(&[obj]);
+        let (_, twice) = analyze(&[obj, obj]);
+        assert_eq!(codes(&twice), codes(&alone));
+        assert_eq!(
+            rows(&twice)[1],
+            format!("read; the same object as {obj} (identical bytes): read once")
+        );
+        let (_, with_loader) = analyze(&[loader, obj]);
+        let (_, loader_alone) = analyze(&[loader]);
+        assert_eq!(codes(&with_loader), codes(&loader_alone));
+        assert_eq!(
+            rows(&with_loader),
+            [
+                "read; program code: 4 program(s), 6 map call(s) checked".to_string(),
+                format!("read; the same object as {loader}@0x2048 (identical bytes): read once"),
+            ]
+        );
+    }
+
     /// An object whose map names are longer than the kernel keeps, with
     /// the bundle of its maps as libbpf created them
     /// (corpora/prog/longname-live, capture-longname.sh): the unique

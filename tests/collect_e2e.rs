@@ -777,6 +777,20 @@ fn key_uninit_from_the_object_the_collected_binary_and_translated_code() {
     assert_eq!(expected.len(), 3, "{expected:?}");
     assert_eq!(key_uninit(&binary), expected, "from the collected binary");
     assert_eq!(key_uninit(&code), expected, "from the translated code");
+    // The object given beside the bundle whose binary holds it: its code is
+    // checked once (as the loose object, whose maps were read), and the
+    // binary's copy says so.
+    let both = analyze_json(&[&with, &repo().join("corpora/prog/uninit.bpf.o")]);
+    assert_eq!(key_uninit(&both), expected, "the same object twice: once");
+    let copies: Vec<&str> = (both["inputs"].as_array().unwrap().iter())
+        .filter(|i| i["kind"] == "bpf-object")
+        .map(|i| i["status"].as_str().unwrap())
+        .filter(|s| {
+            s.contains("the same object as ")
+                && s.contains("uninit.bpf.o (identical bytes): its code checked once")
+        })
+        .collect();
+    assert_eq!(copies.len(), 1, "{}", both["inputs"]);
 
     // Each came from where it should: the binary's embedded object (the
     // live programs left to it), and the saved code.

@@ -200,6 +200,67 @@ impl Case {
         });
     }
 
+    /// Whether `data` is a BPF object already read under another name (the
+    /// same `.bpf.o` given twice, or given loose and inside its loader);
+    /// if so, its inputs row says so and it is not read again, so its maps
+    /// and findings are not doubled.
+    fn read_once(&mut self, name: &str, data: &[u8]) -> bool {
+        // Only a copy whose maps were read: a bundle's copy (its code only)
+        // gives way to this one in `check_code_once`.
+        let Some((first, _)) = (self.prog_objects.iter())
+            .find(|(n, d)| d.as_slice() == data && self.btf_sources.iter().any(|s| s.file == *n))
+        else {
+            return false;
+        };
+        let status = format!("read; the same object as {first} (identical bytes): read once");
+        self.inputs.push(InputSummary {
+            path: name.to_string(),
+            kind: "bpf-object".into(),
+            status,
+        });
+        true
+    }
+
+    /// Keeps one copy of each BPF object whose code is checked: a bundle's
+    /// copied binaries and `--elf` objects may hold an object also given
+    /// on its own. The copy whose maps the case read is kept (its own
+    /// layouts), else the first; the other's inputs row says so.
+    fn check_code_once(&mut self) {
+        let mut i = 0;
+        while i < self.prog_objects.len() {
+            let data = &self.prog_objects[i].1;
+            let Some(j) = (0..i).find(|&j| self.prog_objects[j].1 == *data) else {
+                i += 1;
+                continue;
+            };
+            let has_maps = |n: &str| {
+                let origin = format!("BTF of {n}");
+                (self.maps.iter()).any(|m| m.btf_origin.as_deref() == Some(origin.as_str()))
+            };
+            let drop = if !has_maps(&self.prog_objects[j].0) && has_maps(&self.prog_objects[i].0) {
+                j
+            } else {
+                i
+            };
+            let keep = if drop == i { j } else { i };
+            let kept = self.prog_objects[keep].0.clone();
+            let (dropped, _) = self.prog_objects.remove(drop);
+            let note = format!(
+                "the same object as {kept} (identical bytes): its code checked once, as {kept}"
+            );
+            match (self.inputs.iter_mut()).find(|r| r.path == dropped && r.kind == "bpf-object") {
+                Some(row) => row.status = format!("{}; {note}", row.status),
+                None => self.inputs.push(InputSummary {
+                    path: dropped,
+                    kind: "bpf-object".into(),
+                    status: note,
+                }),
+            }
+            // The next object is now at `i` (or `i` is the kept one's
+            // successor): look at it without moving on.
+        }
+    }
+
     /// Ties each object map still on its own to the live map a bundle
     /// holds under its name, or under the kernel's copy of a longer name
     /// (15 bytes: libbpf creates `conntrack_flows_by_tuple` as
@@ -569,6 +630,7 @@ fn load(args: &AnalyzeOptions, given: &[PathBuf]) -> Result<Case> {
         }
     }
     case.tie_object_maps();
+    case.check_code_once();
     case.resolve_trace_maps();
     Ok(case)
 }
@@ -650,6 +712,9 @@ fn load_one(case: &mut Case, path: &Path, args: &AnalyzeOptions) {
         match BpfObject::parse(&data) {
             Ok(obj) if obj.is_bpf_machine || obj.btf_data.is_some() => {
                 let code = obj.is_bpf_machine && !obj.programs.is_empty();
+                if code && case.read_once(&name, &data) {
+                    return;
+                }
                 match load_object(case, &name, &obj) {
                     Err(e) => case.unreadable("bpf-object", &e),
                     Ok(()) if code => case.prog_objects.push((name, data.clone())),
@@ -662,6 +727,9 @@ fn load_one(case: &mut Case, path: &Path, args: &AnalyzeOptions) {
                 let embedded = crate::ingest::embedded::bpf_objects(&data);
                 for (off, img) in &embedded {
                     let at = format!("{name}@0x{off:x}");
+                    if case.read_once(&at, img) {
+                        continue;
+                    }
                     match BpfObject::parse(img)
                         .map_err(|e| InputError::at_offset(&at, e.file_offset(), e))
                     {
