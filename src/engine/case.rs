@@ -288,8 +288,13 @@ impl Case {
         let mut i = 0;
         while i < self.maps.len() {
             let m = &self.maps[i];
+            // A live map (one filled from an object keeps that origin) is
+            // what object maps are tied to, never tied itself.
             let origin = m.btf_origin.clone().unwrap_or_default();
-            let Some((_, file)) = sources.iter().find(|(o, _)| *o == origin) else {
+            let Some((_, file)) = (sources.iter())
+                .find(|(o, _)| *o == origin)
+                .filter(|_| m.id.is_none())
+            else {
                 i += 1;
                 continue;
             };
@@ -312,7 +317,7 @@ impl Case {
                 .filter(|o| o.id.is_none() && o.btf_origin.as_deref() == Some(origin.as_str()))
                 .filter(|o| kernel_name(&o.name) == cut)
                 .count();
-            if alike != 1 || m.id.is_some() {
+            if alike != 1 {
                 i += 1;
                 continue;
             }
@@ -332,12 +337,7 @@ impl Case {
                     row.status = format!("{}; {note}", row.status);
                 }
             }
-            let live = &mut self.maps[at];
-            live.key_layout = live.key_layout.take().or(m.key_layout);
-            live.value_layout = live.value_layout.take().or(m.value_layout);
-            live.key_scalar = live.key_scalar.take().or(m.key_scalar);
-            live.value_scalar = live.value_scalar.take().or(m.value_scalar);
-            live.btf_origin = live.btf_origin.take().or(m.btf_origin);
+            live.fill_from(m);
         }
     }
 
@@ -348,21 +348,7 @@ impl Case {
             .iter_mut()
             .find(|l| l.name == m.name && l.id.is_some())
         {
-            if live.key_layout.is_none() {
-                live.key_layout = m.key_layout;
-            }
-            if live.value_layout.is_none() {
-                live.value_layout = m.value_layout;
-            }
-            if live.key_scalar.is_none() {
-                live.key_scalar = m.key_scalar;
-            }
-            if live.value_scalar.is_none() {
-                live.value_scalar = m.value_scalar;
-            }
-            if live.btf_origin.is_none() {
-                live.btf_origin = m.btf_origin;
-            }
+            live.fill_from(m);
             return;
         }
         self.maps.push(m);

@@ -39,6 +39,16 @@ pub struct ScalarType {
 }
 
 impl MapInstance {
+    /// Takes what this (live) map lacks from `object`, the same map as a
+    /// BPF object defines it: its layouts, scalar types and their origin.
+    pub fn fill_from(&mut self, object: MapInstance) {
+        self.key_layout = self.key_layout.take().or(object.key_layout);
+        self.value_layout = self.value_layout.take().or(object.value_layout);
+        self.key_scalar = self.key_scalar.take().or(object.key_scalar);
+        self.value_scalar = self.value_scalar.take().or(object.value_scalar);
+        self.btf_origin = self.btf_origin.take().or(object.btf_origin);
+    }
+
     /// How findings name this map.
     pub fn map_ref(&self) -> crate::model::finding::MapRef {
         crate::model::finding::MapRef {
