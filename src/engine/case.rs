@@ -272,15 +272,6 @@ impl Case {
     /// `conntrack_flows_by_tuple6` are both `conntrack_flows`: they stay
     /// apart); a tie by a cut name is said in the object's inputs row.
     fn tie_object_maps(&mut self) {
-        /// Unknown on either side agrees.
-        fn agree(l: &MapInstance, m: &MapInstance) -> bool {
-            fn same<T: PartialEq>(a: Option<T>, b: Option<T>) -> bool {
-                a.is_none() || b.is_none() || a == b
-            }
-            same(l.map_type, m.map_type)
-                && same(l.key_size, m.key_size)
-                && same(l.value_size, m.value_size)
-        }
         let sources: Vec<(String, String)> = (self.btf_sources.iter())
             .filter(|s| s.maps > 0)
             .map(|s| (s.origin.clone(), s.file.clone()))
@@ -341,18 +332,26 @@ impl Case {
         }
     }
 
-    /// Adds an object's map, or fills in what a live map of the same name lacks.
+    /// Adds an object's map, or fills in what a live map of the same name
+    /// (and type and sizes) lacks.
     fn add_object_map(&mut self, m: MapInstance) {
-        if let Some(live) = self
-            .maps
-            .iter_mut()
-            .find(|l| l.name == m.name && l.id.is_some())
+        if let Some(live) =
+            (self.maps.iter_mut()).find(|l| l.name == m.name && l.id.is_some() && agree(l, &m))
         {
             live.fill_from(m);
             return;
         }
         self.maps.push(m);
     }
+}
+
+/// Whether a live map and an object's map can be one map: the same type
+/// and sizes, where both are known.
+fn agree(l: &MapInstance, m: &MapInstance) -> bool {
+    fn same<T: PartialEq>(a: Option<T>, b: Option<T>) -> bool {
+        a.is_none() || b.is_none() || a == b
+    }
+    same(l.map_type, m.map_type) && same(l.key_size, m.key_size) && same(l.value_size, m.value_size)
 }
 
 /// `input/unreadable` findings for a trace's bad lines.
@@ -1636,5 +1635,135 @@ fn load_earlier_bundle(case: &mut Case, path: &Path) {
             case.read(&name, "bundle (earlier)");
         }
         Err(e) => case.unreadable("bundle (earlier)", &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live(id: u32, name: &str, key: u64) -> MapInstance {
+        MapInstance {
+            id: Some(id),
+            name: name.into(),
+            map_type: Some(MapType(1)),
+            key_size: Some(key),
+            value_size: Some(8),
+            btf_origin: Some(format!("map BTF id {id}")),
+            ..Default::default()
+        }
+    }
+
+    fn object_map(name: &str, key: u64) -> MapInstance {
+        MapInstance {
+            name: name.into(),
+            map_type: Some(MapType(1)),
+            key_size: Some(key),
+            value_size: Some(8),
+            btf_origin: Some("BTF of x.bpf.o".into()),
+            ..Default::default()
+        }
+    }
+
+    /// A case holding `lives`, then object x.bpf.o's `objects` added as
+    /// `load_object` adds them, then tied.
+    fn tied(lives: Vec<MapInstance>, objects: Vec<MapInstance>) -> Case {
+        let mut case = Case {
+            maps: lives,
+            ..Default::default()
+        };
+        case.read("x.bpf.o", "bpf-object");
+        case.btf_sources.push(BtfSource {
+            origin: "BTF of x.bpf.o".into(),
+            file: "x.bpf.o".into(),
+            maps: objects.len(),
+            data: Vec::new(),
+        });
+        for m in objects {
+            case.add_object_map(m);
+        }
+        case.tie_object_maps();
+        case
+    }
+
+    fn names(case: &Case) -> Vec<(String, Option<u32>)> {
+        (case.maps.iter()).map(|m| (m.name.clone(), m.id)).collect()
+    }
+
+    #[test]
+    fn a_long_name_ties_to_its_one_kernel_copy_of_the_same_sizes() {
+        let case = tied(
+            vec![live(7, "established_ses", 8)],
+            vec![object_map("established_sessions", 8)],
+        );
+        assert_eq!(names(&case), [("established_ses".into(), Some(7))]);
+        assert!(case.inputs[0].status.ends_with(
+            "map `established_sessions` is live map `established_ses` (id 7), the kernel's 15-byte copy of its name"
+        ));
+        // Other sizes: another map, left apart.
+        let case = tied(
+            vec![live(7, "established_ses", 12)],
+            vec![object_map("established_sessions", 8)],
+        );
+        assert_eq!(case.maps.len(), 2);
+        assert_eq!(case.inputs[0].status, "read");
+    }
+
+    #[test]
+    fn colliding_kernel_copies_and_several_live_candidates_stay_apart() {
+        // Two object maps cut to one name.
+        let case = tied(
+            vec![
+                live(7, "conntrack_flows", 12),
+                live(8, "conntrack_flows", 36),
+            ],
+            vec![
+                object_map("conntrack_flows_by_tuple", 12),
+                object_map("conntrack_flows_by_tuple6", 36),
+            ],
+        );
+        assert_eq!(case.maps.len(), 4, "{:?}", names(&case));
+        // Two live maps that would both do.
+        let case = tied(
+            vec![live(7, "established_ses", 8), live(8, "established_ses", 8)],
+            vec![object_map("established_sessions", 8)],
+        );
+        assert_eq!(case.maps.len(), 3, "{:?}", names(&case));
+    }
+
+    #[test]
+    fn a_same_named_live_map_of_other_sizes_is_not_the_objects() {
+        // `start` is in a dozen libbpf-tools, of different sizes.
+        let case = tied(vec![live(7, "start", 4)], vec![object_map("start", 8)]);
+        assert_eq!(
+            names(&case),
+            [("start".into(), Some(7)), ("start".into(), None)]
+        );
+        let case = tied(vec![live(7, "start", 8)], vec![object_map("start", 8)]);
+        assert_eq!(names(&case), [("start".into(), Some(7))]);
+    }
+
+    #[test]
+    fn an_object_read_before_the_bundle_ties_all_the_same() {
+        let mut case = Case::default();
+        case.read("x.bpf.o", "bpf-object");
+        case.btf_sources.push(BtfSource {
+            origin: "BTF of x.bpf.o".into(),
+            file: "x.bpf.o".into(),
+            maps: 2,
+            data: Vec::new(),
+        });
+        case.add_object_map(object_map("flows", 8));
+        case.add_object_map(object_map("established_sessions", 8));
+        case.maps.push(live(7, "flows", 8));
+        case.maps.push(live(8, "established_ses", 8));
+        case.tie_object_maps();
+        assert_eq!(
+            names(&case),
+            [
+                ("flows".into(), Some(7)),
+                ("established_ses".into(), Some(8))
+            ]
+        );
     }
 }
